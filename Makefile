@@ -1,0 +1,45 @@
+# The two commands of the README, and the steps they are made of.
+#   make run   build (release) and serve http://127.0.0.1:3000 on ./rtca.db
+#   make test  every test: unit, integration, Playwright, interop
+# Both install whatever is missing first (scripts/install-tools.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+# npm's wasm-opt (binaryen) must win over any other: cargo-leptos looks on PATH.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+# Playwright uses Debian's chromium and must never download a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+# `cargo test` with the settings cargo-leptos compiles the server with, so
+# the two share build artifacts instead of compiling everything twice.
+LEPTOS_BUILD_ENV := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=rtca \
+	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3000 \
+	LEPTOS_RELOAD_PORT=3001
+
+.PHONY: run test tools build lint unit e2e screenshot
+
+run: tools
+	cargo leptos serve --release
+
+test: tools lint unit build e2e
+
+tools:
+	scripts/install-tools.sh
+
+lint:
+	cargo fmt --all -- --check
+	$(LEPTOS_BUILD_ENV) cargo clippy --no-default-features --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+
+unit:
+	$(LEPTOS_BUILD_ENV) cargo test --no-default-features --features ssr
+
+build:
+	cargo leptos build
+
+e2e: build
+	cd end2end && npx playwright test
+
+# Regenerates docs/screenshot.png for the README.
+screenshot: tools build
+	cd end2end && UPDATE_SCREENSHOT=1 npx playwright test screenshot

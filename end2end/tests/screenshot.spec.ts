@@ -1,0 +1,19 @@
+// Regenerates the README's screenshot (docs/screenshot.png) when
+// UPDATE_SCREENSHOT=1; otherwise writes it to test-results/ so the run still
+// proves the view renders.
+import * as path from "node:path";
+import { test, expect, joinAs, send, message } from "./fixtures";
+
+test("screenshot of a conversation", async ({ browser, users }) => {
+  const alice = await joinAs(browser, "Alice", { viewport: { width: 1100, height: 620 } });
+  const bob = await joinAs(browser, "Bob");
+  users.push(alice, bob);
+  await send(alice.page, "Morning! Is the deploy still on for today?");
+  await send(bob.page, "Yes, at 14:00. I'll post in here when it starts.");
+  await send(alice.page, "Great. <b>tags</b> show up as plain text, by the way.");
+  await expect(message(alice.page, "plain text")).toBeVisible();
+  const target = process.env.UPDATE_SCREENSHOT
+    ? path.resolve(__dirname, "..", "..", "docs", "screenshot.png")
+    : test.info().outputPath("screenshot.png");
+  await alice.page.screenshot({ path: target });
+});

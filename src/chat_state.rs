@@ -1,0 +1,260 @@
+//! The chat as reactive signals: who I am, who is online, the lobby, my
+//! private conversations and the connection's state. The server renders the
+//! first frame from a [`ChatSnapshot`]; in the browser the socket client
+//! feeds every event through [`ChatState::apply`], so one function decides
+//! how the view changes.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::protocol::{
+    event, ChatMessage, PresenceChange, PresenceList, SecretMessage, SessionInfo, User, UserId,
+};
+
+/// Messages kept per conversation in the browser; older ones are dropped.
+pub const MAX_KEPT_MESSAGES: usize = 1000;
+
+/// What the server-rendered page starts from.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct ChatSnapshot {
+    pub me: Option<User>,
+    pub lobby: Vec<ChatMessage>,
+    pub online: Vec<User>,
+}
+
+/// The socket's state as the user sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnStatus {
+    /// Before the first connection (and on the server-rendered page).
+    Connecting,
+    Connected,
+    /// The connection dropped; retrying with backoff.
+    Reconnecting {
+        attempt: u32,
+    },
+    /// The browser says there is no network.
+    Offline,
+}
+
+impl ConnStatus {
+    pub fn label(self) -> String {
+        match self {
+            ConnStatus::Connecting => "Connecting…".into(),
+            ConnStatus::Connected => "Connected".into(),
+            ConnStatus::Reconnecting { attempt } if attempt <= 1 => "Reconnecting…".into(),
+            ConnStatus::Reconnecting { attempt } => format!("Reconnecting… (attempt {attempt})"),
+            ConnStatus::Offline => "Offline".into(),
+        }
+    }
+
+    /// A stable token for CSS and tests.
+    pub fn key(self) -> &'static str {
+        match self {
+            ConnStatus::Connecting => "connecting",
+            ConnStatus::Connected => "connected",
+            ConnStatus::Reconnecting { .. } => "reconnecting",
+            ConnStatus::Offline => "offline",
+        }
+    }
+}
+
+/// The conversation on screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Conversation {
+    Lobby,
+    Direct(User),
+}
+
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub me: RwSignal<Option<User>>,
+    pub lobby: RwSignal<Vec<ChatMessage>>,
+    /// Every private message I sent or received, in arrival order per peer.
+    pub secrets: RwSignal<Vec<SecretMessage>>,
+    pub online: RwSignal<Vec<User>>,
+    pub status: RwSignal<ConnStatus>,
+    pub active: RwSignal<Conversation>,
+    /// Unread private messages per peer.
+    pub unread: RwSignal<HashMap<UserId, usize>>,
+    /// The last error the server pushed without an ack to carry it.
+    pub notice: RwSignal<Option<String>>,
+    /// Minutes east of UTC for showing times; 0 until the browser says.
+    pub utc_offset_minutes: RwSignal<i32>,
+}
+
+impl ChatState {
+    pub fn new(snapshot: ChatSnapshot) -> ChatState {
+        ChatState {
+            me: RwSignal::new(snapshot.me),
+            lobby: RwSignal::new(snapshot.lobby),
+            secrets: RwSignal::new(Vec::new()),
+            online: RwSignal::new(snapshot.online),
+            status: RwSignal::new(ConnStatus::Connecting),
+            active: RwSignal::new(Conversation::Lobby),
+            unread: RwSignal::new(HashMap::new()),
+            notice: RwSignal::new(None),
+            utc_offset_minutes: RwSignal::new(0),
+        }
+    }
+
+    /// Applies one server event. Unknown events and unreadable payloads are
+    /// ignored: a newer server may send more than this client knows.
+    pub fn apply(&self, name: &str, data: Value) {
+        match name {
+            event::SESSION => {
+                if let Ok(info) = serde_json::from_value::<SessionInfo>(data) {
+                    self.me.set(info.user);
+                }
+            }
+            event::PRESENCE => {
+                if let Ok(list) = serde_json::from_value::<PresenceList>(data) {
+                    self.online.set(list.users);
+                }
+            }
+            event::ONLINE => {
+                if let Ok(change) = serde_json::from_value::<PresenceChange>(data) {
+                    self.online
+                        .update(|online| upsert_user(online, change.user));
+                }
+            }
+            event::OFFLINE => {
+                if let Ok(change) = serde_json::from_value::<PresenceChange>(data) {
+                    self.online
+                        .update(|online| online.retain(|u| u.id != change.user.id));
+                }
+            }
+            event::MESSAGE => {
+                if let Ok(message) = serde_json::from_value::<ChatMessage>(data) {
+                    self.lobby
+                        .update(|lobby| insert_by_seq(lobby, message, |m| m.seq, |m| m.id));
+                }
+            }
+            event::SECRET => {
+                if let Ok(secret) = serde_json::from_value::<SecretMessage>(data) {
+                    self.add_secret(secret);
+                }
+            }
+            event::ERROR => {
+                if let Ok(error) = serde_json::from_value::<crate::error::ApiError>(data) {
+                    self.notice.set(Some(error.message));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn add_secret(&self, secret: SecretMessage) {
+        let Some(me) = self.me.get_untracked() else {
+            return;
+        };
+        let peer = secret.peer(me.id).clone();
+        let incoming = secret.from.id != me.id;
+        let mut added = false;
+        self.secrets.update(|all| {
+            if !all.iter().any(|m| m.id == secret.id) {
+                all.push(secret);
+                if all.len() > MAX_KEPT_MESSAGES {
+                    all.remove(0);
+                }
+                added = true;
+            }
+        });
+        let watching = self
+            .active
+            .with_untracked(|a| matches!(a, Conversation::Direct(u) if u.id == peer.id));
+        if added && incoming && !watching {
+            self.unread
+                .update(|unread| *unread.entry(peer.id).or_default() += 1);
+        }
+    }
+
+    /// Merges a page of private history with `peer` (from the server).
+    pub fn merge_secrets(&self, page: Vec<SecretMessage>) {
+        self.secrets.update(|all| {
+            for message in page {
+                if !all.iter().any(|m| m.id == message.id) {
+                    all.push(message);
+                }
+            }
+            all.sort_by_key(|m| m.id);
+        });
+    }
+
+    /// Merges a page of lobby history (after a reconnect, say).
+    pub fn merge_lobby(&self, page: Vec<ChatMessage>) {
+        self.lobby.update(|lobby| {
+            for message in page {
+                insert_by_seq(lobby, message, |m| m.seq, |m| m.id);
+            }
+        });
+    }
+
+    pub fn open(&self, conversation: Conversation) {
+        if let Conversation::Direct(peer) = &conversation {
+            self.unread.update(|unread| {
+                unread.remove(&peer.id);
+            });
+        }
+        self.active.set(conversation);
+    }
+}
+
+fn upsert_user(users: &mut Vec<User>, user: User) {
+    match users.iter_mut().find(|u| u.id == user.id) {
+        Some(existing) => *existing = user,
+        None => users.push(user),
+    }
+    users.sort_by(|a, b| {
+        a.name
+            .to_lowercase()
+            .cmp(&b.name.to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
+}
+
+/// Keeps `list` ordered by seq whatever order messages arrive in, and never
+/// shows one message twice.
+fn insert_by_seq<T>(list: &mut Vec<T>, item: T, seq: impl Fn(&T) -> i64, id: impl Fn(&T) -> i64) {
+    if list.iter().rev().any(|m| id(m) == id(&item)) {
+        return;
+    }
+    let position = list
+        .iter()
+        .rposition(|m| seq(m) < seq(&item))
+        .map_or(0, |p| p + 1);
+    list.insert(position, item);
+    if list.len() > MAX_KEPT_MESSAGES {
+        list.remove(0);
+    }
+}
+
+/// `HH:MM` for a millisecond timestamp, shifted by `offset_minutes`.
+pub fn clock_time(at_ms: i64, offset_minutes: i32) -> String {
+    let minutes = (at_ms / 60_000 + i64::from(offset_minutes)).rem_euclid(24 * 60);
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_stay_in_seq_order_without_duplicates() {
+        let mut list = vec![1, 2, 4];
+        insert_by_seq(&mut list, 3, |m| *m, |m| *m);
+        insert_by_seq(&mut list, 4, |m| *m, |m| *m);
+        insert_by_seq(&mut list, 0, |m| *m, |m| *m);
+        insert_by_seq(&mut list, 9, |m| *m, |m| *m);
+        assert_eq!(list, vec![0, 1, 2, 3, 4, 9]);
+    }
+
+    #[test]
+    fn clock_time_wraps_midnight() {
+        assert_eq!(clock_time(0, 0), "00:00");
+        assert_eq!(clock_time(0, -60), "23:00");
+        assert_eq!(clock_time((13 * 60 + 7) * 60_000, 120), "15:07");
+    }
+}

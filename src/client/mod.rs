@@ -1,0 +1,5 @@
+//! Browser-only code (feature `hydrate`): the Socket.IO client and the glue
+//! that feeds it into the chat's signals.
+
+pub mod session;
+pub mod socket;

@@ -1,0 +1,109 @@
+//! Glue between the socket client and the chat's signals: starts the
+//! connection once the page has hydrated, routes every event into
+//! [`ChatState::apply`], and sends what the composer hands it.
+
+use std::cell::RefCell;
+
+use leptos::prelude::*;
+use serde_json::json;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+use super::socket::{SocketClient, SocketEvent};
+use crate::chat_state::{ChatState, ConnStatus, Conversation};
+use crate::error::ApiError;
+use crate::protocol::{event, parse_reply, validate_text, MessageAck, UserId};
+
+thread_local! {
+    // The browser runs one thread; this is the page's one connection.
+    static CLIENT: RefCell<Option<SocketClient>> = const { RefCell::new(None) };
+}
+
+fn client() -> Option<SocketClient> {
+    CLIENT.with(|c| c.borrow().clone())
+}
+
+/// Connects and wires events into `chat`. Called once, after hydration.
+pub fn start(chat: ChatState) {
+    if client().is_some() {
+        return;
+    }
+    let offset = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    chat.utc_offset_minutes.set(offset);
+
+    let socket = SocketClient::start(move |happening| match happening {
+        SocketEvent::Status(status) => chat.status.set(status),
+        SocketEvent::Event { name, data } => chat.apply(&name, data),
+        SocketEvent::Connected { reconnect } => {
+            if reconnect {
+                // Messages posted while we were away: fetch the latest page.
+                leptos::task::spawn_local(async move {
+                    if let Ok(snapshot) = crate::components::chat_page::load_chat().await {
+                        chat.merge_lobby(snapshot.lobby);
+                    }
+                });
+            }
+        }
+    });
+    CLIENT.with(|c| *c.borrow_mut() = Some(socket));
+    watch_network(chat);
+}
+
+/// Follows the browser's own idea of the network: say "offline" at once,
+/// and retry at once when it comes back rather than waiting out a backoff.
+fn watch_network(chat: ChatState) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let went_offline = Closure::<dyn Fn()>::new(move || chat.status.set(ConnStatus::Offline));
+    let came_online = Closure::<dyn Fn()>::new(reconnect);
+    let _ =
+        window.add_event_listener_with_callback("offline", went_offline.as_ref().unchecked_ref());
+    let _ = window.add_event_listener_with_callback("online", came_online.as_ref().unchecked_ref());
+    // The listeners live as long as the page.
+    went_offline.forget();
+    came_online.forget();
+}
+
+/// Reconnects now, e.g. so a new session cookie takes effect.
+pub fn reconnect() {
+    if let Some(socket) = client() {
+        socket.reconnect();
+    }
+}
+
+/// A client message id: unique per message, reused on retry.
+fn new_cid() -> String {
+    format!(
+        "{:x}-{:x}",
+        js_sys::Date::now() as u64,
+        (js_sys::Math::random() * 2f64.powi(48)) as u64
+    )
+}
+
+/// Sends `text` to the conversation `target`; resolves once the server has
+/// stored it.
+pub async fn send(target: Conversation, text: String) -> Result<(), ApiError> {
+    let text = validate_text(&text).map_err(ApiError::from)?.to_owned();
+    let socket = client()
+        .ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))?;
+    let (name, payload) = match target {
+        Conversation::Lobby => (event::MESSAGE, json!({ "text": text, "cid": new_cid() })),
+        Conversation::Direct(peer) => (
+            event::SECRET,
+            json!({ "to": peer.id, "text": text, "cid": new_cid() }),
+        ),
+    };
+    let reply = socket.emit_with_ack(name, payload).await?;
+    parse_reply::<MessageAck>(reply).map(|_| ())
+}
+
+/// Loads the last page of my private conversation with `peer`.
+pub fn load_private_history(chat: ChatState, peer: UserId) {
+    leptos::task::spawn_local(async move {
+        match crate::components::conversation::private_history(peer).await {
+            Ok(page) => chat.merge_secrets(page),
+            Err(error) => chat.notice.set(Some(error.message)),
+        }
+    });
+}

@@ -1,0 +1,272 @@
+//! The browser's Socket.IO client: Engine.IO v4 over gloo-net's WebSocket.
+//!
+//! One task owns the connection. It opens the WebSocket, joins namespace `/`
+//! (the session cookie travels with the upgrade request), answers pings,
+//! matches acks to the emits that asked for them, and reconnects with
+//! jittered exponential backoff when the connection drops or goes quiet.
+//! Everything it hears goes to one callback; the UI never sees frames.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::channel::{mpsc, oneshot};
+use futures::{select, FutureExt, SinkExt, StreamExt};
+use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::Message;
+use gloo_timers::future::TimeoutFuture;
+use serde_json::Value;
+
+use crate::chat_state::ConnStatus;
+use crate::engine_io::{
+    decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, SocketPacket, PONG,
+};
+use crate::error::ApiError;
+
+/// Emits waiting to be written; past this the UI is told to slow down.
+const COMMAND_QUEUE: usize = 256;
+/// Emits waiting for their ack at once.
+const MAX_PENDING_ACKS: usize = 256;
+/// How long an emit waits for its ack.
+const ACK_TIMEOUT_MS: u32 = 10_000;
+const BACKOFF_MIN_MS: f64 = 500.0;
+const BACKOFF_MAX_MS: f64 = 10_000.0;
+
+/// What the connection task reports.
+pub enum SocketEvent {
+    Status(ConnStatus),
+    /// The namespace accepted us (first time or after a reconnect).
+    Connected {
+        reconnect: bool,
+    },
+    Event {
+        name: String,
+        data: Value,
+    },
+}
+
+enum Command {
+    Emit {
+        event: String,
+        data: Value,
+        reply: oneshot::Sender<Result<Value, ApiError>>,
+    },
+    Reconnect,
+}
+
+/// A cheap handle to the connection task.
+#[derive(Clone)]
+pub struct SocketClient {
+    commands: mpsc::Sender<Command>,
+}
+
+impl SocketClient {
+    /// Starts the connection task; `on_event` receives everything it hears.
+    pub fn start(on_event: impl Fn(SocketEvent) + 'static) -> SocketClient {
+        let (commands, queue) = mpsc::channel(COMMAND_QUEUE);
+        wasm_bindgen_futures::spawn_local(run(queue, Rc::new(on_event)));
+        SocketClient { commands }
+    }
+
+    /// Emits `event` and waits for the server's ack.
+    pub async fn emit_with_ack(&self, event: &str, data: Value) -> Result<Value, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .clone()
+            .try_send(Command::Emit {
+                event: event.to_owned(),
+                data,
+                reply,
+            })
+            .map_err(|_| {
+                ApiError::new(
+                    "busy",
+                    "Too many messages are waiting to be sent. Wait a moment.",
+                )
+            })?;
+        select! {
+            answer = answer.fuse() => answer.unwrap_or_else(|_| Err(disconnected())),
+            _ = TimeoutFuture::new(ACK_TIMEOUT_MS).fuse() =>
+                Err(ApiError::new("timeout", "The server did not answer in time. Check your connection.")),
+        }
+    }
+
+    /// Drops the connection and opens a new one now (after signing in, so the
+    /// new session cookie is used).
+    pub fn reconnect(&self) {
+        let _ = self.commands.clone().try_send(Command::Reconnect);
+    }
+}
+
+fn disconnected() -> ApiError {
+    ApiError::new(
+        "disconnected",
+        "Not connected to the server. Your message was not sent.",
+    )
+}
+
+fn browser_offline() -> bool {
+    web_sys::window().is_some_and(|w| !w.navigator().on_line())
+}
+
+fn socket_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!(
+        "{scheme}://{}/socket.io/?EIO=4&transport=websocket",
+        location.host().ok()?
+    ))
+}
+
+/// Delay before reconnect attempt `attempt` (1-based): doubling from 0.5 s
+/// to 10 s, with ±25% jitter so a restarted server is not hit all at once.
+fn backoff_ms(attempt: u32) -> u32 {
+    let base =
+        (BACKOFF_MIN_MS * 2f64.powi(attempt.saturating_sub(1).min(16) as i32)).min(BACKOFF_MAX_MS);
+    let jitter = 0.75 + js_sys::Math::random() * 0.5;
+    (base * jitter) as u32
+}
+
+enum Ended {
+    /// The connection dropped; `was_up` if the namespace had accepted us.
+    Lost {
+        was_up: bool,
+    },
+    Reconnect,
+    /// Every handle is gone: stop for good.
+    Shutdown,
+}
+
+async fn run(mut commands: mpsc::Receiver<Command>, on_event: Rc<dyn Fn(SocketEvent)>) {
+    let mut attempt = 0u32;
+    let mut ever_connected = false;
+    loop {
+        match connection(&mut commands, &on_event, ever_connected).await {
+            Ended::Shutdown => return,
+            Ended::Reconnect => {
+                ever_connected = true;
+                attempt = 0;
+                continue;
+            }
+            Ended::Lost { was_up } => {
+                ever_connected |= was_up;
+                attempt = if was_up { 1 } else { attempt + 1 };
+            }
+        }
+        on_event(SocketEvent::Status(if browser_offline() {
+            ConnStatus::Offline
+        } else {
+            ConnStatus::Reconnecting { attempt }
+        }));
+        // Wait out the backoff, refusing emits meanwhile (nothing is queued
+        // silently: the caller gets an error it can show).
+        let mut wait = TimeoutFuture::new(backoff_ms(attempt)).fuse();
+        loop {
+            select! {
+                _ = wait => break,
+                command = commands.next() => match command {
+                    None => return,
+                    Some(Command::Emit { reply, .. }) => { let _ = reply.send(Err(disconnected())); }
+                    Some(Command::Reconnect) => { attempt = 0; break; }
+                },
+            }
+        }
+    }
+}
+
+/// One connection, from opening the WebSocket until it ends.
+async fn connection(
+    commands: &mut mpsc::Receiver<Command>,
+    on_event: &Rc<dyn Fn(SocketEvent)>,
+    reconnect: bool,
+) -> Ended {
+    if !reconnect {
+        on_event(SocketEvent::Status(ConnStatus::Connecting));
+    }
+    let Some(url) = socket_url() else {
+        return Ended::Shutdown;
+    };
+    let Ok(ws) = WebSocket::open(&url) else {
+        return Ended::Lost { was_up: false };
+    };
+    let (mut sink, mut stream) = ws.split();
+    let pending: RefCell<HashMap<u64, oneshot::Sender<Result<Value, ApiError>>>> =
+        RefCell::default();
+    let mut next_id = 0u64;
+    let mut up = false;
+    // Until the open packet says otherwise, give the server 20 s.
+    let mut silence_limit_ms = 20_000u32;
+
+    let ended = loop {
+        select! {
+            frame = stream.next().fuse() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Bytes(_))) => continue,
+                    Some(Err(_)) | None => break Ended::Lost { was_up: up },
+                };
+                match decode_engine(&text) {
+                    Ok(EnginePacket::Open(info)) => {
+                        silence_limit_ms = u32::try_from(info.ping_interval + info.ping_timeout).unwrap_or(u32::MAX);
+                        if sink.send(Message::Text(encode_connect(None))).await.is_err() {
+                            break Ended::Lost { was_up: up };
+                        }
+                    }
+                    Ok(EnginePacket::Ping(payload)) => {
+                        if sink.send(Message::Text(format!("{PONG}{payload}"))).await.is_err() {
+                            break Ended::Lost { was_up: up };
+                        }
+                    }
+                    Ok(EnginePacket::Message(payload)) => match decode_socket(payload) {
+                        Ok(SocketPacket::Connect(_)) => {
+                            up = true;
+                            on_event(SocketEvent::Status(ConnStatus::Connected));
+                            on_event(SocketEvent::Connected { reconnect });
+                        }
+                        Ok(SocketPacket::Event { name, data, .. }) => on_event(SocketEvent::Event { name, data }),
+                        Ok(SocketPacket::Ack { id, data }) => {
+                            if let Some(reply) = pending.borrow_mut().remove(&id) {
+                                let _ = reply.send(Ok(data));
+                            }
+                        }
+                        Ok(SocketPacket::ConnectError(_)) | Ok(SocketPacket::Disconnect) => break Ended::Lost { was_up: up },
+                        Err(_) => {}
+                    },
+                    Ok(EnginePacket::Close) => break Ended::Lost { was_up: up },
+                    Ok(_) | Err(_) => {}
+                }
+            }
+            command = commands.next() => match command {
+                None => break Ended::Shutdown,
+                Some(Command::Reconnect) => break Ended::Reconnect,
+                Some(Command::Emit { event, data, reply }) => {
+                    if !up {
+                        let _ = reply.send(Err(disconnected()));
+                        continue;
+                    }
+                    if pending.borrow().len() >= MAX_PENDING_ACKS {
+                        let _ = reply.send(Err(ApiError::new("busy", "Too many messages are waiting for the server. Wait a moment.")));
+                        continue;
+                    }
+                    next_id += 1;
+                    pending.borrow_mut().insert(next_id, reply);
+                    if sink.send(Message::Text(encode_event(&event, &data, Some(next_id)))).await.is_err() {
+                        break Ended::Lost { was_up: up };
+                    }
+                }
+            },
+            _ = TimeoutFuture::new(silence_limit_ms).fuse() => break Ended::Lost { was_up: up },
+        }
+    };
+    for (_, reply) in pending.borrow_mut().drain() {
+        let _ = reply.send(Err(disconnected()));
+    }
+    if let Ok(ws) = sink.reunite(stream) {
+        let _ = ws.close(None, None);
+    }
+    ended
+}

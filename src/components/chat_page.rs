@@ -1,0 +1,88 @@
+//! The chat page: loads the snapshot the server renders from, sets up the
+//! chat state, and lays out the header, the people list and the
+//! conversation.
+
+use leptos::prelude::*;
+
+use super::composer::Composer;
+use super::connection_status::ConnectionStatus;
+use super::conversation::ConversationView;
+use super::join_form::JoinForm;
+use super::people::People;
+use crate::chat_state::{ChatSnapshot, ChatState};
+use crate::error::ApiError;
+
+/// What the page starts from: me (from the session cookie), the lobby's
+/// last page of history, and who is online.
+#[server(prefix = "/api", endpoint = "chat")]
+pub async fn load_chat() -> Result<ChatSnapshot, ApiError> {
+    use crate::protocol::{HISTORY_PAGE, LOBBY};
+    use crate::server::identity::{internal, request_user};
+    use crate::server::state::app_state;
+
+    let state = app_state()?;
+    let me = request_user(&state).await?;
+    let lobby = state
+        .store
+        .recent(LOBBY, HISTORY_PAGE)
+        .await
+        .map_err(internal)?;
+    Ok(ChatSnapshot {
+        me,
+        lobby: lobby.into_iter().map(|m| m.into_chat()).collect(),
+        online: state.presence.users(),
+    })
+}
+
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let snapshot = Resource::new(|| (), |_| load_chat());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the chat…"</p> }>
+            {move || Suspend::new(async move {
+                match snapshot.await {
+                    Ok(snapshot) => view! { <Chat snapshot/> }.into_any(),
+                    Err(error) => view! {
+                        <p class="page-error" role="alert">{format!("The chat could not be loaded: {}", error.message)}</p>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
+    let chat = ChatState::new(snapshot);
+    provide_context(chat);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |started: Option<()>| {
+        if started.is_none() {
+            crate::client::session::start(chat);
+        }
+    });
+    let signed_in = move || chat.me.with(Option::is_some);
+    view! {
+        <div class="app">
+            <header class="topbar">
+                <h1 class="brand">"RTCA"</h1>
+                <ConnectionStatus/>
+                <Show when=signed_in>
+                    <span class="me">
+                        "Signed in as "
+                        <strong data-testid="me">{move || chat.me.get().map(|u| u.name).unwrap_or_default()}</strong>
+                    </span>
+                </Show>
+            </header>
+            <aside class="sidebar">
+                <People/>
+            </aside>
+            <main class="conversation">
+                <ConversationView/>
+                <Show when=signed_in fallback=|| view! { <JoinForm/> }>
+                    <Composer/>
+                </Show>
+            </main>
+        </div>
+    }
+}

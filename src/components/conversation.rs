@@ -1,0 +1,126 @@
+//! The conversation on screen: the lobby, or a private conversation with one
+//! person, as a list of messages in `seq` order.
+
+use leptos::prelude::*;
+
+use crate::chat_state::{clock_time, ChatState, Conversation};
+use crate::error::ApiError;
+use crate::protocol::{SecretMessage, User, UserId};
+
+/// The last page of my private conversation with `peer`. The conversation
+/// is looked up from the caller's own session, so nobody can read a
+/// conversation they are not part of.
+#[server(prefix = "/api", endpoint = "private_history")]
+pub async fn private_history(peer: UserId) -> Result<Vec<SecretMessage>, ApiError> {
+    use crate::error::ChatError;
+    use crate::protocol::HISTORY_PAGE;
+    use crate::server::identity::{internal, request_user};
+    use crate::server::state::app_state;
+    use crate::server::store::dm_room;
+
+    let state = app_state()?;
+    let me = request_user(&state).await?.ok_or(ChatError::NotOnline)?;
+    let page = state
+        .store
+        .recent(&dm_room(me.id, peer), HISTORY_PAGE)
+        .await
+        .map_err(internal)?;
+    Ok(page.into_iter().filter_map(|m| m.into_secret()).collect())
+}
+
+/// One message row, for the lobby and private conversations alike.
+#[derive(Clone, PartialEq)]
+struct Row {
+    id: i64,
+    private: bool,
+    from: User,
+    text: String,
+    at: i64,
+}
+
+#[component]
+pub fn ConversationView() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let rows = move || -> Vec<Row> {
+        match chat.active.get() {
+            Conversation::Lobby => chat.lobby.with(|lobby| {
+                lobby
+                    .iter()
+                    .map(|m| Row {
+                        id: m.id,
+                        private: false,
+                        from: m.from.clone(),
+                        text: m.text.clone(),
+                        at: m.at,
+                    })
+                    .collect()
+            }),
+            Conversation::Direct(peer) => {
+                let me = chat.me.get().map(|u| u.id).unwrap_or_default();
+                chat.secrets.with(|all| {
+                    all.iter()
+                        .filter(|m| m.peer(me).id == peer.id)
+                        .map(|m| Row {
+                            id: m.id,
+                            private: true,
+                            from: m.from.clone(),
+                            text: m.text.clone(),
+                            at: m.at,
+                        })
+                        .collect()
+                })
+            }
+        }
+    };
+    let private = move || chat.active.with(|a| matches!(a, Conversation::Direct(_)));
+    let title = move || match chat.active.get() {
+        Conversation::Lobby => "# lobby".to_owned(),
+        Conversation::Direct(peer) => format!("Private conversation with {}", peer.name),
+    };
+    let list: NodeRef<leptos::html::Ol> = NodeRef::new();
+    // Keep the newest message in view.
+    Effect::new(move |_| {
+        let _ = rows().len();
+        if let Some(list) = list.get() {
+            list.set_scroll_top(list.scroll_height());
+        }
+    });
+    view! {
+        <section class="messages-pane" class:private=private data-testid="conversation">
+            <header class="conversation-title">
+                <h2 data-testid="conversation-title">{title}</h2>
+                <Show when=private>
+                    <span class="private-note">"Only the two of you can see these messages."</span>
+                </Show>
+            </header>
+            <ol class="messages" node_ref=list aria-live="polite" data-testid="messages">
+                <For each=rows key=|row| row.id let:row>
+                    <MessageRow row/>
+                </For>
+            </ol>
+            <Show when=move || rows().is_empty()>
+                <p class="empty">"No messages yet. Say hello!"</p>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn MessageRow(row: Row) -> impl IntoView {
+    let private = row.private;
+    let chat = expect_context::<ChatState>();
+    let mine = chat
+        .me
+        .with_untracked(|me| me.as_ref().is_some_and(|me| me.id == row.from.id));
+    let at = row.at;
+    view! {
+        <li class="message" class:mine=mine class:private=private data-testid="message">
+            <div class="meta">
+                <span class="from">{row.from.name}</span>
+                <time>{move || clock_time(at, chat.utc_offset_minutes.get())}</time>
+                {private.then(|| view! { <span class="lock" title="private">"private"</span> })}
+            </div>
+            <p class="text">{row.text}</p>
+        </li>
+    }
+}

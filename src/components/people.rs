@@ -1,0 +1,96 @@
+//! The sidebar: the lobby, who is online, and private conversations. Clicking
+//! a person opens a private conversation with them.
+
+use leptos::prelude::*;
+
+use crate::chat_state::{ChatState, Conversation};
+use crate::protocol::User;
+
+#[component]
+pub fn People() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let me = move || chat.me.get().map(|u| u.id);
+    let lobby_active = move || chat.active.with(|a| *a == Conversation::Lobby);
+    // People I have a private conversation with who are not online now.
+    let offline_peers = move || {
+        let Some(me) = me() else { return Vec::new() };
+        let online = chat.online.get();
+        let mut peers: Vec<User> = Vec::new();
+        chat.secrets.with(|all| {
+            for message in all {
+                let peer = message.peer(me);
+                if !online.iter().any(|u| u.id == peer.id) && !peers.iter().any(|p| p.id == peer.id)
+                {
+                    peers.push(peer.clone());
+                }
+            }
+        });
+        peers
+    };
+    view! {
+        <nav class="rooms" aria-label="Rooms">
+            <h2>"Rooms"</h2>
+            <button class="room" class:active=lobby_active on:click=move |_| chat.open(Conversation::Lobby)>
+                "# lobby"
+            </button>
+        </nav>
+        <section class="people" aria-label="Online">
+            <h2>"Online " <span class="count" data-testid="online-count">{move || chat.online.with(Vec::len)}</span></h2>
+            <ul data-testid="online-users">
+                <For each=move || chat.online.get() key=|user| (user.id, user.name.clone()) let:user>
+                    <PersonRow user online=true/>
+                </For>
+            </ul>
+            <Show when=move || !offline_peers().is_empty()>
+                <h2>"Private conversations"</h2>
+                <ul>
+                    <For each=offline_peers key=|user| user.id let:user>
+                        <PersonRow user online=false/>
+                    </For>
+                </ul>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn PersonRow(user: User, online: bool) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let id = user.id;
+    let is_me = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id == id));
+    let active = move || {
+        chat.active
+            .with(|a| matches!(a, Conversation::Direct(u) if u.id == id))
+    };
+    let unread = move || chat.unread.with(|u| u.get(&id).copied().unwrap_or(0));
+    let has_unread = move || unread() > 0;
+    let name = user.name.clone();
+    let open = move |_| {
+        if chat.me.with_untracked(Option::is_some) && !is_me() {
+            chat.open(Conversation::Direct(user.clone()));
+            #[cfg(feature = "hydrate")]
+            crate::client::session::load_private_history(chat, id);
+        }
+    };
+    view! {
+        <li>
+            <button
+                class="person"
+                class:active=active
+                class:offline=!online
+                data-user-id=id.to_string()
+                title=move || if is_me() { "This is you".to_owned() } else { "Send a private message".to_owned() }
+                on:click=open
+            >
+                <span class="presence-dot" aria-hidden="true"></span>
+                <span class="name">{name}</span>
+                <Show when=is_me>
+                    <span class="you">" (you)"</span>
+                </Show>
+                <Show when=has_unread>
+                    <span class="badge" aria-label="unread private messages">{unread}</span>
+                </Show>
+            </button>
+        </li>
+    }
+}

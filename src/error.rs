@@ -1,0 +1,94 @@
+//! One error type for everything a client can get wrong or the server can
+//! fail at, with stable machine-readable codes. On the wire (socket acks,
+//! `error` events, HTTP bodies, server functions) it is always
+//! `{code, message}`: [`ApiError`].
+
+use serde::{Deserialize, Serialize};
+
+/// What went wrong. `code()` values are part of the public contract.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    #[error("say who you are first: send `online` with a name")]
+    NotOnline,
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+    #[error("a message cannot be empty")]
+    EmptyText,
+    #[error("a message can have at most {max} characters")]
+    TextTooLong { max: usize },
+    #[error("{0}")]
+    InvalidName(String),
+    #[error("that name is in use by someone online; pick another")]
+    NameTaken,
+    #[error("there is no such user")]
+    NoSuchUser,
+    #[error("there is no such room")]
+    NoSuchRoom,
+    #[error("unknown event `{0}`")]
+    UnknownEvent(String),
+    #[error("your session has expired or is not valid; join again")]
+    InvalidSession,
+    #[error("this connection already speaks for someone")]
+    AlreadyOnline,
+    #[error("the server failed; please try again")]
+    Internal,
+}
+
+impl ChatError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ChatError::NotOnline => "not_online",
+            ChatError::InvalidPayload(_) => "invalid_payload",
+            ChatError::EmptyText => "empty_text",
+            ChatError::TextTooLong { .. } => "text_too_long",
+            ChatError::InvalidName(_) => "invalid_name",
+            ChatError::NameTaken => "name_taken",
+            ChatError::NoSuchUser => "no_such_user",
+            ChatError::NoSuchRoom => "no_such_room",
+            ChatError::UnknownEvent(_) => "unknown_event",
+            ChatError::InvalidSession => "invalid_session",
+            ChatError::AlreadyOnline => "already_online",
+            ChatError::Internal => "internal",
+        }
+    }
+}
+
+/// The wire form of an error: `{code, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<ChatError> for ApiError {
+    fn from(error: ChatError) -> Self {
+        ApiError::new(error.code(), error.to_string())
+    }
+}
+
+/// Lets server functions return `Result<T, ApiError>`, so the UI shows the
+/// same words the socket would.
+impl leptos::server_fn::error::FromServerFnError for ApiError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        ApiError::new("request_failed", format!("the request failed: {value}"))
+    }
+}

@@ -1,0 +1,61 @@
+//! RTCA: a self-hosted real-time chat. One crate builds both halves of a
+//! full-stack Leptos app: the server (feature `ssr`) and the WASM bundle that
+//! hydrates its pages (feature `hydrate`).
+//!
+//! # Layout
+//!
+//! Shared by server and browser:
+//! - [`protocol`]: the real-time contract — event names, payload types,
+//!   limits, validation. `docs/protocol.md` is its prose twin.
+//! - [`error`]: every error with its stable code; `{code, message}` on the wire.
+//! - [`engine_io`]: Engine.IO v4 / Socket.IO v5 text framing (pure functions),
+//!   used by the browser client, the tests and the tools.
+//! - [`chat_state`]: the chat as reactive signals, and the one function that
+//!   applies a server event to them.
+//! - [`app`]: the HTML shell and the routes.
+//! - `components/`: one file per piece of UI (`chat_page`, `people`,
+//!   `conversation`, `composer`, `join_form`, `connection_status`), each with
+//!   the server functions it calls.
+//!
+//! Browser only (`client/`, feature `hydrate`):
+//! - `client::socket`: the Socket.IO client over gloo-net's WebSocket —
+//!   handshake, ping/pong, acks, reconnect with backoff.
+//! - `client::session`: starts the connection after hydration and connects
+//!   it to the signals and the composer.
+//!
+//! Server only (`server/`, feature `ssr`):
+//! - `server::config`: the `Config` struct, `RTCA_*` variables and flags.
+//! - `server::http`: the axum router (pages, server functions, static files,
+//!   Socket.IO), the `Origin` check, `run(listener, config, shutdown)`.
+//! - `server::realtime`: Socket.IO set-up and limits, the connect middleware
+//!   that identifies a socket, the event registration table, disconnects.
+//! - `server::handlers`: one function per client event (`online`, `message`,
+//!   `secret`, unknown events) and the `Responder` that acks them.
+//! - `server::identity`: guest sign-up, session tokens (stored hashed), cookies.
+//! - `server::presence`: who is online, counted per user across tabs.
+//! - `server::store`: the `Store` trait; `server::store::sqlite` implements it.
+//! - `server::state`: `AppState`, shared by HTTP and socket handlers.
+//!
+//! A message flows one way: socket → `handlers` → `store` (commit) → ack →
+//! broadcast to the room, encoded once.
+
+pub mod app;
+pub mod chat_state;
+pub mod components;
+pub mod engine_io;
+pub mod error;
+pub mod protocol;
+
+#[cfg(feature = "hydrate")]
+pub mod client;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Entry point of the WASM bundle: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,323 @@
+//! The real-time contract in code: event names, payload types and limits,
+//! shared by the server and the WASM client so both sides agree by
+//! construction. docs/protocol.md is the prose version of this file; change
+//! them together.
+//!
+//! Times (`at`) are milliseconds since the Unix epoch, so a JavaScript client
+//! can pass them straight to `new Date(at)`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ChatError};
+
+/// Event names. Extend the list, never rename an entry: the prototype's
+/// clients depend on them.
+pub mod event {
+    pub const ONLINE: &str = "online";
+    pub const OFFLINE: &str = "offline";
+    pub const PRESENCE: &str = "presence";
+    pub const MESSAGE: &str = "message";
+    pub const SECRET: &str = "secret";
+    /// Server → client, right after connect: who this socket is (or `null`).
+    pub const SESSION: &str = "session";
+    /// Server → client: an error that has no ack to travel in.
+    pub const ERROR: &str = "error";
+}
+
+/// The room every identified socket is in.
+pub const LOBBY: &str = "lobby";
+/// Longest message text, in characters (Unicode scalar values).
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// Longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 32;
+/// Longest client message id (`cid`), in bytes.
+pub const MAX_CID_BYTES: usize = 64;
+/// How many messages a history page holds (the SSR page shows one page).
+pub const HISTORY_PAGE: usize = 50;
+
+pub type UserId = i64;
+
+/// A chat identity as everyone else sees it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+}
+
+// ---- client → server -------------------------------------------------------
+
+/// `online`: take a display name. The prototype sent a bare string; both forms
+/// are accepted.
+#[derive(Deserialize, Serialize, Clone, Debug)]
+#[serde(untagged)]
+pub enum OnlineRequest {
+    Named { name: String },
+    Bare(String),
+}
+
+impl OnlineRequest {
+    pub fn name(&self) -> &str {
+        match self {
+            OnlineRequest::Named { name } | OnlineRequest::Bare(name) => name,
+        }
+    }
+}
+
+/// `message`: post to a room (default [`LOBBY`]).
+#[derive(Deserialize, Serialize, Clone, Debug)]
+pub struct MessageRequest {
+    pub text: String,
+    #[serde(default)]
+    pub cid: Option<String>,
+    #[serde(default)]
+    pub room: Option<String>,
+}
+
+/// `secret`: a private message to one user, relayed by the server.
+#[derive(Deserialize, Serialize, Clone, Debug)]
+pub struct SecretRequest {
+    pub to: UserId,
+    pub text: String,
+    #[serde(default)]
+    pub cid: Option<String>,
+}
+
+// ---- server → client -------------------------------------------------------
+
+/// Ack body of a successful `online`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct OnlineAck {
+    pub user: User,
+    /// A session token: pass it as handshake `auth: {token}` to come back as
+    /// the same user without another `online`.
+    pub token: String,
+}
+
+/// Ack body of a successful `message` or `secret`, sent after the commit.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MessageAck {
+    pub id: i64,
+    pub seq: i64,
+    pub at: i64,
+}
+
+/// `online` broadcast, and `offline` broadcast: a user came or went.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct PresenceChange {
+    pub user: User,
+    pub at: i64,
+}
+
+/// `presence`: everyone online now.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct PresenceList {
+    pub users: Vec<User>,
+}
+
+/// `session`: who the server thinks this socket is.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct SessionInfo {
+    pub user: Option<User>,
+}
+
+/// `message` as delivered to every member of the room.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub id: i64,
+    pub seq: i64,
+    pub room: String,
+    pub from: User,
+    pub text: String,
+    pub at: i64,
+    pub cid: Option<String>,
+}
+
+/// `secret` as delivered to the sender's and the recipient's sockets only.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SecretMessage {
+    pub id: i64,
+    /// Position in this pair's private conversation.
+    pub seq: i64,
+    pub from: User,
+    pub to: User,
+    pub text: String,
+    pub at: i64,
+    pub cid: Option<String>,
+}
+
+impl SecretMessage {
+    /// The other party, seen from `me`.
+    pub fn peer(&self, me: UserId) -> &User {
+        if self.from.id == me {
+            &self.to
+        } else {
+            &self.from
+        }
+    }
+}
+
+/// The wire form of every ack: `{ok:true, ...body}` or
+/// `{ok:false, error:{code,message}}`.
+#[derive(Serialize, Debug)]
+pub struct Reply<T> {
+    pub ok: bool,
+    #[serde(flatten)]
+    pub body: Option<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
+impl<T> From<Result<T, ChatError>> for Reply<T> {
+    fn from(result: Result<T, ChatError>) -> Self {
+        match result {
+            Ok(body) => Reply {
+                ok: true,
+                body: Some(body),
+                error: None,
+            },
+            Err(error) => Reply {
+                ok: false,
+                body: None,
+                error: Some(error.into()),
+            },
+        }
+    }
+}
+
+/// Reads an ack as sent by the server back into a `Result`.
+pub fn parse_reply<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    #[derive(Deserialize)]
+    struct Head {
+        ok: bool,
+        #[serde(default)]
+        error: Option<ApiError>,
+    }
+    let head: Head = serde_json::from_value(value.clone())
+        .map_err(|e| ApiError::new("bad_reply", format!("unreadable server reply: {e}")))?;
+    if head.ok {
+        serde_json::from_value(value)
+            .map_err(|e| ApiError::new("bad_reply", format!("unreadable server reply: {e}")))
+    } else {
+        Err(head
+            .error
+            .unwrap_or_else(|| ApiError::new("bad_reply", "the server refused without saying why")))
+    }
+}
+
+// ---- validation, shared so the composer can say what is wrong before sending
+
+/// Checks message text; returns it trimmed of surrounding whitespace.
+pub fn validate_text(text: &str) -> Result<&str, ChatError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ChatError::EmptyText);
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ChatError::TextTooLong {
+            max: MAX_TEXT_CHARS,
+        });
+    }
+    Ok(text)
+}
+
+/// Checks a display name; returns it trimmed.
+pub fn validate_name(name: &str) -> Result<&str, ChatError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ChatError::InvalidName("a name cannot be empty".into()));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ChatError::InvalidName(format!(
+            "a name can have at most {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Err(ChatError::InvalidName(
+            "a name cannot contain control characters".into(),
+        ));
+    }
+    Ok(name)
+}
+
+/// Checks an optional client message id.
+pub fn validate_cid(cid: Option<&str>) -> Result<(), ChatError> {
+    match cid {
+        Some(cid) if cid.is_empty() || cid.len() > MAX_CID_BYTES => Err(ChatError::InvalidPayload(
+            format!("cid must be 1 to {MAX_CID_BYTES} bytes"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ok_reply_flattens_the_body() {
+        let reply: Reply<MessageAck> = Ok(MessageAck {
+            id: 1,
+            seq: 2,
+            at: 3,
+        })
+        .into();
+        let json = serde_json::to_value(&reply).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"ok": true, "id": 1, "seq": 2, "at": 3})
+        );
+        assert_eq!(
+            parse_reply::<MessageAck>(json).unwrap(),
+            MessageAck {
+                id: 1,
+                seq: 2,
+                at: 3
+            }
+        );
+    }
+
+    #[test]
+    fn error_reply_carries_code_and_message() {
+        let reply: Reply<MessageAck> = Err(ChatError::EmptyText).into();
+        let json = serde_json::to_value(&reply).unwrap();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["error"]["code"], "empty_text");
+        assert!(json["error"]["message"].as_str().unwrap().len() > 5);
+        assert_eq!(
+            parse_reply::<MessageAck>(json).unwrap_err().code,
+            "empty_text"
+        );
+    }
+
+    #[test]
+    fn online_accepts_object_or_bare_string() {
+        let a: OnlineRequest = serde_json::from_str(r#"{"name":"alice"}"#).unwrap();
+        let b: OnlineRequest = serde_json::from_str(r#""bob""#).unwrap();
+        assert_eq!(a.name(), "alice");
+        assert_eq!(b.name(), "bob");
+        assert!(serde_json::from_str::<OnlineRequest>("42").is_err());
+    }
+
+    #[test]
+    fn text_limits_count_characters_not_bytes() {
+        assert_eq!(validate_text("  hi  ").unwrap(), "hi");
+        assert_eq!(validate_text(" \n ").unwrap_err(), ChatError::EmptyText);
+        let max = "é".repeat(MAX_TEXT_CHARS);
+        assert!(validate_text(&max).is_ok());
+        assert!(matches!(
+            validate_text(&format!("{max}x")),
+            Err(ChatError::TextTooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn names_are_bounded_and_printable() {
+        assert_eq!(validate_name(" Alice ").unwrap(), "Alice");
+        assert!(validate_name("").is_err());
+        assert!(validate_name("a\u{7}b").is_err());
+        assert!(validate_name(&"n".repeat(MAX_NAME_CHARS + 1)).is_err());
+    }
+}

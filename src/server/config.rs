@@ -1,0 +1,197 @@
+//! Every setting the server reads, in one place, with its default.
+//!
+//! Precedence: command-line flag, then `RTCA_*` environment variable, then
+//! the default. The README's configuration table mirrors this file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The server's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen. `RTCA_ADDR` / `--addr`; `LEPTOS_SITE_ADDR` (set by
+    /// cargo-leptos) is honoured too. Default `127.0.0.1:3000`.
+    pub addr: SocketAddr,
+    /// The SQLite database. `RTCA_DATABASE_URL` / `--database-url`.
+    /// Default `sqlite://rtca.db` (created if missing).
+    pub database_url: String,
+    /// The built site (HTML shell assets, WASM bundle, CSS, public files).
+    /// `LEPTOS_SITE_ROOT` / `--site-root`. Default `target/site`.
+    pub site_root: PathBuf,
+    /// Extra origins, besides the server's own, allowed to open a socket.
+    /// `RTCA_ALLOWED_ORIGINS` (comma-separated) / `--allowed-origin` (repeat).
+    pub allowed_origins: Vec<String>,
+    /// Largest Socket.IO packet, in bytes, on both transports.
+    /// `RTCA_MAX_PACKET_BYTES`. Default 64 KiB (a 4000-character message is at
+    /// most 16 KB of UTF-8, plus its envelope).
+    pub max_packet_bytes: usize,
+    /// Packets queued for one socket before it counts as a slow consumer.
+    /// `RTCA_SOCKET_BUFFER`. Default 256.
+    pub socket_buffer: usize,
+    /// How long a session token stays valid. `RTCA_SESSION_DAYS`. Default 30.
+    pub session_ttl: Duration,
+    /// Database connections. `RTCA_DB_CONNECTIONS`. Default 8.
+    pub db_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "sqlite://rtca.db".to_owned(),
+            site_root: PathBuf::from("target/site"),
+            allowed_origins: Vec::new(),
+            max_packet_bytes: 64 * 1024,
+            socket_buffer: 256,
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            db_connections: 8,
+        }
+    }
+}
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads the environment and the given command-line arguments (without
+    /// the program name).
+    pub fn load(args: impl IntoIterator<Item = String>) -> Result<Config, ConfigError> {
+        Self::from_sources(|key| std::env::var(key).ok(), args)
+    }
+
+    fn from_sources(
+        env: impl Fn(&str) -> Option<String>,
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        if let Some(addr) = env("LEPTOS_SITE_ADDR") {
+            config.addr = parse(&addr, "LEPTOS_SITE_ADDR")?;
+        }
+        if let Some(addr) = env("RTCA_ADDR") {
+            config.addr = parse(&addr, "RTCA_ADDR")?;
+        }
+        if let Some(url) = env("RTCA_DATABASE_URL") {
+            config.database_url = url;
+        }
+        if let Some(root) = env("LEPTOS_SITE_ROOT") {
+            config.site_root = root.into();
+        }
+        if let Some(origins) = env("RTCA_ALLOWED_ORIGINS") {
+            config.allowed_origins = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(n) = env("RTCA_MAX_PACKET_BYTES") {
+            config.max_packet_bytes = parse(&n, "RTCA_MAX_PACKET_BYTES")?;
+        }
+        if let Some(n) = env("RTCA_SOCKET_BUFFER") {
+            config.socket_buffer = parse(&n, "RTCA_SOCKET_BUFFER")?;
+        }
+        if let Some(days) = env("RTCA_SESSION_DAYS") {
+            let days: u64 = parse(&days, "RTCA_SESSION_DAYS")?;
+            config.session_ttl = Duration::from_secs(days * 24 * 3600);
+        }
+        if let Some(n) = env("RTCA_DB_CONNECTIONS") {
+            config.db_connections = parse(&n, "RTCA_DB_CONNECTIONS")?;
+        }
+
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .ok_or_else(|| ConfigError(format!("{name} needs a value")))
+            };
+            match flag.as_str() {
+                "--addr" => config.addr = parse(&value("--addr")?, "--addr")?,
+                "--database-url" => config.database_url = value("--database-url")?,
+                "--site-root" => config.site_root = value("--site-root")?.into(),
+                "--allowed-origin" => config.allowed_origins.push(value("--allowed-origin")?),
+                "-h" | "--help" => return Err(ConfigError(USAGE.to_owned())),
+                other => return Err(ConfigError(format!("unknown argument `{other}`\n{USAGE}"))),
+            }
+        }
+        if config.max_packet_bytes < 1024 || config.socket_buffer == 0 || config.db_connections == 0
+        {
+            return Err(ConfigError(
+                "limits must be positive (packet size at least 1024 bytes)".into(),
+            ));
+        }
+        Ok(config)
+    }
+}
+
+const USAGE: &str = "usage: rtca [--addr HOST:PORT] [--database-url sqlite://FILE] [--site-root DIR] [--allowed-origin ORIGIN]...
+Every setting also has an RTCA_* environment variable; see the README.";
+
+fn parse<T: std::str::FromStr>(value: &str, name: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|e| ConfigError(format!("{name}={value:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn load(env: &[(&str, &str)], args: &[&str]) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_sources(
+            |key| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()),
+            args.iter().map(|a| a.to_string()),
+        )
+    }
+
+    #[test]
+    fn defaults_then_env_then_flags() {
+        assert_eq!(load(&[], &[]).unwrap().addr.port(), 3000);
+        let c = load(
+            &[
+                ("LEPTOS_SITE_ADDR", "127.0.0.1:4000"),
+                ("RTCA_ADDR", "127.0.0.1:5000"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.addr.port(), 5000);
+        let c = load(
+            &[("RTCA_ADDR", "127.0.0.1:5000")],
+            &["--addr", "127.0.0.1:6000"],
+        )
+        .unwrap();
+        assert_eq!(c.addr.port(), 6000);
+        let c = load(
+            &[(
+                "RTCA_ALLOWED_ORIGINS",
+                "https://a.example, https://b.example",
+            )],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_errors_not_panics() {
+        assert!(load(&[("RTCA_ADDR", "nope")], &[]).is_err());
+        assert!(load(&[], &["--addr"]).is_err());
+        assert!(load(&[], &["--bogus"]).is_err());
+        assert!(load(&[("RTCA_SOCKET_BUFFER", "0")], &[]).is_err());
+    }
+}

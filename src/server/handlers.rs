@@ -1,0 +1,270 @@
+//! One small function per client event. Each one validates, stores, acks
+//! after the commit, then fans out; every error goes back to the client as
+//! `{code, message}` and nothing invalid is stored or relayed.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use serde::Serialize;
+use socketioxide::adapter::LocalAdapter;
+use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
+use socketioxide::handler::{FromMessageParts, Value};
+use socketioxide::socket::Socket;
+use socketioxide::SocketIo;
+
+use super::identity::{internal, join_as_guest, now_ms, start_session};
+use super::realtime::{announce_online, send_or_log, user_room, Seat};
+use super::state::AppState;
+use super::store::{dm_room, NewMessage};
+use crate::error::{ApiError, ChatError};
+use crate::protocol::{
+    event, validate_cid, validate_name, validate_text, MessageAck, MessageRequest, OnlineAck,
+    OnlineRequest, PresenceList, Reply, SecretRequest, User, LOBBY,
+};
+
+/// Answers an event: through its ack when the client asked for one,
+/// otherwise errors go out as an `error` event so they are never silent.
+pub struct Responder {
+    ack: AckSender,
+    wants_ack: bool,
+    socket: SocketRef,
+}
+
+impl FromMessageParts<LocalAdapter> for Responder {
+    type Error = Infallible;
+
+    fn from_message_parts(
+        s: &Arc<Socket>,
+        v: &mut Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        let ack = <AckSender as FromMessageParts<LocalAdapter>>::from_message_parts(s, v, ack_id)?;
+        let socket =
+            <SocketRef as FromMessageParts<LocalAdapter>>::from_message_parts(s, v, ack_id)?;
+        Ok(Responder {
+            ack,
+            wants_ack: ack_id.is_some(),
+            socket,
+        })
+    }
+}
+
+impl Responder {
+    pub fn send<T: Serialize>(self, result: Result<T, ChatError>) {
+        if self.wants_ack {
+            if let Err(error) = self.ack.send(&Reply::from(result)) {
+                tracing::debug!(sid = %self.socket.id, ?error, "ack not delivered");
+            }
+        } else if let Err(error) = result {
+            send_or_log(&self.socket, event::ERROR, &ApiError::from(error));
+        }
+    }
+}
+
+fn seat(s: &SocketRef) -> Seat {
+    s.extensions.get::<Seat>().unwrap_or_default()
+}
+
+fn signed_in(s: &SocketRef) -> Result<User, ChatError> {
+    seat(s).user().ok_or(ChatError::NotOnline)
+}
+
+fn payload<T>(data: Result<T, impl std::fmt::Display>) -> Result<T, ChatError> {
+    data.map_err(|e| ChatError::InvalidPayload(e.to_string()))
+}
+
+/// `online {name}`: become a guest named `name`, or rename oneself.
+pub async fn online(
+    s: SocketRef,
+    io: SocketIo,
+    TryData(request): TryData<OnlineRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let result = go_online(&s, &io, &state, request.map_err(|e| e.to_string())).await;
+    let joined = result.is_ok();
+    reply.send(result);
+    if joined {
+        send_or_log(
+            &s,
+            event::PRESENCE,
+            &PresenceList {
+                users: state.presence.users(),
+            },
+        );
+    }
+}
+
+async fn go_online(
+    s: &SocketRef,
+    io: &SocketIo,
+    state: &AppState,
+    request: Result<OnlineRequest, String>,
+) -> Result<OnlineAck, ChatError> {
+    let request = payload(request)?;
+    let seat = seat(s);
+    if let Some(current) = seat.user() {
+        // Already someone: the same name just renews the token; another name
+        // is a rename, which everyone sees as an `online` for the same id.
+        let name = validate_name(request.name())?;
+        let mut user = current.clone();
+        if name != current.name {
+            state.presence.check_name_free(name, Some(current.id))?;
+            state
+                .store
+                .rename_user(current.id, name)
+                .await
+                .map_err(internal)?;
+            user.name = name.to_owned();
+            state.presence.rename(&user);
+            seat.replace(user.clone());
+            announce_online(io, &user).await;
+        }
+        let token = start_session(state, &user).await.map_err(internal)?;
+        return Ok(OnlineAck { user, token });
+    }
+
+    let (user, token) = join_as_guest(state, request.name()).await?;
+    let came_online = state.presence.connect(&user, true)?;
+    if !seat.take_if_empty(&user) {
+        // Two `online` events raced on one socket; the first one won.
+        state.presence.disconnect(user.id);
+        return Err(ChatError::AlreadyOnline);
+    }
+    s.join(user_room(user.id));
+    if came_online {
+        announce_online(io, &user).await;
+    }
+    Ok(OnlineAck { user, token })
+}
+
+/// `message {text, cid, room?}`: post to a room.
+pub async fn message(
+    io: SocketIo,
+    s: SocketRef,
+    TryData(request): TryData<MessageRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let result = post_message(&s, &state, request.map_err(|e| e.to_string())).await;
+    let delivery = match &result {
+        Ok((_, Some(message))) => Some(message.clone()),
+        _ => None,
+    };
+    reply.send(result.map(|(ack, _)| ack));
+    if let Some(message) = delivery {
+        // socketioxide encodes a broadcast once and shares the bytes.
+        if let Err(error) = io.to(LOBBY).emit(event::MESSAGE, &message).await {
+            tracing::debug!(?error, "message broadcast reached only some sockets");
+        }
+    }
+}
+
+/// Stores the message; returns the ack, and the message to deliver unless
+/// this was a retry of one already delivered.
+async fn post_message(
+    s: &SocketRef,
+    state: &AppState,
+    request: Result<MessageRequest, String>,
+) -> Result<(MessageAck, Option<crate::protocol::ChatMessage>), ChatError> {
+    let user = signed_in(s)?;
+    let request = payload(request)?;
+    let text = validate_text(&request.text)?;
+    validate_cid(request.cid.as_deref())?;
+    let room = request.room.as_deref().unwrap_or(LOBBY);
+    if room != LOBBY {
+        return Err(ChatError::NoSuchRoom);
+    }
+    let stored = state
+        .store
+        .insert_message(NewMessage {
+            room,
+            from: user.id,
+            to: None,
+            text,
+            cid: request.cid.as_deref(),
+            at: now_ms(),
+        })
+        .await
+        .map_err(internal)?;
+    let m = &stored.message;
+    let ack = MessageAck {
+        id: m.id,
+        seq: m.seq,
+        at: m.at,
+    };
+    Ok((ack, (!stored.duplicate).then(|| stored.message.into_chat())))
+}
+
+/// `secret {to, text, cid}`: a private message, delivered to the two
+/// parties' sockets only.
+pub async fn secret(
+    io: SocketIo,
+    s: SocketRef,
+    TryData(request): TryData<SecretRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let result = post_secret(&s, &state, request.map_err(|e| e.to_string())).await;
+    let delivery = match &result {
+        Ok((_, Some(secret))) => Some(secret.clone()),
+        _ => None,
+    };
+    reply.send(result.map(|(ack, _)| ack));
+    if let Some(secret) = delivery {
+        let rooms = vec![user_room(secret.from.id), user_room(secret.to.id)];
+        if let Err(error) = io.to(rooms).emit(event::SECRET, &secret).await {
+            tracing::debug!(?error, "secret reached only some sockets");
+        }
+    }
+}
+
+async fn post_secret(
+    s: &SocketRef,
+    state: &AppState,
+    request: Result<SecretRequest, String>,
+) -> Result<(MessageAck, Option<crate::protocol::SecretMessage>), ChatError> {
+    let user = signed_in(s)?;
+    let request = payload(request)?;
+    let text = validate_text(&request.text)?;
+    validate_cid(request.cid.as_deref())?;
+    let recipient = state
+        .store
+        .user(request.to)
+        .await
+        .map_err(internal)?
+        .ok_or(ChatError::NoSuchUser)?;
+    let room = dm_room(user.id, recipient.id);
+    let stored = state
+        .store
+        .insert_message(NewMessage {
+            room: &room,
+            from: user.id,
+            to: Some(recipient.id),
+            text,
+            cid: request.cid.as_deref(),
+            at: now_ms(),
+        })
+        .await
+        .map_err(internal)?;
+    let m = &stored.message;
+    let ack = MessageAck {
+        id: m.id,
+        seq: m.seq,
+        at: m.at,
+    };
+    Ok((
+        ack,
+        if stored.duplicate {
+            None
+        } else {
+            stored.message.into_secret()
+        },
+    ))
+}
+
+/// Any event we do not know.
+pub async fn unknown_event(Event(name): Event, reply: Responder) {
+    let name: String = name.chars().take(64).collect();
+    reply.send::<()>(Err(ChatError::UnknownEvent(name)));
+}

@@ -1,0 +1,146 @@
+//! The HTTP side: one axum router on one port for the pages, server
+//! functions, the WASM bundle, static files and the Socket.IO endpoint,
+//! plus [`run`], which serves it until a shutdown signal.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, LeptosRoutes};
+use tokio::net::TcpListener;
+
+use super::config::Config;
+use super::presence::Presence;
+use super::realtime;
+use super::state::AppState;
+use super::store::sqlite::SqliteStore;
+use crate::app::{shell, App};
+
+/// Serves RTCA on `listener` until `shutdown` resolves, then closes every
+/// socket and waits for requests in flight.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    let store = SqliteStore::open(&config.database_url, config.db_connections).await?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("rtca"))
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let state = AppState {
+        leptos_options,
+        config: Arc::new(config),
+        store: Arc::new(store),
+        presence: Arc::new(Presence::default()),
+    };
+    let (socket_layer, io) = realtime::layer(state.clone());
+
+    let routes = {
+        let state = state.clone();
+        generate_route_list_with_exclusions_and_ssg_and_context(App, None, move || {
+            provide_context(state.clone())
+        })
+        .0
+    };
+    let app = Router::new()
+        .route("/health", get(health))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state.clone())
+        .layer(socket_layer)
+        // Added last, so it runs first: a foreign page never reaches the socket.
+        .layer(middleware::from_fn_with_state(state.clone(), check_origin));
+
+    tracing::info!("listening on http://{addr}");
+    let io_for_shutdown = io.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing sockets");
+            // Open sockets would otherwise keep the graceful shutdown waiting.
+            io_for_shutdown.close().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// Refuses a Socket.IO handshake from another site's page (cross-site
+/// WebSocket hijacking): the `Origin`, when present, must be this server's
+/// own or on the allow-list. Clients outside a browser send no `Origin`.
+async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/socket.io") {
+        if let Some(origin) = request.headers().get(header::ORIGIN) {
+            let host = request
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default();
+            let origin = origin.to_str().unwrap_or_default();
+            let own = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(host);
+            if !own
+                && !state
+                    .config
+                    .allowed_origins
+                    .iter()
+                    .any(|allowed| allowed == origin)
+            {
+                tracing::warn!(%origin, "refused a cross-origin socket handshake");
+                return (
+                    StatusCode::FORBIDDEN,
+                    "cross-origin socket connections are not allowed",
+                )
+                    .into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

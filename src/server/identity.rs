@@ -1,0 +1,143 @@
+//! Who is who: guest sign-up, session tokens, and turning a token or the
+//! session cookie back into a user.
+//!
+//! Tokens are 256 random bits, shown to the client once and stored only as
+//! their SHA-256, so a leaked database does not leak live sessions.
+
+use axum::http::HeaderMap;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::state::AppState;
+use super::store::StoreResult;
+use crate::error::ChatError;
+use crate::protocol::{validate_name, User};
+
+pub const SESSION_COOKIE: &str = "rtca_session";
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Creates a guest user named `name` with a new session; returns the user
+/// and the session token. Refuses a name held by another online user.
+pub async fn join_as_guest(state: &AppState, name: &str) -> Result<(User, String), ChatError> {
+    let name = validate_name(name)?;
+    state.presence.check_name_free(name, None)?;
+    let now = now_ms();
+    let user = state
+        .store
+        .create_guest(name, now)
+        .await
+        .map_err(internal)?;
+    let token = start_session(state, &user).await.map_err(internal)?;
+    Ok((user, token))
+}
+
+/// A new session token for an existing user.
+pub async fn start_session(state: &AppState, user: &User) -> StoreResult<String> {
+    let token = new_token();
+    let now = now_ms();
+    let ttl = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    state
+        .store
+        .create_session(&hash_token(&token), user.id, now, now.saturating_add(ttl))
+        .await?;
+    Ok(token)
+}
+
+/// The user behind a token, if the session is live.
+pub async fn user_for_token(state: &AppState, token: &str) -> StoreResult<Option<User>> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    state.store.session_user(&hash_token(token), now_ms()).await
+}
+
+/// The session token in a request's `Cookie` header, if any.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The `Set-Cookie` value for a session: HttpOnly and SameSite=Lax, Secure
+/// when the site is served over https.
+pub fn session_cookie(token: &str, state: &AppState, secure: bool) -> String {
+    let max_age = state.config.session_ttl.as_secs();
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
+/// The user whose session cookie came with the current server-function or
+/// page request, if any.
+pub async fn request_user(state: &AppState) -> Result<Option<User>, crate::error::ApiError> {
+    let headers: HeaderMap = leptos_axum::extract().await.map_err(|e| {
+        crate::error::ApiError::new("bad_request", format!("unreadable request: {e}"))
+    })?;
+    let Some(token) = token_from_headers(&headers) else {
+        return Ok(None);
+    };
+    user_for_token(state, &token)
+        .await
+        .map_err(|e| internal(e).into())
+}
+
+/// Whether the browser reached us over https (directly or via a proxy).
+pub fn request_is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        == Some("https")
+}
+
+/// Logs a storage failure and hides its details from the client.
+pub fn internal(error: impl std::fmt::Display) -> ChatError {
+    tracing::error!(%error, "request failed");
+    ChatError::Internal
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_hash_stably() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(hash_token(&a), hash_token(&a));
+        assert_ne!(hash_token(&a), hash_token(&b));
+    }
+
+    #[test]
+    fn finds_the_session_cookie_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            axum::http::header::COOKIE,
+            "a=1; rtca_session=tok; b=2".parse().unwrap(),
+        );
+        assert_eq!(token_from_headers(&headers).as_deref(), Some("tok"));
+        assert_eq!(token_from_headers(&HeaderMap::new()), None);
+    }
+}

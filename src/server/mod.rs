@@ -1,0 +1,13 @@
+//! Server-only code (feature `ssr`). See the layout map in `lib.rs`.
+
+pub mod config;
+pub mod handlers;
+pub mod http;
+pub mod identity;
+pub mod presence;
+pub mod realtime;
+pub mod state;
+pub mod store;
+
+pub use config::Config;
+pub use http::{run, shutdown_signal};

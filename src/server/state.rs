@@ -1,0 +1,32 @@
+//! The state every request and socket handler shares.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use super::config::Config;
+use super::presence::Presence;
+use super::store::Store;
+use crate::error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub presence: Arc<Presence>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state, from inside a server function or a server-side render
+/// (leptos_axum provides it to both).
+pub fn app_state() -> Result<AppState, ApiError> {
+    leptos::prelude::use_context::<AppState>()
+        .ok_or_else(|| ApiError::new("internal", "the server is not ready; please try again"))
+}

@@ -1,0 +1,104 @@
+//! Storage behind a narrow interface: everything the chat persists goes
+//! through [`Store`]. SQLite ([`sqlite::SqliteStore`]) is the embedded
+//! default; a PostgreSQL backend implements the same trait later.
+//!
+//! Contract for implementors: `insert_message` returns only after the row is
+//! committed (acks depend on it), and a repeated `(user, cid)` returns the
+//! first row with `duplicate = true` instead of storing twice.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::protocol::{ChatMessage, SecretMessage, User, UserId};
+
+/// A storage failure. Details go to the log; clients see `internal`.
+#[derive(Debug, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct StoreError(#[from] pub sqlx::Error);
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A message as stored: a room message, or a private one (`to` is set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub seq: i64,
+    pub room: String,
+    pub from: User,
+    pub to: Option<User>,
+    pub text: String,
+    pub at: i64,
+    pub cid: Option<String>,
+}
+
+impl StoredMessage {
+    pub fn into_chat(self) -> ChatMessage {
+        ChatMessage {
+            id: self.id,
+            seq: self.seq,
+            room: self.room,
+            from: self.from,
+            text: self.text,
+            at: self.at,
+            cid: self.cid,
+        }
+    }
+
+    /// `None` for a room message.
+    pub fn into_secret(self) -> Option<SecretMessage> {
+        let to = self.to?;
+        Some(SecretMessage {
+            id: self.id,
+            seq: self.seq,
+            from: self.from,
+            to,
+            text: self.text,
+            at: self.at,
+            cid: self.cid,
+        })
+    }
+}
+
+/// What to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub room: &'a str,
+    pub from: UserId,
+    pub to: Option<UserId>,
+    pub text: &'a str,
+    pub cid: Option<&'a str>,
+    pub at: i64,
+}
+
+/// The result of `insert_message`.
+#[derive(Debug, Clone)]
+pub struct Inserted {
+    pub message: StoredMessage,
+    /// The same `(user, cid)` was stored before; `message` is that first copy.
+    pub duplicate: bool,
+}
+
+/// The name of the private conversation between two users.
+pub fn dm_room(a: UserId, b: UserId) -> String {
+    format!("dm:{}:{}", a.min(b), a.max(b))
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn create_guest(&self, name: &str, at: i64) -> StoreResult<User>;
+    async fn rename_user(&self, id: UserId, name: &str) -> StoreResult<()>;
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn create_session(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        at: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// The user a live (unexpired) session token hash belongs to.
+    async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>>;
+    async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<Inserted>;
+    /// The last `limit` messages of a room, oldest first.
+    async fn recent(&self, room: &str, limit: usize) -> StoreResult<Vec<StoredMessage>>;
+}

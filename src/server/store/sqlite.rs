@@ -1,0 +1,210 @@
+//! The embedded SQLite store: WAL mode, migrations applied at start-up.
+//!
+//! sqlx runs each SQLite connection on its own thread, so no query blocks the
+//! async runtime. `synchronous=FULL` makes every commit reach the disk before
+//! its ack goes out.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+
+use super::{Inserted, NewMessage, Store, StoreResult, StoredMessage};
+use crate::protocol::{User, UserId};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and migrates it.
+    pub async fn open(url: &str, max_connections: u32) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(sqlx::Error::from)?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Every message read starts with this, so rows always decode the same way.
+macro_rules! select_messages {
+    ($where:literal) => {
+        concat!(
+            "SELECT m.id, m.seq, m.room, m.text, m.cid, m.created_at,
+                    m.user_id, f.name AS from_name, m.to_user_id, t.name AS to_name
+             FROM messages m JOIN users f ON f.id = m.user_id LEFT JOIN users t ON t.id = m.to_user_id ",
+            $where
+        )
+    };
+}
+
+fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
+    let to = match (
+        row.try_get::<Option<i64>, _>("to_user_id")?,
+        row.try_get::<Option<String>, _>("to_name")?,
+    ) {
+        (Some(id), Some(name)) => Some(User { id, name }),
+        _ => None,
+    };
+    Ok(StoredMessage {
+        id: row.try_get("id")?,
+        seq: row.try_get("seq")?,
+        room: row.try_get("room")?,
+        from: User {
+            id: row.try_get("user_id")?,
+            name: row.try_get("from_name")?,
+        },
+        to,
+        text: row.try_get("text")?,
+        at: row.try_get("created_at")?,
+        cid: row.try_get("cid")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_guest(&self, name: &str, at: i64) -> StoreResult<User> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (name, kind, created_at) VALUES (?, 'guest', ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(User {
+            id,
+            name: name.to_owned(),
+        })
+    }
+
+    async fn rename_user(&self, id: UserId, name: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET name = ? WHERE id = ?")
+            .bind(name)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT id, name FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(User {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+            }),
+            None => None,
+        })
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        at: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(user)
+            .bind(at)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ? AND s.expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(row) => Some(User {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+            }),
+            None => None,
+        })
+    }
+
+    async fn insert_message(&self, m: NewMessage<'_>) -> StoreResult<Inserted> {
+        // One statement: SQLite takes the write lock before reading MAX(seq),
+        // so concurrent inserts into one room cannot get the same seq.
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at)
+             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1), ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (user_id, cid) DO NOTHING
+             RETURNING id",
+        )
+        .bind(m.room)
+        .bind(m.from)
+        .bind(m.to)
+        .bind(m.text)
+        .bind(m.cid)
+        .bind(m.at)
+        .fetch_optional(&self.pool)
+        .await?;
+        let row = match inserted {
+            Some(id) => {
+                sqlx::query(select_messages!("WHERE m.id = ?"))
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(select_messages!("WHERE m.user_id = ? AND m.cid = ?"))
+                    .bind(m.from)
+                    .bind(m.cid)
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
+        Ok(Inserted {
+            message: message_from_row(&row)?,
+            duplicate: inserted.is_none(),
+        })
+    }
+
+    async fn recent(&self, room: &str, limit: usize) -> StoreResult<Vec<StoredMessage>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = sqlx::query(select_messages!(
+            "WHERE m.room = ? ORDER BY m.seq DESC LIMIT ?"
+        ))
+        .bind(room)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+}

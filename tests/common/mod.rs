@@ -1,0 +1,297 @@
+//! Test harness: the real server on 127.0.0.1:0 with a temporary SQLite
+//! file, and a small Socket.IO client over a real WebSocket that uses the
+//! crate's own Engine.IO codec (the npm interop suite checks the server
+//! against the official client too).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use rtca::engine_io::{
+    decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, SocketPacket,
+};
+use rtca::server::{run, Config};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A running server; dropping the database directory removes the file.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub db_path: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(db_path: PathBuf) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = Config {
+            addr,
+            database_url: format!("sqlite://{}", db_path.display()),
+            ..Config::default()
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            run(listener, config, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server failed");
+        });
+        TestServer {
+            addr,
+            db_path,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Shuts down gracefully and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("shutdown hung")
+                .unwrap();
+        }
+    }
+
+    pub async fn client(&self) -> TestClient {
+        TestClient::connect(self.addr, None).await.unwrap()
+    }
+
+    /// A client that has gone `online` as `name`.
+    pub async fn online(&self, name: &str) -> (TestClient, Value) {
+        let client = self.client().await;
+        let ack = client
+            .emit_ack("online", serde_json::json!({ "name": name }))
+            .await;
+        assert_eq!(ack["ok"], true, "online as {name}: {ack}");
+        (client, ack)
+    }
+}
+
+pub fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rtca-test.db");
+    (dir, path)
+}
+
+type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+
+/// A Socket.IO client over WebSocket. Events land in a queue read with
+/// [`TestClient::event`].
+pub struct TestClient {
+    out: mpsc::UnboundedSender<String>,
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>,
+    acks: Acks,
+    next_id: Mutex<u64>,
+    closed: Arc<Notify>,
+    pub sid: String,
+}
+
+#[derive(Debug)]
+pub enum ConnectError {
+    Http(String),
+    Refused(Value),
+}
+
+impl TestClient {
+    /// Connects, optionally with a handshake `auth`, and waits for CONNECT.
+    pub async fn connect(
+        addr: SocketAddr,
+        auth: Option<Value>,
+    ) -> Result<TestClient, ConnectError> {
+        Self::connect_with(addr, auth, None).await
+    }
+
+    pub async fn connect_with(
+        addr: SocketAddr,
+        auth: Option<Value>,
+        origin: Option<&str>,
+    ) -> Result<TestClient, ConnectError> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket")
+            .into_client_request()
+            .unwrap();
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(|e| ConnectError::Http(e.to_string()))?;
+        let (mut sink, mut stream) = ws.split();
+
+        let first = next_text(&mut stream)
+            .await
+            .ok_or(ConnectError::Http("closed before open".into()))?;
+        assert!(
+            matches!(decode_engine(&first), Ok(EnginePacket::Open(_))),
+            "expected open, got {first}"
+        );
+        sink.send(Message::text(encode_connect(auth.as_ref())))
+            .await
+            .unwrap();
+        let sid = loop {
+            let frame = next_text(&mut stream)
+                .await
+                .ok_or(ConnectError::Http("closed before connect".into()))?;
+            if let Ok(EnginePacket::Message(payload)) = decode_engine(&frame) {
+                match decode_socket(payload) {
+                    Ok(SocketPacket::Connect(data)) => {
+                        break data["sid"].as_str().unwrap_or_default().to_owned()
+                    }
+                    Ok(SocketPacket::ConnectError(data)) => {
+                        return Err(ConnectError::Refused(data))
+                    }
+                    _ => {}
+                }
+            }
+        };
+
+        let (out, mut outgoing) = mpsc::unbounded_channel::<String>();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let acks: Acks = Arc::default();
+        let closed = Arc::new(Notify::new());
+        let reader_acks = acks.clone();
+        let reader_out = out.clone();
+        let reader_closed = closed.clone();
+        tokio::spawn(async move {
+            while let Some(frame) = next_text(&mut stream).await {
+                match decode_engine(&frame) {
+                    Ok(EnginePacket::Ping(p)) => {
+                        let _ = reader_out.send(format!("3{p}"));
+                    }
+                    Ok(EnginePacket::Message(payload)) => match decode_socket(payload) {
+                        Ok(SocketPacket::Event { name, data, .. }) => {
+                            let _ = events_tx.send((name, data));
+                        }
+                        Ok(SocketPacket::Ack { id, data }) => {
+                            if let Some(tx) = reader_acks.lock().unwrap().remove(&id) {
+                                let _ = tx.send(data);
+                            }
+                        }
+                        _ => {}
+                    },
+                    Ok(EnginePacket::Close) => break,
+                    _ => {}
+                }
+            }
+            reader_closed.notify_one();
+        });
+        tokio::spawn(async move {
+            while let Some(frame) = outgoing.recv().await {
+                if frame.is_empty() {
+                    let _ = sink.close().await;
+                    break;
+                }
+                if sink.send(Message::text(frame)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(TestClient {
+            out,
+            events: tokio::sync::Mutex::new(events),
+            acks,
+            next_id: Mutex::new(0),
+            closed,
+            sid,
+        })
+    }
+
+    /// Sends a raw Engine.IO text frame.
+    pub fn send_raw(&self, frame: impl Into<String>) {
+        let _ = self.out.send(frame.into());
+    }
+
+    pub fn emit(&self, event: &str, data: Value) {
+        self.send_raw(encode_event(event, &data, None));
+    }
+
+    /// Emits and waits for the ack.
+    pub async fn emit_ack(&self, event: &str, data: Value) -> Value {
+        let id = {
+            let mut next = self.next_id.lock().unwrap();
+            *next += 1;
+            *next
+        };
+        let (tx, rx) = oneshot::channel();
+        self.acks.lock().unwrap().insert(id, tx);
+        self.send_raw(encode_event(event, &data, Some(id)));
+        tokio::time::timeout(WAIT, rx)
+            .await
+            .unwrap_or_else(|_| panic!("no ack for {event}"))
+            .unwrap()
+    }
+
+    /// The next event called `name`, skipping others.
+    pub async fn event(&self, name: &str) -> Value {
+        self.event_where(name, |_| true).await
+    }
+
+    /// The next event called `name` whose payload satisfies `pred`.
+    pub async fn event_where(&self, name: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let mut events = self.events.lock().await;
+        let found = tokio::time::timeout(WAIT, async {
+            while let Some((event, data)) = events.recv().await {
+                if event == name && pred(&data) {
+                    return Some(data);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(data)) => data,
+            _ => panic!("no `{name}` event arrived"),
+        }
+    }
+
+    /// Every event that arrives within `window`.
+    pub async fn drain(&self, window: Duration) -> Vec<(String, Value)> {
+        let mut events = self.events.lock().await;
+        let mut seen = Vec::new();
+        let _ = tokio::time::timeout(window, async {
+            while let Some(event) = events.recv().await {
+                seen.push(event);
+            }
+        })
+        .await;
+        seen
+    }
+
+    /// Closes the WebSocket.
+    pub async fn close(self) {
+        let _ = self.out.send(String::new());
+        let _ = tokio::time::timeout(WAIT, self.closed.notified()).await;
+    }
+}
+
+async fn next_text<S>(stream: &mut S) -> Option<String>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    while let Some(message) = stream.next().await {
+        match message {
+            Ok(Message::Text(text)) => return Some(text.to_string()),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+    None
+}
