@@ -59,7 +59,7 @@ export async function startServer(options: { port?: number; dbPath?: string } = 
     process: child,
     stop: (signal: NodeJS.Signals = "SIGTERM") =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill(signal);
       }),

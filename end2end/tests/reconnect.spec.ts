@@ -21,6 +21,8 @@ test("the client shows the outage and reconnects when the server returns", async
       const text = `after the outage ${alice.name}`;
       await send(alice.page, text);
       await expect(message(alice.page, text)).toBeVisible();
+      // Close the page before the server goes, so it stops reconnecting.
+      await alice.context.close();
     } finally {
       await again.stop();
     }

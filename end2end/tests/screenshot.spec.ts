@@ -3,11 +3,16 @@
 // proves the view renders.
 import * as path from "node:path";
 import { test, expect, joinAs, send, message } from "./fixtures";
+import { startServer } from "../server";
 
 test("screenshot of a conversation", async ({ browser, users }) => {
-  const alice = await joinAs(browser, "Alice", { viewport: { width: 1100, height: 620 } });
-  const bob = await joinAs(browser, "Bob");
-  users.push(alice, bob);
+  // A server of its own, so the picture shows no other test's messages.
+  const server = await startServer();
+  const alice = await joinAs(browser, "Alice", { url: server.url, viewport: { width: 1100, height: 620 } });
+  const bob = await joinAs(browser, "Bob", { url: server.url });
+  const carol = await joinAs(browser, "Carol", { url: server.url });
+  users.push(alice, bob, carol);
+  await send(carol.page, "Hi both! Who has the release notes?");
   await send(alice.page, "Morning! Is the deploy still on for today?");
   await send(bob.page, "Yes, at 14:00. I'll post in here when it starts.");
   await send(alice.page, "Great. <b>tags</b> show up as plain text, by the way.");
@@ -16,4 +21,6 @@ test("screenshot of a conversation", async ({ browser, users }) => {
     ? path.resolve(__dirname, "..", "..", "docs", "screenshot.png")
     : test.info().outputPath("screenshot.png");
   await alice.page.screenshot({ path: target });
+  for (const user of users) await user.context.close();
+  await server.stop();
 });

@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use super::socket::{SocketClient, SocketEvent};
 use crate::chat_state::{ChatState, ConnStatus, Conversation};
 use crate::error::ApiError;
-use crate::protocol::{event, parse_reply, validate_text, MessageAck, UserId};
+use crate::protocol::{event, parse_reply, validate_name, validate_text, MessageAck, OnlineAck, UserId};
 
 thread_local! {
     // The browser runs one thread; this is the page's one connection.
@@ -70,6 +70,18 @@ pub fn reconnect() {
     if let Some(socket) = client() {
         socket.reconnect();
     }
+}
+
+/// Goes `online` as `name` over the socket, then has the server set the
+/// session cookie so a reload keeps the identity.
+pub async fn go_online(chat: ChatState, name: String) -> Result<(), ApiError> {
+    let name = validate_name(&name).map_err(ApiError::from)?.to_owned();
+    let socket = client().ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))?;
+    let reply = socket.emit_with_ack(event::ONLINE, json!({ "name": name })).await?;
+    let ack: OnlineAck = parse_reply(reply)?;
+    chat.me.set(Some(ack.user));
+    crate::components::join_form::adopt_session(ack.token).await?;
+    Ok(())
 }
 
 /// A client message id: unique per message, reused on retry.

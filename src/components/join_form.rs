@@ -1,46 +1,77 @@
-//! Picking a display name: a plain form posting to a server function, so it
-//! works before the WASM loads (or without JavaScript at all).
+//! Picking a display name.
+//!
+//! With the WASM loaded, the form goes `online` over the socket (the public
+//! contract), then hands the session token to [`adopt_session`] so an
+//! HttpOnly cookie keeps the identity across reloads. Without JavaScript the
+//! same form posts to [`join`], which sets the cookie and redirects back;
+//! its errors come back in the URL and show in the same place.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::chat_state::ChatState;
 use crate::error::ApiError;
 use crate::protocol::{User, MAX_NAME_CHARS};
 
-/// Creates a guest identity named `name` and sets the session cookie.
+/// Creates a guest identity named `name` and sets the session cookie (the
+/// path for browsers without JavaScript).
 #[server(prefix = "/api", endpoint = "join")]
 pub async fn join(name: String) -> Result<User, ApiError> {
-    use crate::server::identity::{join_as_guest, request_is_https, session_cookie};
+    use crate::server::identity::{join_as_guest, set_session_cookie};
     use crate::server::state::app_state;
-    use axum::http::{header, HeaderMap, HeaderValue};
 
     let state = app_state()?;
-    let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
     let (user, token) = join_as_guest(&state, &name).await?;
-    let cookie = session_cookie(&token, &state, request_is_https(&headers));
-    let cookie = HeaderValue::from_str(&cookie)
-        .map_err(|_| ApiError::new("internal", "could not set the session"))?;
-    expect_context::<leptos_axum::ResponseOptions>().append_header(header::SET_COOKIE, cookie);
+    set_session_cookie(&state, &token).await?;
+    Ok(user)
+}
+
+/// Turns a session token (from an `online` ack) into the HttpOnly session
+/// cookie, which JavaScript cannot set or read itself.
+#[server(prefix = "/api", endpoint = "adopt_session")]
+pub async fn adopt_session(token: String) -> Result<User, ApiError> {
+    use crate::error::ChatError;
+    use crate::server::identity::{internal, set_session_cookie, user_for_token};
+    use crate::server::state::app_state;
+
+    let state = app_state()?;
+    let user = user_for_token(&state, &token).await.map_err(internal)?.ok_or(ChatError::InvalidSession)?;
+    set_session_cookie(&state, &token).await?;
     Ok(user)
 }
 
 #[component]
 pub fn JoinForm() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let action = ServerAction::<Join>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(user)) = action.value().get() {
-            chat.me.set(Some(user));
-            #[cfg(feature = "hydrate")]
-            crate::client::session::reconnect();
+    // Only read: it carries a no-JavaScript post's error back into the page.
+    let posted = ServerAction::<Join>::new();
+    let error = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+    let name_input: NodeRef<leptos::html::Input> = NodeRef::new();
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            ev.prevent_default();
+            let Some(name) = name_input.get_untracked().map(|input| input.value()) else { return };
+            pending.set(true);
+            error.set(None);
+            leptos::task::spawn_local(async move {
+                if let Err(problem) = crate::client::session::go_online(chat, name).await {
+                    error.set(Some(problem.message));
+                }
+                pending.set(false);
+            });
         }
-    });
-    let error = move || match action.value().get() {
-        Some(Err(error)) => Some(error.message),
-        _ => None,
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, chat, name_input);
     };
+    let shown_error = move || {
+        error.get().or_else(|| posted.value().get().and_then(Result::err).map(|e: ApiError| e.message))
+    };
+    let join_path = <Join as ServerFn>::PATH;
     view! {
-        <ActionForm action=action attr:class="join">
+        <form class="join" method="post" action=join_path on:submit=on_submit>
             <label for="join-name">"Pick a name to join the chat"</label>
             <div class="row">
                 <input
@@ -51,10 +82,11 @@ pub fn JoinForm() -> impl IntoView {
                     maxlength=MAX_NAME_CHARS.to_string()
                     autocomplete="nickname"
                     placeholder="Your name"
+                    node_ref=name_input
                 />
-                <button type="submit" disabled=move || action.pending().get()>"Join"</button>
+                <button type="submit" disabled=move || pending.get()>"Join"</button>
             </div>
-            <p class="form-error" role="alert" data-testid="join-error">{error}</p>
-        </ActionForm>
+            <p class="form-error" role="alert" data-testid="join-error">{shown_error}</p>
+        </form>
     }
 }

@@ -80,14 +80,6 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The `Set-Cookie` value for a session: HttpOnly and SameSite=Lax, Secure
-/// when the site is served over https.
-pub fn session_cookie(token: &str, state: &AppState, secure: bool) -> String {
-    let max_age = state.config.session_ttl.as_secs();
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
-}
-
 /// The user whose session cookie came with the current server-function or
 /// page request, if any.
 pub async fn request_user(state: &AppState) -> Result<Option<User>, crate::error::ApiError> {
@@ -102,12 +94,20 @@ pub async fn request_user(state: &AppState) -> Result<Option<User>, crate::error
         .map_err(|e| internal(e).into())
 }
 
-/// Whether the browser reached us over https (directly or via a proxy).
-pub fn request_is_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        == Some("https")
+/// Sets the session cookie on the current server-function response:
+/// HttpOnly and SameSite=Lax, and Secure when the browser reached us over
+/// https (directly or through a proxy that says so).
+pub async fn set_session_cookie(state: &AppState, token: &str) -> Result<(), crate::error::ApiError> {
+    let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let max_age = state.config.session_ttl.as_secs();
+    let secure = if https { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    let cookie = axum::http::HeaderValue::from_str(&cookie)
+        .map_err(|_| crate::error::ApiError::new("internal", "could not set the session cookie"))?;
+    leptos::prelude::expect_context::<leptos_axum::ResponseOptions>()
+        .append_header(axum::http::header::SET_COOKIE, cookie);
+    Ok(())
 }
 
 /// Logs a storage failure and hides its details from the client.
