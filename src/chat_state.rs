@@ -10,9 +10,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::protocol::{
-    event, ChatMessage, PresenceChange, PresenceList, SecretMessage, SessionInfo, User, UserId,
-};
+use crate::protocol::{event, ChatMessage, PresenceChange, PresenceList, SecretMessage, SessionInfo, User, UserId};
 
 /// Messages kept per conversation in the browser; older ones are dropped.
 pub const MAX_KEPT_MESSAGES: usize = 1000;
@@ -116,20 +114,17 @@ impl ChatState {
             }
             event::ONLINE => {
                 if let Ok(change) = serde_json::from_value::<PresenceChange>(data) {
-                    self.online
-                        .update(|online| upsert_user(online, change.user));
+                    self.online.update(|online| upsert_user(online, change.user));
                 }
             }
             event::OFFLINE => {
                 if let Ok(change) = serde_json::from_value::<PresenceChange>(data) {
-                    self.online
-                        .update(|online| online.retain(|u| u.id != change.user.id));
+                    self.online.update(|online| online.retain(|u| u.id != change.user.id));
                 }
             }
             event::MESSAGE => {
                 if let Ok(message) = serde_json::from_value::<ChatMessage>(data) {
-                    self.lobby
-                        .update(|lobby| insert_by_seq(lobby, message, |m| m.seq, |m| m.id));
+                    self.lobby.update(|lobby| insert_by_seq(lobby, message, |m| m.seq, |m| m.id));
                 }
             }
             event::SECRET => {
@@ -162,12 +157,9 @@ impl ChatState {
                 added = true;
             }
         });
-        let watching = self
-            .active
-            .with_untracked(|a| matches!(a, Conversation::Direct(u) if u.id == peer.id));
+        let watching = self.active.with_untracked(|a| matches!(a, Conversation::Direct(u) if u.id == peer.id));
         if added && incoming && !watching {
-            self.unread
-                .update(|unread| *unread.entry(peer.id).or_default() += 1);
+            self.unread.update(|unread| *unread.entry(peer.id).or_default() += 1);
         }
     }
 
@@ -207,12 +199,7 @@ fn upsert_user(users: &mut Vec<User>, user: User) {
         Some(existing) => *existing = user,
         None => users.push(user),
     }
-    users.sort_by(|a, b| {
-        a.name
-            .to_lowercase()
-            .cmp(&b.name.to_lowercase())
-            .then(a.id.cmp(&b.id))
-    });
+    users.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
 }
 
 /// Keeps `list` ordered by seq whatever order messages arrive in, and never
@@ -221,10 +208,7 @@ fn insert_by_seq<T>(list: &mut Vec<T>, item: T, seq: impl Fn(&T) -> i64, id: imp
     if list.iter().rev().any(|m| id(m) == id(&item)) {
         return;
     }
-    let position = list
-        .iter()
-        .rposition(|m| seq(m) < seq(&item))
-        .map_or(0, |p| p + 1);
+    let position = list.iter().rposition(|m| seq(m) < seq(&item)).map_or(0, |p| p + 1);
     list.insert(position, item);
     if list.len() > MAX_KEPT_MESSAGES {
         list.remove(0);

@@ -82,9 +82,7 @@ pub fn decode_engine(frame: &str) -> Result<EnginePacket<'_>, DecodeError> {
     let kind = chars.next().ok_or(DecodeError::Empty)?;
     let rest = chars.as_str();
     Ok(match kind {
-        '0' => EnginePacket::Open(
-            serde_json::from_str(rest).map_err(|e| DecodeError::Malformed(e.to_string()))?,
-        ),
+        '0' => EnginePacket::Open(serde_json::from_str(rest).map_err(|e| DecodeError::Malformed(e.to_string()))?),
         '1' => EnginePacket::Close,
         '2' => EnginePacket::Ping(rest),
         '3' => EnginePacket::Pong(rest),
@@ -113,11 +111,7 @@ pub fn decode_socket(payload: &str) -> Result<SocketPacket, DecodeError> {
     }
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     let id = if digits > 0 {
-        Some(
-            rest[..digits]
-                .parse::<u64>()
-                .map_err(|e| DecodeError::Malformed(e.to_string()))?,
-        )
+        Some(rest[..digits].parse::<u64>().map_err(|e| DecodeError::Malformed(e.to_string()))?)
     } else {
         None
     };
@@ -143,21 +137,14 @@ pub fn decode_socket(payload: &str) -> Result<SocketPacket, DecodeError> {
                 return Err(DecodeError::Malformed("event name is not a string".into()));
             };
             let data = args.into_iter().next().unwrap_or(Value::Null);
-            Ok(SocketPacket::Event {
-                name,
-                data,
-                ack: id,
-            })
+            Ok(SocketPacket::Event { name, data, ack: id })
         }
         '3' => {
             let id = id.ok_or_else(|| DecodeError::Malformed("ack without id".into()))?;
             let Value::Array(args) = value()? else {
                 return Err(DecodeError::Malformed("ack is not an array".into()));
             };
-            Ok(SocketPacket::Ack {
-                id,
-                data: args.into_iter().next().unwrap_or(Value::Null),
-            })
+            Ok(SocketPacket::Ack { id, data: args.into_iter().next().unwrap_or(Value::Null) })
         }
         '4' => Ok(SocketPacket::ConnectError(value()?)),
         other => Err(DecodeError::UnknownType(other)),
@@ -203,9 +190,7 @@ mod tests {
     #[test]
     fn decodes_the_open_handshake() {
         let frame = r#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
-        let EnginePacket::Open(info) = decode_engine(frame).unwrap() else {
-            panic!("not open")
-        };
+        let EnginePacket::Open(info) = decode_engine(frame).unwrap() else { panic!("not open") };
         assert_eq!(info.sid, "abc");
         assert_eq!(info.ping_interval, 25000);
     }
@@ -214,27 +199,15 @@ mod tests {
     fn decodes_events_with_and_without_ack_ids() {
         assert_eq!(
             decode_socket(r#"2["message",{"text":"hi"}]"#).unwrap(),
-            SocketPacket::Event {
-                name: "message".into(),
-                data: json!({"text":"hi"}),
-                ack: None
-            }
+            SocketPacket::Event { name: "message".into(), data: json!({"text":"hi"}), ack: None }
         );
         assert_eq!(
             decode_socket(r#"217["ping"]"#).unwrap(),
-            SocketPacket::Event {
-                name: "ping".into(),
-                data: Value::Null,
-                ack: Some(17)
-            }
+            SocketPacket::Event { name: "ping".into(), data: Value::Null, ack: Some(17) }
         );
         assert_eq!(
             decode_socket(r#"2/,["x",1]"#).unwrap(),
-            SocketPacket::Event {
-                name: "x".into(),
-                data: json!(1),
-                ack: None
-            }
+            SocketPacket::Event { name: "x".into(), data: json!(1), ack: None }
         );
     }
 
@@ -242,19 +215,10 @@ mod tests {
     fn decodes_acks_connects_and_errors() {
         assert_eq!(
             decode_socket(r#"312[{"ok":true}]"#).unwrap(),
-            SocketPacket::Ack {
-                id: 12,
-                data: json!({"ok":true})
-            }
+            SocketPacket::Ack { id: 12, data: json!({"ok":true}) }
         );
-        assert_eq!(
-            decode_socket(r#"0{"sid":"s"}"#).unwrap(),
-            SocketPacket::Connect(json!({"sid":"s"}))
-        );
-        assert_eq!(
-            decode_socket(r#"4{"message":"no"}"#).unwrap(),
-            SocketPacket::ConnectError(json!({"message":"no"}))
-        );
+        assert_eq!(decode_socket(r#"0{"sid":"s"}"#).unwrap(), SocketPacket::Connect(json!({"sid":"s"})));
+        assert_eq!(decode_socket(r#"4{"message":"no"}"#).unwrap(), SocketPacket::ConnectError(json!({"message":"no"})));
     }
 
     #[test]
@@ -283,21 +247,12 @@ mod tests {
     fn encodes_round_trip() {
         let frame = encode_event("message", &json!({"text":"hé"}), Some(3));
         assert_eq!(frame, r#"423["message",{"text":"hé"}]"#);
-        let EnginePacket::Message(payload) = decode_engine(&frame).unwrap() else {
-            panic!()
-        };
+        let EnginePacket::Message(payload) = decode_engine(&frame).unwrap() else { panic!() };
         assert_eq!(
             decode_socket(payload).unwrap(),
-            SocketPacket::Event {
-                name: "message".into(),
-                data: json!({"text":"hé"}),
-                ack: Some(3)
-            }
+            SocketPacket::Event { name: "message".into(), data: json!({"text":"hé"}), ack: Some(3) }
         );
-        assert_eq!(
-            encode_connect(Some(&json!({"token":"t"}))),
-            r#"40{"token":"t"}"#
-        );
+        assert_eq!(encode_connect(Some(&json!({"token":"t"}))), r#"40{"token":"t"}"#);
         assert_eq!(encode_ack(5, &json!(null)), "435[null]");
     }
 

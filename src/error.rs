@@ -62,10 +62,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError {
-            code: code.into(),
-            message: message.into(),
-        }
+        ApiError { code: code.into(), message: message.into() }
     }
 }
 

@@ -24,7 +24,8 @@ pub mod event {
     pub const ERROR: &str = "error";
 }
 
-/// The room every identified socket is in.
+/// The default room. Every socket joins it on connect, so a visitor who has
+/// not picked a name yet still watches the conversation live.
 pub const LOBBY: &str = "lobby";
 /// Longest message text, in characters (Unicode scalar values).
 pub const MAX_TEXT_CHARS: usize = 4000;
@@ -170,24 +171,14 @@ pub struct Reply<T> {
 impl<T> From<Result<T, ChatError>> for Reply<T> {
     fn from(result: Result<T, ChatError>) -> Self {
         match result {
-            Ok(body) => Reply {
-                ok: true,
-                body: Some(body),
-                error: None,
-            },
-            Err(error) => Reply {
-                ok: false,
-                body: None,
-                error: Some(error.into()),
-            },
+            Ok(body) => Reply { ok: true, body: Some(body), error: None },
+            Err(error) => Reply { ok: false, body: None, error: Some(error.into()) },
         }
     }
 }
 
 /// Reads an ack as sent by the server back into a `Result`.
-pub fn parse_reply<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-) -> Result<T, ApiError> {
+pub fn parse_reply<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     #[derive(Deserialize)]
     struct Head {
         ok: bool,
@@ -197,12 +188,9 @@ pub fn parse_reply<T: serde::de::DeserializeOwned>(
     let head: Head = serde_json::from_value(value.clone())
         .map_err(|e| ApiError::new("bad_reply", format!("unreadable server reply: {e}")))?;
     if head.ok {
-        serde_json::from_value(value)
-            .map_err(|e| ApiError::new("bad_reply", format!("unreadable server reply: {e}")))
+        serde_json::from_value(value).map_err(|e| ApiError::new("bad_reply", format!("unreadable server reply: {e}")))
     } else {
-        Err(head
-            .error
-            .unwrap_or_else(|| ApiError::new("bad_reply", "the server refused without saying why")))
+        Err(head.error.unwrap_or_else(|| ApiError::new("bad_reply", "the server refused without saying why")))
     }
 }
 
@@ -215,9 +203,7 @@ pub fn validate_text(text: &str) -> Result<&str, ChatError> {
         return Err(ChatError::EmptyText);
     }
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ChatError::TextTooLong {
-            max: MAX_TEXT_CHARS,
-        });
+        return Err(ChatError::TextTooLong { max: MAX_TEXT_CHARS });
     }
     Ok(text)
 }
@@ -229,24 +215,36 @@ pub fn validate_name(name: &str) -> Result<&str, ChatError> {
         return Err(ChatError::InvalidName("a name cannot be empty".into()));
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(ChatError::InvalidName(format!(
-            "a name can have at most {MAX_NAME_CHARS} characters"
-        )));
+        return Err(ChatError::InvalidName(format!("a name can have at most {MAX_NAME_CHARS} characters")));
     }
-    if name.chars().any(|c| c.is_control()) {
-        return Err(ChatError::InvalidName(
-            "a name cannot contain control characters".into(),
-        ));
+    if name.chars().any(|c| c.is_control() || is_invisible_format(c)) {
+        return Err(ChatError::InvalidName("a name cannot contain control or invisible characters".into()));
     }
     Ok(name)
+}
+
+/// Zero-width and direction-changing characters (the common ones of
+/// Unicode category Cf) would let `ali\u{200B}ce` pass for `alice`.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+    )
 }
 
 /// Checks an optional client message id.
 pub fn validate_cid(cid: Option<&str>) -> Result<(), ChatError> {
     match cid {
-        Some(cid) if cid.is_empty() || cid.len() > MAX_CID_BYTES => Err(ChatError::InvalidPayload(
-            format!("cid must be 1 to {MAX_CID_BYTES} bytes"),
-        )),
+        Some(cid) if cid.is_empty() || cid.len() > MAX_CID_BYTES => {
+            Err(ChatError::InvalidPayload(format!("cid must be 1 to {MAX_CID_BYTES} bytes")))
+        }
         _ => Ok(()),
     }
 }
@@ -258,25 +256,10 @@ mod tests {
 
     #[test]
     fn ok_reply_flattens_the_body() {
-        let reply: Reply<MessageAck> = Ok(MessageAck {
-            id: 1,
-            seq: 2,
-            at: 3,
-        })
-        .into();
+        let reply: Reply<MessageAck> = Ok(MessageAck { id: 1, seq: 2, at: 3 }).into();
         let json = serde_json::to_value(&reply).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"ok": true, "id": 1, "seq": 2, "at": 3})
-        );
-        assert_eq!(
-            parse_reply::<MessageAck>(json).unwrap(),
-            MessageAck {
-                id: 1,
-                seq: 2,
-                at: 3
-            }
-        );
+        assert_eq!(json, serde_json::json!({"ok": true, "id": 1, "seq": 2, "at": 3}));
+        assert_eq!(parse_reply::<MessageAck>(json).unwrap(), MessageAck { id: 1, seq: 2, at: 3 });
     }
 
     #[test]
@@ -286,10 +269,7 @@ mod tests {
         assert_eq!(json["ok"], false);
         assert_eq!(json["error"]["code"], "empty_text");
         assert!(json["error"]["message"].as_str().unwrap().len() > 5);
-        assert_eq!(
-            parse_reply::<MessageAck>(json).unwrap_err().code,
-            "empty_text"
-        );
+        assert_eq!(parse_reply::<MessageAck>(json).unwrap_err().code, "empty_text");
     }
 
     #[test]
@@ -307,10 +287,7 @@ mod tests {
         assert_eq!(validate_text(" \n ").unwrap_err(), ChatError::EmptyText);
         let max = "é".repeat(MAX_TEXT_CHARS);
         assert!(validate_text(&max).is_ok());
-        assert!(matches!(
-            validate_text(&format!("{max}x")),
-            Err(ChatError::TextTooLong { .. })
-        ));
+        assert!(matches!(validate_text(&format!("{max}x")), Err(ChatError::TextTooLong { .. })));
     }
 
     #[test]
@@ -318,6 +295,9 @@ mod tests {
         assert_eq!(validate_name(" Alice ").unwrap(), "Alice");
         assert!(validate_name("").is_err());
         assert!(validate_name("a\u{7}b").is_err());
+        assert!(validate_name("ali\u{200B}ce").is_err());
+        assert!(validate_name("\u{202E}ecila").is_err());
+        assert!(validate_name("Zoë 🦀").is_ok());
         assert!(validate_name(&"n".repeat(MAX_NAME_CHARS + 1)).is_err());
     }
 }

@@ -136,6 +136,7 @@ test("a name held by someone online is refused with a clear message", async ({ b
   const alice = await joinAs(browser, uniqueName("alice"));
   const imposter = await openPage(browser);
   users.push(alice, imposter);
+  await expect(imposter.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
   await imposter.page.getByLabel("Pick a name to join the chat").fill(alice.name.toUpperCase());
   await imposter.page.getByRole("button", { name: "Join" }).click();
   await expect(imposter.page.getByTestId("join-error")).toHaveText("that name is in use by someone online; pick another");

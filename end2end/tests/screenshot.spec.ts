@@ -8,19 +8,22 @@ import { startServer } from "../server";
 test("screenshot of a conversation", async ({ browser, users }) => {
   // A server of its own, so the picture shows no other test's messages.
   const server = await startServer();
-  const alice = await joinAs(browser, "Alice", { url: server.url, viewport: { width: 1100, height: 620 } });
-  const bob = await joinAs(browser, "Bob", { url: server.url });
-  const carol = await joinAs(browser, "Carol", { url: server.url });
-  users.push(alice, bob, carol);
-  await send(carol.page, "Hi both! Who has the release notes?");
-  await send(alice.page, "Morning! Is the deploy still on for today?");
-  await send(bob.page, "Yes, at 14:00. I'll post in here when it starts.");
-  await send(alice.page, "Great. <b>tags</b> show up as plain text, by the way.");
-  await expect(message(alice.page, "plain text")).toBeVisible();
-  const target = process.env.UPDATE_SCREENSHOT
-    ? path.resolve(__dirname, "..", "..", "docs", "screenshot.png")
-    : test.info().outputPath("screenshot.png");
-  await alice.page.screenshot({ path: target });
-  for (const user of users) await user.context.close();
-  await server.stop();
+  try {
+    const alice = await joinAs(browser, "Alice", { url: server.url, viewport: { width: 1100, height: 620 } });
+    const bob = await joinAs(browser, "Bob", { url: server.url });
+    const carol = await joinAs(browser, "Carol", { url: server.url });
+    users.push(alice, bob, carol);
+    await send(carol.page, "Hi both! Who has the release notes?");
+    await send(alice.page, "Morning! Is the deploy still on for today?");
+    await send(bob.page, "Yes, at 14:00. I'll post in here when it starts.");
+    await send(alice.page, "Great. <b>tags</b> show up as plain text, by the way.");
+    await expect(message(alice.page, "plain text")).toBeVisible();
+    const target = process.env.UPDATE_SCREENSHOT
+      ? path.resolve(__dirname, "..", "..", "docs", "screenshot.png")
+      : test.info().outputPath("screenshot.png");
+    await alice.page.screenshot({ path: target });
+    for (const user of users) await user.context.close();
+  } finally {
+    await server.stop();
+  }
 });

@@ -57,8 +57,7 @@ fn watch_network(chat: ChatState) {
     };
     let went_offline = Closure::<dyn Fn()>::new(move || chat.status.set(ConnStatus::Offline));
     let came_online = Closure::<dyn Fn()>::new(reconnect);
-    let _ =
-        window.add_event_listener_with_callback("offline", went_offline.as_ref().unchecked_ref());
+    let _ = window.add_event_listener_with_callback("offline", went_offline.as_ref().unchecked_ref());
     let _ = window.add_event_listener_with_callback("online", came_online.as_ref().unchecked_ref());
     // The listeners live as long as the page.
     went_offline.forget();
@@ -79,32 +78,27 @@ pub async fn go_online(chat: ChatState, name: String) -> Result<(), ApiError> {
     let socket = client().ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))?;
     let reply = socket.emit_with_ack(event::ONLINE, json!({ "name": name })).await?;
     let ack: OnlineAck = parse_reply(reply)?;
-    chat.me.set(Some(ack.user));
+    // The cookie first: if it cannot be set, the form stays up with the
+    // error, and trying again renews the token for the same user.
     crate::components::join_form::adopt_session(ack.token).await?;
+    chat.me.set(Some(ack.user));
     Ok(())
 }
 
 /// A client message id: unique per message, reused on retry.
-fn new_cid() -> String {
-    format!(
-        "{:x}-{:x}",
-        js_sys::Date::now() as u64,
-        (js_sys::Math::random() * 2f64.powi(48)) as u64
-    )
+pub fn new_cid() -> String {
+    format!("{:x}-{:x}", js_sys::Date::now() as u64, (js_sys::Math::random() * 2f64.powi(48)) as u64)
 }
 
-/// Sends `text` to the conversation `target`; resolves once the server has
-/// stored it.
-pub async fn send(target: Conversation, text: String) -> Result<(), ApiError> {
+/// Sends `text` to the conversation `target` under the client id `cid`;
+/// resolves once the server has stored it. Sending again with the same `cid`
+/// after a failure is safe: the server stores a message once.
+pub async fn send(target: Conversation, text: String, cid: String) -> Result<(), ApiError> {
     let text = validate_text(&text).map_err(ApiError::from)?.to_owned();
-    let socket = client()
-        .ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))?;
+    let socket = client().ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))?;
     let (name, payload) = match target {
-        Conversation::Lobby => (event::MESSAGE, json!({ "text": text, "cid": new_cid() })),
-        Conversation::Direct(peer) => (
-            event::SECRET,
-            json!({ "to": peer.id, "text": text, "cid": new_cid() }),
-        ),
+        Conversation::Lobby => (event::MESSAGE, json!({ "text": text, "cid": cid })),
+        Conversation::Direct(peer) => (event::SECRET, json!({ "to": peer.id, "text": text, "cid": cid })),
     };
     let reply = socket.emit_with_ack(name, payload).await?;
     parse_reply::<MessageAck>(reply).map(|_| ())

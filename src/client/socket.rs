@@ -18,9 +18,7 @@ use gloo_timers::future::TimeoutFuture;
 use serde_json::Value;
 
 use crate::chat_state::ConnStatus;
-use crate::engine_io::{
-    decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, SocketPacket, PONG,
-};
+use crate::engine_io::{decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, SocketPacket, PONG};
 use crate::error::ApiError;
 
 /// Emits waiting to be written; past this the UI is told to slow down.
@@ -46,11 +44,7 @@ pub enum SocketEvent {
 }
 
 enum Command {
-    Emit {
-        event: String,
-        data: Value,
-        reply: oneshot::Sender<Result<Value, ApiError>>,
-    },
+    Emit { event: String, data: Value, reply: oneshot::Sender<Result<Value, ApiError>> },
     Reconnect,
 }
 
@@ -73,17 +67,8 @@ impl SocketClient {
         let (reply, answer) = oneshot::channel();
         self.commands
             .clone()
-            .try_send(Command::Emit {
-                event: event.to_owned(),
-                data,
-                reply,
-            })
-            .map_err(|_| {
-                ApiError::new(
-                    "busy",
-                    "Too many messages are waiting to be sent. Wait a moment.",
-                )
-            })?;
+            .try_send(Command::Emit { event: event.to_owned(), data, reply })
+            .map_err(|_| ApiError::new("busy", "Too many messages are waiting to be sent. Wait a moment."))?;
         select! {
             answer = answer.fuse() => answer.unwrap_or_else(|_| Err(disconnected())),
             _ = TimeoutFuture::new(ACK_TIMEOUT_MS).fuse() =>
@@ -99,10 +84,7 @@ impl SocketClient {
 }
 
 fn disconnected() -> ApiError {
-    ApiError::new(
-        "disconnected",
-        "Not connected to the server. Your message was not sent.",
-    )
+    ApiError::new("disconnected", "Not connected to the server. Your message was not sent.")
 }
 
 fn browser_offline() -> bool {
@@ -111,22 +93,14 @@ fn browser_offline() -> bool {
 
 fn socket_url() -> Option<String> {
     let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" {
-        "wss"
-    } else {
-        "ws"
-    };
-    Some(format!(
-        "{scheme}://{}/socket.io/?EIO=4&transport=websocket",
-        location.host().ok()?
-    ))
+    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+    Some(format!("{scheme}://{}/socket.io/?EIO=4&transport=websocket", location.host().ok()?))
 }
 
 /// Delay before reconnect attempt `attempt` (1-based): doubling from 0.5 s
 /// to 10 s, with ±25% jitter so a restarted server is not hit all at once.
 fn backoff_ms(attempt: u32) -> u32 {
-    let base =
-        (BACKOFF_MIN_MS * 2f64.powi(attempt.saturating_sub(1).min(16) as i32)).min(BACKOFF_MAX_MS);
+    let base = (BACKOFF_MIN_MS * 2f64.powi(attempt.saturating_sub(1).min(16) as i32)).min(BACKOFF_MAX_MS);
     let jitter = 0.75 + js_sys::Math::random() * 0.5;
     (base * jitter) as u32
 }
@@ -194,16 +168,19 @@ async fn connection(
         return Ended::Lost { was_up: false };
     };
     let (mut sink, mut stream) = ws.split();
-    let pending: RefCell<HashMap<u64, oneshot::Sender<Result<Value, ApiError>>>> =
-        RefCell::default();
+    let pending: RefCell<HashMap<u64, oneshot::Sender<Result<Value, ApiError>>>> = RefCell::default();
     let mut next_id = 0u64;
     let mut up = false;
-    // Until the open packet says otherwise, give the server 20 s.
-    let mut silence_limit_ms = 20_000u32;
+    // Until the open packet says otherwise, give the server 20 s. Only what
+    // the server sends counts as a sign of life: on a half-open connection
+    // our own emits would go nowhere.
+    let mut silence_limit_ms = 20_000.0;
+    let mut last_heard = js_sys::Date::now();
 
     let ended = loop {
         select! {
             frame = stream.next().fuse() => {
+                last_heard = js_sys::Date::now();
                 let text = match frame {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Bytes(_))) => continue,
@@ -211,7 +188,7 @@ async fn connection(
                 };
                 match decode_engine(&text) {
                     Ok(EnginePacket::Open(info)) => {
-                        silence_limit_ms = u32::try_from(info.ping_interval + info.ping_timeout).unwrap_or(u32::MAX);
+                        silence_limit_ms = (info.ping_interval + info.ping_timeout) as f64;
                         if sink.send(Message::Text(encode_connect(None))).await.is_err() {
                             break Ended::Lost { was_up: up };
                         }
@@ -248,6 +225,8 @@ async fn connection(
                         let _ = reply.send(Err(disconnected()));
                         continue;
                     }
+                    // Emits whose caller gave up waiting need no answer.
+                    pending.borrow_mut().retain(|_, reply| !reply.is_canceled());
                     if pending.borrow().len() >= MAX_PENDING_ACKS {
                         let _ = reply.send(Err(ApiError::new("busy", "Too many messages are waiting for the server. Wait a moment.")));
                         continue;
@@ -259,7 +238,11 @@ async fn connection(
                     }
                 }
             },
-            _ = TimeoutFuture::new(silence_limit_ms).fuse() => break Ended::Lost { was_up: up },
+            _ = TimeoutFuture::new((last_heard + silence_limit_ms - js_sys::Date::now()).max(0.0) as u32).fuse() => {
+                if js_sys::Date::now() - last_heard >= silence_limit_ms {
+                    break Ended::Lost { was_up: up };
+                }
+            }
         }
     };
     for (_, reply) in pending.borrow_mut().drain() {

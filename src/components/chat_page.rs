@@ -22,16 +22,8 @@ pub async fn load_chat() -> Result<ChatSnapshot, ApiError> {
 
     let state = app_state()?;
     let me = request_user(&state).await?;
-    let lobby = state
-        .store
-        .recent(LOBBY, HISTORY_PAGE)
-        .await
-        .map_err(internal)?;
-    Ok(ChatSnapshot {
-        me,
-        lobby: lobby.into_iter().map(|m| m.into_chat()).collect(),
-        online: state.presence.users(),
-    })
+    let lobby = state.store.recent(LOBBY, HISTORY_PAGE).await.map_err(internal)?;
+    Ok(ChatSnapshot { me, lobby: lobby.into_iter().map(|m| m.into_chat()).collect(), online: state.presence.users() })
 }
 
 #[component]

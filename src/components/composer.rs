@@ -14,7 +14,15 @@ pub fn Composer() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let sending = RwSignal::new(false);
 
+    // The last send that was not confirmed: sending the same draft to the
+    // same place again reuses its cid, so a retry is never stored twice.
+    #[cfg(feature = "hydrate")]
+    let unconfirmed = StoredValue::new(None::<(String, Conversation, String)>);
+
     let submit = move || {
+        if sending.get_untracked() {
+            return;
+        }
         let draft = text.get_untracked();
         if let Err(problem) = validate_text(&draft) {
             error.set(Some(problem.to_string()));
@@ -25,9 +33,17 @@ pub fn Composer() -> impl IntoView {
         {
             sending.set(true);
             let target = chat.active.get_untracked();
+            let cid = unconfirmed
+                .with_value(|last| match last {
+                    Some((text, to, cid)) if *text == draft && *to == target => Some(cid.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(crate::client::session::new_cid);
+            unconfirmed.set_value(Some((draft.clone(), target.clone(), cid.clone())));
             leptos::task::spawn_local(async move {
-                match crate::client::session::send(target, draft.clone()).await {
+                match crate::client::session::send(target, draft.clone(), cid).await {
                     Ok(()) => {
+                        unconfirmed.set_value(None);
                         // Keep anything typed while we waited.
                         text.update(|t| {
                             if *t == draft {

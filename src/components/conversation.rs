@@ -20,11 +20,7 @@ pub async fn private_history(peer: UserId) -> Result<Vec<SecretMessage>, ApiErro
 
     let state = app_state()?;
     let me = request_user(&state).await?.ok_or(ChatError::NotOnline)?;
-    let page = state
-        .store
-        .recent(&dm_room(me.id, peer), HISTORY_PAGE)
-        .await
-        .map_err(internal)?;
+    let page = state.store.recent(&dm_room(me.id, peer), HISTORY_PAGE).await.map_err(internal)?;
     Ok(page.into_iter().filter_map(|m| m.into_secret()).collect())
 }
 
@@ -41,18 +37,13 @@ struct Row {
 #[component]
 pub fn ConversationView() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let rows = move || -> Vec<Row> {
+    // One list per change, shared by the list, the empty notice and the scroll.
+    let rows = Memo::new(move |_| -> Vec<Row> {
         match chat.active.get() {
             Conversation::Lobby => chat.lobby.with(|lobby| {
                 lobby
                     .iter()
-                    .map(|m| Row {
-                        id: m.id,
-                        private: false,
-                        from: m.from.clone(),
-                        text: m.text.clone(),
-                        at: m.at,
-                    })
+                    .map(|m| Row { id: m.id, private: false, from: m.from.clone(), text: m.text.clone(), at: m.at })
                     .collect()
             }),
             Conversation::Direct(peer) => {
@@ -60,18 +51,12 @@ pub fn ConversationView() -> impl IntoView {
                 chat.secrets.with(|all| {
                     all.iter()
                         .filter(|m| m.peer(me).id == peer.id)
-                        .map(|m| Row {
-                            id: m.id,
-                            private: true,
-                            from: m.from.clone(),
-                            text: m.text.clone(),
-                            at: m.at,
-                        })
+                        .map(|m| Row { id: m.id, private: true, from: m.from.clone(), text: m.text.clone(), at: m.at })
                         .collect()
                 })
             }
         }
-    };
+    });
     let private = move || chat.active.with(|a| matches!(a, Conversation::Direct(_)));
     let title = move || match chat.active.get() {
         Conversation::Lobby => "# lobby".to_owned(),
@@ -80,7 +65,7 @@ pub fn ConversationView() -> impl IntoView {
     let list: NodeRef<leptos::html::Ol> = NodeRef::new();
     // Keep the newest message in view.
     Effect::new(move |_| {
-        let _ = rows().len();
+        rows.track();
         if let Some(list) = list.get() {
             list.set_scroll_top(list.scroll_height());
         }
@@ -94,11 +79,11 @@ pub fn ConversationView() -> impl IntoView {
                 </Show>
             </header>
             <ol class="messages" node_ref=list aria-live="polite" data-testid="messages">
-                <For each=rows key=|row| row.id let:row>
+                <For each=move || rows.get() key=|row| row.id let:row>
                     <MessageRow row/>
                 </For>
             </ol>
-            <Show when=move || rows().is_empty()>
+            <Show when=move || rows.with(Vec::is_empty)>
                 <p class="empty">"No messages yet. Say hello!"</p>
             </Show>
         </section>
@@ -109,9 +94,8 @@ pub fn ConversationView() -> impl IntoView {
 fn MessageRow(row: Row) -> impl IntoView {
     let private = row.private;
     let chat = expect_context::<ChatState>();
-    let mine = chat
-        .me
-        .with_untracked(|me| me.as_ref().is_some_and(|me| me.id == row.from.id));
+    let from = row.from.id;
+    let mine = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id == from));
     let at = row.at;
     view! {
         <li class="message" class:mine=mine class:private=private data-testid="message">

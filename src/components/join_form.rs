@@ -66,9 +66,8 @@ pub fn JoinForm() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = (ev, chat, name_input);
     };
-    let shown_error = move || {
-        error.get().or_else(|| posted.value().get().and_then(Result::err).map(|e: ApiError| e.message))
-    };
+    let shown_error =
+        move || error.get().or_else(|| posted.value().get().and_then(Result::err).map(|e: ApiError| e.message));
     let join_path = <Join as ServerFn>::PATH;
     view! {
         <form class="join" method="post" action=join_path on:submit=on_submit>

@@ -19,8 +19,7 @@ pub fn People() -> impl IntoView {
         chat.secrets.with(|all| {
             for message in all {
                 let peer = message.peer(me);
-                if !online.iter().any(|u| u.id == peer.id) && !peers.iter().any(|p| p.id == peer.id)
-                {
+                if !online.iter().any(|u| u.id == peer.id) && !peers.iter().any(|p| p.id == peer.id) {
                     peers.push(peer.clone());
                 }
             }
@@ -58,10 +57,7 @@ fn PersonRow(user: User, online: bool) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let id = user.id;
     let is_me = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id == id));
-    let active = move || {
-        chat.active
-            .with(|a| matches!(a, Conversation::Direct(u) if u.id == id))
-    };
+    let active = move || chat.active.with(|a| matches!(a, Conversation::Direct(u) if u.id == id));
     let unread = move || chat.unread.with(|u| u.get(&id).copied().unwrap_or(0));
     let has_unread = move || unread() > 0;
     let name = user.name.clone();

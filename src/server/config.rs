@@ -80,12 +80,8 @@ impl Config {
             config.site_root = root.into();
         }
         if let Some(origins) = env("RTCA_ALLOWED_ORIGINS") {
-            config.allowed_origins = origins
-                .split(',')
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .map(str::to_owned)
-                .collect();
+            config.allowed_origins =
+                origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
         }
         if let Some(n) = env("RTCA_MAX_PACKET_BYTES") {
             config.max_packet_bytes = parse(&n, "RTCA_MAX_PACKET_BYTES")?;
@@ -95,7 +91,9 @@ impl Config {
         }
         if let Some(days) = env("RTCA_SESSION_DAYS") {
             let days: u64 = parse(&days, "RTCA_SESSION_DAYS")?;
-            config.session_ttl = Duration::from_secs(days * 24 * 3600);
+            let secs =
+                days.checked_mul(24 * 3600).ok_or_else(|| ConfigError("RTCA_SESSION_DAYS is too large".into()))?;
+            config.session_ttl = Duration::from_secs(secs);
         }
         if let Some(n) = env("RTCA_DB_CONNECTIONS") {
             config.db_connections = parse(&n, "RTCA_DB_CONNECTIONS")?;
@@ -103,10 +101,7 @@ impl Config {
 
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
-            let mut value = |name: &str| {
-                args.next()
-                    .ok_or_else(|| ConfigError(format!("{name} needs a value")))
-            };
+            let mut value = |name: &str| args.next().ok_or_else(|| ConfigError(format!("{name} needs a value")));
             match flag.as_str() {
                 "--addr" => config.addr = parse(&value("--addr")?, "--addr")?,
                 "--database-url" => config.database_url = value("--database-url")?,
@@ -116,27 +111,22 @@ impl Config {
                 other => return Err(ConfigError(format!("unknown argument `{other}`\n{USAGE}"))),
             }
         }
-        if config.max_packet_bytes < 1024 || config.socket_buffer == 0 || config.db_connections == 0
-        {
-            return Err(ConfigError(
-                "limits must be positive (packet size at least 1024 bytes)".into(),
-            ));
+        if config.max_packet_bytes < 1024 || config.socket_buffer == 0 || config.db_connections == 0 {
+            return Err(ConfigError("limits must be positive (packet size at least 1024 bytes)".into()));
         }
         Ok(config)
     }
 }
 
-const USAGE: &str = "usage: rtca [--addr HOST:PORT] [--database-url sqlite://FILE] [--site-root DIR] [--allowed-origin ORIGIN]...
+const USAGE: &str =
+    "usage: rtca [--addr HOST:PORT] [--database-url sqlite://FILE] [--site-root DIR] [--allowed-origin ORIGIN]...
 Every setting also has an RTCA_* environment variable; see the README.";
 
 fn parse<T: std::str::FromStr>(value: &str, name: &str) -> Result<T, ConfigError>
 where
     T::Err: std::fmt::Display,
 {
-    value
-        .trim()
-        .parse()
-        .map_err(|e| ConfigError(format!("{name}={value:?}: {e}")))
+    value.trim().parse().map_err(|e| ConfigError(format!("{name}={value:?}: {e}")))
 }
 
 #[cfg(test)]
@@ -145,10 +135,7 @@ mod tests {
     use super::*;
 
     fn load(env: &[(&str, &str)], args: &[&str]) -> Result<Config, ConfigError> {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_sources(
             |key| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()),
             args.iter().map(|a| a.to_string()),
@@ -158,33 +145,12 @@ mod tests {
     #[test]
     fn defaults_then_env_then_flags() {
         assert_eq!(load(&[], &[]).unwrap().addr.port(), 3000);
-        let c = load(
-            &[
-                ("LEPTOS_SITE_ADDR", "127.0.0.1:4000"),
-                ("RTCA_ADDR", "127.0.0.1:5000"),
-            ],
-            &[],
-        )
-        .unwrap();
+        let c = load(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4000"), ("RTCA_ADDR", "127.0.0.1:5000")], &[]).unwrap();
         assert_eq!(c.addr.port(), 5000);
-        let c = load(
-            &[("RTCA_ADDR", "127.0.0.1:5000")],
-            &["--addr", "127.0.0.1:6000"],
-        )
-        .unwrap();
+        let c = load(&[("RTCA_ADDR", "127.0.0.1:5000")], &["--addr", "127.0.0.1:6000"]).unwrap();
         assert_eq!(c.addr.port(), 6000);
-        let c = load(
-            &[(
-                "RTCA_ALLOWED_ORIGINS",
-                "https://a.example, https://b.example",
-            )],
-            &[],
-        )
-        .unwrap();
-        assert_eq!(
-            c.allowed_origins,
-            vec!["https://a.example", "https://b.example"]
-        );
+        let c = load(&[("RTCA_ALLOWED_ORIGINS", "https://a.example, https://b.example")], &[]).unwrap();
+        assert_eq!(c.allowed_origins, vec!["https://a.example", "https://b.example"]);
     }
 
     #[test]

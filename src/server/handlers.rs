@@ -13,13 +13,14 @@ use socketioxide::socket::Socket;
 use socketioxide::SocketIo;
 
 use super::identity::{internal, join_as_guest, now_ms, start_session};
-use super::realtime::{announce_online, send_or_log, user_room, Seat};
+use super::realtime::{announce_online, send_or_log, user_room};
+use super::seat::Seat;
 use super::state::AppState;
-use super::store::{dm_room, NewMessage};
+use super::store::{dm_room, Inserted, NewMessage};
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
-    event, validate_cid, validate_name, validate_text, MessageAck, MessageRequest, OnlineAck,
-    OnlineRequest, PresenceList, Reply, SecretRequest, User, LOBBY,
+    event, validate_cid, validate_name, validate_text, MessageAck, MessageRequest, OnlineAck, OnlineRequest,
+    PresenceList, Reply, SecretRequest, User, LOBBY,
 };
 
 /// Answers an event: through its ack when the client asked for one,
@@ -33,19 +34,10 @@ pub struct Responder {
 impl FromMessageParts<LocalAdapter> for Responder {
     type Error = Infallible;
 
-    fn from_message_parts(
-        s: &Arc<Socket>,
-        v: &mut Value,
-        ack_id: &Option<i64>,
-    ) -> Result<Self, Infallible> {
+    fn from_message_parts(s: &Arc<Socket>, v: &mut Value, ack_id: &Option<i64>) -> Result<Self, Infallible> {
         let ack = <AckSender as FromMessageParts<LocalAdapter>>::from_message_parts(s, v, ack_id)?;
-        let socket =
-            <SocketRef as FromMessageParts<LocalAdapter>>::from_message_parts(s, v, ack_id)?;
-        Ok(Responder {
-            ack,
-            wants_ack: ack_id.is_some(),
-            socket,
-        })
+        let socket = <SocketRef as FromMessageParts<LocalAdapter>>::from_message_parts(s, v, ack_id)?;
+        Ok(Responder { ack, wants_ack: ack_id.is_some(), socket })
     }
 }
 
@@ -85,13 +77,7 @@ pub async fn online(
     let joined = result.is_ok();
     reply.send(result);
     if joined {
-        send_or_log(
-            &s,
-            event::PRESENCE,
-            &PresenceList {
-                users: state.presence.users(),
-            },
-        );
+        send_or_log(&s, event::PRESENCE, &PresenceList { users: state.presence.users() });
     }
 }
 
@@ -109,15 +95,9 @@ async fn go_online(
         let name = validate_name(request.name())?;
         let mut user = current.clone();
         if name != current.name {
-            state.presence.check_name_free(name, Some(current.id))?;
-            state
-                .store
-                .rename_user(current.id, name)
-                .await
-                .map_err(internal)?;
             user.name = name.to_owned();
-            state.presence.rename(&user);
-            seat.replace(user.clone());
+            seat.rename(&user, &state.presence)?;
+            state.store.rename_user(user.id, name).await.map_err(internal)?;
             announce_online(io, &user).await;
         }
         let token = start_session(state, &user).await.map_err(internal)?;
@@ -125,12 +105,9 @@ async fn go_online(
     }
 
     let (user, token) = join_as_guest(state, request.name()).await?;
-    let came_online = state.presence.connect(&user, true)?;
-    if !seat.take_if_empty(&user) {
-        // Two `online` events raced on one socket; the first one won.
-        state.presence.disconnect(user.id);
-        return Err(ChatError::AlreadyOnline);
-    }
+    // Checked again under the seat's lock: the name may have been taken, or
+    // the socket closed, while the database worked.
+    let came_online = seat.sit(&user, &state.presence)?;
     s.join(user_room(user.id));
     if came_online {
         announce_online(io, &user).await;
@@ -177,22 +154,10 @@ async fn post_message(
     }
     let stored = state
         .store
-        .insert_message(NewMessage {
-            room,
-            from: user.id,
-            to: None,
-            text,
-            cid: request.cid.as_deref(),
-            at: now_ms(),
-        })
+        .insert_message(NewMessage { room, from: user.id, to: None, text, cid: request.cid.as_deref(), at: now_ms() })
         .await
         .map_err(internal)?;
-    let m = &stored.message;
-    let ack = MessageAck {
-        id: m.id,
-        seq: m.seq,
-        at: m.at,
-    };
+    let ack = retry_ack(&stored, room, text)?;
     Ok((ack, (!stored.duplicate).then(|| stored.message.into_chat())))
 }
 
@@ -228,12 +193,7 @@ async fn post_secret(
     let request = payload(request)?;
     let text = validate_text(&request.text)?;
     validate_cid(request.cid.as_deref())?;
-    let recipient = state
-        .store
-        .user(request.to)
-        .await
-        .map_err(internal)?
-        .ok_or(ChatError::NoSuchUser)?;
+    let recipient = state.store.user(request.to).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
     let room = dm_room(user.id, recipient.id);
     let stored = state
         .store
@@ -247,20 +207,18 @@ async fn post_secret(
         })
         .await
         .map_err(internal)?;
+    let ack = retry_ack(&stored, &room, text)?;
+    Ok((ack, if stored.duplicate { None } else { stored.message.into_secret() }))
+}
+
+/// The ack for a stored message. A reused `cid` must be a true retry (same
+/// conversation, same text); anything else is a client bug, not a resend.
+fn retry_ack(stored: &Inserted, room: &str, text: &str) -> Result<MessageAck, ChatError> {
     let m = &stored.message;
-    let ack = MessageAck {
-        id: m.id,
-        seq: m.seq,
-        at: m.at,
-    };
-    Ok((
-        ack,
-        if stored.duplicate {
-            None
-        } else {
-            stored.message.into_secret()
-        },
-    ))
+    if stored.duplicate && (m.room != room || m.text != text) {
+        return Err(ChatError::InvalidPayload("this cid was already used for a different message".into()));
+    }
+    Ok(MessageAck { id: m.id, seq: m.seq, at: m.at })
 }
 
 /// Any event we do not know.

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -48,10 +48,7 @@ pub async fn run(
 
     let routes = {
         let state = state.clone();
-        generate_route_list_with_exclusions_and_ssg_and_context(App, None, move || {
-            provide_context(state.clone())
-        })
-        .0
+        generate_route_list_with_exclusions_and_ssg_and_context(App, None, move || provide_context(state.clone())).0
     };
     let app = Router::new()
         .route("/health", get(health))
@@ -82,35 +79,22 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// Refuses a Socket.IO handshake from another site's page (cross-site
-/// WebSocket hijacking): the `Origin`, when present, must be this server's
-/// own or on the allow-list. Clients outside a browser send no `Origin`.
+/// Refuses requests another site's page makes on a user's behalf: every
+/// Socket.IO request (cross-site WebSocket hijacking) and every state-changing
+/// request such as a server-function POST (cross-site request forgery).
+/// The `Origin`, when present, must be this server's own or on the
+/// allow-list; clients outside a browser send none and are let through.
 async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with("/socket.io") {
+    let guarded = request.uri().path().starts_with("/socket.io")
+        || !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if guarded {
         if let Some(origin) = request.headers().get(header::ORIGIN) {
-            let host = request
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or_default();
+            let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
             let origin = origin.to_str().unwrap_or_default();
-            let own = origin
-                .strip_prefix("http://")
-                .or_else(|| origin.strip_prefix("https://"))
-                == Some(host);
-            if !own
-                && !state
-                    .config
-                    .allowed_origins
-                    .iter()
-                    .any(|allowed| allowed == origin)
-            {
-                tracing::warn!(%origin, "refused a cross-origin socket handshake");
-                return (
-                    StatusCode::FORBIDDEN,
-                    "cross-origin socket connections are not allowed",
-                )
-                    .into_response();
+            let own = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host);
+            if !own && !state.config.allowed_origins.iter().any(|allowed| allowed == origin) {
+                tracing::warn!(%origin, path = %request.uri().path(), "refused a cross-origin request");
+                return (StatusCode::FORBIDDEN, "cross-origin requests are not allowed").into_response();
             }
         }
     }

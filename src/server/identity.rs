@@ -17,9 +17,7 @@ pub const SESSION_COOKIE: &str = "rtca_session";
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -39,11 +37,7 @@ pub async fn join_as_guest(state: &AppState, name: &str) -> Result<(User, String
     let name = validate_name(name)?;
     state.presence.check_name_free(name, None)?;
     let now = now_ms();
-    let user = state
-        .store
-        .create_guest(name, now)
-        .await
-        .map_err(internal)?;
+    let user = state.store.create_guest(name, now).await.map_err(internal)?;
     let token = start_session(state, &user).await.map_err(internal)?;
     Ok((user, token))
 }
@@ -53,10 +47,7 @@ pub async fn start_session(state: &AppState, user: &User) -> StoreResult<String>
     let token = new_token();
     let now = now_ms();
     let ttl = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
-    state
-        .store
-        .create_session(&hash_token(&token), user.id, now, now.saturating_add(ttl))
-        .await?;
+    state.store.create_session(&hash_token(&token), user.id, now, now.saturating_add(ttl)).await?;
     Ok(token)
 }
 
@@ -83,15 +74,13 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
 /// The user whose session cookie came with the current server-function or
 /// page request, if any.
 pub async fn request_user(state: &AppState) -> Result<Option<User>, crate::error::ApiError> {
-    let headers: HeaderMap = leptos_axum::extract().await.map_err(|e| {
-        crate::error::ApiError::new("bad_request", format!("unreadable request: {e}"))
-    })?;
+    let headers: HeaderMap = leptos_axum::extract()
+        .await
+        .map_err(|e| crate::error::ApiError::new("bad_request", format!("unreadable request: {e}")))?;
     let Some(token) = token_from_headers(&headers) else {
         return Ok(None);
     };
-    user_for_token(state, &token)
-        .await
-        .map_err(|e| internal(e).into())
+    user_for_token(state, &token).await.map_err(|e| internal(e).into())
 }
 
 /// Sets the session cookie on the current server-function response:
@@ -105,8 +94,9 @@ pub async fn set_session_cookie(state: &AppState, token: &str) -> Result<(), cra
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     let cookie = axum::http::HeaderValue::from_str(&cookie)
         .map_err(|_| crate::error::ApiError::new("internal", "could not set the session cookie"))?;
-    leptos::prelude::expect_context::<leptos_axum::ResponseOptions>()
-        .append_header(axum::http::header::SET_COOKIE, cookie);
+    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+        .ok_or_else(|| crate::error::ApiError::new("internal", "could not set the session cookie"))?;
+    response.append_header(axum::http::header::SET_COOKIE, cookie);
     Ok(())
 }
 
@@ -133,10 +123,7 @@ mod tests {
     #[test]
     fn finds_the_session_cookie_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            axum::http::header::COOKIE,
-            "a=1; rtca_session=tok; b=2".parse().unwrap(),
-        );
+        headers.insert(axum::http::header::COOKIE, "a=1; rtca_session=tok; b=2".parse().unwrap());
         assert_eq!(token_from_headers(&headers).as_deref(), Some("tok"));
         assert_eq!(token_from_headers(&HeaderMap::new()), None);
     }

@@ -6,6 +6,7 @@ pub mod http;
 pub mod identity;
 pub mod presence;
 pub mod realtime;
+pub mod seat;
 pub mod state;
 pub mod store;
 

@@ -30,18 +30,13 @@ impl Presence {
     fn lock(&self) -> MutexGuard<'_, HashMap<UserId, Online>> {
         // A poisoned lock only means another thread panicked mid-update of a
         // plain counter map; the data is still usable.
-        self.online
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.online.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Fails with `name_taken` when another online user holds `name`.
     pub fn check_name_free(&self, name: &str, claimant: Option<UserId>) -> Result<(), ChatError> {
         let online = self.lock();
-        if online
-            .values()
-            .any(|o| Some(o.user.id) != claimant && same_name(&o.user.name, name))
-        {
+        if online.values().any(|o| Some(o.user.id) != claimant && same_name(&o.user.name, name)) {
             return Err(ChatError::NameTaken);
         }
         Ok(())
@@ -53,17 +48,10 @@ impl Presence {
     /// racing claims cannot both win).
     pub fn connect(&self, user: &User, claim_name: bool) -> Result<bool, ChatError> {
         let mut online = self.lock();
-        if claim_name
-            && online
-                .values()
-                .any(|o| o.user.id != user.id && same_name(&o.user.name, &user.name))
-        {
+        if claim_name && online.values().any(|o| o.user.id != user.id && same_name(&o.user.name, &user.name)) {
             return Err(ChatError::NameTaken);
         }
-        let entry = online.entry(user.id).or_insert_with(|| Online {
-            user: user.clone(),
-            connections: 0,
-        });
+        let entry = online.entry(user.id).or_insert_with(|| Online { user: user.clone(), connections: 0 });
         entry.user.name.clone_from(&user.name);
         entry.connections += 1;
         Ok(entry.connections == 1)
@@ -80,22 +68,23 @@ impl Presence {
         None
     }
 
-    /// Records a new display name for an online user.
-    pub fn rename(&self, user: &User) {
-        if let Some(entry) = self.lock().get_mut(&user.id) {
+    /// Records a new display name for an online user, unless another online
+    /// user holds it (checked and applied under one lock).
+    pub fn rename(&self, user: &User) -> Result<(), ChatError> {
+        let mut online = self.lock();
+        if online.values().any(|o| o.user.id != user.id && same_name(&o.user.name, &user.name)) {
+            return Err(ChatError::NameTaken);
+        }
+        if let Some(entry) = online.get_mut(&user.id) {
             entry.user.name.clone_from(&user.name);
         }
+        Ok(())
     }
 
     /// Everyone online, by name.
     pub fn users(&self) -> Vec<User> {
         let mut users: Vec<User> = self.lock().values().map(|o| o.user.clone()).collect();
-        users.sort_by(|a, b| {
-            a.name
-                .to_lowercase()
-                .cmp(&b.name.to_lowercase())
-                .then(a.id.cmp(&b.id))
-        });
+        users.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
         users
     }
 }
@@ -106,10 +95,7 @@ mod tests {
     use super::*;
 
     fn user(id: i64, name: &str) -> User {
-        User {
-            id,
-            name: name.into(),
-        }
+        User { id, name: name.into() }
     }
 
     #[test]
@@ -128,10 +114,7 @@ mod tests {
     fn names_are_taken_case_insensitively() {
         let p = Presence::default();
         p.connect(&user(1, "Alice"), true).unwrap();
-        assert_eq!(
-            p.connect(&user(2, "alice"), true),
-            Err(ChatError::NameTaken)
-        );
+        assert_eq!(p.connect(&user(2, "alice"), true), Err(ChatError::NameTaken));
         assert_eq!(p.check_name_free("ALICE", None), Err(ChatError::NameTaken));
         assert!(p.check_name_free("alice", Some(1)).is_ok());
         p.disconnect(1);

@@ -5,8 +5,6 @@
 //! before socketioxide sends the namespace CONNECT: a client that emits right
 //! after connecting (the prototype's does) can otherwise lose that event.
 
-use std::sync::{Arc, Mutex};
-
 use serde::Deserialize;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
@@ -15,6 +13,7 @@ use socketioxide::SocketIo;
 
 use super::handlers;
 use super::identity::{now_ms, token_from_headers, user_for_token};
+use super::seat::Seat;
 use super::state::AppState;
 use crate::error::ChatError;
 use crate::protocol::{event, PresenceChange, PresenceList, SessionInfo, User, UserId, LOBBY};
@@ -34,31 +33,6 @@ pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
     (layer, io)
 }
 
-/// Who a socket speaks for. Shared by all of the socket's handlers (socket
-/// extensions hand out clones), empty until `online` or a session restores it.
-#[derive(Clone, Default)]
-pub struct Seat(Arc<Mutex<Option<User>>>);
-
-impl Seat {
-    pub fn user(&self) -> Option<User> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Seats `user` unless someone already sits here; returns whether it did.
-    pub fn take_if_empty(&self, user: &User) -> bool {
-        let mut seat = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if seat.is_some() {
-            return false;
-        }
-        *seat = Some(user.clone());
-        true
-    }
-
-    pub fn replace(&self, user: User) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(user);
-    }
-}
-
 /// The socket.io room holding every socket of one user.
 pub fn user_room(id: UserId) -> String {
     format!("user:{id}")
@@ -71,12 +45,10 @@ struct HandshakeAuth {
     token: Option<String>,
 }
 
-/// Set by [`identify`] when this socket brought its user online.
-#[derive(Clone, Copy)]
-struct CameOnline;
-
 /// Connect middleware: restores the identity from `auth: {token}` or the
-/// session cookie, counts the connection, and registers the handlers.
+/// session cookie and registers the handlers. It does not count the
+/// connection in presence yet: if the client leaves while this runs, the
+/// socket never joins the namespace and no disconnect handler would undo it.
 async fn identify(
     s: SocketRef,
     TryData(auth): TryData<HandshakeAuth>,
@@ -87,16 +59,10 @@ async fn identify(
     let token = auth_token.or_else(|| token_from_headers(&s.req_parts().headers));
     let seat = Seat::default();
     if let Some(token) = token {
-        match user_for_token(&state, &token)
-            .await
-            .map_err(super::identity::internal)?
-        {
+        match user_for_token(&state, &token).await.map_err(super::identity::internal)? {
             Some(user) => {
-                if state.presence.connect(&user, false)? {
-                    s.extensions.insert(CameOnline);
-                }
                 s.join(user_room(user.id));
-                seat.replace(user);
+                seat.restore(user);
             }
             // A stale cookie just means a visitor; a token the client chose
             // to present must be right.
@@ -115,28 +81,22 @@ async fn identify(
     Ok(())
 }
 
-/// Runs after CONNECT went out: tells the socket who it is and who is here.
+/// Runs after CONNECT went out: counts a restored user online, then tells
+/// the socket who it is and who is here.
 async fn on_connect(s: SocketRef, io: SocketIo, State(state): State<AppState>) {
-    let user = s.extensions.get::<Seat>().and_then(|seat| seat.user());
-    if let (Some(user), Some(CameOnline)) = (&user, s.extensions.remove::<CameOnline>()) {
-        announce_online(&io, user).await;
+    let seat = s.extensions.get::<Seat>().unwrap_or_default();
+    let user = seat.user();
+    send_or_log(&s, event::SESSION, &SessionInfo { user: user.clone() });
+    if let Some(user) = user.filter(|_| seat.count(&state.presence)) {
+        announce_online(&io, &user).await;
     }
-    send_or_log(&s, event::SESSION, &SessionInfo { user });
-    send_or_log(
-        &s,
-        event::PRESENCE,
-        &PresenceList {
-            users: state.presence.users(),
-        },
-    );
+    send_or_log(&s, event::PRESENCE, &PresenceList { users: state.presence.users() });
 }
 
 /// Counts the connection out; the user's last one broadcasts `offline`.
 async fn on_disconnect(s: SocketRef, State(state): State<AppState>) {
-    let Some(user) = s.extensions.get::<Seat>().and_then(|seat| seat.user()) else {
-        return;
-    };
-    if let Some(user) = state.presence.disconnect(user.id) {
+    let Some(seat) = s.extensions.get::<Seat>() else { return };
+    if let Some(user) = seat.leave(&state.presence) {
         let change = PresenceChange { user, at: now_ms() };
         if let Err(error) = s.broadcast().emit(event::OFFLINE, &change).await {
             tracing::debug!(?error, "offline broadcast reached only some sockets");
@@ -146,10 +106,7 @@ async fn on_disconnect(s: SocketRef, State(state): State<AppState>) {
 
 /// Tells everyone (the newcomer's sockets included) that `user` is online.
 pub async fn announce_online(io: &SocketIo, user: &User) {
-    let change = PresenceChange {
-        user: user.clone(),
-        at: now_ms(),
-    };
+    let change = PresenceChange { user: user.clone(), at: now_ms() };
     if let Err(error) = io.emit(event::ONLINE, &change).await {
         tracing::debug!(?error, "online broadcast reached only some sockets");
     }

@@ -11,9 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use rtca::engine_io::{
-    decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, SocketPacket,
-};
+use rtca::engine_io::{decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, SocketPacket};
 use rtca::server::{run, Config};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -32,13 +30,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(db_path: PathBuf) -> TestServer {
+        Self::start_with(db_path, |_| {}).await
+    }
+
+    /// Starts with some settings changed.
+    pub async fn start_with(db_path: PathBuf, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = Config {
-            addr,
-            database_url: format!("sqlite://{}", db_path.display()),
-            ..Config::default()
-        };
+        let mut config = Config { addr, database_url: format!("sqlite://{}", db_path.display()), ..Config::default() };
+        adjust(&mut config);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             run(listener, config, async move {
@@ -47,12 +47,7 @@ impl TestServer {
             .await
             .expect("server failed");
         });
-        TestServer {
-            addr,
-            db_path,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        TestServer { addr, db_path, stop: Some(stop), task: Some(task) }
     }
 
     /// Shuts down gracefully and waits until it has.
@@ -61,10 +56,7 @@ impl TestServer {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .expect("shutdown hung")
-                .unwrap();
+            tokio::time::timeout(Duration::from_secs(10), task).await.expect("shutdown hung").unwrap();
         }
     }
 
@@ -75,9 +67,7 @@ impl TestServer {
     /// A client that has gone `online` as `name`.
     pub async fn online(&self, name: &str) -> (TestClient, Value) {
         let client = self.client().await;
-        let ack = client
-            .emit_ack("online", serde_json::json!({ "name": name }))
-            .await;
+        let ack = client.emit_ack("online", serde_json::json!({ "name": name })).await;
         assert_eq!(ack["ok"], true, "online as {name}: {ack}");
         (client, ack)
     }
@@ -110,10 +100,7 @@ pub enum ConnectError {
 
 impl TestClient {
     /// Connects, optionally with a handshake `auth`, and waits for CONNECT.
-    pub async fn connect(
-        addr: SocketAddr,
-        auth: Option<Value>,
-    ) -> Result<TestClient, ConnectError> {
+    pub async fn connect(addr: SocketAddr, auth: Option<Value>) -> Result<TestClient, ConnectError> {
         Self::connect_with(addr, auth, None).await
     }
 
@@ -123,41 +110,22 @@ impl TestClient {
         origin: Option<&str>,
     ) -> Result<TestClient, ConnectError> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket")
-            .into_client_request()
-            .unwrap();
+        let mut request = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket").into_client_request().unwrap();
         if let Some(origin) = origin {
-            request
-                .headers_mut()
-                .insert("origin", origin.parse().unwrap());
+            request.headers_mut().insert("origin", origin.parse().unwrap());
         }
-        let (ws, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(|e| ConnectError::Http(e.to_string()))?;
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| ConnectError::Http(e.to_string()))?;
         let (mut sink, mut stream) = ws.split();
 
-        let first = next_text(&mut stream)
-            .await
-            .ok_or(ConnectError::Http("closed before open".into()))?;
-        assert!(
-            matches!(decode_engine(&first), Ok(EnginePacket::Open(_))),
-            "expected open, got {first}"
-        );
-        sink.send(Message::text(encode_connect(auth.as_ref())))
-            .await
-            .unwrap();
+        let first = next_text(&mut stream).await.ok_or(ConnectError::Http("closed before open".into()))?;
+        assert!(matches!(decode_engine(&first), Ok(EnginePacket::Open(_))), "expected open, got {first}");
+        sink.send(Message::text(encode_connect(auth.as_ref()))).await.unwrap();
         let sid = loop {
-            let frame = next_text(&mut stream)
-                .await
-                .ok_or(ConnectError::Http("closed before connect".into()))?;
+            let frame = next_text(&mut stream).await.ok_or(ConnectError::Http("closed before connect".into()))?;
             if let Ok(EnginePacket::Message(payload)) = decode_engine(&frame) {
                 match decode_socket(payload) {
-                    Ok(SocketPacket::Connect(data)) => {
-                        break data["sid"].as_str().unwrap_or_default().to_owned()
-                    }
-                    Ok(SocketPacket::ConnectError(data)) => {
-                        return Err(ConnectError::Refused(data))
-                    }
+                    Ok(SocketPacket::Connect(data)) => break data["sid"].as_str().unwrap_or_default().to_owned(),
+                    Ok(SocketPacket::ConnectError(data)) => return Err(ConnectError::Refused(data)),
                     _ => {}
                 }
             }
@@ -204,14 +172,7 @@ impl TestClient {
                 }
             }
         });
-        Ok(TestClient {
-            out,
-            events: tokio::sync::Mutex::new(events),
-            acks,
-            next_id: Mutex::new(0),
-            closed,
-            sid,
-        })
+        Ok(TestClient { out, events: tokio::sync::Mutex::new(events), acks, next_id: Mutex::new(0), closed, sid })
     }
 
     /// Sends a raw Engine.IO text frame.
@@ -233,10 +194,7 @@ impl TestClient {
         let (tx, rx) = oneshot::channel();
         self.acks.lock().unwrap().insert(id, tx);
         self.send_raw(encode_event(event, &data, Some(id)));
-        tokio::time::timeout(WAIT, rx)
-            .await
-            .unwrap_or_else(|_| panic!("no ack for {event}"))
-            .unwrap()
+        tokio::time::timeout(WAIT, rx).await.unwrap_or_else(|_| panic!("no ack for {event}")).unwrap()
     }
 
     /// The next event called `name`, skipping others.
@@ -273,6 +231,11 @@ impl TestClient {
         })
         .await;
         seen
+    }
+
+    /// Whether the server closes this connection within [`WAIT`].
+    pub async fn closed_by_server(&self) -> bool {
+        tokio::time::timeout(WAIT, self.closed.notified()).await.is_ok()
     }
 
     /// Closes the WebSocket.

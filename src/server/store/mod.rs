@@ -89,13 +89,7 @@ pub trait Store: Send + Sync + 'static {
     async fn create_guest(&self, name: &str, at: i64) -> StoreResult<User>;
     async fn rename_user(&self, id: UserId, name: &str) -> StoreResult<()>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
-    async fn create_session(
-        &self,
-        token_hash: &[u8],
-        user: UserId,
-        at: i64,
-        expires_at: i64,
-    ) -> StoreResult<()>;
+    async fn create_session(&self, token_hash: &[u8], user: UserId, at: i64, expires_at: i64) -> StoreResult<()>;
     /// The user a live (unexpired) session token hash belongs to.
     async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>>;
     async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<Inserted>;

@@ -7,9 +7,7 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
 use super::{Inserted, NewMessage, Store, StoreResult, StoredMessage};
@@ -28,14 +26,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(sqlx::Error::from)?;
+        let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(sqlx::Error::from)?;
         Ok(SqliteStore { pool })
     }
 
@@ -57,10 +49,7 @@ macro_rules! select_messages {
 }
 
 fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
-    let to = match (
-        row.try_get::<Option<i64>, _>("to_user_id")?,
-        row.try_get::<Option<String>, _>("to_name")?,
-    ) {
+    let to = match (row.try_get::<Option<i64>, _>("to_user_id")?, row.try_get::<Option<String>, _>("to_name")?) {
         (Some(id), Some(name)) => Some(User { id, name }),
         _ => None,
     };
@@ -68,10 +57,7 @@ fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
         id: row.try_get("id")?,
         seq: row.try_get("seq")?,
         room: row.try_get("room")?,
-        from: User {
-            id: row.try_get("user_id")?,
-            name: row.try_get("from_name")?,
-        },
+        from: User { id: row.try_get("user_id")?, name: row.try_get("from_name")? },
         to,
         text: row.try_get("text")?,
         at: row.try_get("created_at")?,
@@ -82,49 +68,29 @@ fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_guest(&self, name: &str, at: i64) -> StoreResult<User> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (name, kind, created_at) VALUES (?, 'guest', ?) RETURNING id",
-        )
-        .bind(name)
-        .bind(at)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(User {
-            id,
-            name: name.to_owned(),
-        })
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO users (name, kind, created_at) VALUES (?, 'guest', ?) RETURNING id")
+                .bind(name)
+                .bind(at)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(User { id, name: name.to_owned() })
     }
 
     async fn rename_user(&self, id: UserId, name: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET name = ? WHERE id = ?")
-            .bind(name)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("UPDATE users SET name = ? WHERE id = ?").bind(name).bind(id).execute(&self.pool).await?;
         Ok(())
     }
 
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT id, name FROM users WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT id, name FROM users WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
         Ok(match row {
-            Some(row) => Some(User {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-            }),
+            Some(row) => Some(User { id: row.try_get("id")?, name: row.try_get("name")? }),
             None => None,
         })
     }
 
-    async fn create_session(
-        &self,
-        token_hash: &[u8],
-        user: UserId,
-        at: i64,
-        expires_at: i64,
-    ) -> StoreResult<()> {
+    async fn create_session(&self, token_hash: &[u8], user: UserId, at: i64, expires_at: i64) -> StoreResult<()> {
         sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(token_hash)
             .bind(user)
@@ -145,15 +111,15 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(match row {
-            Some(row) => Some(User {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-            }),
+            Some(row) => Some(User { id: row.try_get("id")?, name: row.try_get("name")? }),
             None => None,
         })
     }
 
     async fn insert_message(&self, m: NewMessage<'_>) -> StoreResult<Inserted> {
+        // An explicit transaction, so a failed commit is an error here rather
+        // than something sqlx swallows when it resets the statement.
+        let mut tx = self.pool.begin().await?;
         // One statement: SQLite takes the write lock before reading MAX(seq),
         // so concurrent inserts into one room cannot get the same seq.
         let inserted: Option<i64> = sqlx::query_scalar(
@@ -168,42 +134,30 @@ impl Store for SqliteStore {
         .bind(m.text)
         .bind(m.cid)
         .bind(m.at)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         let row = match inserted {
-            Some(id) => {
-                sqlx::query(select_messages!("WHERE m.id = ?"))
-                    .bind(id)
-                    .fetch_one(&self.pool)
-                    .await?
-            }
+            Some(id) => sqlx::query(select_messages!("WHERE m.id = ?")).bind(id).fetch_one(&mut *tx).await?,
             None => {
                 sqlx::query(select_messages!("WHERE m.user_id = ? AND m.cid = ?"))
                     .bind(m.from)
                     .bind(m.cid)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await?
             }
         };
-        Ok(Inserted {
-            message: message_from_row(&row)?,
-            duplicate: inserted.is_none(),
-        })
+        tx.commit().await?;
+        Ok(Inserted { message: message_from_row(&row)?, duplicate: inserted.is_none() })
     }
 
     async fn recent(&self, room: &str, limit: usize) -> StoreResult<Vec<StoredMessage>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = sqlx::query(select_messages!(
-            "WHERE m.room = ? ORDER BY m.seq DESC LIMIT ?"
-        ))
-        .bind(room)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut messages = rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = sqlx::query(select_messages!("WHERE m.room = ? ORDER BY m.seq DESC LIMIT ?"))
+            .bind(room)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
         Ok(messages)
     }
