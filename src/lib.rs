@@ -26,13 +26,16 @@
 //! Server only (`server/`, feature `ssr`):
 //! - `server::config`: the `Config` struct, `RTCA_*` variables and flags.
 //! - `server::http`: the axum router (pages, server functions, static files,
-//!   Socket.IO), the `Origin` check, `run(listener, config, shutdown)`.
+//!   Socket.IO), the `Origin` check against cross-site sockets and posts,
+//!   `run(listener, config, shutdown)`.
 //! - `server::realtime`: Socket.IO set-up and limits, the connect middleware
 //!   that identifies a socket, the event registration table, disconnects.
 //! - `server::handlers`: one function per client event (`online`, `message`,
 //!   `secret`, unknown events) and the `Responder` that acks them.
 //! - `server::identity`: guest sign-up, session tokens (stored hashed), cookies.
 //! - `server::presence`: who is online, counted per user across tabs.
+//! - `server::seat`: which user one socket speaks for, and its presence
+//!   accounting, race-free against a disconnect mid-handler.
 //! - `server::store`: the `Store` trait; `server::store::sqlite` implements it.
 //! - `server::state`: `AppState`, shared by HTTP and socket handlers.
 //!

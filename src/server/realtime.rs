@@ -115,7 +115,7 @@ pub async fn announce_online(io: &SocketIo, user: &User) {
 /// Emits to one socket. A failure means the socket is gone or too slow to
 /// keep up; neither is the sender's problem, so it is only logged.
 pub fn send_or_log<T: serde::Serialize + ?Sized>(s: &SocketRef, event: &str, data: &T) {
-    if let Err(error) = s.emit(event.to_owned(), data) {
+    if let Err(error) = s.emit(event, data) {
         tracing::debug!(sid = %s.id, %event, ?error, "emit failed");
     }
 }
