@@ -16,6 +16,11 @@ LEPTOS_BUILD_ENV := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=rtca \
 	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3000 \
 	LEPTOS_RELOAD_PORT=3001
 
+# The end-to-end tests run against the release build by default: that is
+# what `make run` serves. `make e2e PROFILE=debug` is quicker while iterating.
+PROFILE ?= release
+LEPTOS_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
+
 .PHONY: run test tools build lint unit e2e screenshot
 
 run: tools
@@ -35,11 +40,11 @@ unit:
 	$(LEPTOS_BUILD_ENV) cargo test --no-default-features --features ssr
 
 build:
-	cargo leptos build
+	cargo leptos build $(LEPTOS_PROFILE_FLAG)
 
 e2e: build
-	cd end2end && npx playwright test
+	cd end2end && RTCA_BIN=$(CURDIR)/target/$(PROFILE)/rtca npx playwright test
 
 # Regenerates docs/screenshot.png for the README.
 screenshot: tools build
-	cd end2end && UPDATE_SCREENSHOT=1 npx playwright test screenshot
+	cd end2end && RTCA_BIN=$(CURDIR)/target/$(PROFILE)/rtca UPDATE_SCREENSHOT=1 npx playwright test screenshot

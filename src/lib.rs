@@ -42,6 +42,10 @@
 //! A message flows one way: socket → `handlers` → `store` (commit) → ack →
 //! broadcast to the room, encoded once.
 
+// Release builds keep every view's full static type (debug builds erase
+// them), and the chat page nests deeper than the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod chat_state;
 pub mod components;
