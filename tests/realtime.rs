@@ -9,7 +9,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{temp_db, TestClient, TestServer};
+use common::{stored_messages, temp_db, TestClient, TestServer};
 use rtca::engine_io::encode_event;
 use serde_json::{json, Value};
 
@@ -71,11 +71,8 @@ async fn messages_reach_the_whole_room_after_commit() {
     assert_eq!(ack["seq"], 1);
 
     // The ack came after the commit: a separate connection already sees it.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-    let stored: (String, i64) =
-        sqlx::query_as("SELECT text, seq FROM messages WHERE id = ?").bind(id).fetch_one(&pool).await.unwrap();
-    assert_eq!(stored, ("hello all".to_owned(), 1));
-    pool.close().await;
+    let stored = stored_messages(&db).await;
+    assert_eq!(stored, vec![(id, 1, "hello all".to_owned(), Some("c-1".to_owned()))]);
 
     for client in [&alice, &bob, &carol] {
         let m = client.event("message").await;
@@ -224,10 +221,8 @@ async fn bad_input_gets_an_error_and_stores_nothing() {
     let fine = server.online("still-works").await.0;
     assert_eq!(fine.emit_ack("message", json!({ "text": "ok" })).await["ok"], true);
 
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-    let texts: Vec<String> = sqlx::query_scalar("SELECT text FROM messages").fetch_all(&pool).await.unwrap();
+    let texts: Vec<String> = stored_messages(&db).await.into_iter().map(|(_, _, text, _)| text).collect();
     assert_eq!(texts, vec!["ok"], "only the valid message is stored");
-    pool.close().await;
     server.stop().await;
 }
 
@@ -336,11 +331,7 @@ async fn oversized_packets_close_only_the_sender() {
     assert!(attacker.closed_by_server().await, "an oversized frame must close its connection");
     let ack = alice.emit_ack("message", json!({ "text": "still here" })).await;
     assert_eq!(ack["ok"], true);
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-    let stored: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE cid = 'big'").fetch_one(&pool).await.unwrap();
-    assert_eq!(stored, 0);
-    pool.close().await;
+    assert!(stored_messages(&db).await.iter().all(|(_, _, _, cid)| cid.as_deref() != Some("big")));
     server.stop().await;
 }
 

@@ -16,11 +16,11 @@ use super::identity::{internal, join_as_guest, now_ms, start_session};
 use super::realtime::{announce_online, send_or_log, user_room};
 use super::seat::Seat;
 use super::state::AppState;
-use super::store::{dm_room, Inserted, NewMessage};
+use super::store::{dm_room, NewMessage, StoredMessage};
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
-    event, validate_cid, validate_name, validate_text, MessageAck, MessageRequest, OnlineAck, OnlineRequest,
-    PresenceList, Reply, SecretRequest, User, LOBBY,
+    event, validate_cid, validate_name, validate_text, ChatMessage, MessageAck, MessageRequest, OnlineAck,
+    OnlineRequest, PresenceList, Reply, SecretMessage, SecretRequest, User, LOBBY,
 };
 
 /// Answers an event: through its ack when the client asked for one,
@@ -42,6 +42,20 @@ impl FromMessageParts<LocalAdapter> for Responder {
 }
 
 impl Responder {
+    /// Acks a posted message and hands back what is to be delivered.
+    fn ack_then_deliver<T>(self, result: Result<(MessageAck, Option<T>), ChatError>) -> Option<T> {
+        match result {
+            Ok((ack, delivery)) => {
+                self.send(Ok(ack));
+                delivery
+            }
+            Err(error) => {
+                self.send::<MessageAck>(Err(error));
+                None
+            }
+        }
+    }
+
     pub fn send<T: Serialize>(self, result: Result<T, ChatError>) {
         if self.wants_ack {
             if let Err(error) = self.ack.send(&Reply::from(result)) {
@@ -73,7 +87,7 @@ pub async fn online(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = go_online(&s, &io, &state, request.map_err(|e| e.to_string())).await;
+    let result = go_online(&s, &io, &state, request).await;
     let joined = result.is_ok();
     reply.send(result);
     if joined {
@@ -85,7 +99,7 @@ async fn go_online(
     s: &SocketRef,
     io: &SocketIo,
     state: &AppState,
-    request: Result<OnlineRequest, String>,
+    request: Result<OnlineRequest, impl std::fmt::Display>,
 ) -> Result<OnlineAck, ChatError> {
     let request = payload(request)?;
     let seat = seat(s);
@@ -123,13 +137,8 @@ pub async fn message(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = post_message(&s, &state, request.map_err(|e| e.to_string())).await;
-    let delivery = match &result {
-        Ok((_, Some(message))) => Some(message.clone()),
-        _ => None,
-    };
-    reply.send(result.map(|(ack, _)| ack));
-    if let Some(message) = delivery {
+    let result = post_message(&s, &state, request).await;
+    if let Some(message) = reply.ack_then_deliver(result) {
         // socketioxide encodes a broadcast once and shares the bytes.
         if let Err(error) = io.to(LOBBY).emit(event::MESSAGE, &message).await {
             tracing::debug!(?error, "message broadcast reached only some sockets");
@@ -137,28 +146,21 @@ pub async fn message(
     }
 }
 
-/// Stores the message; returns the ack, and the message to deliver unless
-/// this was a retry of one already delivered.
 async fn post_message(
     s: &SocketRef,
     state: &AppState,
-    request: Result<MessageRequest, String>,
-) -> Result<(MessageAck, Option<crate::protocol::ChatMessage>), ChatError> {
+    request: Result<MessageRequest, impl std::fmt::Display>,
+) -> Result<(MessageAck, Option<ChatMessage>), ChatError> {
     let user = signed_in(s)?;
     let request = payload(request)?;
     let text = validate_text(&request.text)?;
-    validate_cid(request.cid.as_deref())?;
     let room = request.room.as_deref().unwrap_or(LOBBY);
     if room != LOBBY {
         return Err(ChatError::NoSuchRoom);
     }
-    let stored = state
-        .store
-        .insert_message(NewMessage { room, from: user.id, to: None, text, cid: request.cid.as_deref(), at: now_ms() })
-        .await
-        .map_err(internal)?;
-    let ack = retry_ack(&stored, room, text)?;
-    Ok((ack, (!stored.duplicate).then(|| stored.message.into_chat())))
+    let new = NewMessage { room, from: user.id, to: None, text, cid: request.cid.as_deref(), at: now_ms() };
+    let (ack, stored) = store(state, new).await?;
+    Ok((ack, stored.map(StoredMessage::into_chat)))
 }
 
 /// `secret {to, text, cid}`: a private message, delivered to the two
@@ -170,13 +172,8 @@ pub async fn secret(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = post_secret(&s, &state, request.map_err(|e| e.to_string())).await;
-    let delivery = match &result {
-        Ok((_, Some(secret))) => Some(secret.clone()),
-        _ => None,
-    };
-    reply.send(result.map(|(ack, _)| ack));
-    if let Some(secret) = delivery {
+    let result = post_secret(&s, &state, request).await;
+    if let Some(secret) = reply.ack_then_deliver(result) {
         let rooms = vec![user_room(secret.from.id), user_room(secret.to.id)];
         if let Err(error) = io.to(rooms).emit(event::SECRET, &secret).await {
             tracing::debug!(?error, "secret reached only some sockets");
@@ -187,38 +184,38 @@ pub async fn secret(
 async fn post_secret(
     s: &SocketRef,
     state: &AppState,
-    request: Result<SecretRequest, String>,
-) -> Result<(MessageAck, Option<crate::protocol::SecretMessage>), ChatError> {
+    request: Result<SecretRequest, impl std::fmt::Display>,
+) -> Result<(MessageAck, Option<SecretMessage>), ChatError> {
     let user = signed_in(s)?;
     let request = payload(request)?;
     let text = validate_text(&request.text)?;
-    validate_cid(request.cid.as_deref())?;
     let recipient = state.store.user(request.to).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
     let room = dm_room(user.id, recipient.id);
-    let stored = state
-        .store
-        .insert_message(NewMessage {
-            room: &room,
-            from: user.id,
-            to: Some(recipient.id),
-            text,
-            cid: request.cid.as_deref(),
-            at: now_ms(),
-        })
-        .await
-        .map_err(internal)?;
-    let ack = retry_ack(&stored, &room, text)?;
-    Ok((ack, if stored.duplicate { None } else { stored.message.into_secret() }))
+    let new = NewMessage {
+        room: &room,
+        from: user.id,
+        to: Some(recipient.id),
+        text,
+        cid: request.cid.as_deref(),
+        at: now_ms(),
+    };
+    let (ack, stored) = store(state, new).await?;
+    Ok((ack, stored.and_then(StoredMessage::into_secret)))
 }
 
-/// The ack for a stored message. A reused `cid` must be a true retry (same
-/// conversation, same text); anything else is a client bug, not a resend.
-fn retry_ack(stored: &Inserted, room: &str, text: &str) -> Result<MessageAck, ChatError> {
+/// Stores a message and returns its ack, plus the message itself unless
+/// this was a retry of one already delivered. A reused `cid` must be a true
+/// retry (same conversation, same text); anything else is a client bug.
+async fn store(state: &AppState, new: NewMessage<'_>) -> Result<(MessageAck, Option<StoredMessage>), ChatError> {
+    validate_cid(new.cid)?;
+    let (room, text) = (new.room.to_owned(), new.text.to_owned());
+    let stored = state.store.insert_message(new).await.map_err(internal)?;
     let m = &stored.message;
     if stored.duplicate && (m.room != room || m.text != text) {
         return Err(ChatError::InvalidPayload("this cid was already used for a different message".into()));
     }
-    Ok(MessageAck { id: m.id, seq: m.seq, at: m.at })
+    let ack = MessageAck { id: m.id, seq: m.seq, at: m.at };
+    Ok((ack, (!stored.duplicate).then_some(stored.message)))
 }
 
 /// Any event we do not know.

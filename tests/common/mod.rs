@@ -73,6 +73,15 @@ impl TestServer {
     }
 }
 
+/// Every stored message as `(id, seq, text, cid)`, read through a connection
+/// of its own: what is here has been committed.
+pub async fn stored_messages(db: &std::path::Path) -> Vec<(i64, i64, String, Option<String>)> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let rows = sqlx::query_as("SELECT id, seq, text, cid FROM messages ORDER BY id").fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    rows
+}
+
 pub fn temp_db() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rtca-test.db");
