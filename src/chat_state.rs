@@ -224,6 +224,48 @@ pub fn clock_time(at_ms: i64, offset_minutes: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn user(id: i64, name: &str) -> serde_json::Value {
+        json!({ "id": id, "name": name })
+    }
+
+    #[test]
+    fn events_drive_presence_messages_and_notices() {
+        // Signals live in an owner's arena, as they do inside the app.
+        Owner::new_root(None).with(events_drive_presence_messages_and_notices_inner);
+    }
+
+    fn events_drive_presence_messages_and_notices_inner() {
+        let chat = ChatState::new(ChatSnapshot::default());
+        chat.apply("session", json!({ "user": user(1, "alice") }));
+        chat.apply("presence", json!({ "users": [user(1, "alice")] }));
+        chat.apply("online", json!({ "user": user(2, "bob"), "at": 1 }));
+        chat.apply("online", json!({ "user": user(2, "bobby"), "at": 2 }));
+        assert_eq!(chat.online.get_untracked().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "bobby"]);
+        chat.apply("offline", json!({ "user": user(2, "bobby"), "at": 3 }));
+        assert_eq!(chat.online.get_untracked().len(), 1);
+
+        let message = |id: i64, seq: i64| json!({ "id": id, "seq": seq, "room": "lobby", "from": user(2, "bob"), "text": "t", "at": 0, "cid": null });
+        chat.apply("message", message(11, 2));
+        chat.apply("message", message(10, 1));
+        chat.apply("message", message(11, 2));
+        assert_eq!(chat.lobby.get_untracked().iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
+
+        let secret = json!({ "id": 20, "seq": 1, "from": user(2, "bob"), "to": user(1, "alice"), "text": "psst", "at": 0, "cid": null });
+        chat.apply("secret", secret.clone());
+        chat.apply("secret", secret);
+        assert_eq!(chat.secrets.get_untracked().len(), 1);
+        assert_eq!(chat.unread.get_untracked().get(&2), Some(&1));
+        chat.open(Conversation::Direct(User { id: 2, name: "bob".into() }));
+        assert!(chat.unread.get_untracked().is_empty());
+
+        chat.apply("error", json!({ "code": "unknown_event", "message": "unknown event `x`" }));
+        assert_eq!(chat.notice.get_untracked().as_deref(), Some("unknown event `x`"));
+        chat.apply("message", json!("garbage"));
+        chat.apply("no-such-event", json!({}));
+        assert_eq!(chat.lobby.get_untracked().len(), 2);
+    }
 
     #[test]
     fn messages_stay_in_seq_order_without_duplicates() {

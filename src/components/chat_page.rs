@@ -70,11 +70,26 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                 <People/>
             </aside>
             <main class="conversation">
+                <Notice/>
                 <ConversationView/>
                 <Show when=signed_in fallback=|| view! { <JoinForm/> }>
                     <Composer/>
                 </Show>
             </main>
         </div>
+    }
+}
+
+/// An error the server pushed with no ack to carry it, until dismissed.
+#[component]
+fn Notice() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    view! {
+        <Show when=move || chat.notice.with(Option::is_some)>
+            <div class="notice" role="alert" data-testid="notice">
+                <span>{move || chat.notice.get().unwrap_or_default()}</span>
+                <button type="button" aria-label="Dismiss" on:click=move |_| chat.notice.set(None)>"×"</button>
+            </div>
+        </Show>
     }
 }
