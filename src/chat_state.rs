@@ -175,6 +175,28 @@ impl ChatState {
         });
     }
 
+    /// Everyone I have private messages with.
+    pub fn private_peers(&self) -> Vec<UserId> {
+        let Some(me) = self.me.get_untracked().map(|u| u.id) else { return Vec::new() };
+        let mut peers: Vec<UserId> = self.secrets.with_untracked(|all| all.iter().map(|m| m.peer(me).id).collect());
+        peers.sort_unstable();
+        peers.dedup();
+        peers
+    }
+
+    /// The newest `seq` I have of my private conversation with `peer`.
+    pub fn last_private_seq(&self, peer: UserId) -> Option<i64> {
+        let me = self.me.get_untracked()?.id;
+        self.secrets.with_untracked(|all| all.iter().filter(|m| m.peer(me).id == peer).map(|m| m.seq).max())
+    }
+
+    /// Replaces what I have of my private conversation with `peer`.
+    pub fn restart_private(&self, peer: UserId, page: Vec<SecretMessage>) {
+        let Some(me) = self.me.get_untracked().map(|u| u.id) else { return };
+        self.secrets.update(|all| all.retain(|m| m.peer(me).id != peer));
+        self.merge_secrets(page);
+    }
+
     /// Merges a page of lobby history (after a reconnect, say).
     pub fn merge_lobby(&self, page: Vec<ChatMessage>) {
         self.lobby.update(|lobby| {

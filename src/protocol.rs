@@ -22,6 +22,9 @@ pub mod event {
     pub const SESSION: &str = "session";
     /// Server → client: an error that has no ack to travel in.
     pub const ERROR: &str = "error";
+    /// Client → server, with ack: a page of one conversation's history, by
+    /// `seq` cursor. Resuming after a reconnect is `history {after: lastSeq}`.
+    pub const HISTORY: &str = "history";
 }
 
 /// The default room. Every socket joins it on connect, so a visitor who has
@@ -35,6 +38,8 @@ pub const MAX_NAME_CHARS: usize = 32;
 pub const MAX_CID_BYTES: usize = 64;
 /// How many messages a history page holds (the SSR page shows one page).
 pub const HISTORY_PAGE: usize = 50;
+/// The most messages one `history` request returns.
+pub const MAX_HISTORY_PAGE: usize = 500;
 
 pub type UserId = i64;
 
@@ -72,6 +77,35 @@ pub struct MessageRequest {
     pub cid: Option<String>,
     #[serde(default)]
     pub room: Option<String>,
+}
+
+/// `history`: a page of the lobby (default) or, with `with`, of my private
+/// conversation with that user. `after` pages forward from a `seq` (resume),
+/// `before` pages back (scrolling up); neither gives the latest page.
+#[derive(Deserialize, Serialize, Clone, Debug, Default)]
+pub struct HistoryRequest {
+    #[serde(default)]
+    pub room: Option<String>,
+    #[serde(default)]
+    pub with: Option<UserId>,
+    #[serde(default)]
+    pub before: Option<i64>,
+    #[serde(default)]
+    pub after: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Ack body of `history`: messages in `seq` order, oldest first. Room pages
+/// fill `messages`, private pages fill `secrets`. `more` says the page was
+/// cut at `limit`: there is more in the direction asked.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct HistoryPage {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<ChatMessage>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretMessage>,
+    pub more: bool,
 }
 
 /// `secret`: a private message to one user, relayed by the server.

@@ -12,7 +12,10 @@ use wasm_bindgen::JsCast;
 use super::socket::{SocketClient, SocketEvent};
 use crate::chat_state::{ChatState, ConnStatus, Conversation};
 use crate::error::ApiError;
-use crate::protocol::{event, parse_reply, validate_name, validate_text, MessageAck, OnlineAck, UserId};
+use crate::protocol::{
+    event, parse_reply, validate_name, validate_text, HistoryPage, HistoryRequest, MessageAck, OnlineAck, UserId,
+    MAX_HISTORY_PAGE,
+};
 
 thread_local! {
     // The browser runs one thread; this is the page's one connection.
@@ -36,12 +39,7 @@ pub fn start(chat: ChatState) {
         SocketEvent::Event { name, data } => chat.apply(&name, data),
         SocketEvent::Connected { reconnect } => {
             if reconnect {
-                // Messages posted while we were away: fetch the latest page.
-                leptos::task::spawn_local(async move {
-                    if let Ok(snapshot) = crate::components::chat_page::load_chat().await {
-                        chat.merge_lobby(snapshot.lobby);
-                    }
-                });
+                leptos::task::spawn_local(resume(chat));
             }
         }
     });
@@ -104,11 +102,68 @@ pub async fn send(target: Conversation, text: String, cid: String) -> Result<(),
     parse_reply::<MessageAck>(reply).map(|_| ())
 }
 
+/// Asks for a page of history over the socket.
+async fn history(request: HistoryRequest) -> Result<HistoryPage, ApiError> {
+    let socket = client().ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))?;
+    let request = serde_json::to_value(&request).map_err(|e| ApiError::new("internal", e.to_string()))?;
+    parse_reply(socket.emit_with_ack(event::HISTORY, request).await?)
+}
+
+/// After a reconnect, fetches exactly what each open conversation missed,
+/// by `seq`. A gap too large for one page starts the conversation over from
+/// its latest page instead.
+async fn resume(chat: ChatState) {
+    let lobby_seen = chat.lobby.with_untracked(|lobby| lobby.last().map(|m| m.seq));
+    match catch_up(HistoryRequest::default(), lobby_seen).await {
+        Ok(CaughtUp::Missed(page)) => chat.merge_lobby(page.messages),
+        Ok(CaughtUp::Restart(page)) => chat.lobby.set(page.messages),
+        Err(error) => chat.notice.set(Some(error.message)),
+    }
+    for peer in chat.private_peers() {
+        let seen = chat.last_private_seq(peer);
+        match catch_up(HistoryRequest { with: Some(peer), ..Default::default() }, seen).await {
+            Ok(CaughtUp::Missed(page)) => chat.merge_secrets(page.secrets),
+            Ok(CaughtUp::Restart(page)) => chat.restart_private(peer, page.secrets),
+            Err(error) => chat.notice.set(Some(error.message)),
+        }
+    }
+}
+
+enum CaughtUp {
+    /// Everything after what we had.
+    Missed(HistoryPage),
+    /// Too much was missed: the latest page, to replace what we had.
+    Restart(HistoryPage),
+}
+
+async fn catch_up(conversation: HistoryRequest, seen: Option<i64>) -> Result<CaughtUp, ApiError> {
+    let Some(seen) = seen else { return history(conversation).await.map(CaughtUp::Missed) };
+    let missed =
+        history(HistoryRequest { after: Some(seen), limit: Some(MAX_HISTORY_PAGE), ..conversation.clone() }).await?;
+    if !missed.more {
+        return Ok(CaughtUp::Missed(missed));
+    }
+    history(conversation).await.map(CaughtUp::Restart)
+}
+
+/// Loads the page before `before` in `conversation` (scrolling back).
+pub async fn load_earlier(chat: ChatState, conversation: Conversation, before: i64) {
+    let with = match &conversation {
+        Conversation::Lobby => None,
+        Conversation::Direct(peer) => Some(peer.id),
+    };
+    match history(HistoryRequest { with, before: Some(before), ..Default::default() }).await {
+        Ok(page) if with.is_some() => chat.merge_secrets(page.secrets),
+        Ok(page) => chat.merge_lobby(page.messages),
+        Err(error) => chat.notice.set(Some(error.message)),
+    }
+}
+
 /// Loads the last page of my private conversation with `peer`.
 pub fn load_private_history(chat: ChatState, peer: UserId) {
     leptos::task::spawn_local(async move {
-        match crate::components::conversation::private_history(peer).await {
-            Ok(page) => chat.merge_secrets(page),
+        match history(HistoryRequest { with: Some(peer), ..Default::default() }).await {
+            Ok(page) => chat.merge_secrets(page.secrets),
             Err(error) => chat.notice.set(Some(error.message)),
         }
     });

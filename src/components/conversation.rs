@@ -4,30 +4,13 @@
 use leptos::prelude::*;
 
 use crate::chat_state::{clock_time, ChatState, Conversation};
-use crate::error::ApiError;
-use crate::protocol::{SecretMessage, User, UserId};
-
-/// The last page of my private conversation with `peer`. The conversation
-/// is looked up from the caller's own session, so nobody can read a
-/// conversation they are not part of.
-#[server(prefix = "/api", endpoint = "private_history")]
-pub async fn private_history(peer: UserId) -> Result<Vec<SecretMessage>, ApiError> {
-    use crate::error::ChatError;
-    use crate::protocol::HISTORY_PAGE;
-    use crate::server::identity::{internal, request_user};
-    use crate::server::state::app_state;
-    use crate::server::store::dm_room;
-
-    let state = app_state()?;
-    let me = request_user(&state).await?.ok_or(ChatError::NotOnline)?;
-    let page = state.store.recent(&dm_room(me.id, peer), HISTORY_PAGE).await.map_err(internal)?;
-    Ok(page.into_iter().filter_map(|m| m.into_secret()).collect())
-}
+use crate::protocol::User;
 
 /// One message row, for the lobby and private conversations alike.
 #[derive(Clone, PartialEq)]
 struct Row {
     id: i64,
+    seq: i64,
     private: bool,
     from: User,
     text: String,
@@ -43,7 +26,14 @@ pub fn ConversationView() -> impl IntoView {
             Conversation::Lobby => chat.lobby.with(|lobby| {
                 lobby
                     .iter()
-                    .map(|m| Row { id: m.id, private: false, from: m.from.clone(), text: m.text.clone(), at: m.at })
+                    .map(|m| Row {
+                        id: m.id,
+                        seq: m.seq,
+                        private: false,
+                        from: m.from.clone(),
+                        text: m.text.clone(),
+                        at: m.at,
+                    })
                     .collect()
             }),
             Conversation::Direct(peer) => {
@@ -51,7 +41,14 @@ pub fn ConversationView() -> impl IntoView {
                 chat.secrets.with(|all| {
                     all.iter()
                         .filter(|m| m.peer(me).id == peer.id)
-                        .map(|m| Row { id: m.id, private: true, from: m.from.clone(), text: m.text.clone(), at: m.at })
+                        .map(|m| Row {
+                            id: m.id,
+                            seq: m.seq,
+                            private: true,
+                            from: m.from.clone(),
+                            text: m.text.clone(),
+                            at: m.at,
+                        })
                         .collect()
                 })
             }
@@ -62,10 +59,29 @@ pub fn ConversationView() -> impl IntoView {
         Conversation::Lobby => "# lobby".to_owned(),
         Conversation::Direct(peer) => format!("Private conversation with {}", peer.name),
     };
+    // Older messages exist when the first one shown is not the first ever.
+    let first_seq = move || rows.with(|rows| rows.first().map(|row| row.seq));
+    let has_earlier = move || first_seq().is_some_and(|seq| seq > 1);
+    let loading_earlier = RwSignal::new(false);
+    let load_earlier = move |_| {
+        let Some(before) = first_seq() else { return };
+        #[cfg(feature = "hydrate")]
+        {
+            loading_earlier.set(true);
+            let conversation = chat.active.get_untracked();
+            leptos::task::spawn_local(async move {
+                crate::client::session::load_earlier(chat, conversation, before).await;
+                loading_earlier.set(false);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = before;
+    };
     let list: NodeRef<leptos::html::Ol> = NodeRef::new();
-    // Keep the newest message in view.
+    // Keep the newest message in view (but stay put when older ones load).
+    let newest = Memo::new(move |_| rows.with(|rows| rows.last().map(|row| row.id)));
     Effect::new(move |_| {
-        rows.track();
+        newest.track();
         if let Some(list) = list.get() {
             list.set_scroll_top(list.scroll_height());
         }
@@ -79,6 +95,13 @@ pub fn ConversationView() -> impl IntoView {
                 </Show>
             </header>
             <ol class="messages" node_ref=list aria-live="polite" data-testid="messages">
+                <Show when=has_earlier>
+                    <li class="earlier">
+                        <button type="button" on:click=load_earlier disabled=move || loading_earlier.get()>
+                            "Load earlier messages"
+                        </button>
+                    </li>
+                </Show>
                 <For each=move || rows.get() key=|row| row.id let:row>
                     <MessageRow row/>
                 </For>

@@ -16,11 +16,12 @@ use super::identity::{internal, join_as_guest, now_ms, start_session};
 use super::realtime::{announce_online, send_or_log, user_room};
 use super::seat::Seat;
 use super::state::AppState;
-use super::store::{dm_room, NewMessage, StoredMessage};
+use super::store::{dm_room, Cursor, NewMessage, StoredMessage};
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
-    event, validate_cid, validate_name, validate_text, ChatMessage, MessageAck, MessageRequest, OnlineAck,
-    OnlineRequest, PresenceList, Reply, SecretMessage, SecretRequest, User, LOBBY,
+    event, validate_cid, validate_name, validate_text, ChatMessage, HistoryPage, HistoryRequest, MessageAck,
+    MessageRequest, OnlineAck, OnlineRequest, PresenceList, Reply, SecretMessage, SecretRequest, User, HISTORY_PAGE,
+    LOBBY, MAX_HISTORY_PAGE,
 };
 
 /// Answers an event: through its ack when the client asked for one,
@@ -216,6 +217,66 @@ async fn store(state: &AppState, new: NewMessage<'_>) -> Result<(MessageAck, Opt
     }
     let ack = MessageAck { id: m.id, seq: m.seq, at: m.at };
     Ok((ack, (!stored.duplicate).then_some(stored.message)))
+}
+
+/// `history {room?, with?, before?, after?, limit?}`: a page of a
+/// conversation the caller may read — the lobby (anyone), or their own
+/// private conversation with `with`. The room is derived from the caller's
+/// identity, so no request can name someone else's conversation.
+pub async fn history(
+    s: SocketRef,
+    TryData(request): TryData<HistoryRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    reply.send(read_history(&s, &state, request).await);
+}
+
+async fn read_history(
+    s: &SocketRef,
+    state: &AppState,
+    request: Result<HistoryRequest, impl std::fmt::Display>,
+) -> Result<HistoryPage, ChatError> {
+    let request = payload(request)?;
+    let limit = request.limit.unwrap_or(HISTORY_PAGE);
+    if limit == 0 || limit > MAX_HISTORY_PAGE {
+        return Err(ChatError::InvalidPayload(format!("limit must be 1 to {MAX_HISTORY_PAGE}")));
+    }
+    let cursor = match (request.before, request.after) {
+        (Some(_), Some(_)) => return Err(ChatError::InvalidPayload("give `before` or `after`, not both".into())),
+        (Some(seq), None) => Some(Cursor::Before(seq)),
+        (None, Some(seq)) => Some(Cursor::After(seq)),
+        (None, None) => None,
+    };
+    let (room, private) = match (request.room.as_deref(), request.with) {
+        (Some(_), Some(_)) => return Err(ChatError::InvalidPayload("give `room` or `with`, not both".into())),
+        (None, Some(peer)) => (dm_room(signed_in(s)?.id, peer), true),
+        (None | Some(LOBBY), None) => (LOBBY.to_owned(), false),
+        (Some(_), None) => return Err(ChatError::NoSuchRoom),
+    };
+    // One more than asked says whether there is more.
+    let mut rows = match cursor {
+        Some(cursor) => state.store.page(&room, cursor, limit + 1).await,
+        None => state.store.recent(&room, limit + 1).await,
+    }
+    .map_err(internal)?;
+    let more = rows.len() > limit;
+    if more {
+        // Keep the `limit` nearest the cursor (or the newest, with none).
+        match cursor {
+            Some(Cursor::After(_)) => rows.truncate(limit),
+            _ => drop(rows.remove(0)),
+        }
+    }
+    Ok(if private {
+        HistoryPage {
+            secrets: rows.into_iter().filter_map(StoredMessage::into_secret).collect(),
+            more,
+            ..Default::default()
+        }
+    } else {
+        HistoryPage { messages: rows.into_iter().map(StoredMessage::into_chat).collect(), more, ..Default::default() }
+    })
 }
 
 /// Any event we do not know.

@@ -76,6 +76,7 @@ async fn identify(
     s.on(event::ONLINE, handlers::online);
     s.on(event::MESSAGE, handlers::message);
     s.on(event::SECRET, handlers::secret);
+    s.on(event::HISTORY, handlers::history);
     s.on_fallback(handlers::unknown_event);
     s.on_disconnect(on_disconnect);
     Ok(())

@@ -60,6 +60,13 @@ impl StoredMessage {
     }
 }
 
+/// Where a history page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    After(i64),
+    Before(i64),
+}
+
 /// What to store.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
@@ -95,4 +102,7 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<Inserted>;
     /// The last `limit` messages of a room, oldest first.
     async fn recent(&self, room: &str, limit: usize) -> StoreResult<Vec<StoredMessage>>;
+    /// Up to `limit` messages of a room next to a `seq` cursor, oldest first:
+    /// those right after `Cursor::After(seq)` or right before `Cursor::Before(seq)`.
+    async fn page(&self, room: &str, cursor: Cursor, limit: usize) -> StoreResult<Vec<StoredMessage>>;
 }

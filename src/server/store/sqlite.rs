@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Inserted, NewMessage, Store, StoreResult, StoredMessage};
+use super::{Cursor, Inserted, NewMessage, Store, StoreResult, StoredMessage};
 use crate::protocol::{User, UserId};
 
 pub struct SqliteStore {
@@ -148,6 +148,28 @@ impl Store for SqliteStore {
         };
         tx.commit().await?;
         Ok(Inserted { message: message_from_row(&row)?, duplicate: inserted.is_none() })
+    }
+
+    async fn page(&self, room: &str, cursor: Cursor, limit: usize) -> StoreResult<Vec<StoredMessage>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let query = match cursor {
+            Cursor::After(seq) => {
+                sqlx::query(select_messages!("WHERE m.room = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?"))
+                    .bind(room)
+                    .bind(seq)
+            }
+            Cursor::Before(seq) => {
+                sqlx::query(select_messages!("WHERE m.room = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"))
+                    .bind(room)
+                    .bind(seq)
+            }
+        };
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
+        let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
+        if matches!(cursor, Cursor::Before(_)) {
+            messages.reverse();
+        }
+        Ok(messages)
     }
 
     async fn recent(&self, room: &str, limit: usize) -> StoreResult<Vec<StoredMessage>> {

@@ -1,0 +1,59 @@
+// Nothing is lost across a dropped connection: the client resumes each
+// conversation from the last `seq` it saw, and older history pages in on
+// demand.
+import { io } from "socket.io-client";
+import { test, expect, joinAs, send, message, uniqueName } from "./fixtures";
+import { startServer } from "../server";
+
+test("messages sent while a user was offline arrive when they are back", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const status = bob.page.getByTestId("connection-status");
+
+  await bob.context.setOffline(true);
+  await expect(status).toHaveAttribute("data-state", "offline");
+  const missed = [`while you were away 1 ${bob.name}`, `while you were away 2 ${bob.name}`];
+  for (const text of missed) {
+    await send(alice.page, text);
+    await expect(message(alice.page, text)).toBeVisible();
+  }
+  await expect(message(bob.page, missed[0])).toHaveCount(0);
+
+  await bob.context.setOffline(false);
+  await expect(status).toHaveAttribute("data-state", "connected");
+  for (const text of missed) {
+    await expect(message(bob.page, text)).toHaveCount(1);
+  }
+  // In order, after what bob had already seen.
+  const texts = await bob.page.getByTestId("messages").locator(".text").allTextContents();
+  expect(texts.slice(-2)).toEqual(missed);
+  // Going offline is not an error the page should log.
+  bob.errors.splice(0, bob.errors.length, ...bob.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/.test(e)));
+});
+
+test("older history loads on demand, page by page", async ({ browser, users }) => {
+  const server = await startServer();
+  try {
+    // 60 messages: more than the first page (50) holds.
+    const writer = io(server.url, { transports: ["websocket"], forceNew: true });
+    await writer.emitWithAck("online", { name: "historian" });
+    for (let i = 1; i <= 60; i++) await writer.emitWithAck("message", { text: `entry ${i}.` });
+    writer.disconnect();
+
+    const reader = await joinAs(browser, uniqueName("reader"), { url: server.url });
+    users.push(reader);
+    await expect(message(reader.page, "entry 60.")).toBeVisible();
+    await expect(message(reader.page, "entry 11.")).toHaveCount(1);
+    await expect(message(reader.page, "entry 10.")).toHaveCount(0);
+    await reader.page.getByRole("button", { name: "Load earlier messages" }).click();
+    await expect(message(reader.page, "entry 1.")).toHaveCount(1);
+    await expect(reader.page.getByRole("button", { name: "Load earlier messages" })).toHaveCount(0);
+    const texts = await reader.page.getByTestId("messages").locator(".text").allTextContents();
+    expect(texts.slice(0, 3)).toEqual(["entry 1.", "entry 2.", "entry 3."]);
+    expect(texts).toHaveLength(60);
+    await reader.context.close();
+  } finally {
+    await server.stop();
+  }
+});
