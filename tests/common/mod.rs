@@ -193,6 +193,20 @@ impl TestClient {
         self.send_raw(encode_event(event, &data, None));
     }
 
+    /// Emits and waits up to `wait` for the ack; `None` if none came (the
+    /// server died, say).
+    pub async fn try_emit_ack(&self, event: &str, data: Value, wait: Duration) -> Option<Value> {
+        let id = {
+            let mut next = self.next_id.lock().unwrap();
+            *next += 1;
+            *next
+        };
+        let (tx, rx) = oneshot::channel();
+        self.acks.lock().unwrap().insert(id, tx);
+        self.send_raw(encode_event(event, &data, Some(id)));
+        tokio::time::timeout(wait, rx).await.ok()?.ok()
+    }
+
     /// Emits and waits for the ack.
     pub async fn emit_ack(&self, event: &str, data: Value) -> Value {
         let id = {
