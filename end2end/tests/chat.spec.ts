@@ -101,6 +101,29 @@ test("without JavaScript the page still shows history and who is online", async 
   await expect(visitor.page.getByLabel("Pick a name to join the chat")).toBeVisible();
 });
 
+test("without JavaScript a visitor can join and post", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const visitor = await openPage(browser, { javaScriptEnabled: false });
+  users.push(alice, visitor);
+  const name = uniqueName("nojs");
+  await visitor.page.getByLabel("Pick a name to join the chat").fill(name);
+  await visitor.page.getByRole("button", { name: "Join" }).click();
+  await expect(visitor.page.getByTestId("me")).toHaveText(name);
+
+  const text = `posted without javascript ${name}`;
+  await visitor.page.getByTestId("composer").fill(text);
+  await visitor.page.getByRole("button", { name: "Send" }).click();
+  await expect(message(visitor.page, text)).toHaveCount(1);
+  await expect(message(visitor.page, text).locator(".from")).toHaveText(name);
+  // Delivered live to people with JavaScript.
+  await expect(message(alice.page, text)).toBeVisible();
+
+  // A refusal comes back in words, on the same page.
+  await visitor.page.getByTestId("composer").fill("   ");
+  await visitor.page.getByRole("button", { name: "Send" }).click();
+  await expect(visitor.page.getByTestId("composer-error")).toHaveText("a message cannot be empty");
+});
+
 test("typed markup is shown as text and never runs", async ({ browser, users }) => {
   const alice = await joinAs(browser, uniqueName("alice"));
   const bob = await joinAs(browser, uniqueName("bob"));

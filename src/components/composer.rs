@@ -1,11 +1,52 @@
 //! Writing a message: Enter sends, Shift+Enter starts a new line. Empty or
 //! too-long text is caught here with a clear message; whatever the server
 //! refuses is shown the same way and the text is kept.
+//!
+//! With the WASM loaded, messages go over the socket. Without JavaScript the
+//! same form posts to [`send_message`], which stores and delivers the message
+//! and redirects back to the page.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::chat_state::{ChatState, Conversation};
+use crate::error::ApiError;
 use crate::protocol::{validate_text, MAX_TEXT_CHARS};
+
+/// Posts `text` to the lobby as the signed-in user (the path for browsers
+/// without JavaScript). `cid`, rendered into the form by the server, makes a
+/// double submit store once.
+#[server(prefix = "/api", endpoint = "send_message")]
+pub async fn send_message(text: String, cid: Option<String>) -> Result<(), ApiError> {
+    use crate::error::ChatError;
+    use crate::protocol::MessageRequest;
+    use crate::server::handlers::{deliver_message, post_message};
+    use crate::server::identity::request_user;
+    use crate::server::state::app_state;
+
+    let state = app_state()?;
+    let user = request_user(&state).await?.ok_or(ChatError::NotOnline)?;
+    let request = MessageRequest { text, cid: cid.filter(|c| !c.is_empty()), room: None };
+    let (_, delivery) = post_message(&state, &user, &request).await?;
+    if let (Some(message), Some(io)) = (delivery, use_context::<socketioxide::SocketIo>()) {
+        deliver_message(&io, &message).await;
+    }
+    Ok(())
+}
+
+/// A fresh client id for the form, made on the server only: a browser without
+/// JavaScript cannot make one, and a hydrated page sends over the socket.
+fn form_cid() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use rand::RngCore;
+        let mut bytes = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        format!("form-{}", hex::encode(bytes))
+    }
+    #[cfg(not(feature = "ssr"))]
+    String::new()
+}
 
 #[component]
 pub fn Composer() -> impl IntoView {
@@ -64,11 +105,17 @@ pub fn Composer() -> impl IntoView {
     let remaining = move || MAX_TEXT_CHARS as i64 - text.with(|t| t.chars().count()) as i64;
     let near_limit = move || remaining() < 200;
     let over_limit = move || remaining() < 0;
+    // Only read: carries a no-JavaScript post's error back into the page.
+    let posted = ServerAction::<SendMessage>::new();
+    let shown_error =
+        move || error.get().or_else(|| posted.value().get().and_then(Result::err).map(|e: ApiError| e.message));
+    let send_path = <SendMessage as ServerFn>::PATH;
     view! {
-        <form class="composer" on:submit=move |ev| {
+        <form class="composer" method="post" action=send_path on:submit=move |ev| {
             ev.prevent_default();
             submit();
         }>
+            <input type="hidden" name="cid" value=form_cid()/>
             <textarea
                 name="text"
                 rows="1"
@@ -93,7 +140,7 @@ pub fn Composer() -> impl IntoView {
             <Show when=near_limit>
                 <span class="remaining" class:over=over_limit>{remaining}</span>
             </Show>
-            <p class="form-error" role="alert" data-testid="composer-error">{move || error.get()}</p>
+            <p class="form-error" role="alert" data-testid="composer-error">{shown_error}</p>
         </form>
     }
 }

@@ -138,22 +138,31 @@ pub async fn message(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = post_message(&s, &state, request).await;
+    let result = match (signed_in(&s), payload(request)) {
+        (Ok(user), Ok(request)) => post_message(&state, &user, &request).await,
+        (Err(error), _) | (_, Err(error)) => Err(error),
+    };
     if let Some(message) = reply.ack_then_deliver(result) {
-        // socketioxide encodes a broadcast once and shares the bytes.
-        if let Err(error) = io.to(LOBBY).emit(event::MESSAGE, &message).await {
-            tracing::debug!(?error, "message broadcast reached only some sockets");
-        }
+        deliver_message(&io, &message).await;
     }
 }
 
-async fn post_message(
-    s: &SocketRef,
+/// Sends a stored room message to everyone in its room. socketioxide
+/// encodes a broadcast once and shares the bytes among recipients.
+pub async fn deliver_message(io: &SocketIo, message: &ChatMessage) {
+    if let Err(error) = io.to(LOBBY).emit(event::MESSAGE, message).await {
+        tracing::debug!(?error, "message broadcast reached only some sockets");
+    }
+}
+
+/// Validates and stores `user`'s room message; returns the ack, and the
+/// message to deliver unless it was a retry. Shared by the socket event and
+/// the form post that works without JavaScript.
+pub async fn post_message(
     state: &AppState,
-    request: Result<MessageRequest, impl std::fmt::Display>,
+    user: &User,
+    request: &MessageRequest,
 ) -> Result<(MessageAck, Option<ChatMessage>), ChatError> {
-    let user = signed_in(s)?;
-    let request = payload(request)?;
     let text = validate_text(&request.text)?;
     let room = request.room.as_deref().unwrap_or(LOBBY);
     if room != LOBBY {

@@ -52,10 +52,19 @@ pub async fn run(
     };
     let app = Router::new()
         .route("/health", get(health))
-        .leptos_routes(&state, routes, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
+        // Server functions that post reach the sockets through `SocketIo`.
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let io = io.clone();
+                move || provide_context(io.clone())
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
         .layer(socket_layer)
