@@ -81,7 +81,23 @@ pub struct ChatState {
     pub notice: RwSignal<Option<String>>,
     /// Minutes east of UTC for showing times; 0 until the browser says.
     pub utc_offset_minutes: RwSignal<i32>,
+    /// Messages I wrote that the server has not confirmed yet, oldest first.
+    pub outbox: RwSignal<Vec<Outgoing>>,
 }
+
+/// A message on its way out. It keeps its `cid` across every resend, so the
+/// server stores it once however often it is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub cid: String,
+    pub to: Conversation,
+    pub text: String,
+    /// `None` while waiting to be (re)sent; the server's reason once refused.
+    pub refused: Option<String>,
+}
+
+/// The most unconfirmed messages kept; past this the composer says to wait.
+pub const MAX_OUTBOX: usize = 100;
 
 impl ChatState {
     pub fn new(snapshot: ChatSnapshot) -> ChatState {
@@ -95,7 +111,59 @@ impl ChatState {
             unread: RwSignal::new(HashMap::new()),
             notice: RwSignal::new(None),
             utc_offset_minutes: RwSignal::new(0),
+            outbox: RwSignal::new(Vec::new()),
         }
+    }
+
+    fn is_me(&self, id: UserId) -> bool {
+        self.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == id))
+    }
+
+    /// Queues a message to send; false if the outbox is full.
+    pub fn queue(&self, to: Conversation, text: String, cid: String) -> bool {
+        let mut queued = false;
+        self.outbox.update(|outbox| {
+            if outbox.len() < MAX_OUTBOX {
+                outbox.push(Outgoing { cid, to, text, refused: None });
+                queued = true;
+            }
+        });
+        queued
+    }
+
+    /// The server stored it: it now shows as a real message.
+    pub fn confirm(&self, cid: &str) {
+        if self.outbox.with_untracked(|outbox| outbox.iter().any(|m| m.cid == cid)) {
+            self.outbox.update(|outbox| outbox.retain(|m| m.cid != cid));
+        }
+    }
+
+    /// The server refused it for a reason resending cannot fix.
+    pub fn refuse(&self, cid: &str, reason: String) {
+        self.outbox.update(|outbox| {
+            if let Some(m) = outbox.iter_mut().find(|m| m.cid == cid) {
+                m.refused = Some(reason);
+            }
+        });
+    }
+
+    /// Puts a refused message back in line.
+    pub fn retry(&self, cid: &str) {
+        self.outbox.update(|outbox| {
+            if let Some(m) = outbox.iter_mut().find(|m| m.cid == cid) {
+                m.refused = None;
+            }
+        });
+    }
+
+    /// Drops a refused message the user gave up on.
+    pub fn discard(&self, cid: &str) {
+        self.outbox.update(|outbox| outbox.retain(|m| m.cid != cid));
+    }
+
+    /// The next message waiting to be sent.
+    pub fn next_outgoing(&self) -> Option<Outgoing> {
+        self.outbox.with_untracked(|outbox| outbox.iter().find(|m| m.refused.is_none()).cloned())
     }
 
     /// Applies one server event. Unknown events and unreadable payloads are
@@ -124,11 +192,17 @@ impl ChatState {
             }
             event::MESSAGE => {
                 if let Ok(message) = serde_json::from_value::<ChatMessage>(data) {
+                    if let Some(cid) = message.cid.as_deref().filter(|_| self.is_me(message.from.id)) {
+                        self.confirm(cid);
+                    }
                     self.lobby.update(|lobby| insert_by_seq(lobby, message, |m| m.seq, |m| m.id));
                 }
             }
             event::SECRET => {
                 if let Ok(secret) = serde_json::from_value::<SecretMessage>(data) {
+                    if let Some(cid) = secret.cid.as_deref().filter(|_| self.is_me(secret.from.id)) {
+                        self.confirm(cid);
+                    }
                     self.add_secret(secret);
                 }
             }

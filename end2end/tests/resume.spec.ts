@@ -32,6 +32,31 @@ test("messages sent while a user was offline arrive when they are back", async (
   bob.errors.splice(0, bob.errors.length, ...bob.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/.test(e)));
 });
 
+test("messages typed offline wait as pending and arrive once, in order, back online", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  await alice.context.setOffline(true);
+  await expect(alice.page.getByTestId("connection-status")).toHaveAttribute("data-state", "offline");
+
+  const texts = [1, 2, 3].map((n) => `typed offline ${n} ${alice.name}`);
+  for (const text of texts) await send(alice.page, text);
+  const pending = alice.page.getByTestId("pending");
+  await expect(pending).toHaveCount(3);
+  await expect(pending.first()).toContainText("Sending…");
+  await expect(alice.page.getByTestId("composer")).toHaveValue("");
+  await expect(message(bob.page, texts[0])).toHaveCount(0);
+
+  await alice.context.setOffline(false);
+  await expect(pending).toHaveCount(0, { timeout: 20_000 });
+  for (const user of [alice, bob]) {
+    for (const text of texts) await expect(message(user.page, text)).toHaveCount(1);
+    const shown = await user.page.getByTestId("messages").locator(".text").allTextContents();
+    expect(shown.filter((t) => t.startsWith("typed offline"))).toEqual(texts);
+  }
+  alice.errors.splice(0, alice.errors.length, ...alice.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/.test(e)));
+});
+
 test("older history loads on demand, page by page", async ({ browser, users }) => {
   const server = await startServer();
   try {

@@ -2,7 +2,7 @@
 //! connection once the page has hydrated, routes every event into
 //! [`ChatState::apply`], and sends what the composer hands it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use leptos::prelude::*;
 use serde_json::json;
@@ -10,11 +10,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use super::socket::{SocketClient, SocketEvent};
-use crate::chat_state::{ChatState, ConnStatus, Conversation};
+use crate::chat_state::{ChatState, ConnStatus, Conversation, Outgoing};
 use crate::error::ApiError;
 use crate::protocol::{
-    event, parse_reply, validate_name, validate_text, HistoryPage, HistoryRequest, MessageAck, OnlineAck, UserId,
-    MAX_HISTORY_PAGE,
+    event, parse_reply, validate_name, HistoryPage, HistoryRequest, MessageAck, OnlineAck, UserId, MAX_HISTORY_PAGE,
 };
 
 thread_local! {
@@ -38,6 +37,7 @@ pub fn start(chat: ChatState) {
         SocketEvent::Status(status) => chat.status.set(status),
         SocketEvent::Event { name, data } => chat.apply(&name, data),
         SocketEvent::Connected { reconnect } => {
+            flush_outbox(chat);
             if reconnect {
                 leptos::task::spawn_local(resume(chat));
             }
@@ -88,18 +88,40 @@ pub fn new_cid() -> String {
     format!("{:x}-{:x}", js_sys::Date::now() as u64, (js_sys::Math::random() * 2f64.powi(48)) as u64)
 }
 
-/// Sends `text` to the conversation `target` under the client id `cid`;
-/// resolves once the server has stored it. Sending again with the same `cid`
-/// after a failure is safe: the server stores a message once.
-pub async fn send(target: Conversation, text: String, cid: String) -> Result<(), ApiError> {
-    let text = validate_text(&text).map_err(ApiError::from)?.to_owned();
-    let socket = client().ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))?;
-    let (name, payload) = match target {
-        Conversation::Lobby => (event::MESSAGE, json!({ "text": text, "cid": cid })),
-        Conversation::Direct(peer) => (event::SECRET, json!({ "to": peer.id, "text": text, "cid": cid })),
+thread_local! {
+    static FLUSHING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Sends the outbox, oldest first and one at a time so order is kept. A
+/// message leaves the outbox once the server has stored it; if the
+/// connection is down it stays, shown as pending, and goes out again (same
+/// `cid`, so it is stored once) after the next reconnect.
+pub fn flush_outbox(chat: ChatState) {
+    if FLUSHING.with(|flushing| flushing.replace(true)) {
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        while let Some(next) = chat.next_outgoing() {
+            match send_one(&next).await {
+                Ok(()) => chat.confirm(&next.cid),
+                // Not the message's fault: try again after reconnecting.
+                Err(error) if matches!(error.code.as_str(), "disconnected" | "timeout" | "busy" | "internal") => break,
+                Err(error) => chat.refuse(&next.cid, error.message),
+            }
+        }
+        FLUSHING.with(|flushing| flushing.set(false));
+    });
+}
+
+async fn send_one(message: &Outgoing) -> Result<(), ApiError> {
+    let socket = client().ok_or_else(|| ApiError::new("disconnected", "Not connected yet."))?;
+    let (name, payload) = match &message.to {
+        Conversation::Lobby => (event::MESSAGE, json!({ "text": message.text, "cid": message.cid })),
+        Conversation::Direct(peer) => {
+            (event::SECRET, json!({ "to": peer.id, "text": message.text, "cid": message.cid }))
+        }
     };
-    let reply = socket.emit_with_ack(name, payload).await?;
-    parse_reply::<MessageAck>(reply).map(|_| ())
+    parse_reply::<MessageAck>(socket.emit_with_ack(name, payload).await?).map(|_| ())
 }
 
 /// Asks for a page of history over the socket.

@@ -1,8 +1,9 @@
 //! Writing a message: Enter sends, Shift+Enter starts a new line. Empty or
-//! too-long text is caught here with a clear message; whatever the server
-//! refuses is shown the same way and the text is kept.
+//! too-long text is caught here with a clear message.
 //!
-//! With the WASM loaded, messages go over the socket. Without JavaScript the
+//! With the WASM loaded, a sent message joins the outbox (see
+//! `ChatState::outbox`), shows as pending, and goes over the socket whenever
+//! the connection allows; nothing typed offline is lost. Without JavaScript the
 //! same form posts to [`send_message`], which stores and delivers the message
 //! and redirects back to the page.
 
@@ -53,17 +54,10 @@ pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let sending = RwSignal::new(false);
 
-    // The last send that was not confirmed: sending the same draft to the
-    // same place again reuses its cid, so a retry is never stored twice.
-    #[cfg(feature = "hydrate")]
-    let unconfirmed = StoredValue::new(None::<(String, Conversation, String)>);
-
+    // The message goes into the outbox and shows as pending at once; the
+    // outbox sends it whenever the connection allows.
     let submit = move || {
-        if sending.get_untracked() {
-            return;
-        }
         let draft = text.get_untracked();
         if let Err(problem) = validate_text(&draft) {
             error.set(Some(problem.to_string()));
@@ -72,30 +66,13 @@ pub fn Composer() -> impl IntoView {
         error.set(None);
         #[cfg(feature = "hydrate")]
         {
-            sending.set(true);
-            let target = chat.active.get_untracked();
-            let cid = unconfirmed
-                .with_value(|last| match last {
-                    Some((text, to, cid)) if *text == draft && *to == target => Some(cid.clone()),
-                    _ => None,
-                })
-                .unwrap_or_else(crate::client::session::new_cid);
-            unconfirmed.set_value(Some((draft.clone(), target.clone(), cid.clone())));
-            leptos::task::spawn_local(async move {
-                match crate::client::session::send(target, draft.clone(), cid).await {
-                    Ok(()) => {
-                        unconfirmed.set_value(None);
-                        // Keep anything typed while we waited.
-                        text.update(|t| {
-                            if *t == draft {
-                                t.clear();
-                            }
-                        });
-                    }
-                    Err(problem) => error.set(Some(problem.message)),
-                }
-                sending.set(false);
-            });
+            let to = chat.active.get_untracked();
+            if !chat.queue(to, draft.trim().to_owned(), crate::client::session::new_cid()) {
+                error.set(Some("Too many messages are waiting to be sent. Wait until you are back online.".into()));
+                return;
+            }
+            text.set(String::new());
+            crate::client::session::flush_outbox(chat);
         }
     };
     let placeholder = move || match chat.active.get() {
@@ -136,7 +113,7 @@ pub fn Composer() -> impl IntoView {
                     }
                 }
             ></textarea>
-            <button type="submit" disabled=move || sending.get()>"Send"</button>
+            <button type="submit">"Send"</button>
             <Show when=near_limit>
                 <span class="remaining" class:over=over_limit>{remaining}</span>
             </Show>

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::chat_state::{clock_time, ChatState, Conversation};
+use crate::chat_state::{clock_time, ChatState, Conversation, Outgoing};
 use crate::protocol::User;
 
 /// One message row, for the lobby and private conversations alike.
@@ -80,8 +80,14 @@ pub fn ConversationView() -> impl IntoView {
     let list: NodeRef<leptos::html::Ol> = NodeRef::new();
     // Keep the newest message in view (but stay put when older ones load).
     let newest = Memo::new(move |_| rows.with(|rows| rows.last().map(|row| row.id)));
+    // My messages still on their way, in this conversation.
+    let pending = move || {
+        let active = chat.active.get();
+        chat.outbox.with(|outbox| outbox.iter().filter(|m| m.to == active).cloned().collect::<Vec<Outgoing>>())
+    };
     Effect::new(move |_| {
         newest.track();
+        chat.outbox.track();
         if let Some(list) = list.get() {
             list.set_scroll_top(list.scroll_height());
         }
@@ -104,6 +110,9 @@ pub fn ConversationView() -> impl IntoView {
                 </Show>
                 <For each=move || rows.get() key=|row| row.id let:row>
                     <MessageRow row/>
+                </For>
+                <For each=pending key=|m| (m.cid.clone(), m.refused.clone()) let:outgoing>
+                    <PendingRow outgoing/>
                 </For>
             </ol>
             <Show when=move || rows.with(Vec::is_empty)>
@@ -128,6 +137,44 @@ fn MessageRow(row: Row) -> impl IntoView {
                 {private.then(|| view! { <span class="lock" title="private">"private"</span> })}
             </div>
             <p class="text">{row.text}</p>
+        </li>
+    }
+}
+
+/// One of my messages the server has not confirmed: pending, or refused
+/// with the reason and a way to retry.
+#[component]
+fn PendingRow(outgoing: Outgoing) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let name = chat.me.get_untracked().map(|me| me.name).unwrap_or_default();
+    let refused = outgoing.refused.clone();
+    let failed = refused.is_some();
+    let state = if failed { "Not sent" } else { "Sending…" };
+    let (retry_cid, discard_cid) = (outgoing.cid.clone(), outgoing.cid.clone());
+    let retry = move |_| {
+        chat.retry(&retry_cid);
+        #[cfg(feature = "hydrate")]
+        crate::client::session::flush_outbox(chat);
+    };
+    let discard = move |_| chat.discard(&discard_cid);
+    view! {
+        <li class="message mine pending" class:failed=failed data-testid="pending">
+            <div class="meta">
+                <span class="from">{name}</span>
+                <span class="delivery">{state}</span>
+            </div>
+            <p class="text">{outgoing.text}</p>
+            {refused
+                .map(|reason| {
+                    view! {
+                        <p class="failure" role="alert">
+                            {reason}
+                            " "
+                            <button type="button" on:click=retry>"Retry"</button>
+                            <button type="button" on:click=discard>"Discard"</button>
+                        </p>
+                    }
+                })}
         </li>
     }
 }
