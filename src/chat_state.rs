@@ -374,6 +374,35 @@ mod tests {
     }
 
     #[test]
+    fn the_outbox_keeps_order_until_the_server_confirms() {
+        Owner::new_root(None).with(|| {
+            let chat = ChatState::new(ChatSnapshot::default());
+            chat.me.set(Some(User { id: 1, name: "alice".into() }));
+            assert!(chat.queue(Conversation::Lobby, "one".into(), "c1".into()));
+            assert!(chat.queue(Conversation::Lobby, "two".into(), "c2".into()));
+            assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c1".into()));
+            chat.refuse("c1", "no".into());
+            assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c2".into()));
+            // Someone else's message with my cid confirms nothing.
+            let theirs = json!({ "id": 5, "seq": 1, "room": "lobby", "from": user(2, "bob"), "text": "two", "at": 0, "cid": "c2" });
+            chat.apply("message", theirs);
+            assert_eq!(chat.outbox.get_untracked().len(), 2);
+            let mine = json!({ "id": 6, "seq": 2, "room": "lobby", "from": user(1, "alice"), "text": "two", "at": 0, "cid": "c2" });
+            chat.apply("message", mine);
+            assert_eq!(chat.outbox.get_untracked().len(), 1);
+            assert_eq!(chat.next_outgoing(), None, "a refused message waits for Retry");
+            chat.retry("c1");
+            assert_eq!(chat.next_outgoing().map(|m| m.text), Some("one".into()));
+            chat.discard("c1");
+            assert!(chat.outbox.get_untracked().is_empty());
+            for n in 0..MAX_OUTBOX {
+                assert!(chat.queue(Conversation::Lobby, "x".into(), format!("n{n}")));
+            }
+            assert!(!chat.queue(Conversation::Lobby, "one too many".into(), "over".into()));
+        });
+    }
+
+    #[test]
     fn clock_time_wraps_midnight() {
         assert_eq!(clock_time(0, 0), "00:00");
         assert_eq!(clock_time(0, -60), "23:00");
