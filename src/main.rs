@@ -1,6 +1,9 @@
 //! The `rtca` server: read the configuration, bind, serve until Ctrl-C or
 //! SIGTERM. Everything else lives in the library (`rtca::server`).
 
+// The app's view types are deep; see the same attribute in lib.rs.
+#![recursion_limit = "256"]
+
 use rtca::server::{run, shutdown_signal, Config};
 use tracing_subscriber::EnvFilter;
 

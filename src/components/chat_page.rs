@@ -78,6 +78,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
             </main>
         </div>
     }
+    .into_any()
 }
 
 /// An error the server pushed with no ack to carry it, until dismissed.

@@ -120,4 +120,5 @@ pub fn Composer() -> impl IntoView {
             <p class="form-error" role="alert" data-testid="composer-error">{shown_error}</p>
         </form>
     }
+    .into_any()
 }

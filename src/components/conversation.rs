@@ -120,6 +120,7 @@ pub fn ConversationView() -> impl IntoView {
             </Show>
         </section>
     }
+    .into_any()
 }
 
 #[component]

@@ -50,6 +50,7 @@ pub fn People() -> impl IntoView {
             </Show>
         </section>
     }
+    .into_any()
 }
 
 #[component]
