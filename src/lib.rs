@@ -21,7 +21,8 @@
 //! - `client::socket`: the Socket.IO client over gloo-net's WebSocket —
 //!   handshake, ping/pong, acks, reconnect with backoff.
 //! - `client::session`: starts the connection after hydration and connects
-//!   it to the signals and the composer.
+//!   it to the signals; sends the outbox (same `cid` on every resend) and
+//!   resumes each conversation by `seq` after a reconnect.
 //!
 //! Server only (`server/`, feature `ssr`):
 //! - `server::config`: the `Config` struct, `RTCA_*` variables and flags.
@@ -31,7 +32,7 @@
 //! - `server::realtime`: Socket.IO set-up and limits, the connect middleware
 //!   that identifies a socket, the event registration table, disconnects.
 //! - `server::handlers`: one function per client event (`online`, `message`,
-//!   `secret`, unknown events) and the `Responder` that acks them.
+//!   `secret`, `history`, unknown events) and the `Responder` that acks them.
 //! - `server::identity`: guest sign-up, session tokens (stored hashed), cookies.
 //! - `server::presence`: who is online, counted per user across tabs.
 //! - `server::seat`: which user one socket speaks for, and its presence
