@@ -218,7 +218,7 @@ async fn post_secret(
 /// retry (same conversation, same text); anything else is a client bug.
 async fn store(state: &AppState, new: NewMessage<'_>) -> Result<(MessageAck, Option<StoredMessage>), ChatError> {
     validate_cid(new.cid)?;
-    let (room, text) = (new.room.to_owned(), new.text.to_owned());
+    let (room, text) = (new.room, new.text);
     let stored = state.store.insert_message(new).await.map_err(internal)?;
     let m = &stored.message;
     if stored.duplicate && (m.room != room || m.text != text) {

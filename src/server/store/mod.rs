@@ -68,7 +68,7 @@ pub enum Cursor {
 }
 
 /// What to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct NewMessage<'a> {
     pub room: &'a str,
     pub from: UserId,
