@@ -37,7 +37,7 @@ lint:
 	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
 
 unit:
-	$(LEPTOS_BUILD_ENV) cargo test --no-default-features --features ssr
+	$(LEPTOS_BUILD_ENV) cargo test --no-default-features --features ssr -- --show-output
 
 build:
 	cargo leptos build $(LEPTOS_PROFILE_FLAG)

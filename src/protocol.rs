@@ -97,13 +97,13 @@ pub struct HistoryRequest {
 }
 
 /// Ack body of `history`: messages in `seq` order, oldest first. Room pages
-/// fill `messages`, private pages fill `secrets`. `more` says the page was
+/// fill `messages`, private pages fill `secrets`; both are always present. `more` says the page was
 /// cut at `limit`: there is more in the direction asked.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct HistoryPage {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub messages: Vec<ChatMessage>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub secrets: Vec<SecretMessage>,
     pub more: bool,
 }
