@@ -25,6 +25,11 @@ fn client() -> Option<SocketClient> {
     CLIENT.with(|c| c.borrow().clone())
 }
 
+/// The connection, or the error to show while it is not started yet.
+fn connected_client() -> Result<SocketClient, ApiError> {
+    client().ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))
+}
+
 /// Connects and wires events into `chat`. Called once, after hydration.
 pub fn start(chat: ChatState) {
     if client().is_some() {
@@ -73,7 +78,7 @@ pub fn reconnect() {
 /// session cookie so a reload keeps the identity.
 pub async fn go_online(chat: ChatState, name: String) -> Result<(), ApiError> {
     let name = validate_name(&name).map_err(ApiError::from)?.to_owned();
-    let socket = client().ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))?;
+    let socket = connected_client()?;
     let reply = socket.emit_with_ack(event::ONLINE, json!({ "name": name })).await?;
     let ack: OnlineAck = parse_reply(reply)?;
     // The cookie first: if it cannot be set, the form stays up with the
@@ -114,7 +119,7 @@ pub fn flush_outbox(chat: ChatState) {
 }
 
 async fn send_one(message: &Outgoing) -> Result<(), ApiError> {
-    let socket = client().ok_or_else(|| ApiError::new("disconnected", "Not connected yet."))?;
+    let socket = connected_client()?;
     let (name, payload) = match &message.to {
         Conversation::Lobby => (event::MESSAGE, json!({ "text": message.text, "cid": message.cid })),
         Conversation::Direct(peer) => {
@@ -126,7 +131,7 @@ async fn send_one(message: &Outgoing) -> Result<(), ApiError> {
 
 /// Asks for a page of history over the socket.
 async fn history(request: HistoryRequest) -> Result<HistoryPage, ApiError> {
-    let socket = client().ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))?;
+    let socket = connected_client()?;
     let request = serde_json::to_value(&request).map_err(|e| ApiError::new("internal", e.to_string()))?;
     parse_reply(socket.emit_with_ack(event::HISTORY, request).await?)
 }

@@ -17,38 +17,27 @@ struct Row {
     at: i64,
 }
 
+impl Row {
+    fn new(id: i64, seq: i64, private: bool, from: &User, text: &str, at: i64) -> Row {
+        Row { id, seq, private, from: from.clone(), text: text.to_owned(), at }
+    }
+}
+
 #[component]
 pub fn ConversationView() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     // One list per change, shared by the list, the empty notice and the scroll.
     let rows = Memo::new(move |_| -> Vec<Row> {
         match chat.active.get() {
-            Conversation::Lobby => chat.lobby.with(|lobby| {
-                lobby
-                    .iter()
-                    .map(|m| Row {
-                        id: m.id,
-                        seq: m.seq,
-                        private: false,
-                        from: m.from.clone(),
-                        text: m.text.clone(),
-                        at: m.at,
-                    })
-                    .collect()
-            }),
+            Conversation::Lobby => chat
+                .lobby
+                .with(|lobby| lobby.iter().map(|m| Row::new(m.id, m.seq, false, &m.from, &m.text, m.at)).collect()),
             Conversation::Direct(peer) => {
                 let me = chat.me.get().map(|u| u.id).unwrap_or_default();
                 chat.secrets.with(|all| {
                     all.iter()
                         .filter(|m| m.peer(me).id == peer.id)
-                        .map(|m| Row {
-                            id: m.id,
-                            seq: m.seq,
-                            private: true,
-                            from: m.from.clone(),
-                            text: m.text.clone(),
-                            at: m.at,
-                        })
+                        .map(|m| Row::new(m.id, m.seq, true, &m.from, &m.text, m.at))
                         .collect()
                 })
             }

@@ -21,9 +21,11 @@ struct Online {
     connections: usize,
 }
 
-/// Names compare case-insensitively: `Alice` and `alice` are one name.
-fn same_name(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
+/// Whether an online user other than `claimant` holds `name`. Names compare
+/// case-insensitively: `Alice` and `alice` are one name.
+fn held_by_other(online: &HashMap<UserId, Online>, name: &str, claimant: Option<UserId>) -> bool {
+    let name = name.to_lowercase();
+    online.values().any(|o| Some(o.user.id) != claimant && o.user.name.to_lowercase() == name)
 }
 
 impl Presence {
@@ -36,7 +38,7 @@ impl Presence {
     /// Fails with `name_taken` when another online user holds `name`.
     pub fn check_name_free(&self, name: &str, claimant: Option<UserId>) -> Result<(), ChatError> {
         let online = self.lock();
-        if online.values().any(|o| Some(o.user.id) != claimant && same_name(&o.user.name, name)) {
+        if held_by_other(&online, name, claimant) {
             return Err(ChatError::NameTaken);
         }
         Ok(())
@@ -48,7 +50,7 @@ impl Presence {
     /// racing claims cannot both win).
     pub fn connect(&self, user: &User, claim_name: bool) -> Result<bool, ChatError> {
         let mut online = self.lock();
-        if claim_name && online.values().any(|o| o.user.id != user.id && same_name(&o.user.name, &user.name)) {
+        if claim_name && held_by_other(&online, &user.name, Some(user.id)) {
             return Err(ChatError::NameTaken);
         }
         let entry = online.entry(user.id).or_insert_with(|| Online { user: user.clone(), connections: 0 });
@@ -72,7 +74,7 @@ impl Presence {
     /// user holds it (checked and applied under one lock).
     pub fn rename(&self, user: &User) -> Result<(), ChatError> {
         let mut online = self.lock();
-        if online.values().any(|o| o.user.id != user.id && same_name(&o.user.name, &user.name)) {
+        if held_by_other(&online, &user.name, Some(user.id)) {
             return Err(ChatError::NameTaken);
         }
         if let Some(entry) = online.get_mut(&user.id) {
