@@ -25,6 +25,9 @@ pub mod event {
     /// Client → server, with ack: a page of one conversation's history, by
     /// `seq` cursor. Resuming after a reconnect is `history {after: lastSeq}`.
     pub const HISTORY: &str = "history";
+    /// Client → server, with ack: my private conversations, most recent
+    /// first, each with its last `seq` (what a resuming client compares).
+    pub const CONVERSATIONS: &str = "conversations";
 }
 
 /// The default room. Every socket joins it on connect, so a visitor who has
@@ -40,6 +43,8 @@ pub const MAX_CID_BYTES: usize = 64;
 pub const HISTORY_PAGE: usize = 50;
 /// The most messages one `history` request returns.
 pub const MAX_HISTORY_PAGE: usize = 500;
+/// The most private conversations `conversations` lists (most recent first).
+pub const MAX_CONVERSATIONS: usize = 200;
 
 pub type UserId = i64;
 
@@ -147,6 +152,23 @@ pub struct PresenceChange {
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct PresenceList {
     pub users: Vec<User>,
+}
+
+/// One of my private conversations, as `conversations` lists it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ConversationSummary {
+    /// The other party.
+    pub with: User,
+    /// The conversation's newest `seq`.
+    pub last_seq: i64,
+    /// When its newest message was sent.
+    pub last_at: i64,
+}
+
+/// Ack body of `conversations`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
 }
 
 /// `session`: who the server thinks this socket is.

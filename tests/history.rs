@@ -94,3 +94,46 @@ async fn a_reconnecting_client_resumes_exactly_what_it_missed() {
     assert_eq!(resumed["more"], false);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_reconnecting_client_learns_of_conversations_started_while_it_was_away() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, alice_ack) = server.online("alice").await;
+    let (bob, _) = server.online("bob").await;
+    let alice_id = alice_ack["user"]["id"].clone();
+    bob.emit_ack("secret", json!({ "to": alice_id, "text": "hi alice" })).await;
+    let before = alice.emit_ack("conversations", json!(null)).await;
+    assert_eq!(before["conversations"].as_array().map(Vec::len), Some(1), "{before}");
+    assert_eq!(
+        (before["conversations"][0]["with"]["name"].clone(), before["conversations"][0]["last_seq"].clone()),
+        (json!("bob"), json!(1))
+    );
+    alice.close().await;
+
+    // While alice is away, bob writes again and carol, a stranger, starts a
+    // conversation with her.
+    bob.emit_ack("secret", json!({ "to": alice_id, "text": "still there?" })).await;
+    let (carol, _) = server.online("carol").await;
+    carol.emit_ack("secret", json!({ "to": alice_id, "text": "we have not met" })).await;
+
+    let alice = TestClient::connect(server.addr, Some(json!({ "token": alice_ack["token"] }))).await.unwrap();
+    let after = alice.emit_ack("conversations", json!(null)).await;
+    let listed: Vec<(String, i64)> = after["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["with"]["name"].as_str().unwrap().to_owned(), c["last_seq"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(listed, [("carol".to_owned(), 1), ("bob".to_owned(), 2)], "most recent first: {after}");
+    let from_carol = alice.emit_ack("history", json!({ "with": after["conversations"][0]["with"]["id"] })).await;
+    assert_eq!(from_carol["secrets"][0]["text"], "we have not met");
+
+    // Each list is its owner's alone; a visitor has none.
+    let bobs = bob.emit_ack("conversations", json!(null)).await;
+    assert_eq!(bobs["conversations"].as_array().map(Vec::len), Some(1), "{bobs}");
+    assert_eq!(bobs["conversations"][0]["with"]["id"], alice_id);
+    let visitor = server.client().await;
+    assert_eq!(visitor.emit_ack("conversations", json!(null)).await["error"]["code"], "not_online");
+    server.stop().await;
+}

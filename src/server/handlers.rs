@@ -19,9 +19,9 @@ use super::state::AppState;
 use super::store::{dm_room, Cursor, NewMessage, StoredMessage};
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
-    event, validate_cid, validate_name, validate_text, ChatMessage, HistoryPage, HistoryRequest, MessageAck,
-    MessageRequest, OnlineAck, OnlineRequest, PresenceList, Reply, SecretMessage, SecretRequest, User, HISTORY_PAGE,
-    LOBBY, MAX_HISTORY_PAGE,
+    event, validate_cid, validate_name, validate_text, ChatMessage, ConversationList, HistoryPage, HistoryRequest,
+    MessageAck, MessageRequest, OnlineAck, OnlineRequest, PresenceList, Reply, SecretMessage, SecretRequest, User,
+    HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS, MAX_HISTORY_PAGE,
 };
 
 /// Answers an event: through its ack when the client asked for one,
@@ -286,6 +286,19 @@ async fn read_history(
     } else {
         HistoryPage { messages: rows.into_iter().map(StoredMessage::into_chat).collect(), more, ..Default::default() }
     })
+}
+
+/// `conversations`: the caller's private conversations, most recent first,
+/// each with its newest `seq`. A resuming client compares these with what
+/// it has, so it also learns of conversations someone started while it was
+/// away.
+pub async fn conversations(s: SocketRef, State(state): State<AppState>, reply: Responder) {
+    let list = async {
+        let me = signed_in(&s)?;
+        let conversations = state.store.conversations(me.id, MAX_CONVERSATIONS).await.map_err(internal)?;
+        Ok(ConversationList { conversations })
+    };
+    reply.send(list.await);
 }
 
 /// Any event we do not know.

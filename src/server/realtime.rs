@@ -77,6 +77,7 @@ async fn identify(
     s.on(event::MESSAGE, handlers::message);
     s.on(event::SECRET, handlers::secret);
     s.on(event::HISTORY, handlers::history);
+    s.on(event::CONVERSATIONS, handlers::conversations);
     s.on_fallback(handlers::unknown_event);
     s.on_disconnect(on_disconnect);
     Ok(())

@@ -10,7 +10,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::protocol::{ChatMessage, SecretMessage, User, UserId};
+use crate::protocol::{ChatMessage, ConversationSummary, SecretMessage, User, UserId};
 
 /// A storage failure. Details go to the log; clients see `internal`.
 #[derive(Debug, thiserror::Error)]
@@ -105,4 +105,6 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` messages of a room next to a `seq` cursor, oldest first:
     /// those right after `Cursor::After(seq)` or right before `Cursor::Before(seq)`.
     async fn page(&self, room: &str, cursor: Cursor, limit: usize) -> StoreResult<Vec<StoredMessage>>;
+    /// `user`'s private conversations, most recently active first.
+    async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
 }

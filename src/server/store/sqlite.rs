@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Cursor, Inserted, NewMessage, Store, StoreResult, StoredMessage};
-use crate::protocol::{User, UserId};
+use super::{Cursor, Inserted, NewMessage, Store, StoreError, StoreResult, StoredMessage};
+use crate::protocol::{ConversationSummary, User, UserId};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -170,6 +170,35 @@ impl Store for SqliteStore {
             messages.reverse();
         }
         Ok(messages)
+    }
+
+    async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // Sent and received are read apart so each side uses its own index.
+        let rows = sqlx::query(
+            "SELECT c.peer, u.name, MAX(c.last_seq) AS last_seq, MAX(c.last_at) AS last_at
+             FROM (SELECT room, to_user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at
+                   FROM messages WHERE user_id = ?1 AND to_user_id IS NOT NULL GROUP BY room
+                   UNION ALL
+                   SELECT room, user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at
+                   FROM messages WHERE to_user_id = ?1 GROUP BY room) c
+             JOIN users u ON u.id = c.peer
+             GROUP BY c.room ORDER BY last_at DESC, c.room LIMIT ?2",
+        )
+        .bind(user)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ConversationSummary {
+                    with: User { id: row.try_get("peer")?, name: row.try_get("name")? },
+                    last_seq: row.try_get("last_seq")?,
+                    last_at: row.try_get("last_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     async fn recent(&self, room: &str, limit: usize) -> StoreResult<Vec<StoredMessage>> {
