@@ -10,7 +10,9 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::protocol::{event, ChatMessage, PresenceChange, PresenceList, SecretMessage, SessionInfo, User, UserId};
+use crate::protocol::{
+    event, ChatMessage, ConversationSummary, PresenceChange, PresenceList, SecretMessage, SessionInfo, User, UserId,
+};
 
 /// Messages kept per conversation in the browser; older ones are dropped.
 pub const MAX_KEPT_MESSAGES: usize = 1000;
@@ -21,6 +23,9 @@ pub struct ChatSnapshot {
     pub me: Option<User>,
     pub lobby: Vec<ChatMessage>,
     pub online: Vec<User>,
+    /// My private conversations, most recent first.
+    #[serde(default)]
+    pub conversations: Vec<ConversationSummary>,
 }
 
 /// The socket's state as the user sees it.
@@ -70,8 +75,11 @@ pub enum Conversation {
 pub struct ChatState {
     pub me: RwSignal<Option<User>>,
     pub lobby: RwSignal<Vec<ChatMessage>>,
-    /// Every private message I sent or received, in arrival order per peer.
+    /// The private messages I have loaded, sent or received, by `id`.
     pub secrets: RwSignal<Vec<SecretMessage>>,
+    /// My private conversations, most recent first, each with the newest
+    /// `seq` I know of (loaded or not).
+    pub conversations: RwSignal<Vec<ConversationSummary>>,
     pub online: RwSignal<Vec<User>>,
     pub status: RwSignal<ConnStatus>,
     pub active: RwSignal<Conversation>,
@@ -105,6 +113,7 @@ impl ChatState {
             me: RwSignal::new(snapshot.me),
             lobby: RwSignal::new(snapshot.lobby),
             secrets: RwSignal::new(Vec::new()),
+            conversations: RwSignal::new(snapshot.conversations),
             online: RwSignal::new(snapshot.online),
             status: RwSignal::new(ConnStatus::Connecting),
             active: RwSignal::new(Conversation::Lobby),
@@ -215,53 +224,69 @@ impl ChatState {
         }
     }
 
+    /// Shows a private message that is new to me (live, or missed while I
+    /// was away), counting it unread unless I am looking at it.
     fn add_secret(&self, secret: SecretMessage) {
         let Some(me) = self.me.get_untracked() else {
             return;
         };
         let peer = secret.peer(me.id).clone();
         let incoming = secret.from.id != me.id;
-        let mut added = false;
-        self.secrets.update(|all| {
-            if !all.iter().any(|m| m.id == secret.id) {
-                all.push(secret);
-                if all.len() > MAX_KEPT_MESSAGES {
-                    all.remove(0);
-                }
-                added = true;
-            }
-        });
+        let known = self.secrets.with_untracked(|all| all.iter().any(|m| m.id == secret.id));
+        self.note_conversation(&peer, secret.seq, secret.at);
+        if known {
+            return;
+        }
+        // Ids grow with every stored message, so id order is seq order
+        // within each conversation.
+        self.secrets.update(|all| insert_by_seq(all, secret, |m| m.id, |m| m.id));
         let watching = self.active.with_untracked(|a| matches!(a, Conversation::Direct(u) if u.id == peer.id));
-        if added && incoming && !watching {
+        if incoming && !watching {
             self.unread.update(|unread| *unread.entry(peer.id).or_default() += 1);
         }
     }
 
-    /// Merges a page of private history with `peer` (from the server).
+    /// Messages of my private conversations that I missed (after a
+    /// reconnect): shown and counted unread like live ones.
+    pub fn receive_missed_secrets(&self, missed: Vec<SecretMessage>) {
+        for secret in missed {
+            self.add_secret(secret);
+        }
+    }
+
+    /// Merges a page of private history that I asked for (opening a
+    /// conversation, scrolling back): nothing in it counts as unread.
     pub fn merge_secrets(&self, page: Vec<SecretMessage>) {
+        let Some(me) = self.me.get_untracked().map(|u| u.id) else { return };
+        if let Some(newest) = page.last() {
+            self.note_conversation(newest.peer(me), newest.seq, newest.at);
+        }
         self.secrets.update(|all| {
             for message in page {
-                if !all.iter().any(|m| m.id == message.id) {
-                    all.push(message);
-                }
+                insert_by_seq(all, message, |m| m.id, |m| m.id);
             }
-            all.sort_by_key(|m| m.id);
         });
     }
 
-    /// Everyone I have private messages with.
-    pub fn private_peers(&self) -> Vec<UserId> {
-        let Some(me) = self.me.get_untracked().map(|u| u.id) else { return Vec::new() };
-        let mut peers: Vec<UserId> = self.secrets.with_untracked(|all| all.iter().map(|m| m.peer(me).id).collect());
-        peers.sort_unstable();
-        peers.dedup();
-        peers
+    /// Keeps `with` in my conversation list, newest first, remembering the
+    /// highest `seq` seen there.
+    pub fn note_conversation(&self, with: &User, seq: i64, at: i64) {
+        self.conversations.update(|list| {
+            match list.iter_mut().find(|c| c.with.id == with.id) {
+                Some(known) => {
+                    known.with = with.clone();
+                    known.last_seq = known.last_seq.max(seq);
+                    known.last_at = known.last_at.max(at);
+                }
+                None => list.push(ConversationSummary { with: with.clone(), last_seq: seq, last_at: at }),
+            }
+            list.sort_by(|a, b| b.last_at.cmp(&a.last_at).then(a.with.id.cmp(&b.with.id)));
+        });
     }
 
-    /// The newest `seq` I have of my private conversation with `peer`.
+    /// The newest `seq` I know of in my private conversation with `peer`.
     pub fn last_private_seq(&self, peer: UserId) -> Option<i64> {
-        let me = self.me.get_untracked()?.id;
-        self.secrets.with_untracked(|all| all.iter().filter(|m| m.peer(me).id == peer).map(|m| m.seq).max())
+        self.conversations.with_untracked(|list| list.iter().find(|c| c.with.id == peer).map(|c| c.last_seq))
     }
 
     /// Replaces what I have of my private conversation with `peer`.

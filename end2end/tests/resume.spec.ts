@@ -82,3 +82,31 @@ test("older history loads on demand, page by page", async ({ browser, users }) =
     await server.stop();
   }
 });
+
+test("a private conversation a stranger started while I was away shows up when I am back", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const carol = await joinAs(browser, uniqueName("carol"));
+  users.push(alice, carol);
+  const status = alice.page.getByTestId("connection-status");
+  // Carol has never talked to alice; she writes while alice is away.
+  await carol.page.getByTestId("online-users").locator("button.person", { hasText: alice.name }).click();
+  await alice.context.setOffline(true);
+  await expect(status).toHaveAttribute("data-state", "offline");
+  const text = `we have not met, ${alice.name}`;
+  await send(carol.page, text);
+  await expect(message(carol.page, text)).toHaveCount(1);
+
+  await alice.context.setOffline(false);
+  await expect(status).toHaveAttribute("data-state", "connected");
+  const carolRow = alice.page.locator("button.person", { hasText: carol.name });
+  await expect(carolRow.locator(".badge")).toHaveText("1");
+  await carolRow.click();
+  await expect(message(alice.page, text)).toHaveCount(1);
+
+  // The conversation is listed from the server, so it survives a reload
+  // even when carol is gone.
+  await carol.context.close();
+  await alice.page.reload();
+  await expect(alice.page.locator("button.person.offline", { hasText: carol.name })).toBeVisible();
+  alice.errors.splice(0, alice.errors.length, ...alice.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/.test(e)));
+});

@@ -13,7 +13,8 @@ use super::socket::{SocketClient, SocketEvent};
 use crate::chat_state::{ChatState, ConnStatus, Conversation, Outgoing};
 use crate::error::ApiError;
 use crate::protocol::{
-    event, parse_reply, validate_name, HistoryPage, HistoryRequest, MessageAck, OnlineAck, UserId, MAX_HISTORY_PAGE,
+    event, parse_reply, validate_name, ConversationList, HistoryPage, HistoryRequest, MessageAck, OnlineAck, UserId,
+    MAX_HISTORY_PAGE,
 };
 
 thread_local! {
@@ -41,11 +42,11 @@ pub fn start(chat: ChatState) {
     let socket = SocketClient::start(move |happening| match happening {
         SocketEvent::Status(status) => chat.status.set(status),
         SocketEvent::Event { name, data } => chat.apply(&name, data),
-        SocketEvent::Connected { reconnect } => {
+        SocketEvent::Connected { .. } => {
             flush_outbox(chat);
-            if reconnect {
-                leptos::task::spawn_local(resume(chat));
-            }
+            // The first connection too: the page was rendered a moment
+            // before the socket joined, and messages may have come between.
+            leptos::task::spawn_local(resume(chat));
         }
     });
     CLIENT.with(|c| *c.borrow_mut() = Some(socket));
@@ -136,9 +137,11 @@ async fn history(request: HistoryRequest) -> Result<HistoryPage, ApiError> {
     parse_reply(socket.emit_with_ack(event::HISTORY, request).await?)
 }
 
-/// After a reconnect, fetches exactly what each open conversation missed,
-/// by `seq`. A gap too large for one page starts the conversation over from
-/// its latest page instead.
+/// After connecting, fetches exactly what each conversation missed, by
+/// `seq`: the lobby, then every private conversation the server lists with
+/// a newer `seq` than I know, including ones started while I was away. A gap
+/// too large for one page starts that conversation over from its latest
+/// page instead.
 async fn resume(chat: ChatState) {
     let lobby_seen = chat.lobby.with_untracked(|lobby| lobby.last().map(|m| m.seq));
     match catch_up(HistoryRequest::default(), lobby_seen).await {
@@ -146,14 +149,31 @@ async fn resume(chat: ChatState) {
         Ok(CaughtUp::Restart(page)) => chat.lobby.set(page.messages),
         Err(error) => chat.notice.set(Some(error.message)),
     }
-    for peer in chat.private_peers() {
+    if chat.me.with_untracked(Option::is_none) {
+        return;
+    }
+    let list = match conversations().await {
+        Ok(list) => list,
+        Err(error) => return chat.notice.set(Some(error.message)),
+    };
+    for summary in list.conversations {
+        let peer = summary.with.id;
         let seen = chat.last_private_seq(peer);
+        if seen.is_some_and(|seen| seen >= summary.last_seq) {
+            continue;
+        }
         match catch_up(HistoryRequest { with: Some(peer), ..Default::default() }, seen).await {
-            Ok(CaughtUp::Missed(page)) => chat.merge_secrets(page.secrets),
+            Ok(CaughtUp::Missed(page)) => chat.receive_missed_secrets(page.secrets),
             Ok(CaughtUp::Restart(page)) => chat.restart_private(peer, page.secrets),
             Err(error) => chat.notice.set(Some(error.message)),
         }
+        chat.note_conversation(&summary.with, summary.last_seq, summary.last_at);
     }
+}
+
+async fn conversations() -> Result<ConversationList, ApiError> {
+    let socket = connected_client()?;
+    parse_reply(socket.emit_with_ack(event::CONVERSATIONS, serde_json::Value::Null).await?)
 }
 
 enum CaughtUp {

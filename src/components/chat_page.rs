@@ -13,17 +13,26 @@ use crate::chat_state::{ChatSnapshot, ChatState};
 use crate::error::ApiError;
 
 /// What the page starts from: me (from the session cookie), the lobby's
-/// last page of history, and who is online.
+/// last page of history, who is online, and my private conversations.
 #[server(prefix = "/api", endpoint = "chat")]
 pub async fn load_chat() -> Result<ChatSnapshot, ApiError> {
-    use crate::protocol::{HISTORY_PAGE, LOBBY};
+    use crate::protocol::{HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS};
     use crate::server::identity::{internal, request_user};
     use crate::server::state::app_state;
 
     let state = app_state()?;
     let me = request_user(&state).await?;
     let lobby = state.store.recent(LOBBY, HISTORY_PAGE).await.map_err(internal)?;
-    Ok(ChatSnapshot { me, lobby: lobby.into_iter().map(|m| m.into_chat()).collect(), online: state.presence.users() })
+    let conversations = match &me {
+        Some(me) => state.store.conversations(me.id, MAX_CONVERSATIONS).await.map_err(internal)?,
+        None => Vec::new(),
+    };
+    Ok(ChatSnapshot {
+        me,
+        lobby: lobby.into_iter().map(|m| m.into_chat()).collect(),
+        online: state.presence.users(),
+        conversations,
+    })
 }
 
 #[component]

@@ -11,20 +11,17 @@ pub fn People() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let me = move || chat.me.get().map(|u| u.id);
     let lobby_active = move || chat.active.with(|a| *a == Conversation::Lobby);
-    // People I have a private conversation with who are not online now.
+    // People I have a private conversation with who are not online now,
+    // most recent first.
     let offline_peers = move || {
         let Some(me) = me() else { return Vec::new() };
         let online = chat.online.get();
-        let mut peers: Vec<User> = Vec::new();
-        chat.secrets.with(|all| {
-            for message in all {
-                let peer = message.peer(me);
-                if !online.iter().any(|u| u.id == peer.id) && !peers.iter().any(|p| p.id == peer.id) {
-                    peers.push(peer.clone());
-                }
-            }
-        });
-        peers
+        chat.conversations.with(|list| {
+            list.iter()
+                .map(|c| c.with.clone())
+                .filter(|peer| peer.id != me && !online.iter().any(|u| u.id == peer.id))
+                .collect::<Vec<User>>()
+        })
     };
     view! {
         <nav class="rooms" aria-label="Rooms">
