@@ -20,8 +20,17 @@ export interface ChatUser {
   errors: string[];
 }
 
-export async function openPage(browser: Browser, options: { javaScriptEnabled?: boolean; url?: string; viewport?: { width: number; height: number } } = {}): Promise<ChatUser> {
+export interface PageOptions {
+  javaScriptEnabled?: boolean;
+  url?: string;
+  viewport?: { width: number; height: number };
+  /** Runs on the new context before the page loads (to route its traffic, say). */
+  prepare?: (context: BrowserContext) => Promise<void>;
+}
+
+export async function openPage(browser: Browser, options: PageOptions = {}): Promise<ChatUser> {
   const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true, viewport: options.viewport });
+  await options.prepare?.(context);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("console", (message) => {
@@ -33,7 +42,7 @@ export async function openPage(browser: Browser, options: { javaScriptEnabled?: 
 }
 
 /** Opens the chat and joins as `name`; resolves once the socket is connected. */
-export async function joinAs(browser: Browser, name: string, options: { url?: string; viewport?: { width: number; height: number } } = {}): Promise<ChatUser> {
+export async function joinAs(browser: Browser, name: string, options: PageOptions = {}): Promise<ChatUser> {
   const user = await openPage(browser, options);
   user.name = name;
   const { page } = user;

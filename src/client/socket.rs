@@ -1,7 +1,8 @@
-//! The browser's Socket.IO client: Engine.IO v4 over gloo-net's WebSocket.
+//! The browser's Socket.IO client: Engine.IO v4 over gloo-net's WebSocket,
+//! or long-polling when a WebSocket cannot be opened ([`super::transport`]).
 //!
-//! One task owns the connection. It opens the WebSocket, joins namespace `/`
-//! (the session cookie travels with the upgrade request), answers pings,
+//! One task owns the connection. It opens a transport, joins namespace `/`
+//! (the session cookie travels with the handshake request), answers pings,
 //! matches acks to the emits that asked for them, and reconnects with
 //! jittered exponential backoff when the connection drops or goes quiet.
 //! Everything it hears goes to one callback; the UI never sees frames.
@@ -12,11 +13,10 @@ use std::rc::Rc;
 
 use futures::channel::{mpsc, oneshot};
 use futures::{select, FutureExt, SinkExt, StreamExt};
-use gloo_net::websocket::futures::WebSocket;
-use gloo_net::websocket::Message;
 use gloo_timers::future::TimeoutFuture;
 use serde_json::Value;
 
+use super::transport::{self, Inbound, Kind, Link};
 use crate::chat_state::ConnStatus;
 use crate::engine_io::{decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, SocketPacket, PONG};
 use crate::error::ApiError;
@@ -91,12 +91,6 @@ fn browser_offline() -> bool {
     web_sys::window().is_some_and(|w| !w.navigator().on_line())
 }
 
-fn socket_url() -> Option<String> {
-    let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
-    Some(format!("{scheme}://{}/socket.io/?EIO=4&transport=websocket", location.host().ok()?))
-}
-
 /// Delay before reconnect attempt `attempt` (1-based): doubling from 0.5 s
 /// to 10 s, with ±25% jitter so a restarted server is not hit all at once.
 fn backoff_ms(attempt: u32) -> u32 {
@@ -106,9 +100,12 @@ fn backoff_ms(attempt: u32) -> u32 {
 }
 
 enum Ended {
-    /// The connection dropped; `was_up` if the namespace had accepted us.
+    /// The connection dropped. `opened`: the server's open packet came;
+    /// `was_up`: the namespace accepted us too; `on`: the transport in use.
     Lost {
         was_up: bool,
+        opened: bool,
+        on: Kind,
     },
     Reconnect,
     /// Every handle is gone: stop for good.
@@ -118,16 +115,26 @@ enum Ended {
 async fn run(mut commands: mpsc::Receiver<Command>, on_event: Rc<dyn Fn(SocketEvent)>) {
     let mut attempt = 0u32;
     let mut ever_connected = false;
+    let mut transport = Kind::WebSocket;
     loop {
-        match connection(&mut commands, &on_event, ever_connected).await {
+        match connection(transport, &mut commands, &on_event, ever_connected).await {
             Ended::Shutdown => return,
             Ended::Reconnect => {
                 ever_connected = true;
                 attempt = 0;
                 continue;
             }
-            Ended::Lost { was_up } => {
+            Ended::Lost { was_up, opened, on } => {
                 ever_connected |= was_up;
+                if on == Kind::WebSocket && !opened && !browser_offline() {
+                    // The WebSocket could not be opened (blocked on the way,
+                    // perhaps): try long-polling right away.
+                    transport = Kind::Polling;
+                    continue;
+                }
+                // Start the next round on a WebSocket, unless polling is
+                // what worked last time (it probes for a WebSocket itself).
+                transport = if on == Kind::Polling && opened { Kind::Polling } else { Kind::WebSocket };
                 attempt = if was_up { 1 } else { attempt + 1 };
             }
         }
@@ -152,8 +159,9 @@ async fn run(mut commands: mpsc::Receiver<Command>, on_event: Rc<dyn Fn(SocketEv
     }
 }
 
-/// One connection, from opening the WebSocket until it ends.
+/// One connection, from opening the transport until it ends.
 async fn connection(
+    transport: Kind,
     commands: &mut mpsc::Receiver<Command>,
     on_event: &Rc<dyn Fn(SocketEvent)>,
     reconnect: bool,
@@ -161,41 +169,42 @@ async fn connection(
     if !reconnect {
         on_event(SocketEvent::Status(ConnStatus::Connecting));
     }
-    let Some(url) = socket_url() else {
-        return Ended::Shutdown;
-    };
-    let Ok(ws) = WebSocket::open(&url) else {
-        return Ended::Lost { was_up: false };
-    };
-    let (mut sink, mut stream) = ws.split();
+    let Link { mut incoming, mut outgoing } = transport::open(transport);
+    let mut on = transport;
     let pending: RefCell<HashMap<u64, oneshot::Sender<Result<Value, ApiError>>>> = RefCell::default();
     let mut next_id = 0u64;
+    let mut opened = false;
     let mut up = false;
-    // Until the open packet says otherwise, give the server 20 s. Only what
+    // Until the open packet says otherwise, give the server 10 s. Only what
     // the server sends counts as a sign of life: on a half-open connection
     // our own emits would go nowhere.
-    let mut silence_limit_ms = 20_000.0;
+    let mut silence_limit_ms = 10_000.0;
     let mut last_heard = js_sys::Date::now();
 
     let ended = loop {
+        let lost = Ended::Lost { was_up: up, opened, on };
         select! {
-            frame = stream.next().fuse() => {
+            inbound = incoming.next() => {
                 last_heard = js_sys::Date::now();
-                let text = match frame {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Bytes(_))) => continue,
-                    Some(Err(_)) | None => break Ended::Lost { was_up: up },
+                let text = match inbound {
+                    Some(Inbound::Frame(text)) => text,
+                    Some(Inbound::Upgraded) => {
+                        on = Kind::WebSocket;
+                        continue;
+                    }
+                    None => break lost,
                 };
                 match decode_engine(&text) {
                     Ok(EnginePacket::Open(info)) => {
+                        opened = true;
                         silence_limit_ms = (info.ping_interval + info.ping_timeout) as f64;
-                        if sink.send(Message::Text(encode_connect(None))).await.is_err() {
-                            break Ended::Lost { was_up: up };
+                        if outgoing.send(encode_connect(None)).await.is_err() {
+                            break Ended::Lost { was_up: up, opened, on };
                         }
                     }
                     Ok(EnginePacket::Ping(payload)) => {
-                        if sink.send(Message::Text(format!("{PONG}{payload}"))).await.is_err() {
-                            break Ended::Lost { was_up: up };
+                        if outgoing.send(format!("{PONG}{payload}")).await.is_err() {
+                            break lost;
                         }
                     }
                     Ok(EnginePacket::Message(payload)) => match decode_socket(payload) {
@@ -210,10 +219,10 @@ async fn connection(
                                 let _ = reply.send(Ok(data));
                             }
                         }
-                        Ok(SocketPacket::ConnectError(_)) | Ok(SocketPacket::Disconnect) => break Ended::Lost { was_up: up },
+                        Ok(SocketPacket::ConnectError(_)) | Ok(SocketPacket::Disconnect) => break lost,
                         Err(_) => {}
                     },
-                    Ok(EnginePacket::Close) => break Ended::Lost { was_up: up },
+                    Ok(EnginePacket::Close) => break lost,
                     Ok(_) | Err(_) => {}
                 }
             }
@@ -233,14 +242,14 @@ async fn connection(
                     }
                     next_id += 1;
                     pending.borrow_mut().insert(next_id, reply);
-                    if sink.send(Message::Text(encode_event(&event, &data, Some(next_id)))).await.is_err() {
-                        break Ended::Lost { was_up: up };
+                    if outgoing.send(encode_event(&event, &data, Some(next_id))).await.is_err() {
+                        break lost;
                     }
                 }
             },
             _ = TimeoutFuture::new((last_heard + silence_limit_ms - js_sys::Date::now()).max(0.0) as u32).fuse() => {
                 if js_sys::Date::now() - last_heard >= silence_limit_ms {
-                    break Ended::Lost { was_up: up };
+                    break lost;
                 }
             }
         }
@@ -248,8 +257,6 @@ async fn connection(
     for (_, reply) in pending.borrow_mut().drain() {
         let _ = reply.send(Err(disconnected()));
     }
-    if let Ok(ws) = sink.reunite(stream) {
-        let _ = ws.close(None, None);
-    }
+    // Dropping the link's ends stops its pump, which closes the transport.
     ended
 }
