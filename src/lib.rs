@@ -18,11 +18,13 @@
 //!   the server functions it calls.
 //!
 //! Browser only (`client/`, feature `hydrate`):
-//! - `client::socket`: the Socket.IO client over gloo-net's WebSocket —
-//!   handshake, ping/pong, acks, reconnect with backoff.
+//! - `client::socket`: the Socket.IO client — handshake, ping/pong, acks,
+//!   reconnect with backoff, and the choice of transport.
+//! - `client::transport`: how frames travel: gloo-net's WebSocket, or
+//!   long-polling when a WebSocket is blocked, upgraded in place later.
 //! - `client::session`: starts the connection after hydration and connects
 //!   it to the signals; sends the outbox (same `cid` on every resend) and
-//!   resumes each conversation by `seq` after a reconnect.
+//!   resumes each conversation by `seq` on every (re)connect.
 //!
 //! Server only (`server/`, feature `ssr`):
 //! - `server::config`: the `Config` struct, `RTCA_*` variables and flags.
@@ -32,7 +34,8 @@
 //! - `server::realtime`: Socket.IO set-up and limits, the connect middleware
 //!   that identifies a socket, the event registration table, disconnects.
 //! - `server::handlers`: one function per client event (`online`, `message`,
-//!   `secret`, `history`, unknown events) and the `Responder` that acks them.
+//!   `secret`, `history`, `conversations`, unknown events) and the
+//!   `Responder` that acks them.
 //! - `server::identity`: guest sign-up, session tokens (stored hashed), cookies.
 //! - `server::presence`: who is online, counted per user across tabs.
 //! - `server::seat`: which user one socket speaks for, and its presence
