@@ -26,6 +26,9 @@ pub struct ChatSnapshot {
     /// My private conversations, most recent first.
     #[serde(default)]
     pub conversations: Vec<ConversationSummary>,
+    /// The server's history epoch (see `HistoryPage::epoch`).
+    #[serde(default)]
+    pub epoch: String,
 }
 
 /// The socket's state as the user sees it.
@@ -91,6 +94,8 @@ pub struct ChatState {
     pub utc_offset_minutes: RwSignal<i32>,
     /// Messages I wrote that the server has not confirmed yet, oldest first.
     pub outbox: RwSignal<Vec<Outgoing>>,
+    /// The history epoch the messages above belong to.
+    pub epoch: StoredValue<String>,
 }
 
 /// A message on its way out. It keeps its `cid` across every resend, so the
@@ -121,6 +126,7 @@ impl ChatState {
             notice: RwSignal::new(None),
             utc_offset_minutes: RwSignal::new(0),
             outbox: RwSignal::new(Vec::new()),
+            epoch: StoredValue::new(snapshot.epoch),
         }
     }
 
@@ -287,6 +293,17 @@ impl ChatState {
     /// The newest `seq` I know of in my private conversation with `peer`.
     pub fn last_private_seq(&self, peer: UserId) -> Option<i64> {
         self.conversations.with_untracked(|list| list.iter().find(|c| c.with.id == peer).map(|c| c.last_seq))
+    }
+
+    /// The server's history was reset (`epoch` is new): nothing I have
+    /// lines up with it any more, so drop it all and start over. Unsent
+    /// messages stay in the outbox.
+    pub fn start_over(&self, epoch: String) {
+        self.epoch.set_value(epoch);
+        self.lobby.set(Vec::new());
+        self.secrets.set(Vec::new());
+        self.conversations.set(Vec::new());
+        self.unread.set(HashMap::new());
     }
 
     /// Replaces what I have of my private conversation with `peer`.

@@ -111,6 +111,10 @@ pub struct HistoryPage {
     #[serde(default)]
     pub secrets: Vec<SecretMessage>,
     pub more: bool,
+    /// Which history this is. A client that sees it change drops what it
+    /// has and starts over: the server's history was reset.
+    #[serde(default)]
+    pub epoch: String,
 }
 
 /// `secret`: a private message to one user, relayed by the server.

@@ -137,3 +137,29 @@ async fn a_reconnecting_client_learns_of_conversations_started_while_it_was_away
     assert_eq!(visitor.emit_ack("conversations", json!(null)).await["error"]["code"], "not_online");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_history_epoch_survives_a_restart_and_changes_with_a_new_database() {
+    let (_dir, db) = temp_db();
+    let epoch_of = |server: &TestServer| {
+        let addr = server.addr;
+        async move {
+            let client = TestClient::connect(addr, None).await.unwrap();
+            let page = client.emit_ack("history", json!({})).await;
+            page["epoch"].as_str().unwrap().to_owned()
+        }
+    };
+    let server = TestServer::start(db.clone()).await;
+    let first = epoch_of(&server).await;
+    assert_eq!(first.len(), 16, "64 random bits in hex: {first}");
+    server.stop().await;
+
+    let again = TestServer::start(db).await;
+    assert_eq!(epoch_of(&again).await, first, "a restart keeps the history");
+    again.stop().await;
+
+    let (_other_dir, other_db) = temp_db();
+    let fresh = TestServer::start(other_db).await;
+    assert_ne!(epoch_of(&fresh).await, first, "a new database is a new history");
+    fresh.stop().await;
+}

@@ -144,7 +144,16 @@ async fn history(request: HistoryRequest) -> Result<HistoryPage, ApiError> {
 /// page instead.
 async fn resume(chat: ChatState) {
     let lobby_seen = chat.lobby.with_untracked(|lobby| lobby.last().map(|m| m.seq));
-    match catch_up(HistoryRequest::default(), lobby_seen).await {
+    let mut lobby = catch_up(HistoryRequest::default(), lobby_seen).await;
+    // The lobby's page also says which history the server holds. A new one
+    // (a reset database) makes every `seq` I have meaningless.
+    if let Ok(CaughtUp::Missed(page) | CaughtUp::Restart(page)) = &lobby {
+        if chat.epoch.with_value(|epoch| *epoch != page.epoch) {
+            chat.start_over(page.epoch.clone());
+            lobby = history(HistoryRequest::default()).await.map(CaughtUp::Restart);
+        }
+    }
+    match lobby {
         Ok(CaughtUp::Missed(page)) => chat.merge_lobby(page.messages),
         Ok(CaughtUp::Restart(page)) => chat.lobby.set(page.messages),
         Err(error) => chat.notice.set(Some(error.message)),

@@ -32,6 +32,7 @@ pub async fn load_chat() -> Result<ChatSnapshot, ApiError> {
         lobby: lobby.into_iter().map(|m| m.into_chat()).collect(),
         online: state.presence.users(),
         conversations,
+        epoch: state.history_epoch.to_string(),
     })
 }
 

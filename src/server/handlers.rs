@@ -277,14 +277,21 @@ async fn read_history(
             _ => drop(rows.remove(0)),
         }
     }
+    let epoch = state.history_epoch.to_string();
     Ok(if private {
         HistoryPage {
             secrets: rows.into_iter().filter_map(StoredMessage::into_secret).collect(),
             more,
+            epoch,
             ..Default::default()
         }
     } else {
-        HistoryPage { messages: rows.into_iter().map(StoredMessage::into_chat).collect(), more, ..Default::default() }
+        HistoryPage {
+            messages: rows.into_iter().map(StoredMessage::into_chat).collect(),
+            more,
+            epoch,
+            ..Default::default()
+        }
     })
 }
 

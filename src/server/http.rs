@@ -21,6 +21,7 @@ use super::presence::Presence;
 use super::realtime;
 use super::state::AppState;
 use super::store::sqlite::SqliteStore;
+use super::store::Store;
 use crate::app::{shell, App};
 
 /// Serves RTCA on `listener` until `shutdown` resolves, then closes every
@@ -32,6 +33,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let store = SqliteStore::open(&config.database_url, config.db_connections).await?;
+    let history_epoch = store.history_epoch().await?;
     let leptos_options = LeptosOptions::builder()
         .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("rtca"))
         .site_root(config.site_root.to_string_lossy().into_owned())
@@ -43,6 +45,7 @@ pub async fn run(
         config: Arc::new(config),
         store: Arc::new(store),
         presence: Arc::new(Presence::default()),
+        history_epoch: history_epoch.into(),
     };
     let (socket_layer, io) = realtime::layer(state.clone());
 

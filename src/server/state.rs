@@ -16,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub presence: Arc<Presence>,
+    /// The store's history epoch, read once at start.
+    pub history_epoch: Arc<str>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -93,6 +93,9 @@ pub fn dm_room(a: UserId, b: UserId) -> String {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Names the history this store holds; it changes only when history is
+    /// reset (a new database), so clients know their `seq`s are stale.
+    async fn history_epoch(&self) -> StoreResult<String>;
     async fn create_guest(&self, name: &str, at: i64) -> StoreResult<User>;
     async fn rename_user(&self, id: UserId, name: &str) -> StoreResult<()>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;

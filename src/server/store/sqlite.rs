@@ -67,6 +67,10 @@ fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn history_epoch(&self) -> StoreResult<String> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'history_epoch'").fetch_one(&self.pool).await?)
+    }
+
     async fn create_guest(&self, name: &str, at: i64) -> StoreResult<User> {
         let id: i64 =
             sqlx::query_scalar("INSERT INTO users (name, kind, created_at) VALUES (?, 'guest', ?) RETURNING id")
