@@ -15,7 +15,7 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startServer(options: { port?: number; dbPath?: string } = {}): Promise<RunningServer> {
+export async function startServer(options: { port?: number; dbPath?: string; env?: Record<string, string> } = {}): Promise<RunningServer> {
   const bin = process.env.RTCA_BIN ?? path.join(root, "target", "debug", "rtca");
   if (!fs.existsSync(bin)) throw new Error(`no server binary at ${bin}: run \`cargo leptos build\` first`);
   const dbPath = options.dbPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rtca-e2e-")), "e2e.db");
@@ -28,6 +28,7 @@ export async function startServer(options: { port?: number; dbPath?: string } = 
       LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
       RUST_LOG: process.env.RUST_LOG ?? "info",
       NO_COLOR: "1",
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -30,6 +30,10 @@ pub enum ChatError {
     InvalidSession,
     #[error("this connection already speaks for someone")]
     AlreadyOnline,
+    #[error("you are doing that too often; wait a moment and try again")]
+    RateLimited,
+    #[error("too many connections from this account or address; close some tabs and try again")]
+    TooManyConnections,
     #[error("the server failed; please try again")]
     Internal,
 }
@@ -48,6 +52,8 @@ impl ChatError {
             ChatError::UnknownEvent(_) => "unknown_event",
             ChatError::InvalidSession => "invalid_session",
             ChatError::AlreadyOnline => "already_online",
+            ChatError::RateLimited => "rate_limited",
+            ChatError::TooManyConnections => "too_many_connections",
             ChatError::Internal => "internal",
         }
     }

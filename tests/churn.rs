@@ -82,8 +82,10 @@ async fn readers_that_keep_dropping_still_get_everything_once() {
         writers.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(100 + w as u64);
             for i in 0..MESSAGES_PER_WRITER {
+                // Past the rate limit, a writer waits and resends the same
+                // cid, as the browser's outbox does.
                 let ack = client
-                    .emit_ack("message", json!({ "text": format!("w{w} #{i}"), "cid": format!("w{w}-{i}") }))
+                    .emit_ack_patiently("message", json!({ "text": format!("w{w} #{i}"), "cid": format!("w{w}-{i}") }))
                     .await;
                 assert_eq!(ack["ok"], true);
                 tokio::time::sleep(Duration::from_millis(rng.gen_range(0..8))).await;

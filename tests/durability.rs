@@ -29,6 +29,10 @@ async fn spawn_server(db: &Path) -> (Child, SocketAddr) {
         .env("RTCA_DATABASE_URL", format!("sqlite://{}", db.display()))
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
+        // This test drives the write path as fast as it goes; the default
+        // per-user rate limits (tested in tests/hostile.rs) would pace it.
+        .env("RTCA_RATE_SEND_CONNECTION", "100000:100000")
+        .env("RTCA_RATE_SEND_USER", "100000:100000")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)

@@ -58,12 +58,17 @@ test("messages typed offline wait as pending and arrive once, in order, back onl
 });
 
 test("older history loads on demand, page by page", async ({ browser, users }) => {
-  const server = await startServer();
+  // The writer below posts 60 messages as fast as it can: more than the
+  // default rate limit lets one connection send in a burst.
+  const server = await startServer({ env: { RTCA_RATE_SEND_CONNECTION: "1000:1000", RTCA_RATE_SEND_USER: "1000:1000" } });
   try {
     // 60 messages: more than the first page (50) holds.
     const writer = io(server.url, { transports: ["websocket"], forceNew: true });
     await writer.emitWithAck("online", { name: "historian" });
-    for (let i = 1; i <= 60; i++) await writer.emitWithAck("message", { text: `entry ${i}.` });
+    for (let i = 1; i <= 60; i++) {
+      const ack = await writer.emitWithAck("message", { text: `entry ${i}.` });
+      expect(ack.ok, JSON.stringify(ack)).toBe(true);
+    }
     writer.disconnect();
 
     const reader = await joinAs(browser, uniqueName("reader"), { url: server.url });

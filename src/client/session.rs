@@ -4,8 +4,10 @@
 
 use std::cell::{Cell, RefCell};
 
+use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
-use serde_json::json;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -120,21 +122,39 @@ pub fn flush_outbox(chat: ChatState) {
 }
 
 async fn send_one(message: &Outgoing) -> Result<(), ApiError> {
-    let socket = connected_client()?;
     let (name, payload) = match &message.to {
         Conversation::Lobby => (event::MESSAGE, json!({ "text": message.text, "cid": message.cid })),
         Conversation::Direct(peer) => {
             (event::SECRET, json!({ "to": peer.id, "text": message.text, "cid": message.cid }))
         }
     };
-    parse_reply::<MessageAck>(socket.emit_with_ack(name, payload).await?).map(|_| ())
+    ask::<MessageAck>(name, payload).await.map(|_| ())
 }
+
+/// Emits `event` and reads its ack. When the server says `rate_limited`, it
+/// waits and asks again (0.5 s, then doubling, a few times), so a burst
+/// such as a long outbox or a resume goes through at the server's pace.
+async fn ask<T: DeserializeOwned>(event: &str, data: Value) -> Result<T, ApiError> {
+    let mut wait_ms = 500;
+    loop {
+        let socket = connected_client()?;
+        match parse_reply::<T>(socket.emit_with_ack(event, data.clone()).await?) {
+            Err(error) if error.code == "rate_limited" && wait_ms <= MAX_RATE_LIMIT_WAIT_MS => {
+                TimeoutFuture::new(wait_ms).await;
+                wait_ms *= 2;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// The longest single wait before asking again after `rate_limited`.
+const MAX_RATE_LIMIT_WAIT_MS: u32 = 8_000;
 
 /// Asks for a page of history over the socket.
 async fn history(request: HistoryRequest) -> Result<HistoryPage, ApiError> {
-    let socket = connected_client()?;
     let request = serde_json::to_value(&request).map_err(|e| ApiError::new("internal", e.to_string()))?;
-    parse_reply(socket.emit_with_ack(event::HISTORY, request).await?)
+    ask(event::HISTORY, request).await
 }
 
 /// After connecting, fetches exactly what each conversation missed, by
@@ -181,8 +201,7 @@ async fn resume(chat: ChatState) {
 }
 
 async fn conversations() -> Result<ConversationList, ApiError> {
-    let socket = connected_client()?;
-    parse_reply(socket.emit_with_ack(event::CONVERSATIONS, serde_json::Value::Null).await?)
+    ask(event::CONVERSATIONS, Value::Null).await
 }
 
 enum CaughtUp {

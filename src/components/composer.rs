@@ -21,7 +21,8 @@ use crate::protocol::{validate_text, MAX_TEXT_CHARS};
 pub async fn send_message(text: String, cid: Option<String>) -> Result<(), ApiError> {
     use crate::error::ChatError;
     use crate::protocol::MessageRequest;
-    use crate::server::handlers::{deliver_message, post_message};
+    use crate::server::fanout::Delivery;
+    use crate::server::handlers::post_message;
     use crate::server::identity::request_user;
     use crate::server::state::app_state;
 
@@ -29,8 +30,8 @@ pub async fn send_message(text: String, cid: Option<String>) -> Result<(), ApiEr
     let user = request_user(&state).await?.ok_or(ChatError::NotOnline)?;
     let request = MessageRequest { text, cid: cid.filter(|c| !c.is_empty()), room: None };
     let (_, delivery) = post_message(&state, &user, &request).await?;
-    if let (Some(message), Some(io)) = (delivery, use_context::<socketioxide::SocketIo>()) {
-        deliver_message(&io, &message).await;
+    if let Some(message) = delivery {
+        state.fanout.deliver(Delivery::Room(message)).await;
     }
     Ok(())
 }

@@ -17,11 +17,11 @@ use crate::protocol::{User, MAX_NAME_CHARS};
 /// path for browsers without JavaScript).
 #[server(prefix = "/api", endpoint = "join")]
 pub async fn join(name: String) -> Result<User, ApiError> {
-    use crate::server::identity::{join_as_guest, set_session_cookie};
+    use crate::server::identity::{join_as_guest, request_address, set_session_cookie};
     use crate::server::state::app_state;
 
     let state = app_state()?;
-    let (user, token) = join_as_guest(&state, &name).await?;
+    let (user, token) = join_as_guest(&state, &name, request_address().await).await?;
     set_session_cookie(&state, &token).await?;
     Ok(user)
 }

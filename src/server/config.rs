@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::limits::{LimitSettings, Rate};
+
 /// The server's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -33,6 +35,20 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Database connections. `RTCA_DB_CONNECTIONS`. Default 8.
     pub db_connections: u32,
+    /// How often the server pings each client (`RTCA_PING_INTERVAL_MS`,
+    /// default 25 s), and how long it then waits for the pong
+    /// (`RTCA_PING_TIMEOUT_MS`, default 20 s). A client that stops reading
+    /// is dropped at the first ping its full queue cannot take, or when the
+    /// pong does not come.
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    /// Rate limits (`PER_SECOND:BURST`) and connection caps:
+    /// `RTCA_RATE_SEND_CONNECTION` (5:20), `RTCA_RATE_SEND_USER` (8:30),
+    /// `RTCA_RATE_READ` (10:60), `RTCA_RATE_JOIN_CONNECTION` (0.5:5),
+    /// `RTCA_RATE_JOIN_ADDRESS` (1:50), `RTCA_RATE_OTHER` (10:30),
+    /// `RTCA_MAX_CONNECTIONS_PER_USER` (16),
+    /// `RTCA_MAX_CONNECTIONS_PER_ADDRESS` (64).
+    pub limits: LimitSettings,
 }
 
 impl Default for Config {
@@ -46,6 +62,9 @@ impl Default for Config {
             socket_buffer: 256,
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             db_connections: 8,
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -98,6 +117,32 @@ impl Config {
         if let Some(n) = env("RTCA_DB_CONNECTIONS") {
             config.db_connections = parse(&n, "RTCA_DB_CONNECTIONS")?;
         }
+        if let Some(ms) = env("RTCA_PING_INTERVAL_MS") {
+            config.ping_interval = Duration::from_millis(parse(&ms, "RTCA_PING_INTERVAL_MS")?);
+        }
+        if let Some(ms) = env("RTCA_PING_TIMEOUT_MS") {
+            config.ping_timeout = Duration::from_millis(parse(&ms, "RTCA_PING_TIMEOUT_MS")?);
+        }
+        let limits = &mut config.limits;
+        let rates: [(&str, &mut Rate); 6] = [
+            ("RTCA_RATE_SEND_CONNECTION", &mut limits.send_per_connection),
+            ("RTCA_RATE_SEND_USER", &mut limits.send_per_user),
+            ("RTCA_RATE_READ", &mut limits.read_per_connection),
+            ("RTCA_RATE_JOIN_CONNECTION", &mut limits.join_per_connection),
+            ("RTCA_RATE_JOIN_ADDRESS", &mut limits.join_per_address),
+            ("RTCA_RATE_OTHER", &mut limits.other_per_connection),
+        ];
+        for (key, rate) in rates {
+            if let Some(value) = env(key) {
+                *rate = parse(&value, key)?;
+            }
+        }
+        if let Some(n) = env("RTCA_MAX_CONNECTIONS_PER_USER") {
+            limits.connections_per_user = parse(&n, "RTCA_MAX_CONNECTIONS_PER_USER")?;
+        }
+        if let Some(n) = env("RTCA_MAX_CONNECTIONS_PER_ADDRESS") {
+            limits.connections_per_address = parse(&n, "RTCA_MAX_CONNECTIONS_PER_ADDRESS")?;
+        }
 
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -111,7 +156,14 @@ impl Config {
                 other => return Err(ConfigError(format!("unknown argument `{other}`\n{USAGE}"))),
             }
         }
-        if config.max_packet_bytes < 1024 || config.socket_buffer == 0 || config.db_connections == 0 {
+        if config.max_packet_bytes < 1024
+            || config.socket_buffer == 0
+            || config.db_connections == 0
+            || config.ping_interval.is_zero()
+            || config.ping_timeout.is_zero()
+            || config.limits.connections_per_user == 0
+            || config.limits.connections_per_address == 0
+        {
             return Err(ConfigError("limits must be positive (packet size at least 1024 bytes)".into()));
         }
         Ok(config)
@@ -159,5 +211,15 @@ mod tests {
         assert!(load(&[], &["--addr"]).is_err());
         assert!(load(&[], &["--bogus"]).is_err());
         assert!(load(&[("RTCA_SOCKET_BUFFER", "0")], &[]).is_err());
+        assert!(load(&[("RTCA_RATE_SEND_USER", "fast")], &[]).is_err());
+        assert!(load(&[("RTCA_MAX_CONNECTIONS_PER_ADDRESS", "0")], &[]).is_err());
+    }
+
+    #[test]
+    fn limits_come_from_the_environment() {
+        let c = load(&[("RTCA_RATE_SEND_USER", "2:4"), ("RTCA_MAX_CONNECTIONS_PER_USER", "3")], &[]).unwrap();
+        assert_eq!(c.limits.send_per_user, Rate::new(2.0, 4));
+        assert_eq!(c.limits.connections_per_user, 3);
+        assert_eq!(c.limits.send_per_connection, LimitSettings::default().send_per_connection);
     }
 }

@@ -12,7 +12,9 @@ use socketioxide::handler::{FromMessageParts, Value};
 use socketioxide::socket::Socket;
 use socketioxide::SocketIo;
 
+use super::fanout::Delivery;
 use super::identity::{internal, join_as_guest, now_ms, start_session};
+use super::limits::{Action, ConnectionLimits};
 use super::realtime::{announce_online, send_or_log, user_room};
 use super::seat::Seat;
 use super::state::AppState;
@@ -72,6 +74,15 @@ fn seat(s: &SocketRef) -> Seat {
     s.extensions.get::<Seat>().unwrap_or_default()
 }
 
+fn connection_limits(s: &SocketRef) -> Option<ConnectionLimits> {
+    s.extensions.get::<ConnectionLimits>()
+}
+
+/// Spends one of this connection's tokens for `action`.
+fn throttle(s: &SocketRef, action: Action) -> Result<(), ChatError> {
+    connection_limits(s).map_or(Ok(()), |limits| limits.take(action))
+}
+
 fn signed_in(s: &SocketRef) -> Result<User, ChatError> {
     seat(s).user().ok_or(ChatError::NotOnline)
 }
@@ -102,6 +113,7 @@ async fn go_online(
     state: &AppState,
     request: Result<OnlineRequest, impl std::fmt::Display>,
 ) -> Result<OnlineAck, ChatError> {
+    throttle(s, Action::Join)?;
     let request = payload(request)?;
     let seat = seat(s);
     if let Some(current) = seat.user() {
@@ -119,10 +131,14 @@ async fn go_online(
         return Ok(OnlineAck { user, token });
     }
 
-    let (user, token) = join_as_guest(state, request.name()).await?;
+    let limits = connection_limits(s);
+    let (user, token) = join_as_guest(state, request.name(), limits.as_ref().and_then(|l| l.address())).await?;
     // Checked again under the seat's lock: the name may have been taken, or
     // the socket closed, while the database worked.
     let came_online = seat.sit(&user, &state.presence)?;
+    if let Some(limits) = limits {
+        limits.assign_user(user.id);
+    }
     s.join(user_room(user.id));
     if came_online {
         announce_online(io, &user).await;
@@ -132,26 +148,19 @@ async fn go_online(
 
 /// `message {text, cid, room?}`: post to a room.
 pub async fn message(
-    io: SocketIo,
     s: SocketRef,
     TryData(request): TryData<MessageRequest>,
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = match (signed_in(&s), payload(request)) {
-        (Ok(user), Ok(request)) => post_message(&state, &user, &request).await,
-        (Err(error), _) | (_, Err(error)) => Err(error),
+    let result = async {
+        throttle(&s, Action::Send)?;
+        let user = signed_in(&s)?;
+        post_message(&state, &user, &payload(request)?).await
     };
+    let result = result.await;
     if let Some(message) = reply.ack_then_deliver(result) {
-        deliver_message(&io, &message).await;
-    }
-}
-
-/// Sends a stored room message to everyone in its room. socketioxide
-/// encodes a broadcast once and shares the bytes among recipients.
-pub async fn deliver_message(io: &SocketIo, message: &ChatMessage) {
-    if let Err(error) = io.to(LOBBY).emit(event::MESSAGE, message).await {
-        tracing::debug!(?error, "message broadcast reached only some sockets");
+        state.fanout.deliver(Delivery::Room(message)).await;
     }
 }
 
@@ -163,6 +172,7 @@ pub async fn post_message(
     user: &User,
     request: &MessageRequest,
 ) -> Result<(MessageAck, Option<ChatMessage>), ChatError> {
+    state.limits.user_sends(user.id)?;
     let text = validate_text(&request.text)?;
     let room = request.room.as_deref().unwrap_or(LOBBY);
     if room != LOBBY {
@@ -176,7 +186,6 @@ pub async fn post_message(
 /// `secret {to, text, cid}`: a private message, delivered to the two
 /// parties' sockets only.
 pub async fn secret(
-    io: SocketIo,
     s: SocketRef,
     TryData(request): TryData<SecretRequest>,
     State(state): State<AppState>,
@@ -184,10 +193,7 @@ pub async fn secret(
 ) {
     let result = post_secret(&s, &state, request).await;
     if let Some(secret) = reply.ack_then_deliver(result) {
-        let rooms = vec![user_room(secret.from.id), user_room(secret.to.id)];
-        if let Err(error) = io.to(rooms).emit(event::SECRET, &secret).await {
-            tracing::debug!(?error, "secret reached only some sockets");
-        }
+        state.fanout.deliver(Delivery::Private(secret)).await;
     }
 }
 
@@ -196,7 +202,9 @@ async fn post_secret(
     state: &AppState,
     request: Result<SecretRequest, impl std::fmt::Display>,
 ) -> Result<(MessageAck, Option<SecretMessage>), ChatError> {
+    throttle(s, Action::Send)?;
     let user = signed_in(s)?;
+    state.limits.user_sends(user.id)?;
     let request = payload(request)?;
     let text = validate_text(&request.text)?;
     let recipient = state.store.user(request.to).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
@@ -246,6 +254,7 @@ async fn read_history(
     state: &AppState,
     request: Result<HistoryRequest, impl std::fmt::Display>,
 ) -> Result<HistoryPage, ChatError> {
+    throttle(s, Action::Read)?;
     let request = payload(request)?;
     let limit = request.limit.unwrap_or(HISTORY_PAGE);
     if limit == 0 || limit > MAX_HISTORY_PAGE {
@@ -301,6 +310,7 @@ async fn read_history(
 /// away.
 pub async fn conversations(s: SocketRef, State(state): State<AppState>, reply: Responder) {
     let list = async {
+        throttle(&s, Action::Read)?;
         let me = signed_in(&s)?;
         let conversations = state.store.conversations(me.id, MAX_CONVERSATIONS).await.map_err(internal)?;
         Ok(ConversationList { conversations })
@@ -309,7 +319,8 @@ pub async fn conversations(s: SocketRef, State(state): State<AppState>, reply: R
 }
 
 /// Any event we do not know.
-pub async fn unknown_event(Event(name): Event, reply: Responder) {
+pub async fn unknown_event(s: SocketRef, Event(name): Event, reply: Responder) {
     let name: String = name.chars().take(64).collect();
-    reply.send::<()>(Err(ChatError::UnknownEvent(name)));
+    let error = throttle(&s, Action::Other).err().unwrap_or(ChatError::UnknownEvent(name));
+    reply.send::<()>(Err(error));
 }

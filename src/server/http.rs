@@ -3,6 +3,7 @@
 //! plus [`run`], which serves it until a shutdown signal.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -15,8 +16,11 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, LeptosRoutes};
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 use super::config::Config;
+use super::fanout::Fanout;
+use super::limits::Limits;
 use super::presence::Presence;
 use super::realtime;
 use super::state::AppState;
@@ -40,14 +44,19 @@ pub async fn run(
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
+    let (fanout, fanout_queue) = Fanout::new();
     let state = AppState {
         leptos_options,
+        fanout,
+        limits: Arc::new(Limits::new(config.limits)),
         config: Arc::new(config),
         store: Arc::new(store),
         presence: Arc::new(Presence::default()),
         history_epoch: history_epoch.into(),
     };
     let (socket_layer, io) = realtime::layer(state.clone());
+    let (stop_delivery, delivery_stopped) = oneshot::channel();
+    let delivery = tokio::spawn(Fanout::run(io.clone(), fanout_queue, delivery_stopped));
 
     let routes = {
         let state = state.clone();
@@ -55,13 +64,12 @@ pub async fn run(
     };
     let app = Router::new()
         .route("/health", get(health))
-        // Server functions that post reach the sockets through `SocketIo`.
         .leptos_routes_with_context(
             &state,
             routes,
             {
-                let io = io.clone();
-                move || provide_context(io.clone())
+                let state = state.clone();
+                move || provide_context(state.clone())
             },
             {
                 let options = state.leptos_options.clone();
@@ -76,7 +84,9 @@ pub async fn run(
 
     tracing::info!("listening on http://{addr}");
     let io_for_shutdown = io.clone();
-    axum::serve(listener, app)
+    // The peer address reaches handlers (and the socket handshake) for the
+    // per-address limits.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: closing sockets");
@@ -84,6 +94,8 @@ pub async fn run(
             io_for_shutdown.close().await;
         })
         .await?;
+    let _ = stop_delivery.send(());
+    let _ = delivery.await;
     Ok(())
 }
 

@@ -4,6 +4,9 @@
 //! Tokens are 256 random bits, shown to the client once and stored only as
 //! their SHA-256, so a leaked database does not leak live sessions.
 
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
 use axum::http::HeaderMap;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -31,11 +34,17 @@ fn new_token() -> String {
     hex::encode(bytes)
 }
 
+/// The peer address of the request a server function is serving.
+pub async fn request_address() -> Option<IpAddr> {
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ConnectInfo(addr)| addr.ip())
+}
+
 /// Creates a guest user named `name` with a new session; returns the user
 /// and the session token. Refuses a name held by another online user.
-pub async fn join_as_guest(state: &AppState, name: &str) -> Result<(User, String), ChatError> {
+pub async fn join_as_guest(state: &AppState, name: &str, address: Option<IpAddr>) -> Result<(User, String), ChatError> {
     let name = validate_name(name)?;
     state.presence.check_name_free(name, None)?;
+    state.limits.address_joins(address)?;
     let now = now_ms();
     let user = state.store.create_guest(name, now).await.map_err(internal)?;
     let token = start_session(state, &user).await.map_err(internal)?;

@@ -1,9 +1,11 @@
 //! Server-only code (feature `ssr`). See the layout map in `lib.rs`.
 
 pub mod config;
+pub mod fanout;
 pub mod handlers;
 pub mod http;
 pub mod identity;
+pub mod limits;
 pub mod presence;
 pub mod realtime;
 pub mod seat;

@@ -5,6 +5,9 @@
 //! before socketioxide sends the namespace CONNECT: a client that emits right
 //! after connecting (the prototype's does) can otherwise lose that event.
 
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
 use serde::Deserialize;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
@@ -13,6 +16,7 @@ use socketioxide::SocketIo;
 
 use super::handlers;
 use super::identity::{now_ms, token_from_headers, user_for_token};
+use super::limits::ConnectionLimits;
 use super::seat::Seat;
 use super::state::AppState;
 use crate::error::ChatError;
@@ -27,6 +31,8 @@ pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
         .ws_max_message_size(max_packet)
         .ws_max_frame_size(max_packet)
         .max_buffer_size(state.config.socket_buffer)
+        .ping_interval(state.config.ping_interval)
+        .ping_timeout(state.config.ping_timeout)
         .with_state(state)
         .build_layer();
     io.ns("/", on_connect.with(identify));
@@ -57,18 +63,23 @@ async fn identify(
     let auth_token = auth.ok().and_then(|a| a.token);
     let explicit = auth_token.is_some();
     let token = auth_token.or_else(|| token_from_headers(&s.req_parts().headers));
-    let seat = Seat::default();
-    if let Some(token) = token {
-        match user_for_token(&state, &token).await.map_err(super::identity::internal)? {
-            Some(user) => {
-                s.join(user_room(user.id));
-                seat.restore(user);
-            }
+    let user = match token {
+        Some(token) => match user_for_token(&state, &token).await.map_err(super::identity::internal)? {
+            Some(user) => Some(user),
             // A stale cookie just means a visitor; a token the client chose
             // to present must be right.
             None if explicit => return Err(ChatError::InvalidSession),
-            None => {}
-        }
+            None => None,
+        },
+        None => None,
+    };
+    let address = s.req_parts().extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let slot = state.limits.open_connection(user.as_ref().map(|u| u.id), address)?;
+    s.extensions.insert(ConnectionLimits::new(slot, state.limits.settings()));
+    let seat = Seat::default();
+    if let Some(user) = user {
+        s.join(user_room(user.id));
+        seat.restore(user);
     }
     s.extensions.insert(seat);
     s.join(LOBBY);

@@ -6,6 +6,8 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::config::Config;
+use super::fanout::Fanout;
+use super::limits::Limits;
 use super::presence::Presence;
 use super::store::Store;
 use crate::error::ApiError;
@@ -16,6 +18,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub presence: Arc<Presence>,
+    pub limits: Arc<Limits>,
+    /// Live delivery of committed messages, in seq order.
+    pub fanout: Fanout,
     /// The store's history epoch, read once at start.
     pub history_epoch: Arc<str>,
 }

@@ -220,6 +220,18 @@ impl TestClient {
         tokio::time::timeout(WAIT, rx).await.unwrap_or_else(|_| panic!("no ack for {event}")).unwrap()
     }
 
+    /// Emits and waits for the ack; told `rate_limited`, waits a little and
+    /// sends the same thing again, as a well-behaved client does.
+    pub async fn emit_ack_patiently(&self, event: &str, data: Value) -> Value {
+        loop {
+            let ack = self.emit_ack(event, data.clone()).await;
+            if ack["error"]["code"] != "rate_limited" {
+                return ack;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The next event called `name`, skipping others.
     pub async fn event(&self, name: &str) -> Value {
         self.event_where(name, |_| true).await
@@ -240,6 +252,15 @@ impl TestClient {
         match found {
             Ok(Some(data)) => data,
             _ => panic!("no `{name}` event arrived"),
+        }
+    }
+
+    /// The next event of any kind (panics after [`WAIT`] without one).
+    pub async fn next_event(&self) -> (String, Value) {
+        let mut events = self.events.lock().await;
+        match tokio::time::timeout(WAIT, events.recv()).await {
+            Ok(Some(event)) => event,
+            _ => panic!("no event arrived"),
         }
     }
 

@@ -1,0 +1,228 @@
+//! Live delivery of committed messages, in `seq` order per conversation.
+//!
+//! Handlers store messages concurrently, so two messages of one room can
+//! commit as seq 7 and 8 but reach the broadcast as 8 then 7. Clients that
+//! append what they hear (the prototype's do) would then show them out of
+//! order. Every committed message therefore goes through one delivery task
+//! that emits each conversation's messages in `seq` order, holding back a
+//! message until the one before it has come (or until it is clear that one
+//! never will: a gap older than [`MAX_HOLD`] is skipped, and clients that
+//! missed something recover it by `seq` as after any reconnect).
+//!
+//! This is also the one place where fan-out happens, so a multi-node
+//! backplane can later replace the local emit here and nowhere else.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use socketioxide::SocketIo;
+use tokio::sync::{mpsc, oneshot};
+
+use super::realtime::user_room;
+use super::store::dm_room;
+use crate::protocol::{event, ChatMessage, SecretMessage};
+
+/// Committed messages waiting for the delivery task.
+const QUEUE: usize = 4096;
+/// How long a message waits for the one before it.
+const MAX_HOLD: Duration = Duration::from_millis(500);
+/// Past this many conversations, idle ones are forgotten.
+const PRUNE_AT: usize = 10_000;
+
+/// A committed message on its way to its audience.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// To everyone in the message's room.
+    Room(ChatMessage),
+    /// To the two parties' sockets.
+    Private(SecretMessage),
+}
+
+impl Delivery {
+    fn conversation(&self) -> String {
+        match self {
+            Delivery::Room(message) => message.room.clone(),
+            Delivery::Private(secret) => dm_room(secret.from.id, secret.to.id),
+        }
+    }
+
+    fn seq(&self) -> i64 {
+        match self {
+            Delivery::Room(message) => message.seq,
+            Delivery::Private(secret) => secret.seq,
+        }
+    }
+
+    async fn emit(self, io: &SocketIo) {
+        let result = match &self {
+            Delivery::Room(message) => io.to(message.room.clone()).emit(event::MESSAGE, message).await,
+            Delivery::Private(secret) => {
+                let rooms = [user_room(secret.from.id), user_room(secret.to.id)];
+                io.to(rooms).emit(event::SECRET, secret).await
+            }
+        };
+        // A socket that is gone or too slow misses it live; it catches up
+        // by `seq` when it reconnects.
+        if let Err(error) = result {
+            tracing::debug!(?error, "a delivery reached only some sockets");
+        }
+    }
+}
+
+/// The handlers' side: hands committed messages to the delivery task.
+#[derive(Clone, Debug)]
+pub struct Fanout {
+    queue: mpsc::Sender<Delivery>,
+}
+
+/// The delivery task's side, until it is started with [`Fanout::run`].
+pub struct FanoutQueue(mpsc::Receiver<Delivery>);
+
+impl Fanout {
+    pub fn new() -> (Fanout, FanoutQueue) {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        (Fanout { queue }, FanoutQueue(receiver))
+    }
+
+    /// Queues a committed message for delivery. Waits only if the task is
+    /// [`QUEUE`] messages behind, which slows senders instead of growing.
+    pub async fn deliver(&self, delivery: Delivery) {
+        if self.queue.send(delivery).await.is_err() {
+            tracing::debug!("delivery after shutdown dropped");
+        }
+    }
+
+    /// The delivery task: runs until `stop` fires.
+    pub async fn run(io: SocketIo, FanoutQueue(mut queue): FanoutQueue, mut stop: oneshot::Receiver<()>) {
+        let mut order = SeqOrder::default();
+        let mut tick = tokio::time::interval(MAX_HOLD / 2);
+        loop {
+            tokio::select! {
+                delivery = queue.recv() => match delivery {
+                    Some(delivery) => {
+                        for ready in order.arrive(delivery, Instant::now()) {
+                            ready.emit(&io).await;
+                        }
+                    }
+                    None => return,
+                },
+                _ = tick.tick() => {
+                    for ready in order.overdue(Instant::now()) {
+                        ready.emit(&io).await;
+                    }
+                }
+                _ = &mut stop => return,
+            }
+        }
+    }
+}
+
+/// Where one conversation's deliveries stand.
+#[derive(Debug, Default)]
+struct Conversation {
+    /// The seq to deliver next.
+    next: i64,
+    /// Arrived early, by seq; and when the oldest of them arrived.
+    held: BTreeMap<i64, Delivery>,
+    held_since: Option<Instant>,
+}
+
+/// Puts deliveries in `seq` order per conversation (pure, so testable).
+#[derive(Debug, Default)]
+struct SeqOrder {
+    conversations: HashMap<String, Conversation>,
+}
+
+impl SeqOrder {
+    /// Takes one delivery; returns what can go out now, in order.
+    fn arrive(&mut self, delivery: Delivery, now: Instant) -> Vec<Delivery> {
+        if self.conversations.len() >= PRUNE_AT {
+            self.conversations.retain(|_, c| !c.held.is_empty());
+        }
+        let seq = delivery.seq();
+        // The first we hear of a conversation sets where it starts.
+        let conversation = self
+            .conversations
+            .entry(delivery.conversation())
+            .or_insert_with(|| Conversation { next: seq, ..Default::default() });
+        if seq < conversation.next {
+            // Later than a gap we gave up on: late beats never.
+            return vec![delivery];
+        }
+        conversation.held.insert(seq, delivery);
+        conversation.held_since.get_or_insert(now);
+        conversation.release()
+    }
+
+    /// Gives up waiting where a gap is older than [`MAX_HOLD`].
+    fn overdue(&mut self, now: Instant) -> Vec<Delivery> {
+        let mut ready = Vec::new();
+        for conversation in self.conversations.values_mut() {
+            if conversation.held_since.is_some_and(|since| now.duration_since(since) >= MAX_HOLD) {
+                if let Some(first) = conversation.held.keys().next() {
+                    conversation.next = *first;
+                }
+                ready.extend(conversation.release());
+            }
+        }
+        ready
+    }
+}
+
+impl Conversation {
+    fn release(&mut self) -> Vec<Delivery> {
+        let mut ready = Vec::new();
+        while let Some(delivery) = self.held.remove(&self.next) {
+            ready.push(delivery);
+            self.next += 1;
+        }
+        self.held_since = if self.held.is_empty() { None } else { self.held_since };
+        ready
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::User;
+
+    fn message(seq: i64) -> Delivery {
+        Delivery::Room(ChatMessage {
+            id: seq,
+            seq,
+            room: "lobby".into(),
+            from: User { id: 1, name: "a".into() },
+            text: String::new(),
+            at: 0,
+            cid: None,
+        })
+    }
+
+    fn seqs(deliveries: Vec<Delivery>) -> Vec<i64> {
+        deliveries.iter().map(Delivery::seq).collect()
+    }
+
+    #[test]
+    fn deliveries_leave_in_seq_order() {
+        let now = Instant::now();
+        let mut order = SeqOrder::default();
+        assert_eq!(seqs(order.arrive(message(5), now)), [5]);
+        assert_eq!(seqs(order.arrive(message(7), now)), Vec::<i64>::new());
+        assert_eq!(seqs(order.arrive(message(8), now)), Vec::<i64>::new());
+        assert_eq!(seqs(order.arrive(message(6), now)), [6, 7, 8]);
+        assert_eq!(seqs(order.arrive(message(9), now)), [9]);
+    }
+
+    #[test]
+    fn a_gap_that_never_fills_is_skipped_after_a_while() {
+        let now = Instant::now();
+        let mut order = SeqOrder::default();
+        order.arrive(message(1), now);
+        assert!(order.arrive(message(3), now).is_empty());
+        assert!(order.overdue(now + MAX_HOLD / 2).is_empty());
+        assert_eq!(seqs(order.overdue(now + MAX_HOLD)), [3]);
+        // The missing one, if it turns up after all, still goes out.
+        assert_eq!(seqs(order.arrive(message(2), now + MAX_HOLD)), [2]);
+        assert_eq!(seqs(order.arrive(message(4), now + MAX_HOLD)), [4]);
+    }
+}

@@ -1,0 +1,410 @@
+//! How much one client may do: token-bucket rate limits per connection,
+//! per user and per address, and caps on connections per user and per
+//! address. A client past a limit gets `rate_limited` (or, for a
+//! connection, a refused handshake); nobody else notices.
+//!
+//! Every table here is bounded: buckets that have filled up again carry no
+//! information and are dropped when a table grows, and connection counts
+//! are released by a guard that lives exactly as long as the socket.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::error::ChatError;
+use crate::protocol::UserId;
+
+/// A sustained rate with a burst allowance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub const fn new(per_second: f64, burst: u32) -> Rate {
+        Rate { per_second, burst }
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    /// `"5:20"`: five per second, in bursts of up to twenty.
+    fn from_str(text: &str) -> Result<Rate, String> {
+        let (rate, burst) = text.split_once(':').ok_or("expected PER_SECOND:BURST, e.g. 5:20")?;
+        let per_second: f64 = rate.trim().parse().map_err(|e| format!("{e}"))?;
+        let burst: u32 = burst.trim().parse().map_err(|e| format!("{e}"))?;
+        if !(per_second.is_finite() && per_second > 0.0) || burst == 0 {
+            return Err("the rate and the burst must be positive".into());
+        }
+        Ok(Rate { per_second, burst })
+    }
+}
+
+/// The classic token bucket: `burst` tokens, refilled at `per_second`.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    rate: Rate,
+    tokens: f64,
+    updated: Instant,
+}
+
+impl TokenBucket {
+    pub fn new(rate: Rate, now: Instant) -> TokenBucket {
+        TokenBucket { rate, tokens: f64::from(rate.burst), updated: now }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate.per_second).min(f64::from(self.rate.burst));
+        self.updated = now;
+    }
+
+    /// Takes one token if there is one.
+    pub fn try_take(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Full again: forgetting this bucket loses nothing.
+    fn is_full(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= f64::from(self.rate.burst)
+    }
+}
+
+/// What a client is trying to do, for the per-connection buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `message`, `secret`.
+    Send,
+    /// `history`, `conversations`.
+    Read,
+    /// `online`.
+    Join,
+    /// Anything else, unknown events included.
+    Other,
+}
+
+/// The limits in force (all from `Config`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LimitSettings {
+    /// Messages one connection may send.
+    pub send_per_connection: Rate,
+    /// Messages one user may send across all their connections and forms.
+    pub send_per_user: Rate,
+    /// History and conversation reads per connection.
+    pub read_per_connection: Rate,
+    /// `online` attempts per connection.
+    pub join_per_connection: Rate,
+    /// New guest identities per address.
+    pub join_per_address: Rate,
+    /// Every other event per connection.
+    pub other_per_connection: Rate,
+    /// Open sockets one user may hold.
+    pub connections_per_user: usize,
+    /// Open sockets one address may hold.
+    pub connections_per_address: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            send_per_connection: Rate::new(5.0, 20),
+            send_per_user: Rate::new(8.0, 30),
+            // A reconnect resumes the lobby and every private conversation
+            // that moved, so reads come in bursts.
+            read_per_connection: Rate::new(10.0, 60),
+            join_per_connection: Rate::new(0.5, 5),
+            // Generous: a whole office behind one NAT may join at nine.
+            join_per_address: Rate::new(1.0, 50),
+            other_per_connection: Rate::new(10.0, 30),
+            connections_per_user: 16,
+            connections_per_address: 64,
+        }
+    }
+}
+
+/// Past this many entries a table drops its full buckets.
+const PRUNE_AT: usize = 4096;
+
+/// A map of buckets keyed by user or address.
+#[derive(Debug)]
+struct BucketTable<K> {
+    buckets: Mutex<HashMap<K, TokenBucket>>,
+}
+
+impl<K> Default for BucketTable<K> {
+    fn default() -> Self {
+        BucketTable { buckets: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<K: Eq + Hash + Copy> BucketTable<K> {
+    fn try_take(&self, key: K, rate: Rate) -> bool {
+        let now = Instant::now();
+        let mut buckets = lock(&self.buckets);
+        if buckets.len() >= PRUNE_AT && !buckets.contains_key(&key) {
+            buckets.retain(|_, bucket| !bucket.is_full(now));
+        }
+        buckets.entry(key).or_insert_with(|| TokenBucket::new(rate, now)).try_take(now)
+    }
+}
+
+/// A poisoned lock only means another thread panicked mid-update of a
+/// counter; the numbers are still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The server-wide limiter, shared through `AppState`.
+#[derive(Debug, Default)]
+pub struct Limits {
+    settings: LimitSettings,
+    send_by_user: BucketTable<UserId>,
+    joins_by_address: BucketTable<IpAddr>,
+    open: Mutex<OpenConnections>,
+}
+
+#[derive(Debug, Default)]
+struct OpenConnections {
+    by_user: HashMap<UserId, usize>,
+    by_address: HashMap<IpAddr, usize>,
+}
+
+fn release<K: Eq + Hash>(counts: &mut HashMap<K, usize>, key: &K) {
+    if let Some(count) = counts.get_mut(key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.remove(key);
+        }
+    }
+}
+
+impl Limits {
+    pub fn new(settings: LimitSettings) -> Limits {
+        Limits { settings, ..Limits::default() }
+    }
+
+    pub fn settings(&self) -> &LimitSettings {
+        &self.settings
+    }
+
+    /// One message from `user` (socket or form).
+    pub fn user_sends(&self, user: UserId) -> Result<(), ChatError> {
+        allow(self.send_by_user.try_take(user, self.settings.send_per_user))
+    }
+
+    /// One new guest identity from `address`.
+    pub fn address_joins(&self, address: Option<IpAddr>) -> Result<(), ChatError> {
+        match address {
+            Some(address) => allow(self.joins_by_address.try_take(address, self.settings.join_per_address)),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a new connection in, or refuses it if its user or address
+    /// already holds as many as allowed. The slot gives the count back
+    /// when the last copy of it is dropped (with the socket).
+    pub fn open_connection(
+        self: &Arc<Self>,
+        user: Option<UserId>,
+        address: Option<IpAddr>,
+    ) -> Result<Arc<ConnectionSlot>, ChatError> {
+        let mut open = lock(&self.open);
+        if let Some(address) = address {
+            if open.by_address.get(&address).copied().unwrap_or(0) >= self.settings.connections_per_address {
+                return Err(ChatError::TooManyConnections);
+            }
+        }
+        if let Some(user) = user {
+            if open.by_user.get(&user).copied().unwrap_or(0) >= self.settings.connections_per_user {
+                return Err(ChatError::TooManyConnections);
+            }
+            *open.by_user.entry(user).or_default() += 1;
+        }
+        if let Some(address) = address {
+            *open.by_address.entry(address).or_default() += 1;
+        }
+        Ok(Arc::new(ConnectionSlot { limits: Arc::clone(self), user: Mutex::new(user), address }))
+    }
+}
+
+fn allow(granted: bool) -> Result<(), ChatError> {
+    if granted {
+        Ok(())
+    } else {
+        Err(ChatError::RateLimited)
+    }
+}
+
+/// One socket's place in the connection counts, and its own buckets.
+#[derive(Debug)]
+pub struct ConnectionSlot {
+    limits: Arc<Limits>,
+    user: Mutex<Option<UserId>>,
+    address: Option<IpAddr>,
+}
+
+impl ConnectionSlot {
+    pub fn address(&self) -> Option<IpAddr> {
+        self.address
+    }
+
+    /// The connection now speaks for `user` (after `online`).
+    pub fn assign_user(&self, user: UserId) {
+        let mut current = lock(&self.user);
+        if *current == Some(user) {
+            return;
+        }
+        let mut open = lock(&self.limits.open);
+        if let Some(previous) = current.take() {
+            release(&mut open.by_user, &previous);
+        }
+        *open.by_user.entry(user).or_default() += 1;
+        *current = Some(user);
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let user = lock(&self.user).take();
+        let mut open = lock(&self.limits.open);
+        if let Some(user) = user {
+            release(&mut open.by_user, &user);
+        }
+        if let Some(address) = self.address {
+            release(&mut open.by_address, &address);
+        }
+    }
+}
+
+/// One socket's limits, kept in its extensions: its place in the
+/// connection counts and its own buckets.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    slot: Arc<ConnectionSlot>,
+    buckets: Arc<Mutex<ConnectionBuckets>>,
+}
+
+impl ConnectionLimits {
+    pub fn new(slot: Arc<ConnectionSlot>, settings: &LimitSettings) -> ConnectionLimits {
+        ConnectionLimits { slot, buckets: Arc::new(Mutex::new(ConnectionBuckets::new(settings))) }
+    }
+
+    /// One `action` on this connection, if its bucket allows.
+    pub fn take(&self, action: Action) -> Result<(), ChatError> {
+        lock(&self.buckets).take(action)
+    }
+
+    pub fn address(&self) -> Option<IpAddr> {
+        self.slot.address()
+    }
+
+    pub fn assign_user(&self, user: UserId) {
+        self.slot.assign_user(user);
+    }
+}
+
+#[derive(Debug)]
+struct ConnectionBuckets {
+    send: TokenBucket,
+    read: TokenBucket,
+    join: TokenBucket,
+    other: TokenBucket,
+}
+
+impl ConnectionBuckets {
+    fn new(settings: &LimitSettings) -> ConnectionBuckets {
+        let now = Instant::now();
+        ConnectionBuckets {
+            send: TokenBucket::new(settings.send_per_connection, now),
+            read: TokenBucket::new(settings.read_per_connection, now),
+            join: TokenBucket::new(settings.join_per_connection, now),
+            other: TokenBucket::new(settings.other_per_connection, now),
+        }
+    }
+
+    fn take(&mut self, action: Action) -> Result<(), ChatError> {
+        let now = Instant::now();
+        let bucket = match action {
+            Action::Send => &mut self.send,
+            Action::Read => &mut self.read,
+            Action::Join => &mut self.join,
+            Action::Other => &mut self.other,
+        };
+        allow(bucket.try_take(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_its_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(Rate::new(2.0, 3), start);
+        assert_eq!((0..5).filter(|_| bucket.try_take(start)).count(), 3);
+        assert!(!bucket.try_take(start + Duration::from_millis(100)));
+        assert!(bucket.try_take(start + Duration::from_millis(600)));
+        assert!(!bucket.try_take(start + Duration::from_millis(700)));
+        // Refills never exceed the burst.
+        assert_eq!((0..10).filter(|_| bucket.try_take(start + Duration::from_secs(60))).count(), 3);
+    }
+
+    #[test]
+    fn rates_parse_and_refuse_nonsense() {
+        assert_eq!("5:20".parse::<Rate>().unwrap(), Rate::new(5.0, 20));
+        assert_eq!("0.5 : 2".parse::<Rate>().unwrap(), Rate::new(0.5, 2));
+        for bad in ["", "5", "0:1", "1:0", "-1:3", "x:y", "inf:3", "NaN:3"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn connection_caps_count_per_user_and_address_and_release_on_drop() {
+        let settings = LimitSettings { connections_per_user: 2, connections_per_address: 3, ..Default::default() };
+        let limits = Arc::new(Limits::new(settings));
+        let here = Some(IpAddr::from([10, 0, 0, 1]));
+        let a = limits.open_connection(Some(1), here).unwrap();
+        let b = limits.open_connection(Some(1), here).unwrap();
+        assert_eq!(limits.open_connection(Some(1), here).unwrap_err(), ChatError::TooManyConnections);
+        let c = limits.open_connection(None, here).unwrap();
+        assert_eq!(limits.open_connection(Some(2), here).unwrap_err(), ChatError::TooManyConnections);
+        assert!(limits.open_connection(Some(2), Some(IpAddr::from([10, 0, 0, 2]))).is_ok());
+        drop(a);
+        let d = limits.open_connection(Some(1), here).unwrap();
+        // A visitor who goes `online` starts counting for that user.
+        drop(d);
+        c.assign_user(1);
+        assert_eq!(
+            limits.open_connection(Some(1), Some(IpAddr::from([10, 0, 0, 3]))).unwrap_err(),
+            ChatError::TooManyConnections
+        );
+        drop((b, c));
+        assert!(lock(&limits.open).by_user.is_empty());
+    }
+
+    #[test]
+    fn tables_forget_full_buckets_when_they_grow() {
+        let table = BucketTable::<u32>::default();
+        let rate = Rate::new(1000.0, 1);
+        for key in 0..(PRUNE_AT as u32 + 10) {
+            table.try_take(key, rate);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        table.try_take(u32::MAX, rate);
+        assert!(lock(&table.buckets).len() < PRUNE_AT);
+    }
+}
