@@ -37,14 +37,18 @@
 //!   `secret`, `history`, `conversations`, unknown events) and the
 //!   `Responder` that acks them.
 //! - `server::identity`: guest sign-up, session tokens (stored hashed), cookies.
+//! - `server::limits`: token-bucket rate limits per connection, user and
+//!   address; caps on open connections per user and per address.
+//! - `server::fanout`: live delivery of committed messages, one task, in
+//!   `seq` order per conversation; the one place fan-out happens.
 //! - `server::presence`: who is online, counted per user across tabs.
 //! - `server::seat`: which user one socket speaks for, and its presence
 //!   accounting, race-free against a disconnect mid-handler.
 //! - `server::store`: the `Store` trait; `server::store::sqlite` implements it.
 //! - `server::state`: `AppState`, shared by HTTP and socket handlers.
 //!
-//! A message flows one way: socket → `handlers` → `store` (commit) → ack →
-//! broadcast to the room, encoded once.
+//! A message flows one way: socket → `handlers` (limits, validation) →
+//! `store` (commit) → ack → `fanout` → broadcast to the room, encoded once.
 
 // Release builds keep every view's full static type (debug builds erase
 // them), and the chat page nests deeper than the default limit of 128.
