@@ -243,6 +243,38 @@ async fn hostile_clients_cannot_break_the_server_or_its_users() {
     assert_eq!(flooded, accepted, "only accepted messages are stored");
     arena.survived("a message flood").await;
 
+    // The per-user limit holds across connections: two connections of one
+    // user, each within its own burst, together exceed the user's.
+    let (_, hydra) = arena.server.online("hydra").await;
+    let heads = [
+        TestClient::connect(addr, Some(json!({ "token": hydra["token"] }))).await.unwrap(),
+        TestClient::connect(addr, Some(json!({ "token": hydra["token"] }))).await.unwrap(),
+    ];
+    let started = Instant::now();
+    let sends = heads.iter().enumerate().flat_map(|(h, head)| {
+        (0..20).map(move |n| {
+            head.emit_ack("message", json!({ "text": format!("head {h} #{n}"), "cid": format!("h{h}-{n}") }))
+        })
+    });
+    let acks = futures::future::join_all(sends).await;
+    let accepted = acks.iter().filter(|ack| ack["ok"] == true).count();
+    let allowed = 30.0 + 8.0 * started.elapsed().as_secs_f64() + 1.0;
+    assert!((accepted as f64) <= allowed, "{accepted} of 40 accepted; the user's limit allows {allowed:.0}");
+    assert!(acks.iter().all(|ack| ack["ok"] == true || ack["error"]["code"] == "rate_limited"));
+    for head in heads {
+        head.close().await;
+    }
+    arena.survived("one user flooding over two connections").await;
+
+    // `online` (renames here) is limited per connection.
+    let attacker = mallory().await.unwrap();
+    let acks = futures::future::join_all(
+        (0..10).map(|n| attacker.emit_ack("online", json!({ "name": format!("mallory{n}") }))),
+    )
+    .await;
+    assert!(acks.iter().any(|ack| ack["error"]["code"] == "rate_limited"), "ten renames at once were never limited");
+    arena.survived("a rename flood").await;
+
     let attacker = mallory().await.unwrap();
     let names: Vec<String> = (0..200).map(|n| format!("junk{n}")).collect();
     let acks = futures::future::join_all(names.iter().map(|name| attacker.emit_ack(name, json!(1)))).await;
