@@ -29,6 +29,9 @@ pub struct ChatSnapshot {
     /// The server's history epoch (see `HistoryPage::epoch`).
     #[serde(default)]
     pub epoch: String,
+    /// Whether the server lets people join as guests.
+    #[serde(default)]
+    pub allow_guests: bool,
 }
 
 /// The socket's state as the user sees it.

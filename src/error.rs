@@ -30,6 +30,16 @@ pub enum ChatError {
     InvalidSession,
     #[error("this connection already speaks for someone")]
     AlreadyOnline,
+    #[error("that name belongs to a registered account; sign in, or pick another name")]
+    NameRegistered,
+    #[error("wrong name or password")]
+    BadCredentials,
+    #[error("a password needs at least {min} characters (and at most {max})")]
+    WeakPassword { min: usize, max: usize },
+    #[error("this server does not take guests; sign in or create an account")]
+    GuestsDisabled,
+    #[error("registered accounts keep their name")]
+    MemberRename,
     #[error("you are doing that too often; wait a moment and try again")]
     RateLimited,
     #[error("too many connections from this account or address; close some tabs and try again")]
@@ -52,6 +62,11 @@ impl ChatError {
             ChatError::UnknownEvent(_) => "unknown_event",
             ChatError::InvalidSession => "invalid_session",
             ChatError::AlreadyOnline => "already_online",
+            ChatError::NameRegistered => "name_registered",
+            ChatError::BadCredentials => "bad_credentials",
+            ChatError::WeakPassword { .. } => "weak_password",
+            ChatError::GuestsDisabled => "guests_disabled",
+            ChatError::MemberRename => "member_rename",
             ChatError::RateLimited => "rate_limited",
             ChatError::TooManyConnections => "too_many_connections",
             ChatError::Internal => "internal",

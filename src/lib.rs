@@ -14,8 +14,8 @@
 //!   applies a server event to them.
 //! - [`app`]: the HTML shell and the routes.
 //! - `components/`: one file per piece of UI (`chat_page`, `people`,
-//!   `conversation`, `composer`, `join_form`, `connection_status`), each with
-//!   the server functions it calls.
+//!   `conversation`, `composer`, `join_form`, `account`,
+//!   `connection_status`), each with the server functions it calls.
 //!
 //! Browser only (`client/`, feature `hydrate`):
 //! - `client::socket`: the Socket.IO client — handshake, ping/pong, acks,
@@ -37,6 +37,9 @@
 //!   `secret`, `history`, `conversations`, unknown events) and the
 //!   `Responder` that acks them.
 //! - `server::identity`: guest sign-up, session tokens (stored hashed), cookies.
+//! - `server::accounts`: registered accounts — argon2id passwords hashed off
+//!   the runtime, sign-in, sign-out.
+//! - `server::names`: when two names are one name (NFKC + lowercase).
 //! - `server::limits`: token-bucket rate limits per connection, user and
 //!   address; caps on open connections per user and per address.
 //! - `server::fanout`: live delivery of committed messages, one task, in

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use super::account::{AccountForm, SignOut};
 use super::composer::Composer;
 use super::connection_status::ConnectionStatus;
 use super::conversation::ConversationView;
@@ -33,6 +34,7 @@ pub async fn load_chat() -> Result<ChatSnapshot, ApiError> {
         online: state.presence.users(),
         conversations,
         epoch: state.history_epoch.to_string(),
+        allow_guests: state.config.allow_guests,
     })
 }
 
@@ -55,6 +57,7 @@ pub fn ChatPage() -> impl IntoView {
 
 #[component]
 fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
+    let allow_guests = snapshot.allow_guests;
     let chat = ChatState::new(snapshot);
     provide_context(chat);
     #[cfg(feature = "hydrate")]
@@ -74,6 +77,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                         "Signed in as "
                         <strong data-testid="me">{move || chat.me.get().map(|u| u.name).unwrap_or_default()}</strong>
                     </span>
+                    <SignOut/>
                 </Show>
             </header>
             <aside class="sidebar">
@@ -82,7 +86,17 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
             <main class="conversation">
                 <Notice/>
                 <ConversationView/>
-                <Show when=signed_in fallback=|| view! { <JoinForm/> }>
+                <Show
+                    when=signed_in
+                    fallback=move || {
+                        view! {
+                            <Show when=move || allow_guests>
+                                <JoinForm/>
+                            </Show>
+                            <AccountForm/>
+                        }
+                    }
+                >
                     <Composer/>
                 </Show>
             </main>

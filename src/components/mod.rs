@@ -1,6 +1,7 @@
 //! One file per piece of the UI. Server functions sit beside the component
 //! that calls them.
 
+pub mod account;
 pub mod chat_page;
 pub mod composer;
 pub mod connection_status;

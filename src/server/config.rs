@@ -46,9 +46,13 @@ pub struct Config {
     /// `RTCA_RATE_SEND_CONNECTION` (5:20), `RTCA_RATE_SEND_USER` (8:30),
     /// `RTCA_RATE_READ` (10:60), `RTCA_RATE_JOIN_CONNECTION` (0.5:5),
     /// `RTCA_RATE_JOIN_ADDRESS` (1:50), `RTCA_RATE_OTHER` (10:30),
+    /// `RTCA_RATE_LOGIN_ADDRESS` (0.5:10), `RTCA_RATE_LOGIN_ACCOUNT` (0.1:5),
     /// `RTCA_MAX_CONNECTIONS_PER_USER` (16),
     /// `RTCA_MAX_CONNECTIONS_PER_ADDRESS` (64).
     pub limits: LimitSettings,
+    /// Whether people may chat as guests (a name, no password).
+    /// `RTCA_ALLOW_GUESTS` (`true`/`false`). Default true.
+    pub allow_guests: bool,
 }
 
 impl Default for Config {
@@ -65,6 +69,7 @@ impl Default for Config {
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
             limits: LimitSettings::default(),
+            allow_guests: true,
         }
     }
 }
@@ -124,13 +129,15 @@ impl Config {
             config.ping_timeout = Duration::from_millis(parse(&ms, "RTCA_PING_TIMEOUT_MS")?);
         }
         let limits = &mut config.limits;
-        let rates: [(&str, &mut Rate); 6] = [
+        let rates: [(&str, &mut Rate); 8] = [
             ("RTCA_RATE_SEND_CONNECTION", &mut limits.send_per_connection),
             ("RTCA_RATE_SEND_USER", &mut limits.send_per_user),
             ("RTCA_RATE_READ", &mut limits.read_per_connection),
             ("RTCA_RATE_JOIN_CONNECTION", &mut limits.join_per_connection),
             ("RTCA_RATE_JOIN_ADDRESS", &mut limits.join_per_address),
             ("RTCA_RATE_OTHER", &mut limits.other_per_connection),
+            ("RTCA_RATE_LOGIN_ADDRESS", &mut limits.login_per_address),
+            ("RTCA_RATE_LOGIN_ACCOUNT", &mut limits.login_per_account),
         ];
         for (key, rate) in rates {
             if let Some(value) = env(key) {
@@ -142,6 +149,13 @@ impl Config {
         }
         if let Some(n) = env("RTCA_MAX_CONNECTIONS_PER_ADDRESS") {
             limits.connections_per_address = parse(&n, "RTCA_MAX_CONNECTIONS_PER_ADDRESS")?;
+        }
+        if let Some(allow) = env("RTCA_ALLOW_GUESTS") {
+            config.allow_guests = match allow.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                other => return Err(ConfigError(format!("RTCA_ALLOW_GUESTS={other:?}: use true or false"))),
+            };
         }
 
         let mut args = args.into_iter();
@@ -221,5 +235,8 @@ mod tests {
         assert_eq!(c.limits.send_per_user, Rate::new(2.0, 4));
         assert_eq!(c.limits.connections_per_user, 3);
         assert_eq!(c.limits.send_per_connection, LimitSettings::default().send_per_connection);
+        assert!(load(&[], &[]).unwrap().allow_guests);
+        assert!(!load(&[("RTCA_ALLOW_GUESTS", "false")], &[]).unwrap().allow_guests);
+        assert!(load(&[("RTCA_ALLOW_GUESTS", "maybe")], &[]).is_err());
     }
 }

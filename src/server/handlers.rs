@@ -13,8 +13,9 @@ use socketioxide::socket::Socket;
 use socketioxide::SocketIo;
 
 use super::fanout::Delivery;
-use super::identity::{internal, join_as_guest, now_ms, start_session};
+use super::identity::{check_not_registered, internal, join_as_guest, now_ms, start_session};
 use super::limits::{Action, ConnectionLimits};
+use super::names::name_key;
 use super::realtime::{announce_online, send_or_log, user_room};
 use super::seat::Seat;
 use super::state::AppState;
@@ -119,12 +120,18 @@ async fn go_online(
     if let Some(current) = seat.user() {
         // Already someone: the same name just renews the token; another name
         // is a rename, which everyone sees as an `online` for the same id.
+        // Only guests rename, and never to a registered name.
         let name = validate_name(request.name())?;
         let mut user = current.clone();
         if name != current.name {
+            if state.store.is_member(current.id).await.map_err(internal)? {
+                return Err(ChatError::MemberRename);
+            }
+            let key = name_key(name);
+            check_not_registered(state, &key).await?;
             user.name = name.to_owned();
             seat.rename(&user, &state.presence)?;
-            state.store.rename_user(user.id, name).await.map_err(internal)?;
+            state.store.rename_user(user.id, name, &key).await.map_err(internal)?;
             announce_online(io, &user).await;
         }
         let token = start_session(state, &user).await.map_err(internal)?;

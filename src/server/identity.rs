@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use super::names::name_key;
 use super::state::AppState;
 use super::store::StoreResult;
 use crate::error::ChatError;
@@ -42,13 +43,26 @@ pub async fn request_address() -> Option<IpAddr> {
 /// Creates a guest user named `name` with a new session; returns the user
 /// and the session token. Refuses a name held by another online user.
 pub async fn join_as_guest(state: &AppState, name: &str, address: Option<IpAddr>) -> Result<(User, String), ChatError> {
+    if !state.config.allow_guests {
+        return Err(ChatError::GuestsDisabled);
+    }
     let name = validate_name(name)?;
     state.presence.check_name_free(name, None)?;
     state.limits.address_joins(address)?;
+    let key = name_key(name);
+    check_not_registered(state, &key).await?;
     let now = now_ms();
-    let user = state.store.create_guest(name, now).await.map_err(internal)?;
+    let user = state.store.create_guest(name, &key, now).await.map_err(internal)?;
     let token = start_session(state, &user).await.map_err(internal)?;
     Ok((user, token))
+}
+
+/// Fails with `name_registered` if an account holds the name `key`.
+pub async fn check_not_registered(state: &AppState, key: &str) -> Result<(), ChatError> {
+    match state.store.member(key).await.map_err(internal)? {
+        Some(_) => Err(ChatError::NameRegistered),
+        None => Ok(()),
+    }
 }
 
 /// A new session token for an existing user.
@@ -96,9 +110,23 @@ pub async fn request_user(state: &AppState) -> Result<Option<User>, crate::error
 /// HttpOnly and SameSite=Lax, and Secure when the browser reached us over
 /// https (directly or through a proxy that says so).
 pub async fn set_session_cookie(state: &AppState, token: &str) -> Result<(), crate::error::ApiError> {
+    write_session_cookie(token, state.config.session_ttl.as_secs()).await
+}
+
+/// Tells the browser to forget the session cookie (sign-out).
+pub async fn clear_session_cookie() -> Result<(), crate::error::ApiError> {
+    write_session_cookie("", 0).await
+}
+
+/// The session token the current server-function request carries, if any.
+pub async fn request_token() -> Option<String> {
+    let headers: HeaderMap = leptos_axum::extract().await.ok()?;
+    token_from_headers(&headers)
+}
+
+async fn write_session_cookie(token: &str, max_age: u64) -> Result<(), crate::error::ApiError> {
     let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
     let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
-    let max_age = state.config.session_ttl.as_secs();
     let secure = if https { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     let cookie = axum::http::HeaderValue::from_str(&cookie)

@@ -109,6 +109,9 @@ pub struct LimitSettings {
     pub join_per_address: Rate,
     /// Every other event per connection.
     pub other_per_connection: Rate,
+    /// Sign-in attempts per address, and per account name.
+    pub login_per_address: Rate,
+    pub login_per_account: Rate,
     /// Open sockets one user may hold.
     pub connections_per_user: usize,
     /// Open sockets one address may hold.
@@ -127,6 +130,10 @@ impl Default for LimitSettings {
             // Generous: a whole office behind one NAT may join at nine.
             join_per_address: Rate::new(1.0, 50),
             other_per_connection: Rate::new(10.0, 30),
+            login_per_address: Rate::new(0.5, 10),
+            // Five tries, then one every ten seconds: a password guesser
+            // gets about 8 600 guesses a day, whatever addresses it uses.
+            login_per_account: Rate::new(0.1, 5),
             connections_per_user: 16,
             connections_per_address: 64,
         }
@@ -148,7 +155,7 @@ impl<K> Default for BucketTable<K> {
     }
 }
 
-impl<K: Eq + Hash + Copy> BucketTable<K> {
+impl<K: Eq + Hash> BucketTable<K> {
     fn try_take(&self, key: K, rate: Rate) -> bool {
         let now = Instant::now();
         let mut buckets = lock(&self.buckets);
@@ -171,6 +178,8 @@ pub struct Limits {
     settings: LimitSettings,
     send_by_user: BucketTable<UserId>,
     joins_by_address: BucketTable<IpAddr>,
+    logins_by_address: BucketTable<IpAddr>,
+    logins_by_account: BucketTable<String>,
     open: Mutex<OpenConnections>,
 }
 
@@ -209,6 +218,14 @@ impl Limits {
             Some(address) => allow(self.joins_by_address.try_take(address, self.settings.join_per_address)),
             None => Ok(()),
         }
+    }
+
+    /// One sign-in attempt for `account` (a name key) from `address`.
+    pub fn login_attempt(&self, address: Option<IpAddr>, account: &str) -> Result<(), ChatError> {
+        if let Some(address) = address {
+            allow(self.logins_by_address.try_take(address, self.settings.login_per_address))?;
+        }
+        allow(self.logins_by_account.try_take(account.to_owned(), self.settings.login_per_account))
     }
 
     /// Counts a new connection in, or refuses it if its user or address

@@ -1,11 +1,13 @@
 //! Server-only code (feature `ssr`). See the layout map in `lib.rs`.
 
+pub mod accounts;
 pub mod config;
 pub mod fanout;
 pub mod handlers;
 pub mod http;
 pub mod identity;
 pub mod limits;
+pub mod names;
 pub mod presence;
 pub mod realtime;
 pub mod seat;

@@ -8,28 +8,53 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use super::names::name_key;
 use crate::error::ChatError;
 use crate::protocol::{User, UserId};
 
 #[derive(Default)]
 pub struct Presence {
-    online: Mutex<HashMap<UserId, Online>>,
+    online: Mutex<Online>,
 }
 
+/// Everyone online, by id and by name key, so checking a name costs one
+/// map lookup however many are online.
+#[derive(Default)]
 struct Online {
+    users: HashMap<UserId, OnlineUser>,
+    /// Name key → the online users who hold it. Usually one; two when a
+    /// restored session keeps a name someone else claimed meanwhile.
+    names: HashMap<String, Vec<UserId>>,
+}
+
+struct OnlineUser {
     user: User,
+    key: String,
     connections: usize,
 }
 
-/// Whether an online user other than `claimant` holds `name`. Names compare
-/// case-insensitively: `Alice` and `alice` are one name.
-fn held_by_other(online: &HashMap<UserId, Online>, name: &str, claimant: Option<UserId>) -> bool {
-    let name = name.to_lowercase();
-    online.values().any(|o| Some(o.user.id) != claimant && o.user.name.to_lowercase() == name)
+impl Online {
+    /// Whether an online user other than `claimant` holds the name `key`.
+    fn held_by_other(&self, key: &str, claimant: Option<UserId>) -> bool {
+        self.names.get(key).is_some_and(|holders| holders.iter().any(|id| Some(*id) != claimant))
+    }
+
+    fn index(&mut self, key: &str, id: UserId) {
+        self.names.entry(key.to_owned()).or_default().push(id);
+    }
+
+    fn unindex(&mut self, key: &str, id: UserId) {
+        if let Some(holders) = self.names.get_mut(key) {
+            holders.retain(|holder| *holder != id);
+            if holders.is_empty() {
+                self.names.remove(key);
+            }
+        }
+    }
 }
 
 impl Presence {
-    fn lock(&self) -> MutexGuard<'_, HashMap<UserId, Online>> {
+    fn lock(&self) -> MutexGuard<'_, Online> {
         // A poisoned lock only means another thread panicked mid-update of a
         // plain counter map; the data is still usable.
         self.online.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -37,8 +62,7 @@ impl Presence {
 
     /// Fails with `name_taken` when another online user holds `name`.
     pub fn check_name_free(&self, name: &str, claimant: Option<UserId>) -> Result<(), ChatError> {
-        let online = self.lock();
-        if held_by_other(&online, name, claimant) {
+        if self.lock().held_by_other(&name_key(name), claimant) {
             return Err(ChatError::NameTaken);
         }
         Ok(())
@@ -49,45 +73,55 @@ impl Presence {
     /// another online user holds the name (checked under the same lock, so two
     /// racing claims cannot both win).
     pub fn connect(&self, user: &User, claim_name: bool) -> Result<bool, ChatError> {
+        let key = name_key(&user.name);
         let mut online = self.lock();
-        if claim_name && held_by_other(&online, &user.name, Some(user.id)) {
+        if claim_name && online.held_by_other(&key, Some(user.id)) {
             return Err(ChatError::NameTaken);
         }
-        let entry = online.entry(user.id).or_insert_with(|| Online { user: user.clone(), connections: 0 });
-        entry.user.name.clone_from(&user.name);
-        entry.connections += 1;
-        Ok(entry.connections == 1)
+        if let Some(entry) = online.users.get_mut(&user.id) {
+            entry.connections += 1;
+            return Ok(false);
+        }
+        online.index(&key, user.id);
+        online.users.insert(user.id, OnlineUser { user: user.clone(), key, connections: 1 });
+        Ok(true)
     }
 
     /// Counts one connection fewer. Returns the user when that was their last.
     pub fn disconnect(&self, user: UserId) -> Option<User> {
         let mut online = self.lock();
-        let entry = online.get_mut(&user)?;
+        let entry = online.users.get_mut(&user)?;
         entry.connections = entry.connections.saturating_sub(1);
-        if entry.connections == 0 {
-            return online.remove(&user).map(|o| o.user);
+        if entry.connections > 0 {
+            return None;
         }
-        None
+        let gone = online.users.remove(&user)?;
+        online.unindex(&gone.key, user);
+        Some(gone.user)
     }
 
     /// Records a new display name for an online user, unless another online
     /// user holds it (checked and applied under one lock).
     pub fn rename(&self, user: &User) -> Result<(), ChatError> {
+        let key = name_key(&user.name);
         let mut online = self.lock();
-        if held_by_other(&online, &user.name, Some(user.id)) {
+        if online.held_by_other(&key, Some(user.id)) {
             return Err(ChatError::NameTaken);
         }
-        if let Some(entry) = online.get_mut(&user.id) {
-            entry.user.name.clone_from(&user.name);
-        }
+        let Some(entry) = online.users.get_mut(&user.id) else { return Ok(()) };
+        entry.user.name.clone_from(&user.name);
+        let old = std::mem::replace(&mut entry.key, key.clone());
+        online.unindex(&old, user.id);
+        online.index(&key, user.id);
         Ok(())
     }
 
     /// Everyone online, by name.
     pub fn users(&self) -> Vec<User> {
-        let mut users: Vec<User> = self.lock().values().map(|o| o.user.clone()).collect();
-        users.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
-        users
+        let online = self.lock();
+        let mut users: Vec<(&str, &User)> = online.users.values().map(|o| (o.key.as_str(), &o.user)).collect();
+        users.sort_by(|a, b| a.0.cmp(b.0).then(a.1.id.cmp(&b.1.id)));
+        users.into_iter().map(|(_, user)| user.clone()).collect()
     }
 }
 
@@ -121,5 +155,23 @@ mod tests {
         assert!(p.check_name_free("alice", Some(1)).is_ok());
         p.disconnect(1);
         assert!(p.connect(&user(2, "alice"), true).unwrap());
+    }
+
+    #[test]
+    fn names_compare_after_unicode_normalisation() {
+        let p = Presence::default();
+        p.connect(&user(1, "alice"), true).unwrap();
+        assert_eq!(p.connect(&user(2, "ＡＬＩＣＥ"), true), Err(ChatError::NameTaken));
+        // A restored session keeps its name; the name stays held until both go.
+        assert!(p.connect(&user(3, "Alice"), false).unwrap());
+        p.disconnect(1);
+        assert_eq!(p.check_name_free("alice", Some(4)), Err(ChatError::NameTaken));
+        p.disconnect(3);
+        assert!(p.check_name_free("alice", Some(4)).is_ok());
+        // Renaming frees the old name and takes the new one.
+        p.connect(&user(5, "carol"), true).unwrap();
+        p.rename(&user(5, "dave")).unwrap();
+        assert!(p.check_name_free("carol", None).is_ok());
+        assert_eq!(p.check_name_free("Dave", None), Err(ChatError::NameTaken));
     }
 }

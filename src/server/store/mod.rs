@@ -96,12 +96,27 @@ pub trait Store: Send + Sync + 'static {
     /// Names the history this store holds; it changes only when history is
     /// reset (a new database), so clients know their `seq`s are stale.
     async fn history_epoch(&self) -> StoreResult<String>;
-    async fn create_guest(&self, name: &str, at: i64) -> StoreResult<User>;
-    async fn rename_user(&self, id: UserId, name: &str) -> StoreResult<()>;
+    /// `name_key` is the name as compared (`server::names::name_key`).
+    async fn create_guest(&self, name: &str, name_key: &str, at: i64) -> StoreResult<User>;
+    /// A registered account; `None` if the name is registered already.
+    async fn create_member(
+        &self,
+        name: &str,
+        name_key: &str,
+        password_hash: &str,
+        at: i64,
+    ) -> StoreResult<Option<User>>;
+    /// A registered account by name key, with its password hash.
+    async fn member(&self, name_key: &str) -> StoreResult<Option<(User, String)>>;
+    /// Whether `id` is a registered account (not a guest).
+    async fn is_member(&self, id: UserId) -> StoreResult<bool>;
+    async fn rename_user(&self, id: UserId, name: &str, name_key: &str) -> StoreResult<()>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn create_session(&self, token_hash: &[u8], user: UserId, at: i64, expires_at: i64) -> StoreResult<()>;
     /// The user a live (unexpired) session token hash belongs to.
     async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>>;
+    /// Ends a session (logout). Unknown hashes are no error.
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
     async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<Inserted>;
     /// The last `limit` messages of a room, oldest first.
     async fn recent(&self, room: &str, limit: usize) -> StoreResult<Vec<StoredMessage>>;

@@ -71,18 +71,65 @@ impl Store for SqliteStore {
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'history_epoch'").fetch_one(&self.pool).await?)
     }
 
-    async fn create_guest(&self, name: &str, at: i64) -> StoreResult<User> {
-        let id: i64 =
-            sqlx::query_scalar("INSERT INTO users (name, kind, created_at) VALUES (?, 'guest', ?) RETURNING id")
-                .bind(name)
-                .bind(at)
-                .fetch_one(&self.pool)
-                .await?;
+    async fn create_guest(&self, name: &str, name_key: &str, at: i64) -> StoreResult<User> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (name, name_key, kind, created_at) VALUES (?, ?, 'guest', ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(name_key)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(User { id, name: name.to_owned() })
     }
 
-    async fn rename_user(&self, id: UserId, name: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET name = ? WHERE id = ?").bind(name).bind(id).execute(&self.pool).await?;
+    async fn create_member(
+        &self,
+        name: &str,
+        name_key: &str,
+        password_hash: &str,
+        at: i64,
+    ) -> StoreResult<Option<User>> {
+        // The unique index on registered name keys decides races.
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO users (name, name_key, kind, password_hash, created_at) VALUES (?, ?, 'member', ?, ?)
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(name)
+        .bind(name_key)
+        .bind(password_hash)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id.map(|id| User { id, name: name.to_owned() }))
+    }
+
+    async fn member(&self, name_key: &str) -> StoreResult<Option<(User, String)>> {
+        let row = sqlx::query("SELECT id, name, password_hash FROM users WHERE name_key = ? AND kind = 'member'")
+            .bind(name_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => {
+                Some((User { id: row.try_get("id")?, name: row.try_get("name")? }, row.try_get("password_hash")?))
+            }
+            None => None,
+        })
+    }
+
+    async fn is_member(&self, id: UserId) -> StoreResult<bool> {
+        let kind: Option<String> =
+            sqlx::query_scalar("SELECT kind FROM users WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        Ok(kind.as_deref() == Some("member"))
+    }
+
+    async fn rename_user(&self, id: UserId, name: &str, name_key: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET name = ?, name_key = ? WHERE id = ?")
+            .bind(name)
+            .bind(name_key)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -118,6 +165,11 @@ impl Store for SqliteStore {
             Some(row) => Some(User { id: row.try_get("id")?, name: row.try_get("name")? }),
             None => None,
         })
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn insert_message(&self, m: NewMessage<'_>) -> StoreResult<Inserted> {

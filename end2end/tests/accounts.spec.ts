@@ -1,0 +1,67 @@
+// Registered accounts in the browser: create one, sign out, sign in again,
+// a wrong password in words, the same without JavaScript, and a server that
+// takes no guests.
+import { test, expect, openPage, uniqueName, send, message, ChatUser } from "./fixtures";
+import { startServer } from "../server";
+
+async function useAccount(user: ChatUser, button: "Sign in" | "Create account", name: string, password: string) {
+  await user.page.getByLabel("Account name").fill(name);
+  await user.page.getByLabel("Password").fill(password);
+  await user.page.getByRole("button", { name: button }).click();
+}
+
+test("create an account, sign out, and sign in again", async ({ browser, users }) => {
+  const user = await openPage(browser);
+  users.push(user);
+  const name = uniqueName("member");
+  user.name = name;
+  await useAccount(user, "Create account", name, "a long password");
+  await expect(user.page.getByTestId("me")).toHaveText(name);
+  await expect(user.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+  const text = `posted by the account ${name}`;
+  await send(user.page, text);
+  await expect(message(user.page, text)).toHaveCount(1);
+
+  await user.page.getByRole("button", { name: "Sign out" }).click();
+  await expect(user.page.getByTestId("me")).toHaveCount(0);
+  await expect(user.page.getByLabel("Account name")).toBeVisible();
+
+  await useAccount(user, "Sign in", name, "not the password");
+  await expect(user.page.getByTestId("account-error")).toHaveText("wrong name or password");
+  await useAccount(user, "Sign in", name.toUpperCase(), "a long password");
+  await expect(user.page.getByTestId("me")).toHaveText(name);
+  await expect(user.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+});
+
+test("without JavaScript an account can be created and used", async ({ browser, users }) => {
+  const user = await openPage(browser, { javaScriptEnabled: false });
+  users.push(user);
+  const name = uniqueName("nojsmember");
+  await useAccount(user, "Create account", name, "a long password");
+  await expect(user.page.getByTestId("me")).toHaveText(name);
+  const text = `no script needed, ${name}`;
+  await user.page.getByTestId("composer").fill(text);
+  await user.page.getByRole("button", { name: "Send" }).click();
+  await expect(message(user.page, text)).toHaveCount(1);
+  await user.page.getByRole("button", { name: "Sign out" }).click();
+  await expect(user.page.getByLabel("Account name")).toBeVisible();
+  // A taken name is refused in words.
+  await useAccount(user, "Create account", name, "another long one");
+  await expect(user.page.getByTestId("account-error")).toContainText("registered account");
+});
+
+test("a server without guests offers accounts only", async ({ browser, users }) => {
+  const server = await startServer({ env: { RTCA_ALLOW_GUESTS: "false" } });
+  try {
+    const user = await openPage(browser, { url: server.url });
+    users.push(user);
+    await expect(user.page.getByLabel("Account name")).toBeVisible();
+    await expect(user.page.getByLabel("Pick a name to join the chat")).toHaveCount(0);
+    const name = uniqueName("onlymember");
+    await useAccount(user, "Create account", name, "a long password");
+    await expect(user.page.getByTestId("me")).toHaveText(name);
+    await user.context.close();
+  } finally {
+    await server.stop();
+  }
+});
