@@ -194,7 +194,11 @@ async fn resume(chat: ChatState) {
         match catch_up(HistoryRequest { with: Some(peer), ..Default::default() }, seen).await {
             Ok(CaughtUp::Missed(page)) => chat.receive_missed_secrets(page.secrets),
             Ok(CaughtUp::Restart(page)) => chat.restart_private(peer, page.secrets),
-            Err(error) => chat.notice.set(Some(error.message)),
+            // Not noted as caught up: the next resume tries again.
+            Err(error) => {
+                chat.notice.set(Some(error.message));
+                continue;
+            }
         }
         chat.note_conversation(&summary.with, summary.last_seq, summary.last_at);
     }
