@@ -37,6 +37,10 @@ pub const LOBBY: &str = "lobby";
 pub const MAX_TEXT_CHARS: usize = 4000;
 /// Longest display name, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
+/// Password length range, in characters. The upper bound keeps hashing
+/// cheap and is long enough for any passphrase.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 256;
 /// Longest client message id (`cid`), in bytes.
 pub const MAX_CID_BYTES: usize = 64;
 /// How many messages a history page holds (the SSR page shows one page).

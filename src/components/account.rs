@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::error::ApiError;
-use crate::protocol::{User, MAX_NAME_CHARS};
+use crate::protocol::{User, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 
 /// Creates an account and signs it in.
 #[server(prefix = "/api", endpoint = "register")]
@@ -83,9 +83,9 @@ pub fn AccountForm() -> impl IntoView {
                     type="password"
                     name="password"
                     required
-                    maxlength="256"
+                    maxlength=MAX_PASSWORD_CHARS.to_string()
                     autocomplete="current-password"
-                    placeholder="Password (8 characters or more)"
+                    placeholder=format!("Password ({MIN_PASSWORD_CHARS} characters or more)")
                     aria-label="Password"
                 />
             </div>

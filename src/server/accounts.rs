@@ -16,15 +16,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use tokio::sync::Semaphore;
 
-use super::identity::{hash_token, internal, now_ms, start_session};
+use super::identity::{check_not_registered, hash_token, internal, now_ms, start_session};
 use super::names::name_key;
 use super::state::AppState;
 use crate::error::ChatError;
-use crate::protocol::{validate_name, User, MAX_NAME_CHARS};
-
-pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Long enough for any passphrase, short enough that hashing stays cheap.
-pub const MAX_PASSWORD_CHARS: usize = 256;
+use crate::protocol::{validate_name, User, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 /// Hashes computed at once; each takes 19 MiB and a core for a moment.
 const CONCURRENT_HASHES: usize = 2;
 
@@ -39,9 +35,17 @@ pub fn validate_password(password: &str) -> Result<(), ChatError> {
 }
 
 /// Runs `work` on the blocking pool, one of [`CONCURRENT_HASHES`] at a time.
+/// The permit travels with the work, so a request that is dropped while
+/// its hash runs still holds its place until the hash is done.
 async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ChatError> {
-    let _permit = HASHING.acquire().await.map_err(|_| ChatError::Internal)?;
-    tokio::task::spawn_blocking(work).await.map_err(|_| ChatError::Internal)
+    let permit = HASHING.acquire().await.map_err(|_| ChatError::Internal)?;
+    tokio::task::spawn_blocking(move || {
+        let done = work();
+        drop(permit);
+        done
+    })
+    .await
+    .map_err(|_| ChatError::Internal)
 }
 
 async fn hash_password(password: String) -> Result<String, ChatError> {
@@ -90,10 +94,14 @@ pub async fn register(
     state.limits.address_joins(address)?;
     // An online guest holds it: they would keep using it.
     state.presence.check_name_free(name, None)?;
+    // Refuse a taken name before the slow hash; the unique index still
+    // settles a race between two sign-ups.
+    let key = name_key(name);
+    check_not_registered(state, &key).await?;
     let hash = hash_password(password.to_owned()).await?;
     let user = state
         .store
-        .create_member(name, &name_key(name), &hash, now_ms())
+        .create_member(name, &key, &hash, now_ms())
         .await
         .map_err(internal)?
         .ok_or(ChatError::NameRegistered)?;
