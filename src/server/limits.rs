@@ -142,6 +142,9 @@ impl Default for LimitSettings {
 
 /// Past this many entries a table drops its full buckets.
 const PRUNE_AT: usize = 4096;
+/// A table never holds more: past it (under a flood of new keys whose
+/// buckets have not refilled yet) a new key is refused until some refill.
+const MAX_ENTRIES: usize = 65_536;
 
 /// A map of buckets keyed by user or address.
 #[derive(Debug)]
@@ -161,6 +164,9 @@ impl<K: Eq + Hash> BucketTable<K> {
         let mut buckets = lock(&self.buckets);
         if buckets.len() >= PRUNE_AT && !buckets.contains_key(&key) {
             buckets.retain(|_, bucket| !bucket.is_full(now));
+            if buckets.len() >= MAX_ENTRIES {
+                return false;
+            }
         }
         buckets.entry(key).or_insert_with(|| TokenBucket::new(rate, now)).try_take(now)
     }
@@ -212,10 +218,10 @@ impl Limits {
         allow(self.send_by_user.try_take(user, self.settings.send_per_user))
     }
 
-    /// One new guest identity from `address`.
+    /// One new identity (guest or account) from `address`.
     pub fn address_joins(&self, address: Option<IpAddr>) -> Result<(), ChatError> {
         match address {
-            Some(address) => allow(self.joins_by_address.try_take(address, self.settings.join_per_address)),
+            Some(address) => allow(self.joins_by_address.try_take(client(address), self.settings.join_per_address)),
             None => Ok(()),
         }
     }
@@ -223,7 +229,7 @@ impl Limits {
     /// One sign-in attempt for `account` (a name key) from `address`.
     pub fn login_attempt(&self, address: Option<IpAddr>, account: &str) -> Result<(), ChatError> {
         if let Some(address) = address {
-            allow(self.logins_by_address.try_take(address, self.settings.login_per_address))?;
+            allow(self.logins_by_address.try_take(client(address), self.settings.login_per_address))?;
         }
         allow(self.logins_by_account.try_take(account.to_owned(), self.settings.login_per_account))
     }
@@ -236,6 +242,7 @@ impl Limits {
         user: Option<UserId>,
         address: Option<IpAddr>,
     ) -> Result<Arc<ConnectionSlot>, ChatError> {
+        let address = address.map(client);
         let mut open = lock(&self.open);
         if let Some(address) = address {
             if open.by_address.get(&address).copied().unwrap_or(0) >= self.settings.connections_per_address {
@@ -252,6 +259,19 @@ impl Limits {
             *open.by_address.entry(address).or_default() += 1;
         }
         Ok(Arc::new(ConnectionSlot { limits: Arc::clone(self), user: Mutex::new(user), address }))
+    }
+}
+
+/// Who an address stands for. One IPv6 client usually holds a whole /64,
+/// so per-address limits count the /64, or each of its addresses would get
+/// limits of its own.
+pub fn client(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
     }
 }
 
@@ -411,6 +431,17 @@ mod tests {
         );
         drop((b, c));
         assert!(lock(&limits.open).by_user.is_empty());
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client(a), client(b));
+        assert_ne!(client(a), client(other));
+        assert_eq!(client("::ffff:10.0.0.1".parse().unwrap()), IpAddr::from([10, 0, 0, 1]));
+        assert_eq!(client(IpAddr::from([10, 0, 0, 1])), IpAddr::from([10, 0, 0, 1]));
     }
 
     #[test]
