@@ -40,6 +40,14 @@ pub enum ChatError {
     GuestsDisabled,
     #[error("registered accounts keep their name")]
     MemberRename,
+    #[error("a room name is 1 to {max} lowercase letters, digits, - or _")]
+    InvalidRoomName { max: usize },
+    #[error("a room with that name exists already")]
+    RoomExists,
+    #[error("join the room first")]
+    NotAMember,
+    #[error("you are in {max} rooms already; leave one first")]
+    TooManyRooms { max: usize },
     #[error("you are doing that too often; wait a moment and try again")]
     RateLimited,
     #[error("too many connections from this account or address; close some tabs and try again")]
@@ -67,6 +75,10 @@ impl ChatError {
             ChatError::WeakPassword { .. } => "weak_password",
             ChatError::GuestsDisabled => "guests_disabled",
             ChatError::MemberRename => "member_rename",
+            ChatError::InvalidRoomName { .. } => "invalid_room_name",
+            ChatError::RoomExists => "room_exists",
+            ChatError::NotAMember => "not_a_member",
+            ChatError::TooManyRooms { .. } => "too_many_rooms",
             ChatError::RateLimited => "rate_limited",
             ChatError::TooManyConnections => "too_many_connections",
             ChatError::Internal => "internal",

@@ -35,13 +35,15 @@
 //!   that identifies a socket, the event registration table, disconnects.
 //! - `server::handlers`: one function per client event (`online`, `message`,
 //!   `secret`, `history`, `conversations`, unknown events) and the
-//!   `Responder` that acks them.
+//!   `Responder` that acks them; room events live in `server::rooms`.
 //! - `server::identity`: guest sign-up, session tokens (stored hashed), cookies.
 //! - `server::accounts`: registered accounts — argon2id passwords hashed off
 //!   the runtime, sign-in, sign-out.
 //! - `server::names`: when two names are one name (NFKC + lowercase).
 //! - `server::limits`: token-bucket rate limits per connection, user and
 //!   address; caps on open connections per user and per address.
+//! - `server::rooms`: public and private rooms — who may see, read, post and
+//!   join where, and the events that create, list, join, leave and invite.
 //! - `server::fanout`: live delivery of committed messages, one task, in
 //!   `seq` order per conversation; the one place fan-out happens.
 //! - `server::presence`: who is online, counted per user across tabs.

@@ -28,6 +28,20 @@ pub mod event {
     /// Client → server, with ack: my private conversations, most recent
     /// first, each with its last `seq` (what a resuming client compares).
     pub const CONVERSATIONS: &str = "conversations";
+    /// Client → server, with ack: the public rooms and my private ones.
+    pub const ROOMS: &str = "rooms";
+    /// Client → server, with ack: `{name, private?}`.
+    pub const CREATE_ROOM: &str = "create_room";
+    /// Client → server, with ack: `{room}`.
+    pub const JOIN_ROOM: &str = "join_room";
+    /// Client → server, with ack: `{room}`.
+    pub const LEAVE_ROOM: &str = "leave_room";
+    /// Client → server, with ack: `{room, user}` (private rooms).
+    pub const INVITE: &str = "invite";
+    /// Server → everyone: a public room was created.
+    pub const ROOM_CREATED: &str = "room_created";
+    /// Server → the invitee's sockets: you were added to a private room.
+    pub const INVITED: &str = "invited";
 }
 
 /// The default room. Every socket joins it on connect, so a visitor who has
@@ -49,6 +63,8 @@ pub const HISTORY_PAGE: usize = 50;
 pub const MAX_HISTORY_PAGE: usize = 500;
 /// The most private conversations `conversations` lists (most recent first).
 pub const MAX_CONVERSATIONS: usize = 200;
+/// Longest room name, in characters.
+pub const MAX_ROOM_NAME_CHARS: usize = 32;
 
 pub type UserId = i64;
 
@@ -160,6 +176,45 @@ pub struct PresenceChange {
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct PresenceList {
     pub users: Vec<User>,
+}
+
+/// A room as listed for one viewer.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RoomInfo {
+    pub name: String,
+    pub private: bool,
+    /// How many users are members, and how many of them are online.
+    pub members: usize,
+    pub online: usize,
+    /// Whether the viewer is a member.
+    pub joined: bool,
+}
+
+/// Ack body of `rooms`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct RoomList {
+    pub rooms: Vec<RoomInfo>,
+}
+
+/// `create_room`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct CreateRoomRequest {
+    pub name: String,
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// `join_room`, `leave_room`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct RoomRequest {
+    pub room: String,
+}
+
+/// `invite`: add `user` to the private room `room`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct InviteRequest {
+    pub room: String,
+    pub user: UserId,
 }
 
 /// One of my private conversations, as `conversations` lists it.
@@ -283,6 +338,17 @@ pub fn validate_name(name: &str) -> Result<&str, ChatError> {
     }
     if name.chars().any(|c| c.is_control() || is_invisible_format(c)) {
         return Err(ChatError::InvalidName("a name cannot contain control or invisible characters".into()));
+    }
+    Ok(name)
+}
+
+/// Checks a room name: 1–32 lowercase letters, digits, `-` or `_`, so it
+/// reads the same everywhere and goes into a URL (`/r/{name}`) as is.
+pub fn validate_room_name(name: &str) -> Result<&str, ChatError> {
+    let name = name.trim();
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if name.is_empty() || name.len() > MAX_ROOM_NAME_CHARS || !name.chars().all(allowed) {
+        return Err(ChatError::InvalidRoomName { max: MAX_ROOM_NAME_CHARS });
     }
     Ok(name)
 }

@@ -50,6 +50,9 @@ pub struct Config {
     /// `RTCA_MAX_CONNECTIONS_PER_USER` (16),
     /// `RTCA_MAX_CONNECTIONS_PER_ADDRESS` (64).
     pub limits: LimitSettings,
+    /// Rooms one user may be a member of (the lobby not counted).
+    /// `RTCA_MAX_ROOMS_PER_USER`. Default 100.
+    pub max_rooms_per_user: usize,
     /// Whether people may chat as guests (a name, no password).
     /// `RTCA_ALLOW_GUESTS` (`true`/`false`). Default true.
     pub allow_guests: bool,
@@ -70,6 +73,7 @@ impl Default for Config {
             ping_timeout: Duration::from_secs(20),
             limits: LimitSettings::default(),
             allow_guests: true,
+            max_rooms_per_user: 100,
         }
     }
 }
@@ -149,6 +153,9 @@ impl Config {
         }
         if let Some(n) = env("RTCA_MAX_CONNECTIONS_PER_ADDRESS") {
             limits.connections_per_address = parse(&n, "RTCA_MAX_CONNECTIONS_PER_ADDRESS")?;
+        }
+        if let Some(n) = env("RTCA_MAX_ROOMS_PER_USER") {
+            config.max_rooms_per_user = parse(&n, "RTCA_MAX_ROOMS_PER_USER")?;
         }
         if let Some(allow) = env("RTCA_ALLOW_GUESTS") {
             config.allow_guests = match allow.trim().to_ascii_lowercase().as_str() {

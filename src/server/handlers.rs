@@ -17,6 +17,7 @@ use super::identity::{check_not_registered, internal, join_as_guest, now_ms, sta
 use super::limits::{Action, ConnectionLimits};
 use super::names::name_key;
 use super::realtime::{announce_online, send_or_log, user_room};
+use super::rooms::{check_can_post, check_can_read};
 use super::seat::Seat;
 use super::state::AppState;
 use super::store::{dm_room, Cursor, NewMessage, StoredMessage};
@@ -80,15 +81,20 @@ fn connection_limits(s: &SocketRef) -> Option<ConnectionLimits> {
 }
 
 /// Spends one of this connection's tokens for `action`.
-fn throttle(s: &SocketRef, action: Action) -> Result<(), ChatError> {
+pub(crate) fn throttle(s: &SocketRef, action: Action) -> Result<(), ChatError> {
     connection_limits(s).map_or(Ok(()), |limits| limits.take(action))
 }
 
-fn signed_in(s: &SocketRef) -> Result<User, ChatError> {
+/// Who this socket speaks for, if anyone.
+pub(crate) fn seat_user(s: &SocketRef) -> Option<User> {
+    seat(s).user()
+}
+
+pub(crate) fn signed_in(s: &SocketRef) -> Result<User, ChatError> {
     seat(s).user().ok_or(ChatError::NotOnline)
 }
 
-fn payload<T>(data: Result<T, impl std::fmt::Display>) -> Result<T, ChatError> {
+pub(crate) fn payload<T>(data: Result<T, impl std::fmt::Display>) -> Result<T, ChatError> {
     data.map_err(|e| ChatError::InvalidPayload(e.to_string()))
 }
 
@@ -124,7 +130,7 @@ async fn go_online(
         let name = validate_name(request.name())?;
         let mut user = current.clone();
         if name != current.name {
-            if state.store.is_member(current.id).await.map_err(internal)? {
+            if state.store.is_registered(current.id).await.map_err(internal)? {
                 return Err(ChatError::MemberRename);
             }
             let key = name_key(name);
@@ -182,9 +188,7 @@ pub async fn post_message(
     state.limits.user_sends(user.id)?;
     let text = validate_text(&request.text)?;
     let room = request.room.as_deref().unwrap_or(LOBBY);
-    if room != LOBBY {
-        return Err(ChatError::NoSuchRoom);
-    }
+    check_can_post(state, user.id, room).await?;
     let new = NewMessage { room, from: user.id, to: None, text, cid: request.cid.as_deref(), at: now_ms() };
     let (ack, stored) = store(state, new).await?;
     Ok((ack, stored.map(StoredMessage::into_chat)))
@@ -276,8 +280,11 @@ async fn read_history(
     let (room, private) = match (request.room.as_deref(), request.with) {
         (Some(_), Some(_)) => return Err(ChatError::InvalidPayload("give `room` or `with`, not both".into())),
         (None, Some(peer)) => (dm_room(signed_in(s)?.id, peer), true),
-        (None | Some(LOBBY), None) => (LOBBY.to_owned(), false),
-        (Some(_), None) => return Err(ChatError::NoSuchRoom),
+        (room, None) => {
+            let room = room.unwrap_or(LOBBY);
+            check_can_read(state, seat_user(s).map(|u| u.id), room).await?;
+            (room.to_owned(), false)
+        }
     };
     // One more than asked says whether there is more.
     let mut rows = match cursor {

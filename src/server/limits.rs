@@ -90,7 +90,7 @@ pub enum Action {
     Read,
     /// `online`.
     Join,
-    /// Anything else, unknown events included.
+    /// Anything else: room management, unknown events.
     Other,
 }
 

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod names;
 pub mod presence;
 pub mod realtime;
+pub mod rooms;
 pub mod seat;
 pub mod state;
 pub mod store;

@@ -116,6 +116,12 @@ impl Presence {
         Ok(())
     }
 
+    /// How many of `users` are online.
+    pub fn count_online(&self, users: &[UserId]) -> usize {
+        let online = self.lock();
+        users.iter().filter(|id| online.users.contains_key(id)).count()
+    }
+
     /// Everyone online, by name.
     pub fn users(&self) -> Vec<User> {
         let online = self.lock();

@@ -14,11 +14,11 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
 
-use super::handlers;
 use super::identity::{now_ms, token_from_headers, user_for_token};
 use super::limits::ConnectionLimits;
 use super::seat::Seat;
 use super::state::AppState;
+use super::{handlers, rooms};
 use crate::error::ChatError;
 use crate::protocol::{event, PresenceChange, PresenceList, SessionInfo, User, UserId, LOBBY};
 
@@ -79,6 +79,7 @@ async fn identify(
     let seat = Seat::default();
     if let Some(user) = user {
         s.join(user_room(user.id));
+        rooms::join_memberships(&s, &state, user.id).await?;
         seat.restore(user);
     }
     s.extensions.insert(seat);
@@ -89,6 +90,11 @@ async fn identify(
     s.on(event::SECRET, handlers::secret);
     s.on(event::HISTORY, handlers::history);
     s.on(event::CONVERSATIONS, handlers::conversations);
+    s.on(event::ROOMS, rooms::list);
+    s.on(event::CREATE_ROOM, rooms::create);
+    s.on(event::JOIN_ROOM, rooms::join);
+    s.on(event::LEAVE_ROOM, rooms::leave);
+    s.on(event::INVITE, rooms::invite);
     s.on_fallback(handlers::unknown_event);
     s.on_disconnect(on_disconnect);
     Ok(())

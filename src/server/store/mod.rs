@@ -86,6 +86,13 @@ pub struct Inserted {
     pub duplicate: bool,
 }
 
+/// A room besides the lobby's implicit membership (the lobby has a row too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    pub name: String,
+    pub private: bool,
+}
+
 /// The name of the private conversation between two users.
 pub fn dm_room(a: UserId, b: UserId) -> String {
     format!("dm:{}:{}", a.min(b), a.max(b))
@@ -109,7 +116,7 @@ pub trait Store: Send + Sync + 'static {
     /// A registered account by name key, with its password hash.
     async fn member(&self, name_key: &str) -> StoreResult<Option<(User, String)>>;
     /// Whether `id` is a registered account (not a guest).
-    async fn is_member(&self, id: UserId) -> StoreResult<bool>;
+    async fn is_registered(&self, id: UserId) -> StoreResult<bool>;
     async fn rename_user(&self, id: UserId, name: &str, name_key: &str) -> StoreResult<()>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn create_session(&self, token_hash: &[u8], user: UserId, at: i64, expires_at: i64) -> StoreResult<()>;
@@ -125,4 +132,18 @@ pub trait Store: Send + Sync + 'static {
     async fn page(&self, room: &str, cursor: Cursor, limit: usize) -> StoreResult<Vec<StoredMessage>>;
     /// `user`'s private conversations, most recently active first.
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
+
+    /// A new room with `creator` as its first member; `None` if the name
+    /// is taken.
+    async fn create_room(&self, name: &str, private: bool, creator: UserId, at: i64) -> StoreResult<Option<Room>>;
+    async fn room(&self, name: &str) -> StoreResult<Option<Room>>;
+    /// Public rooms, and the private ones `viewer` is a member of, by name.
+    async fn rooms_visible_to(&self, viewer: Option<UserId>) -> StoreResult<Vec<Room>>;
+    async fn is_member(&self, room: &str, user: UserId) -> StoreResult<bool>;
+    /// Adds a member (no error if they already are).
+    async fn add_member(&self, room: &str, user: UserId, at: i64) -> StoreResult<()>;
+    async fn remove_member(&self, room: &str, user: UserId) -> StoreResult<()>;
+    async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>>;
+    /// The rooms `user` is a member of, by name.
+    async fn memberships(&self, user: UserId) -> StoreResult<Vec<String>>;
 }

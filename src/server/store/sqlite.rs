@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Cursor, Inserted, NewMessage, Store, StoreError, StoreResult, StoredMessage};
+use super::{Cursor, Inserted, NewMessage, Room, Store, StoreError, StoreResult, StoredMessage};
 use crate::protocol::{ConversationSummary, User, UserId};
 
 pub struct SqliteStore {
@@ -117,7 +117,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn is_member(&self, id: UserId) -> StoreResult<bool> {
+    async fn is_registered(&self, id: UserId) -> StoreResult<bool> {
         let kind: Option<String> =
             sqlx::query_scalar("SELECT kind FROM users WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
         Ok(kind.as_deref() == Some("member"))
@@ -267,5 +267,95 @@ impl Store for SqliteStore {
         let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
         Ok(messages)
+    }
+
+    async fn create_room(&self, name: &str, private: bool, creator: UserId, at: i64) -> StoreResult<Option<Room>> {
+        let mut tx = self.pool.begin().await?;
+        let created: Option<String> = sqlx::query_scalar(
+            "INSERT INTO rooms (name, private, created_by, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT DO NOTHING RETURNING name",
+        )
+        .bind(name)
+        .bind(private)
+        .bind(creator)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if created.is_none() {
+            return Ok(None);
+        }
+        sqlx::query("INSERT INTO room_members (room, user_id, joined_at) VALUES (?, ?, ?)")
+            .bind(name)
+            .bind(creator)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(Room { name: name.to_owned(), private }))
+    }
+
+    async fn room(&self, name: &str) -> StoreResult<Option<Room>> {
+        let private: Option<bool> = sqlx::query_scalar("SELECT private FROM rooms WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(private.map(|private| Room { name: name.to_owned(), private }))
+    }
+
+    async fn rooms_visible_to(&self, viewer: Option<UserId>) -> StoreResult<Vec<Room>> {
+        let rows = sqlx::query(
+            "SELECT name, private FROM rooms
+             WHERE private = 0 OR name IN (SELECT room FROM room_members WHERE user_id = ?)
+             ORDER BY name",
+        )
+        .bind(viewer)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(Room { name: row.try_get("name")?, private: row.try_get("private")? }))
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    async fn is_member(&self, room: &str, user: UserId) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM room_members WHERE room = ? AND user_id = ?")
+            .bind(room)
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn add_member(&self, room: &str, user: UserId, at: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO room_members (room, user_id, joined_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(room)
+            .bind(user)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, room: &str, user: UserId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM room_members WHERE room = ? AND user_id = ?")
+            .bind(room)
+            .bind(user)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>> {
+        Ok(sqlx::query_scalar("SELECT user_id FROM room_members WHERE room = ?")
+            .bind(room)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn memberships(&self, user: UserId) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT room FROM room_members WHERE user_id = ? ORDER BY room")
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }

@@ -1,0 +1,231 @@
+//! Rooms: who may see, read, post to and join which room, and the socket
+//! events that create, list, join, leave and invite.
+//!
+//! The lobby is every socket's and every user's, with no membership rows.
+//! Other rooms are public (listed for everyone, readable by anyone, joined
+//! by choice) or private (invite-only: to anyone who is not a member they
+//! do not exist, so every refusal is `no_such_room`). A room's name is its
+//! key everywhere: in URLs, in `messages.room`, and as the Socket.IO room
+//! its members' sockets join for fan-out.
+
+use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::SocketIo;
+
+use super::handlers::{payload, signed_in, throttle, Responder};
+use super::identity::{internal, now_ms};
+use super::limits::Action;
+use super::realtime::user_room;
+use super::state::AppState;
+use super::store::Room;
+use crate::error::ChatError;
+use crate::protocol::{
+    event, validate_room_name, CreateRoomRequest, InviteRequest, RoomInfo, RoomList, RoomRequest, User, UserId, LOBBY,
+};
+
+/// The room `name` as `user` may see it: `None` when it does not exist or
+/// is private and they are not in it.
+pub async fn visible_room(state: &AppState, user: Option<UserId>, name: &str) -> Result<Option<Room>, ChatError> {
+    let Some(room) = state.store.room(name).await.map_err(internal)? else { return Ok(None) };
+    if !room.private {
+        return Ok(Some(room));
+    }
+    let Some(user) = user else { return Ok(None) };
+    Ok(state.store.is_member(name, user).await.map_err(internal)?.then_some(room))
+}
+
+/// Reading a room's history: the lobby and public rooms are open to all,
+/// a private room only to its members.
+pub async fn check_can_read(state: &AppState, user: Option<UserId>, name: &str) -> Result<(), ChatError> {
+    if name == LOBBY {
+        return Ok(());
+    }
+    visible_room(state, user, name).await?.map(|_| ()).ok_or(ChatError::NoSuchRoom)
+}
+
+/// Posting to a room: the lobby, or a room one has joined.
+pub async fn check_can_post(state: &AppState, user: UserId, name: &str) -> Result<(), ChatError> {
+    if name == LOBBY {
+        return Ok(());
+    }
+    if state.store.is_member(name, user).await.map_err(internal)? {
+        return Ok(());
+    }
+    match visible_room(state, Some(user), name).await? {
+        Some(_) => Err(ChatError::NotAMember),
+        None => Err(ChatError::NoSuchRoom),
+    }
+}
+
+/// A room as listed for a viewer, with its member and online counts. The
+/// lobby has no membership rows: everyone online is in it.
+async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Result<RoomInfo, ChatError> {
+    if room.name == LOBBY {
+        let online = state.presence.users().len();
+        return Ok(RoomInfo { name: room.name, private: false, members: online, online, joined: viewer.is_some() });
+    }
+    let members = state.store.room_members(&room.name).await.map_err(internal)?;
+    let online = state.presence.count_online(&members);
+    Ok(RoomInfo {
+        joined: viewer.is_some_and(|viewer| members.contains(&viewer)),
+        members: members.len(),
+        online,
+        name: room.name,
+        private: room.private,
+    })
+}
+
+/// Makes every open socket of `user` join (or leave) the Socket.IO room.
+async fn move_sockets(io: &SocketIo, user: UserId, room: &str, join: bool) {
+    let sockets = io.to(user_room(user));
+    let moved = if join { sockets.join(room.to_owned()).await } else { sockets.leave(room.to_owned()).await };
+    if let Err(error) = moved {
+        tracing::debug!(?error, room, "could not move a user's sockets");
+    }
+}
+
+/// `rooms`: the public rooms and my private ones, with counts.
+pub async fn list(s: SocketRef, State(state): State<AppState>, reply: Responder) {
+    let result = async {
+        throttle(&s, Action::Read)?;
+        let viewer = super::handlers::seat_user(&s).map(|u| u.id);
+        let mut rooms = Vec::new();
+        for room in state.store.rooms_visible_to(viewer).await.map_err(internal)? {
+            rooms.push(describe(&state, room, viewer).await?);
+        }
+        Ok(RoomList { rooms })
+    };
+    reply.send(result.await);
+}
+
+/// `create_room {name, private?}`: creates the room with me as its first
+/// member.
+pub async fn create(
+    s: SocketRef,
+    io: SocketIo,
+    TryData(request): TryData<CreateRoomRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let result = async {
+        throttle(&s, Action::Other)?;
+        let user = signed_in(&s)?;
+        let request = payload(request)?;
+        let name = validate_room_name(&request.name)?;
+        check_room_cap(&state, user.id).await?;
+        let room = state
+            .store
+            .create_room(name, request.private, user.id, now_ms())
+            .await
+            .map_err(internal)?
+            .ok_or(ChatError::RoomExists)?;
+        move_sockets(&io, user.id, &room.name, true).await;
+        describe(&state, room, Some(user.id)).await
+    };
+    let result = result.await;
+    if let Ok(room) = &result {
+        if !room.private {
+            if let Err(error) = io.emit(event::ROOM_CREATED, room).await {
+                tracing::debug!(?error, "room announcement reached only some sockets");
+            }
+        }
+    }
+    reply.send(result);
+}
+
+async fn check_room_cap(state: &AppState, user: UserId) -> Result<(), ChatError> {
+    let max = state.config.max_rooms_per_user;
+    if state.store.memberships(user).await.map_err(internal)?.len() >= max {
+        return Err(ChatError::TooManyRooms { max });
+    }
+    Ok(())
+}
+
+/// `join_room {room}`: joins a public room (or one I am already in).
+pub async fn join(
+    s: SocketRef,
+    io: SocketIo,
+    TryData(request): TryData<RoomRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let result = async {
+        throttle(&s, Action::Other)?;
+        let user = signed_in(&s)?;
+        let name = payload(request)?.room;
+        let room = visible_room(&state, Some(user.id), &name).await?.ok_or(ChatError::NoSuchRoom)?;
+        if !state.store.is_member(&room.name, user.id).await.map_err(internal)? {
+            check_room_cap(&state, user.id).await?;
+            state.store.add_member(&room.name, user.id, now_ms()).await.map_err(internal)?;
+        }
+        move_sockets(&io, user.id, &room.name, true).await;
+        describe(&state, room, Some(user.id)).await
+    };
+    reply.send(result.await);
+}
+
+/// `leave_room {room}`: stops being a member (the lobby cannot be left).
+pub async fn leave(
+    s: SocketRef,
+    io: SocketIo,
+    TryData(request): TryData<RoomRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let result = async {
+        throttle(&s, Action::Other)?;
+        let user = signed_in(&s)?;
+        let name = payload(request)?.room;
+        if name == LOBBY {
+            return Err(ChatError::InvalidPayload("everyone stays in the lobby".into()));
+        }
+        let room = visible_room(&state, Some(user.id), &name).await?.ok_or(ChatError::NoSuchRoom)?;
+        state.store.remove_member(&room.name, user.id).await.map_err(internal)?;
+        move_sockets(&io, user.id, &room.name, false).await;
+        describe(&state, room, Some(user.id)).await
+    };
+    reply.send(result.await);
+}
+
+/// `invite {room, user}`: a member of a private room adds someone to it;
+/// their open sockets join at once and are told with `invited`.
+pub async fn invite(
+    s: SocketRef,
+    io: SocketIo,
+    TryData(request): TryData<InviteRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let result = async {
+        throttle(&s, Action::Other)?;
+        let user = signed_in(&s)?;
+        let request = payload(request)?;
+        check_can_post(&state, user.id, &request.room).await?;
+        let room = state.store.room(&request.room).await.map_err(internal)?.ok_or(ChatError::NoSuchRoom)?;
+        let guest: User = state.store.user(request.user).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
+        if !state.store.is_member(&room.name, guest.id).await.map_err(internal)? {
+            check_room_cap(&state, guest.id).await?;
+            state.store.add_member(&room.name, guest.id, now_ms()).await.map_err(internal)?;
+        }
+        move_sockets(&io, guest.id, &room.name, true).await;
+        let info = describe(&state, room, Some(guest.id)).await?;
+        Ok((info, guest))
+    };
+    match result.await {
+        Ok((info, guest)) => {
+            if let Err(error) = io.to(user_room(guest.id)).emit(event::INVITED, &info).await {
+                tracing::debug!(?error, "invitation reached only some sockets");
+            }
+            reply.send(Ok(info));
+        }
+        Err(error) => reply.send::<RoomInfo>(Err(error)),
+    }
+}
+
+/// Joins a newly identified socket to the Socket.IO rooms of its user's
+/// memberships, so it hears them live.
+pub async fn join_memberships(s: &SocketRef, state: &AppState, user: UserId) -> Result<(), ChatError> {
+    for room in state.store.memberships(user).await.map_err(internal)? {
+        s.join(room);
+    }
+    Ok(())
+}
