@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use crate::components::chat_page::ChatPage;
 
@@ -39,6 +39,8 @@ pub fn App() -> impl IntoView {
                 // Async: the history and the online list are in the first
                 // HTML, so the page reads fine before (or without) the WASM.
                 <Route path=StaticSegment("") view=ChatPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("r"), ParamSegment("room")) view=ChatPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("dm"), ParamSegment("user")) view=ChatPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -1,4 +1,4 @@
-//! The chat as reactive signals: who I am, who is online, the lobby, my
+//! The chat as reactive signals: who I am, who is online, the rooms, my
 //! private conversations and the connection's state. The server renders the
 //! first frame from a [`ChatSnapshot`]; in the browser the socket client
 //! feeds every event through [`ChatState::apply`], so one function decides
@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::protocol::{
-    event, ChatMessage, ConversationSummary, PresenceChange, PresenceList, SecretMessage, SessionInfo, User, UserId,
+    event, ChatMessage, ConversationSummary, PresenceChange, PresenceList, RoomInfo, SecretMessage, SessionInfo, User,
+    UserId, LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -21,7 +22,18 @@ pub const MAX_KEPT_MESSAGES: usize = 1000;
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct ChatSnapshot {
     pub me: Option<User>,
-    pub lobby: Vec<ChatMessage>,
+    /// The conversation the URL names: a room (`/`, `/r/{room}`) or, with
+    /// `direct`, a private conversation (`/dm/{user}`).
+    pub room: String,
+    #[serde(default)]
+    pub direct: Option<User>,
+    /// The latest page of that room, or of that private conversation.
+    pub messages: Vec<ChatMessage>,
+    #[serde(default)]
+    pub secrets: Vec<SecretMessage>,
+    /// The rooms I can see: the lobby, public rooms, my private ones.
+    #[serde(default)]
+    pub rooms: Vec<RoomInfo>,
     pub online: Vec<User>,
     /// My private conversations, most recent first.
     #[serde(default)]
@@ -73,14 +85,34 @@ impl ConnStatus {
 /// The conversation on screen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Conversation {
-    Lobby,
+    Room(String),
     Direct(User),
+}
+
+impl Conversation {
+    pub fn lobby() -> Conversation {
+        Conversation::Room(LOBBY.to_owned())
+    }
+
+    /// Where this conversation lives: `/`, `/r/{room}` or `/dm/{user id}`.
+    pub fn path(&self) -> String {
+        match self {
+            Conversation::Room(room) if room == LOBBY => "/".to_owned(),
+            Conversation::Room(room) => format!("/r/{room}"),
+            Conversation::Direct(peer) => format!("/dm/{}", peer.id),
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub me: RwSignal<Option<User>>,
-    pub lobby: RwSignal<Vec<ChatMessage>>,
+    /// The messages I have of each room, by room name, in seq order.
+    pub room_messages: RwSignal<HashMap<String, Vec<ChatMessage>>>,
+    /// The rooms I can see, by name.
+    pub rooms: RwSignal<Vec<RoomInfo>>,
+    /// Unread messages per room.
+    pub room_unread: RwSignal<HashMap<String, usize>>,
     /// The private messages I have loaded, sent or received, by `id`.
     pub secrets: RwSignal<Vec<SecretMessage>>,
     /// My private conversations, most recent first, each with the newest
@@ -119,12 +151,17 @@ impl ChatState {
     pub fn new(snapshot: ChatSnapshot) -> ChatState {
         ChatState {
             me: RwSignal::new(snapshot.me),
-            lobby: RwSignal::new(snapshot.lobby),
-            secrets: RwSignal::new(Vec::new()),
+            room_messages: RwSignal::new(HashMap::from([(snapshot.room.clone(), snapshot.messages)])),
+            rooms: RwSignal::new(snapshot.rooms),
+            room_unread: RwSignal::new(HashMap::new()),
+            secrets: RwSignal::new(snapshot.secrets),
             conversations: RwSignal::new(snapshot.conversations),
             online: RwSignal::new(snapshot.online),
             status: RwSignal::new(ConnStatus::Connecting),
-            active: RwSignal::new(Conversation::Lobby),
+            active: RwSignal::new(match snapshot.direct {
+                Some(peer) => Conversation::Direct(peer),
+                None => Conversation::Room(snapshot.room),
+            }),
             unread: RwSignal::new(HashMap::new()),
             notice: RwSignal::new(None),
             utc_offset_minutes: RwSignal::new(0),
@@ -213,7 +250,7 @@ impl ChatState {
                     if let Some(cid) = message.cid.as_deref().filter(|_| self.is_me(message.from.id)) {
                         self.confirm(cid);
                     }
-                    self.lobby.update(|lobby| insert_by_seq(lobby, message, |m| m.seq, |m| m.id));
+                    self.add_room_message(message);
                 }
             }
             event::SECRET => {
@@ -222,6 +259,11 @@ impl ChatState {
                         self.confirm(cid);
                     }
                     self.add_secret(secret);
+                }
+            }
+            event::ROOM_CREATED | event::INVITED => {
+                if let Ok(room) = serde_json::from_value::<RoomInfo>(data) {
+                    self.note_room(room);
                 }
             }
             event::ERROR => {
@@ -303,7 +345,7 @@ impl ChatState {
     /// messages stay in the outbox.
     pub fn start_over(&self, epoch: String) {
         self.epoch.set_value(epoch);
-        self.lobby.set(Vec::new());
+        self.room_messages.set(HashMap::new());
         self.secrets.set(Vec::new());
         self.conversations.set(Vec::new());
         self.unread.set(HashMap::new());
@@ -316,20 +358,89 @@ impl ChatState {
         self.merge_secrets(page);
     }
 
-    /// Merges a page of lobby history (after a reconnect, say).
-    pub fn merge_lobby(&self, page: Vec<ChatMessage>) {
-        self.lobby.update(|lobby| {
+    /// A live room message: shown, and counted unread unless I wrote it or
+    /// I am looking at its room.
+    fn add_room_message(&self, message: ChatMessage) {
+        let mine = self.is_me(message.from.id);
+        let watching = self.active.with_untracked(|a| matches!(a, Conversation::Room(r) if *r == message.room));
+        let room = message.room.clone();
+        let mut added = false;
+        self.room_messages.update(|rooms| {
+            let list = rooms.entry(message.room.clone()).or_default();
+            let before = list.len();
+            insert_by_seq(list, message, |m| m.seq, |m| m.id);
+            added = list.len() != before;
+        });
+        if added && !mine && !watching {
+            self.room_unread.update(|unread| *unread.entry(room).or_default() += 1);
+        }
+    }
+
+    /// Merges a page of a room's history (after a reconnect, say).
+    pub fn merge_room(&self, room: &str, page: Vec<ChatMessage>) {
+        self.room_messages.update(|rooms| {
+            let list = rooms.entry(room.to_owned()).or_default();
             for message in page {
-                insert_by_seq(lobby, message, |m| m.seq, |m| m.id);
+                insert_by_seq(list, message, |m| m.seq, |m| m.id);
+            }
+        });
+    }
+
+    /// Replaces what I have of a room (the gap was too large to fill).
+    pub fn restart_room(&self, room: &str, page: Vec<ChatMessage>) {
+        self.room_messages.update(|rooms| {
+            rooms.insert(room.to_owned(), page);
+        });
+    }
+
+    /// The newest `seq` I have of a room, if I have any of it.
+    pub fn last_room_seq(&self, room: &str) -> Option<i64> {
+        self.room_messages.with_untracked(|rooms| rooms.get(room).and_then(|list| list.last()).map(|m| m.seq))
+    }
+
+    /// Rooms whose messages I follow: those I joined, and any I have open.
+    pub fn followed_rooms(&self) -> Vec<String> {
+        let mut rooms: Vec<String> = self.rooms.with_untracked(|rooms| {
+            rooms.iter().filter(|r| r.joined || r.name == LOBBY).map(|r| r.name.clone()).collect()
+        });
+        rooms.extend(self.room_messages.with_untracked(|loaded| loaded.keys().cloned().collect::<Vec<_>>()));
+        rooms.sort();
+        rooms.dedup();
+        rooms
+    }
+
+    /// After leaving: a private room I left is no longer mine to see.
+    pub fn forget_room_if_hidden(&self, room: RoomInfo) {
+        if room.private && !room.joined {
+            let name = room.name;
+            self.rooms.update(|rooms| rooms.retain(|r| r.name != name));
+            self.room_messages.update(|rooms| {
+                rooms.remove(&name);
+            });
+        } else {
+            self.note_room(room);
+        }
+    }
+
+    /// Adds or updates a room in my list.
+    pub fn note_room(&self, room: RoomInfo) {
+        self.rooms.update(|rooms| match rooms.iter_mut().find(|r| r.name == room.name) {
+            Some(known) => *known = room,
+            None => {
+                rooms.push(room);
+                rooms.sort_by(|a, b| a.name.cmp(&b.name));
             }
         });
     }
 
     pub fn open(&self, conversation: Conversation) {
-        if let Conversation::Direct(peer) = &conversation {
-            self.unread.update(|unread| {
+        match &conversation {
+            Conversation::Direct(peer) => self.unread.update(|unread| {
                 unread.remove(&peer.id);
-            });
+            }),
+            Conversation::Room(room) => self.room_unread.update(|unread| {
+                unread.remove(room);
+            }),
         }
         self.active.set(conversation);
     }
@@ -391,7 +502,10 @@ mod tests {
         chat.apply("message", message(11, 2));
         chat.apply("message", message(10, 1));
         chat.apply("message", message(11, 2));
-        assert_eq!(chat.lobby.get_untracked().iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
+        let lobby = |chat: &ChatState| {
+            chat.room_messages.with_untracked(|rooms| rooms.get("lobby").cloned().unwrap_or_default())
+        };
+        assert_eq!(lobby(&chat).iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
 
         let secret = json!({ "id": 20, "seq": 1, "from": user(2, "bob"), "to": user(1, "alice"), "text": "psst", "at": 0, "cid": null });
         chat.apply("secret", secret.clone());
@@ -405,7 +519,7 @@ mod tests {
         assert_eq!(chat.notice.get_untracked().as_deref(), Some("unknown event `x`"));
         chat.apply("message", json!("garbage"));
         chat.apply("no-such-event", json!({}));
-        assert_eq!(chat.lobby.get_untracked().len(), 2);
+        assert_eq!(lobby(&chat).len(), 2);
     }
 
     #[test]
@@ -423,8 +537,8 @@ mod tests {
         Owner::new_root(None).with(|| {
             let chat = ChatState::new(ChatSnapshot::default());
             chat.me.set(Some(User { id: 1, name: "alice".into() }));
-            assert!(chat.queue(Conversation::Lobby, "one".into(), "c1".into()));
-            assert!(chat.queue(Conversation::Lobby, "two".into(), "c2".into()));
+            assert!(chat.queue(Conversation::lobby(), "one".into(), "c1".into()));
+            assert!(chat.queue(Conversation::lobby(), "two".into(), "c2".into()));
             assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c1".into()));
             chat.refuse("c1", "no".into());
             assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c2".into()));
@@ -441,9 +555,9 @@ mod tests {
             chat.discard("c1");
             assert!(chat.outbox.get_untracked().is_empty());
             for n in 0..MAX_OUTBOX {
-                assert!(chat.queue(Conversation::Lobby, "x".into(), format!("n{n}")));
+                assert!(chat.queue(Conversation::lobby(), "x".into(), format!("n{n}")));
             }
-            assert!(!chat.queue(Conversation::Lobby, "one too many".into(), "over".into()));
+            assert!(!chat.queue(Conversation::lobby(), "one too many".into(), "over".into()));
         });
     }
 

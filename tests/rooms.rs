@@ -33,7 +33,12 @@ async fn public_rooms_are_created_listed_joined_and_left() {
         (created["members"].clone(), created["online"].clone(), created["joined"].clone()),
         (json!(1), json!(1), json!(true))
     );
-    assert_eq!(bob.event("room_created").await["name"], "general");
+    let announced = bob.event("room_created").await;
+    assert_eq!(
+        (announced["name"].clone(), announced["joined"].clone()),
+        (json!("general"), json!(false)),
+        "as bob sees it"
+    );
     let listed = bob.emit_ack("rooms", json!(null)).await;
     assert_eq!(names(&listed), ["general", "lobby"]);
     assert_eq!(listed["rooms"][0]["joined"], false);

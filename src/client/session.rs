@@ -15,8 +15,8 @@ use super::socket::{SocketClient, SocketEvent};
 use crate::chat_state::{ChatState, ConnStatus, Conversation, Outgoing};
 use crate::error::ApiError;
 use crate::protocol::{
-    event, parse_reply, validate_name, ConversationList, HistoryPage, HistoryRequest, MessageAck, OnlineAck, UserId,
-    MAX_HISTORY_PAGE,
+    event, parse_reply, validate_name, ConversationList, HistoryPage, HistoryRequest, MessageAck, OnlineAck, RoomInfo,
+    RoomList, UserId, LOBBY, MAX_HISTORY_PAGE,
 };
 
 thread_local! {
@@ -123,7 +123,7 @@ pub fn flush_outbox(chat: ChatState) {
 
 async fn send_one(message: &Outgoing) -> Result<(), ApiError> {
     let (name, payload) = match &message.to {
-        Conversation::Lobby => (event::MESSAGE, json!({ "text": message.text, "cid": message.cid })),
+        Conversation::Room(room) => (event::MESSAGE, json!({ "room": room, "text": message.text, "cid": message.cid })),
         Conversation::Direct(peer) => {
             (event::SECRET, json!({ "to": peer.id, "text": message.text, "cid": message.cid }))
         }
@@ -158,25 +158,28 @@ async fn history(request: HistoryRequest) -> Result<HistoryPage, ApiError> {
 }
 
 /// After connecting, fetches exactly what each conversation missed, by
-/// `seq`: the lobby, then every private conversation the server lists with
-/// a newer `seq` than I know, including ones started while I was away. A gap
-/// too large for one page starts that conversation over from its latest
-/// page instead.
+/// `seq`: the lobby, the rooms I follow, then every private conversation
+/// the server lists with a newer `seq` than I know, including ones started
+/// while I was away. A gap too large for one page starts that conversation
+/// over from its latest page instead.
 async fn resume(chat: ChatState) {
-    let lobby_seen = chat.lobby.with_untracked(|lobby| lobby.last().map(|m| m.seq));
-    let mut lobby = catch_up(HistoryRequest::default(), lobby_seen).await;
+    let mut lobby = catch_up(room_page(LOBBY), chat.last_room_seq(LOBBY)).await;
     // The lobby's page also says which history the server holds. A new one
     // (a reset database) makes every `seq` I have meaningless.
     if let Ok(CaughtUp::Missed(page) | CaughtUp::Restart(page)) = &lobby {
         if chat.epoch.with_value(|epoch| *epoch != page.epoch) {
             chat.start_over(page.epoch.clone());
-            lobby = history(HistoryRequest::default()).await.map(CaughtUp::Restart);
+            lobby = history(room_page(LOBBY)).await.map(CaughtUp::Restart);
         }
     }
-    match lobby {
-        Ok(CaughtUp::Missed(page)) => chat.merge_lobby(page.messages),
-        Ok(CaughtUp::Restart(page)) => chat.lobby.set(page.messages),
+    absorb_room(chat, LOBBY, lobby);
+    match ask::<RoomList>(event::ROOMS, Value::Null).await {
+        Ok(list) => chat.rooms.set(list.rooms),
         Err(error) => chat.notice.set(Some(error.message)),
+    }
+    for room in chat.followed_rooms().into_iter().filter(|room| room != LOBBY) {
+        let caught = catch_up(room_page(&room), chat.last_room_seq(&room)).await;
+        absorb_room(chat, &room, caught);
     }
     if chat.me.with_untracked(Option::is_none) {
         return;
@@ -204,6 +207,18 @@ async fn resume(chat: ChatState) {
     }
 }
 
+fn room_page(room: &str) -> HistoryRequest {
+    HistoryRequest { room: Some(room.to_owned()), ..Default::default() }
+}
+
+fn absorb_room(chat: ChatState, room: &str, caught: Result<CaughtUp, ApiError>) {
+    match caught {
+        Ok(CaughtUp::Missed(page)) => chat.merge_room(room, page.messages),
+        Ok(CaughtUp::Restart(page)) => chat.restart_room(room, page.messages),
+        Err(error) => chat.notice.set(Some(error.message)),
+    }
+}
+
 async fn conversations() -> Result<ConversationList, ApiError> {
     ask(event::CONVERSATIONS, Value::Null).await
 }
@@ -227,15 +242,66 @@ async fn catch_up(conversation: HistoryRequest, seen: Option<i64>) -> Result<Cau
 
 /// Loads the page before `before` in `conversation` (scrolling back).
 pub async fn load_earlier(chat: ChatState, conversation: Conversation, before: i64) {
-    let with = match &conversation {
-        Conversation::Lobby => None,
-        Conversation::Direct(peer) => Some(peer.id),
-    };
-    match history(HistoryRequest { with, before: Some(before), ..Default::default() }).await {
-        Ok(page) if with.is_some() => chat.merge_secrets(page.secrets),
-        Ok(page) => chat.merge_lobby(page.messages),
-        Err(error) => chat.notice.set(Some(error.message)),
+    match conversation {
+        Conversation::Room(room) => match history(HistoryRequest { before: Some(before), ..room_page(&room) }).await {
+            Ok(page) => chat.merge_room(&room, page.messages),
+            Err(error) => chat.notice.set(Some(error.message)),
+        },
+        Conversation::Direct(peer) => {
+            let request = HistoryRequest { with: Some(peer.id), before: Some(before), ..Default::default() };
+            match history(request).await {
+                Ok(page) => chat.merge_secrets(page.secrets),
+                Err(error) => chat.notice.set(Some(error.message)),
+            }
+        }
     }
+}
+
+/// Shows `conversation`, puts its address (`/r/…`, `/dm/…`) in the address
+/// bar so it can be shared or bookmarked, and loads its latest page if I
+/// have none of it yet.
+pub fn open(chat: ChatState, conversation: Conversation) {
+    if let Some(history) = web_sys::window().and_then(|window| window.history().ok()) {
+        // Replaced, not pushed: the page never navigates, so Back leaves it.
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&conversation.path()));
+    }
+    chat.open(conversation.clone());
+    match conversation {
+        Conversation::Room(room) if chat.last_room_seq(&room).is_none() => {
+            leptos::task::spawn_local(async move {
+                match history(room_page(&room)).await {
+                    Ok(page) => chat.merge_room(&room, page.messages),
+                    Err(error) => chat.notice.set(Some(error.message)),
+                }
+            });
+        }
+        Conversation::Direct(peer) => load_private_history(chat, peer.id),
+        Conversation::Room(_) => {}
+    }
+}
+
+/// Creates a room and opens it.
+pub async fn create_room(chat: ChatState, name: String, private: bool) -> Result<(), ApiError> {
+    let room: RoomInfo = ask(event::CREATE_ROOM, json!({ "name": name, "private": private })).await?;
+    let name = room.name.clone();
+    chat.note_room(room);
+    open(chat, Conversation::Room(name));
+    Ok(())
+}
+
+/// Joins the room on screen.
+pub async fn join_room(chat: ChatState, room: String) -> Result<(), ApiError> {
+    let room: RoomInfo = ask(event::JOIN_ROOM, json!({ "room": room })).await?;
+    chat.note_room(room);
+    Ok(())
+}
+
+/// Leaves a room and goes back to the lobby.
+pub async fn leave_room(chat: ChatState, room: String) -> Result<(), ApiError> {
+    let left: RoomInfo = ask(event::LEAVE_ROOM, json!({ "room": room })).await?;
+    chat.forget_room_if_hidden(left);
+    open(chat, Conversation::lobby());
+    Ok(())
 }
 
 /// Loads the last page of my private conversation with `peer`.

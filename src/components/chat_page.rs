@@ -5,32 +5,56 @@
 use leptos::prelude::*;
 
 use super::account::{AccountForm, SignOut};
-use super::composer::Composer;
+use super::composer::RoomGate;
 use super::connection_status::ConnectionStatus;
 use super::conversation::ConversationView;
 use super::join_form::JoinForm;
 use super::people::People;
 use crate::chat_state::{ChatSnapshot, ChatState};
 use crate::error::ApiError;
+use crate::protocol::UserId;
 
-/// What the page starts from: me (from the session cookie), the lobby's
-/// last page of history, who is online, and my private conversations.
+/// What the page starts from: me (from the session cookie), the rooms I can
+/// see, who is online, my private conversations, and the latest page of the
+/// conversation the URL names: `room` (default the lobby) or, with `with`
+/// (a user id), my private conversation with that user.
 #[server(prefix = "/api", endpoint = "chat")]
-pub async fn load_chat() -> Result<ChatSnapshot, ApiError> {
+pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<ChatSnapshot, ApiError> {
+    use crate::error::ChatError;
     use crate::protocol::{HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS};
     use crate::server::identity::{internal, request_user};
+    use crate::server::rooms::{check_can_read, list_for};
     use crate::server::state::app_state;
+    use crate::server::store::{dm_room, StoredMessage};
 
     let state = app_state()?;
     let me = request_user(&state).await?;
-    let lobby = state.store.recent(LOBBY, HISTORY_PAGE).await.map_err(internal)?;
-    let conversations = match &me {
-        Some(me) => state.store.conversations(me.id, MAX_CONVERSATIONS).await.map_err(internal)?,
+    let me_id = me.as_ref().map(|u| u.id);
+    let room = room.unwrap_or_else(|| LOBBY.to_owned());
+    let (direct, messages, secrets) = match (with, me_id) {
+        (Some(peer), Some(me_id)) => {
+            let peer = state.store.user(peer).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
+            let page = state.store.recent(&dm_room(me_id, peer.id), HISTORY_PAGE).await.map_err(internal)?;
+            (Some(peer), Vec::new(), page.into_iter().filter_map(StoredMessage::into_secret).collect())
+        }
+        (Some(_), None) => return Err(ChatError::NotOnline.into()),
+        (None, _) => {
+            check_can_read(&state, me_id, &room).await?;
+            let page = state.store.recent(&room, HISTORY_PAGE).await.map_err(internal)?;
+            (None, page.into_iter().map(StoredMessage::into_chat).collect(), Vec::new())
+        }
+    };
+    let conversations = match me_id {
+        Some(me_id) => state.store.conversations(me_id, MAX_CONVERSATIONS).await.map_err(internal)?,
         None => Vec::new(),
     };
     Ok(ChatSnapshot {
+        rooms: list_for(&state, me_id).await?,
         me,
-        lobby: lobby.into_iter().map(|m| m.into_chat()).collect(),
+        room: if direct.is_some() { LOBBY.to_owned() } else { room },
+        direct,
+        messages,
+        secrets,
         online: state.presence.users(),
         conversations,
         epoch: state.history_epoch.to_string(),
@@ -38,9 +62,12 @@ pub async fn load_chat() -> Result<ChatSnapshot, ApiError> {
     })
 }
 
+/// The page for `/`, `/r/{room}` and `/dm/{user}`.
 #[component]
 pub fn ChatPage() -> impl IntoView {
-    let snapshot = Resource::new(|| (), |_| load_chat());
+    let params = leptos_router::hooks::use_params_map();
+    let target = move || params.with(|p| (p.get("room"), p.get("user").and_then(|user| user.parse::<UserId>().ok())));
+    let snapshot = Resource::new(target, |(room, with)| load_chat(room, with));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the chat…"</p> }>
             {move || Suspend::new(async move {
@@ -48,6 +75,7 @@ pub fn ChatPage() -> impl IntoView {
                     Ok(snapshot) => view! { <Chat snapshot/> }.into_any(),
                     Err(error) => view! {
                         <p class="page-error" role="alert">{format!("The chat could not be loaded: {}", error.message)}</p>
+                        <p class="page-error"><a href="/" rel="external">"Go to the lobby"</a></p>
                     }.into_any(),
                 }
             })}
@@ -97,7 +125,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                         }
                     }
                 >
-                    <Composer/>
+                    <RoomGate/>
                 </Show>
             </main>
         </div>

@@ -12,13 +12,13 @@ use leptos::server_fn::ServerFn;
 
 use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
-use crate::protocol::{validate_text, MAX_TEXT_CHARS};
+use crate::protocol::{validate_text, LOBBY, MAX_TEXT_CHARS};
 
-/// Posts `text` to the lobby as the signed-in user (the path for browsers
-/// without JavaScript). `cid`, rendered into the form by the server, makes a
-/// double submit store once.
+/// Posts `text` to `room` (default the lobby) as the signed-in user (the
+/// path for browsers without JavaScript). `cid`, rendered into the form by
+/// the server, makes a double submit store once.
 #[server(prefix = "/api", endpoint = "send_message")]
-pub async fn send_message(text: String, cid: Option<String>) -> Result<(), ApiError> {
+pub async fn send_message(text: String, cid: Option<String>, room: Option<String>) -> Result<(), ApiError> {
     use crate::error::ChatError;
     use crate::protocol::MessageRequest;
     use crate::server::fanout::Delivery;
@@ -28,7 +28,7 @@ pub async fn send_message(text: String, cid: Option<String>) -> Result<(), ApiEr
 
     let state = app_state()?;
     let user = request_user(&state).await?.ok_or(ChatError::NotOnline)?;
-    let request = MessageRequest { text, cid: cid.filter(|c| !c.is_empty()), room: None };
+    let request = MessageRequest { text, cid: cid.filter(|c| !c.is_empty()), room: room.filter(|r| !r.is_empty()) };
     let (_, delivery) = post_message(&state, &user, &request).await?;
     if let Some(message) = delivery {
         state.fanout.deliver(Delivery::Room(message)).await;
@@ -77,8 +77,13 @@ pub fn Composer() -> impl IntoView {
         }
     };
     let placeholder = move || match chat.active.get() {
-        Conversation::Lobby => "Message #lobby".to_owned(),
+        Conversation::Room(room) => format!("Message #{room}"),
         Conversation::Direct(peer) => format!("Private message to {}", peer.name),
+    };
+    // The room a form post (without JavaScript) goes to.
+    let form_room = move || match chat.active.get() {
+        Conversation::Room(room) => room,
+        Conversation::Direct(_) => LOBBY.to_owned(),
     };
     let remaining = move || MAX_TEXT_CHARS as i64 - text.with(|t| t.chars().count()) as i64;
     let near_limit = move || remaining() < 200;
@@ -94,6 +99,7 @@ pub fn Composer() -> impl IntoView {
             submit();
         }>
             <input type="hidden" name="cid" value=form_cid()/>
+            <input type="hidden" name="room" value=form_room/>
             <textarea
                 name="text"
                 rows="1"
@@ -122,4 +128,37 @@ pub fn Composer() -> impl IntoView {
         </form>
     }
     .into_any()
+}
+
+/// The composer, or, in a room I have not joined, a button to join it.
+#[component]
+pub fn RoomGate() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let unjoined = move || match chat.active.get() {
+        Conversation::Room(room) if room != LOBBY => {
+            (!chat.rooms.with(|rooms| rooms.iter().any(|r| r.name == room && r.joined))).then_some(room)
+        }
+        _ => None,
+    };
+    let error = RwSignal::new(None::<String>);
+    let join = move |_| {
+        let Some(room) = unjoined() else { return };
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            error.set(crate::client::session::join_room(chat, room).await.err().map(|problem| problem.message));
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = room;
+    };
+    view! {
+        <Show when=move || unjoined().is_none() fallback=move || view! {
+            <div class="join-room">
+                <button type="button" on:click=join>{move || format!("Join #{}", unjoined().unwrap_or_default())}</button>
+                <span class="hint">"to post here and hear it live"</span>
+                <p class="form-error" role="alert">{move || error.get()}</p>
+            </div>
+        }>
+            <Composer/>
+        </Show>
+    }
 }

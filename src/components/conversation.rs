@@ -1,12 +1,12 @@
-//! The conversation on screen: the lobby, or a private conversation with one
+//! The conversation on screen: a room, or a private conversation with one
 //! person, as a list of messages in `seq` order.
 
 use leptos::prelude::*;
 
 use crate::chat_state::{clock_time, ChatState, Conversation, Outgoing};
-use crate::protocol::User;
+use crate::protocol::{User, LOBBY};
 
-/// One message row, for the lobby and private conversations alike.
+/// One message row, for rooms and private conversations alike.
 #[derive(Clone, PartialEq)]
 struct Row {
     id: i64,
@@ -29,9 +29,12 @@ pub fn ConversationView() -> impl IntoView {
     // One list per change, shared by the list, the empty notice and the scroll.
     let rows = Memo::new(move |_| -> Vec<Row> {
         match chat.active.get() {
-            Conversation::Lobby => chat
-                .lobby
-                .with(|lobby| lobby.iter().map(|m| Row::new(m.id, m.seq, false, &m.from, &m.text, m.at)).collect()),
+            Conversation::Room(room) => chat.room_messages.with(|rooms| {
+                rooms
+                    .get(&room)
+                    .map(|list| list.iter().map(|m| Row::new(m.id, m.seq, false, &m.from, &m.text, m.at)).collect())
+                    .unwrap_or_default()
+            }),
             Conversation::Direct(peer) => {
                 let me = chat.me.get().map(|u| u.id).unwrap_or_default();
                 chat.secrets.with(|all| {
@@ -45,8 +48,26 @@ pub fn ConversationView() -> impl IntoView {
     });
     let private = move || chat.active.with(|a| matches!(a, Conversation::Direct(_)));
     let title = move || match chat.active.get() {
-        Conversation::Lobby => "# lobby".to_owned(),
+        Conversation::Room(room) => format!("# {room}"),
         Conversation::Direct(peer) => format!("Private conversation with {}", peer.name),
+    };
+    // A room I joined (not the lobby, which nobody leaves) can be left.
+    let leavable = move || match chat.active.get() {
+        Conversation::Room(room) if room != LOBBY => {
+            chat.rooms.with(|rooms| rooms.iter().any(|r| r.name == room && r.joined)).then_some(room)
+        }
+        _ => None,
+    };
+    let leave = move |_| {
+        let Some(room) = leavable() else { return };
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Err(problem) = crate::client::session::leave_room(chat, room).await {
+                chat.notice.set(Some(problem.message));
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = room;
     };
     // Older messages exist when the first one shown is not the first ever.
     let first_seq = move || rows.with(|rows| rows.first().map(|row| row.seq));
@@ -87,6 +108,9 @@ pub fn ConversationView() -> impl IntoView {
                 <h2 data-testid="conversation-title">{title}</h2>
                 <Show when=private>
                     <span class="private-note">"Only the two of you can see these messages."</span>
+                </Show>
+                <Show when=move || leavable().is_some()>
+                    <button type="button" class="leave" on:click=leave>"Leave room"</button>
                 </Show>
             </header>
             <ol class="messages" node_ref=list aria-live="polite" data-testid="messages">

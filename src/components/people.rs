@@ -1,8 +1,9 @@
-//! The sidebar: the lobby, who is online, and private conversations. Clicking
-//! a person opens a private conversation with them.
+//! The sidebar: the rooms, who is online, and private conversations.
+//! Clicking a person opens a private conversation with them.
 
 use leptos::prelude::*;
 
+use super::rooms::RoomList;
 use crate::chat_state::{ChatState, Conversation};
 use crate::protocol::User;
 
@@ -10,7 +11,6 @@ use crate::protocol::User;
 pub fn People() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let me = move || chat.me.get().map(|u| u.id);
-    let lobby_active = move || chat.active.with(|a| *a == Conversation::Lobby);
     // People I have a private conversation with who are not online now,
     // most recent first.
     let offline_peers = move || {
@@ -24,12 +24,7 @@ pub fn People() -> impl IntoView {
         })
     };
     view! {
-        <nav class="rooms" aria-label="Rooms">
-            <h2>"Rooms"</h2>
-            <button class="room" class:active=lobby_active on:click=move |_| chat.open(Conversation::Lobby)>
-                "# lobby"
-            </button>
-        </nav>
+        <RoomList/>
         <section class="people" aria-label="Online">
             <h2>"Online " <span class="count" data-testid="online-count">{move || chat.online.with(Vec::len)}</span></h2>
             <ul data-testid="online-users">
@@ -61,9 +56,7 @@ fn PersonRow(user: User, online: bool) -> impl IntoView {
     let name = user.name.clone();
     let open = move |_| {
         if chat.me.with_untracked(Option::is_some) && !is_me() {
-            chat.open(Conversation::Direct(user.clone()));
-            #[cfg(feature = "hydrate")]
-            crate::client::session::load_private_history(chat, id);
+            super::open(chat, Conversation::Direct(user.clone()));
         }
     };
     view! {

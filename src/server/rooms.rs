@@ -83,16 +83,21 @@ async fn move_sockets(io: &SocketIo, user: UserId, room: &str, join: bool) {
     }
 }
 
+/// The rooms `viewer` can see, with counts, by name.
+pub async fn list_for(state: &AppState, viewer: Option<UserId>) -> Result<Vec<RoomInfo>, ChatError> {
+    let mut rooms = Vec::new();
+    for room in state.store.rooms_visible_to(viewer).await.map_err(internal)? {
+        rooms.push(describe(state, room, viewer).await?);
+    }
+    Ok(rooms)
+}
+
 /// `rooms`: the public rooms and my private ones, with counts.
 pub async fn list(s: SocketRef, State(state): State<AppState>, reply: Responder) {
     let result = async {
         throttle(&s, Action::Read)?;
         let viewer = super::handlers::seat_user(&s).map(|u| u.id);
-        let mut rooms = Vec::new();
-        for room in state.store.rooms_visible_to(viewer).await.map_err(internal)? {
-            rooms.push(describe(&state, room, viewer).await?);
-        }
-        Ok(RoomList { rooms })
+        Ok(RoomList { rooms: list_for(&state, viewer).await? })
     };
     reply.send(result.await);
 }
@@ -119,17 +124,21 @@ pub async fn create(
             .map_err(internal)?
             .ok_or(ChatError::RoomExists)?;
         move_sockets(&io, user.id, &room.name, true).await;
-        describe(&state, room, Some(user.id)).await
+        Ok((describe(&state, room, Some(user.id)).await?, user))
     };
-    let result = result.await;
-    if let Ok(room) = &result {
-        if !room.private {
-            if let Err(error) = io.emit(event::ROOM_CREATED, room).await {
-                tracing::debug!(?error, "room announcement reached only some sockets");
+    match result.await {
+        Ok((room, creator)) => {
+            if !room.private {
+                // As everyone else sees it: not (yet) theirs.
+                let announced = RoomInfo { joined: false, ..room.clone() };
+                if let Err(error) = io.except(user_room(creator.id)).emit(event::ROOM_CREATED, &announced).await {
+                    tracing::debug!(?error, "room announcement reached only some sockets");
+                }
             }
+            reply.send(Ok(room));
         }
+        Err(error) => reply.send::<RoomInfo>(Err(error)),
     }
-    reply.send(result);
 }
 
 async fn check_room_cap(state: &AppState, user: UserId) -> Result<(), ChatError> {

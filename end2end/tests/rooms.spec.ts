@@ -1,0 +1,94 @@
+// Rooms in the browser: create one, find it in the list, join, talk, leave;
+// private rooms that outsiders cannot see or open; room addresses that are
+// server-rendered, so they work as links and without JavaScript.
+import { test, expect, joinAs, openPage, send, message, uniqueName, baseUrl } from "./fixtures";
+
+function roomButton(page: import("@playwright/test").Page, name: string) {
+  return page.getByTestId("rooms").locator(`button[data-room="${name}"]`);
+}
+
+async function createRoom(page: import("@playwright/test").Page, name: string, isPrivate = false) {
+  await page.getByLabel("New room name").fill(name);
+  if (isPrivate) await page.getByLabel("Private room", { exact: true }).check();
+  await page.getByRole("button", { name: "Create" }).click();
+  await expect(page.getByTestId("conversation-title")).toHaveText(`# ${name}`);
+}
+
+test("create a room, others find it, join, talk and leave", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const room = uniqueName("pw-room-");
+  await createRoom(alice.page, room);
+  await expect(alice.page).toHaveURL(new RegExp(`/r/${room}$`));
+
+  // bob sees it appear, opens it, and must join before posting.
+  await roomButton(bob.page, room).click();
+  await expect(bob.page.getByTestId("conversation-title")).toHaveText(`# ${room}`);
+  await bob.page.getByRole("button", { name: `Join #${room}` }).click();
+  const hello = `hello ${room} from ${bob.name}`;
+  await send(bob.page, hello);
+  await expect(message(alice.page, hello)).toHaveCount(1);
+
+  // In the lobby, alice sees the room's unread count instead.
+  await roomButton(alice.page, "lobby").click();
+  await expect(alice.page).toHaveURL(new RegExp(`/$`));
+  const later = `while you were in the lobby, ${alice.name}`;
+  await send(bob.page, later);
+  await expect(roomButton(alice.page, room).locator(".badge")).toHaveText("1");
+  await expect(message(alice.page, later)).toHaveCount(0);
+
+  await bob.page.getByRole("button", { name: "Leave room" }).click();
+  await expect(bob.page.getByTestId("conversation-title")).toHaveText("# lobby");
+  await roomButton(alice.page, room).click();
+  await send(alice.page, `after bob left ${room}`);
+  await roomButton(bob.page, room).click();
+  await expect(bob.page.getByRole("button", { name: `Join #${room}` })).toBeVisible();
+});
+
+test("a private room is invisible to outsiders, even by its address", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const carol = await joinAs(browser, uniqueName("carol"));
+  users.push(alice, carol);
+  const room = uniqueName("pw-secret-");
+  await createRoom(alice.page, room, true);
+  const text = `members only ${room}`;
+  await send(alice.page, text);
+  await expect(message(alice.page, text)).toHaveCount(1);
+
+  await expect(roomButton(carol.page, room)).toHaveCount(0);
+  await carol.page.goto(`${baseUrl()}/r/${room}`);
+  await expect(carol.page.getByText("there is no such room")).toBeVisible();
+  await expect(carol.page.getByText(text)).toHaveCount(0);
+  // The server refuses the page with an error status, which the browser logs.
+  carol.errors.splice(0, carol.errors.length, ...carol.errors.filter((e) => !/Failed to load resource/.test(e)));
+});
+
+test("a room's address is server-rendered and readable without JavaScript", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  users.push(alice);
+  const room = uniqueName("pw-open-");
+  await createRoom(alice.page, room);
+  const text = `readable by link ${room}`;
+  await send(alice.page, text);
+  await expect(message(alice.page, text)).toHaveCount(1);
+
+  const visitor = await openPage(browser, { javaScriptEnabled: false, url: `${baseUrl()}/r/${room}` });
+  users.push(visitor);
+  await expect(visitor.page.getByTestId("conversation-title")).toHaveText(`# ${room}`);
+  await expect(message(visitor.page, text)).toHaveCount(1);
+});
+
+test("a private conversation has its own address that survives a reload", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  await alice.page.getByTestId("online-users").locator("button.person", { hasText: bob.name }).click();
+  await expect(alice.page).toHaveURL(/\/dm\/\d+$/);
+  const text = `a link to our talk, ${bob.name}`;
+  await send(alice.page, text);
+  await expect(message(alice.page, text)).toHaveCount(1);
+  await alice.page.reload();
+  await expect(alice.page.getByTestId("conversation-title")).toHaveText(`Private conversation with ${bob.name}`);
+  await expect(message(alice.page, text)).toHaveCount(1);
+});

@@ -1,0 +1,119 @@
+//! The room list in the sidebar: every room I can see, with unread counts,
+//! and a form to create a room. Joining and leaving happen in the
+//! conversation itself (see `composer` and `conversation`).
+
+use leptos::prelude::*;
+
+use crate::chat_state::{ChatState, Conversation};
+use crate::protocol::{validate_room_name, RoomInfo, MAX_ROOM_NAME_CHARS};
+
+#[component]
+pub fn RoomList() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    view! {
+        <nav class="rooms" aria-label="Rooms">
+            <h2>"Rooms"</h2>
+            <ul data-testid="rooms">
+                <For each=move || chat.rooms.get() key=|room| (room.name.clone(), room.joined, room.private) let:room>
+                    <RoomRow room/>
+                </For>
+            </ul>
+            <Show when=move || chat.me.with(Option::is_some)>
+                <NewRoom/>
+            </Show>
+        </nav>
+    }
+}
+
+#[component]
+fn RoomRow(room: RoomInfo) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let name = room.name.clone();
+    let active = {
+        let name = name.clone();
+        move || chat.active.with(|a| matches!(a, Conversation::Room(r) if *r == name))
+    };
+    let unread = {
+        let name = name.clone();
+        move || chat.room_unread.with(|u| u.get(&name).copied().unwrap_or(0))
+    };
+    let title = if room.private { "A private room: members only" } else { "A public room" };
+    let open = {
+        let name = name.clone();
+        move |_| super::open(chat, Conversation::Room(name.clone()))
+    };
+    view! {
+        <li>
+            <button
+                class="room"
+                class:active=active
+                class:joined=room.joined
+                data-room=name.clone()
+                title=title
+                on:click=open
+            >
+                <span class="sigil">
+                    {if room.private { lock_icon().into_any() } else { "#".into_any() }}
+                </span>
+                <span class="name">{name.clone()}</span>
+                {move || {
+                    let count = unread();
+                    (count > 0).then(|| view! { <span class="badge" aria-label="unread messages">{count}</span> })
+                }}
+            </button>
+        </li>
+    }
+}
+
+/// A padlock that any font can show (not every system has emoji).
+fn lock_icon() -> impl IntoView {
+    view! {
+        <svg viewBox="0 0 16 16" role="img" aria-label="private">
+            <path fill="currentColor" d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z"/>
+        </svg>
+    }
+}
+
+#[component]
+fn NewRoom() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let name = RwSignal::new(String::new());
+    let private = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let draft = name.get_untracked().trim().to_owned();
+        if let Err(problem) = validate_room_name(&draft) {
+            error.set(Some(problem.to_string()));
+            return;
+        }
+        error.set(None);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::client::session::create_room(chat, draft, private.get_untracked()).await {
+                Ok(()) => name.set(String::new()),
+                Err(problem) => error.set(Some(problem.message)),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = chat;
+    };
+    view! {
+        <form class="new-room" on:submit=create>
+            <input
+                type="text"
+                aria-label="New room name"
+                placeholder="new-room-name"
+                maxlength=MAX_ROOM_NAME_CHARS.to_string()
+                prop:value=move || name.get()
+                on:input=move |ev| name.set(event_target_value(&ev))
+            />
+            <label class="private">
+                <input type="checkbox" aria-label="Private room" prop:checked=move || private.get() on:change=move |ev| private.set(event_target_checked(&ev))/>
+                " private"
+            </label>
+            <button type="submit">"Create"</button>
+            <p class="form-error" role="alert" data-testid="room-error">{move || error.get()}</p>
+        </form>
+    }
+}
