@@ -62,6 +62,18 @@ test("a private room is invisible to outsiders, even by its address", async ({ b
   await expect(carol.page.getByText(text)).toHaveCount(0);
   // The server refuses the page with an error status, which the browser logs.
   carol.errors.splice(0, carol.errors.length, ...carol.errors.filter((e) => !/Failed to load resource/.test(e)));
+
+  // Invited, carol sees the room at once and can read and write there.
+  await carol.page.goto(baseUrl());
+  await expect(carol.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+  await alice.page.getByLabel("Invite someone").selectOption({ label: carol.name });
+  await alice.page.getByRole("button", { name: "Invite", exact: true }).click();
+  await expect(alice.page.getByTestId("invite-status")).toHaveText("Invited.");
+  await roomButton(carol.page, room).click();
+  await expect(message(carol.page, text)).toHaveCount(1);
+  const reply = `thanks for having me, ${room}`;
+  await send(carol.page, reply);
+  await expect(message(alice.page, reply)).toHaveCount(1);
 });
 
 test("a room's address is server-rendered and readable without JavaScript", async ({ browser, users }) => {

@@ -296,6 +296,11 @@ pub async fn join_room(chat: ChatState, room: String) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Adds `user` to the private room `room`.
+pub async fn invite(room: String, user: UserId) -> Result<(), ApiError> {
+    ask::<RoomInfo>(event::INVITE, json!({ "room": room, "user": user })).await.map(|_| ())
+}
+
 /// Leaves a room and goes back to the lobby.
 pub async fn leave_room(chat: ChatState, room: String) -> Result<(), ApiError> {
     let left: RoomInfo = ask(event::LEAVE_ROOM, json!({ "room": room })).await?;

@@ -110,6 +110,7 @@ pub fn ConversationView() -> impl IntoView {
                     <span class="private-note">"Only the two of you can see these messages."</span>
                 </Show>
                 <Show when=move || leavable().is_some()>
+                    <Invite/>
                     <button type="button" class="leave" on:click=leave>"Leave room"</button>
                 </Show>
             </header>
@@ -134,6 +135,49 @@ pub fn ConversationView() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// In a private room I am in: add someone who is online to it.
+#[component]
+fn Invite() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let private_room = move || match chat.active.get() {
+        Conversation::Room(room) => {
+            chat.rooms.with(|rooms| rooms.iter().any(|r| r.name == room && r.private)).then_some(room)
+        }
+        Conversation::Direct(_) => None,
+    };
+    let choice = RwSignal::new(String::new());
+    let status = RwSignal::new(None::<String>);
+    let candidates = move || {
+        let me = chat.me.with(|me| me.as_ref().map(|u| u.id));
+        chat.online.with(|online| online.iter().filter(|u| Some(u.id) != me).cloned().collect::<Vec<User>>())
+    };
+    let invite = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (Some(room), Ok(user)) = (private_room(), choice.get_untracked().parse::<i64>()) else { return };
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let outcome = crate::client::session::invite(room, user).await;
+            status.set(Some(outcome.map_or_else(|problem| problem.message, |()| "Invited.".to_owned())));
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (room, user);
+    };
+    view! {
+        <Show when=move || private_room().is_some()>
+            <form class="invite" on:submit=invite>
+                <select aria-label="Invite someone" on:change=move |ev| choice.set(event_target_value(&ev))>
+                    <option value="">"Invite someone online…"</option>
+                    <For each=candidates key=|user| user.id let:user>
+                        <option value=user.id.to_string()>{user.name}</option>
+                    </For>
+                </select>
+                <button type="submit">"Invite"</button>
+                <span class="invite-status" role="status" data-testid="invite-status">{move || status.get()}</span>
+            </form>
+        </Show>
+    }
 }
 
 #[component]

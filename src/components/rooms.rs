@@ -37,7 +37,8 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
         let name = name.clone();
         move || chat.room_unread.with(|u| u.get(&name).copied().unwrap_or(0))
     };
-    let title = if room.private { "A private room: members only" } else { "A public room" };
+    let kind = if room.private { "Private room" } else { "Public room" };
+    let title = format!("{kind}: {} members, {} online", room.members, room.online);
     let open = {
         let name = name.clone();
         move |_| super::open(chat, Conversation::Room(name.clone()))
