@@ -65,8 +65,13 @@ async fn register_sign_in_and_sign_out() {
     let second = second.unwrap();
     assert_ne!(first, second, "each sign-in is its own session");
 
-    // Signing out revokes that session and clears the cookie; the other stays.
+    // Signing out revokes that session, closes its sockets and clears the
+    // cookie; the other session stays, sockets and all.
+    let open_second = TestClient::connect(addr, Some(json!({ "token": second }))).await.unwrap();
+    let open_first = TestClient::connect(addr, Some(json!({ "token": first }))).await.unwrap();
     let (status, body, cleared) = post(addr, "logout", &[], Some(&second)).await;
+    assert!(open_second.closed_by_server().await, "a signed-out socket stayed open");
+    assert_eq!(open_first.emit_ack("message", json!({ "text": "still here" })).await["ok"], true);
     assert_eq!(status, 200, "{body}");
     assert_eq!(cleared.as_deref(), Some(""), "the cookie is cleared");
     assert!(

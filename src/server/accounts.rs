@@ -16,7 +16,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use tokio::sync::Semaphore;
 
-use super::identity::{check_not_registered, hash_token, internal, now_ms, start_session};
+use super::identity::{check_not_registered, hash_token, internal, now_ms, session_room, start_session};
 use super::names::name_key;
 use super::state::AppState;
 use crate::error::ChatError;
@@ -133,9 +133,16 @@ pub async fn login(
     Ok((user, token))
 }
 
-/// Ends the session behind `token`.
+/// Ends the session behind `token`, and closes the sockets opened with it
+/// (other sessions of the same user stay).
 pub async fn logout(state: &AppState, token: &str) -> Result<(), ChatError> {
-    state.store.delete_session(&hash_token(token)).await.map_err(internal)
+    state.store.delete_session(&hash_token(token)).await.map_err(internal)?;
+    if let Some(io) = state.sockets.get() {
+        if let Err(error) = io.to(session_room(token)).disconnect().await {
+            tracing::debug!(?error, "some signed-out sockets did not close");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use socketioxide::socket::Socket;
 use socketioxide::SocketIo;
 
 use super::fanout::Delivery;
-use super::identity::{check_not_registered, internal, join_as_guest, now_ms, start_session};
+use super::identity::{check_not_registered, internal, join_as_guest, now_ms, session_room, start_session};
 use super::limits::{Action, ConnectionLimits};
 use super::names::name_key;
 use super::realtime::{announce_online, send_or_log, user_room};
@@ -141,6 +141,7 @@ async fn go_online(
             announce_online(io, &user).await;
         }
         let token = start_session(state, &user).await.map_err(internal)?;
+        s.join(session_room(&token));
         return Ok(OnlineAck { user, token });
     }
 
@@ -153,6 +154,7 @@ async fn go_online(
         limits.assign_user(user.id);
     }
     s.join(user_room(user.id));
+    s.join(session_room(&token));
     if came_online {
         announce_online(io, &user).await;
     }

@@ -48,6 +48,7 @@ pub async fn run(
     let state = AppState {
         leptos_options,
         fanout,
+        sockets: Arc::default(),
         limits: Arc::new(Limits::new(config.limits)),
         config: Arc::new(config),
         store: Arc::new(store),
@@ -55,6 +56,7 @@ pub async fn run(
         history_epoch: history_epoch.into(),
     };
     let (socket_layer, io) = realtime::layer(state.clone());
+    let _ = state.sockets.set(io.clone());
     let (stop_delivery, delivery_stopped) = oneshot::channel();
     let delivery = tokio::spawn(Fanout::run(io.clone(), fanout_queue, delivery_stopped));
 

@@ -35,6 +35,12 @@ fn new_token() -> String {
     hex::encode(bytes)
 }
 
+/// The Socket.IO room of every socket opened with one session token, so
+/// signing out can close them. Named by the token's hash (never the token).
+pub fn session_room(token: &str) -> String {
+    format!("session:{}", hex::encode(&hash_token(token)[..16]))
+}
+
 /// The peer address of the request a server function is serving.
 pub async fn request_address() -> Option<IpAddr> {
     leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ConnectInfo(addr)| addr.ip())

@@ -14,7 +14,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
 
-use super::identity::{now_ms, token_from_headers, user_for_token};
+use super::identity::{now_ms, session_room, token_from_headers, user_for_token};
 use super::limits::ConnectionLimits;
 use super::seat::Seat;
 use super::state::AppState;
@@ -63,15 +63,15 @@ async fn identify(
     let auth_token = auth.ok().and_then(|a| a.token);
     let explicit = auth_token.is_some();
     let token = auth_token.or_else(|| token_from_headers(&s.req_parts().headers));
-    let user = match token {
+    let (user, session) = match token {
         Some(token) => match user_for_token(&state, &token).await.map_err(super::identity::internal)? {
-            Some(user) => Some(user),
+            Some(user) => (Some(user), Some(session_room(&token))),
             // A stale cookie just means a visitor; a token the client chose
             // to present must be right.
             None if explicit => return Err(ChatError::InvalidSession),
-            None => None,
+            None => (None, None),
         },
-        None => None,
+        None => (None, None),
     };
     let address = s.req_parts().extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     let slot = state.limits.open_connection(user.as_ref().map(|u| u.id), address)?;
@@ -79,6 +79,9 @@ async fn identify(
     let seat = Seat::default();
     if let Some(user) = user {
         s.join(user_room(user.id));
+        if let Some(session) = session {
+            s.join(session);
+        }
         rooms::join_memberships(&s, &state, user.id).await?;
         seat.restore(user);
     }

@@ -1,6 +1,8 @@
 //! The state every request and socket handler shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use socketioxide::SocketIo;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -21,6 +23,9 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Live delivery of committed messages, in seq order.
     pub fanout: Fanout,
+    /// The Socket.IO handle, set once the layer exists (it is built from
+    /// this state), for the few HTTP paths that act on sockets.
+    pub sockets: Arc<OnceLock<SocketIo>>,
     /// The store's history epoch, read once at start.
     pub history_epoch: Arc<str>,
 }

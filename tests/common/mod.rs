@@ -162,6 +162,8 @@ impl TestClient {
                                 let _ = tx.send(data);
                             }
                         }
+                        // The server put us out of the namespace.
+                        Ok(SocketPacket::Disconnect) => break,
                         _ => {}
                     },
                     Ok(EnginePacket::Close) => break,
