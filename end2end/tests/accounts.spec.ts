@@ -1,7 +1,8 @@
 // Registered accounts in the browser: create one, sign out, sign in again,
-// a wrong password in words, the same without JavaScript, and a server that
-// takes no guests.
-import { test, expect, openPage, uniqueName, send, message, ChatUser } from "./fixtures";
+// a wrong password in words, the same without JavaScript, a server that
+// takes no guests, a third account that cannot read a private conversation,
+// and markup in a name that stays text.
+import { test, expect, openPage, joinAs, onlineUser, uniqueName, send, message, baseUrl, ChatUser } from "./fixtures";
 import { startServer } from "../server";
 
 async function useAccount(user: ChatUser, button: "Sign in" | "Create account", name: string, password: string) {
@@ -63,5 +64,44 @@ test("a server without guests offers accounts only", async ({ browser, users }) 
     await user.context.close();
   } finally {
     await server.stop();
+  }
+});
+
+test("a third account cannot read a private conversation, not even by its address", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  await alice.page.getByTestId("online-users").locator("button.person", { hasText: bob.name }).click();
+  const secret = `between ${alice.name} and ${bob.name} only`;
+  await send(alice.page, secret);
+  await expect(message(alice.page, secret)).toHaveCount(1);
+  const bobId = await onlineUser(alice.page, bob.name).getAttribute("data-user-id");
+  const aliceId = await onlineUser(bob.page, alice.name).getAttribute("data-user-id");
+
+  const carol = await openPage(browser);
+  users.push(carol);
+  carol.name = uniqueName("carol");
+  await useAccount(carol, "Create account", carol.name, "a long password");
+  await expect(carol.page.getByTestId("me")).toHaveText(carol.name);
+  for (const id of [bobId, aliceId]) {
+    await carol.page.goto(`${baseUrl()}/dm/${id}`);
+    await expect(carol.page.getByTestId("conversation-title")).toContainText("Private conversation with");
+    await expect(carol.page.locator("body")).not.toContainText(secret);
+  }
+});
+
+test("markup in a name is shown as text and never runs", async ({ browser, users }) => {
+  const name = `<svg onload=window.__p=1>${Math.random().toString(36).slice(2, 5)}`;
+  const mallory = await joinAs(browser, name);
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(mallory, bob);
+  await expect(onlineUser(bob.page, name)).toHaveText(new RegExp(name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  await send(mallory.page, `hello from ${name}`);
+  await expect(message(bob.page, `hello from ${name}`).locator(".from")).toHaveText(name);
+  await bob.page.reload();
+  await expect(onlineUser(bob.page, name)).toBeVisible();
+  for (const user of [mallory, bob]) {
+    expect(await user.page.evaluate(() => (window as any).__p)).toBeUndefined();
+    await expect(user.page.locator("svg[onload]")).toHaveCount(0);
   }
 });
