@@ -13,6 +13,13 @@ test("screenshot of a conversation", async ({ browser, users }) => {
     const bob = await joinAs(browser, "Bob", { url: server.url });
     const carol = await joinAs(browser, "Carol", { url: server.url });
     users.push(alice, bob, carol);
+    for (const [room, isPrivate] of [["design", false], ["release", true]] as const) {
+      await alice.page.getByLabel("New room name").fill(room);
+      if (isPrivate) await alice.page.getByLabel("Private room", { exact: true }).check();
+      await alice.page.getByRole("button", { name: "Create" }).click();
+      await expect(alice.page.getByTestId("conversation-title")).toHaveText(`# ${room}`);
+    }
+    await alice.page.getByTestId("rooms").locator('button[data-room="lobby"]').click();
     await send(carol.page, "Hi both! Who has the release notes?");
     await send(alice.page, "Morning! Is the deploy still on for today?");
     await send(bob.page, "Yes, at 14:00. I'll post in here when it starts.");
