@@ -44,6 +44,10 @@ pub struct ChatSnapshot {
     /// Whether the server lets people join as guests.
     #[serde(default)]
     pub allow_guests: bool,
+    /// Something to tell the reader at once (why the address showed the
+    /// lobby instead, say).
+    #[serde(default)]
+    pub notice: Option<String>,
 }
 
 /// The socket's state as the user sees it.
@@ -163,7 +167,7 @@ impl ChatState {
                 None => Conversation::Room(snapshot.room),
             }),
             unread: RwSignal::new(HashMap::new()),
-            notice: RwSignal::new(None),
+            notice: RwSignal::new(snapshot.notice),
             utc_offset_minutes: RwSignal::new(0),
             outbox: RwSignal::new(Vec::new()),
             epoch: StoredValue::new(snapshot.epoch),
@@ -290,7 +294,9 @@ impl ChatState {
         }
         // Ids grow with every stored message, so id order is seq order
         // within each conversation.
-        self.secrets.update(|all| insert_by_seq(all, secret, |m| m.id, |m| m.id));
+        self.secrets.update(|all| {
+            insert_by_seq(all, secret, |m| m.id, |m| m.id);
+        });
         let watching = self.active.with_untracked(|a| matches!(a, Conversation::Direct(u) if u.id == peer.id));
         if incoming && !watching {
             self.unread.update(|unread| *unread.entry(peer.id).or_default() += 1);
@@ -367,16 +373,22 @@ impl ChatState {
         let mut added = false;
         self.room_messages.update(|rooms| {
             let list = rooms.entry(message.room.clone()).or_default();
-            let before = list.len();
-            insert_by_seq(list, message, |m| m.seq, |m| m.id);
-            added = list.len() != before;
+            added = insert_by_seq(list, message, |m| m.seq, |m| m.id);
         });
         if added && !mine && !watching {
             self.room_unread.update(|unread| *unread.entry(room).or_default() += 1);
         }
     }
 
-    /// Merges a page of a room's history (after a reconnect, say).
+    /// Messages of a room that I missed (after a reconnect): shown and
+    /// counted unread like live ones.
+    pub fn receive_missed_room(&self, missed: Vec<ChatMessage>) {
+        for message in missed {
+            self.add_room_message(message);
+        }
+    }
+
+    /// Merges a page of a room's history that I asked for.
     pub fn merge_room(&self, room: &str, page: Vec<ChatMessage>) {
         self.room_messages.update(|rooms| {
             let list = rooms.entry(room.to_owned()).or_default();
@@ -396,17 +408,6 @@ impl ChatState {
     /// The newest `seq` I have of a room, if I have any of it.
     pub fn last_room_seq(&self, room: &str) -> Option<i64> {
         self.room_messages.with_untracked(|rooms| rooms.get(room).and_then(|list| list.last()).map(|m| m.seq))
-    }
-
-    /// Rooms whose messages I follow: those I joined, and any I have open.
-    pub fn followed_rooms(&self) -> Vec<String> {
-        let mut rooms: Vec<String> = self.rooms.with_untracked(|rooms| {
-            rooms.iter().filter(|r| r.joined || r.name == LOBBY).map(|r| r.name.clone()).collect()
-        });
-        rooms.extend(self.room_messages.with_untracked(|loaded| loaded.keys().cloned().collect::<Vec<_>>()));
-        rooms.sort();
-        rooms.dedup();
-        rooms
     }
 
     /// After leaving: a private room I left is no longer mine to see.
@@ -455,16 +456,17 @@ fn upsert_user(users: &mut Vec<User>, user: User) {
 }
 
 /// Keeps `list` ordered by seq whatever order messages arrive in, and never
-/// shows one message twice.
-fn insert_by_seq<T>(list: &mut Vec<T>, item: T, seq: impl Fn(&T) -> i64, id: impl Fn(&T) -> i64) {
+/// shows one message twice. Returns whether `item` was new.
+fn insert_by_seq<T>(list: &mut Vec<T>, item: T, seq: impl Fn(&T) -> i64, id: impl Fn(&T) -> i64) -> bool {
     if list.iter().rev().any(|m| id(m) == id(&item)) {
-        return;
+        return false;
     }
     let position = list.iter().rposition(|m| seq(m) < seq(&item)).map_or(0, |p| p + 1);
     list.insert(position, item);
     if list.len() > MAX_KEPT_MESSAGES {
         list.remove(0);
     }
+    true
 }
 
 /// `HH:MM` for a millisecond timestamp, shifted by `offset_minutes`.

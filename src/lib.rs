@@ -13,7 +13,7 @@
 //! - [`chat_state`]: the chat as reactive signals, and the one function that
 //!   applies a server event to them.
 //! - [`app`]: the HTML shell and the routes.
-//! - `components/`: one file per piece of UI (`chat_page`, `people`,
+//! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
 //!   `conversation`, `composer`, `join_form`, `account`,
 //!   `connection_status`), each with the server functions it calls.
 //!

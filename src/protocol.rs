@@ -63,6 +63,8 @@ pub const HISTORY_PAGE: usize = 50;
 pub const MAX_HISTORY_PAGE: usize = 500;
 /// The most private conversations `conversations` lists (most recent first).
 pub const MAX_CONVERSATIONS: usize = 200;
+/// The most rooms one listing returns (by name).
+pub const MAX_LISTED_ROOMS: usize = 500;
 /// Longest room name, in characters.
 pub const MAX_ROOM_NAME_CHARS: usize = 32;
 
@@ -188,6 +190,9 @@ pub struct RoomInfo {
     pub online: usize,
     /// Whether the viewer is a member.
     pub joined: bool,
+    /// The room's newest `seq` (0 when empty): what a resuming client compares.
+    #[serde(default)]
+    pub last_seq: i64,
 }
 
 /// Ack body of `rooms`.

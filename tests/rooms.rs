@@ -62,6 +62,19 @@ async fn public_rooms_are_created_listed_joined_and_left() {
     alice.emit_ack("message", json!({ "room": "general", "text": "bob has gone" })).await;
     assert!(!hears(&bob, "bob has gone").await, "a member who left still hears the room");
     assert_eq!(bob.emit_ack("leave_room", json!({ "room": "lobby" })).await["error"]["code"], "invalid_payload");
+    assert_eq!(bob.emit_ack("join_room", json!({ "room": "lobby" })).await["error"]["code"], "invalid_payload");
+    // Invitations are for private rooms: nobody is pulled into a public one.
+    let carol_id = carol.emit_ack("online", json!({ "name": "carol" })).await["user"]["id"].clone();
+    for room in ["general", "lobby"] {
+        let ack = alice.emit_ack("invite", json!({ "room": room, "user": carol_id })).await;
+        assert_eq!(ack["error"]["code"], "invalid_payload", "{room}: {ack}");
+    }
+    // The list carries each room's newest seq, for resuming.
+    let listed = alice.emit_ack("rooms", json!(null)).await;
+    assert_eq!(
+        (listed["rooms"][0]["name"].clone(), listed["rooms"][0]["last_seq"].clone()),
+        (json!("general"), json!(2))
+    );
     server.stop().await;
 }
 
@@ -129,6 +142,11 @@ async fn room_names_and_memberships_are_bounded() {
     assert_eq!(alice.emit_ack("create_room", json!({ "name": "two" })).await["ok"], true);
     let third = alice.emit_ack("create_room", json!({ "name": "three" })).await;
     assert_eq!(third["error"]["code"], "too_many_rooms", "{third}");
+    // Leaving does not make room for more creating: rooms outlive members.
+    alice.emit_ack("leave_room", json!({ "room": "one" })).await;
+    alice.emit_ack("leave_room", json!({ "room": "two" })).await;
+    let again = alice.emit_ack("create_room", json!({ "name": "three" })).await;
+    assert_eq!(again["error"]["code"], "too_many_rooms", "{again}");
     let visitor = server.client().await;
     assert_eq!(visitor.emit_ack("create_room", json!({ "name": "mine" })).await["error"]["code"], "not_online");
     assert_eq!(visitor.emit_ack("rooms", json!(null)).await["rooms"].as_array().map(Vec::len), Some(3));

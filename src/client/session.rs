@@ -53,6 +53,9 @@ pub fn start(chat: ChatState) {
     });
     CLIENT.with(|c| *c.borrow_mut() = Some(socket));
     watch_network(chat);
+    // The server may have shown something other than the address asked for
+    // (the lobby, for a room that is not there): say where we are.
+    show_address(&chat.active.get_untracked());
 }
 
 /// Follows the browser's own idea of the network: say "offline" at once,
@@ -173,13 +176,19 @@ async fn resume(chat: ChatState) {
         }
     }
     absorb_room(chat, LOBBY, lobby);
-    match ask::<RoomList>(event::ROOMS, Value::Null).await {
-        Ok(list) => chat.rooms.set(list.rooms),
-        Err(error) => chat.notice.set(Some(error.message)),
-    }
-    for room in chat.followed_rooms().into_iter().filter(|room| room != LOBBY) {
-        let caught = catch_up(room_page(&room), chat.last_room_seq(&room)).await;
-        absorb_room(chat, &room, caught);
+    // Then every other room I have messages of, if the list says it moved
+    // on; rooms I never opened load when I open them.
+    let rooms = match ask::<RoomList>(event::ROOMS, Value::Null).await {
+        Ok(list) => list.rooms,
+        Err(error) => return chat.notice.set(Some(error.message)),
+    };
+    chat.rooms.set(rooms.clone());
+    for room in rooms.into_iter().filter(|room| room.name != LOBBY) {
+        let Some(seen) = chat.last_room_seq(&room.name) else { continue };
+        if seen < room.last_seq {
+            let caught = catch_up(room_page(&room.name), Some(seen)).await;
+            absorb_room(chat, &room.name, caught);
+        }
     }
     if chat.me.with_untracked(Option::is_none) {
         return;
@@ -213,7 +222,7 @@ fn room_page(room: &str) -> HistoryRequest {
 
 fn absorb_room(chat: ChatState, room: &str, caught: Result<CaughtUp, ApiError>) {
     match caught {
-        Ok(CaughtUp::Missed(page)) => chat.merge_room(room, page.messages),
+        Ok(CaughtUp::Missed(page)) => chat.receive_missed_room(page.messages),
         Ok(CaughtUp::Restart(page)) => chat.restart_room(room, page.messages),
         Err(error) => chat.notice.set(Some(error.message)),
     }
@@ -261,10 +270,7 @@ pub async fn load_earlier(chat: ChatState, conversation: Conversation, before: i
 /// bar so it can be shared or bookmarked, and loads its latest page if I
 /// have none of it yet.
 pub fn open(chat: ChatState, conversation: Conversation) {
-    if let Some(history) = web_sys::window().and_then(|window| window.history().ok()) {
-        // Replaced, not pushed: the page never navigates, so Back leaves it.
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&conversation.path()));
-    }
+    show_address(&conversation);
     chat.open(conversation.clone());
     match conversation {
         Conversation::Room(room) if chat.last_room_seq(&room).is_none() => {
@@ -277,6 +283,14 @@ pub fn open(chat: ChatState, conversation: Conversation) {
         }
         Conversation::Direct(peer) => load_private_history(chat, peer.id),
         Conversation::Room(_) => {}
+    }
+}
+
+/// Puts `conversation`'s address in the address bar. Replaced, not pushed:
+/// the page never navigates, so Back leaves it.
+fn show_address(conversation: &Conversation) {
+    if let Some(history) = web_sys::window().and_then(|window| window.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&conversation.path()));
     }
 }
 

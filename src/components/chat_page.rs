@@ -30,19 +30,43 @@ pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<Cha
     let state = app_state()?;
     let me = request_user(&state).await?;
     let me_id = me.as_ref().map(|u| u.id);
-    let room = room.unwrap_or_else(|| LOBBY.to_owned());
-    let (direct, messages, secrets) = match (with, me_id) {
-        (Some(peer), Some(me_id)) => {
-            let peer = state.store.user(peer).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
-            let page = state.store.recent(&dm_room(me_id, peer.id), HISTORY_PAGE).await.map_err(internal)?;
-            (Some(peer), Vec::new(), page.into_iter().filter_map(StoredMessage::into_secret).collect())
-        }
-        (Some(_), None) => return Err(ChatError::NotOnline.into()),
+    // What the address asks for, if this visitor may see it; otherwise the
+    // lobby, with a word on why (a link to a room that is gone, a private
+    // conversation after signing out).
+    let mut notice = None;
+    let mut room = room.unwrap_or_else(|| LOBBY.to_owned());
+    let mut direct = None;
+    let mut secrets = Vec::new();
+    match (with, me_id) {
+        (Some(peer), Some(me_id)) => match state.store.user(peer).await.map_err(internal)? {
+            Some(peer) => {
+                let page = state.store.recent(&dm_room(me_id, peer.id), HISTORY_PAGE).await.map_err(internal)?;
+                secrets = page.into_iter().filter_map(StoredMessage::into_secret).collect();
+                direct = Some(peer);
+            }
+            None => notice = Some(ChatError::NoSuchUser.to_string()),
+        },
+        (Some(_), None) => notice = Some("Sign in to see your private conversations.".to_owned()),
         (None, _) => {
-            check_can_read(&state, me_id, &room).await?;
-            let page = state.store.recent(&room, HISTORY_PAGE).await.map_err(internal)?;
-            (None, page.into_iter().map(StoredMessage::into_chat).collect(), Vec::new())
+            if let Err(refused) = check_can_read(&state, me_id, &room).await {
+                notice = Some(refused.to_string());
+                room = LOBBY.to_owned();
+            }
         }
+    }
+    if direct.is_some() {
+        room = LOBBY.to_owned();
+    }
+    let messages = match direct {
+        Some(_) => Vec::new(),
+        None => state
+            .store
+            .recent(&room, HISTORY_PAGE)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(StoredMessage::into_chat)
+            .collect(),
     };
     let conversations = match me_id {
         Some(me_id) => state.store.conversations(me_id, MAX_CONVERSATIONS).await.map_err(internal)?,
@@ -51,8 +75,9 @@ pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<Cha
     Ok(ChatSnapshot {
         rooms: list_for(&state, me_id).await?,
         me,
-        room: if direct.is_some() { LOBBY.to_owned() } else { room },
+        room,
         direct,
+        notice,
         messages,
         secrets,
         online: state.presence.users(),

@@ -14,23 +14,38 @@ use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
 use crate::protocol::{validate_text, LOBBY, MAX_TEXT_CHARS};
 
-/// Posts `text` to `room` (default the lobby) as the signed-in user (the
-/// path for browsers without JavaScript). `cid`, rendered into the form by
-/// the server, makes a double submit store once.
+/// Posts `text` as the signed-in user (the path for browsers without
+/// JavaScript): privately to the user `to`, or else to `room` (default the
+/// lobby). `cid`, rendered into the form by the server, makes a double
+/// submit store once.
 #[server(prefix = "/api", endpoint = "send_message")]
-pub async fn send_message(text: String, cid: Option<String>, room: Option<String>) -> Result<(), ApiError> {
+pub async fn send_message(
+    text: String,
+    cid: Option<String>,
+    room: Option<String>,
+    to: Option<String>,
+) -> Result<(), ApiError> {
     use crate::error::ChatError;
-    use crate::protocol::MessageRequest;
+    use crate::protocol::{MessageRequest, SecretRequest, UserId};
     use crate::server::fanout::Delivery;
-    use crate::server::handlers::post_message;
+    use crate::server::handlers::{post_message, post_secret_as};
     use crate::server::identity::request_user;
     use crate::server::state::app_state;
 
     let state = app_state()?;
     let user = request_user(&state).await?.ok_or(ChatError::NotOnline)?;
-    let request = MessageRequest { text, cid: cid.filter(|c| !c.is_empty()), room: room.filter(|r| !r.is_empty()) };
-    let (_, delivery) = post_message(&state, &user, &request).await?;
-    if let Some(message) = delivery {
+    let cid = cid.filter(|c| !c.is_empty());
+    // An empty field (a room on screen) means no recipient.
+    let to = to.filter(|to| !to.is_empty()).map(|to| to.parse::<UserId>()).transpose();
+    if let Some(to) = to.map_err(|_| ChatError::InvalidPayload("`to` is not a user id".into()))? {
+        let request = SecretRequest { to, text, cid };
+        if let (_, Some(secret)) = post_secret_as(&state, &user, &request).await? {
+            state.fanout.deliver(Delivery::Private(secret)).await;
+        }
+        return Ok(());
+    }
+    let request = MessageRequest { text, cid, room: room.filter(|r| !r.is_empty()) };
+    if let (_, Some(message)) = post_message(&state, &user, &request).await? {
         state.fanout.deliver(Delivery::Room(message)).await;
     }
     Ok(())
@@ -80,10 +95,15 @@ pub fn Composer() -> impl IntoView {
         Conversation::Room(room) => format!("Message #{room}"),
         Conversation::Direct(peer) => format!("Private message to {}", peer.name),
     };
-    // The room a form post (without JavaScript) goes to.
+    // Where a form post (without JavaScript) goes: the room on screen, or
+    // privately to the person on screen.
     let form_room = move || match chat.active.get() {
         Conversation::Room(room) => room,
-        Conversation::Direct(_) => LOBBY.to_owned(),
+        Conversation::Direct(_) => String::new(),
+    };
+    let form_to = move || match chat.active.get() {
+        Conversation::Direct(peer) => peer.id.to_string(),
+        Conversation::Room(_) => String::new(),
     };
     let remaining = move || MAX_TEXT_CHARS as i64 - text.with(|t| t.chars().count()) as i64;
     let near_limit = move || remaining() < 200;
@@ -100,6 +120,7 @@ pub fn Composer() -> impl IntoView {
         }>
             <input type="hidden" name="cid" value=form_cid()/>
             <input type="hidden" name="room" value=form_room/>
+            <input type="hidden" name="to" value=form_to/>
             <textarea
                 name="text"
                 rows="1"

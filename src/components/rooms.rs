@@ -14,7 +14,11 @@ pub fn RoomList() -> impl IntoView {
         <nav class="rooms" aria-label="Rooms">
             <h2>"Rooms"</h2>
             <ul data-testid="rooms">
-                <For each=move || chat.rooms.get() key=|room| (room.name.clone(), room.joined, room.private) let:room>
+                <For
+                    each=move || chat.rooms.get()
+                    key=|room| (room.name.clone(), room.joined, room.private, room.members, room.online)
+                    let:room
+                >
                     <RoomRow room/>
                 </For>
             </ul>

@@ -217,8 +217,18 @@ async fn post_secret(
 ) -> Result<(MessageAck, Option<SecretMessage>), ChatError> {
     throttle(s, Action::Send)?;
     let user = signed_in(s)?;
+    post_secret_as(state, &user, &payload(request)?).await
+}
+
+/// Validates and stores `user`'s private message; returns the ack, and the
+/// message to deliver unless it was a retry. Shared by the socket event and
+/// the form post that works without JavaScript.
+pub async fn post_secret_as(
+    state: &AppState,
+    user: &User,
+    request: &SecretRequest,
+) -> Result<(MessageAck, Option<SecretMessage>), ChatError> {
     state.limits.user_sends(user.id)?;
-    let request = payload(request)?;
     let text = validate_text(&request.text)?;
     let recipient = state.store.user(request.to).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
     let room = dm_room(user.id, recipient.id);
@@ -250,9 +260,10 @@ async fn store(state: &AppState, new: NewMessage<'_>) -> Result<(MessageAck, Opt
 }
 
 /// `history {room?, with?, before?, after?, limit?}`: a page of a
-/// conversation the caller may read — the lobby (anyone), or their own
-/// private conversation with `with`. The room is derived from the caller's
-/// identity, so no request can name someone else's conversation.
+/// conversation the caller may read — the lobby or a public room (anyone),
+/// a private room (its members), or their own private conversation with
+/// `with`. A private conversation is derived from the caller's identity, so
+/// no request can name someone else's.
 pub async fn history(
     s: SocketRef,
     TryData(request): TryData<HistoryRequest>,

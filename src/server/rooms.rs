@@ -20,6 +20,7 @@ use super::store::Room;
 use crate::error::ChatError;
 use crate::protocol::{
     event, validate_room_name, CreateRoomRequest, InviteRequest, RoomInfo, RoomList, RoomRequest, User, UserId, LOBBY,
+    MAX_LISTED_ROOMS,
 };
 
 /// The room `name` as `user` may see it: `None` when it does not exist or
@@ -56,12 +57,15 @@ pub async fn check_can_post(state: &AppState, user: UserId, name: &str) -> Resul
     }
 }
 
-/// A room as listed for a viewer, with its member and online counts. The
-/// lobby has no membership rows: everyone online is in it.
+/// One room as a viewer sees it, with its counts (after a create, join,
+/// leave or invite). The lobby has no membership rows: everyone online is
+/// in it.
 async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Result<RoomInfo, ChatError> {
+    let last_seq = state.store.recent(&room.name, 1).await.map_err(internal)?.first().map_or(0, |m| m.seq);
     if room.name == LOBBY {
         let online = state.presence.users().len();
-        return Ok(RoomInfo { name: room.name, private: false, members: online, online, joined: viewer.is_some() });
+        let joined = viewer.is_some();
+        return Ok(RoomInfo { name: room.name, private: false, members: online, online, joined, last_seq });
     }
     let members = state.store.room_members(&room.name).await.map_err(internal)?;
     let online = state.presence.count_online(&members);
@@ -71,6 +75,7 @@ async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Resul
         online,
         name: room.name,
         private: room.private,
+        last_seq,
     })
 }
 
@@ -83,13 +88,26 @@ async fn move_sockets(io: &SocketIo, user: UserId, room: &str, join: bool) {
     }
 }
 
-/// The rooms `viewer` can see, with counts, by name.
+/// The rooms `viewer` can see, with counts, by name: one query however
+/// many rooms there are.
 pub async fn list_for(state: &AppState, viewer: Option<UserId>) -> Result<Vec<RoomInfo>, ChatError> {
-    let mut rooms = Vec::new();
-    for room in state.store.rooms_visible_to(viewer).await.map_err(internal)? {
-        rooms.push(describe(state, room, viewer).await?);
-    }
-    Ok(rooms)
+    let everyone_online = state.presence.users();
+    let online: Vec<UserId> = everyone_online.iter().map(|user| user.id).collect();
+    let listing = state.store.room_listing(viewer, &online, MAX_LISTED_ROOMS).await.map_err(internal)?;
+    Ok(listing
+        .into_iter()
+        .map(|line| {
+            let lobby = line.room.name == LOBBY;
+            RoomInfo {
+                members: if lobby { online.len() } else { line.members },
+                online: if lobby { online.len() } else { line.online },
+                joined: if lobby { viewer.is_some() } else { line.joined },
+                name: line.room.name,
+                private: line.room.private,
+                last_seq: line.last_seq,
+            }
+        })
+        .collect())
 }
 
 /// `rooms`: the public rooms and my private ones, with counts.
@@ -117,6 +135,11 @@ pub async fn create(
         let request = payload(request)?;
         let name = validate_room_name(&request.name)?;
         check_room_cap(&state, user.id).await?;
+        // Rooms outlive their members, so creating is capped on its own.
+        let max = state.config.max_rooms_per_user;
+        if state.store.rooms_created_by(user.id).await.map_err(internal)? >= max {
+            return Err(ChatError::TooManyRooms { max });
+        }
         let room = state
             .store
             .create_room(name, request.private, user.id, now_ms())
@@ -161,6 +184,9 @@ pub async fn join(
         throttle(&s, Action::Other)?;
         let user = signed_in(&s)?;
         let name = payload(request)?.room;
+        if name == LOBBY {
+            return Err(ChatError::InvalidPayload("everyone is in the lobby already".into()));
+        }
         let room = visible_room(&state, Some(user.id), &name).await?.ok_or(ChatError::NoSuchRoom)?;
         if !state.store.is_member(&room.name, user.id).await.map_err(internal)? {
             check_room_cap(&state, user.id).await?;
@@ -210,6 +236,11 @@ pub async fn invite(
         let request = payload(request)?;
         check_can_post(&state, user.id, &request.room).await?;
         let room = state.store.room(&request.room).await.map_err(internal)?.ok_or(ChatError::NoSuchRoom)?;
+        if !room.private {
+            return Err(ChatError::InvalidPayload(
+                "only private rooms take invitations; anyone can join this one".into(),
+            ));
+        }
         let guest: User = state.store.user(request.user).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
         if !state.store.is_member(&room.name, guest.id).await.map_err(internal)? {
             check_room_cap(&state, guest.id).await?;

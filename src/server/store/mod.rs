@@ -93,6 +93,16 @@ pub struct Room {
     pub private: bool,
 }
 
+/// One line of a room listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomListing {
+    pub room: Room,
+    pub members: usize,
+    pub online: usize,
+    pub joined: bool,
+    pub last_seq: i64,
+}
+
 /// The name of the private conversation between two users.
 pub fn dm_room(a: UserId, b: UserId) -> String {
     format!("dm:{}:{}", a.min(b), a.max(b))
@@ -137,8 +147,17 @@ pub trait Store: Send + Sync + 'static {
     /// is taken.
     async fn create_room(&self, name: &str, private: bool, creator: UserId, at: i64) -> StoreResult<Option<Room>>;
     async fn room(&self, name: &str) -> StoreResult<Option<Room>>;
-    /// Public rooms, and the private ones `viewer` is a member of, by name.
-    async fn rooms_visible_to(&self, viewer: Option<UserId>) -> StoreResult<Vec<Room>>;
+    /// Public rooms, and the private ones `viewer` is a member of, by name
+    /// (at most `limit`), counted in one query: members, how many of
+    /// `online` are members, whether `viewer` is one, the newest seq.
+    async fn room_listing(
+        &self,
+        viewer: Option<UserId>,
+        online: &[UserId],
+        limit: usize,
+    ) -> StoreResult<Vec<RoomListing>>;
+    /// How many rooms `user` has created.
+    async fn rooms_created_by(&self, user: UserId) -> StoreResult<usize>;
     async fn is_member(&self, room: &str, user: UserId) -> StoreResult<bool>;
     /// Adds a member (no error if they already are).
     async fn add_member(&self, room: &str, user: UserId, at: i64) -> StoreResult<()>;

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Cursor, Inserted, NewMessage, Room, Store, StoreError, StoreResult, StoredMessage};
+use super::{Cursor, Inserted, NewMessage, Room, RoomListing, Store, StoreError, StoreResult, StoredMessage};
 use crate::protocol::{ConversationSummary, User, UserId};
 
 pub struct SqliteStore {
@@ -302,19 +302,53 @@ impl Store for SqliteStore {
         Ok(private.map(|private| Room { name: name.to_owned(), private }))
     }
 
-    async fn rooms_visible_to(&self, viewer: Option<UserId>) -> StoreResult<Vec<Room>> {
+    async fn room_listing(
+        &self,
+        viewer: Option<UserId>,
+        online: &[UserId],
+        limit: usize,
+    ) -> StoreResult<Vec<RoomListing>> {
+        let online = serde_json::to_string(online).unwrap_or_else(|_| "[]".to_owned());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // One statement; each count is an index lookup (room_members' key,
+        // messages' (room, seq)).
         let rows = sqlx::query(
-            "SELECT name, private FROM rooms
-             WHERE private = 0 OR name IN (SELECT room FROM room_members WHERE user_id = ?)
-             ORDER BY name",
+            "SELECT r.name, r.private,
+                    (SELECT COUNT(*) FROM room_members m WHERE m.room = r.name) AS members,
+                    (SELECT COUNT(*) FROM room_members m
+                     WHERE m.room = r.name AND m.user_id IN (SELECT value FROM json_each(?2))) AS online,
+                    EXISTS (SELECT 1 FROM room_members m WHERE m.room = r.name AND m.user_id = ?1) AS joined,
+                    (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = r.name) AS last_seq
+             FROM rooms r
+             WHERE r.private = 0 OR r.name IN (SELECT room FROM room_members WHERE user_id = ?1)
+             ORDER BY r.name LIMIT ?3",
         )
         .bind(viewer)
+        .bind(online)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| Ok(Room { name: row.try_get("name")?, private: row.try_get("private")? }))
+            .map(|row| {
+                let count = |column: &str| row.try_get::<i64, _>(column).map(|n| usize::try_from(n).unwrap_or(0));
+                Ok(RoomListing {
+                    room: Room { name: row.try_get("name")?, private: row.try_get("private")? },
+                    members: count("members")?,
+                    online: count("online")?,
+                    joined: row.try_get("joined")?,
+                    last_seq: row.try_get("last_seq")?,
+                })
+            })
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+
+    async fn rooms_created_by(&self, user: UserId) -> StoreResult<usize> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE created_by = ?")
+            .bind(user)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     async fn is_member(&self, room: &str, user: UserId) -> StoreResult<bool> {
