@@ -96,7 +96,10 @@ fn NewRoom() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             match crate::client::session::create_room(chat, draft, private.get_untracked()).await {
-                Ok(()) => name.set(String::new()),
+                Ok(()) => {
+                    name.set(String::new());
+                    private.set(false);
+                }
                 Err(problem) => error.set(Some(problem.message)),
             }
         });
