@@ -181,21 +181,40 @@ pub async fn join(
     reply: Responder,
 ) {
     let result = async {
-        throttle(&s, Action::Other)?;
-        let user = signed_in(&s)?;
-        let name = payload(request)?.room;
-        if name == LOBBY {
-            return Err(ChatError::InvalidPayload("everyone is in the lobby already".into()));
-        }
-        let room = visible_room(&state, Some(user.id), &name).await?.ok_or(ChatError::NoSuchRoom)?;
-        if !state.store.is_member(&room.name, user.id).await.map_err(internal)? {
-            check_room_cap(&state, user.id).await?;
-            state.store.add_member(&room.name, user.id, now_ms()).await.map_err(internal)?;
-        }
-        move_sockets(&io, user.id, &room.name, true).await;
+        let (user, room) = room_asked_for(&s, &state, request, "everyone is in the lobby already").await?;
+        add_to_room(&state, &io, user.id, &room).await?;
         describe(&state, room, Some(user.id)).await
     };
     reply.send(result.await);
+}
+
+/// The signed-in user and the room (not the lobby) a `join_room` or
+/// `leave_room` names, if they can see it.
+async fn room_asked_for(
+    s: &SocketRef,
+    state: &AppState,
+    request: Result<RoomRequest, impl std::fmt::Display>,
+    about_the_lobby: &str,
+) -> Result<(User, Room), ChatError> {
+    throttle(s, Action::Other)?;
+    let user = signed_in(s)?;
+    let name = payload(request)?.room;
+    if name == LOBBY {
+        return Err(ChatError::InvalidPayload(about_the_lobby.into()));
+    }
+    let room = visible_room(state, Some(user.id), &name).await?.ok_or(ChatError::NoSuchRoom)?;
+    Ok((user, room))
+}
+
+/// Makes `user` a member of `room` (within their room limit) and moves
+/// their open sockets in.
+async fn add_to_room(state: &AppState, io: &SocketIo, user: UserId, room: &Room) -> Result<(), ChatError> {
+    if !state.store.is_member(&room.name, user).await.map_err(internal)? {
+        check_room_cap(state, user).await?;
+        state.store.add_member(&room.name, user, now_ms()).await.map_err(internal)?;
+    }
+    move_sockets(io, user, &room.name, true).await;
+    Ok(())
 }
 
 /// `leave_room {room}`: stops being a member (the lobby cannot be left).
@@ -207,13 +226,7 @@ pub async fn leave(
     reply: Responder,
 ) {
     let result = async {
-        throttle(&s, Action::Other)?;
-        let user = signed_in(&s)?;
-        let name = payload(request)?.room;
-        if name == LOBBY {
-            return Err(ChatError::InvalidPayload("everyone stays in the lobby".into()));
-        }
-        let room = visible_room(&state, Some(user.id), &name).await?.ok_or(ChatError::NoSuchRoom)?;
+        let (user, room) = room_asked_for(&s, &state, request, "everyone stays in the lobby").await?;
         state.store.remove_member(&room.name, user.id).await.map_err(internal)?;
         move_sockets(&io, user.id, &room.name, false).await;
         describe(&state, room, Some(user.id)).await
@@ -242,11 +255,7 @@ pub async fn invite(
             ));
         }
         let guest: User = state.store.user(request.user).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
-        if !state.store.is_member(&room.name, guest.id).await.map_err(internal)? {
-            check_room_cap(&state, guest.id).await?;
-            state.store.add_member(&room.name, guest.id, now_ms()).await.map_err(internal)?;
-        }
-        move_sockets(&io, guest.id, &room.name, true).await;
+        add_to_room(&state, &io, guest.id, &room).await?;
         let info = describe(&state, room, Some(guest.id)).await?;
         Ok((info, guest))
     };
