@@ -11,7 +11,8 @@
 //! - [`engine_io`]: Engine.IO v4 / Socket.IO v5 text framing (pure functions),
 //!   used by the browser client, the tests and the tools.
 //! - [`chat_state`]: the chat as reactive signals, and the one function that
-//!   applies a server event to them.
+//!   applies a server event to them; `outbox`, `private` (conversations)
+//!   and `rooms` hold the methods for each part.
 //! - [`app`]: the HTML shell and the routes.
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
 //!   `conversation`, `composer`, `join_form`, `account`,

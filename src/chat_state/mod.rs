@@ -4,6 +4,12 @@
 //! feeds every event through [`ChatState::apply`], so one function decides
 //! how the view changes.
 
+mod outbox;
+mod private;
+mod rooms;
+
+pub use outbox::{Outgoing, MAX_OUTBOX};
+
 use std::collections::HashMap;
 
 use leptos::prelude::*;
@@ -137,20 +143,6 @@ pub struct ChatState {
     pub epoch: StoredValue<String>,
 }
 
-/// A message on its way out. It keeps its `cid` across every resend, so the
-/// server stores it once however often it is sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outgoing {
-    pub cid: String,
-    pub to: Conversation,
-    pub text: String,
-    /// `None` while waiting to be (re)sent; the server's reason once refused.
-    pub refused: Option<String>,
-}
-
-/// The most unconfirmed messages kept; past this the composer says to wait.
-pub const MAX_OUTBOX: usize = 100;
-
 impl ChatState {
     pub fn new(snapshot: ChatSnapshot) -> ChatState {
         ChatState {
@@ -176,53 +168,6 @@ impl ChatState {
 
     fn is_me(&self, id: UserId) -> bool {
         self.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == id))
-    }
-
-    /// Queues a message to send; false if the outbox is full.
-    pub fn queue(&self, to: Conversation, text: String, cid: String) -> bool {
-        let mut queued = false;
-        self.outbox.update(|outbox| {
-            if outbox.len() < MAX_OUTBOX {
-                outbox.push(Outgoing { cid, to, text, refused: None });
-                queued = true;
-            }
-        });
-        queued
-    }
-
-    /// The server stored it: it now shows as a real message.
-    pub fn confirm(&self, cid: &str) {
-        if self.outbox.with_untracked(|outbox| outbox.iter().any(|m| m.cid == cid)) {
-            self.outbox.update(|outbox| outbox.retain(|m| m.cid != cid));
-        }
-    }
-
-    /// The server refused it for a reason resending cannot fix.
-    pub fn refuse(&self, cid: &str, reason: String) {
-        self.outbox.update(|outbox| {
-            if let Some(m) = outbox.iter_mut().find(|m| m.cid == cid) {
-                m.refused = Some(reason);
-            }
-        });
-    }
-
-    /// Puts a refused message back in line.
-    pub fn retry(&self, cid: &str) {
-        self.outbox.update(|outbox| {
-            if let Some(m) = outbox.iter_mut().find(|m| m.cid == cid) {
-                m.refused = None;
-            }
-        });
-    }
-
-    /// Drops a refused message the user gave up on.
-    pub fn discard(&self, cid: &str) {
-        self.outbox.update(|outbox| outbox.retain(|m| m.cid != cid));
-    }
-
-    /// The next message waiting to be sent.
-    pub fn next_outgoing(&self) -> Option<Outgoing> {
-        self.outbox.with_untracked(|outbox| outbox.iter().find(|m| m.refused.is_none()).cloned())
     }
 
     /// Applies one server event. Unknown events and unreadable payloads are
@@ -279,73 +224,6 @@ impl ChatState {
         }
     }
 
-    /// Shows a private message that is new to me (live, or missed while I
-    /// was away), counting it unread unless I am looking at it.
-    fn add_secret(&self, secret: SecretMessage) {
-        let Some(me) = self.me.get_untracked() else {
-            return;
-        };
-        let peer = secret.peer(me.id).clone();
-        let incoming = secret.from.id != me.id;
-        let known = self.secrets.with_untracked(|all| all.iter().any(|m| m.id == secret.id));
-        self.note_conversation(&peer, secret.seq, secret.at);
-        if known {
-            return;
-        }
-        // Ids grow with every stored message, so id order is seq order
-        // within each conversation.
-        self.secrets.update(|all| {
-            insert_by_seq(all, secret, |m| m.id, |m| m.id);
-        });
-        let watching = self.active.with_untracked(|a| matches!(a, Conversation::Direct(u) if u.id == peer.id));
-        if incoming && !watching {
-            self.unread.update(|unread| *unread.entry(peer.id).or_default() += 1);
-        }
-    }
-
-    /// Messages of my private conversations that I missed (after a
-    /// reconnect): shown and counted unread like live ones.
-    pub fn receive_missed_secrets(&self, missed: Vec<SecretMessage>) {
-        for secret in missed {
-            self.add_secret(secret);
-        }
-    }
-
-    /// Merges a page of private history that I asked for (opening a
-    /// conversation, scrolling back): nothing in it counts as unread.
-    pub fn merge_secrets(&self, page: Vec<SecretMessage>) {
-        let Some(me) = self.me.get_untracked().map(|u| u.id) else { return };
-        if let Some(newest) = page.last() {
-            self.note_conversation(newest.peer(me), newest.seq, newest.at);
-        }
-        self.secrets.update(|all| {
-            for message in page {
-                insert_by_seq(all, message, |m| m.id, |m| m.id);
-            }
-        });
-    }
-
-    /// Keeps `with` in my conversation list, newest first, remembering the
-    /// highest `seq` seen there.
-    pub fn note_conversation(&self, with: &User, seq: i64, at: i64) {
-        self.conversations.update(|list| {
-            match list.iter_mut().find(|c| c.with.id == with.id) {
-                Some(known) => {
-                    known.with = with.clone();
-                    known.last_seq = known.last_seq.max(seq);
-                    known.last_at = known.last_at.max(at);
-                }
-                None => list.push(ConversationSummary { with: with.clone(), last_seq: seq, last_at: at }),
-            }
-            list.sort_by(|a, b| b.last_at.cmp(&a.last_at).then(a.with.id.cmp(&b.with.id)));
-        });
-    }
-
-    /// The newest `seq` I know of in my private conversation with `peer`.
-    pub fn last_private_seq(&self, peer: UserId) -> Option<i64> {
-        self.conversations.with_untracked(|list| list.iter().find(|c| c.with.id == peer).map(|c| c.last_seq))
-    }
-
     /// The server's history was reset (`epoch` is new): nothing I have
     /// lines up with it any more, so drop it all and start over. Unsent
     /// messages stay in the outbox.
@@ -355,83 +233,6 @@ impl ChatState {
         self.secrets.set(Vec::new());
         self.conversations.set(Vec::new());
         self.unread.set(HashMap::new());
-    }
-
-    /// Replaces what I have of my private conversation with `peer`.
-    pub fn restart_private(&self, peer: UserId, page: Vec<SecretMessage>) {
-        let Some(me) = self.me.get_untracked().map(|u| u.id) else { return };
-        self.secrets.update(|all| all.retain(|m| m.peer(me).id != peer));
-        self.merge_secrets(page);
-    }
-
-    /// A live room message: shown, and counted unread unless I wrote it or
-    /// I am looking at its room.
-    fn add_room_message(&self, message: ChatMessage) {
-        let mine = self.is_me(message.from.id);
-        let watching = self.active.with_untracked(|a| matches!(a, Conversation::Room(r) if *r == message.room));
-        let room = message.room.clone();
-        let mut added = false;
-        self.room_messages.update(|rooms| {
-            let list = rooms.entry(message.room.clone()).or_default();
-            added = insert_by_seq(list, message, |m| m.seq, |m| m.id);
-        });
-        if added && !mine && !watching {
-            self.room_unread.update(|unread| *unread.entry(room).or_default() += 1);
-        }
-    }
-
-    /// Messages of a room that I missed (after a reconnect): shown and
-    /// counted unread like live ones.
-    pub fn receive_missed_room(&self, missed: Vec<ChatMessage>) {
-        for message in missed {
-            self.add_room_message(message);
-        }
-    }
-
-    /// Merges a page of a room's history that I asked for.
-    pub fn merge_room(&self, room: &str, page: Vec<ChatMessage>) {
-        self.room_messages.update(|rooms| {
-            let list = rooms.entry(room.to_owned()).or_default();
-            for message in page {
-                insert_by_seq(list, message, |m| m.seq, |m| m.id);
-            }
-        });
-    }
-
-    /// Replaces what I have of a room (the gap was too large to fill).
-    pub fn restart_room(&self, room: &str, page: Vec<ChatMessage>) {
-        self.room_messages.update(|rooms| {
-            rooms.insert(room.to_owned(), page);
-        });
-    }
-
-    /// The newest `seq` I have of a room, if I have any of it.
-    pub fn last_room_seq(&self, room: &str) -> Option<i64> {
-        self.room_messages.with_untracked(|rooms| rooms.get(room).and_then(|list| list.last()).map(|m| m.seq))
-    }
-
-    /// After leaving: a private room I left is no longer mine to see.
-    pub fn forget_room_if_hidden(&self, room: RoomInfo) {
-        if room.private && !room.joined {
-            let name = room.name;
-            self.rooms.update(|rooms| rooms.retain(|r| r.name != name));
-            self.room_messages.update(|rooms| {
-                rooms.remove(&name);
-            });
-        } else {
-            self.note_room(room);
-        }
-    }
-
-    /// Adds or updates a room in my list.
-    pub fn note_room(&self, room: RoomInfo) {
-        self.rooms.update(|rooms| match rooms.iter_mut().find(|r| r.name == room.name) {
-            Some(known) => *known = room,
-            None => {
-                rooms.push(room);
-                rooms.sort_by(|a, b| a.name.cmp(&b.name));
-            }
-        });
     }
 
     pub fn open(&self, conversation: Conversation) {
@@ -532,35 +333,6 @@ mod tests {
         insert_by_seq(&mut list, 0, |m| *m, |m| *m);
         insert_by_seq(&mut list, 9, |m| *m, |m| *m);
         assert_eq!(list, vec![0, 1, 2, 3, 4, 9]);
-    }
-
-    #[test]
-    fn the_outbox_keeps_order_until_the_server_confirms() {
-        Owner::new_root(None).with(|| {
-            let chat = ChatState::new(ChatSnapshot::default());
-            chat.me.set(Some(User { id: 1, name: "alice".into() }));
-            assert!(chat.queue(Conversation::lobby(), "one".into(), "c1".into()));
-            assert!(chat.queue(Conversation::lobby(), "two".into(), "c2".into()));
-            assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c1".into()));
-            chat.refuse("c1", "no".into());
-            assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c2".into()));
-            // Someone else's message with my cid confirms nothing.
-            let theirs = json!({ "id": 5, "seq": 1, "room": "lobby", "from": user(2, "bob"), "text": "two", "at": 0, "cid": "c2" });
-            chat.apply("message", theirs);
-            assert_eq!(chat.outbox.get_untracked().len(), 2);
-            let mine = json!({ "id": 6, "seq": 2, "room": "lobby", "from": user(1, "alice"), "text": "two", "at": 0, "cid": "c2" });
-            chat.apply("message", mine);
-            assert_eq!(chat.outbox.get_untracked().len(), 1);
-            assert_eq!(chat.next_outgoing(), None, "a refused message waits for Retry");
-            chat.retry("c1");
-            assert_eq!(chat.next_outgoing().map(|m| m.text), Some("one".into()));
-            chat.discard("c1");
-            assert!(chat.outbox.get_untracked().is_empty());
-            for n in 0..MAX_OUTBOX {
-                assert!(chat.queue(Conversation::lobby(), "x".into(), format!("n{n}")));
-            }
-            assert!(!chat.queue(Conversation::lobby(), "one too many".into(), "over".into()));
-        });
     }
 
     #[test]

@@ -1,0 +1,111 @@
+//! The outbox: messages I wrote that the server has not confirmed yet. Each
+//! keeps its `cid` across every resend, so the server stores it once however
+//! often it is sent; the view shows them as pending, or refused with Retry.
+
+use leptos::prelude::*;
+
+use super::{ChatState, Conversation};
+
+/// A message on its way out. It keeps its `cid` across every resend, so the
+/// server stores it once however often it is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub cid: String,
+    pub to: Conversation,
+    pub text: String,
+    /// `None` while waiting to be (re)sent; the server's reason once refused.
+    pub refused: Option<String>,
+}
+
+/// The most unconfirmed messages kept; past this the composer says to wait.
+pub const MAX_OUTBOX: usize = 100;
+
+impl ChatState {
+    /// Queues a message to send; false if the outbox is full.
+    pub fn queue(&self, to: Conversation, text: String, cid: String) -> bool {
+        let mut queued = false;
+        self.outbox.update(|outbox| {
+            if outbox.len() < MAX_OUTBOX {
+                outbox.push(Outgoing { cid, to, text, refused: None });
+                queued = true;
+            }
+        });
+        queued
+    }
+
+    /// The server stored it: it now shows as a real message.
+    pub fn confirm(&self, cid: &str) {
+        if self.outbox.with_untracked(|outbox| outbox.iter().any(|m| m.cid == cid)) {
+            self.outbox.update(|outbox| outbox.retain(|m| m.cid != cid));
+        }
+    }
+
+    /// The server refused it for a reason resending cannot fix.
+    pub fn refuse(&self, cid: &str, reason: String) {
+        self.outbox.update(|outbox| {
+            if let Some(m) = outbox.iter_mut().find(|m| m.cid == cid) {
+                m.refused = Some(reason);
+            }
+        });
+    }
+
+    /// Puts a refused message back in line.
+    pub fn retry(&self, cid: &str) {
+        self.outbox.update(|outbox| {
+            if let Some(m) = outbox.iter_mut().find(|m| m.cid == cid) {
+                m.refused = None;
+            }
+        });
+    }
+
+    /// Drops a refused message the user gave up on.
+    pub fn discard(&self, cid: &str) {
+        self.outbox.update(|outbox| outbox.retain(|m| m.cid != cid));
+    }
+
+    /// The next message waiting to be sent.
+    pub fn next_outgoing(&self) -> Option<Outgoing> {
+        self.outbox.with_untracked(|outbox| outbox.iter().find(|m| m.refused.is_none()).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat_state::ChatSnapshot;
+    use crate::protocol::User;
+    use serde_json::json;
+
+    fn user(id: i64, name: &str) -> serde_json::Value {
+        json!({ "id": id, "name": name })
+    }
+
+    #[test]
+    fn the_outbox_keeps_order_until_the_server_confirms() {
+        Owner::new_root(None).with(|| {
+            let chat = ChatState::new(ChatSnapshot::default());
+            chat.me.set(Some(User { id: 1, name: "alice".into() }));
+            assert!(chat.queue(Conversation::lobby(), "one".into(), "c1".into()));
+            assert!(chat.queue(Conversation::lobby(), "two".into(), "c2".into()));
+            assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c1".into()));
+            chat.refuse("c1", "no".into());
+            assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c2".into()));
+            // Someone else's message with my cid confirms nothing.
+            let theirs = json!({ "id": 5, "seq": 1, "room": "lobby", "from": user(2, "bob"), "text": "two", "at": 0, "cid": "c2" });
+            chat.apply("message", theirs);
+            assert_eq!(chat.outbox.get_untracked().len(), 2);
+            let mine = json!({ "id": 6, "seq": 2, "room": "lobby", "from": user(1, "alice"), "text": "two", "at": 0, "cid": "c2" });
+            chat.apply("message", mine);
+            assert_eq!(chat.outbox.get_untracked().len(), 1);
+            assert_eq!(chat.next_outgoing(), None, "a refused message waits for Retry");
+            chat.retry("c1");
+            assert_eq!(chat.next_outgoing().map(|m| m.text), Some("one".into()));
+            chat.discard("c1");
+            assert!(chat.outbox.get_untracked().is_empty());
+            for n in 0..MAX_OUTBOX {
+                assert!(chat.queue(Conversation::lobby(), "x".into(), format!("n{n}")));
+            }
+            assert!(!chat.queue(Conversation::lobby(), "one too many".into(), "over".into()));
+        });
+    }
+}
