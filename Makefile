@@ -10,9 +10,12 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # Playwright uses Debian's chromium and must never download a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-# `cargo test` with the settings cargo-leptos compiles the server with, so
-# the two share build artifacts instead of compiling everything twice.
-LEPTOS_BUILD_ENV := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=rtca \
+# Views are type-erased in every build: the release WASM bundle is about 10%
+# smaller (gzipped) and compiles faster. `cargo test` and clippy use the same
+# flags and the settings cargo-leptos compiles the server with, so they share
+# build artifacts instead of compiling everything twice.
+ERASE_VIEWS := RUSTFLAGS="--cfg erase_components"
+LEPTOS_BUILD_ENV := $(ERASE_VIEWS) LEPTOS_OUTPUT_NAME=rtca \
 	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3000 \
 	LEPTOS_RELOAD_PORT=3001
 
@@ -24,7 +27,7 @@ LEPTOS_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
 .PHONY: run test tools build lint unit e2e screenshot
 
 run: tools
-	cargo leptos serve --release
+	$(ERASE_VIEWS) cargo leptos serve --release
 
 test: tools lint unit build e2e
 
@@ -40,7 +43,7 @@ unit:
 	$(LEPTOS_BUILD_ENV) cargo test --no-default-features --features ssr -- --show-output
 
 build:
-	cargo leptos build $(LEPTOS_PROFILE_FLAG)
+	$(ERASE_VIEWS) cargo leptos build $(LEPTOS_PROFILE_FLAG)
 
 e2e: build
 	cd end2end && RTCA_BIN=$(CURDIR)/target/$(PROFILE)/rtca npx playwright test

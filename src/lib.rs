@@ -56,8 +56,9 @@
 //! A message flows one way: socket → `handlers` (limits, validation) →
 //! `store` (commit) → ack → `fanout` → broadcast to the room, encoded once.
 
-// Release builds keep every view's full static type (debug builds erase
-// them), and the chat page nests deeper than the default limit of 128.
+// The Makefile builds with `--cfg erase_components`; a build without it keeps
+// every view's full static type, and the chat page nests deeper than the
+// default limit of 128.
 #![recursion_limit = "256"]
 
 pub mod app;
