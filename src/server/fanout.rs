@@ -12,6 +12,7 @@
 //! This is also the one place where fan-out happens, so a multi-node
 //! backplane can later replace the local emit here and nowhere else.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -39,10 +40,12 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    fn conversation(&self) -> String {
+    /// The conversation's key, borrowed where the message already holds it
+    /// (room messages, the common case), so most deliveries allocate none.
+    fn conversation(&self) -> Cow<'_, str> {
         match self {
-            Delivery::Room(message) => message.room.clone(),
-            Delivery::Private(secret) => dm_room(secret.from.id, secret.to.id),
+            Delivery::Room(message) => Cow::Borrowed(&message.room),
+            Delivery::Private(secret) => Cow::Owned(dm_room(secret.from.id, secret.to.id)),
         }
     }
 
@@ -140,11 +143,12 @@ impl SeqOrder {
             self.conversations.retain(|_, c| !c.held.is_empty());
         }
         let seq = delivery.seq();
+        let key = delivery.conversation();
         // The first we hear of a conversation sets where it starts.
-        let conversation = self
-            .conversations
-            .entry(delivery.conversation())
-            .or_insert_with(|| Conversation { next: seq, ..Default::default() });
+        if !self.conversations.contains_key(key.as_ref()) {
+            self.conversations.insert(key.to_string(), Conversation { next: seq, ..Default::default() });
+        }
+        let Some(conversation) = self.conversations.get_mut(key.as_ref()) else { return vec![delivery] };
         if seq < conversation.next {
             // Later than a gap we gave up on: late beats never.
             return vec![delivery];
