@@ -25,6 +25,7 @@ export async function startServer(options: { port?: number; dbPath?: string; env
       ...process.env,
       RTCA_ADDR: `127.0.0.1:${options.port ?? 0}`,
       RTCA_DATABASE_URL: `sqlite://${dbPath}`,
+      RTCA_MEDIA_DIR: path.join(path.dirname(dbPath), "media"),
       LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
       RUST_LOG: process.env.RUST_LOG ?? "info",
       NO_COLOR: "1",

@@ -52,6 +52,16 @@ pub enum ChatError {
     RateLimited,
     #[error("too many connections from this account or address; close some tabs and try again")]
     TooManyConnections,
+    #[error("that file is not available to send; upload it again")]
+    NoSuchMedia,
+    #[error("the file is too large: the limit is {limit}")]
+    FileTooLarge { limit: String },
+    #[error("this kind of file cannot be shared here; send an image, audio, video or PDF")]
+    UnsupportedFile,
+    #[error("this image could not be read; it may be damaged or too large")]
+    UnreadableImage,
+    #[error("too many uploads at once; wait for one to finish")]
+    TooManyUploads,
     #[error("the server failed; please try again")]
     Internal,
 }
@@ -81,6 +91,11 @@ impl ChatError {
             ChatError::TooManyRooms { .. } => "too_many_rooms",
             ChatError::RateLimited => "rate_limited",
             ChatError::TooManyConnections => "too_many_connections",
+            ChatError::NoSuchMedia => "no_such_media",
+            ChatError::FileTooLarge { .. } => "file_too_large",
+            ChatError::UnsupportedFile => "unsupported_file",
+            ChatError::UnreadableImage => "unreadable_image",
+            ChatError::TooManyUploads => "too_many_uploads",
             ChatError::Internal => "internal",
         }
     }

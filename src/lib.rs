@@ -50,11 +50,18 @@
 //! - `server::presence`: who is online, counted per user across tabs.
 //! - `server::seat`: which user one socket speaks for, and its presence
 //!   accounting, race-free against a disconnect mid-handler.
+//! - `server::media`: shared files. `upload` (streamed `POST /api/uploads`),
+//!   `sniff` (the type from the bytes), `thumbnail` (previews, off the
+//!   runtime), `blobs` (content-addressed storage behind `BlobStore`),
+//!   `serve` (`GET /media/{id}`: access, Range, safe headers), `sweep`
+//!   (unsent uploads go after a grace period).
 //! - `server::store`: the `Store` trait; `server::store::sqlite` implements it.
 //! - `server::state`: `AppState`, shared by HTTP and socket handlers.
 //!
 //! A message flows one way: socket → `handlers` (limits, validation) →
 //! `store` (commit) → ack → `fanout` → broadcast to the room, encoded once.
+//! A file goes up over HTTP first (`media::upload`); the message then names
+//! it, and the commit links the two.
 
 // The Makefile builds with `--cfg erase_components`; a build without it keeps
 // every view's full static type, and the chat page nests deeper than the

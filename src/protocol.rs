@@ -67,6 +67,10 @@ pub const MAX_CONVERSATIONS: usize = 200;
 pub const MAX_LISTED_ROOMS: usize = 500;
 /// Longest room name, in characters.
 pub const MAX_ROOM_NAME_CHARS: usize = 32;
+/// Longest file name kept for an upload, in characters.
+pub const MAX_FILE_NAME_CHARS: usize = 200;
+/// Where files are uploaded (`POST`, the raw file as the body, `?name=`).
+pub const UPLOAD_PATH: &str = "/api/uploads";
 
 pub type UserId = i64;
 
@@ -99,11 +103,16 @@ impl OnlineRequest {
 /// `message`: post to a room (default [`LOBBY`]).
 #[derive(Deserialize, Serialize, Clone, Debug)]
 pub struct MessageRequest {
+    /// May be empty when `media` is given (a caption is optional).
+    #[serde(default)]
     pub text: String,
     #[serde(default)]
     pub cid: Option<String>,
     #[serde(default)]
     pub room: Option<String>,
+    /// The id of an upload of mine (see [`UPLOAD_PATH`]) this message carries.
+    #[serde(default)]
+    pub media: Option<String>,
 }
 
 /// `history`: a page of the lobby (default) or, with `with`, of my private
@@ -143,9 +152,13 @@ pub struct HistoryPage {
 #[derive(Deserialize, Serialize, Clone, Debug)]
 pub struct SecretRequest {
     pub to: UserId,
+    #[serde(default)]
     pub text: String,
     #[serde(default)]
     pub cid: Option<String>,
+    /// As in [`MessageRequest::media`].
+    #[serde(default)]
+    pub media: Option<String>,
 }
 
 // ---- server → client -------------------------------------------------------
@@ -255,6 +268,8 @@ pub struct ChatMessage {
     pub text: String,
     pub at: i64,
     pub cid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
 }
 
 /// `secret` as delivered to the sender's and the recipient's sockets only.
@@ -268,6 +283,83 @@ pub struct SecretMessage {
     pub text: String,
     pub at: i64,
     pub cid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
+}
+
+/// What kind of player a file gets.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    Image,
+    Audio,
+    Video,
+    /// Anything else allowed (PDF): a download card.
+    File,
+}
+
+impl MediaKind {
+    pub fn of_mime(mime: &str) -> MediaKind {
+        match mime.split('/').next() {
+            Some("image") => MediaKind::Image,
+            Some("audio") => MediaKind::Audio,
+            Some("video") => MediaKind::Video,
+            _ => MediaKind::File,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+            MediaKind::File => "file",
+        }
+    }
+}
+
+/// An uploaded file as messages carry it: the answer to an upload, and the
+/// `media` of a delivered message. The bytes are at [`Media::url`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Media {
+    pub id: String,
+    /// The file name the uploader gave (display only; never a path).
+    pub name: String,
+    /// The type found in the bytes, not the one claimed.
+    pub mime: String,
+    pub kind: MediaKind,
+    pub size: u64,
+    /// Pixel size of an image, upright (after its EXIF orientation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+impl Media {
+    pub fn url(&self) -> String {
+        format!("/media/{}", self.id)
+    }
+
+    /// An image's server-made preview (long edge at most 1200 px).
+    pub fn thumbnail_url(&self) -> String {
+        format!("/media/{}/thumb", self.id)
+    }
+}
+
+/// A byte count as people read it: "812 B", "3.4 KB", "25.0 MB".
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut size = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while size >= 1000.0 && unit + 1 < UNITS.len() {
+        size /= 1000.0;
+        unit += 1;
+    }
+    format!("{size:.1} {}", UNITS[unit])
 }
 
 impl SecretMessage {
@@ -330,6 +422,15 @@ pub fn validate_text(text: &str) -> Result<&str, ChatError> {
         return Err(ChatError::TextTooLong { max: MAX_TEXT_CHARS });
     }
     Ok(text)
+}
+
+/// Checks the text of a message that may carry a file: with one, the text
+/// is an optional caption.
+pub fn validate_body(text: &str, has_media: bool) -> Result<&str, ChatError> {
+    if has_media && text.trim().is_empty() {
+        return Ok("");
+    }
+    validate_text(text)
 }
 
 /// Checks a display name; returns it trimmed.

@@ -38,13 +38,13 @@ pub async fn send_message(
     // An empty field (a room on screen) means no recipient.
     let to = to.filter(|to| !to.is_empty()).map(|to| to.parse::<UserId>()).transpose();
     if let Some(to) = to.map_err(|_| ChatError::InvalidPayload("`to` is not a user id".into()))? {
-        let request = SecretRequest { to, text, cid };
+        let request = SecretRequest { to, text, cid, media: None };
         if let (_, Some(secret)) = post_secret_as(&state, &user, &request).await? {
             state.fanout.deliver(Delivery::Private(secret)).await;
         }
         return Ok(());
     }
-    let request = MessageRequest { text, cid, room: room.filter(|r| !r.is_empty()) };
+    let request = MessageRequest { text, cid, room: room.filter(|r| !r.is_empty()), media: None };
     if let (_, Some(message)) = post_message(&state, &user, &request).await? {
         state.fanout.deliver(Delivery::Room(message)).await;
     }

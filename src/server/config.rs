@@ -44,6 +44,7 @@ pub struct Config {
     pub ping_timeout: Duration,
     /// Rate limits (`PER_SECOND:BURST`) and connection caps:
     /// `RTCA_RATE_SEND_CONNECTION` (5:20), `RTCA_RATE_SEND_USER` (8:30),
+    /// `RTCA_RATE_UPLOAD_USER` (1:20),
     /// `RTCA_RATE_READ` (10:60), `RTCA_RATE_JOIN_CONNECTION` (0.5:5),
     /// `RTCA_RATE_JOIN_ADDRESS` (1:50), `RTCA_RATE_OTHER` (10:30),
     /// `RTCA_RATE_LOGIN_ADDRESS` (0.5:10), `RTCA_RATE_LOGIN_ACCOUNT` (0.1:5),
@@ -56,6 +57,21 @@ pub struct Config {
     /// Whether people may chat as guests (a name, no password).
     /// `RTCA_ALLOW_GUESTS` (`true`/`false`). Default true.
     pub allow_guests: bool,
+    /// Where shared files are kept. `RTCA_MEDIA_DIR`. Default `./media`.
+    pub media_dir: PathBuf,
+    /// Largest file one upload may carry, in bytes. `RTCA_MAX_UPLOAD_BYTES`.
+    /// Default 25 MiB (Zulip's default).
+    pub max_upload_bytes: u64,
+    /// Uploads in progress at once, per user (`RTCA_UPLOADS_PER_USER`,
+    /// default 4) and in all (`RTCA_UPLOADS_TOTAL`, default 64).
+    pub uploads_per_user: usize,
+    pub uploads_total: usize,
+    /// Images decoded at once for thumbnails, off the async runtime.
+    /// `RTCA_THUMBNAIL_WORKERS`. Default 2.
+    pub thumbnail_workers: usize,
+    /// How long an upload no message took is kept before it is deleted.
+    /// `RTCA_MEDIA_GRACE_SECS`. Default one day.
+    pub media_grace: Duration,
 }
 
 impl Default for Config {
@@ -74,6 +90,12 @@ impl Default for Config {
             limits: LimitSettings::default(),
             allow_guests: true,
             max_rooms_per_user: 100,
+            media_dir: PathBuf::from("media"),
+            max_upload_bytes: 25 * 1024 * 1024,
+            uploads_per_user: 4,
+            uploads_total: 64,
+            thumbnail_workers: 2,
+            media_grace: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -133,9 +155,10 @@ impl Config {
             config.ping_timeout = Duration::from_millis(parse(&ms, "RTCA_PING_TIMEOUT_MS")?);
         }
         let limits = &mut config.limits;
-        let rates: [(&str, &mut Rate); 8] = [
+        let rates: [(&str, &mut Rate); 9] = [
             ("RTCA_RATE_SEND_CONNECTION", &mut limits.send_per_connection),
             ("RTCA_RATE_SEND_USER", &mut limits.send_per_user),
+            ("RTCA_RATE_UPLOAD_USER", &mut limits.upload_per_user),
             ("RTCA_RATE_READ", &mut limits.read_per_connection),
             ("RTCA_RATE_JOIN_CONNECTION", &mut limits.join_per_connection),
             ("RTCA_RATE_JOIN_ADDRESS", &mut limits.join_per_address),
@@ -164,6 +187,24 @@ impl Config {
                 other => return Err(ConfigError(format!("RTCA_ALLOW_GUESTS={other:?}: use true or false"))),
             };
         }
+        if let Some(dir) = env("RTCA_MEDIA_DIR") {
+            config.media_dir = dir.into();
+        }
+        if let Some(n) = env("RTCA_MAX_UPLOAD_BYTES") {
+            config.max_upload_bytes = parse(&n, "RTCA_MAX_UPLOAD_BYTES")?;
+        }
+        if let Some(n) = env("RTCA_UPLOADS_PER_USER") {
+            config.uploads_per_user = parse(&n, "RTCA_UPLOADS_PER_USER")?;
+        }
+        if let Some(n) = env("RTCA_UPLOADS_TOTAL") {
+            config.uploads_total = parse(&n, "RTCA_UPLOADS_TOTAL")?;
+        }
+        if let Some(n) = env("RTCA_THUMBNAIL_WORKERS") {
+            config.thumbnail_workers = parse(&n, "RTCA_THUMBNAIL_WORKERS")?;
+        }
+        if let Some(secs) = env("RTCA_MEDIA_GRACE_SECS") {
+            config.media_grace = Duration::from_secs(parse(&secs, "RTCA_MEDIA_GRACE_SECS")?);
+        }
 
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -171,6 +212,7 @@ impl Config {
             match flag.as_str() {
                 "--addr" => config.addr = parse(&value("--addr")?, "--addr")?,
                 "--database-url" => config.database_url = value("--database-url")?,
+                "--media-dir" => config.media_dir = value("--media-dir")?.into(),
                 "--site-root" => config.site_root = value("--site-root")?.into(),
                 "--allowed-origin" => config.allowed_origins.push(value("--allowed-origin")?),
                 "-h" | "--help" => return Err(ConfigError(USAGE.to_owned())),
@@ -184,6 +226,11 @@ impl Config {
             || config.ping_timeout.is_zero()
             || config.limits.connections_per_user == 0
             || config.limits.connections_per_address == 0
+            || config.max_upload_bytes == 0
+            || config.uploads_per_user == 0
+            || config.uploads_total == 0
+            || config.thumbnail_workers == 0
+            || config.media_grace.is_zero()
         {
             return Err(ConfigError("limits must be positive (packet size at least 1024 bytes)".into()));
         }
@@ -192,7 +239,7 @@ impl Config {
 }
 
 const USAGE: &str =
-    "usage: rtca [--addr HOST:PORT] [--database-url sqlite://FILE] [--site-root DIR] [--allowed-origin ORIGIN]...
+    "usage: rtca [--addr HOST:PORT] [--database-url sqlite://FILE] [--site-root DIR] [--media-dir DIR] [--allowed-origin ORIGIN]...
 Every setting also has an RTCA_* environment variable; see the README.";
 
 fn parse<T: std::str::FromStr>(value: &str, name: &str) -> Result<T, ConfigError>

@@ -198,6 +198,7 @@ mod tests {
             from: User { id: 1, name: "a".into() },
             text: String::new(),
             at: 0,
+            media: None,
             cid: None,
         })
     }

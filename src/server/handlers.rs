@@ -23,7 +23,7 @@ use super::state::AppState;
 use super::store::{dm_room, Cursor, NewMessage, StoredMessage};
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
-    event, validate_cid, validate_name, validate_text, ChatMessage, ConversationList, HistoryPage, HistoryRequest,
+    event, validate_body, validate_cid, validate_name, ChatMessage, ConversationList, HistoryPage, HistoryRequest,
     MessageAck, MessageRequest, OnlineAck, OnlineRequest, PresenceList, Reply, SecretMessage, SecretRequest, User,
     HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS, MAX_HISTORY_PAGE,
 };
@@ -188,10 +188,18 @@ pub async fn post_message(
     request: &MessageRequest,
 ) -> Result<(MessageAck, Option<ChatMessage>), ChatError> {
     state.limits.user_sends(user.id)?;
-    let text = validate_text(&request.text)?;
+    let text = validate_body(&request.text, request.media.is_some())?;
     let room = request.room.as_deref().unwrap_or(LOBBY);
     check_can_post(state, user.id, room).await?;
-    let new = NewMessage { room, from: user.id, to: None, text, cid: request.cid.as_deref(), at: now_ms() };
+    let new = NewMessage {
+        room,
+        from: user.id,
+        to: None,
+        text,
+        cid: request.cid.as_deref(),
+        at: now_ms(),
+        media: request.media.as_deref(),
+    };
     let (ack, stored) = store(state, new).await?;
     Ok((ack, stored.map(StoredMessage::into_chat)))
 }
@@ -229,7 +237,7 @@ pub async fn post_secret_as(
     request: &SecretRequest,
 ) -> Result<(MessageAck, Option<SecretMessage>), ChatError> {
     state.limits.user_sends(user.id)?;
-    let text = validate_text(&request.text)?;
+    let text = validate_body(&request.text, request.media.is_some())?;
     let recipient = state.store.user(request.to).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
     let room = dm_room(user.id, recipient.id);
     let new = NewMessage {
@@ -239,6 +247,7 @@ pub async fn post_secret_as(
         text,
         cid: request.cid.as_deref(),
         at: now_ms(),
+        media: request.media.as_deref(),
     };
     let (ack, stored) = store(state, new).await?;
     Ok((ack, stored.and_then(StoredMessage::into_secret)))
@@ -246,13 +255,19 @@ pub async fn post_secret_as(
 
 /// Stores a message and returns its ack, plus the message itself unless
 /// this was a retry of one already delivered. A reused `cid` must be a true
-/// retry (same conversation, same text); anything else is a client bug.
+/// retry (same conversation, same text, same file); anything else is a
+/// client bug. A file must be an upload of the sender's that no other
+/// message carries.
 async fn store(state: &AppState, new: NewMessage<'_>) -> Result<(MessageAck, Option<StoredMessage>), ChatError> {
     validate_cid(new.cid)?;
-    let (room, text) = (new.room, new.text);
-    let stored = state.store.insert_message(new).await.map_err(internal)?;
+    if new.media.is_some_and(|id| id.is_empty() || id.len() > 64) {
+        return Err(ChatError::NoSuchMedia);
+    }
+    let (room, text, media) = (new.room, new.text, new.media);
+    let stored = state.store.insert_message(new).await.map_err(internal)?.ok_or(ChatError::NoSuchMedia)?;
     let m = &stored.message;
-    if stored.duplicate && (m.room != room || m.text != text) {
+    let same_media = m.media.as_ref().map(|media| media.id.as_str()) == media;
+    if stored.duplicate && (m.room != room || m.text != text || !same_media) {
         return Err(ChatError::InvalidPayload("this cid was already used for a different message".into()));
     }
     let ack = MessageAck { id: m.id, seq: m.seq, at: m.at };

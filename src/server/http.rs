@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 use super::config::Config;
 use super::fanout::Fanout;
 use super::limits::Limits;
+use super::media::{self, blobs::LocalBlobs, MediaService};
 use super::presence::Presence;
 use super::realtime;
 use super::state::AppState;
@@ -44,6 +45,10 @@ pub async fn run(
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
+    let blobs = LocalBlobs::open(&config.media_dir)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot use the media directory {}: {error}", config.media_dir.display()))?;
+    let media = Arc::new(MediaService::new(Arc::new(blobs), &config));
     let (fanout, fanout_queue) = Fanout::new();
     let state = AppState {
         leptos_options,
@@ -53,12 +58,14 @@ pub async fn run(
         config: Arc::new(config),
         store: Arc::new(store),
         presence: Arc::new(Presence::default()),
+        media,
         history_epoch: history_epoch.into(),
     };
     let (socket_layer, io) = realtime::layer(state.clone());
     let _ = state.sockets.set(io.clone());
     let (stop_delivery, delivery_stopped) = oneshot::channel();
     let delivery = tokio::spawn(Fanout::run(io.clone(), fanout_queue, delivery_stopped));
+    let media_sweep = tokio::spawn(media::sweep::run(state.clone()));
 
     let routes = {
         let state = state.clone();
@@ -66,6 +73,7 @@ pub async fn run(
     };
     let app = Router::new()
         .route("/health", get(health))
+        .merge(media::routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -96,6 +104,7 @@ pub async fn run(
             io_for_shutdown.close().await;
         })
         .await?;
+    media_sweep.abort();
     let _ = stop_delivery.send(());
     let _ = delivery.await;
     Ok(())

@@ -100,6 +100,19 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// The user a plain HTTP request (an upload, a media download) speaks
+/// for: `Authorization: Bearer <token>` from clients outside a browser, or
+/// else the session cookie.
+pub async fn http_user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, ChatError> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_owned());
+    let Some(token) = bearer.or_else(|| token_from_headers(headers)) else { return Ok(None) };
+    user_for_token(state, &token).await.map_err(internal)
+}
+
 /// The user whose session cookie came with the current server-function or
 /// page request, if any.
 pub async fn request_user(state: &AppState) -> Result<Option<User>, crate::error::ApiError> {

@@ -101,6 +101,8 @@ pub struct LimitSettings {
     pub send_per_connection: Rate,
     /// Messages one user may send across all their connections and forms.
     pub send_per_user: Rate,
+    /// Files one user may upload.
+    pub upload_per_user: Rate,
     /// History and conversation reads per connection.
     pub read_per_connection: Rate,
     /// `online` attempts per connection.
@@ -123,6 +125,7 @@ impl Default for LimitSettings {
         LimitSettings {
             send_per_connection: Rate::new(5.0, 20),
             send_per_user: Rate::new(8.0, 30),
+            upload_per_user: Rate::new(1.0, 20),
             // A reconnect resumes the lobby and every private conversation
             // that moved, so reads come in bursts.
             read_per_connection: Rate::new(10.0, 60),
@@ -183,6 +186,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Limits {
     settings: LimitSettings,
     send_by_user: BucketTable<UserId>,
+    uploads_by_user: BucketTable<UserId>,
     joins_by_address: BucketTable<IpAddr>,
     logins_by_address: BucketTable<IpAddr>,
     logins_by_account: BucketTable<String>,
@@ -216,6 +220,11 @@ impl Limits {
     /// One message from `user` (socket or form).
     pub fn user_sends(&self, user: UserId) -> Result<(), ChatError> {
         allow(self.send_by_user.try_take(user, self.settings.send_per_user))
+    }
+
+    /// One file upload by `user`.
+    pub fn user_uploads(&self, user: UserId) -> Result<(), ChatError> {
+        allow(self.uploads_by_user.try_take(user, self.settings.upload_per_user))
     }
 
     /// One new identity (guest or account) from `address`.

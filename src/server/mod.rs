@@ -7,6 +7,7 @@ pub mod handlers;
 pub mod http;
 pub mod identity;
 pub mod limits;
+pub mod media;
 pub mod names;
 pub mod presence;
 pub mod realtime;

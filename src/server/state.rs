@@ -10,6 +10,7 @@ use leptos::config::LeptosOptions;
 use super::config::Config;
 use super::fanout::Fanout;
 use super::limits::Limits;
+use super::media::MediaService;
 use super::presence::Presence;
 use super::store::Store;
 use crate::error::ApiError;
@@ -26,6 +27,8 @@ pub struct AppState {
     /// The Socket.IO handle, set once the layer exists (it is built from
     /// this state), for the few HTTP paths that act on sockets.
     pub sockets: Arc<OnceLock<SocketIo>>,
+    /// Shared files: blob store and upload bounds.
+    pub media: Arc<MediaService>,
     /// The store's history epoch, read once at start.
     pub history_epoch: Arc<str>,
 }

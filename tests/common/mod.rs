@@ -37,7 +37,9 @@ impl TestServer {
     pub async fn start_with(db_path: PathBuf, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut config = Config { addr, database_url: format!("sqlite://{}", db_path.display()), ..Config::default() };
+        let media_dir = db_path.with_file_name("media");
+        let mut config =
+            Config { addr, database_url: format!("sqlite://{}", db_path.display()), media_dir, ..Config::default() };
         adjust(&mut config);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

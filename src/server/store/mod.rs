@@ -4,13 +4,15 @@
 //!
 //! Contract for implementors: `insert_message` returns only after the row is
 //! committed (acks depend on it), and a repeated `(user, cid)` returns the
-//! first row with `duplicate = true` instead of storing twice.
+//! first row with `duplicate = true` instead of storing twice. A message
+//! that carries an upload links it in the same transaction, and only if the
+//! sender owns it and no other message carries it yet.
 
 pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::protocol::{ChatMessage, ConversationSummary, SecretMessage, User, UserId};
+use crate::protocol::{ChatMessage, ConversationSummary, Media, SecretMessage, User, UserId};
 
 /// A storage failure. Details go to the log; clients see `internal`.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,7 @@ pub struct StoredMessage {
     pub text: String,
     pub at: i64,
     pub cid: Option<String>,
+    pub media: Option<Media>,
 }
 
 impl StoredMessage {
@@ -42,6 +45,7 @@ impl StoredMessage {
             text: self.text,
             at: self.at,
             cid: self.cid,
+            media: self.media,
         }
     }
 
@@ -56,6 +60,7 @@ impl StoredMessage {
             text: self.text,
             at: self.at,
             cid: self.cid,
+            media: self.media,
         })
     }
 }
@@ -76,6 +81,8 @@ pub struct NewMessage<'a> {
     pub text: &'a str,
     pub cid: Option<&'a str>,
     pub at: i64,
+    /// The id of an upload of `from`'s that this message carries.
+    pub media: Option<&'a str>,
 }
 
 /// The result of `insert_message`.
@@ -101,6 +108,50 @@ pub struct RoomListing {
     pub online: usize,
     pub joined: bool,
     pub last_seq: i64,
+}
+
+/// A finished upload to record: its bytes are already in the blob store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUpload<'a> {
+    pub id: &'a str,
+    pub sha256: &'a str,
+    pub owner: UserId,
+    pub name: &'a str,
+    pub mime: &'a str,
+    pub size: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub thumb_mime: Option<&'a str>,
+    pub at: i64,
+}
+
+/// What is known about stored bytes, so a second upload of them skips the
+/// thumbnailing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub thumb_mime: Option<String>,
+}
+
+/// Where an upload ended up: the message that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carrier {
+    pub room: String,
+    pub from: UserId,
+    /// Set for a private message.
+    pub to: Option<UserId>,
+}
+
+/// An upload as the media routes need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRecord {
+    pub media: Media,
+    pub sha256: String,
+    pub owner: UserId,
+    pub thumb_mime: Option<String>,
+    /// `None` until a message carries it.
+    pub carrier: Option<Carrier>,
 }
 
 /// The name of the private conversation between two users.
@@ -134,7 +185,9 @@ pub trait Store: Send + Sync + 'static {
     async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>>;
     /// Ends a session (logout). Unknown hashes are no error.
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
-    async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<Inserted>;
+    /// Stores a message; `None` when its `media` is not the sender's or is
+    /// carried by another message already (nothing is stored then).
+    async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<Option<Inserted>>;
     /// The last `limit` messages of a room, oldest first.
     async fn recent(&self, room: &str, limit: usize) -> StoreResult<Vec<StoredMessage>>;
     /// Up to `limit` messages of a room next to a `seq` cursor, oldest first:
@@ -165,4 +218,24 @@ pub trait Store: Send + Sync + 'static {
     async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>>;
     /// The rooms `user` is a member of, by name.
     async fn memberships(&self, user: UserId) -> StoreResult<Vec<String>>;
+
+    /// Records an upload (and its blob, or marks the blob used again).
+    async fn insert_upload(&self, upload: NewUpload<'_>) -> StoreResult<()>;
+    async fn blob(&self, sha256: &str) -> StoreResult<Option<BlobInfo>>;
+    async fn upload(&self, id: &str) -> StoreResult<Option<UploadRecord>>;
+    /// Forgets uploads no message took before `cutoff`; returns how many.
+    async fn delete_unlinked_uploads(&self, cutoff: i64) -> StoreResult<u64>;
+    /// Blobs no upload refers to and nobody uploaded since `cutoff` (at most
+    /// `limit`): candidates for [`Store::remove_blob`].
+    async fn unused_blobs(&self, cutoff: i64, limit: usize) -> StoreResult<Vec<String>>;
+    /// Forgets the blob `sha256` if it is still unused since `cutoff`, and
+    /// calls `remove` (which deletes its bytes) before that is committed, so
+    /// an upload of the same bytes racing with it either keeps the blob or
+    /// writes it anew after. Returns whether it was removed.
+    async fn remove_blob(
+        &self,
+        sha256: &str,
+        cutoff: i64,
+        remove: &(dyn Fn() -> futures::future::BoxFuture<'static, std::io::Result<()>> + Send + Sync),
+    ) -> StoreResult<bool>;
 }

@@ -10,8 +10,11 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Cursor, Inserted, NewMessage, Room, RoomListing, Store, StoreError, StoreResult, StoredMessage};
-use crate::protocol::{ConversationSummary, User, UserId};
+use super::{
+    BlobInfo, Carrier, Cursor, Inserted, NewMessage, NewUpload, Room, RoomListing, Store, StoreError, StoreResult,
+    StoredMessage, UploadRecord,
+};
+use crate::protocol::{ConversationSummary, Media, MediaKind, User, UserId};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -41,8 +44,11 @@ macro_rules! select_messages {
     ($where:literal) => {
         concat!(
             "SELECT m.id, m.seq, m.room, m.text, m.cid, m.created_at,
-                    m.user_id, f.name AS from_name, m.to_user_id, t.name AS to_name
-             FROM messages m JOIN users f ON f.id = m.user_id LEFT JOIN users t ON t.id = m.to_user_id ",
+                    m.user_id, f.name AS from_name, m.to_user_id, t.name AS to_name,
+                    u.id AS media_id, u.name AS media_name, u.mime AS media_mime,
+                    b.size AS media_size, b.width AS media_width, b.height AS media_height
+             FROM messages m JOIN users f ON f.id = m.user_id LEFT JOIN users t ON t.id = m.to_user_id
+                  LEFT JOIN uploads u ON u.id = m.media_id LEFT JOIN media_blobs b ON b.sha256 = u.sha256 ",
             $where
         )
     };
@@ -62,7 +68,26 @@ fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
         text: row.try_get("text")?,
         at: row.try_get("created_at")?,
         cid: row.try_get("cid")?,
+        media: media_from_row(row)?,
     })
+}
+
+/// The `media_*` columns, when the row has a file.
+fn media_from_row(row: &SqliteRow) -> Result<Option<Media>, sqlx::Error> {
+    let Some(id) = row.try_get::<Option<String>, _>("media_id")? else { return Ok(None) };
+    let mime: String = row.try_get("media_mime")?;
+    let dimension = |column: &str| -> Result<Option<u32>, sqlx::Error> {
+        Ok(row.try_get::<Option<i64>, _>(column)?.and_then(|n| u32::try_from(n).ok()))
+    };
+    Ok(Some(Media {
+        id,
+        name: row.try_get("media_name")?,
+        kind: MediaKind::of_mime(&mime),
+        mime,
+        size: u64::try_from(row.try_get::<i64, _>("media_size")?).unwrap_or(0),
+        width: dimension("media_width")?,
+        height: dimension("media_height")?,
+    }))
 }
 
 #[async_trait]
@@ -172,15 +197,24 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn insert_message(&self, m: NewMessage<'_>) -> StoreResult<Inserted> {
+    async fn insert_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Inserted>> {
         // An explicit transaction, so a failed commit is an error here rather
         // than something sqlx swallows when it resets the statement.
         let mut tx = self.pool.begin().await?;
+        if let Some(media) = m.media {
+            // A swept (or never made) upload is an answer, not a foreign key error.
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM uploads WHERE id = ?").bind(media).fetch_optional(&mut *tx).await?;
+            if exists.is_none() {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
         // One statement: SQLite takes the write lock before reading MAX(seq),
         // so concurrent inserts into one room cannot get the same seq.
         let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at)
-             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1), ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id)
+             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1), ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (user_id, cid) DO NOTHING
              RETURNING id",
         )
@@ -190,8 +224,22 @@ impl Store for SqliteStore {
         .bind(m.text)
         .bind(m.cid)
         .bind(m.at)
+        .bind(m.media)
         .fetch_optional(&mut *tx)
         .await?;
+        if let (Some(id), Some(media)) = (inserted, m.media) {
+            let linked =
+                sqlx::query("UPDATE uploads SET message_id = ? WHERE id = ? AND owner = ? AND message_id IS NULL")
+                    .bind(id)
+                    .bind(media)
+                    .bind(m.from)
+                    .execute(&mut *tx)
+                    .await?;
+            if linked.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
         let row = match inserted {
             Some(id) => sqlx::query(select_messages!("WHERE m.id = ?")).bind(id).fetch_one(&mut *tx).await?,
             None => {
@@ -203,7 +251,7 @@ impl Store for SqliteStore {
             }
         };
         tx.commit().await?;
-        Ok(Inserted { message: message_from_row(&row)?, duplicate: inserted.is_none() })
+        Ok(Some(Inserted { message: message_from_row(&row)?, duplicate: inserted.is_none() }))
     }
 
     async fn page(&self, room: &str, cursor: Cursor, limit: usize) -> StoreResult<Vec<StoredMessage>> {
@@ -391,5 +439,128 @@ impl Store for SqliteStore {
             .bind(user)
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    async fn insert_upload(&self, u: NewUpload<'_>) -> StoreResult<()> {
+        let size = i64::try_from(u.size).unwrap_or(i64::MAX);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO media_blobs (sha256, size, width, height, thumb_mime, last_used) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (sha256) DO UPDATE SET last_used = excluded.last_used,
+                 width = excluded.width, height = excluded.height, thumb_mime = excluded.thumb_mime",
+        )
+        .bind(u.sha256)
+        .bind(size)
+        .bind(u.width)
+        .bind(u.height)
+        .bind(u.thumb_mime)
+        .bind(u.at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO uploads (id, sha256, owner, name, mime, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(u.id)
+            .bind(u.sha256)
+            .bind(u.owner)
+            .bind(u.name)
+            .bind(u.mime)
+            .bind(u.at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn blob(&self, sha256: &str) -> StoreResult<Option<BlobInfo>> {
+        let row = sqlx::query("SELECT width, height, thumb_mime FROM media_blobs WHERE sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let dimension = |column: &str| -> Result<Option<u32>, sqlx::Error> {
+            Ok(row.try_get::<Option<i64>, _>(column)?.and_then(|n| u32::try_from(n).ok()))
+        };
+        Ok(Some(BlobInfo {
+            width: dimension("width")?,
+            height: dimension("height")?,
+            thumb_mime: row.try_get("thumb_mime")?,
+        }))
+    }
+
+    async fn upload(&self, id: &str) -> StoreResult<Option<UploadRecord>> {
+        let row = sqlx::query(
+            "SELECT u.id AS media_id, u.name AS media_name, u.mime AS media_mime, u.owner, u.sha256,
+                    b.size AS media_size, b.width AS media_width, b.height AS media_height, b.thumb_mime,
+                    m.room, m.user_id, m.to_user_id
+             FROM uploads u JOIN media_blobs b ON b.sha256 = u.sha256
+                  LEFT JOIN messages m ON m.id = u.message_id
+             WHERE u.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let Some(media) = media_from_row(&row)? else { return Ok(None) };
+        let carrier = match row.try_get::<Option<String>, _>("room")? {
+            Some(room) => Some(Carrier { room, from: row.try_get("user_id")?, to: row.try_get("to_user_id")? }),
+            None => None,
+        };
+        Ok(Some(UploadRecord {
+            media,
+            sha256: row.try_get("sha256")?,
+            owner: row.try_get("owner")?,
+            thumb_mime: row.try_get("thumb_mime")?,
+            carrier,
+        }))
+    }
+
+    async fn delete_unlinked_uploads(&self, cutoff: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM uploads WHERE message_id IS NULL AND created_at < ?")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn unused_blobs(&self, cutoff: i64, limit: usize) -> StoreResult<Vec<String>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Ok(sqlx::query_scalar(
+            "SELECT sha256 FROM media_blobs b
+             WHERE last_used < ? AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = b.sha256) LIMIT ?",
+        )
+        .bind(cutoff)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn remove_blob(
+        &self,
+        sha256: &str,
+        cutoff: i64,
+        remove: &(dyn Fn() -> futures::future::BoxFuture<'static, std::io::Result<()>> + Send + Sync),
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        // The DELETE takes the write lock, which an upload of the same bytes
+        // needs too: it either came first (and `last_used` no longer
+        // matches) or waits until the bytes are gone and then writes them.
+        let gone: Option<String> = sqlx::query_scalar(
+            "DELETE FROM media_blobs
+             WHERE sha256 = ?1 AND last_used < ?2 AND NOT EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?1)
+             RETURNING sha256",
+        )
+        .bind(sha256)
+        .bind(cutoff)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if gone.is_none() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if let Err(error) = remove().await {
+            tx.rollback().await?;
+            return Err(StoreError(sqlx::Error::Io(error)));
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 }

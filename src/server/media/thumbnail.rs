@@ -1,0 +1,114 @@
+//! Image previews: decoded, turned upright by their EXIF orientation,
+//! scaled so the long edge is at most [`MAX_EDGE`] and re-encoded, which
+//! also drops every bit of metadata (camera, GPS). CPU-heavy and blocking:
+//! call it from the blocking pool, through the permits in `MediaService`.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+
+/// Longest edge of a preview, in pixels.
+pub const MAX_EDGE: u32 = 1200;
+/// Largest picture decoded, per side, and the memory one decode may take:
+/// a decompression bomb fails instead of taking the server's memory.
+const MAX_SIDE: u32 = 16_384;
+const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A preview, with the upright size of the original.
+#[derive(Debug)]
+pub struct Thumbnail {
+    pub width: u32,
+    pub height: u32,
+    pub bytes: Vec<u8>,
+    pub mime: &'static str,
+}
+
+/// Makes the preview of the image file at `path`.
+pub fn make(path: &Path) -> Result<Thumbnail, image::ImageError> {
+    let mut reader = ImageReader::open(path)?.with_guessed_format()?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder()?;
+    let orientation = decoder.orientation()?;
+    let mut picture = DynamicImage::from_decoder(decoder)?;
+    picture.apply_orientation(orientation);
+    let (width, height) = (picture.width(), picture.height());
+    let preview =
+        if width.max(height) > MAX_EDGE { picture.resize(MAX_EDGE, MAX_EDGE, FilterType::Triangle) } else { picture };
+    let mut bytes = Vec::new();
+    // Photos (no transparency) as JPEG; anything with alpha stays PNG.
+    let mime = if preview.color().has_alpha() {
+        preview.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)?;
+        "image/png"
+    } else {
+        JpegEncoder::new_with_quality(&mut bytes, 85).encode_image(&preview.to_rgb8())?;
+        "image/jpeg"
+    };
+    Ok(Thumbnail { width, height, bytes, mime })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use image::{Rgb, RgbImage, Rgba, RgbaImage};
+
+    #[test]
+    fn scales_the_long_edge_and_keeps_the_aspect() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.png");
+        RgbImage::from_pixel(2400, 600, Rgb([200, 10, 10])).save(&path).unwrap();
+        let thumb = make(&path).unwrap();
+        assert_eq!((thumb.width, thumb.height), (2400, 600));
+        assert_eq!(thumb.mime, "image/jpeg");
+        let preview = image::load_from_memory(&thumb.bytes).unwrap();
+        assert_eq!((preview.width(), preview.height()), (1200, 300));
+    }
+
+    #[test]
+    fn keeps_transparency_and_small_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dot.png");
+        RgbaImage::from_pixel(30, 20, Rgba([0, 0, 0, 0])).save(&path).unwrap();
+        let thumb = make(&path).unwrap();
+        assert_eq!(thumb.mime, "image/png");
+        let preview = image::load_from_memory(&thumb.bytes).unwrap();
+        assert_eq!((preview.width(), preview.height()), (30, 20));
+    }
+
+    #[test]
+    fn turns_a_photo_upright_and_drops_its_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("phone.jpg");
+        let mut jpeg = Vec::new();
+        JpegEncoder::new(&mut jpeg).encode_image(&RgbImage::from_pixel(200, 100, Rgb([9, 9, 9]))).unwrap();
+        // An EXIF segment right after the start marker: orientation 6, as
+        // a phone held upright writes it (stored sideways, turn 90°).
+        let tiff: &[u8] =
+            b"MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00";
+        let mut segment = vec![0xff, 0xe1, 0, (2 + 6 + tiff.len()) as u8];
+        segment.extend_from_slice(b"Exif\0\0");
+        segment.extend_from_slice(tiff);
+        jpeg.splice(2..2, segment);
+        std::fs::write(&path, &jpeg).unwrap();
+        let thumb = make(&path).unwrap();
+        assert_eq!((thumb.width, thumb.height), (100, 200), "upright size");
+        let preview = image::load_from_memory(&thumb.bytes).unwrap();
+        assert_eq!((preview.width(), preview.height()), (100, 200));
+        assert!(!thumb.bytes.windows(4).any(|w| w == b"Exif"), "metadata is gone");
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fake.png");
+        std::fs::write(&path, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+        assert!(make(&path).is_err());
+    }
+}

@@ -1,0 +1,242 @@
+//! `POST /api/uploads?name=…`: the file itself is the request body. It is
+//! streamed to a staging file while being hashed and size-checked (never
+//! held in memory whole), typed by its first bytes, previewed if it is an
+//! image, and then recorded and moved in. The answer is the [`Media`] a
+//! message can then carry. Nothing of a refused or interrupted upload
+//! stays behind.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::{Stream, StreamExt};
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::blobs::Staged;
+use super::sniff::{sniff, HEAD_BYTES};
+use super::thumbnail::{self, Thumbnail};
+use super::MediaError;
+use crate::error::ChatError;
+use crate::protocol::{human_size, Media, MediaKind, MAX_FILE_NAME_CHARS};
+use crate::server::identity::{http_user, internal, now_ms};
+use crate::server::state::AppState;
+use crate::server::store::NewUpload;
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// After refusing a body half-way, read (and drop) at most this much more
+/// of it, for at most [`DRAIN_TIME`], so the client is still listening
+/// when the answer comes instead of seeing a reset connection.
+const DRAIN_BYTES: u64 = 4 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+pub async fn upload(
+    State(state): State<AppState>,
+    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let name = query.ok().and_then(|Query(q)| q.name).unwrap_or_default();
+    let claimed = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut stream = body.into_data_stream();
+    match receive(&state, &headers, &name, claimed.as_deref(), &mut stream).await {
+        Ok(media) => (StatusCode::CREATED, Json(media)).into_response(),
+        Err(error) => {
+            if matches!(error, ChatError::FileTooLarge { .. } | ChatError::UnsupportedFile) {
+                drain(&mut stream).await;
+            }
+            let mut response = MediaError(error).into_response();
+            response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &str,
+    claimed: Option<&str>,
+    stream: &mut (impl Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),
+) -> Result<Media, ChatError> {
+    let user = http_user(state, headers).await?.ok_or(ChatError::NotOnline)?;
+    state.limits.user_uploads(user.id)?;
+    let _slot = state.media.admit(user.id)?;
+    let max = state.config.max_upload_bytes;
+    let too_large = || ChatError::FileTooLarge { limit: human_size(max) };
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    if declared.is_some_and(|length: u64| length > max) {
+        return Err(too_large());
+    }
+
+    let staged = Staged::new(state.media.blobs.staging_path());
+    let mut file = tokio::fs::File::create(staged.path()).await.map_err(internal)?;
+    let mut hasher = Sha256::new();
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    let mut mime = None;
+    let mut size: u64 = 0;
+    let received = async {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| ChatError::InvalidPayload("the upload was interrupted".into()))?;
+            size += chunk.len() as u64;
+            if size > max {
+                return Err(too_large());
+            }
+            if mime.is_none() {
+                let wanted = HEAD_BYTES - head.len();
+                head.extend_from_slice(&chunk[..chunk.len().min(wanted)]);
+                if head.len() == HEAD_BYTES {
+                    mime = Some(sniff(&head, claimed).ok_or(ChatError::UnsupportedFile)?);
+                }
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await.map_err(internal)?;
+        }
+        if size == 0 {
+            return Err(ChatError::InvalidPayload("the file is empty".into()));
+        }
+        let mime = match mime {
+            Some(mime) => mime,
+            None => sniff(&head, claimed).ok_or(ChatError::UnsupportedFile)?,
+        };
+        // The answer promises the file is stored: it reaches the disk first.
+        file.sync_all().await.map_err(internal)?;
+        Ok(mime)
+    };
+    let mime = match received.await {
+        Ok(mime) => mime,
+        Err(error) => {
+            drop(file);
+            staged.discard().await;
+            return Err(error);
+        }
+    };
+    drop(file);
+    let sha256 = hex::encode(hasher.finalize());
+    let kind = MediaKind::of_mime(mime);
+
+    // A preview for images; bytes seen before keep theirs.
+    let mut preview = None;
+    let (mut width, mut height, mut thumb_mime) = (None, None, None);
+    if kind == MediaKind::Image {
+        let known = state.store.blob(&sha256).await.map_err(internal)?;
+        match known {
+            Some(known) if known.thumb_mime.is_some() && state.media.blobs.has_thumbnail(&sha256).await => {
+                (width, height) = (known.width, known.height);
+                thumb_mime = known.thumb_mime;
+            }
+            _ => match make_thumbnail(state, staged.path().to_owned()).await {
+                Ok(thumb) => {
+                    (width, height, thumb_mime) = (Some(thumb.width), Some(thumb.height), Some(thumb.mime.to_owned()));
+                    preview = Some(thumb.bytes);
+                }
+                Err(error) => {
+                    staged.discard().await;
+                    return Err(error);
+                }
+            },
+        }
+    }
+
+    let id = new_upload_id();
+    let name = clean_file_name(name, mime);
+    let upload = NewUpload {
+        id: &id,
+        sha256: &sha256,
+        owner: user.id,
+        name: &name,
+        mime,
+        size,
+        width,
+        height,
+        thumb_mime: thumb_mime.as_deref(),
+        at: now_ms(),
+    };
+    // Recorded first, then moved in: see `Store::remove_blob` for why this
+    // order is safe against the orphan sweep.
+    if let Err(error) = state.store.insert_upload(upload).await {
+        staged.discard().await;
+        return Err(internal(error));
+    }
+    if let Some(bytes) = preview {
+        let staged_preview = Staged::new(state.media.blobs.staging_path());
+        tokio::fs::write(staged_preview.path(), bytes).await.map_err(internal)?;
+        state.media.blobs.put_thumbnail(&sha256, staged_preview.path()).await.map_err(internal)?;
+        staged_preview.disarm();
+    }
+    state.media.blobs.put(&sha256, staged.path()).await.map_err(internal)?;
+    staged.disarm();
+    Ok(Media { id, name, mime: mime.to_owned(), kind, size, width, height })
+}
+
+/// Decodes on the blocking pool, a bounded number at a time, so a burst
+/// of big images waits its turn instead of starving chat traffic.
+async fn make_thumbnail(state: &AppState, path: std::path::PathBuf) -> Result<Thumbnail, ChatError> {
+    let _permit = state.media.thumbnails.acquire().await.map_err(internal)?;
+    match tokio::task::spawn_blocking(move || thumbnail::make(&path)).await {
+        Ok(Ok(thumb)) => Ok(thumb),
+        Ok(Err(error)) => {
+            tracing::info!(%error, "an uploaded image could not be decoded");
+            Err(ChatError::UnreadableImage)
+        }
+        Err(error) => Err(internal(error)),
+    }
+}
+
+fn new_upload_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The name to show: the last part of what the client sent (never a
+/// path), without control characters, at most [`MAX_FILE_NAME_CHARS`].
+pub fn clean_file_name(name: &str, mime: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String =
+        last.chars().filter(|c| !c.is_control()).take(MAX_FILE_NAME_CHARS).collect::<String>().trim().to_owned();
+    if clean.is_empty() || clean == "." || clean == ".." {
+        let extension = mime.rsplit('/').next().unwrap_or("bin");
+        return format!("file.{extension}");
+    }
+    clean
+}
+
+/// Reads and drops what is left of a refused body, within bounds.
+async fn drain(stream: &mut (impl Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin)) {
+    let mut left = DRAIN_BYTES;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            left = left.saturating_sub(chunk.len() as u64);
+            if left == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_names_not_paths() {
+        assert_eq!(clean_file_name("../../etc/passwd", "application/pdf"), "passwd");
+        assert_eq!(clean_file_name("C:\\Users\\me\\cat.png", "image/png"), "cat.png");
+        assert_eq!(clean_file_name("a\u{0}b\nc.png", "image/png"), "abc.png");
+        assert_eq!(clean_file_name("", "image/png"), "file.png");
+        assert_eq!(clean_file_name("..", "audio/webm"), "file.webm");
+        assert_eq!(clean_file_name(&"x".repeat(500), "image/png").chars().count(), MAX_FILE_NAME_CHARS);
+    }
+}
