@@ -10,6 +10,9 @@ const chromiumArgs = [
   "--disable-background-networking",
   "--disable-component-update",
   "--disable-sync",
+  // A synthetic microphone that needs no permission prompt, for voice messages.
+  "--use-fake-ui-for-media-stream",
+  "--use-fake-device-for-media-stream",
 ];
 
 export default defineConfig({

@@ -69,6 +69,8 @@ pub const MAX_LISTED_ROOMS: usize = 500;
 pub const MAX_ROOM_NAME_CHARS: usize = 32;
 /// Longest file name kept for an upload, in characters.
 pub const MAX_FILE_NAME_CHARS: usize = 200;
+/// Longest edge of an image preview, in pixels.
+pub const THUMBNAIL_EDGE: u32 = 1200;
 /// Where files are uploaded (`POST`, the raw file as the body, `?name=`).
 pub const UPLOAD_PATH: &str = "/api/uploads";
 
@@ -344,6 +346,26 @@ impl Media {
     /// An image's server-made preview (long edge at most 1200 px).
     pub fn thumbnail_url(&self) -> String {
         format!("/media/{}/thumb", self.id)
+    }
+}
+
+/// The size of an image's preview: the long edge at most 1200 px, the
+/// aspect kept. The page reserves this box before the preview loads.
+pub fn thumbnail_size(width: Option<u32>, height: Option<u32>) -> (u32, u32) {
+    const MAX_EDGE: u32 = THUMBNAIL_EDGE;
+    match (width, height) {
+        (Some(w), Some(h)) if w > 0 && h > 0 => {
+            let long = w.max(h);
+            if long <= MAX_EDGE {
+                (w, h)
+            } else {
+                let scale = |side: u32| {
+                    ((u64::from(side) * u64::from(MAX_EDGE) + u64::from(long) / 2) / u64::from(long)).max(1) as u32
+                };
+                (scale(w), scale(h))
+            }
+        }
+        _ => (320, 240),
     }
 }
 

@@ -7,8 +7,10 @@
 mod outbox;
 mod private;
 mod rooms;
+mod uploads;
 
 pub use outbox::{Outgoing, MAX_OUTBOX};
+pub use uploads::{Upload, MAX_TRAY};
 
 use std::collections::HashMap;
 
@@ -54,6 +56,10 @@ pub struct ChatSnapshot {
     /// lobby instead, say).
     #[serde(default)]
     pub notice: Option<String>,
+    /// The largest file the server takes, so the browser can say so before
+    /// sending a byte.
+    #[serde(default)]
+    pub max_upload_bytes: u64,
 }
 
 /// The socket's state as the user sees it.
@@ -141,6 +147,9 @@ pub struct ChatState {
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// The history epoch the messages above belong to.
     pub epoch: StoredValue<String>,
+    /// Files being uploaded, in the order they were picked.
+    pub uploads: RwSignal<Vec<Upload>>,
+    pub max_upload_bytes: StoredValue<u64>,
 }
 
 impl ChatState {
@@ -163,6 +172,8 @@ impl ChatState {
             utc_offset_minutes: RwSignal::new(0),
             outbox: RwSignal::new(Vec::new()),
             epoch: StoredValue::new(snapshot.epoch),
+            uploads: RwSignal::new(Vec::new()),
+            max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
         }
     }
 

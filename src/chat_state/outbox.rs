@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Conversation};
+use crate::protocol::Media;
 
 /// A message on its way out. It keeps its `cid` across every resend, so the
 /// server stores it once however often it is sent.
@@ -13,6 +14,8 @@ pub struct Outgoing {
     pub cid: String,
     pub to: Conversation,
     pub text: String,
+    /// A file already uploaded that this message carries.
+    pub media: Option<Media>,
     /// `None` while waiting to be (re)sent; the server's reason once refused.
     pub refused: Option<String>,
 }
@@ -22,11 +25,11 @@ pub const MAX_OUTBOX: usize = 100;
 
 impl ChatState {
     /// Queues a message to send; false if the outbox is full.
-    pub fn queue(&self, to: Conversation, text: String, cid: String) -> bool {
+    pub fn queue(&self, to: Conversation, text: String, cid: String, media: Option<Media>) -> bool {
         let mut queued = false;
         self.outbox.update(|outbox| {
             if outbox.len() < MAX_OUTBOX {
-                outbox.push(Outgoing { cid, to, text, refused: None });
+                outbox.push(Outgoing { cid, to, text, media, refused: None });
                 queued = true;
             }
         });
@@ -85,8 +88,8 @@ mod tests {
         Owner::new_root(None).with(|| {
             let chat = ChatState::new(ChatSnapshot::default());
             chat.me.set(Some(User { id: 1, name: "alice".into() }));
-            assert!(chat.queue(Conversation::lobby(), "one".into(), "c1".into()));
-            assert!(chat.queue(Conversation::lobby(), "two".into(), "c2".into()));
+            assert!(chat.queue(Conversation::lobby(), "one".into(), "c1".into(), None));
+            assert!(chat.queue(Conversation::lobby(), "two".into(), "c2".into(), None));
             assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c1".into()));
             chat.refuse("c1", "no".into());
             assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c2".into()));
@@ -103,9 +106,9 @@ mod tests {
             chat.discard("c1");
             assert!(chat.outbox.get_untracked().is_empty());
             for n in 0..MAX_OUTBOX {
-                assert!(chat.queue(Conversation::lobby(), "x".into(), format!("n{n}")));
+                assert!(chat.queue(Conversation::lobby(), "x".into(), format!("n{n}"), None));
             }
-            assert!(!chat.queue(Conversation::lobby(), "one too many".into(), "over".into()));
+            assert!(!chat.queue(Conversation::lobby(), "one too many".into(), "over".into(), None));
         });
     }
 }

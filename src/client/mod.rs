@@ -4,3 +4,5 @@
 pub mod session;
 pub mod socket;
 pub mod transport;
+pub mod upload;
+pub mod voice;

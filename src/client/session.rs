@@ -125,10 +125,13 @@ pub fn flush_outbox(chat: ChatState) {
 }
 
 async fn send_one(message: &Outgoing) -> Result<(), ApiError> {
+    let media = message.media.as_ref().map(|media| media.id.as_str());
     let (name, payload) = match &message.to {
-        Conversation::Room(room) => (event::MESSAGE, json!({ "room": room, "text": message.text, "cid": message.cid })),
+        Conversation::Room(room) => {
+            (event::MESSAGE, json!({ "room": room, "text": message.text, "cid": message.cid, "media": media }))
+        }
         Conversation::Direct(peer) => {
-            (event::SECRET, json!({ "to": peer.id, "text": message.text, "cid": message.cid }))
+            (event::SECRET, json!({ "to": peer.id, "text": message.text, "cid": message.cid, "media": media }))
         }
     };
     ask::<MessageAck>(name, payload).await.map(|_| ())

@@ -84,6 +84,7 @@ pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<Cha
         conversations,
         epoch: state.history_epoch.to_string(),
         allow_guests: state.config.allow_guests,
+        max_upload_bytes: state.config.max_upload_bytes,
     })
 }
 
@@ -120,6 +121,25 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
         }
     });
     let signed_in = move || chat.me.with(Option::is_some);
+    // Files dropped anywhere on the conversation are sent to it.
+    let dragging = RwSignal::new(false);
+    let drag_over = move |ev: leptos::ev::DragEvent| {
+        if signed_in() {
+            ev.prevent_default();
+            dragging.set(true);
+        }
+    };
+    let dropped = move |ev: leptos::ev::DragEvent| {
+        dragging.set(false);
+        if !signed_in() {
+            return;
+        }
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        if let Some(files) = ev.data_transfer().and_then(|data| data.files()) {
+            crate::client::upload::send_files(chat, &files);
+        }
+    };
     view! {
         <div class="app">
             <header class="topbar">
@@ -136,7 +156,8 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
             <aside class="sidebar">
                 <People/>
             </aside>
-            <main class="conversation">
+            <main class="conversation" class:dragging=move || dragging.get() on:dragover=drag_over
+                on:dragleave=move |_| dragging.set(false) on:drop=dropped data-testid="drop-zone">
                 <Notice/>
                 <ConversationView/>
                 <Show

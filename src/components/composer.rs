@@ -10,6 +10,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
+use super::attachments::{AttachButton, UploadTray, VoiceRecorder};
 use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
 use crate::protocol::{validate_text, LOBBY, MAX_TEXT_CHARS};
@@ -83,7 +84,7 @@ pub fn Composer() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             let to = chat.active.get_untracked();
-            if !chat.queue(to, draft.trim().to_owned(), crate::client::session::new_cid()) {
+            if !chat.queue(to, draft.trim().to_owned(), crate::client::session::new_cid(), None) {
                 error.set(Some("Too many messages are waiting to be sent. Wait until you are back online.".into()));
                 return;
             }
@@ -113,7 +114,18 @@ pub fn Composer() -> impl IntoView {
     let shown_error =
         move || error.get().or_else(|| posted.value().get().and_then(Result::err).map(|e: ApiError| e.message));
     let send_path = <SendMessage as ServerFn>::PATH;
+    // An image pasted into the text box is sent as a file.
+    let pasted = move |ev: leptos::ev::ClipboardEvent| {
+        #[cfg(feature = "hydrate")]
+        if let Some(files) = ev.clipboard_data().and_then(|data| data.files()).filter(|files| files.length() > 0) {
+            ev.prevent_default();
+            crate::client::upload::send_files(chat, &files);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     view! {
+        <UploadTray/>
         <form class="composer" method="post" action=send_path on:submit=move |ev| {
             ev.prevent_default();
             submit();
@@ -127,6 +139,7 @@ pub fn Composer() -> impl IntoView {
                 data-testid="composer"
                 aria-label="Message"
                 placeholder=placeholder
+                on:paste=pasted
                 prop:value=move || text.get()
                 on:input=move |ev| {
                     text.set(event_target_value(&ev));
@@ -141,6 +154,8 @@ pub fn Composer() -> impl IntoView {
                     }
                 }
             ></textarea>
+            <AttachButton/>
+            <VoiceRecorder/>
             <button type="submit">"Send"</button>
             <Show when=near_limit>
                 <span class="remaining" class:over=over_limit>{remaining}</span>

@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
+use super::media::MediaView;
 use crate::chat_state::{clock_time, ChatState, Conversation, Outgoing};
-use crate::protocol::{User, LOBBY};
+use crate::protocol::{Media, User, LOBBY};
 
 /// One message row, for rooms and private conversations alike.
 #[derive(Clone, PartialEq)]
@@ -15,12 +16,7 @@ struct Row {
     from: User,
     text: String,
     at: i64,
-}
-
-impl Row {
-    fn new(id: i64, seq: i64, private: bool, from: &User, text: &str, at: i64) -> Row {
-        Row { id, seq, private, from: from.clone(), text: text.to_owned(), at }
-    }
+    media: Option<Media>,
 }
 
 #[component]
@@ -32,7 +28,19 @@ pub fn ConversationView() -> impl IntoView {
             Conversation::Room(room) => chat.room_messages.with(|rooms| {
                 rooms
                     .get(&room)
-                    .map(|list| list.iter().map(|m| Row::new(m.id, m.seq, false, &m.from, &m.text, m.at)).collect())
+                    .map(|list| {
+                        list.iter()
+                            .map(|m| Row {
+                                id: m.id,
+                                seq: m.seq,
+                                private: false,
+                                from: m.from.clone(),
+                                text: m.text.clone(),
+                                at: m.at,
+                                media: m.media.clone(),
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default()
             }),
             Conversation::Direct(peer) => {
@@ -40,7 +48,15 @@ pub fn ConversationView() -> impl IntoView {
                 chat.secrets.with(|all| {
                     all.iter()
                         .filter(|m| m.peer(me).id == peer.id)
-                        .map(|m| Row::new(m.id, m.seq, true, &m.from, &m.text, m.at))
+                        .map(|m| Row {
+                            id: m.id,
+                            seq: m.seq,
+                            private: true,
+                            from: m.from.clone(),
+                            text: m.text.clone(),
+                            at: m.at,
+                            media: m.media.clone(),
+                        })
                         .collect()
                 })
             }
@@ -194,7 +210,8 @@ fn MessageRow(row: Row) -> impl IntoView {
                 <time>{move || clock_time(at, chat.utc_offset_minutes.get())}</time>
                 {private.then(|| view! { <span class="lock" title="private">"private"</span> })}
             </div>
-            <p class="text">{row.text}</p>
+            {row.media.map(|media| view! { <MediaView media/> })}
+            {(!row.text.is_empty()).then(|| view! { <p class="text">{row.text}</p> })}
         </li>
     }
 }
@@ -221,7 +238,8 @@ fn PendingRow(outgoing: Outgoing) -> impl IntoView {
                 <span class="from">{name}</span>
                 <span class="delivery">{state}</span>
             </div>
-            <p class="text">{outgoing.text}</p>
+            {outgoing.media.map(|media| view! { <p class="text attachment-name">{format!("📎 {}", media.name)}</p> })}
+            {(!outgoing.text.is_empty()).then(|| view! { <p class="text">{outgoing.text}</p> })}
             {refused
                 .map(|reason| {
                     view! {

@@ -2,11 +2,13 @@
 //! that calls them.
 
 pub mod account;
+pub mod attachments;
 pub mod chat_page;
 pub mod composer;
 pub mod connection_status;
 pub mod conversation;
 pub mod join_form;
+pub mod media;
 pub mod people;
 pub mod rooms;
 

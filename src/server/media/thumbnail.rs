@@ -10,8 +10,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
-/// Longest edge of a preview, in pixels.
-pub const MAX_EDGE: u32 = 1200;
+use crate::protocol::THUMBNAIL_EDGE as MAX_EDGE;
 /// Largest picture decoded, per side, and the memory one decode may take:
 /// a decompression bomb fails instead of taking the server's memory.
 const MAX_SIDE: u32 = 16_384;

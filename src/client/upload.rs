@@ -1,0 +1,128 @@
+//! Sending a file: with XMLHttpRequest, because fetch reports no upload
+//! progress. Progress and failures go into the chat's upload tray; a file
+//! the server has stored becomes an outbox message carrying it, sent (and
+//! resent) like any other message.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, Event, ProgressEvent, XmlHttpRequest};
+
+use crate::chat_state::{ChatState, Conversation};
+use crate::error::ApiError;
+use crate::protocol::{Media, UPLOAD_PATH};
+
+/// An upload in progress, with the handlers that must live as long as it.
+struct InFlight {
+    request: XmlHttpRequest,
+    _progress: Closure<dyn FnMut(ProgressEvent)>,
+    _done: Closure<dyn FnMut(Event)>,
+    _failed: Closure<dyn FnMut(Event)>,
+}
+
+thread_local! {
+    static IN_FLIGHT: RefCell<HashMap<u32, InFlight>> = RefCell::new(HashMap::new());
+    static NEXT_KEY: Cell<u32> = const { Cell::new(1) };
+}
+
+/// Uploads `file` (a `File`, or a recorded `Blob`) as `name`, for the
+/// conversation on screen.
+pub fn send_file(chat: ChatState, file: &Blob, name: String) {
+    let key = NEXT_KEY.with(|next| next.replace(next.get().wrapping_add(1)));
+    let to = chat.active.get_untracked();
+    let size = file.size().max(0.0) as u64;
+    let Some(key) = chat.add_upload(key, name.clone(), size, to.clone()) else { return };
+    if start(chat, key, file, &name, to).is_err() {
+        chat.upload_failed(key, format!("“{name}” could not be sent: this browser refused to upload it."));
+    }
+}
+
+/// Every file of a `FileList` (picked, dropped or pasted).
+pub fn send_files(chat: ChatState, files: &web_sys::FileList) {
+    for index in 0..files.length() {
+        if let Some(file) = files.get(index) {
+            let name = file.name();
+            send_file(chat, &file, name);
+        }
+    }
+}
+
+fn start(chat: ChatState, key: u32, file: &Blob, name: &str, to: Conversation) -> Result<(), JsValue> {
+    let request = XmlHttpRequest::new()?;
+    let url = format!("{UPLOAD_PATH}?name={}", String::from(js_sys::encode_uri_component(name)));
+    request.open_with_async("POST", &url, true)?;
+    let kind = file.type_();
+    if !kind.is_empty() {
+        request.set_request_header("Content-Type", &kind)?;
+    }
+    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
+        chat.upload_progress(key, event.loaded().max(0.0) as u64);
+    });
+    request.upload()?.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    let answered = request.clone();
+    let file_name = name.to_owned();
+    let done = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+        finished(chat, key, &answered, &file_name, to.clone());
+    });
+    request.set_onload(Some(done.as_ref().unchecked_ref()));
+    let file_name = name.to_owned();
+    let failed = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+        release(key);
+        chat.upload_failed(key, format!("“{file_name}” was not sent: the connection failed. Try again."));
+    });
+    request.set_onerror(Some(failed.as_ref().unchecked_ref()));
+    request.send_with_opt_blob(Some(file))?;
+    IN_FLIGHT.with(|all| {
+        all.borrow_mut().insert(key, InFlight { request, _progress: progress, _done: done, _failed: failed })
+    });
+    Ok(())
+}
+
+fn finished(chat: ChatState, key: u32, request: &XmlHttpRequest, name: &str, to: Conversation) {
+    release(key);
+    let status = request.status().unwrap_or(0);
+    let body = request.response_text().ok().flatten().unwrap_or_default();
+    if status == 201 {
+        match serde_json::from_str::<Media>(&body) {
+            Ok(media) => {
+                chat.remove_upload(key);
+                let cid = crate::client::session::new_cid();
+                if chat.queue(to, String::new(), cid, Some(media)) {
+                    crate::client::session::flush_outbox(chat);
+                } else {
+                    chat.notice
+                        .set(Some("Too many messages are waiting to be sent. Wait until you are back online.".into()));
+                }
+            }
+            Err(_) => chat.upload_failed(key, format!("“{name}” was not sent: the server's answer was unreadable.")),
+        }
+        return;
+    }
+    let reason = serde_json::from_str::<ApiError>(&body)
+        .map(|error| error.message)
+        .unwrap_or_else(|_| format!("the server answered {status}"));
+    chat.upload_failed(key, format!("“{name}” was not sent: {reason}."));
+}
+
+/// Stops an upload and takes it off the tray; nothing reaches the chat.
+pub fn cancel(chat: ChatState, key: u32) {
+    let in_flight = IN_FLIGHT.with(|all| all.borrow_mut().remove(&key));
+    if let Some(in_flight) = &in_flight {
+        let _ = in_flight.request.abort();
+    }
+    chat.remove_upload(key);
+    // Handlers may still be on the stack of this very event; drop them after.
+    leptos::task::spawn_local(async move { drop(in_flight) });
+}
+
+/// Forgets an upload's handlers once it has ended; later, since this runs
+/// inside one of them.
+fn release(key: u32) {
+    leptos::task::spawn_local(async move {
+        let in_flight = IN_FLIGHT.with(|all| all.borrow_mut().remove(&key));
+        drop(in_flight);
+    });
+}

@@ -1,0 +1,111 @@
+//! Voice messages: records the microphone with MediaRecorder, hands back a
+//! preview URL, and sends the recording as an ordinary upload. One
+//! recording at a time; the JavaScript objects live here, the component
+//! only sees what stage it is at.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, BlobEvent, BlobPropertyBag, MediaRecorder, MediaStream, MediaStreamConstraints, MediaStreamTrack};
+
+use crate::chat_state::ChatState;
+
+struct Recorder {
+    recorder: MediaRecorder,
+    stream: MediaStream,
+    chunks: Rc<RefCell<Vec<Blob>>>,
+    _on_data: Closure<dyn FnMut(BlobEvent)>,
+}
+
+thread_local! {
+    static RECORDING: RefCell<Option<Recorder>> = const { RefCell::new(None) };
+    /// The finished recording and its preview URL, until sent or discarded.
+    static TAKE: RefCell<Option<(Blob, String)>> = const { RefCell::new(None) };
+}
+
+/// Asks for the microphone and starts recording.
+pub async fn start() -> Result<(), String> {
+    discard();
+    let devices = web_sys::window()
+        .and_then(|window| window.navigator().media_devices().ok())
+        .ok_or("This browser cannot record audio.")?;
+    let constraints = MediaStreamConstraints::new();
+    constraints.set_audio(&JsValue::TRUE);
+    let asked =
+        devices.get_user_media_with_constraints(&constraints).map_err(|_| "This browser cannot record audio.")?;
+    let stream: MediaStream = JsFuture::from(asked)
+        .await
+        .map_err(|_| "No microphone could be used: allow access to it and try again.")?
+        .unchecked_into();
+    let recorder = MediaRecorder::new_with_media_stream(&stream).map_err(|_| "This browser cannot record audio.")?;
+    let chunks = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&chunks);
+    let on_data = Closure::<dyn FnMut(BlobEvent)>::new(move |event: BlobEvent| {
+        if let Some(data) = event.data() {
+            sink.borrow_mut().push(data);
+        }
+    });
+    recorder.set_ondataavailable(Some(on_data.as_ref().unchecked_ref()));
+    recorder.start().map_err(|_| "Recording could not start.")?;
+    RECORDING.with(|slot| *slot.borrow_mut() = Some(Recorder { recorder, stream, chunks, _on_data: on_data }));
+    Ok(())
+}
+
+/// Stops recording, releases the microphone and returns a URL to preview
+/// the take.
+pub async fn stop() -> Result<String, String> {
+    let Some(active) = RECORDING.with(|slot| slot.borrow_mut().take()) else {
+        return Err("Nothing is being recorded.".into());
+    };
+    // The last chunk arrives before `stop` fires.
+    let stopped = js_sys::Promise::new(&mut |resolve, _| {
+        active.recorder.set_onstop(Some(&resolve));
+    });
+    active.recorder.stop().map_err(|_| "Recording could not stop.")?;
+    let _ = JsFuture::from(stopped).await;
+    for track in active.stream.get_tracks().iter() {
+        track.unchecked_into::<MediaStreamTrack>().stop();
+    }
+    let parts = js_sys::Array::new();
+    for chunk in active.chunks.borrow().iter() {
+        parts.push(chunk);
+    }
+    let options = BlobPropertyBag::new();
+    options.set_type(&active.recorder.mime_type());
+    let take = Blob::new_with_blob_sequence_and_options(&parts, &options).map_err(|_| "The recording was lost.")?;
+    if take.size() == 0.0 {
+        return Err("Nothing was recorded.".into());
+    }
+    let url = web_sys::Url::create_object_url_with_blob(&take).map_err(|_| "The recording cannot be played.")?;
+    TAKE.with(|slot| *slot.borrow_mut() = Some((take, url.clone())));
+    Ok(url)
+}
+
+/// Sends the take as a voice message.
+pub fn send(chat: ChatState) {
+    if let Some((take, url)) = TAKE.with(|slot| slot.borrow_mut().take()) {
+        let extension = match take.type_() {
+            kind if kind.starts_with("audio/ogg") => "ogg",
+            kind if kind.starts_with("audio/mp4") => "m4a",
+            _ => "webm",
+        };
+        crate::client::upload::send_file(chat, &take, format!("voice-message.{extension}"));
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
+}
+
+/// Drops the take (and stops a recording in progress).
+pub fn discard() {
+    if let Some(active) = RECORDING.with(|slot| slot.borrow_mut().take()) {
+        let _ = active.recorder.stop();
+        for track in active.stream.get_tracks().iter() {
+            track.unchecked_into::<MediaStreamTrack>().stop();
+        }
+    }
+    if let Some((_, url)) = TAKE.with(|slot| slot.borrow_mut().take()) {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
+}

@@ -1,0 +1,161 @@
+//! Adding files to the conversation: the attach button, the voice
+//! recorder and the tray of uploads in progress (a progress bar and Cancel
+//! each, or the reason one failed). Dropping files on the conversation and
+//! pasting an image into the composer go the same way (see
+//! `chat_page` and `composer`); the upload itself is `client::upload`.
+
+use leptos::prelude::*;
+
+use crate::chat_state::{ChatState, Upload};
+use crate::protocol::human_size;
+
+/// Picks files to send.
+#[component]
+pub fn AttachButton() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let picked = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                if let Some(files) = input.files() {
+                    crate::client::upload::send_files(chat, &files);
+                }
+                // Picking the same file again is a new upload.
+                input.set_value("");
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, chat);
+    };
+    view! {
+        <label class="attach" title="Attach files (or drop them here, or paste an image)">
+            <input type="file" multiple class="visually-hidden" data-testid="attach" aria-label="Attach files"
+                accept="image/*,audio/*,video/*,application/pdf" on:change=picked/>
+            <span aria-hidden="true">"📎"</span>
+        </label>
+    }
+}
+
+/// What the voice recorder is doing. (Only the browser moves past `Idle`.)
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum Voice {
+    Idle,
+    Starting,
+    Recording,
+    /// A take to listen to before sending, at this URL.
+    Preview(String),
+    Problem(String),
+}
+
+/// Record, listen, then send or discard a voice message.
+#[component]
+pub fn VoiceRecorder() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let stage = RwSignal::new(Voice::Idle);
+    let record = move |_| {
+        stage.set(Voice::Starting);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            stage.set(match crate::client::voice::start().await {
+                Ok(()) => Voice::Recording,
+                Err(problem) => Voice::Problem(problem),
+            });
+        });
+    };
+    let stop = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            stage.set(match crate::client::voice::stop().await {
+                Ok(url) => Voice::Preview(url),
+                Err(problem) => Voice::Problem(problem),
+            });
+        });
+    };
+    let send = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::client::voice::send(chat);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = chat;
+        stage.set(Voice::Idle);
+    };
+    let discard = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::client::voice::discard();
+        stage.set(Voice::Idle);
+    };
+    view! {
+        <div class="voice" data-testid="voice">
+            {move || match stage.get() {
+                Voice::Idle | Voice::Problem(_) => view! {
+                    <button type="button" class="record" on:click=record title="Record a voice message"
+                        aria-label="Record a voice message">"🎙"</button>
+                }.into_any(),
+                Voice::Starting => view! { <span class="voice-status">"Starting the microphone…"</span> }.into_any(),
+                Voice::Recording => view! {
+                    <span class="voice-status recording" role="status">"● Recording"</span>
+                    <button type="button" on:click=stop>"Stop"</button>
+                }.into_any(),
+                Voice::Preview(url) => view! {
+                    <audio controls src=url data-testid="voice-preview"></audio>
+                    <button type="button" on:click=send>"Send voice message"</button>
+                    <button type="button" on:click=discard>"Discard"</button>
+                }.into_any(),
+            }}
+            {move || match stage.get() {
+                Voice::Problem(problem) => Some(view! { <p class="form-error" role="alert">{problem}</p> }),
+                _ => None,
+            }}
+        </div>
+    }
+}
+
+/// The uploads in progress, or failed, oldest first.
+#[component]
+pub fn UploadTray() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    view! {
+        <Show when=move || chat.uploads.with(|tray| !tray.is_empty())>
+            <ul class="upload-tray" data-testid="uploads">
+                <For each=move || chat.uploads.get() key=|upload| (upload.key, upload.problem.clone()) let:upload>
+                    <UploadRow upload/>
+                </For>
+            </ul>
+        </Show>
+    }
+}
+
+#[component]
+fn UploadRow(upload: Upload) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let key = upload.key;
+    let percent = move || chat.uploads.with(|tray| tray.iter().find(|u| u.key == key).map_or(0, Upload::percent));
+    let cancel = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::client::upload::cancel(chat, key);
+        #[cfg(not(feature = "hydrate"))]
+        chat.remove_upload(key);
+    };
+    let size = human_size(upload.size);
+    match upload.problem {
+        Some(problem) => view! {
+            <li class="upload failed" data-testid="upload">
+                <p class="form-error" role="alert">{problem}</p>
+                <button type="button" on:click=move |_| chat.remove_upload(key)>"Dismiss"</button>
+            </li>
+        }
+        .into_any(),
+        None => view! {
+            <li class="upload" data-testid="upload">
+                <span class="upload-name">{upload.name.clone()}</span>
+                <span class="upload-size">{size}</span>
+                <progress max="100" value=move || percent().to_string()
+                    aria-label=format!("Uploading {}", upload.name)></progress>
+                <span class="upload-percent">{move || format!("{}%", percent())}</span>
+                <button type="button" on:click=cancel>"Cancel"</button>
+            </li>
+        }
+        .into_any(),
+    }
+}
