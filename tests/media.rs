@@ -258,7 +258,24 @@ async fn too_large_or_disguised_files_are_refused_and_leave_nothing() {
     let (status, error) = http.upload("not-a-token", "a.png", "image/png", png(4, 4)).await;
     assert_eq!((status, error["code"].clone()), (StatusCode::UNAUTHORIZED, json!("not_online")));
 
+    // A client that goes away half-way through.
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/uploads?name=half.png HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: image/png\r\nContent-Length: 60000\r\n\r\n",
+        server.addr,
+        token(&ack)
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&png(64, 64)[..]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(stream);
+
     let media_dir = db.with_file_name("media");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !files_under(&media_dir).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(files_under(&media_dir).is_empty(), "left behind: {:?}", files_under(&media_dir));
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
     let (uploads,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM uploads").fetch_one(&pool).await.unwrap();
