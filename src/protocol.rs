@@ -482,8 +482,9 @@ pub fn validate_room_name(name: &str) -> Result<&str, ChatError> {
 }
 
 /// Zero-width and direction-changing characters (the common ones of
-/// Unicode category Cf) would let `ali\u{200B}ce` pass for `alice`.
-fn is_invisible_format(c: char) -> bool {
+/// Unicode category Cf) would let `ali\u{200B}ce` pass for `alice`, or
+/// `photo\u{202E}gnp.exe` for `photoexe.png`.
+pub fn is_invisible_format(c: char) -> bool {
     matches!(
         c,
         '\u{00AD}'

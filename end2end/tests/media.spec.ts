@@ -189,16 +189,20 @@ test("paste an image, or drop files on the conversation", async ({ browser, user
   }, image);
   await expect(lastMessage(bob.page).getByTestId("media-image")).toHaveAttribute("title", "pasted.png");
 
+  // More files at once than the server takes uploads in parallel: the
+  // browser queues them, and every one arrives.
   const dropped = await alice.page.evaluateHandle((data) => {
     const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
     const transfer = new DataTransfer();
-    transfer.items.add(new File([bytes], "dropped.png", { type: "image/png" }));
+    for (let n = 1; n <= 6; n++) transfer.items.add(new File([bytes], `dropped-${n}.png`, { type: "image/png" }));
     return transfer;
   }, image);
   const zone = alice.page.getByTestId("drop-zone");
   await zone.dispatchEvent("dragover", { dataTransfer: dropped });
   await zone.dispatchEvent("drop", { dataTransfer: dropped });
-  await expect(lastMessage(bob.page).getByTestId("media-image")).toHaveAttribute("title", "dropped.png");
+  const arrived = bob.page.getByTestId("messages").locator("[data-testid=media-image][title^=dropped-]");
+  await expect(arrived).toHaveCount(6);
+  await expect(alice.page.getByTestId("uploads")).toHaveCount(0);
 });
 
 test("a voice message is recorded, previewed and sent", async ({ browser, users }) => {

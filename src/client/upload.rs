@@ -4,7 +4,7 @@
 //! resent) like any other message.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -23,8 +23,22 @@ struct InFlight {
     _failed: Closure<dyn FnMut(Event)>,
 }
 
+/// Uploads sent at once; the rest wait their turn in the tray. Below the
+/// server's per-user cap (`RTCA_UPLOADS_PER_USER`, default 4), so a big
+/// drop of files is never refused for being many.
+const PARALLEL: usize = 3;
+
+/// A file waiting for its turn.
+struct Waiting {
+    key: u32,
+    file: Blob,
+    name: String,
+    to: Conversation,
+}
+
 thread_local! {
     static IN_FLIGHT: RefCell<HashMap<u32, InFlight>> = RefCell::new(HashMap::new());
+    static WAITING: RefCell<VecDeque<Waiting>> = const { RefCell::new(VecDeque::new()) };
     static NEXT_KEY: Cell<u32> = const { Cell::new(1) };
 }
 
@@ -35,8 +49,18 @@ pub fn send_file(chat: ChatState, file: &Blob, name: String) {
     let to = chat.active.get_untracked();
     let size = file.size().max(0.0) as u64;
     let Some(key) = chat.add_upload(key, name.clone(), size, to.clone()) else { return };
-    if start(chat, key, file, &name, to).is_err() {
-        chat.upload_failed(key, format!("“{name}” could not be sent: this browser refused to upload it."));
+    WAITING.with(|waiting| waiting.borrow_mut().push_back(Waiting { key, file: file.clone(), name, to }));
+    start_next(chat);
+}
+
+/// Starts waiting uploads while fewer than [`PARALLEL`] are under way.
+fn start_next(chat: ChatState) {
+    while IN_FLIGHT.with(|all| all.borrow().len()) < PARALLEL {
+        let Some(next) = WAITING.with(|waiting| waiting.borrow_mut().pop_front()) else { return };
+        if start(chat, next.key, &next.file, &next.name, next.to).is_err() {
+            let name = next.name;
+            chat.upload_failed(next.key, format!("“{name}” could not be sent: this browser refused to upload it."));
+        }
     }
 }
 
@@ -70,7 +94,7 @@ fn start(chat: ChatState, key: u32, file: &Blob, name: &str, to: Conversation) -
     request.set_onload(Some(done.as_ref().unchecked_ref()));
     let file_name = name.to_owned();
     let failed = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-        release(key);
+        release(chat, key);
         chat.upload_failed(key, format!("“{file_name}” was not sent: the connection failed. Try again."));
     });
     request.set_onerror(Some(failed.as_ref().unchecked_ref()));
@@ -82,7 +106,7 @@ fn start(chat: ChatState, key: u32, file: &Blob, name: &str, to: Conversation) -
 }
 
 fn finished(chat: ChatState, key: u32, request: &XmlHttpRequest, name: &str, to: Conversation) {
-    release(key);
+    release(chat, key);
     let status = request.status().unwrap_or(0);
     let body = request.response_text().ok().flatten().unwrap_or_default();
     if status == 201 {
@@ -107,22 +131,28 @@ fn finished(chat: ChatState, key: u32, request: &XmlHttpRequest, name: &str, to:
     chat.upload_failed(key, format!("“{name}” was not sent: {reason}."));
 }
 
-/// Stops an upload and takes it off the tray; nothing reaches the chat.
+/// Stops an upload (or takes it out of line) and off the tray; nothing
+/// reaches the chat.
 pub fn cancel(chat: ChatState, key: u32) {
+    WAITING.with(|waiting| waiting.borrow_mut().retain(|w| w.key != key));
     let in_flight = IN_FLIGHT.with(|all| all.borrow_mut().remove(&key));
     if let Some(in_flight) = &in_flight {
         let _ = in_flight.request.abort();
     }
     chat.remove_upload(key);
     // Handlers may still be on the stack of this very event; drop them after.
-    leptos::task::spawn_local(async move { drop(in_flight) });
+    leptos::task::spawn_local(async move {
+        drop(in_flight);
+        start_next(chat);
+    });
 }
 
-/// Forgets an upload's handlers once it has ended; later, since this runs
-/// inside one of them.
-fn release(key: u32) {
+/// Forgets an upload's handlers once it has ended, and lets the next one
+/// go; later, since this runs inside one of those handlers.
+fn release(chat: ChatState, key: u32) {
     leptos::task::spawn_local(async move {
         let in_flight = IN_FLIGHT.with(|all| all.borrow_mut().remove(&key));
         drop(in_flight);
+        start_next(chat);
     });
 }

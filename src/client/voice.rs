@@ -3,7 +3,7 @@
 //! recording at a time; the JavaScript objects live here, the component
 //! only sees what stage it is at.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -21,6 +21,9 @@ struct Recorder {
 }
 
 thread_local! {
+    /// Bumped by every discard, so a microphone granted after the user gave
+    /// up is released instead of recording.
+    static GENERATION: Cell<u32> = const { Cell::new(0) };
     static RECORDING: RefCell<Option<Recorder>> = const { RefCell::new(None) };
     /// The finished recording and its preview URL, until sent or discarded.
     static TAKE: RefCell<Option<(Blob, String)>> = const { RefCell::new(None) };
@@ -29,6 +32,7 @@ thread_local! {
 /// Asks for the microphone and starts recording.
 pub async fn start() -> Result<(), String> {
     discard();
+    let generation = GENERATION.with(Cell::get);
     let devices = web_sys::window()
         .and_then(|window| window.navigator().media_devices().ok())
         .ok_or("This browser cannot record audio.")?;
@@ -40,7 +44,17 @@ pub async fn start() -> Result<(), String> {
         .await
         .map_err(|_| "No microphone could be used: allow access to it and try again.")?
         .unchecked_into();
-    let recorder = MediaRecorder::new_with_media_stream(&stream).map_err(|_| "This browser cannot record audio.")?;
+    if GENERATION.with(Cell::get) != generation {
+        release(&stream);
+        return Err("Recording was cancelled.".into());
+    }
+    let recorder = match MediaRecorder::new_with_media_stream(&stream) {
+        Ok(recorder) => recorder,
+        Err(_) => {
+            release(&stream);
+            return Err("This browser cannot record audio.".into());
+        }
+    };
     let chunks = Rc::new(RefCell::new(Vec::new()));
     let sink = Rc::clone(&chunks);
     let on_data = Closure::<dyn FnMut(BlobEvent)>::new(move |event: BlobEvent| {
@@ -49,9 +63,20 @@ pub async fn start() -> Result<(), String> {
         }
     });
     recorder.set_ondataavailable(Some(on_data.as_ref().unchecked_ref()));
-    recorder.start().map_err(|_| "Recording could not start.")?;
+    if recorder.start().is_err() {
+        recorder.set_ondataavailable(None);
+        release(&stream);
+        return Err("Recording could not start.".into());
+    }
     RECORDING.with(|slot| *slot.borrow_mut() = Some(Recorder { recorder, stream, chunks, _on_data: on_data }));
     Ok(())
+}
+
+/// Lets go of the microphone.
+fn release(stream: &MediaStream) {
+    for track in stream.get_tracks().iter() {
+        track.unchecked_into::<MediaStreamTrack>().stop();
+    }
 }
 
 /// Stops recording, releases the microphone and returns a URL to preview
@@ -60,15 +85,18 @@ pub async fn stop() -> Result<String, String> {
     let Some(active) = RECORDING.with(|slot| slot.borrow_mut().take()) else {
         return Err("Nothing is being recorded.".into());
     };
-    // The last chunk arrives before `stop` fires.
-    let stopped = js_sys::Promise::new(&mut |resolve, _| {
-        active.recorder.set_onstop(Some(&resolve));
-    });
-    active.recorder.stop().map_err(|_| "Recording could not stop.")?;
-    let _ = JsFuture::from(stopped).await;
-    for track in active.stream.get_tracks().iter() {
-        track.unchecked_into::<MediaStreamTrack>().stop();
+    // The last chunk arrives before `stop` fires. A recorder that already
+    // stopped by itself (the microphone went away) fires nothing more.
+    if active.recorder.state() != web_sys::RecordingState::Inactive {
+        let stopped = js_sys::Promise::new(&mut |resolve, _| {
+            active.recorder.set_onstop(Some(&resolve));
+        });
+        if active.recorder.stop().is_ok() {
+            let _ = JsFuture::from(stopped).await;
+        }
     }
+    active.recorder.set_ondataavailable(None);
+    release(&active.stream);
     let parts = js_sys::Array::new();
     for chunk in active.chunks.borrow().iter() {
         parts.push(chunk);
@@ -97,13 +125,14 @@ pub fn send(chat: ChatState) {
     }
 }
 
-/// Drops the take (and stops a recording in progress).
+/// Drops the take, and stops a recording in progress or about to start.
 pub fn discard() {
+    GENERATION.with(|generation| generation.set(generation.get().wrapping_add(1)));
     if let Some(active) = RECORDING.with(|slot| slot.borrow_mut().take()) {
+        // The handler goes first: the last chunk would arrive after it is freed.
+        active.recorder.set_ondataavailable(None);
         let _ = active.recorder.stop();
-        for track in active.stream.get_tracks().iter() {
-            track.unchecked_into::<MediaStreamTrack>().stop();
-        }
+        release(&active.stream);
     }
     if let Some((_, url)) = TAKE.with(|slot| slot.borrow_mut().take()) {
         let _ = web_sys::Url::revoke_object_url(&url);

@@ -54,6 +54,9 @@ enum Voice {
 pub fn VoiceRecorder() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let stage = RwSignal::new(Voice::Idle);
+    // Leaving the page part (signing out, say) lets go of the microphone.
+    #[cfg(feature = "hydrate")]
+    on_cleanup(crate::client::voice::discard);
     let record = move |_| {
         stage.set(Voice::Starting);
         #[cfg(feature = "hydrate")]

@@ -306,3 +306,60 @@ where
     }
     None
 }
+
+/// The session token in an `online` ack.
+pub fn token(ack: &Value) -> String {
+    ack["token"].as_str().unwrap().to_owned()
+}
+
+/// Plain HTTP to the test server (uploads, media), as a client outside a
+/// browser would: `Authorization: Bearer <token>`.
+pub struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new(server: &TestServer) -> Http {
+        Http { base: format!("http://{}", server.addr), client: reqwest::Client::new() }
+    }
+
+    pub async fn upload(
+        &self,
+        token: &str,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/uploads", self.base))
+            .query(&[("name", name)])
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        range: Option<&str>,
+    ) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(range) = range {
+            request = request.header(reqwest::header::RANGE, range);
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+}

@@ -43,8 +43,14 @@ pub fn sniff(head: &[u8], claimed: Option<&str>) -> Option<&'static str> {
     if at(0, b"\x1a\x45\xdf\xa3") && contains(head, b"webm") {
         return Some(if audio { "audio/webm" } else { "video/webm" });
     }
-    // ISO base media (MP4, M4A, QuickTime): a `ftyp` box first.
+    // ISO base media (MP4, M4A, QuickTime): a `ftyp` box first. HEIF and
+    // AVIF photos use the same box; browsers show neither as video, and
+    // previews cannot be made of them, so they are not accepted.
     if at(4, b"ftyp") {
+        let brand = head.get(8..12).unwrap_or_default();
+        if [b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"].iter().any(|b| brand == *b) {
+            return None;
+        }
         return Some(match head.get(8..12) {
             Some(b"M4A ") | Some(b"M4B ") => "audio/mp4",
             Some(b"qt  ") => "video/quicktime",
@@ -56,6 +62,28 @@ pub fn sniff(head: &[u8], claimed: Option<&str>) -> Option<&'static str> {
         return Some("application/pdf");
     }
     None
+}
+
+/// The file name extensions that fit a type [`sniff`] gives, the usual
+/// one first.
+pub fn extensions(mime: &str) -> &'static [&'static str] {
+    match mime {
+        "image/png" => &["png"],
+        "image/jpeg" => &["jpg", "jpeg"],
+        "image/gif" => &["gif"],
+        "image/webp" => &["webp"],
+        "audio/wav" => &["wav"],
+        "audio/flac" => &["flac"],
+        "audio/mpeg" => &["mp3"],
+        "audio/ogg" => &["ogg", "oga", "opus"],
+        "video/ogg" => &["ogv", "ogg"],
+        "audio/webm" | "video/webm" => &["webm"],
+        "audio/mp4" => &["m4a", "mp4"],
+        "video/mp4" => &["mp4", "m4v"],
+        "video/quicktime" => &["mov"],
+        "application/pdf" => &["pdf"],
+        _ => &["bin"],
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -96,6 +124,8 @@ mod tests {
         assert_eq!(sniff(b"<!DOCTYPE html><script>alert(1)</script>", Some("image/png")), None);
         assert_eq!(sniff(b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", Some("image/svg+xml")), None);
         assert_eq!(sniff(b"PK\x03\x04", Some("application/zip")), None);
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic", None), None, "an iPhone photo is no video");
+        assert_eq!(sniff(b"\0\0\0\x18ftypavif", None), None);
         assert_eq!(sniff(b"", Some("image/png")), None);
         assert_eq!(sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska", None), None);
         assert!(!shown_inline("application/pdf"));

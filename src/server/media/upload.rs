@@ -5,6 +5,7 @@
 //! message can then carry. Nothing of a refused or interrupted upload
 //! stays behind.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -19,11 +20,11 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::blobs::Staged;
-use super::sniff::{sniff, HEAD_BYTES};
+use super::sniff::{extensions, sniff, HEAD_BYTES};
 use super::thumbnail::{self, Thumbnail};
 use super::MediaError;
 use crate::error::ChatError;
-use crate::protocol::{human_size, Media, MediaKind, MAX_FILE_NAME_CHARS};
+use crate::protocol::{human_size, is_invisible_format, Media, MediaKind, MAX_FILE_NAME_CHARS};
 use crate::server::identity::{http_user, internal, now_ms};
 use crate::server::state::AppState;
 use crate::server::store::NewUpload;
@@ -52,7 +53,16 @@ pub async fn upload(
     match receive(&state, &headers, &name, claimed.as_deref(), &mut stream).await {
         Ok(media) => (StatusCode::CREATED, Json(media)).into_response(),
         Err(error) => {
-            if matches!(error, ChatError::FileTooLarge { .. } | ChatError::UnsupportedFile) {
+            // Read off the rest of what was refused, so the client hears why
+            // instead of a reset connection.
+            if matches!(
+                error,
+                ChatError::FileTooLarge { .. }
+                    | ChatError::UnsupportedFile
+                    | ChatError::TooManyUploads
+                    | ChatError::RateLimited
+                    | ChatError::NotOnline
+            ) {
                 drain(&mut stream).await;
             }
             let mut response = MediaError(error).into_response();
@@ -168,6 +178,14 @@ async fn receive(
         staged.discard().await;
         return Err(internal(error));
     }
+    // The sweep may have taken the preview of these bytes since it was
+    // found on disk: make it again then.
+    if preview.is_none() && thumb_mime.is_some() && !state.media.blobs.has_thumbnail(&sha256).await {
+        match make_thumbnail(state, staged.path().to_owned()).await {
+            Ok(thumb) => preview = Some(thumb.bytes),
+            Err(error) => tracing::warn!(%error, "a preview could not be made again; the original serves instead"),
+        }
+    }
     if let Some(bytes) = preview {
         let staged_preview = Staged::new(state.media.blobs.staging_path());
         tokio::fs::write(staged_preview.path(), bytes).await.map_err(internal)?;
@@ -182,8 +200,15 @@ async fn receive(
 /// Decodes on the blocking pool, a bounded number at a time, so a burst
 /// of big images waits its turn instead of starving chat traffic.
 async fn make_thumbnail(state: &AppState, path: std::path::PathBuf) -> Result<Thumbnail, ChatError> {
-    let _permit = state.media.thumbnails.acquire().await.map_err(internal)?;
-    match tokio::task::spawn_blocking(move || thumbnail::make(&path)).await {
+    // The permit goes with the decode: if the client hangs up, the decode
+    // still runs to its end, and still counts.
+    let permit = Arc::clone(&state.media.thumbnails).acquire_owned().await.map_err(internal)?;
+    let decode = move || {
+        let made = thumbnail::make(&path);
+        drop(permit);
+        made
+    };
+    match tokio::task::spawn_blocking(decode).await {
         Ok(Ok(thumb)) => Ok(thumb),
         Ok(Err(error)) => {
             tracing::info!(%error, "an uploaded image could not be decoded");
@@ -199,17 +224,24 @@ fn new_upload_id() -> String {
     hex::encode(bytes)
 }
 
-/// The name to show: the last part of what the client sent (never a
-/// path), without control characters, at most [`MAX_FILE_NAME_CHARS`].
+/// The name to show and to download as: the last part of what the client
+/// sent (never a path), without control or invisible characters, at most
+/// [`MAX_FILE_NAME_CHARS`], and ending in an extension that fits the type
+/// found in the bytes, so a saved file opens as what it is (never as the
+/// `.html` a sender named it).
 pub fn clean_file_name(name: &str, mime: &str) -> String {
+    let fitting = extensions(mime);
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String =
-        last.chars().filter(|c| !c.is_control()).take(MAX_FILE_NAME_CHARS).collect::<String>().trim().to_owned();
-    if clean.is_empty() || clean == "." || clean == ".." {
-        let extension = mime.rsplit('/').next().unwrap_or("bin");
-        return format!("file.{extension}");
-    }
-    clean
+    let clean: String = last.chars().filter(|c| !c.is_control() && !is_invisible_format(*c)).collect();
+    let clean = clean.trim().trim_end_matches('.');
+    let (base, extension) = match clean.rsplit_once('.') {
+        Some((base, extension)) if fitting.contains(&extension.to_ascii_lowercase().as_str()) => (base, extension),
+        _ => (clean, fitting.first().copied().unwrap_or("bin")),
+    };
+    let room = MAX_FILE_NAME_CHARS.saturating_sub(extension.chars().count() + 1);
+    let base: String = base.trim().chars().take(room).collect();
+    let base = if base.is_empty() { "file".to_owned() } else { base };
+    format!("{base}.{extension}")
 }
 
 /// Reads and drops what is left of a refused body, within bounds.
@@ -232,11 +264,17 @@ mod tests {
 
     #[test]
     fn file_names_are_names_not_paths() {
-        assert_eq!(clean_file_name("../../etc/passwd", "application/pdf"), "passwd");
+        assert_eq!(clean_file_name("../../etc/passwd", "application/pdf"), "passwd.pdf");
         assert_eq!(clean_file_name("C:\\Users\\me\\cat.png", "image/png"), "cat.png");
         assert_eq!(clean_file_name("a\u{0}b\nc.png", "image/png"), "abc.png");
         assert_eq!(clean_file_name("", "image/png"), "file.png");
         assert_eq!(clean_file_name("..", "audio/webm"), "file.webm");
-        assert_eq!(clean_file_name(&"x".repeat(500), "image/png").chars().count(), MAX_FILE_NAME_CHARS);
+        assert_eq!(clean_file_name("Photo.JPEG", "image/jpeg"), "Photo.JPEG");
+        assert_eq!(clean_file_name("invoice.html", "application/pdf"), "invoice.html.pdf");
+        assert_eq!(clean_file_name("photo\u{202E}gnp.exe", "image/png"), "photognp.exe.png");
+        let long = clean_file_name(&format!("{}.png", "x".repeat(500)), "image/png");
+        assert_eq!(long.chars().count(), MAX_FILE_NAME_CHARS);
+        assert!(long.ends_with("x.png"));
+        assert_eq!(clean_file_name(&"y".repeat(500), "image/gif").chars().count(), MAX_FILE_NAME_CHARS);
     }
 }

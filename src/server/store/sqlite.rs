@@ -201,20 +201,16 @@ impl Store for SqliteStore {
         // An explicit transaction, so a failed commit is an error here rather
         // than something sqlx swallows when it resets the statement.
         let mut tx = self.pool.begin().await?;
-        if let Some(media) = m.media {
-            // A swept (or never made) upload is an answer, not a foreign key error.
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM uploads WHERE id = ?").bind(media).fetch_optional(&mut *tx).await?;
-            if exists.is_none() {
-                tx.rollback().await?;
-                return Ok(None);
-            }
-        }
         // One statement: SQLite takes the write lock before reading MAX(seq),
-        // so concurrent inserts into one room cannot get the same seq.
+        // so concurrent inserts into one room cannot get the same seq. (A
+        // read first would make the transaction upgrade its lock later, which
+        // SQLite refuses at once, busy timeout or not, under concurrent
+        // writes.) A file id that names no upload stores NULL, and the link
+        // below then refuses the message.
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id)
-             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1), ?2, ?3, ?4, ?5, ?6, ?7)
+             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1), ?2, ?3, ?4, ?5, ?6,
+                     (SELECT id FROM uploads WHERE id = ?7))
              ON CONFLICT (user_id, cid) DO NOTHING
              RETURNING id",
         )
