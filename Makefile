@@ -1,6 +1,8 @@
 # The two commands of the README, and the steps they are made of.
 #   make run   build (release) and serve http://127.0.0.1:3000 on ./rtca.db
-#   make test  every test: unit, integration, Playwright, interop
+#   make test  every test: unit, integration, Playwright, interop, and a
+#              smoke run of the benchmark (messages flow; no timings judged)
+#   make bench the benchmark against the prototype's stack (docs/performance.md)
 # Both install whatever is missing first (scripts/install-tools.sh).
 
 SHELL := /bin/bash
@@ -24,18 +26,19 @@ LEPTOS_BUILD_ENV := $(ERASE_VIEWS) LEPTOS_OUTPUT_NAME=rtca \
 PROFILE ?= release
 LEPTOS_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
 
-.PHONY: run test tools build lint unit e2e screenshot
+.PHONY: run test tools build lint unit e2e screenshot bench bench-build bench-smoke
 
 run: tools
 	$(ERASE_VIEWS) cargo leptos serve --release
 
-test: tools lint unit build e2e
+test: tools lint unit build e2e bench-smoke
 
 tools:
 	scripts/install-tools.sh
 
 lint:
 	cargo fmt --all -- --check
+	cd bench && cargo fmt -- --check
 	$(LEPTOS_BUILD_ENV) cargo clippy --no-default-features --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
 
@@ -47,6 +50,21 @@ build:
 
 e2e: build
 	cd end2end && RTCA_BIN=$(CURDIR)/target/$(PROFILE)/rtca npx playwright test
+
+# The load generator (its own crate and target directory, always release).
+bench-build:
+	cd bench && cargo clippy --release -- -D warnings && cargo build --release
+
+# A tiny run of every scenario against RTCA and the Node peer: it fails
+# unless messages flow without loss and presence is consistent.
+bench-smoke: build bench-build
+	RTCA_BIN=$(CURDIR)/target/$(PROFILE)/rtca node bench/run.js --smoke
+
+# The full comparison (several minutes; medians of three runs).
+bench: tools
+	$(ERASE_VIEWS) cargo leptos build --release
+	$(MAKE) bench-build
+	node bench/run.js $(BENCH_ARGS)
 
 # Regenerates docs/screenshot.png for the README.
 screenshot: tools build

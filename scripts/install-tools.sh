@@ -62,6 +62,11 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@p
     (cd end2end && npm ci --no-audit --no-fund)
 fi
 
+if [ ! -d bench/peer/node_modules/socket.io ]; then
+    log "installing the benchmark's reference peer (socket.io)"
+    (cd bench/peer && npm ci --no-audit --no-fund)
+fi
+
 if [ ! -x /usr/bin/chromium ]; then
     log "installing Debian's chromium"
     apt-get update -qq

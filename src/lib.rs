@@ -62,6 +62,11 @@
 //! `store` (commit) → ack → `fanout` → broadcast to the room, encoded once.
 //! A file goes up over HTTP first (`media::upload`); the message then names
 //! it, and the commit links the two.
+//!
+//! Outside `src/`: `tests/` (integration, against the real server),
+//! `end2end/` (Playwright), `fuzz/` (the codec's fuzz target), `bench/` (the
+//! load generator, its own crate, and the Node + socket.io reference peer;
+//! see docs/performance.md), `migrations/` (SQLite schema).
 
 // The Makefile builds with `--cfg erase_components`; a build without it keeps
 // every view's full static type, and the chat page nests deeper than the

@@ -1,0 +1,202 @@
+#!/usr/bin/env node
+// Runs every scenario against RTCA and then against the reference peer
+// (Node + socket.io, bench/peer) on this machine, one after the other, with
+// the same generator (bench/src), and prints the ratio for each. Noisy
+// machines: compare within one run, and quote medians of several.
+//
+//   node bench/run.js [--smoke] [--runs N] [--only fanout-40,join-storm,...]
+//
+// --smoke runs tiny versions of each scenario and fails unless messages
+// flow without loss and every client sees every other online. It never
+// judges timings. Needs: target/release/rtca (make build),
+// bench/target/release/rtca-bench, and bench/peer/node_modules.
+"use strict";
+const { spawn, spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+const args = process.argv.slice(2);
+const smoke = args.includes("--smoke");
+const runs = Number(valueOf("--runs") ?? (smoke ? 1 : 3));
+const only = valueOf("--only")?.split(",");
+const rtcaBin = process.env.RTCA_BIN ?? path.join(root, "target", "release", "rtca");
+const generator = path.join(root, "bench", "target", "release", "rtca-bench");
+
+function valueOf(flag) {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+// The scenarios: generator arguments, full size and smoke size.
+const scenarios = [
+  { name: "fanout-40", full: "--scenario fanout --clients 1000 --senders 10 --rate 40 --duration 10", smoke: "--scenario fanout --clients 20 --senders 2 --rate 10 --duration 2" },
+  { name: "fanout-150", full: "--scenario fanout --clients 1000 --senders 30 --rate 150 --duration 10", smoke: "--scenario fanout --clients 20 --senders 4 --rate 20 --duration 2" },
+  { name: "join-storm", full: "--scenario join-storm --clients 2000", smoke: "--scenario join-storm --clients 20" },
+  { name: "idle", full: "--scenario idle --clients 2000", smoke: "--scenario idle --clients 20" },
+  { name: "durable", full: "--scenario durable --senders 50 --clients 50 --duration 10", smoke: "--scenario durable --senders 5 --clients 5 --duration 2" },
+  // Only with --only ramp: it takes as long as all the others together.
+  { name: "ramp", optional: true, full: "--scenario ramp --clients 1000 --senders 30 --rates 40,80,150,300 --duration 5", smoke: "--scenario ramp --clients 10 --senders 2 --rates 5,10 --duration 1" },
+].filter((s) => (only ? only.includes(s.name) : !s.optional));
+
+// One machine plays thousands of users from one address: RTCA's per-address
+// and per-connection limits would (rightly) refuse that, so they are
+// raised for the benchmark. Nothing else changes.
+const rtcaEnv = {
+  RTCA_MAX_CONNECTIONS_PER_ADDRESS: "1000000",
+  RTCA_MAX_CONNECTIONS_PER_USER: "1000000",
+  RTCA_RATE_JOIN_ADDRESS: "1000000:1000000",
+  RTCA_RATE_JOIN_CONNECTION: "1000:1000",
+  RTCA_RATE_SEND_CONNECTION: "100000:100000",
+  RTCA_RATE_SEND_USER: "100000:100000",
+  RTCA_SOCKET_BUFFER: "1024",
+  RUST_LOG: "warn,rtca::server::http=info",
+};
+
+function start(side) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rtca-bench-${side}-`));
+  const child =
+    side === "rtca"
+      ? spawn(rtcaBin, [], {
+          cwd: root,
+          env: {
+            ...process.env,
+            ...rtcaEnv,
+            RTCA_ADDR: "127.0.0.1:0",
+            RTCA_DATABASE_URL: `sqlite://${path.join(dir, "bench.db")}`,
+            RTCA_MEDIA_DIR: path.join(dir, "media"),
+            LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
+            NO_COLOR: "1",
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        })
+      : spawn(process.execPath, [path.join(root, "bench", "peer", "server.js")], {
+          cwd: path.join(root, "bench", "peer"),
+          env: { ...process.env, PORT: "0" },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`${side} did not start:\n${output}`)), 30_000);
+    const onData = (chunk) => {
+      output += chunk.toString();
+      const match = output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout.resume();
+        child.stderr.resume();
+        resolve({ url: match[1], child, dir });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${side} exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+async function stop(server) {
+  server.child.removeAllListeners("exit");
+  const exited = new Promise((resolve) => server.child.on("exit", resolve));
+  server.child.kill("SIGTERM");
+  const timer = setTimeout(() => server.child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+  fs.rmSync(server.dir, { recursive: true, force: true });
+}
+
+function runGenerator(url, pid, argLine) {
+  const argv = [...argLine.split(" "), "--url", url, "--server-pid", String(pid)];
+  const result = spawnSync(generator, argv, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  process.stdout.write(result.stdout.split("\n").filter((l) => !l.startsWith("RESULT ")).map((l) => (l ? `    ${l}\n` : "")).join(""));
+  if (result.status !== 0) throw new Error(`generator failed (${result.status}): ${result.stderr}`);
+  const line = result.stdout.split("\n").find((l) => l.startsWith("RESULT "));
+  return JSON.parse(line.slice("RESULT ".length));
+}
+
+const median = (values) => {
+  const sorted = values.filter((v) => typeof v === "number" && Number.isFinite(v)).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : NaN;
+};
+
+// The figures compared per scenario, and whether lower is better.
+const figures = {
+  fanout: [
+    ["server µs/delivery", (r) => r.server?.cpu_us_per_delivery, true],
+    ["server CPU %", (r) => (r.server?.cpu_share ?? NaN) * 100, true],
+    ["p50 ms", (r) => r.latency_ms.p50, true],
+    ["p99 ms", (r) => r.latency_ms.p99, true],
+    ["lost", (r) => r.lost, true],
+  ],
+  "join-storm": [["all online s", (r) => r.all_online_s, true], ["consistent", (r) => r.consistent, false]],
+  idle: [["KiB/connection", (r) => r.kib_per_connection, true]],
+  durable: [["acked msg/s", (r) => r.acked_per_s, false], ["p99 ms", (r) => r.latency_ms.p99, true]],
+  ramp: [0, 1, 2, 3].flatMap((step) => [
+    [`step ${step + 1} p99 ms`, (r) => r.steps[step]?.latency_ms.p99, true],
+    [`step ${step + 1} µs/delivery`, (r) => r.steps[step]?.server?.cpu_us_per_delivery, true],
+  ]),
+};
+
+function check(name, result) {
+  if (result.scenario === "fanout" || result.scenario === "durable") {
+    if (!(result.acked > 0)) throw new Error(`${name}: no message was acknowledged`);
+    if (result.received_deliveries !== result.expected_deliveries) {
+      throw new Error(`${name}: ${result.received_deliveries} of ${result.expected_deliveries} deliveries arrived`);
+    }
+  }
+  if (result.scenario === "join-storm" && result.consistent !== result.clients) {
+    throw new Error(`${name}: only ${result.consistent} of ${result.clients} clients saw everyone online`);
+  }
+}
+
+async function main() {
+  for (const needed of [rtcaBin, generator, path.join(root, "bench", "peer", "node_modules", "socket.io")]) {
+    if (!fs.existsSync(needed)) throw new Error(`missing ${needed}: run \`make bench\` (or \`make bench-smoke\`)`);
+  }
+  const all = {};
+  for (const scenario of scenarios) {
+    all[scenario.name] = { rtca: [], peer: [] };
+    for (let run = 1; run <= runs; run++) {
+      for (const side of ["rtca", "peer"]) {
+        console.log(`${scenario.name} · run ${run}/${runs} · ${side}`);
+        const server = await start(side);
+        try {
+          const result = runGenerator(server.url, server.child.pid, smoke ? scenario.smoke : scenario.full);
+          if (smoke) check(`${scenario.name} (${side})`, result);
+          all[scenario.name][side].push(result);
+        } finally {
+          await stop(server);
+        }
+      }
+    }
+  }
+  console.log(`\n${smoke ? "Smoke run" : `Medians of ${runs} runs`} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}):`);
+  console.log("| scenario | figure | RTCA | Node + socket.io | RTCA / peer |\n|---|---|---|---|---|");
+  for (const [name, sides] of Object.entries(all)) {
+    const kind = sides.rtca[0]?.scenario;
+    for (const [label, pick] of figures[kind] ?? []) {
+      const ours = median(sides.rtca.map(pick));
+      const theirs = median(sides.peer.map(pick));
+      const ratio = theirs ? ours / theirs : NaN;
+      console.log(`| ${name} | ${label} | ${fmt(ours)} | ${fmt(theirs)} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : "–"} |`);
+    }
+  }
+  const out = path.join(root, "bench", "results");
+  fs.mkdirSync(out, { recursive: true });
+  const file = path.join(out, smoke ? "smoke.json" : `run-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  fs.writeFileSync(file, JSON.stringify({ smoke, runs, cores: os.cpus().length, results: all }, null, 2));
+  console.log(`\nall results: ${path.relative(root, file)}`);
+}
+
+function fmt(value) {
+  if (!Number.isFinite(value)) return "–";
+  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2);
+}
+
+main().catch((error) => {
+  console.error(error.message ?? error);
+  process.exit(1);
+});

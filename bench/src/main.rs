@@ -1,0 +1,681 @@
+//! rtca-bench: a load generator for RTCA and for the reference peer (the
+//! prototype's stack, `bench/peer`). It speaks Engine.IO v4 / Socket.IO v5
+//! over WebSocket itself and drives the chat's event contract: `online`
+//! with ack, `message` with ack, and the `message`, `online` and `presence`
+//! events that come back.
+//!
+//! Latency is measured end to end: the send instant travels in the message
+//! text, and every receiver records `now - sent` in an HDR histogram. The
+//! generator runs on one thread by default, so the server keeps a core, and
+//! it reports its own CPU beside the server's: a run the generator itself
+//! limited is flagged.
+//!
+//! Scenarios (`--scenario`):
+//! - `fanout`: `--clients` in one room, `--senders` of them sending
+//!   `--rate` messages per second in all, for `--duration` seconds;
+//! - `ramp`: the same connections through each rate of `--rates`;
+//! - `join-storm`: every client connects and goes `online` at once; the
+//!   time until every client sees every other online;
+//! - `idle`: clients connect, go online and stay; server memory per
+//!   connection;
+//! - `durable`: `--senders` clients each send their next message as soon as
+//!   the previous one is acknowledged (after its commit, on RTCA).
+//!
+//! The last line of output is `RESULT {json}` for `bench/run.sh`.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+mod proc_stats;
+
+use proc_stats::CpuSample;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+#[derive(Debug, Clone)]
+struct Args {
+    url: String,
+    scenario: String,
+    clients: usize,
+    senders: usize,
+    rate: f64,
+    rates: Vec<f64>,
+    duration: Duration,
+    server_pid: Option<u32>,
+    threads: usize,
+    connect_concurrency: usize,
+}
+
+impl Args {
+    fn parse() -> Result<Args, String> {
+        let mut args = Args {
+            url: "http://127.0.0.1:3000".into(),
+            scenario: "fanout".into(),
+            clients: 100,
+            senders: 10,
+            rate: 40.0,
+            rates: vec![40.0, 80.0, 150.0],
+            duration: Duration::from_secs(10),
+            server_pid: None,
+            threads: 1,
+            connect_concurrency: 200,
+        };
+        let mut given = std::env::args().skip(1);
+        while let Some(flag) = given.next() {
+            let mut value = || given.next().ok_or(format!("{flag} needs a value"));
+            match flag.as_str() {
+                "--url" => args.url = value()?,
+                "--scenario" => args.scenario = value()?,
+                "--clients" => args.clients = number(&value()?)?,
+                "--senders" => args.senders = number(&value()?)?,
+                "--rate" => args.rate = number(&value()?)?,
+                "--rates" => args.rates = value()?.split(',').map(number).collect::<Result<_, _>>()?,
+                "--duration" => args.duration = Duration::from_secs_f64(number(&value()?)?),
+                "--server-pid" => args.server_pid = Some(number(&value()?)?),
+                "--threads" => args.threads = number(&value()?)?,
+                "--connect-concurrency" => args.connect_concurrency = number(&value()?)?,
+                "-h" | "--help" => return Err(USAGE.into()),
+                other => return Err(format!("unknown argument {other}\n{USAGE}")),
+            }
+        }
+        if args.clients == 0 || args.threads == 0 || args.connect_concurrency == 0 {
+            return Err("--clients, --threads and --connect-concurrency must be positive".into());
+        }
+        args.senders = args.senders.clamp(1, args.clients);
+        Ok(args)
+    }
+}
+
+const USAGE: &str = "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable]
+  [--clients N] [--senders S] [--rate MSG_PER_S] [--rates R1,R2,..] [--duration SECS]
+  [--server-pid PID] [--threads N] [--connect-concurrency N]";
+
+fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.trim().parse().map_err(|_| format!("not a number: {text}"))
+}
+
+fn main() -> ExitCode {
+    let args = match Args::parse() {
+        Ok(args) => args,
+        Err(problem) => {
+            eprintln!("{problem}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = if args.threads == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(args.threads).enable_all().build()
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(result) => {
+            println!("RESULT {result}");
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            eprintln!("bench failed: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<Value, String> {
+    match args.scenario.as_str() {
+        "fanout" => fanout(&args).await,
+        "ramp" => ramp(&args).await,
+        "join-storm" => join_storm(&args).await,
+        "idle" => idle(&args).await,
+        "durable" => durable(&args).await,
+        other => Err(format!("unknown scenario {other}\n{USAGE}")),
+    }
+}
+
+/// A tag unique to this run, so names never clash with a previous run's
+/// users that a server may still count online.
+fn run_tag() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{:x}", (nanos as u64) ^ u64::from(std::process::id()))
+}
+
+/// Microseconds since the generator started: the clock in every message.
+fn clock() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_micros() as u64
+}
+
+/// What every client adds to.
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    acked: AtomicU64,
+    refused: AtomicU64,
+    received: AtomicU64,
+}
+
+/// One connected, identified client.
+struct Client {
+    ws: Ws,
+    /// Events that arrived before the `online` ack (presence, online).
+    early: Vec<String>,
+}
+
+/// Opens the Engine.IO session and the namespace, then goes `online`.
+async fn connect(url: &str, name: &str) -> Result<Client, String> {
+    let ws_url = format!("{}/socket.io/?EIO=4&transport=websocket", url.replacen("http", "ws", 1));
+    // No Nagle: a browser's WebSocket sends each frame at once too.
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(ws_url, None, true).await.map_err(|e| format!("connect: {e}"))?;
+    let open = next_text(&mut ws).await.ok_or("closed before the open packet")?;
+    if !open.starts_with('0') {
+        return Err(format!("expected an open packet, got {open}"));
+    }
+    ws.send(Message::text("40")).await.map_err(|e| format!("send: {e}"))?;
+    let mut early = Vec::new();
+    loop {
+        let frame = next_text(&mut ws).await.ok_or("closed before the namespace connected")?;
+        if frame.starts_with("40") {
+            break;
+        }
+        if frame.starts_with("44") {
+            return Err(format!("namespace refused: {frame}"));
+        }
+        early.push(frame);
+    }
+    let online = format!("420{}", json!(["online", { "name": name }]));
+    ws.send(Message::text(online)).await.map_err(|e| format!("send: {e}"))?;
+    loop {
+        let frame = next_text(&mut ws).await.ok_or("closed before the online ack")?;
+        if frame == "2" {
+            ws.send(Message::text("3")).await.map_err(|e| format!("send: {e}"))?;
+        } else if let Some(ack) = frame.strip_prefix("430") {
+            if !ack.contains("\"ok\":true") {
+                return Err(format!("online refused: {ack}"));
+            }
+            return Ok(Client { ws, early });
+        } else {
+            early.push(frame);
+        }
+    }
+}
+
+async fn next_text(ws: &mut Ws) -> Option<String> {
+    while let Some(message) = ws.next().await {
+        match message {
+            Ok(Message::Text(text)) => return Some(text.to_string()),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+    None
+}
+
+/// Connects `count` clients, at most `concurrency` handshakes at a time.
+async fn connect_all(args: &Args, count: usize, prefix: &str) -> Result<(Vec<Client>, Duration), String> {
+    let started = Instant::now();
+    let tag = run_tag();
+    let names: Vec<String> = (0..count).map(|n| format!("{prefix}{tag}-{n}")).collect();
+    let mut clients = Vec::with_capacity(count);
+    let url = args.url.clone();
+    let mut pending = futures::stream::iter(names.into_iter().map(|name| {
+        let url = url.clone();
+        async move { connect(&url, &name).await }
+    }))
+    .buffered(args.connect_concurrency);
+    while let Some(client) = pending.next().await {
+        clients.push(client?);
+    }
+    Ok((clients, started.elapsed()))
+}
+
+/// What one client does once connected.
+#[derive(Clone, Copy)]
+enum Role {
+    /// Reads, and answers pings.
+    Listen,
+    /// Also sends one message every `every`.
+    Send { every: Duration },
+    /// Sends its next message as soon as the last is acknowledged.
+    ClosedLoop,
+}
+
+/// Runs one client until `stop` flips; returns its latency histogram.
+async fn drive(
+    mut client: Client,
+    role: Role,
+    counters: Arc<Counters>,
+    mut stop: watch::Receiver<bool>,
+    id: usize,
+) -> Histogram<u64> {
+    let mut latency = new_histogram();
+    let mut next_ack: u64 = 1;
+    let mut ticker = match role {
+        Role::Send { every } => {
+            // Spread the senders' phases over the period.
+            let offset = every.mul_f64((id % 997) as f64 / 997.0);
+            let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + offset, every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            Some(ticker)
+        }
+        _ => None,
+    };
+    let mut in_flight = false;
+    loop {
+        if matches!(role, Role::ClosedLoop) && !in_flight && !*stop.borrow() {
+            if send_message(&mut client.ws, next_ack, id).await.is_err() {
+                break;
+            }
+            counters.sent.fetch_add(1, Ordering::Relaxed);
+            next_ack += 1;
+            in_flight = true;
+        }
+        tokio::select! {
+            frame = client.ws.next() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(_)) => continue,
+                    _ => break,
+                };
+                if text.as_str() == "2" {
+                    if client.ws.send(Message::text("3")).await.is_err() { break; }
+                } else if text.starts_with("42[\"message\"") {
+                    counters.received.fetch_add(1, Ordering::Relaxed);
+                    if let Some(sent) = sent_at(&text) {
+                        let _ = latency.record(clock().saturating_sub(sent).max(1));
+                    }
+                } else if text.starts_with("43") {
+                    if text.contains("\"ok\":true") {
+                        counters.acked.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        counters.refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                    in_flight = false;
+                }
+            }
+            _ = async { match ticker.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } },
+                if !*stop.borrow() => {
+                // The flag may have flipped while the tick was pending.
+                if *stop.borrow() { continue; }
+                if send_message(&mut client.ws, next_ack, id).await.is_err() { break; }
+                counters.sent.fetch_add(1, Ordering::Relaxed);
+                next_ack += 1;
+            }
+            // `true` stops the sending; the sender going away ends the run.
+            changed = stop.changed() => if changed.is_err() { break },
+        }
+    }
+    let _ = client.ws.close(None).await;
+    latency
+}
+
+async fn send_message(ws: &mut Ws, ack: u64, sender: usize) -> Result<(), String> {
+    let text = format!("b|{}|{sender}", clock());
+    let frame = format!("42{ack}{}", json!(["message", { "text": text }]));
+    ws.send(Message::text(frame)).await.map_err(|e| e.to_string())
+}
+
+/// The send instant in a delivered `message` frame.
+fn sent_at(frame: &str) -> Option<u64> {
+    let start = frame.find("\"text\":\"b|")? + "\"text\":\"b|".len();
+    let rest = &frame[start..];
+    let end = rest.find('|')?;
+    rest[..end].parse().ok()
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs to 60 s, 3 significant digits.
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds are valid")
+}
+
+/// One measured run of senders and listeners over `clients`.
+struct Phase {
+    rate: f64,
+    sent: u64,
+    acked: u64,
+    refused: u64,
+    received: u64,
+    expected: u64,
+    elapsed: Duration,
+    latency: Histogram<u64>,
+    server: Option<CpuSample>,
+    generator: CpuSample,
+}
+
+/// Sends at `rate` from `senders` of the clients for `duration`, waits
+/// (up to 5 s) for every delivery, then closes the clients.
+async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duration, closed_loop: bool) -> Phase {
+    let count = clients.len() as u64;
+    let counters = Arc::new(Counters::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let every = Duration::from_secs_f64(args.senders as f64 / rate.max(0.001));
+    let server_before = args.server_pid.and_then(proc_stats::cpu);
+    let generator_before = proc_stats::own_cpu();
+    let started = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(id, client)| {
+            let role = match (id < args.senders, closed_loop) {
+                (true, true) => Role::ClosedLoop,
+                (true, false) => Role::Send { every },
+                (false, _) => Role::Listen,
+            };
+            tokio::spawn(drive(client, role, Arc::clone(&counters), stop_rx.clone(), id))
+        })
+        .collect();
+    tokio::time::sleep(duration).await;
+    let _ = stop_tx.send(true);
+    let sending = started.elapsed();
+    // Drain: wait for what is in flight.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let acked = counters.acked.load(Ordering::Relaxed);
+        let expected = acked * count;
+        let received = counters.received.load(Ordering::Relaxed);
+        let sent = counters.sent.load(Ordering::Relaxed);
+        let refused = counters.refused.load(Ordering::Relaxed);
+        if (received >= expected && acked + refused >= sent) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let server = match (server_before, args.server_pid.and_then(proc_stats::cpu)) {
+        (Some(before), Some(after)) => Some(after.since(&before)),
+        _ => None,
+    };
+    let generator = proc_stats::own_cpu().since(&generator_before);
+    drop(stop_tx);
+    let mut latency = new_histogram();
+    for task in tasks {
+        if let Ok(histogram) = task.await {
+            let _ = latency.add(&histogram);
+        }
+    }
+    let acked = counters.acked.load(Ordering::Relaxed);
+    Phase {
+        rate,
+        sent: counters.sent.load(Ordering::Relaxed),
+        acked,
+        refused: counters.refused.load(Ordering::Relaxed),
+        received: counters.received.load(Ordering::Relaxed),
+        expected: acked * count,
+        elapsed: sending,
+        latency,
+        server,
+        generator,
+    }
+}
+
+fn report(phase: &Phase, clients: usize) -> Value {
+    let secs = phase.elapsed.as_secs_f64().max(1e-9);
+    let percentile = |p: f64| phase.latency.value_at_quantile(p) as f64 / 1000.0;
+    let loss = phase.expected.saturating_sub(phase.received);
+    let mut result = json!({
+        "rate": phase.rate,
+        "clients": clients,
+        "sent": phase.sent,
+        "acked": phase.acked,
+        "refused": phase.refused,
+        "expected_deliveries": phase.expected,
+        "received_deliveries": phase.received,
+        "lost": loss,
+        "acked_per_s": phase.acked as f64 / secs,
+        "deliveries_per_s": phase.received as f64 / secs,
+        "latency_ms": {
+            "p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99),
+            "p999": percentile(0.999), "max": phase.latency.max() as f64 / 1000.0,
+        },
+        "generator_cpu_s": phase.generator.total(),
+        "generator_cpu_share": phase.generator.total() / secs,
+    });
+    // The generator is one thread: near a full core, it is the limit.
+    let generator_share = phase.generator.total() / secs;
+    result["generator_limited"] = json!(generator_share > 0.9);
+    if let Some(server) = &phase.server {
+        result["server"] = json!({
+            "user_s": server.user, "sys_s": server.sys,
+            "cpu_share": server.total() / secs,
+            "cpu_us_per_delivery": if phase.received > 0 { server.total() * 1e6 / phase.received as f64 } else { 0.0 },
+            "rss_kib": server.rss_kib,
+        });
+    }
+    println!(
+        "rate {:>6.1}/s: sent {} acked {} refused {} | deliveries {}/{} (lost {loss}) {:.0}/s | latency ms p50 {:.2} p90 {:.2} p99 {:.2} p99.9 {:.2} max {:.2}{}{}",
+        phase.rate,
+        phase.sent,
+        phase.acked,
+        phase.refused,
+        phase.received,
+        phase.expected,
+        phase.received as f64 / secs,
+        percentile(0.5),
+        percentile(0.9),
+        percentile(0.99),
+        percentile(0.999),
+        phase.latency.max() as f64 / 1000.0,
+        phase
+            .server
+            .as_ref()
+            .map(|s| format!(
+                " | server cpu {:.1}% (user {:.2}s sys {:.2}s) {:.2} µs/delivery rss {} KiB",
+                s.total() / secs * 100.0,
+                s.user,
+                s.sys,
+                if phase.received > 0 { s.total() * 1e6 / phase.received as f64 } else { 0.0 },
+                s.rss_kib
+            ))
+            .unwrap_or_default(),
+        if generator_share > 0.9 {
+            format!(" | generator {:.0}% GENERATOR-LIMITED", generator_share * 100.0)
+        } else {
+            format!(" | generator {:.0}%", generator_share * 100.0)
+        },
+    );
+    result
+}
+
+async fn fanout(args: &Args) -> Result<Value, String> {
+    let (clients, took) = connect_all(args, args.clients, "fan").await?;
+    println!("fanout: {} clients connected and online in {:.2}s", clients.len(), took.as_secs_f64());
+    // Let the join's presence traffic settle before measuring.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let phase = measure(args, clients, args.rate, args.duration, false).await;
+    let mut result = report(&phase, args.clients);
+    result["scenario"] = json!("fanout");
+    result["connect_s"] = json!(took.as_secs_f64());
+    Ok(result)
+}
+
+async fn ramp(args: &Args) -> Result<Value, String> {
+    let mut steps = Vec::new();
+    for rate in &args.rates {
+        // Fresh connections per step: a step's backlog never leaks into
+        // the next one's numbers.
+        let (clients, _) = connect_all(args, args.clients, "ramp").await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let phase = measure(args, clients, *rate, args.duration, false).await;
+        steps.push(report(&phase, args.clients));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(json!({ "scenario": "ramp", "steps": steps }))
+}
+
+async fn durable(args: &Args) -> Result<Value, String> {
+    let (clients, _) = connect_all(args, args.senders, "dur").await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let phase = measure(args, clients, 0.0, args.duration, true).await;
+    let mut result = report(&phase, args.senders);
+    result["scenario"] = json!("durable");
+    println!(
+        "durable: {:.0} acked messages/s from {} closed-loop senders",
+        phase.acked as f64 / phase.elapsed.as_secs_f64(),
+        args.senders
+    );
+    Ok(result)
+}
+
+async fn idle(args: &Args) -> Result<Value, String> {
+    let before = args.server_pid.and_then(proc_stats::cpu).map(|s| s.rss_kib);
+    let (clients, took) = connect_all(args, args.clients, "idle").await?;
+    // Hold them, answering pings, while memory settles.
+    let counters = Arc::new(Counters::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(id, c)| tokio::spawn(drive(c, Role::Listen, Arc::clone(&counters), stop_rx.clone(), id)))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = args.server_pid.and_then(proc_stats::cpu).map(|s| s.rss_kib);
+    drop(stop_tx);
+    let _ = stop_rx;
+    for task in tasks {
+        let _ = task.await;
+    }
+    let per_connection = match (before, after) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before) as f64 / args.clients as f64),
+        _ => None,
+    };
+    println!(
+        "idle: {} connections held (connected in {:.2}s); server rss {:?} -> {:?} KiB; {:.1} KiB per connection",
+        args.clients,
+        took.as_secs_f64(),
+        before,
+        after,
+        per_connection.unwrap_or(f64::NAN)
+    );
+    Ok(json!({
+        "scenario": "idle", "clients": args.clients, "connect_s": took.as_secs_f64(),
+        "rss_before_kib": before, "rss_after_kib": after, "kib_per_connection": per_connection,
+    }))
+}
+
+/// Every client connects and goes online at once; done when each has seen
+/// every client online (its `presence` list plus `online` events).
+async fn join_storm(args: &Args) -> Result<Value, String> {
+    let count = args.clients;
+    let started = Instant::now();
+    let url = args.url.clone();
+    let tag = run_tag();
+    let mut tasks = Vec::with_capacity(count);
+    let done = Arc::new(AtomicU64::new(0));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    for n in 0..count {
+        let (url, done, mut stop, tag) = (url.clone(), Arc::clone(&done), stop_rx.clone(), tag.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut client = connect(&url, &format!("storm{tag}-{n}")).await?;
+            let mut seen = Seen::default();
+            for frame in &client.early {
+                seen.note(frame);
+            }
+            let mut finished = false;
+            loop {
+                if !finished && seen.count() >= count {
+                    finished = true;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                tokio::select! {
+                    frame = client.ws.next() => match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            if text.as_str() == "2" {
+                                let _ = client.ws.send(Message::text("3")).await;
+                            } else {
+                                seen.note(&text);
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => return Err::<(), String>("connection closed during the storm".into()),
+                    },
+                    _ = stop.changed() => break,
+                }
+            }
+            let _ = client.ws.close(None).await;
+            Ok(())
+        }));
+    }
+    let deadline = started + Duration::from_secs(60);
+    while done.load(Ordering::Relaxed) < count as u64 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = started.elapsed();
+    let consistent = done.load(Ordering::Relaxed);
+    let rss = args.server_pid.and_then(proc_stats::cpu).map(|s| s.rss_kib);
+    let _ = stop_tx.send(true);
+    // Clients still connecting at the deadline would never see `stop`.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut failures = BTreeMap::new();
+    for task in tasks {
+        if !task.is_finished() {
+            task.abort();
+            *failures.entry("still connecting at the deadline".to_owned()).or_insert(0) += 1;
+            continue;
+        }
+        if let Ok(Err(problem)) = task.await {
+            *failures.entry(problem).or_insert(0) += 1;
+        }
+    }
+    println!(
+        "join storm: {consistent}/{count} clients saw all {count} online after {:.2}s; server rss {:?} KiB; failures {failures:?}",
+        took.as_secs_f64(),
+        rss
+    );
+    Ok(json!({
+        "scenario": "join-storm", "clients": count, "consistent": consistent,
+        "all_online_s": took.as_secs_f64(), "rss_kib": rss,
+        "failures": failures.values().sum::<usize>(), "failure_kinds": failures,
+    }))
+}
+
+/// The user ids one client has seen online, as a bit set.
+#[derive(Default)]
+struct Seen {
+    bits: Vec<u64>,
+    count: usize,
+}
+
+impl Seen {
+    fn note(&mut self, frame: &str) {
+        if !(frame.starts_with("42[\"online\"") || frame.starts_with("42[\"presence\"")) {
+            return;
+        }
+        // Every `"id":N` in a presence list or an online event is a user.
+        let mut rest = frame;
+        while let Some(at) = rest.find("\"id\":") {
+            rest = &rest[at + 5..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(id) = digits.parse::<usize>() {
+                self.insert(id);
+            }
+        }
+    }
+
+    fn insert(&mut self, id: usize) {
+        let (word, bit) = (id / 64, id % 64);
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        if self.bits[word] & (1 << bit) == 0 {
+            self.bits[word] |= 1 << bit;
+            self.count += 1;
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.count
+    }
+}
