@@ -6,7 +6,8 @@
 //!
 //! Shared by server and browser:
 //! - [`protocol`]: the real-time contract — event names, payload types,
-//!   limits, validation. `docs/protocol.md` is its prose twin.
+//!   limits, validation; `protocol::media` for files (the upload path, a
+//!   message's `Media`). `docs/protocol.md` is its prose twin.
 //! - [`error`]: every error with its stable code; `{code, message}` on the wire.
 //! - [`engine_io`]: Engine.IO v4 / Socket.IO v5 text framing (pure functions),
 //!   used by the browser client, the tests and the tools.
