@@ -57,7 +57,7 @@ bench-build:
 
 # A tiny run of every scenario against RTCA and the Node peer: it fails
 # unless messages flow without loss and presence is consistent.
-bench-smoke: build bench-build
+bench-smoke: tools build bench-build
 	RTCA_BIN=$(CURDIR)/target/$(PROFILE)/rtca node bench/run.js --smoke
 
 # The full comparison (several minutes; medians of three runs).

@@ -110,9 +110,10 @@ async function stop(server) {
 
 function runGenerator(url, pid, argLine) {
   const argv = [...argLine.split(" "), "--url", url, "--server-pid", String(pid)];
-  const result = spawnSync(generator, argv, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  // A generator that hangs fails the run instead of the CI job's clock.
+  const result = spawnSync(generator, argv, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: smoke ? 120_000 : 900_000 });
   process.stdout.write(result.stdout.split("\n").filter((l) => !l.startsWith("RESULT ")).map((l) => (l ? `    ${l}\n` : "")).join(""));
-  if (result.status !== 0) throw new Error(`generator failed (${result.status}): ${result.stderr}`);
+  if (result.status !== 0) throw new Error(`generator failed (${result.status ?? result.signal}): ${result.stderr}`);
   const line = result.stdout.split("\n").find((l) => l.startsWith("RESULT "));
   return JSON.parse(line.slice("RESULT ".length));
 }

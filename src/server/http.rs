@@ -95,8 +95,6 @@ pub async fn run(
 
     tracing::info!("listening on http://{addr}");
     let io_for_shutdown = io.clone();
-    // The peer address reaches handlers (and the socket handshake) for the
-    // per-address limits.
     // TCP_NODELAY: chat frames are small and latency-bound. With Nagle's
     // algorithm a frame written while the previous one is unacknowledged
     // waits for the peer's delayed ACK, up to 40 ms. It costs more sends
@@ -107,6 +105,8 @@ pub async fn run(
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
     });
+    // The peer address reaches handlers (and the socket handshake) for the
+    // per-address limits.
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
