@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::media::MediaView;
 use crate::chat_state::{clock_time, ChatState, Conversation, Outgoing};
-use crate::protocol::{Media, User, LOBBY};
+use crate::protocol::{ChatMessage, Media, SecretMessage, User, LOBBY};
 
 /// One message row, for rooms and private conversations alike.
 #[derive(Clone, PartialEq)]
@@ -19,46 +19,46 @@ struct Row {
     media: Option<Media>,
 }
 
+impl From<&ChatMessage> for Row {
+    fn from(m: &ChatMessage) -> Row {
+        Row {
+            id: m.id,
+            seq: m.seq,
+            private: false,
+            from: m.from.clone(),
+            text: m.text.clone(),
+            at: m.at,
+            media: m.media.clone(),
+        }
+    }
+}
+
+impl From<&SecretMessage> for Row {
+    fn from(m: &SecretMessage) -> Row {
+        Row {
+            id: m.id,
+            seq: m.seq,
+            private: true,
+            from: m.from.clone(),
+            text: m.text.clone(),
+            at: m.at,
+            media: m.media.clone(),
+        }
+    }
+}
+
 #[component]
 pub fn ConversationView() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     // One list per change, shared by the list, the empty notice and the scroll.
     let rows = Memo::new(move |_| -> Vec<Row> {
         match chat.active.get() {
-            Conversation::Room(room) => chat.room_messages.with(|rooms| {
-                rooms
-                    .get(&room)
-                    .map(|list| {
-                        list.iter()
-                            .map(|m| Row {
-                                id: m.id,
-                                seq: m.seq,
-                                private: false,
-                                from: m.from.clone(),
-                                text: m.text.clone(),
-                                at: m.at,
-                                media: m.media.clone(),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            }),
+            Conversation::Room(room) => chat
+                .room_messages
+                .with(|rooms| rooms.get(&room).map(|list| list.iter().map(Row::from).collect()).unwrap_or_default()),
             Conversation::Direct(peer) => {
                 let me = chat.me.get().map(|u| u.id).unwrap_or_default();
-                chat.secrets.with(|all| {
-                    all.iter()
-                        .filter(|m| m.peer(me).id == peer.id)
-                        .map(|m| Row {
-                            id: m.id,
-                            seq: m.seq,
-                            private: true,
-                            from: m.from.clone(),
-                            text: m.text.clone(),
-                            at: m.at,
-                            media: m.media.clone(),
-                        })
-                        .collect()
-                })
+                chat.secrets.with(|all| all.iter().filter(|m| m.peer(me).id == peer.id).map(Row::from).collect())
             }
         }
     });

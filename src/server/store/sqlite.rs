@@ -72,21 +72,23 @@ fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
     })
 }
 
+/// A pixel size column (NULL for files that are not images).
+fn dimension(row: &SqliteRow, column: &str) -> Result<Option<u32>, sqlx::Error> {
+    Ok(row.try_get::<Option<i64>, _>(column)?.and_then(|n| u32::try_from(n).ok()))
+}
+
 /// The `media_*` columns, when the row has a file.
 fn media_from_row(row: &SqliteRow) -> Result<Option<Media>, sqlx::Error> {
     let Some(id) = row.try_get::<Option<String>, _>("media_id")? else { return Ok(None) };
     let mime: String = row.try_get("media_mime")?;
-    let dimension = |column: &str| -> Result<Option<u32>, sqlx::Error> {
-        Ok(row.try_get::<Option<i64>, _>(column)?.and_then(|n| u32::try_from(n).ok()))
-    };
     Ok(Some(Media {
         id,
         name: row.try_get("media_name")?,
         kind: MediaKind::of_mime(&mime),
         mime,
         size: u64::try_from(row.try_get::<i64, _>("media_size")?).unwrap_or(0),
-        width: dimension("media_width")?,
-        height: dimension("media_height")?,
+        width: dimension(row, "media_width")?,
+        height: dimension(row, "media_height")?,
     }))
 }
 
@@ -472,12 +474,9 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
-        let dimension = |column: &str| -> Result<Option<u32>, sqlx::Error> {
-            Ok(row.try_get::<Option<i64>, _>(column)?.and_then(|n| u32::try_from(n).ok()))
-        };
         Ok(Some(BlobInfo {
-            width: dimension("width")?,
-            height: dimension("height")?,
+            width: dimension(&row, "width")?,
+            height: dimension(&row, "height")?,
             thumb_mime: row.try_get("thumb_mime")?,
         }))
     }
