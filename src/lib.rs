@@ -56,7 +56,8 @@
 //!   runtime), `blobs` (content-addressed storage behind `BlobStore`),
 //!   `serve` (`GET /media/{id}`: access, Range, safe headers), `sweep`
 //!   (unsent uploads go after a grace period).
-//! - `server::store`: the `Store` trait; `server::store::sqlite` implements it.
+//! - `server::store`: the `Store` trait; `server::store::sqlite` implements it, with
+//!   `sqlite::group_commit` writing chat messages many to a transaction.
 //! - `server::state`: `AppState`, shared by HTTP and socket handlers.
 //!
 //! A message flows one way: socket → `handlers` (limits, validation) →

@@ -2,7 +2,8 @@
 //!
 //! sqlx runs each SQLite connection on its own thread, so no query blocks the
 //! async runtime. `synchronous=FULL` makes every commit reach the disk before
-//! its ack goes out.
+//! its ack goes out. Chat messages are written by one task, many to a commit
+//! (`group_commit.rs`); everything else goes through the pool.
 
 use std::str::FromStr;
 
@@ -18,6 +19,8 @@ use crate::protocol::{ConversationSummary, Media, MediaKind, User, UserId};
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Every chat message goes through this one writer (group commit).
+    writer: MessageWriter,
 }
 
 impl SqliteStore {
@@ -29,9 +32,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations").run(&pool).await.map_err(sqlx::Error::from)?;
-        Ok(SqliteStore { pool })
+        let writer = MessageWriter::start(&options).await?;
+        Ok(SqliteStore { pool, writer })
     }
 
     pub async fn close(&self) {
@@ -53,6 +57,9 @@ macro_rules! select_messages {
         )
     };
 }
+
+mod group_commit;
+use group_commit::MessageWriter;
 
 fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
     let to = match (row.try_get::<Option<i64>, _>("to_user_id")?, row.try_get::<Option<String>, _>("to_name")?) {
@@ -200,56 +207,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Inserted>> {
-        // An explicit transaction, so a failed commit is an error here rather
-        // than something sqlx swallows when it resets the statement.
-        let mut tx = self.pool.begin().await?;
-        // One statement: SQLite takes the write lock before reading MAX(seq),
-        // so concurrent inserts into one room cannot get the same seq. (A
-        // read first would make the transaction upgrade its lock later, which
-        // SQLite refuses at once, busy timeout or not, under concurrent
-        // writes.) A file id that names no upload stores NULL, and the link
-        // below then refuses the message.
-        let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id)
-             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1), ?2, ?3, ?4, ?5, ?6,
-                     (SELECT id FROM uploads WHERE id = ?7))
-             ON CONFLICT (user_id, cid) DO NOTHING
-             RETURNING id",
-        )
-        .bind(m.room)
-        .bind(m.from)
-        .bind(m.to)
-        .bind(m.text)
-        .bind(m.cid)
-        .bind(m.at)
-        .bind(m.media)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let (Some(id), Some(media)) = (inserted, m.media) {
-            let linked =
-                sqlx::query("UPDATE uploads SET message_id = ? WHERE id = ? AND owner = ? AND message_id IS NULL")
-                    .bind(id)
-                    .bind(media)
-                    .bind(m.from)
-                    .execute(&mut *tx)
-                    .await?;
-            if linked.rows_affected() == 0 {
-                tx.rollback().await?;
-                return Ok(None);
-            }
-        }
-        let row = match inserted {
-            Some(id) => sqlx::query(select_messages!("WHERE m.id = ?")).bind(id).fetch_one(&mut *tx).await?,
-            None => {
-                sqlx::query(select_messages!("WHERE m.user_id = ? AND m.cid = ?"))
-                    .bind(m.from)
-                    .bind(m.cid)
-                    .fetch_one(&mut *tx)
-                    .await?
-            }
-        };
-        tx.commit().await?;
-        Ok(Some(Inserted { message: message_from_row(&row)?, duplicate: inserted.is_none() }))
+        self.writer.insert(m).await
     }
 
     async fn page(&self, room: &str, cursor: Cursor, limit: usize) -> StoreResult<Vec<StoredMessage>> {
