@@ -35,7 +35,9 @@ const scenarios = [
   { name: "fanout-150", full: "--scenario fanout --clients 1000 --senders 30 --rate 150 --duration 10", smoke: "--scenario fanout --clients 20 --senders 4 --rate 20 --duration 2" },
   { name: "join-storm", full: "--scenario join-storm --clients 2000", smoke: "--scenario join-storm --clients 20" },
   { name: "idle", full: "--scenario idle --clients 2000", smoke: "--scenario idle --clients 20" },
-  { name: "durable", full: "--scenario durable --senders 50 --clients 50 --duration 10", smoke: "--scenario durable --senders 5 --clients 5 --duration 2" },
+  { name: "rooms", full: "--scenario fanout --clients 1000 --room-size 25 --senders 200 --rate 1000 --duration 10", smoke: "--scenario fanout --clients 20 --room-size 5 --senders 8 --rate 20 --duration 2" },
+  // Each writer alone in a room of its own: the store's throughput, not the fan-out's.
+  { name: "durable", full: "--scenario durable --senders 50 --clients 50 --room-size 1 --duration 10", smoke: "--scenario durable --senders 5 --clients 5 --room-size 1 --duration 2" },
   // Only with --only ramp: it takes as long as all the others together.
   { name: "ramp", optional: true, full: "--scenario ramp --clients 1000 --senders 30 --rates 40,80,150,300 --duration 5", smoke: "--scenario ramp --clients 10 --senders 2 --rates 5,10 --duration 1" },
 ].filter((s) => (only ? only.includes(s.name) : !s.optional));
@@ -132,9 +134,16 @@ const figures = {
     ["p99 ms", (r) => r.latency_ms.p99, true],
     ["lost", (r) => r.lost, true],
   ],
+  get rooms() {
+    return this.fanout;
+  },
   "join-storm": [["all online s", (r) => r.all_online_s, true], ["consistent", (r) => r.consistent, false]],
   idle: [["KiB/connection", (r) => r.kib_per_connection, true]],
-  durable: [["acked msg/s", (r) => r.acked_per_s, false], ["p99 ms", (r) => r.latency_ms.p99, true]],
+  durable: [
+    ["acked msg/s", (r) => r.acked_per_s, false],
+    ["p99 ms", (r) => r.latency_ms.p99, true],
+    ["server µs/message", (r) => r.server?.cpu_us_per_delivery, true],
+  ],
   ramp: [0, 1, 2, 3].flatMap((step) => [
     [`step ${step + 1} p99 ms`, (r) => r.steps[step]?.latency_ms.p99, true],
     [`step ${step + 1} µs/delivery`, (r) => r.steps[step]?.server?.cpu_us_per_delivery, true],
@@ -142,7 +151,7 @@ const figures = {
 };
 
 function check(name, result) {
-  if (result.scenario === "fanout" || result.scenario === "durable") {
+  if (["fanout", "rooms", "durable"].includes(result.scenario)) {
     if (!(result.acked > 0)) throw new Error(`${name}: no message was acknowledged`);
     if (result.received_deliveries !== result.expected_deliveries) {
       throw new Error(`${name}: ${result.received_deliveries} of ${result.expected_deliveries} deliveries arrived`);

@@ -57,7 +57,7 @@
 //!   `serve` (`GET /media/{id}`: access, Range, safe headers), `sweep`
 //!   (unsent uploads go after a grace period).
 //! - `server::store`: the `Store` trait; `server::store::sqlite` implements it, with
-//!   `sqlite::group_commit` writing chat messages many to a transaction.
+//!   `sqlite::group_commit` (one writer thread) storing chat messages many to a commit.
 //! - `server::state`: `AppState`, shared by HTTP and socket handlers.
 //!
 //! A message flows one way: socket → `handlers` (limits, validation) →

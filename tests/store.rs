@@ -5,16 +5,17 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use rtca::protocol::User;
 use rtca::server::store::sqlite::SqliteStore;
-use rtca::server::store::{NewMessage, NewUpload, Store};
+use rtca::server::store::{Insert, NewMessage, NewUpload, Store};
 
 async fn open_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
     Arc::new(SqliteStore::open(&url, 4).await.expect("open the store"))
 }
 
-fn message<'a>(room: &'a str, from: i64, text: &'a str, cid: &'a str, media: Option<&'a str>) -> NewMessage<'a> {
-    NewMessage { room, from, to: None, text, cid: Some(cid), at: 1, media }
+fn message<'a>(room: &'a str, from: &'a User, text: &'a str, cid: &'a str, media: Option<&'a str>) -> NewMessage<'a> {
+    NewMessage { room, from, to: None, members_only: room != "lobby", text, cid: Some(cid), at: 1, media }
 }
 
 /// Writers racing into one room: every message is stored once with a
@@ -46,47 +47,72 @@ async fn concurrent_writers_share_commits_but_not_outcomes() {
     const WRITERS: usize = 300;
     let mut tasks = Vec::new();
     for n in 0..WRITERS {
-        let store = Arc::clone(&store);
+        let (store, alice) = (Arc::clone(&store), alice.clone());
         tasks.push(tokio::spawn(async move {
             let (text, cid) = (format!("hello {n}"), format!("c{n}"));
-            store.insert_message(message("lobby", alice.id, &text, &cid, None)).await
+            store.insert_message(message("lobby", &alice, &text, &cid, None)).await
         }));
     }
     // Alice attaches Bob's file, a sender that does not exist writes, and
     // Alice retries message 7: all in the middle of the burst.
     let theft = {
-        let store = Arc::clone(&store);
+        let (store, alice) = (Arc::clone(&store), alice.clone());
         tokio::spawn(async move {
-            store.insert_message(message("lobby", alice.id, "mine now", "theft", Some("bobs-file"))).await
+            store.insert_message(message("lobby", &alice, "mine now", "theft", Some("bobs-file"))).await
         })
     };
     let ghost = {
         let store = Arc::clone(&store);
-        tokio::spawn(async move { store.insert_message(message("lobby", 9_999, "boo", "ghost", None)).await })
+        let ghost = User { id: 9_999, name: "ghost".into() };
+        tokio::spawn(async move { store.insert_message(message("lobby", &ghost, "boo", "ghost", None)).await })
+    };
+    // Alice made a room; Bob did not join it.
+    store.create_room("club", false, alice.id, 1).await.unwrap().unwrap();
+    let member = {
+        let (store, alice) = (Arc::clone(&store), alice.clone());
+        tokio::spawn(async move { store.insert_message(message("club", &alice, "welcome", "a1", None)).await })
+    };
+    let outsider = {
+        let (store, bob) = (Arc::clone(&store), bob.clone());
+        tokio::spawn(async move { store.insert_message(message("club", &bob, "let me in", "b1", None)).await })
     };
     let retry = {
-        let store = Arc::clone(&store);
-        tokio::spawn(async move { store.insert_message(message("lobby", alice.id, "hello 7", "c7", None)).await })
+        let (store, alice) = (Arc::clone(&store), alice.clone());
+        tokio::spawn(async move { store.insert_message(message("lobby", &alice, "hello 7", "c7", None)).await })
     };
 
     let mut seqs = BTreeSet::new();
-    for task in tasks {
-        let inserted = task.await.unwrap().expect("a good message is stored").expect("no file to refuse");
-        if !inserted.duplicate {
-            assert!(seqs.insert(inserted.message.seq), "seq {} given twice", inserted.message.seq);
+    for (n, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap().expect("a good message is stored") {
+            Insert::Stored(m) => {
+                assert_eq!(
+                    (m.text.as_str(), m.from.name.as_str(), m.room.as_str()),
+                    (&*format!("hello {n}"), "alice", "lobby")
+                );
+                assert!(seqs.insert(m.seq), "seq {} given twice", m.seq);
+            }
+            Insert::Duplicate(first) => assert_eq!(n, 7, "only message 7 was sent twice: {first:?}"),
+            other => panic!("message {n}: {other:?}"),
         }
     }
-    assert!(theft.await.unwrap().unwrap().is_none(), "someone else's file is refused");
+    assert_eq!(theft.await.unwrap().unwrap(), Insert::MediaRefused, "someone else's file is refused");
     assert!(ghost.await.unwrap().is_err(), "a sender that does not exist is an error");
-    let retried = retry.await.unwrap().unwrap().unwrap();
-    assert_eq!(retried.message.text, "hello 7");
-    if !retried.duplicate {
+    assert_eq!(outsider.await.unwrap().unwrap(), Insert::NotAMember);
+    match retry.await.unwrap().unwrap() {
+        Insert::Duplicate(first) => assert_eq!(first.text, "hello 7"),
         // The retry won the race; then the original is the duplicate.
-        assert!(seqs.insert(retried.message.seq));
+        Insert::Stored(m) => assert!(seqs.insert(m.seq)),
+        other => panic!("the retry: {other:?}"),
     }
     assert_eq!(seqs.len(), WRITERS, "each message stored once");
     assert_eq!(seqs.iter().copied().collect::<Vec<_>>(), (1..=WRITERS as i64).collect::<Vec<_>>(), "gapless seq");
 
+    match member.await.unwrap().unwrap() {
+        Insert::Stored(m) => assert_eq!((m.room.as_str(), m.seq), ("club", 1)),
+        other => panic!("a member's message: {other:?}"),
+    }
+    let club = store.recent("club", 10).await.unwrap();
+    assert_eq!(club.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["welcome"]);
     let stored = store.recent("lobby", 1000).await.unwrap();
     assert_eq!(
         stored.len(),

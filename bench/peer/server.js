@@ -34,11 +34,28 @@ io.on("connection", (socket) => {
       if (typeof ack === "function") ack({ ok: false, error: { code: "not_online", message: "say who you are first" } });
       return;
     }
+    const room = typeof payload?.room === "string" ? payload.room : "lobby";
+    if (room !== "lobby" && !socket.rooms.has(room)) {
+      if (typeof ack === "function") ack({ ok: false, error: { code: "not_a_member", message: "join the room first" } });
+      return;
+    }
     const id = nextMessage++;
-    const message = { id, seq: id, room: "lobby", from, text: String(payload?.text ?? ""), at: Date.now(), cid: payload?.cid ?? null };
+    const message = { id, seq: id, room, from, text: String(payload?.text ?? ""), at: Date.now(), cid: payload?.cid ?? null };
     if (typeof ack === "function") ack({ ok: true, id, seq: id, at: message.at });
-    io.emit("message", message);
+    (room === "lobby" ? io : io.to(room)).emit("message", message);
   });
+  // Rooms as the prototype would have done them: socket.io rooms, nothing
+  // stored. Creating and joining are the same here.
+  const enter = (name, ack) => {
+    if (typeof name !== "string" || !/^[a-z0-9_-]{1,32}$/.test(name)) {
+      if (typeof ack === "function") ack({ ok: false, error: { code: "invalid_room_name", message: "bad room name" } });
+      return;
+    }
+    socket.join(name);
+    if (typeof ack === "function") ack({ ok: true, name, private: false });
+  };
+  socket.on("create_room", (payload, ack) => enter(payload?.name, ack));
+  socket.on("join_room", (payload, ack) => enter(payload?.room, ack));
   socket.on("disconnect", () => {
     const user = users.get(socket.id);
     users.delete(socket.id);

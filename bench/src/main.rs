@@ -21,6 +21,11 @@
 //! - `durable`: `--senders` clients each send their next message as soon as
 //!   the previous one is acknowledged (after its commit, on RTCA).
 //!
+//! With `--room-size K`, clients are dealt round-robin into public rooms of
+//! about K members (created and joined before anything is measured), and
+//! each sender posts to its own room: many small conversations instead of
+//! one lobby. Without it everyone talks in the lobby.
+//!
 //! The last line of output is `RESULT {json}` for `bench/run.js`.
 
 use std::collections::BTreeMap;
@@ -53,6 +58,8 @@ struct Args {
     server_pid: Option<u32>,
     threads: usize,
     connect_concurrency: usize,
+    /// Members per room; `None` puts everyone in the lobby.
+    room_size: Option<usize>,
 }
 
 impl Args {
@@ -68,6 +75,7 @@ impl Args {
             server_pid: None,
             threads: 1,
             connect_concurrency: 200,
+            room_size: None,
         };
         let mut given = std::env::args().skip(1);
         while let Some(flag) = given.next() {
@@ -83,12 +91,13 @@ impl Args {
                 "--server-pid" => args.server_pid = Some(number(&value()?)?),
                 "--threads" => args.threads = number(&value()?)?,
                 "--connect-concurrency" => args.connect_concurrency = number(&value()?)?,
+                "--room-size" => args.room_size = Some(number(&value()?)?),
                 "-h" | "--help" => return Err(USAGE.into()),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),
             }
         }
-        if args.clients == 0 || args.threads == 0 || args.connect_concurrency == 0 {
-            return Err("--clients, --threads and --connect-concurrency must be positive".into());
+        if args.clients == 0 || args.threads == 0 || args.connect_concurrency == 0 || args.room_size == Some(0) {
+            return Err("--clients, --threads, --connect-concurrency and --room-size must be positive".into());
         }
         args.senders = args.senders.clamp(1, args.clients);
         Ok(args)
@@ -97,7 +106,7 @@ impl Args {
 
 const USAGE: &str = "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable]
   [--clients N] [--senders S] [--rate MSG_PER_S] [--rates R1,R2,..] [--duration SECS]
-  [--server-pid PID] [--threads N] [--connect-concurrency N]";
+  [--server-pid PID] [--threads N] [--connect-concurrency N] [--room-size K]";
 
 fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
     text.trim().parse().map_err(|_| format!("not a number: {text}"))
@@ -166,6 +175,8 @@ struct Counters {
     acked: AtomicU64,
     refused: AtomicU64,
     received: AtomicU64,
+    /// Deliveries owed: each ack adds the size of its sender's audience.
+    expected: AtomicU64,
 }
 
 /// One connected, identified client.
@@ -173,6 +184,10 @@ struct Client {
     ws: Ws,
     /// Events that arrived before the `online` ack (presence, online).
     early: Vec<String>,
+    /// The room it posts to; `None` is the lobby.
+    room: Option<String>,
+    /// How many clients receive what it posts (itself included).
+    audience: u64,
 }
 
 /// Opens the Engine.IO session and the namespace, then goes `online`.
@@ -207,7 +222,7 @@ async fn connect(url: &str, name: &str) -> Result<Client, String> {
             if !ack.contains("\"ok\":true") {
                 return Err(format!("online refused: {ack}"));
             }
-            return Ok(Client { ws, early });
+            return Ok(Client { ws, early, room: None, audience: 0 });
         } else {
             early.push(frame);
         }
@@ -245,11 +260,67 @@ async fn connect_all(args: &Args, count: usize, prefix: &str) -> Result<(Vec<Cli
     while let Some(client) = pending.next().await {
         clients.push(client?);
     }
+    let clients = match args.room_size {
+        Some(size) => form_rooms(args, clients, size, &tag).await?,
+        None => clients.into_iter().map(|client| Client { audience: count as u64, ..client }).collect(),
+    };
     let took = started.elapsed();
     // Until now the clients were not read: the join's presence traffic
     // waits in their sockets. Read it all before anything is measured.
     let clients = settle(clients).await?;
     Ok((clients, took))
+}
+
+/// Deals `clients` round-robin into public rooms of about `size`: client
+/// `g` creates room `g`, then the others join theirs. Round-robin spreads
+/// the senders (the first clients) over the rooms.
+async fn form_rooms(args: &Args, clients: Vec<Client>, size: usize, tag: &str) -> Result<Vec<Client>, String> {
+    let count = clients.len();
+    let rooms = count.div_ceil(size);
+    let room_of = |n: usize| format!("r{tag}-{}", n % rooms);
+    let audience = |n: usize| (count / rooms + usize::from(n % rooms < count % rooms)) as u64;
+    let mut clients = clients;
+    let joiners = clients.split_off(rooms);
+    let mut formed = Vec::with_capacity(count);
+    for (offset, group, (event, key)) in
+        [(0, clients, ("create_room", "name")), (rooms, joiners, ("join_room", "room"))]
+    {
+        let mut pending = futures::stream::iter(group.into_iter().enumerate().map(|(i, mut client)| {
+            let n = offset + i;
+            let room = room_of(n);
+            async move {
+                let request = format!("421{}", json!([event, { key: room }]));
+                let answer = tokio::time::timeout(CONNECT_TIMEOUT, ask(&mut client.ws, &request)).await;
+                match answer {
+                    Ok(Ok(ack)) if ack.contains("\"ok\":true") => {
+                        Ok(Client { room: Some(room), audience: audience(n), ..client })
+                    }
+                    Ok(Ok(ack)) => Err(format!("{event} {room} refused: {ack}")),
+                    Ok(Err(problem)) => Err(problem),
+                    Err(_) => Err(format!("{event} {room} had no answer after {CONNECT_TIMEOUT:?}")),
+                }
+            }
+        }))
+        .buffered(args.connect_concurrency);
+        while let Some(client) = pending.next().await {
+            formed.push(client?);
+        }
+    }
+    Ok(formed)
+}
+
+/// Sends a request with ack id 1 and returns the ack's payload, answering
+/// pings and passing over other events meanwhile.
+async fn ask(ws: &mut Ws, request: &str) -> Result<String, String> {
+    ws.send(Message::text(request)).await.map_err(|e| format!("send: {e}"))?;
+    loop {
+        let frame = next_text(ws).await.ok_or("closed while waiting for an ack")?;
+        if frame == "2" {
+            ws.send(Message::text("3")).await.map_err(|e| format!("send: {e}"))?;
+        } else if let Some(ack) = frame.strip_prefix("431") {
+            return Ok(ack.to_owned());
+        }
+    }
 }
 
 /// How long one client may take to connect and go online.
@@ -323,7 +394,7 @@ async fn drive(
     let mut in_flight = false;
     loop {
         if matches!(role, Role::ClosedLoop) && !in_flight && !*stop.borrow() {
-            if send_message(&mut client.ws, next_ack, id).await.is_err() {
+            if send_message(&mut client.ws, next_ack, id, client.room.as_deref()).await.is_err() {
                 break;
             }
             counters.sent.fetch_add(1, Ordering::Relaxed);
@@ -347,6 +418,7 @@ async fn drive(
                 } else if text.starts_with("43") {
                     if text.contains("\"ok\":true") {
                         counters.acked.fetch_add(1, Ordering::Relaxed);
+                        counters.expected.fetch_add(client.audience, Ordering::Relaxed);
                     } else {
                         counters.refused.fetch_add(1, Ordering::Relaxed);
                     }
@@ -357,7 +429,7 @@ async fn drive(
                 if !*stop.borrow() => {
                 // The flag may have flipped while the tick was pending.
                 if *stop.borrow() { continue; }
-                if send_message(&mut client.ws, next_ack, id).await.is_err() { break; }
+                if send_message(&mut client.ws, next_ack, id, client.room.as_deref()).await.is_err() { break; }
                 counters.sent.fetch_add(1, Ordering::Relaxed);
                 next_ack += 1;
             }
@@ -369,9 +441,12 @@ async fn drive(
     latency
 }
 
-async fn send_message(ws: &mut Ws, ack: u64, sender: usize) -> Result<(), String> {
+async fn send_message(ws: &mut Ws, ack: u64, sender: usize, room: Option<&str>) -> Result<(), String> {
     let text = format!("b|{}|{sender}", clock());
-    let frame = format!("42{ack}{}", json!(["message", { "text": text }]));
+    let frame = match room {
+        Some(room) => format!("42{ack}{}", json!(["message", { "text": text, "room": room }])),
+        None => format!("42{ack}{}", json!(["message", { "text": text }])),
+    };
     ws.send(Message::text(frame)).await.map_err(|e| e.to_string())
 }
 
@@ -408,7 +483,6 @@ struct Phase {
 /// Sends at `rate` from `senders` of the clients for `duration`, waits
 /// (up to 5 s) for every delivery, then closes the clients.
 async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duration, closed_loop: bool) -> Phase {
-    let count = clients.len() as u64;
     let counters = Arc::new(Counters::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let every = Duration::from_secs_f64(args.senders as f64 / rate.max(0.001));
@@ -434,7 +508,7 @@ async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duratio
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let acked = counters.acked.load(Ordering::Relaxed);
-        let expected = acked * count;
+        let expected = counters.expected.load(Ordering::Relaxed);
         let received = counters.received.load(Ordering::Relaxed);
         let sent = counters.sent.load(Ordering::Relaxed);
         let refused = counters.refused.load(Ordering::Relaxed);
@@ -449,6 +523,7 @@ async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duratio
     let elapsed = started.elapsed();
     let (sent, acked) = (counters.sent.load(Ordering::Relaxed), counters.acked.load(Ordering::Relaxed));
     let (refused, received) = (counters.refused.load(Ordering::Relaxed), counters.received.load(Ordering::Relaxed));
+    let expected = counters.expected.load(Ordering::Relaxed);
     let server = match (server_before, args.server_pid.and_then(proc_stats::cpu)) {
         (Some(before), Some(after)) => Some(after.since(&before)),
         _ => None,
@@ -465,19 +540,7 @@ async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duratio
             _ => eprintln!("a client did not stop within 10 s"),
         }
     }
-    Phase {
-        rate,
-        sent,
-        acked,
-        refused,
-        received,
-        expected: acked * count,
-        elapsed,
-        sending,
-        latency,
-        server,
-        generator,
-    }
+    Phase { rate, sent, acked, refused, received, expected, elapsed, sending, latency, server, generator }
 }
 
 fn report(phase: &Phase, clients: usize) -> Value {
@@ -558,7 +621,8 @@ async fn fanout(args: &Args) -> Result<Value, String> {
     println!("fanout: {} clients connected and online in {:.2}s", clients.len(), took.as_secs_f64());
     let phase = measure(args, clients, args.rate, args.duration, false).await;
     let mut result = report(&phase, args.clients);
-    result["scenario"] = json!("fanout");
+    result["scenario"] = json!(if args.room_size.is_some() { "rooms" } else { "fanout" });
+    result["room_size"] = json!(args.room_size);
     result["connect_s"] = json!(took.as_secs_f64());
     Ok(result)
 }

@@ -17,10 +17,10 @@ use super::identity::{check_not_registered, internal, join_as_guest, now_ms, ses
 use super::limits::{Action, ConnectionLimits};
 use super::names::name_key;
 use super::realtime::{announce_online, send_or_log, user_room};
-use super::rooms::{check_can_post, check_can_read};
+use super::rooms::{check_can_read, refusal_to_post};
 use super::seat::Seat;
 use super::state::AppState;
-use super::store::{dm_room, Cursor, NewMessage, StoredMessage};
+use super::store::{dm_room, Cursor, Insert, NewMessage, StoredMessage};
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
     event, validate_body, validate_cid, validate_name, ChatMessage, ConversationList, HistoryPage, HistoryRequest,
@@ -190,11 +190,12 @@ pub async fn post_message(
     state.limits.user_sends(user.id)?;
     let text = validate_body(&request.text, request.media.is_some())?;
     let room = request.room.as_deref().unwrap_or(LOBBY);
-    check_can_post(state, user.id, room).await?;
     let new = NewMessage {
         room,
-        from: user.id,
+        from: user,
         to: None,
+        // Checked in the same transaction as the write.
+        members_only: room != LOBBY,
         text,
         cid: request.cid.as_deref(),
         at: now_ms(),
@@ -242,8 +243,9 @@ pub async fn post_secret_as(
     let room = dm_room(user.id, recipient.id);
     let new = NewMessage {
         room: &room,
-        from: user.id,
-        to: Some(recipient.id),
+        from: user,
+        to: Some(&recipient),
+        members_only: false,
         text,
         cid: request.cid.as_deref(),
         at: now_ms(),
@@ -263,15 +265,21 @@ async fn store(state: &AppState, new: NewMessage<'_>) -> Result<(MessageAck, Opt
     if new.media.is_some_and(|id| id.is_empty() || id.len() > 64) {
         return Err(ChatError::NoSuchMedia);
     }
-    let (room, text, media) = (new.room, new.text, new.media);
-    let stored = state.store.insert_message(new).await.map_err(internal)?.ok_or(ChatError::NoSuchMedia)?;
-    let m = &stored.message;
-    let same_media = m.media.as_ref().map(|media| media.id.as_str()) == media;
-    if stored.duplicate && (m.room != room || m.text != text || !same_media) {
-        return Err(ChatError::InvalidPayload("this cid was already used for a different message".into()));
-    }
-    let ack = MessageAck { id: m.id, seq: m.seq, at: m.at };
-    Ok((ack, (!stored.duplicate).then_some(stored.message)))
+    let (room, text, media, sender) = (new.room, new.text, new.media, new.from.id);
+    let (message, fresh) = match state.store.insert_message(new).await.map_err(internal)? {
+        Insert::Stored(message) => (message, true),
+        Insert::Duplicate(first) => {
+            let same_media = first.media.as_ref().map(|media| media.id.as_str()) == media;
+            if first.room != room || first.text != text || !same_media {
+                return Err(ChatError::InvalidPayload("this cid was already used for a different message".into()));
+            }
+            (first, false)
+        }
+        Insert::MediaRefused => return Err(ChatError::NoSuchMedia),
+        Insert::NotAMember => return Err(refusal_to_post(state, sender, room).await),
+    };
+    let ack = MessageAck { id: message.id, seq: message.seq, at: message.at };
+    Ok((ack, fresh.then_some(message)))
 }
 
 /// `history {room?, with?, before?, after?, limit?}`: a page of a

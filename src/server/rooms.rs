@@ -45,15 +45,19 @@ pub async fn check_can_read(state: &AppState, user: Option<UserId>, name: &str) 
 
 /// Posting to a room: the lobby, or a room one has joined.
 pub async fn check_can_post(state: &AppState, user: UserId, name: &str) -> Result<(), ChatError> {
-    if name == LOBBY {
+    if name == LOBBY || state.store.is_member(name, user).await.map_err(internal)? {
         return Ok(());
     }
-    if state.store.is_member(name, user).await.map_err(internal)? {
-        return Ok(());
-    }
-    match visible_room(state, Some(user), name).await? {
-        Some(_) => Err(ChatError::NotAMember),
-        None => Err(ChatError::NoSuchRoom),
+    Err(refusal_to_post(state, user, name).await)
+}
+
+/// Why `user`, who is not a member, may not post to `name`: a room they
+/// cannot see does not exist, as far as they are told.
+pub async fn refusal_to_post(state: &AppState, user: UserId, name: &str) -> ChatError {
+    match visible_room(state, Some(user), name).await {
+        Ok(Some(_)) => ChatError::NotAMember,
+        Ok(None) => ChatError::NoSuchRoom,
+        Err(error) => error,
     }
 }
 

@@ -4,9 +4,11 @@
 //!
 //! Contract for implementors: `insert_message` returns only after the row is
 //! committed (acks depend on it), and a repeated `(user, cid)` returns the
-//! first row with `duplicate = true` instead of storing twice. A message
+//! first row as [`Insert::Duplicate`] instead of storing twice. A message
 //! that carries an upload links it in the same transaction, and only if the
-//! sender owns it and no other message carries it yet.
+//! sender owns it and no other message carries it yet. A message for
+//! members only is checked against the membership in that transaction too,
+//! so someone removed from a room a moment ago cannot post into it.
 
 pub mod sqlite;
 
@@ -16,8 +18,15 @@ use crate::protocol::{ChatMessage, ConversationSummary, Media, SecretMessage, Us
 
 /// A storage failure. Details go to the log; clients see `internal`.
 #[derive(Debug, thiserror::Error)]
-#[error("storage: {0}")]
-pub struct StoreError(#[from] pub sqlx::Error);
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// From the SQLite message writer (`sqlite::group_commit`).
+    #[error("storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("storage: the message writer has stopped")]
+    WriterGone,
+}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -76,8 +85,10 @@ pub enum Cursor {
 #[derive(Debug, Clone, Copy)]
 pub struct NewMessage<'a> {
     pub room: &'a str,
-    pub from: UserId,
-    pub to: Option<UserId>,
+    pub from: &'a User,
+    pub to: Option<&'a User>,
+    /// Only members of `room` may post (a room other than the lobby).
+    pub members_only: bool,
     pub text: &'a str,
     pub cid: Option<&'a str>,
     pub at: i64,
@@ -86,11 +97,15 @@ pub struct NewMessage<'a> {
 }
 
 /// The result of `insert_message`.
-#[derive(Debug, Clone)]
-pub struct Inserted {
-    pub message: StoredMessage,
-    /// The same `(user, cid)` was stored before; `message` is that first copy.
-    pub duplicate: bool,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Insert {
+    Stored(StoredMessage),
+    /// The same `(user, cid)` was stored before: this is that first copy.
+    Duplicate(StoredMessage),
+    /// The file is not the sender's, or another message carries it.
+    MediaRefused,
+    /// The room is for members only and the sender is not one.
+    NotAMember,
 }
 
 /// A room besides the lobby's implicit membership (the lobby has a row too).
@@ -185,9 +200,8 @@ pub trait Store: Send + Sync + 'static {
     async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>>;
     /// Ends a session (logout). Unknown hashes are no error.
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
-    /// Stores a message; `None` when its `media` is not the sender's or is
-    /// carried by another message already (nothing is stored then).
-    async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<Option<Inserted>>;
+    /// Stores a message, unless it is refused (nothing is stored then).
+    async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<Insert>;
     /// The last `limit` messages of a room, oldest first.
     async fn recent(&self, room: &str, limit: usize) -> StoreResult<Vec<StoredMessage>>;
     /// Up to `limit` messages of a room next to a `seq` cursor, oldest first:

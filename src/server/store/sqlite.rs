@@ -2,7 +2,7 @@
 //!
 //! sqlx runs each SQLite connection on its own thread, so no query blocks the
 //! async runtime. `synchronous=FULL` makes every commit reach the disk before
-//! its ack goes out. Chat messages are written by one task, many to a commit
+//! its ack goes out. Chat messages are written by one thread, many to a commit
 //! (`group_commit.rs`); everything else goes through the pool.
 
 use std::str::FromStr;
@@ -12,7 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    BlobInfo, Carrier, Cursor, Inserted, NewMessage, NewUpload, Room, RoomListing, Store, StoreError, StoreResult,
+    BlobInfo, Carrier, Cursor, Insert, NewMessage, NewUpload, Room, RoomListing, Store, StoreError, StoreResult,
     StoredMessage, UploadRecord,
 };
 use crate::protocol::{ConversationSummary, Media, MediaKind, User, UserId};
@@ -32,9 +32,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options.clone()).await?;
+        let file = options.get_filename().to_owned();
+        if file.as_os_str() == ":memory:" {
+            return Err(StoreError::Sqlx(sqlx::Error::Configuration(
+                "RTCA needs a database file, not :memory:".into(),
+            )));
+        }
+        let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await.map_err(sqlx::Error::from)?;
-        let writer = MessageWriter::start(&options).await?;
+        let writer = MessageWriter::start(file)?;
         Ok(SqliteStore { pool, writer })
     }
 
@@ -59,7 +65,7 @@ macro_rules! select_messages {
 }
 
 mod group_commit;
-use group_commit::MessageWriter;
+use group_commit::{stored_without_file, MessageWriter, Written};
 
 fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
     let to = match (row.try_get::<Option<i64>, _>("to_user_id")?, row.try_get::<Option<String>, _>("to_name")?) {
@@ -206,8 +212,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn insert_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Inserted>> {
-        self.writer.insert(m).await
+    async fn insert_message(&self, m: NewMessage<'_>) -> StoreResult<Insert> {
+        let message_by_id = |id: i64| async move {
+            let row = sqlx::query(select_messages!("WHERE m.id = ?")).bind(id).fetch_one(&self.pool).await?;
+            message_from_row(&row).map_err(StoreError::from)
+        };
+        Ok(match self.writer.insert(&m).await? {
+            Written::Stored { id, seq } => Insert::Stored(stored_without_file(&m, id, seq)),
+            Written::StoredWithFile(id) => Insert::Stored(message_by_id(id).await?),
+            Written::Duplicate(id) => Insert::Duplicate(message_by_id(id).await?),
+            Written::MediaRefused => Insert::MediaRefused,
+            Written::NotAMember => Insert::NotAMember,
+        })
     }
 
     async fn page(&self, room: &str, cursor: Cursor, limit: usize) -> StoreResult<Vec<StoredMessage>> {
@@ -511,7 +527,7 @@ impl Store for SqliteStore {
         }
         if let Err(error) = remove().await {
             tx.rollback().await?;
-            return Err(StoreError(sqlx::Error::Io(error)));
+            return Err(StoreError::Sqlx(sqlx::Error::Io(error)));
         }
         tx.commit().await?;
         Ok(true)
