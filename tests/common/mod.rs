@@ -133,6 +133,12 @@ impl TestClient {
         sink.send(Message::text(encode_connect(auth.as_ref()))).await.unwrap();
         let sid = loop {
             let frame = next_text(&mut stream).await.ok_or(ConnectError::Http("closed before connect".into()))?;
+            // The server may ping before the namespace is connected; a
+            // client that let that ping go unanswered would be dropped.
+            if let Ok(EnginePacket::Ping(payload)) = decode_engine(&frame) {
+                sink.send(Message::text(format!("3{payload}"))).await.unwrap();
+                continue;
+            }
             if let Ok(EnginePacket::Message(payload)) = decode_engine(&frame) {
                 match decode_socket(payload) {
                     Ok(SocketPacket::Connect(data)) => break data["sid"].as_str().unwrap_or_default().to_owned(),
