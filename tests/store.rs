@@ -11,7 +11,7 @@ use rtca::server::store::{Insert, NewMessage, NewUpload, Store};
 
 async fn open_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    Arc::new(SqliteStore::open(&url, 4).await.expect("open the store"))
+    Arc::new(SqliteStore::open(&url, 4, None).await.expect("open the store"))
 }
 
 fn message<'a>(room: &'a str, from: &'a User, text: &'a str, cid: &'a str, media: Option<&'a str>) -> NewMessage<'a> {

@@ -200,7 +200,9 @@ async fn connect(url: &str, name: &str) -> Result<Client, String> {
     if !open.starts_with('0') {
         return Err(format!("expected an open packet, got {open}"));
     }
-    ws.send(Message::text("40")).await.map_err(|e| format!("send: {e}"))?;
+    // Like RTCA's own client, ask for presence changes in batches; the
+    // peer, like any socket.io server, ignores it.
+    ws.send(Message::text(r#"40{"presence":"batched"}"#)).await.map_err(|e| format!("send: {e}"))?;
     let mut early = Vec::new();
     loop {
         let frame = next_text(&mut ws).await.ok_or("closed before the namespace connected")?;
@@ -690,7 +692,8 @@ async fn idle(args: &Args) -> Result<Value, String> {
 }
 
 /// Every client connects and goes online at once; done when each has seen
-/// every client online (its `presence` list plus `online` events).
+/// every client online (its `presence` list plus `online` events, or
+/// `presence_changes` where the server batches them).
 async fn join_storm(args: &Args) -> Result<Value, String> {
     let count = args.clients;
     let started = Instant::now();
@@ -775,11 +778,15 @@ struct Seen {
 
 impl Seen {
     fn note(&mut self, frame: &str) {
-        if !(frame.starts_with("42[\"online\"") || frame.starts_with("42[\"presence\"")) {
+        let mut rest = if frame.starts_with("42[\"presence_changes\"") {
+            // `{"online":[..],"offline":[..],"at":..}`: only the first list.
+            frame.split("\"offline\":").next().unwrap_or_default()
+        } else if frame.starts_with("42[\"online\"") || frame.starts_with("42[\"presence\"") {
+            frame
+        } else {
             return;
-        }
+        };
         // Every `"id":N` in a presence list or an online event is a user.
-        let mut rest = frame;
         while let Some(at) = rest.find("\"id\":") {
             rest = &rest[at + 5..];
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::protocol::{
-    event, ChatMessage, ConversationSummary, PresenceChange, PresenceList, RoomInfo, SecretMessage, SessionInfo, User,
-    UserId, LOBBY,
+    event, ChatMessage, ConversationSummary, PresenceChange, PresenceChanges, PresenceList, RoomInfo, SecretMessage,
+    SessionInfo, User, UserId, LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -195,6 +195,11 @@ impl ChatState {
                     self.online.set(list.users);
                 }
             }
+            event::PRESENCE_CHANGES => {
+                if let Ok(changes) = serde_json::from_value::<PresenceChanges>(data) {
+                    self.online.update(|online| apply_presence_changes(online, changes));
+                }
+            }
             event::ONLINE => {
                 if let Ok(change) = serde_json::from_value::<PresenceChange>(data) {
                     self.online.update(|online| upsert_user(online, change.user));
@@ -260,11 +265,29 @@ impl ChatState {
 }
 
 fn upsert_user(users: &mut Vec<User>, user: User) {
+    replace_or_add(users, user);
+    sort_users(users);
+}
+
+fn replace_or_add(users: &mut Vec<User>, user: User) {
     match users.iter_mut().find(|u| u.id == user.id) {
         Some(existing) => *existing = user,
         None => users.push(user),
     }
+}
+
+fn sort_users(users: &mut [User]) {
     users.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+}
+
+/// A batch from the server: each user appears at most once in it, so the
+/// order of removing and adding does not matter; one sort for the lot.
+fn apply_presence_changes(users: &mut Vec<User>, changes: PresenceChanges) {
+    users.retain(|u| !changes.offline.iter().any(|gone| gone.id == u.id));
+    for user in changes.online {
+        replace_or_add(users, user);
+    }
+    sort_users(users);
 }
 
 /// Keeps `list` ordered by seq whatever order messages arrive in, and never
@@ -311,6 +334,12 @@ mod tests {
         assert_eq!(chat.online.get_untracked().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "bobby"]);
         chat.apply("offline", json!({ "user": user(2, "bobby"), "at": 3 }));
         assert_eq!(chat.online.get_untracked().len(), 1);
+        // Batched: carol and dave arrive, alice leaves, all in one event.
+        let batch = json!({ "online": [user(4, "dave"), user(3, "Carol")], "offline": [user(1, "alice")], "at": 4 });
+        chat.apply("presence_changes", batch);
+        assert_eq!(chat.online.get_untracked().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Carol", "dave"]);
+        chat.apply("presence_changes", json!({ "online": [user(1, "alice")], "offline": [user(4, "dave")], "at": 5 }));
+        assert_eq!(chat.online.get_untracked().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "Carol"]);
 
         let message = |id: i64, seq: i64| json!({ "id": id, "seq": seq, "room": "lobby", "from": user(2, "bob"), "text": "t", "at": 0, "cid": null });
         chat.apply("message", message(11, 2));

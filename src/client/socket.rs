@@ -20,6 +20,7 @@ use super::transport::{self, Inbound, Kind, Link};
 use crate::chat_state::ConnStatus;
 use crate::engine_io::{decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, SocketPacket, PONG};
 use crate::error::ApiError;
+use crate::protocol::BATCHED_PRESENCE;
 
 /// Emits waiting to be written; past this the UI is told to slow down.
 const COMMAND_QUEUE: usize = 256;
@@ -198,7 +199,10 @@ async fn connection(
                     Ok(EnginePacket::Open(info)) => {
                         opened = true;
                         silence_limit_ms = (info.ping_interval + info.ping_timeout) as f64;
-                        if outgoing.send(encode_connect(None)).await.is_err() {
+                        // Identity rides on the session cookie; `auth` only asks
+                        // for presence changes in batches.
+                        let auth = serde_json::json!({ "presence": BATCHED_PRESENCE });
+                        if outgoing.send(encode_connect(Some(&auth))).await.is_err() {
                             break Ended::Lost { was_up: up, opened, on };
                         }
                     }

@@ -28,7 +28,6 @@ pub async fn send_message(
 ) -> Result<(), ApiError> {
     use crate::error::ChatError;
     use crate::protocol::{MessageRequest, SecretRequest, UserId};
-    use crate::server::fanout::Delivery;
     use crate::server::handlers::{post_message, post_secret_as};
     use crate::server::identity::request_user;
     use crate::server::state::app_state;
@@ -40,14 +39,14 @@ pub async fn send_message(
     let to = to.filter(|to| !to.is_empty()).map(|to| to.parse::<UserId>()).transpose();
     if let Some(to) = to.map_err(|_| ChatError::InvalidPayload("`to` is not a user id".into()))? {
         let request = SecretRequest { to, text, cid, media: None };
-        if let (_, Some(secret)) = post_secret_as(&state, &user, &request).await? {
-            state.fanout.deliver(Delivery::Private(secret)).await;
+        if let (_, Some(delivery)) = post_secret_as(&state, &user, &request).await? {
+            state.fanout.deliver(delivery).await;
         }
         return Ok(());
     }
     let request = MessageRequest { text, cid, room: room.filter(|r| !r.is_empty()), media: None };
-    if let (_, Some(message)) = post_message(&state, &user, &request).await? {
-        state.fanout.deliver(Delivery::Room(message)).await;
+    if let (_, Some(delivery)) = post_message(&state, &user, &request).await? {
+        state.fanout.deliver(delivery).await;
     }
     Ok(())
 }

@@ -19,6 +19,9 @@ pub mod event {
     pub const ONLINE: &str = "online";
     pub const OFFLINE: &str = "offline";
     pub const PRESENCE: &str = "presence";
+    /// Who came online and who left, batched; only to sockets that asked
+    /// for it at the handshake (`auth: {presence: "batched"}`).
+    pub const PRESENCE_CHANGES: &str = "presence_changes";
     pub const MESSAGE: &str = "message";
     pub const SECRET: &str = "secret";
     /// Server → client, right after connect: who this socket is (or `null`).
@@ -185,6 +188,19 @@ pub struct PresenceChange {
     pub user: User,
     pub at: i64,
 }
+
+/// `presence_changes`: the changes since the last one, each user at most
+/// once. Apply `offline` (remove) and `online` (add, or rename by id).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct PresenceChanges {
+    pub online: Vec<User>,
+    pub offline: Vec<User>,
+    pub at: i64,
+}
+
+/// The handshake's `auth` value that asks for `presence_changes` instead of
+/// one `online`/`offline` event per change.
+pub const BATCHED_PRESENCE: &str = "batched";
 
 /// `presence`: everyone online now.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]

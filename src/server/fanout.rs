@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use socketioxide::SocketIo;
 use tokio::sync::{mpsc, oneshot};
 
-use super::realtime::user_room;
-use super::store::dm_room;
+use super::realtime::{namespace, user_room};
+use super::store::{dm_room, CommitObserver};
 use crate::protocol::{event, ChatMessage, SecretMessage};
 
 /// Committed messages waiting for the delivery task.
@@ -37,6 +37,20 @@ pub enum Delivery {
     Room(ChatMessage),
     /// To the two parties' sockets.
     Private(SecretMessage),
+}
+
+/// What the delivery task is told. Deliveries, the common case, travel
+/// unboxed: a box would be one more allocation per message.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum Command {
+    Deliver(Delivery),
+    /// From the store, before the callers of a commit hear back: the
+    /// conversation's first seq in it.
+    Committed {
+        conversation: String,
+        first_seq: i64,
+    },
 }
 
 impl Delivery {
@@ -57,11 +71,12 @@ impl Delivery {
     }
 
     async fn emit(self, io: &SocketIo) {
+        let Some(sockets) = namespace(io) else { return };
         let result = match &self {
-            Delivery::Room(message) => io.to(message.room.clone()).emit(event::MESSAGE, message).await,
+            Delivery::Room(message) => sockets.to(message.room.clone()).emit(event::MESSAGE, message).await,
             Delivery::Private(secret) => {
                 let rooms = [user_room(secret.from.id), user_room(secret.to.id)];
-                io.to(rooms).emit(event::SECRET, secret).await
+                sockets.to(rooms).emit(event::SECRET, secret).await
             }
         };
         // A socket that is gone or too slow misses it live; it catches up
@@ -75,11 +90,11 @@ impl Delivery {
 /// The handlers' side: hands committed messages to the delivery task.
 #[derive(Clone, Debug)]
 pub struct Fanout {
-    queue: mpsc::Sender<Delivery>,
+    queue: mpsc::Sender<Command>,
 }
 
 /// The delivery task's side, until it is started with [`Fanout::run`].
-pub struct FanoutQueue(mpsc::Receiver<Delivery>);
+pub struct FanoutQueue(mpsc::Receiver<Command>);
 
 impl Fanout {
     pub fn new() -> (Fanout, FanoutQueue) {
@@ -90,7 +105,7 @@ impl Fanout {
     /// Queues a committed message for delivery. Waits only if the task is
     /// [`QUEUE`] messages behind, which slows senders instead of growing.
     pub async fn deliver(&self, delivery: Delivery) {
-        if self.queue.send(delivery).await.is_err() {
+        if self.queue.send(Command::Deliver(delivery)).await.is_err() {
             tracing::debug!("delivery after shutdown dropped");
         }
     }
@@ -101,12 +116,13 @@ impl Fanout {
         let mut tick = tokio::time::interval(MAX_HOLD / 2);
         loop {
             tokio::select! {
-                delivery = queue.recv() => match delivery {
-                    Some(delivery) => {
+                command = queue.recv() => match command {
+                    Some(Command::Deliver(delivery)) => {
                         for ready in order.arrive(delivery, Instant::now()) {
                             ready.emit(&io).await;
                         }
                     }
+                    Some(Command::Committed { conversation, first_seq }) => order.expect(conversation, first_seq),
                     None => return,
                 },
                 _ = tick.tick() => {
@@ -120,11 +136,26 @@ impl Fanout {
     }
 }
 
+/// The store's writer thread reports each commit here, so the delivery
+/// task knows where a conversation it has not seen starts even when the
+/// commit's callers hand their messages over out of order.
+impl CommitObserver for Fanout {
+    fn committed(&self, conversation: &str, first_seq: i64) {
+        let command = Command::Committed { conversation: conversation.to_owned(), first_seq };
+        // Waits if the task is behind (the writer thread is no runtime
+        // thread); after shutdown there is nobody left to tell.
+        let _ = self.queue.blocking_send(command);
+    }
+}
+
 /// Where one conversation's deliveries stand.
 #[derive(Debug, Default)]
 struct Conversation {
     /// The seq to deliver next.
     next: i64,
+    /// The highest seq a commit has announced, delivered or not: a
+    /// conversation still expecting messages is never forgotten.
+    announced: i64,
     /// Arrived early, by seq; and when the oldest of them arrived.
     held: BTreeMap<i64, Delivery>,
     held_since: Option<Instant>,
@@ -139,12 +170,11 @@ struct SeqOrder {
 impl SeqOrder {
     /// Takes one delivery; returns what can go out now, in order.
     fn arrive(&mut self, delivery: Delivery, now: Instant) -> Vec<Delivery> {
-        if self.conversations.len() >= PRUNE_AT {
-            self.conversations.retain(|_, c| !c.held.is_empty());
-        }
+        self.prune();
         let seq = delivery.seq();
         let key = delivery.conversation();
-        // The first we hear of a conversation sets where it starts.
+        // Unannounced (no commit report, as in tests): the first we hear of
+        // a conversation sets where it starts.
         if !self.conversations.contains_key(key.as_ref()) {
             self.conversations.insert(key.to_string(), Conversation { next: seq, ..Default::default() });
         }
@@ -156,6 +186,25 @@ impl SeqOrder {
         conversation.held.insert(seq, delivery);
         conversation.held_since.get_or_insert(now);
         conversation.release()
+    }
+
+    /// A commit stored `conversation`'s messages from `first_seq` on. For a
+    /// conversation not seen yet, that is where delivery starts.
+    fn expect(&mut self, conversation: String, first_seq: i64) {
+        self.prune();
+        let entry = self
+            .conversations
+            .entry(conversation)
+            .or_insert_with(|| Conversation { next: first_seq, ..Default::default() });
+        entry.announced = entry.announced.max(first_seq);
+    }
+
+    /// Past [`PRUNE_AT`] conversations, forgets those with nothing held
+    /// or announced but undelivered.
+    fn prune(&mut self) {
+        if self.conversations.len() >= PRUNE_AT {
+            self.conversations.retain(|_, c| !c.held.is_empty() || c.announced >= c.next);
+        }
     }
 
     /// Gives up waiting where a gap is older than [`MAX_HOLD`].
@@ -216,6 +265,21 @@ mod tests {
         assert_eq!(seqs(order.arrive(message(8), now)), Vec::<i64>::new());
         assert_eq!(seqs(order.arrive(message(6), now)), [6, 7, 8]);
         assert_eq!(seqs(order.arrive(message(9), now)), [9]);
+    }
+
+    /// Seqs 1 to 3 committed together, then 4 to 5; their callers wake in
+    /// any order, the later commit's first.
+    #[test]
+    fn a_new_conversation_starts_where_its_first_commit_did() {
+        let now = Instant::now();
+        let mut order = SeqOrder::default();
+        order.expect("lobby".into(), 1);
+        order.expect("lobby".into(), 4);
+        assert!(order.arrive(message(4), now).is_empty());
+        assert!(order.arrive(message(3), now).is_empty());
+        assert_eq!(seqs(order.arrive(message(1), now)), [1]);
+        assert_eq!(seqs(order.arrive(message(2), now)), [2, 3, 4]);
+        assert_eq!(seqs(order.arrive(message(5), now)), [5]);
     }
 
     #[test]

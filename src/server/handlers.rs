@@ -10,22 +10,21 @@ use socketioxide::adapter::LocalAdapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::handler::{FromMessageParts, Value};
 use socketioxide::socket::Socket;
-use socketioxide::SocketIo;
 
 use super::fanout::Delivery;
 use super::identity::{check_not_registered, internal, join_as_guest, now_ms, session_room, start_session};
 use super::limits::{Action, ConnectionLimits};
 use super::names::name_key;
-use super::realtime::{announce_online, send_or_log, user_room};
+use super::realtime::{send_or_log, user_room};
 use super::rooms::{check_can_read, refusal_to_post};
 use super::seat::Seat;
 use super::state::AppState;
 use super::store::{dm_room, Cursor, Insert, NewMessage, StoredMessage};
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
-    event, validate_body, validate_cid, validate_name, ChatMessage, ConversationList, HistoryPage, HistoryRequest,
-    MessageAck, MessageRequest, OnlineAck, OnlineRequest, PresenceList, Reply, SecretMessage, SecretRequest, User,
-    HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS, MAX_HISTORY_PAGE,
+    event, validate_body, validate_cid, validate_name, ConversationList, HistoryPage, HistoryRequest, MessageAck,
+    MessageRequest, OnlineAck, OnlineRequest, Reply, SecretRequest, User, HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS,
+    MAX_HISTORY_PAGE,
 };
 
 /// Answers an event: through its ack when the client asked for one,
@@ -101,22 +100,20 @@ pub(crate) fn payload<T>(data: Result<T, impl std::fmt::Display>) -> Result<T, C
 /// `online {name}`: become a guest named `name`, or rename oneself.
 pub async fn online(
     s: SocketRef,
-    io: SocketIo,
     TryData(request): TryData<OnlineRequest>,
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = go_online(&s, &io, &state, request).await;
+    let result = go_online(&s, &state, request).await;
     let joined = result.is_ok();
     reply.send(result);
     if joined {
-        send_or_log(&s, event::PRESENCE, &PresenceList { users: state.presence.users() });
+        state.presence_feed.snapshot_for(&s);
     }
 }
 
 async fn go_online(
     s: &SocketRef,
-    io: &SocketIo,
     state: &AppState,
     request: Result<OnlineRequest, impl std::fmt::Display>,
 ) -> Result<OnlineAck, ChatError> {
@@ -138,7 +135,7 @@ async fn go_online(
             user.name = name.to_owned();
             seat.rename(&user, &state.presence)?;
             state.store.rename_user(user.id, name, &key).await.map_err(internal)?;
-            announce_online(io, &user).await;
+            state.presence_feed.online(&user);
         }
         let token = start_session(state, &user).await.map_err(internal)?;
         s.join(session_room(&token));
@@ -156,7 +153,7 @@ async fn go_online(
     s.join(user_room(user.id));
     s.join(session_room(&token));
     if came_online {
-        announce_online(io, &user).await;
+        state.presence_feed.online(&user);
     }
     Ok(OnlineAck { user, token })
 }
@@ -168,15 +165,21 @@ pub async fn message(
     State(state): State<AppState>,
     reply: Responder,
 ) {
+    let _in_flight = in_flight(&s).await;
     let result = async {
         throttle(&s, Action::Send)?;
         let user = signed_in(&s)?;
         post_message(&state, &user, &payload(request)?).await
     };
     let result = result.await;
-    if let Some(message) = reply.ack_then_deliver(result) {
-        state.fanout.deliver(Delivery::Room(message)).await;
+    if let Some(delivery) = reply.ack_then_deliver(result) {
+        state.fanout.deliver(delivery).await;
     }
+}
+
+/// Holds one of this connection's places for a message being stored.
+async fn in_flight(s: &SocketRef) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    connection_limits(s)?.posting().await
 }
 
 /// Validates and stores `user`'s room message; returns the ack, and the
@@ -186,7 +189,7 @@ pub async fn post_message(
     state: &AppState,
     user: &User,
     request: &MessageRequest,
-) -> Result<(MessageAck, Option<ChatMessage>), ChatError> {
+) -> Result<(MessageAck, Option<Delivery>), ChatError> {
     state.limits.user_sends(user.id)?;
     let text = validate_body(&request.text, request.media.is_some())?;
     let room = request.room.as_deref().unwrap_or(LOBBY);
@@ -202,7 +205,7 @@ pub async fn post_message(
         media: request.media.as_deref(),
     };
     let (ack, stored) = store(state, new).await?;
-    Ok((ack, stored.map(StoredMessage::into_chat)))
+    Ok((ack, stored.map(|message| Delivery::Room(message.into_chat()))))
 }
 
 /// `secret {to, text, cid}`: a private message, delivered to the two
@@ -213,9 +216,10 @@ pub async fn secret(
     State(state): State<AppState>,
     reply: Responder,
 ) {
+    let _in_flight = in_flight(&s).await;
     let result = post_secret(&s, &state, request).await;
-    if let Some(secret) = reply.ack_then_deliver(result) {
-        state.fanout.deliver(Delivery::Private(secret)).await;
+    if let Some(delivery) = reply.ack_then_deliver(result) {
+        state.fanout.deliver(delivery).await;
     }
 }
 
@@ -223,7 +227,7 @@ async fn post_secret(
     s: &SocketRef,
     state: &AppState,
     request: Result<SecretRequest, impl std::fmt::Display>,
-) -> Result<(MessageAck, Option<SecretMessage>), ChatError> {
+) -> Result<(MessageAck, Option<Delivery>), ChatError> {
     throttle(s, Action::Send)?;
     let user = signed_in(s)?;
     post_secret_as(state, &user, &payload(request)?).await
@@ -236,7 +240,7 @@ pub async fn post_secret_as(
     state: &AppState,
     user: &User,
     request: &SecretRequest,
-) -> Result<(MessageAck, Option<SecretMessage>), ChatError> {
+) -> Result<(MessageAck, Option<Delivery>), ChatError> {
     state.limits.user_sends(user.id)?;
     let text = validate_body(&request.text, request.media.is_some())?;
     let recipient = state.store.user(request.to).await.map_err(internal)?.ok_or(ChatError::NoSuchUser)?;
@@ -252,7 +256,7 @@ pub async fn post_secret_as(
         media: request.media.as_deref(),
     };
     let (ack, stored) = store(state, new).await?;
-    Ok((ack, stored.and_then(StoredMessage::into_secret)))
+    Ok((ack, stored.and_then(StoredMessage::into_secret).map(Delivery::Private)))
 }
 
 /// Stores a message and returns its ack, plus the message itself unless

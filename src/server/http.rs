@@ -24,10 +24,11 @@ use super::fanout::Fanout;
 use super::limits::Limits;
 use super::media::{self, blobs::LocalBlobs, MediaService};
 use super::presence::Presence;
+use super::presence_feed::PresenceFeed;
 use super::realtime;
 use super::state::AppState;
 use super::store::sqlite::SqliteStore;
-use super::store::Store;
+use super::store::{CommitObserver, Store};
 use crate::app::{shell, App};
 
 /// Serves RTCA on `listener` until `shutdown` resolves, then closes every
@@ -38,7 +39,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    let store = SqliteStore::open(&config.database_url, config.db_connections).await?;
+    let (fanout, fanout_queue) = Fanout::new();
+    // The store tells delivery where each commit starts (see `fanout`).
+    let commits: Arc<dyn CommitObserver> = Arc::new(fanout.clone());
+    let store = SqliteStore::open(&config.database_url, config.db_connections, Some(commits)).await?;
     let history_epoch = store.history_epoch().await?;
     let leptos_options = LeptosOptions::builder()
         .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("rtca"))
@@ -50,7 +54,6 @@ pub async fn run(
         .await
         .map_err(|error| anyhow::anyhow!("cannot use the media directory {}: {error}", config.media_dir.display()))?;
     let media = Arc::new(MediaService::new(Arc::new(blobs), &config));
-    let (fanout, fanout_queue) = Fanout::new();
     let state = AppState {
         leptos_options,
         fanout,
@@ -59,6 +62,7 @@ pub async fn run(
         config: Arc::new(config),
         store: Arc::new(store),
         presence: Arc::new(Presence::default()),
+        presence_feed: PresenceFeed::default(),
         media,
         history_epoch: history_epoch.into(),
     };
@@ -66,6 +70,9 @@ pub async fn run(
     let _ = state.sockets.set(io.clone());
     let (stop_delivery, delivery_stopped) = oneshot::channel();
     let delivery = tokio::spawn(Fanout::run(io.clone(), fanout_queue, delivery_stopped));
+    let (stop_presence, presence_stopped) = oneshot::channel();
+    let presence_feed =
+        tokio::spawn(state.presence_feed.clone().run(io.clone(), Arc::clone(&state.presence), presence_stopped));
     let media_sweep = tokio::spawn(media::sweep::run(state.clone()));
 
     let routes = {
@@ -118,6 +125,8 @@ pub async fn run(
     media_sweep.abort();
     let _ = stop_delivery.send(());
     let _ = delivery.await;
+    let _ = stop_presence.send(());
+    let _ = presence_feed.await;
     Ok(())
 }
 

@@ -13,6 +13,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use crate::error::ChatError;
 use crate::protocol::UserId;
 
@@ -334,16 +336,31 @@ impl Drop for ConnectionSlot {
 }
 
 /// One socket's limits, kept in its extensions: its place in the
-/// connection counts and its own buckets.
+/// connection counts, its own buckets, and its messages in flight.
 #[derive(Debug, Clone)]
 pub struct ConnectionLimits {
     slot: Arc<ConnectionSlot>,
     buckets: Arc<Mutex<ConnectionBuckets>>,
+    posting: Arc<Semaphore>,
 }
 
 impl ConnectionLimits {
-    pub fn new(slot: Arc<ConnectionSlot>, settings: &LimitSettings) -> ConnectionLimits {
-        ConnectionLimits { slot, buckets: Arc::new(Mutex::new(ConnectionBuckets::new(settings))) }
+    /// `socket_buffer` is the socket's packet queue: a quarter of it may be
+    /// messages in flight, so their acks (which come back together when a
+    /// batch commits) always fit beside the deliveries.
+    pub fn new(slot: Arc<ConnectionSlot>, settings: &LimitSettings, socket_buffer: usize) -> ConnectionLimits {
+        ConnectionLimits {
+            slot,
+            buckets: Arc::new(Mutex::new(ConnectionBuckets::new(settings))),
+            posting: Arc::new(Semaphore::new((socket_buffer / 4).max(1))),
+        }
+    }
+
+    /// Waits until fewer than the allowed messages of this connection are
+    /// being stored; the permit ends with the message's ack. A client that
+    /// sends faster than it is acked waits instead of flooding its own queue.
+    pub async fn posting(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.posting).acquire_owned().await.ok()
     }
 
     /// One `action` on this connection, if its bucket allows.

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod media;
 pub mod names;
 pub mod presence;
+pub mod presence_feed;
 pub mod realtime;
 pub mod rooms;
 pub mod seat;

@@ -12,15 +12,17 @@ use serde::Deserialize;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
+use socketioxide::operators::BroadcastOperators;
 use socketioxide::SocketIo;
 
-use super::identity::{now_ms, session_room, token_from_headers, user_for_token};
+use super::identity::{session_room, token_from_headers, user_for_token};
 use super::limits::ConnectionLimits;
+use super::presence_feed::{BATCHED_ROOM, EACH_ROOM};
 use super::seat::Seat;
 use super::state::AppState;
 use super::{handlers, rooms};
 use crate::error::ChatError;
-use crate::protocol::{event, PresenceChange, PresenceList, SessionInfo, User, UserId, LOBBY};
+use crate::protocol::{event, SessionInfo, UserId, BATCHED_PRESENCE, LOBBY};
 
 /// The Socket.IO layer to mount on the router, and the handle used to emit.
 pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
@@ -39,6 +41,13 @@ pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
     (layer, io)
 }
 
+/// The default namespace, or `None` once the server is closing. For tasks
+/// that outlive requests: `SocketIo`'s shortcuts (`io.to`, `io.get_socket`)
+/// panic when the namespace is gone.
+pub fn namespace(io: &SocketIo) -> Option<BroadcastOperators> {
+    io.of("/")
+}
+
 /// The socket.io room holding every socket of one user.
 pub fn user_room(id: UserId) -> String {
     format!("user:{id}")
@@ -49,6 +58,9 @@ pub fn user_room(id: UserId) -> String {
 struct HandshakeAuth {
     #[serde(default)]
     token: Option<String>,
+    /// `"batched"` asks for `presence_changes` (see `presence_feed`).
+    #[serde(default)]
+    presence: Option<String>,
 }
 
 /// Connect middleware: restores the identity from `auth: {token}` or the
@@ -60,7 +72,9 @@ async fn identify(
     TryData(auth): TryData<HandshakeAuth>,
     State(state): State<AppState>,
 ) -> Result<(), ChatError> {
-    let auth_token = auth.ok().and_then(|a| a.token);
+    let auth = auth.unwrap_or_default();
+    let batched_presence = auth.presence.as_deref() == Some(BATCHED_PRESENCE);
+    let auth_token = auth.token;
     let explicit = auth_token.is_some();
     let token = auth_token.or_else(|| token_from_headers(&s.req_parts().headers));
     let (user, session) = match token {
@@ -75,7 +89,7 @@ async fn identify(
     };
     let address = s.req_parts().extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     let slot = state.limits.open_connection(user.as_ref().map(|u| u.id), address)?;
-    s.extensions.insert(ConnectionLimits::new(slot, state.limits.settings()));
+    s.extensions.insert(ConnectionLimits::new(slot, state.limits.settings(), state.config.socket_buffer));
     let seat = Seat::default();
     if let Some(user) = user {
         s.join(user_room(user.id));
@@ -87,6 +101,8 @@ async fn identify(
     }
     s.extensions.insert(seat);
     s.join(LOBBY);
+    // Before any snapshot of this socket's is taken (see `presence_feed`).
+    s.join(if batched_presence { BATCHED_ROOM } else { EACH_ROOM });
 
     s.on(event::ONLINE, handlers::online);
     s.on(event::MESSAGE, handlers::message);
@@ -105,32 +121,21 @@ async fn identify(
 
 /// Runs after CONNECT went out: counts a restored user online, then tells
 /// the socket who it is and who is here.
-async fn on_connect(s: SocketRef, io: SocketIo, State(state): State<AppState>) {
+async fn on_connect(s: SocketRef, State(state): State<AppState>) {
     let seat = s.extensions.get::<Seat>().unwrap_or_default();
     let user = seat.user();
     send_or_log(&s, event::SESSION, &SessionInfo { user: user.clone() });
     if let Some(user) = user.filter(|_| seat.count(&state.presence)) {
-        announce_online(&io, &user).await;
+        state.presence_feed.online(&user);
     }
-    send_or_log(&s, event::PRESENCE, &PresenceList { users: state.presence.users() });
+    state.presence_feed.snapshot_for(&s);
 }
 
 /// Counts the connection out; the user's last one broadcasts `offline`.
 async fn on_disconnect(s: SocketRef, State(state): State<AppState>) {
     let Some(seat) = s.extensions.get::<Seat>() else { return };
     if let Some(user) = seat.leave(&state.presence) {
-        let change = PresenceChange { user, at: now_ms() };
-        if let Err(error) = s.broadcast().emit(event::OFFLINE, &change).await {
-            tracing::debug!(?error, "offline broadcast reached only some sockets");
-        }
-    }
-}
-
-/// Tells everyone (the newcomer's sockets included) that `user` is online.
-pub async fn announce_online(io: &SocketIo, user: &User) {
-    let change = PresenceChange { user: user.clone(), at: now_ms() };
-    if let Err(error) = io.emit(event::ONLINE, &change).await {
-        tracing::debug!(?error, "online broadcast reached only some sockets");
+        state.presence_feed.offline(user);
     }
 }
 

@@ -12,6 +12,7 @@ use super::fanout::Fanout;
 use super::limits::Limits;
 use super::media::MediaService;
 use super::presence::Presence;
+use super::presence_feed::PresenceFeed;
 use super::store::Store;
 use crate::error::ApiError;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub presence: Arc<Presence>,
+    /// Presence changes and snapshots on their way to sockets, coalesced.
+    pub presence_feed: PresenceFeed,
     pub limits: Arc<Limits>,
     /// Live delivery of committed messages, in seq order.
     pub fanout: Fanout,

@@ -108,6 +108,16 @@ pub enum Insert {
     NotAMember,
 }
 
+/// Told of every commit of messages, in commit order and before any of its
+/// callers hears back: for each conversation it touched, the first `seq`
+/// it stored. Messages committed together reach their callers all at once
+/// and in any order, so live delivery uses this to know where a
+/// conversation it has not seen yet starts. Called from the store's writer
+/// thread, so it must not block on the async runtime.
+pub trait CommitObserver: Send + Sync + 'static {
+    fn committed(&self, conversation: &str, first_seq: i64);
+}
+
 /// A room besides the lobby's implicit membership (the lobby has a row too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {

@@ -6,14 +6,15 @@
 //! (`group_commit.rs`); everything else goes through the pool.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    BlobInfo, Carrier, Cursor, Insert, NewMessage, NewUpload, Room, RoomListing, Store, StoreError, StoreResult,
-    StoredMessage, UploadRecord,
+    BlobInfo, Carrier, CommitObserver, Cursor, Insert, NewMessage, NewUpload, Room, RoomListing, Store, StoreError,
+    StoreResult, StoredMessage, UploadRecord,
 };
 use crate::protocol::{ConversationSummary, Media, MediaKind, User, UserId};
 
@@ -25,7 +26,12 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and migrates it.
-    pub async fn open(url: &str, max_connections: u32) -> StoreResult<SqliteStore> {
+    /// `observer` hears of every commit of messages (see [`CommitObserver`]).
+    pub async fn open(
+        url: &str,
+        max_connections: u32,
+        observer: Option<Arc<dyn CommitObserver>>,
+    ) -> StoreResult<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -40,7 +46,7 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await.map_err(sqlx::Error::from)?;
-        let writer = MessageWriter::start(file)?;
+        let writer = MessageWriter::start(file, observer)?;
         Ok(SqliteStore { pool, writer })
     }
 
@@ -218,8 +224,8 @@ impl Store for SqliteStore {
             message_from_row(&row).map_err(StoreError::from)
         };
         Ok(match self.writer.insert(&m).await? {
-            Written::Stored { id, seq } => Insert::Stored(stored_without_file(&m, id, seq)),
-            Written::StoredWithFile(id) => Insert::Stored(message_by_id(id).await?),
+            Written::Stored { id, seq, with_file: false } => Insert::Stored(stored_without_file(&m, id, seq)),
+            Written::Stored { id, with_file: true, .. } => Insert::Stored(message_by_id(id).await?),
             Written::Duplicate(id) => Insert::Duplicate(message_by_id(id).await?),
             Written::MediaRefused => Insert::MediaRefused,
             Written::NotAMember => Insert::NotAMember,

@@ -20,13 +20,15 @@
 //! 110 µs per message. Here the whole batch is one hop. The rest of the store
 //! stays on sqlx, whose pool suits concurrent reads.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{NewMessage, StoreError, StoreResult, StoredMessage};
+use super::{CommitObserver, NewMessage, StoreError, StoreResult, StoredMessage};
 
 /// Messages waiting for the writer; a full queue makes senders wait.
 const QUEUE: usize = 1024;
@@ -37,13 +39,13 @@ const MAX_BATCH: usize = 256;
 /// copies of a retry, are read back through the pool by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Written {
-    /// A message without a file: everything else is what the caller sent.
+    /// Stored as row `id` with `seq`. A message without a file is
+    /// otherwise just what the caller sent.
     Stored {
         id: i64,
         seq: i64,
+        with_file: bool,
     },
-    /// A message with a file, stored as row `id`.
-    StoredWithFile(i64),
     /// Row `id` holds the first copy of this `(user, cid)`.
     Duplicate(i64),
     MediaRefused,
@@ -74,7 +76,7 @@ impl MessageWriter {
     /// Opens the writer's connection to the database at `path` (migrated
     /// already) and starts its thread, which ends when the handle is
     /// dropped, after the queue drains.
-    pub(super) fn start(path: PathBuf) -> StoreResult<MessageWriter> {
+    pub(super) fn start(path: PathBuf, observer: Option<Arc<dyn CommitObserver>>) -> StoreResult<MessageWriter> {
         let connection = Connection::open(path)?;
         connection.busy_timeout(Duration::from_secs(10))?;
         connection.pragma_update(None, "synchronous", "FULL")?;
@@ -82,7 +84,7 @@ impl MessageWriter {
         let (jobs, queue) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("rtca-message-writer".into())
-            .spawn(move || run(connection, queue))
+            .spawn(move || run(connection, queue, observer))
             .map_err(|error| StoreError::Sqlx(sqlx::Error::Io(error)))?;
         Ok(MessageWriter { jobs })
     }
@@ -122,7 +124,7 @@ pub(super) fn stored_without_file(m: &NewMessage<'_>, id: i64, seq: i64) -> Stor
     }
 }
 
-fn run(mut connection: Connection, mut queue: mpsc::Receiver<Job>) {
+fn run(mut connection: Connection, mut queue: mpsc::Receiver<Job>, observer: Option<Arc<dyn CommitObserver>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
@@ -134,6 +136,9 @@ fn run(mut connection: Connection, mut queue: mpsc::Receiver<Job>) {
         }
         match commit(&mut connection, &batch) {
             Ok(results) => {
+                if let Some(observer) = &observer {
+                    report(observer.as_ref(), &batch, &results);
+                }
                 for (job, result) in batch.drain(..).zip(results) {
                     // The sender may have gone; its message is stored anyway
                     // and a retry with the same cid finds it.
@@ -148,9 +153,13 @@ fn run(mut connection: Connection, mut queue: mpsc::Receiver<Job>) {
             Err(error) => {
                 tracing::warn!(%error, messages = batch.len(), "group commit failed; storing its messages one by one");
                 for job in batch.drain(..) {
-                    let result = commit(&mut connection, std::slice::from_ref(&job))
-                        .map_err(StoreError::from)
-                        .and_then(|mut one| one.pop().ok_or(StoreError::WriterGone));
+                    let one = std::slice::from_ref(&job);
+                    let result = commit(&mut connection, one);
+                    if let (Ok(results), Some(observer)) = (&result, &observer) {
+                        report(observer.as_ref(), one, results);
+                    }
+                    let result =
+                        result.map_err(StoreError::from).and_then(|mut one| one.pop().ok_or(StoreError::WriterGone));
                     let _ = job.reply.send(result);
                 }
             }
@@ -168,6 +177,20 @@ fn commit(connection: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Wri
     let results = jobs.iter().map(|job| insert_one(&mut tx, job)).collect::<rusqlite::Result<Vec<_>>>()?;
     tx.commit()?;
     Ok(results)
+}
+
+/// Tells `observer` where each conversation of a committed batch starts
+/// (seqs of one room are consecutive within a batch: its lowest).
+fn report(observer: &dyn CommitObserver, jobs: &[Job], results: &[Written]) {
+    let mut first_seq: HashMap<&str, i64> = HashMap::new();
+    for (job, result) in jobs.iter().zip(results) {
+        if let Written::Stored { seq, .. } = result {
+            first_seq.entry(job.room.as_str()).and_modify(|first| *first = (*first).min(*seq)).or_insert(*seq);
+        }
+    }
+    for (conversation, first) in first_seq {
+        observer.committed(conversation, first);
+    }
 }
 
 /// One message inside the batch's transaction; a refused one keeps nothing.
@@ -202,7 +225,7 @@ fn insert_one(tx: &mut Transaction<'_>, job: &Job) -> rusqlite::Result<Written> 
     };
     let Some(media) = &job.media else {
         savepoint.commit()?;
-        return Ok(Written::Stored { id, seq });
+        return Ok(Written::Stored { id, seq, with_file: false });
     };
     let linked = savepoint
         .prepare_cached("UPDATE uploads SET message_id = ? WHERE id = ? AND owner = ? AND message_id IS NULL")?
@@ -212,5 +235,5 @@ fn insert_one(tx: &mut Transaction<'_>, job: &Job) -> rusqlite::Result<Written> 
         return Ok(Written::MediaRefused);
     }
     savepoint.commit()?;
-    Ok(Written::StoredWithFile(id))
+    Ok(Written::Stored { id, seq, with_file: true })
 }

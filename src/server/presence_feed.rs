@@ -1,0 +1,193 @@
+//! Presence on its way out: `online` and `offline` changes, and the
+//! `presence` snapshot each new socket gets, go through one task that
+//! coalesces them.
+//!
+//! Why: a join tells every socket, so N users joining at once make N²
+//! events, and each newcomer's snapshot is a list of everyone (sorted and
+//! serialised per newcomer, N² work again). At 2 000 joins that overflowed
+//! every socket's queue, and socketioxide drops what does not fit, acks
+//! included. Now:
+//! - the first change after a quiet spell goes out at once, and changes
+//!   that follow within [`WINDOW`] wait for the next flush;
+//! - sockets that asked for batched presence at the handshake
+//!   (`auth: {presence: "batched"}`, RTCA's own client does) get one
+//!   `presence_changes {online, offline, at}` per flush, serialised once;
+//! - every other socket (the prototype's client, any socket.io client) gets
+//!   the classic `online` / `offline` events, one per change, in order;
+//! - newcomers waiting for a snapshot share one list per flush.
+//!
+//! Changes to the same user within one flush are netted to the last one.
+//! A flush sends the changes, then the snapshots, taken after the changes
+//! were; every socket is in its presence room before it is queued for a
+//! snapshot, so whatever changes after a snapshot reaches it in a later
+//! flush, and a client that applies the list and then the changes (all
+//! idempotent) always converges on who is online.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::value::RawValue;
+use socketioxide::extract::SocketRef;
+use socketioxide::socket::Sid;
+use socketioxide::SocketIo;
+use tokio::sync::{oneshot, Notify};
+
+use super::identity::now_ms;
+use super::presence::Presence;
+use super::realtime::namespace;
+use crate::protocol::{event, PresenceChange, PresenceChanges, User, UserId};
+
+/// How long changes gather after a flush before the next one.
+pub const WINDOW: Duration = Duration::from_millis(50);
+/// The socket.io room of sockets that take `presence_changes`.
+pub const BATCHED_ROOM: &str = "presence:batched";
+/// The socket.io room of sockets that take one `online`/`offline` each.
+pub const EACH_ROOM: &str = "presence:each";
+
+/// The handlers' side; cloning is cheap.
+#[derive(Clone, Default)]
+pub struct PresenceFeed {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    pending: Mutex<Pending>,
+    wake: Notify,
+}
+
+/// One user's change, as it happened.
+struct Change {
+    user: User,
+    online: bool,
+    at: i64,
+}
+
+/// What the next flush sends. Bounded by the users and sockets that
+/// changed within one window.
+#[derive(Default)]
+struct Pending {
+    /// In the order they happened; `None` where a later change to the same
+    /// user replaced it.
+    changes: Vec<Option<Change>>,
+    /// Where each user's latest change sits in `changes`.
+    latest: HashMap<UserId, usize>,
+    /// Sockets waiting for their `presence` snapshot. Ids, not references:
+    /// a reference would keep a closed socket (and its connection slot)
+    /// alive until the flush.
+    newcomers: Vec<Sid>,
+}
+
+impl PresenceFeed {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // Poisoning only means a panic mid-push; the lists are still sound.
+        self.inner.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `user` came online, or renamed themselves (an `online` with the same id).
+    pub fn online(&self, user: &User) {
+        self.change(user.clone(), true);
+    }
+
+    /// `user`'s last connection closed.
+    pub fn offline(&self, user: User) {
+        self.change(user, false);
+    }
+
+    fn change(&self, user: User, online: bool) {
+        let change = Change { user, online, at: now_ms() };
+        {
+            let mut pending = self.lock();
+            let slot = pending.changes.len();
+            if let Some(earlier) = pending.latest.insert(change.user.id, slot) {
+                pending.changes[earlier] = None;
+            }
+            pending.changes.push(Some(change));
+        }
+        self.inner.wake.notify_one();
+    }
+
+    /// Sends `s` everyone online, with the next flush.
+    pub fn snapshot_for(&self, s: &SocketRef) {
+        self.lock().newcomers.push(s.id);
+        self.inner.wake.notify_one();
+    }
+
+    /// The feed's task: flushes at once after a quiet spell, then at most
+    /// once per [`WINDOW`] while changes keep coming; ends when `stop` fires.
+    pub async fn run(self, io: SocketIo, presence: Arc<Presence>, mut stop: oneshot::Receiver<()>) {
+        loop {
+            tokio::select! {
+                _ = self.inner.wake.notified() => {}
+                _ = &mut stop => return,
+            }
+            while self.flush(&io, &presence).await {
+                tokio::select! {
+                    _ = tokio::time::sleep(WINDOW) => {}
+                    _ = &mut stop => return,
+                }
+            }
+        }
+    }
+
+    /// Sends what is pending; false when there was nothing.
+    async fn flush(&self, io: &SocketIo, presence: &Presence) -> bool {
+        let (changes, newcomers) = {
+            let mut pending = self.lock();
+            pending.latest.clear();
+            (std::mem::take(&mut pending.changes), std::mem::take(&mut pending.newcomers))
+        };
+        if changes.is_empty() && newcomers.is_empty() {
+            return false;
+        }
+        let changes: Vec<Change> = changes.into_iter().flatten().collect();
+        if !changes.is_empty() {
+            emit_changes(io, changes).await;
+        }
+        // After the changes, as before coalescing: a newcomer hears its own
+        // `online`, then the list. The list is taken now, so it holds those
+        // changes, and anything later comes in the next flush.
+        if !newcomers.is_empty() {
+            send_snapshot(io, &newcomers, presence);
+        }
+        true
+    }
+}
+
+/// One list for every newcomer of this flush, serialised once.
+fn send_snapshot(io: &SocketIo, newcomers: &[Sid], presence: &Presence) {
+    let list = crate::protocol::PresenceList { users: presence.users() };
+    let raw = match serde_json::to_string(&list).map(RawValue::from_string) {
+        Ok(Ok(raw)) => raw,
+        Ok(Err(error)) | Err(error) => {
+            tracing::error!(%error, "cannot serialise the presence list");
+            return;
+        }
+    };
+    // A socket that closed meanwhile is simply not found.
+    let Some(sockets) = namespace(io) else { return };
+    for s in newcomers.iter().filter_map(|sid| sockets.get_socket(*sid)) {
+        super::realtime::send_or_log(&s, event::PRESENCE, &*raw);
+    }
+}
+
+async fn emit_changes(io: &SocketIo, changes: Vec<Change>) {
+    let Some(sockets) = namespace(io) else { return };
+    let mut batch = PresenceChanges { at: now_ms(), ..PresenceChanges::default() };
+    for Change { user, online, at } in changes {
+        let name = if online { event::ONLINE } else { event::OFFLINE };
+        let change = PresenceChange { user, at };
+        if let Err(error) = sockets.clone().to(EACH_ROOM).emit(name, &change).await {
+            tracing::debug!(?error, "a presence change reached only some sockets");
+        }
+        if online {
+            batch.online.push(change.user)
+        } else {
+            batch.offline.push(change.user)
+        }
+    }
+    if let Err(error) = sockets.to(BATCHED_ROOM).emit(event::PRESENCE_CHANGES, &batch).await {
+        tracing::debug!(?error, "presence changes reached only some sockets");
+    }
+}

@@ -1,0 +1,100 @@
+//! Presence under a crowd, against the real server: many users joining and
+//! leaving at once reach every observer, batched for clients that asked
+//! for it and one event per change for everyone else (the prototype's
+//! clients), and both end up with the same, right picture.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{temp_db, TestClient, TestServer, WAIT};
+use rtca::server::limits::Rate;
+use serde_json::{json, Value};
+
+const CROWD: usize = 100;
+
+/// Who a client believes is online, from the events it has received.
+#[derive(Default)]
+struct Picture {
+    online: BTreeSet<i64>,
+    batches: usize,
+}
+
+impl Picture {
+    fn apply(&mut self, name: &str, data: &Value) {
+        let ids = |list: &Value| list.as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect::<Vec<_>>();
+        match name {
+            "presence" => self.online = ids(&data["users"]).into_iter().collect(),
+            "online" => {
+                self.online.insert(data["user"]["id"].as_i64().unwrap());
+            }
+            "offline" => {
+                self.online.remove(&data["user"]["id"].as_i64().unwrap());
+            }
+            "presence_changes" => {
+                self.batches += 1;
+                for id in ids(&data["offline"]) {
+                    self.online.remove(&id);
+                }
+                self.online.extend(ids(&data["online"]));
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads events until the picture is `expected` (or [`WAIT`] passes).
+    async fn settle(&mut self, client: &TestClient, expected: &BTreeSet<i64>) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while &self.online != expected && tokio::time::Instant::now() < deadline {
+            for (name, data) in client.drain(Duration::from_millis(50)).await {
+                self.apply(&name, &data);
+            }
+        }
+        assert_eq!(&self.online, expected);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crowd_joining_and_leaving_reaches_batched_and_classic_clients_alike() {
+    let (_dir, db) = temp_db();
+    // One address plays the whole crowd.
+    let server = TestServer::start_with(db, |config| {
+        config.limits.connections_per_address = 1000;
+        config.limits.join_per_address = Rate::new(1000.0, 1000);
+    })
+    .await;
+    let batched = TestClient::connect(server.addr, Some(json!({ "presence": "batched" }))).await.unwrap();
+    let ack = batched.emit_ack("online", json!({ "name": "watcher" })).await;
+    let watcher = ack["user"]["id"].as_i64().unwrap();
+    let (classic, classic_ack) = server.online("classic").await;
+    let classic_id = classic_ack["user"]["id"].as_i64().unwrap();
+
+    // Everyone at once.
+    let names: Vec<String> = (0..CROWD).map(|n| format!("crowd{n}")).collect();
+    let crowd = futures::future::join_all(names.iter().map(|name| server.online(name))).await;
+    let mut everyone: BTreeSet<i64> = crowd.iter().map(|(_, ack)| ack["user"]["id"].as_i64().unwrap()).collect();
+    everyone.extend([watcher, classic_id]);
+
+    let (mut seen_batched, mut seen_classic) = (Picture::default(), Picture::default());
+    seen_batched.settle(&batched, &everyone).await;
+    seen_classic.settle(&classic, &everyone).await;
+    // The classic client got no batches, and the batched one fewer events
+    // than there were joins (a flush waits 50 ms; the crowd joins faster).
+    assert_eq!(seen_classic.batches, 0);
+    assert!(seen_batched.batches < CROWD, "{} batches for {CROWD} joins", seen_batched.batches);
+
+    // Everyone leaves at once.
+    futures::future::join_all(crowd.into_iter().map(|(client, _)| client.close())).await;
+    let left = BTreeSet::from([watcher, classic_id]);
+    seen_batched.settle(&batched, &left).await;
+    seen_classic.settle(&classic, &left).await;
+
+    // A newcomer's own list is right too.
+    let (late, _) = server.online("late").await;
+    let list = late.event_where("presence", |list| list["users"].as_array().unwrap().len() == 3).await;
+    let names: BTreeSet<&str> = list["users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(names, BTreeSet::from(["classic", "late", "watcher"]));
+    server.stop().await;
+}
