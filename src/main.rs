@@ -4,7 +4,7 @@
 // The app's view types are deep; see the same attribute in lib.rs.
 #![recursion_limit = "256"]
 
-use rtca::server::{run, shutdown_signal, Config};
+use rtca::server::{listen, run, shutdown_signal, Config};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -13,6 +13,6 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rtca=info")))
         .init();
     let config = Config::load(std::env::args().skip(1))?;
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let listener = listen(config.addr)?;
     run(listener, config, shutdown_signal()).await
 }

@@ -26,8 +26,9 @@ fn message<'a>(room: &'a str, from: &'a User, text: &'a str, cid: &'a str, media
 async fn concurrent_writers_share_commits_but_not_outcomes() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir).await;
-    let alice = store.create_guest("alice", "alice", 1).await.unwrap();
-    let bob = store.create_guest("bob", "bob", 1).await.unwrap();
+    let alice = store.create_guest_with_session("alice", "alice", 1, b"alice's token", 9).await.unwrap();
+    let bob = store.create_guest_with_session("bob", "bob", 1, b"bob's token", 9).await.unwrap();
+    assert_eq!(store.session_user(b"bob's token", 2).await.unwrap(), Some(bob.clone()));
     store
         .insert_upload(NewUpload {
             id: "bobs-file",

@@ -31,6 +31,21 @@ use super::store::sqlite::SqliteStore;
 use super::store::{CommitObserver, Store};
 use crate::app::{shell, App};
 
+/// Pending connections the kernel holds for us before refusing more (it
+/// caps this at `net.core.somaxconn`). tokio's `TcpListener::bind` asks for
+/// 1 024: in a join storm the rest overflowed, and each overflow costs the
+/// client a SYN retransmit, a second or more.
+const ACCEPT_BACKLOG: u32 = 4096;
+
+/// Binds `addr` with a backlog for crowds (see [`ACCEPT_BACKLOG`]).
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As std's and tokio's bind do: a restart may rebind at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
+}
+
 /// Serves RTCA on `listener` until `shutdown` resolves, then closes every
 /// socket and waits for requests in flight.
 pub async fn run(

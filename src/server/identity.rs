@@ -58,9 +58,19 @@ pub async fn join_as_guest(state: &AppState, name: &str, address: Option<IpAddr>
     let key = name_key(name);
     check_not_registered(state, &key).await?;
     let now = now_ms();
-    let user = state.store.create_guest(name, &key, now).await.map_err(internal)?;
-    let token = start_session(state, &user).await.map_err(internal)?;
+    let token = new_token();
+    let user = state
+        .store
+        .create_guest_with_session(name, &key, now, &hash_token(&token), expires(state, now))
+        .await
+        .map_err(internal)?;
     Ok((user, token))
+}
+
+/// When a session started at `now` ends.
+fn expires(state: &AppState, now: i64) -> i64 {
+    let ttl = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    now.saturating_add(ttl)
 }
 
 /// Fails with `name_registered` if an account holds the name `key`.
@@ -75,8 +85,7 @@ pub async fn check_not_registered(state: &AppState, key: &str) -> Result<(), Cha
 pub async fn start_session(state: &AppState, user: &User) -> StoreResult<String> {
     let token = new_token();
     let now = now_ms();
-    let ttl = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
-    state.store.create_session(&hash_token(&token), user.id, now, now.saturating_add(ttl)).await?;
+    state.store.create_session(&hash_token(&token), user.id, now, expires(state, now)).await?;
     Ok(token)
 }
 

@@ -18,4 +18,4 @@ pub mod state;
 pub mod store;
 
 pub use config::Config;
-pub use http::{run, shutdown_signal};
+pub use http::{listen, run, shutdown_signal};

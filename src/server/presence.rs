@@ -122,6 +122,15 @@ impl Presence {
         users.iter().filter(|id| online.users.contains_key(id)).count()
     }
 
+    /// How many users are online.
+    pub fn len(&self) -> usize {
+        self.lock().users.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Everyone online, by name.
     pub fn users(&self) -> Vec<User> {
         let online = self.lock();

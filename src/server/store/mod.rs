@@ -189,8 +189,16 @@ pub trait Store: Send + Sync + 'static {
     /// Names the history this store holds; it changes only when history is
     /// reset (a new database), so clients know their `seq`s are stale.
     async fn history_epoch(&self) -> StoreResult<String>;
+    /// A guest and its first session (the token's hash), in one commit.
     /// `name_key` is the name as compared (`server::names::name_key`).
-    async fn create_guest(&self, name: &str, name_key: &str, at: i64) -> StoreResult<User>;
+    async fn create_guest_with_session(
+        &self,
+        name: &str,
+        name_key: &str,
+        at: i64,
+        token_hash: &[u8],
+        expires_at: i64,
+    ) -> StoreResult<User>;
     /// A registered account; `None` if the name is registered already.
     async fn create_member(
         &self,

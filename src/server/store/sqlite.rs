@@ -117,15 +117,15 @@ impl Store for SqliteStore {
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'history_epoch'").fetch_one(&self.pool).await?)
     }
 
-    async fn create_guest(&self, name: &str, name_key: &str, at: i64) -> StoreResult<User> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (name, name_key, kind, created_at) VALUES (?, ?, 'guest', ?) RETURNING id",
-        )
-        .bind(name)
-        .bind(name_key)
-        .bind(at)
-        .fetch_one(&self.pool)
-        .await?;
+    async fn create_guest_with_session(
+        &self,
+        name: &str,
+        name_key: &str,
+        at: i64,
+        token_hash: &[u8],
+        expires_at: i64,
+    ) -> StoreResult<User> {
+        let id = self.writer.create_guest(name, name_key, at, token_hash, expires_at).await?;
         Ok(User { id, name: name.to_owned() })
     }
 

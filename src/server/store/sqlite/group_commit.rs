@@ -52,10 +52,38 @@ pub(super) enum Written {
     NotAMember,
 }
 
-type Reply = oneshot::Sender<StoreResult<Written>>;
+/// What the writer did with one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    Message(Written),
+    /// The new guest's user id.
+    Guest(i64),
+}
 
-/// A message to store, owned so it can cross to the writer thread.
+type Reply = oneshot::Sender<StoreResult<Done>>;
+
+/// One write and who waits for it, owned so it can cross to the thread.
 struct Job {
+    write: Write,
+    reply: Reply,
+}
+
+enum Write {
+    Message(MessageJob),
+    /// A guest and its first session: two rows, one commit. A crowd signing
+    /// up at once (a join storm) otherwise costs two commits each.
+    Guest(GuestJob),
+}
+
+struct GuestJob {
+    name: String,
+    name_key: String,
+    at: i64,
+    token_hash: Vec<u8>,
+    expires_at: i64,
+}
+
+struct MessageJob {
     room: String,
     from: i64,
     to: Option<i64>,
@@ -64,7 +92,6 @@ struct Job {
     cid: Option<String>,
     at: i64,
     media: Option<String>,
-    reply: Reply,
 }
 
 /// The handle the store keeps.
@@ -91,8 +118,7 @@ impl MessageWriter {
 
     /// Stores `m` and returns once its transaction has committed.
     pub(super) async fn insert(&self, m: &NewMessage<'_>) -> StoreResult<Written> {
-        let (reply, answer) = oneshot::channel();
-        let job = Job {
+        let message = MessageJob {
             room: m.room.to_owned(),
             from: m.from.id,
             to: m.to.map(|to| to.id),
@@ -101,9 +127,39 @@ impl MessageWriter {
             cid: m.cid.map(str::to_owned),
             at: m.at,
             media: m.media.map(str::to_owned),
-            reply,
         };
-        self.jobs.send(job).await.map_err(|_| StoreError::WriterGone)?;
+        match self.submit(Write::Message(message)).await? {
+            Done::Message(written) => Ok(written),
+            Done::Guest(_) => Err(StoreError::WriterGone),
+        }
+    }
+
+    /// Creates a guest with its first session; returns its user id once
+    /// committed.
+    pub(super) async fn create_guest(
+        &self,
+        name: &str,
+        name_key: &str,
+        at: i64,
+        token_hash: &[u8],
+        expires_at: i64,
+    ) -> StoreResult<i64> {
+        let guest = GuestJob {
+            name: name.to_owned(),
+            name_key: name_key.to_owned(),
+            at,
+            token_hash: token_hash.to_vec(),
+            expires_at,
+        };
+        match self.submit(Write::Guest(guest)).await? {
+            Done::Guest(id) => Ok(id),
+            Done::Message(_) => Err(StoreError::WriterGone),
+        }
+    }
+
+    async fn submit(&self, write: Write) -> StoreResult<Done> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job { write, reply }).await.map_err(|_| StoreError::WriterGone)?;
         answer.await.map_err(|_| StoreError::WriterGone)?
     }
 }
@@ -151,7 +207,7 @@ fn run(mut connection: Connection, mut queue: mpsc::Receiver<Job>, observer: Opt
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, messages = batch.len(), "group commit failed; storing its messages one by one");
+                tracing::warn!(%error, jobs = batch.len(), "group commit failed; writing its jobs one by one");
                 for job in batch.drain(..) {
                     let one = std::slice::from_ref(&job);
                     let result = commit(&mut connection, one);
@@ -169,23 +225,29 @@ fn run(mut connection: Connection, mut queue: mpsc::Receiver<Job>, observer: Opt
 
 /// Stores `jobs` in one transaction: nothing is kept unless all of it
 /// commits.
-fn commit(connection: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Written>> {
+fn commit(connection: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Done>> {
     // IMMEDIATE takes the write lock up front (waiting out the busy timeout
     // if a room or upload write holds it); a deferred transaction that reads
     // first could not upgrade later under contention.
     let mut tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let results = jobs.iter().map(|job| insert_one(&mut tx, job)).collect::<rusqlite::Result<Vec<_>>>()?;
+    let results = jobs
+        .iter()
+        .map(|job| match &job.write {
+            Write::Message(message) => insert_one(&mut tx, message).map(Done::Message),
+            Write::Guest(guest) => insert_guest(&tx, guest).map(Done::Guest),
+        })
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     tx.commit()?;
     Ok(results)
 }
 
 /// Tells `observer` where each conversation of a committed batch starts
 /// (seqs of one room are consecutive within a batch: its lowest).
-fn report(observer: &dyn CommitObserver, jobs: &[Job], results: &[Written]) {
+fn report(observer: &dyn CommitObserver, jobs: &[Job], results: &[Done]) {
     let mut first_seq: HashMap<&str, i64> = HashMap::new();
     for (job, result) in jobs.iter().zip(results) {
-        if let Written::Stored { seq, .. } = result {
-            first_seq.entry(job.room.as_str()).and_modify(|first| *first = (*first).min(*seq)).or_insert(*seq);
+        if let (Write::Message(message), Done::Message(Written::Stored { seq, .. })) = (&job.write, result) {
+            first_seq.entry(message.room.as_str()).and_modify(|first| *first = (*first).min(*seq)).or_insert(*seq);
         }
     }
     for (conversation, first) in first_seq {
@@ -193,8 +255,18 @@ fn report(observer: &dyn CommitObserver, jobs: &[Job], results: &[Written]) {
     }
 }
 
+/// A guest and its session inside the batch's transaction.
+fn insert_guest(tx: &Transaction<'_>, guest: &GuestJob) -> rusqlite::Result<i64> {
+    let id: i64 = tx
+        .prepare_cached("INSERT INTO users (name, name_key, kind, created_at) VALUES (?, ?, 'guest', ?) RETURNING id")?
+        .query_row(rusqlite::params![guest.name, guest.name_key, guest.at], |row| row.get(0))?;
+    tx.prepare_cached("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")?
+        .execute(rusqlite::params![guest.token_hash, id, guest.at, guest.expires_at])?;
+    Ok(id)
+}
+
 /// One message inside the batch's transaction; a refused one keeps nothing.
-fn insert_one(tx: &mut Transaction<'_>, job: &Job) -> rusqlite::Result<Written> {
+fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<Written> {
     // The savepoint lets a refused file undo just this message.
     let savepoint = tx.savepoint()?;
     // MAX(seq) is read under the write lock, so seq numbers stay gapless per
