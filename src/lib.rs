@@ -49,6 +49,8 @@
 //! - `server::fanout`: live delivery of committed messages, one task, in
 //!   `seq` order per conversation; the one place fan-out happens.
 //! - `server::presence`: who is online, counted per user across tabs.
+//! - `server::presence_feed`: presence changes and lists on their way out,
+//!   coalesced into flushes (batched `presence_changes` for clients that ask).
 //! - `server::seat`: which user one socket speaks for, and its presence
 //!   accounting, race-free against a disconnect mid-handler.
 //! - `server::media`: shared files. `upload` (streamed `POST /api/uploads`),
@@ -56,12 +58,14 @@
 //!   runtime), `blobs` (content-addressed storage behind `BlobStore`),
 //!   `serve` (`GET /media/{id}`: access, Range, safe headers), `sweep`
 //!   (unsent uploads go after a grace period).
-//! - `server::store`: the `Store` trait; `server::store::sqlite` implements it, with
-//!   `sqlite::group_commit` (one writer thread) storing chat messages many to a commit.
+//! - `server::store`: the `Store` trait; `server::store::sqlite` implements it,
+//!   with `sqlite::group_commit`: one writer thread storing messages and guest
+//!   sign-ups many to a commit, and telling `fanout` where each commit starts.
 //! - `server::state`: `AppState`, shared by HTTP and socket handlers.
 //!
 //! A message flows one way: socket → `handlers` (limits, validation) →
-//! `store` (commit) → ack → `fanout` → broadcast to the room, encoded once.
+//! `store` (group commit) → ack → `fanout` → broadcast to the room, encoded
+//! once.
 //! A file goes up over HTTP first (`media::upload`); the message then names
 //! it, and the commit links the two.
 //!
