@@ -3,15 +3,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rtca::protocol::User;
 use rtca::server::store::sqlite::SqliteStore;
-use rtca::server::store::{Insert, NewMessage, NewUpload, Store};
+use rtca::server::store::{CommitObserver, Insert, NewMessage, NewUpload, Store};
+use sqlx::Connection;
 
-async fn open_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    Arc::new(SqliteStore::open(&url, 4, None).await.expect("open the store"))
+/// Every commit report: `(conversation, first seq, last seq)`.
+#[derive(Default)]
+struct Commits(Mutex<Vec<(String, i64, i64)>>);
+
+impl CommitObserver for Commits {
+    fn committed(&self, conversation: &str, first_seq: i64, last_seq: i64) {
+        self.0.lock().unwrap().push((conversation.to_owned(), first_seq, last_seq));
+    }
 }
 
 fn message<'a>(room: &'a str, from: &'a User, text: &'a str, cid: &'a str, media: Option<&'a str>) -> NewMessage<'a> {
@@ -25,7 +32,10 @@ fn message<'a>(room: &'a str, from: &'a User, text: &'a str, cid: &'a str, media
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_share_commits_but_not_outcomes() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open_store(&dir).await;
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let commits = Arc::new(Commits::default());
+    let observer: Arc<dyn CommitObserver> = commits.clone();
+    let store = Arc::new(SqliteStore::open(&url, 4, Some(observer)).await.expect("open the store"));
     let alice = store.create_guest_with_session("alice", "alice", 1, b"alice's token", 9).await.unwrap();
     let bob = store.create_guest_with_session("bob", "bob", 1, b"bob's token", 9).await.unwrap();
     assert_eq!(store.session_user(b"bob's token", 2).await.unwrap(), Some(bob.clone()));
@@ -44,6 +54,12 @@ async fn concurrent_writers_share_commits_but_not_outcomes() {
         })
         .await
         .unwrap();
+
+    store.create_room("club", false, alice.id, 1).await.unwrap().unwrap();
+    // Someone else holds the write lock while the burst queues up, so the
+    // writer's next batch surely holds many of them.
+    let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
 
     const WRITERS: usize = 300;
     let mut tasks = Vec::new();
@@ -67,8 +83,7 @@ async fn concurrent_writers_share_commits_but_not_outcomes() {
         let ghost = User { id: 9_999, name: "ghost".into() };
         tokio::spawn(async move { store.insert_message(message("lobby", &ghost, "boo", "ghost", None)).await })
     };
-    // Alice made a room; Bob did not join it.
-    store.create_room("club", false, alice.id, 1).await.unwrap().unwrap();
+    // Alice made a room (before the lock below); Bob did not join it.
     let member = {
         let (store, alice) = (Arc::clone(&store), alice.clone());
         tokio::spawn(async move { store.insert_message(message("club", &alice, "welcome", "a1", None)).await })
@@ -81,6 +96,9 @@ async fn concurrent_writers_share_commits_but_not_outcomes() {
         let (store, alice) = (Arc::clone(&store), alice.clone());
         tokio::spawn(async move { store.insert_message(message("lobby", &alice, "hello 7", "c7", None)).await })
     };
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
 
     let mut seqs = BTreeSet::new();
     for (n, task) in tasks.into_iter().enumerate() {
@@ -124,4 +142,13 @@ async fn concurrent_writers_share_commits_but_not_outcomes() {
     assert!(stored.iter().all(|m| m.media.is_none()));
     let file = store.upload("bobs-file").await.unwrap().unwrap();
     assert!(file.carrier.is_none(), "the refused message did not take the file");
+
+    // The commits reported every stored seq once, and some held many.
+    let commits = commits.0.lock().unwrap().clone();
+    let mut reported: Vec<i64> =
+        commits.iter().filter(|(room, ..)| room == "lobby").flat_map(|(_, first, last)| *first..=*last).collect();
+    reported.sort_unstable();
+    assert_eq!(reported, (1..=WRITERS as i64).collect::<Vec<_>>());
+    assert!(commits.iter().any(|(_, first, last)| last - first >= 10), "no batch held ten messages: {commits:?}");
+    assert!(commits.contains(&("club".to_owned(), 1, 1)));
 }

@@ -750,7 +750,8 @@ async fn join_storm(args: &Args) -> Result<Value, String> {
     for task in tasks {
         match tokio::time::timeout(closing.saturating_duration_since(Instant::now()), task).await {
             Ok(Ok(Err(problem))) => *failures.entry(problem).or_insert(0) += 1,
-            Ok(_) => {}
+            Ok(Err(crashed)) => *failures.entry(format!("client task failed: {crashed}")).or_insert(0) += 1,
+            Ok(Ok(Ok(()))) => {}
             Err(_) => *failures.entry("still connecting after the deadline".to_owned()).or_insert(0) += 1,
         }
     }

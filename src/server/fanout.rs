@@ -29,6 +29,9 @@ const QUEUE: usize = 4096;
 const MAX_HOLD: Duration = Duration::from_millis(500);
 /// Past this many conversations, idle ones are forgotten.
 const PRUNE_AT: usize = 10_000;
+/// How long stored-but-undelivered seqs keep a conversation from being
+/// forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(10);
 
 /// A committed message on its way to its audience.
 #[derive(Debug, Clone)]
@@ -46,10 +49,11 @@ pub enum Delivery {
 enum Command {
     Deliver(Delivery),
     /// From the store, before the callers of a commit hear back: the
-    /// conversation's first seq in it.
+    /// conversation's first and last seq in it.
     Committed {
         conversation: String,
         first_seq: i64,
+        last_seq: i64,
     },
 }
 
@@ -122,7 +126,9 @@ impl Fanout {
                             ready.emit(&io).await;
                         }
                     }
-                    Some(Command::Committed { conversation, first_seq }) => order.expect(conversation, first_seq),
+                    Some(Command::Committed { conversation, first_seq, last_seq }) => {
+                        order.expect(conversation, first_seq, last_seq, Instant::now());
+                    }
                     None => return,
                 },
                 _ = tick.tick() => {
@@ -140,8 +146,8 @@ impl Fanout {
 /// task knows where a conversation it has not seen starts even when the
 /// commit's callers hand their messages over out of order.
 impl CommitObserver for Fanout {
-    fn committed(&self, conversation: &str, first_seq: i64) {
-        let command = Command::Committed { conversation: conversation.to_owned(), first_seq };
+    fn committed(&self, conversation: &str, first_seq: i64, last_seq: i64) {
+        let command = Command::Committed { conversation: conversation.to_owned(), first_seq, last_seq };
         // Waits if the task is behind (the writer thread is no runtime
         // thread); after shutdown there is nobody left to tell.
         let _ = self.queue.blocking_send(command);
@@ -153,9 +159,11 @@ impl CommitObserver for Fanout {
 struct Conversation {
     /// The seq to deliver next.
     next: i64,
-    /// The highest seq a commit has announced, delivered or not: a
-    /// conversation still expecting messages is never forgotten.
+    /// The highest seq a commit has stored, delivered or not, and when: a
+    /// conversation still expecting messages is not forgotten (unless the
+    /// wait is long past: a caller that went away never hands its over).
     announced: i64,
+    announced_at: Option<Instant>,
     /// Arrived early, by seq; and when the oldest of them arrived.
     held: BTreeMap<i64, Delivery>,
     held_since: Option<Instant>,
@@ -170,7 +178,7 @@ struct SeqOrder {
 impl SeqOrder {
     /// Takes one delivery; returns what can go out now, in order.
     fn arrive(&mut self, delivery: Delivery, now: Instant) -> Vec<Delivery> {
-        self.prune();
+        self.prune(now);
         let seq = delivery.seq();
         let key = delivery.conversation();
         // Unannounced (no commit report, as in tests): the first we hear of
@@ -188,22 +196,27 @@ impl SeqOrder {
         conversation.release()
     }
 
-    /// A commit stored `conversation`'s messages from `first_seq` on. For a
-    /// conversation not seen yet, that is where delivery starts.
-    fn expect(&mut self, conversation: String, first_seq: i64) {
-        self.prune();
+    /// A commit stored `conversation`'s seqs `first_seq..=last_seq`. For a
+    /// conversation not seen yet, delivery starts at `first_seq`.
+    fn expect(&mut self, conversation: String, first_seq: i64, last_seq: i64, now: Instant) {
+        self.prune(now);
         let entry = self
             .conversations
             .entry(conversation)
             .or_insert_with(|| Conversation { next: first_seq, ..Default::default() });
-        entry.announced = entry.announced.max(first_seq);
+        entry.announced = entry.announced.max(last_seq);
+        entry.announced_at = Some(now);
     }
 
-    /// Past [`PRUNE_AT`] conversations, forgets those with nothing held
-    /// or announced but undelivered.
-    fn prune(&mut self) {
+    /// Past [`PRUNE_AT`] conversations, forgets those with nothing held and
+    /// nothing stored but undelivered (or only for longer than [`FORGET_AFTER`]).
+    fn prune(&mut self, now: Instant) {
         if self.conversations.len() >= PRUNE_AT {
-            self.conversations.retain(|_, c| !c.held.is_empty() || c.announced >= c.next);
+            self.conversations.retain(|_, c| {
+                let due =
+                    c.announced >= c.next && c.announced_at.is_some_and(|at| now.duration_since(at) < FORGET_AFTER);
+                !c.held.is_empty() || due
+            });
         }
     }
 
@@ -273,13 +286,37 @@ mod tests {
     fn a_new_conversation_starts_where_its_first_commit_did() {
         let now = Instant::now();
         let mut order = SeqOrder::default();
-        order.expect("lobby".into(), 1);
-        order.expect("lobby".into(), 4);
+        order.expect("lobby".into(), 1, 3, now);
+        order.expect("lobby".into(), 4, 5, now);
         assert!(order.arrive(message(4), now).is_empty());
         assert!(order.arrive(message(3), now).is_empty());
         assert_eq!(seqs(order.arrive(message(1), now)), [1]);
         assert_eq!(seqs(order.arrive(message(2), now)), [2, 3, 4]);
         assert_eq!(seqs(order.arrive(message(5), now)), [5]);
+    }
+
+    fn in_room(room: &str, seq: i64) -> Delivery {
+        match message(seq) {
+            Delivery::Room(message) => Delivery::Room(ChatMessage { room: room.into(), ..message }),
+            other => other,
+        }
+    }
+
+    /// Forgetting idle conversations never forgets one with stored seqs
+    /// still on their way.
+    #[test]
+    fn pruning_keeps_a_commit_that_is_still_arriving() {
+        let now = Instant::now();
+        let mut order = SeqOrder::default();
+        order.expect("lobby".into(), 10, 12, now);
+        assert_eq!(seqs(order.arrive(message(10), now)), [10]);
+        for n in 0..PRUNE_AT {
+            order.expect(format!("idle{n}"), 1, 1, now);
+            assert_eq!(seqs(order.arrive(in_room(&format!("idle{n}"), 1), now)), [1]);
+        }
+        assert!(order.conversations.len() < PRUNE_AT, "idle conversations were forgotten");
+        assert!(order.arrive(message(12), now).is_empty(), "12 waits for 11");
+        assert_eq!(seqs(order.arrive(message(11), now)), [11, 12]);
     }
 
     #[test]

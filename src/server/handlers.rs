@@ -165,10 +165,13 @@ pub async fn message(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let _in_flight = in_flight(&s).await;
+    // Held until the ack is out; taken after the cheap refusals, so a flood
+    // is turned away at once instead of queueing for a place.
+    let mut _in_flight = None;
     let result = async {
         throttle(&s, Action::Send)?;
         let user = signed_in(&s)?;
+        _in_flight = in_flight(&s).await;
         post_message(&state, &user, &payload(request)?).await
     };
     let result = result.await;
@@ -216,8 +219,8 @@ pub async fn secret(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let _in_flight = in_flight(&s).await;
-    let result = post_secret(&s, &state, request).await;
+    let mut _in_flight = None;
+    let result = post_secret(&s, &state, request, &mut _in_flight).await;
     if let Some(delivery) = reply.ack_then_deliver(result) {
         state.fanout.deliver(delivery).await;
     }
@@ -227,9 +230,11 @@ async fn post_secret(
     s: &SocketRef,
     state: &AppState,
     request: Result<SecretRequest, impl std::fmt::Display>,
+    in_flight_place: &mut Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> Result<(MessageAck, Option<Delivery>), ChatError> {
     throttle(s, Action::Send)?;
     let user = signed_in(s)?;
+    *in_flight_place = in_flight(s).await;
     post_secret_as(state, &user, &payload(request)?).await
 }
 

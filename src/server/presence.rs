@@ -123,12 +123,13 @@ impl Presence {
     }
 
     /// How many users are online.
-    pub fn len(&self) -> usize {
+    pub fn online_count(&self) -> usize {
         self.lock().users.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// `id` as online now, with their current name.
+    pub fn online_user(&self, id: UserId) -> Option<User> {
+        self.lock().users.get(&id).map(|online| online.user.clone())
     }
 
     /// Everyone online, by name.

@@ -17,7 +17,8 @@
 //!   the classic `online` / `offline` events, one per change, in order;
 //! - newcomers waiting for a snapshot share one list per flush, encoded once.
 //!
-//! Changes to the same user within one flush are netted to the last one.
+//! Changes to the same user within one flush count once, as the user stands
+//! at the flush (read from `Presence`).
 //! A flush sends the changes, then the snapshots, taken after the changes
 //! were; every socket is in its presence room before it is queued for a
 //! snapshot, so whatever changes after a snapshot reaches it in a later
@@ -67,10 +68,13 @@ struct Inner {
     wake: Notify,
 }
 
-/// One user's change, as it happened.
+/// A user whose presence changed: who they were then, and when. Whether
+/// they are online is read at the flush, from `Presence` itself: a change
+/// is recorded after `Presence` is updated, not under the same lock, so two
+/// racing changes of one user (a last tab closing as a new one opens) can
+/// be recorded in either order; the flush still reports the truth.
 struct Change {
     user: User,
-    online: bool,
     at: i64,
 }
 
@@ -103,16 +107,16 @@ impl PresenceFeed {
 
     /// `user` came online, or renamed themselves (an `online` with the same id).
     pub fn online(&self, user: &User) {
-        self.change(user.clone(), true);
+        self.change(user.clone());
     }
 
     /// `user`'s last connection closed.
     pub fn offline(&self, user: User) {
-        self.change(user, false);
+        self.change(user);
     }
 
-    fn change(&self, user: User, online: bool) {
-        let change = Change { user, online, at: now_ms() };
+    fn change(&self, user: User) {
+        let change = Change { user, at: now_ms() };
         {
             let mut pending = self.lock();
             let slot = pending.changes.len();
@@ -145,7 +149,7 @@ impl PresenceFeed {
             }
             while self.flush(&io, &presence).await {
                 tokio::select! {
-                    _ = tokio::time::sleep(window(presence.len())) => {}
+                    _ = tokio::time::sleep(window(presence.online_count())) => {}
                     _ = &mut stop => return,
                 }
             }
@@ -164,7 +168,14 @@ impl PresenceFeed {
         if changes.is_empty() && newcomers.is_none() {
             return false;
         }
-        let changes: Vec<Change> = changes.into_iter().flatten().collect();
+        let changes: Vec<(User, bool, i64)> = changes
+            .into_iter()
+            .flatten()
+            .map(|change| match presence.online_user(change.user.id) {
+                Some(now) => (now, true, change.at),
+                None => (change.user, false, change.at),
+            })
+            .collect();
         if !changes.is_empty() {
             emit_changes(io, changes).await;
         }
@@ -191,10 +202,11 @@ async fn send_snapshot(io: &SocketIo, room: &'static str, presence: &Presence) {
     }
 }
 
-async fn emit_changes(io: &SocketIo, changes: Vec<Change>) {
+/// `(user, online now, when it changed)`, in the order of the changes.
+async fn emit_changes(io: &SocketIo, changes: Vec<(User, bool, i64)>) {
     let Some(sockets) = namespace(io) else { return };
     let mut batch = PresenceChanges { at: now_ms(), ..PresenceChanges::default() };
-    for Change { user, online, at } in changes {
+    for (user, online, at) in changes {
         let name = if online { event::ONLINE } else { event::OFFLINE };
         let change = PresenceChange { user, at };
         if let Err(error) = sockets.clone().to(EACH_ROOM).emit(name, &change).await {

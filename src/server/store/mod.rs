@@ -24,8 +24,11 @@ pub enum StoreError {
     /// From the SQLite message writer (`sqlite::group_commit`).
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("storage: the message writer has stopped")]
+    #[error("storage: the database writer has stopped")]
     WriterGone,
+    /// A batch of writes failed as a whole (the lock, the disk).
+    #[error("storage: {0}")]
+    Batch(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -109,13 +112,14 @@ pub enum Insert {
 }
 
 /// Told of every commit of messages, in commit order and before any of its
-/// callers hears back: for each conversation it touched, the first `seq`
-/// it stored. Messages committed together reach their callers all at once
-/// and in any order, so live delivery uses this to know where a
-/// conversation it has not seen yet starts. Called from the store's writer
-/// thread, so it must not block on the async runtime.
+/// callers hears back: for each conversation it touched, the first and last
+/// `seq` it stored. Messages committed together reach their callers all at
+/// once and in any order, so live delivery uses this to know where a
+/// conversation it has not seen yet starts, and which seqs are still due.
+/// Called from the store's writer thread (not a runtime thread); it may
+/// block, which holds up storing: the fan-out uses that as back-pressure.
 pub trait CommitObserver: Send + Sync + 'static {
-    fn committed(&self, conversation: &str, first_seq: i64);
+    fn committed(&self, conversation: &str, first_seq: i64, last_seq: i64);
 }
 
 /// A room besides the lobby's implicit membership (the lobby has a row too).

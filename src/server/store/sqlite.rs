@@ -20,8 +20,9 @@ use crate::protocol::{ConversationSummary, Media, MediaKind, User, UserId};
 
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Every chat message goes through this one writer (group commit).
-    writer: MessageWriter,
+    /// Every chat message and guest sign-up goes through this one writer
+    /// (group commit).
+    writer: Writer,
 }
 
 impl SqliteStore {
@@ -39,14 +40,16 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
         let file = options.get_filename().to_owned();
-        if file.as_os_str() == ":memory:" {
+        // The writer opens the file again: an in-memory database would be
+        // a different one.
+        if file.as_os_str() == ":memory:" || url.contains("mode=memory") {
             return Err(StoreError::Sqlx(sqlx::Error::Configuration(
                 "RTCA needs a database file, not :memory:".into(),
             )));
         }
         let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await.map_err(sqlx::Error::from)?;
-        let writer = MessageWriter::start(file, observer)?;
+        let writer = Writer::start(file, observer)?;
         Ok(SqliteStore { pool, writer })
     }
 
@@ -71,7 +74,7 @@ macro_rules! select_messages {
 }
 
 mod group_commit;
-use group_commit::{stored_without_file, MessageWriter, Written};
+use group_commit::{stored_without_file, Writer, Written};
 
 fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
     let to = match (row.try_get::<Option<i64>, _>("to_user_id")?, row.try_get::<Option<String>, _>("to_name")?) {

@@ -1,13 +1,14 @@
-//! Group commit: one writer thread stores every chat message, many to a
-//! transaction. With `synchronous=FULL` a commit costs an fsync, and one
+//! Group commit: one writer thread stores every chat message (and every
+//! guest sign-up, a user and its session), many to a transaction. With `synchronous=FULL` a commit costs an fsync, and one
 //! commit per message capped durable writes near 1 500/s; now the messages
 //! that arrive while a batch is being written go in the next one together.
 //!
 //! Guarantees are the ones the [`Store`](super::super::Store) contract
 //! states: a caller hears back only after the transaction holding its
 //! message has committed, and a message is stored once per `(user, cid)`.
-//! A batch that fails is rolled back and its messages are tried again one
-//! transaction each, so one bad message never costs the others theirs.
+//! A write that fails is answered with its error and the rest of its batch
+//! is committed without it, so one bad message never costs the others
+//! theirs.
 //!
 //! Nothing waits for a batch to fill: a lone message is committed at once,
 //! and batches form only while the writer is busy. The queue is bounded, so
@@ -95,25 +96,25 @@ struct MessageJob {
 }
 
 /// The handle the store keeps.
-pub(super) struct MessageWriter {
+pub(super) struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
-impl MessageWriter {
+impl Writer {
     /// Opens the writer's connection to the database at `path` (migrated
     /// already) and starts its thread, which ends when the handle is
     /// dropped, after the queue drains.
-    pub(super) fn start(path: PathBuf, observer: Option<Arc<dyn CommitObserver>>) -> StoreResult<MessageWriter> {
+    pub(super) fn start(path: PathBuf, observer: Option<Arc<dyn CommitObserver>>) -> StoreResult<Writer> {
         let connection = Connection::open(path)?;
         connection.busy_timeout(Duration::from_secs(10))?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", true)?;
         let (jobs, queue) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
-            .name("rtca-message-writer".into())
+            .name("rtca-db-writer".into())
             .spawn(move || run(connection, queue, observer))
             .map_err(|error| StoreError::Sqlx(sqlx::Error::Io(error)))?;
-        Ok(MessageWriter { jobs })
+        Ok(Writer { jobs })
     }
 
     /// Stores `m` and returns once its transaction has committed.
@@ -190,10 +191,20 @@ fn run(mut connection: Connection, mut queue: mpsc::Receiver<Job>, observer: Opt
                 Err(_) => break,
             }
         }
-        match commit(&mut connection, &batch) {
+        write_batch(&mut connection, &mut batch, observer.as_deref());
+    }
+}
+
+/// Commits `batch` and answers every job in it. A job whose own statement
+/// fails is answered with that error and the others are committed without
+/// it; a failure of the transaction itself (the lock, the disk) fails the
+/// whole batch at once rather than job by job, each after its own wait.
+fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, observer: Option<&dyn CommitObserver>) {
+    while !batch.is_empty() {
+        match commit(connection, batch) {
             Ok(results) => {
-                if let Some(observer) = &observer {
-                    report(observer.as_ref(), &batch, &results);
+                if let Some(observer) = observer {
+                    report(observer, batch, &results);
                 }
                 for (job, result) in batch.drain(..).zip(results) {
                     // The sender may have gone; its message is stored anyway
@@ -201,57 +212,62 @@ fn run(mut connection: Connection, mut queue: mpsc::Receiver<Job>, observer: Opt
                     let _ = job.reply.send(Ok(result));
                 }
             }
-            Err(error) if batch.len() == 1 => {
-                if let Some(job) = batch.pop() {
-                    let _ = job.reply.send(Err(error.into()));
-                }
+            Err(Failed::Job(at, error)) => {
+                tracing::warn!(%error, "one write of a batch failed; committing the others without it");
+                let job = batch.remove(at);
+                let _ = job.reply.send(Err(error.into()));
             }
-            Err(error) => {
-                tracing::warn!(%error, jobs = batch.len(), "group commit failed; writing its jobs one by one");
+            Err(Failed::Transaction(error)) => {
+                tracing::error!(%error, jobs = batch.len(), "a batch of writes failed");
+                let message = error.to_string();
                 for job in batch.drain(..) {
-                    let one = std::slice::from_ref(&job);
-                    let result = commit(&mut connection, one);
-                    if let (Ok(results), Some(observer)) = (&result, &observer) {
-                        report(observer.as_ref(), one, results);
-                    }
-                    let result =
-                        result.map_err(StoreError::from).and_then(|mut one| one.pop().ok_or(StoreError::WriterGone));
-                    let _ = job.reply.send(result);
+                    let _ = job.reply.send(Err(StoreError::Batch(message.clone())));
                 }
             }
         }
     }
+}
+
+/// Why a batch did not commit.
+enum Failed {
+    /// The job at this index failed; the transaction was rolled back.
+    Job(usize, rusqlite::Error),
+    /// Beginning or committing failed: nothing to blame on one job.
+    Transaction(rusqlite::Error),
 }
 
 /// Stores `jobs` in one transaction: nothing is kept unless all of it
 /// commits.
-fn commit(connection: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Done>> {
+fn commit(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<Done>, Failed> {
     // IMMEDIATE takes the write lock up front (waiting out the busy timeout
     // if a room or upload write holds it); a deferred transaction that reads
     // first could not upgrade later under contention.
-    let mut tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let results = jobs
-        .iter()
-        .map(|job| match &job.write {
+    let mut tx = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Failed::Transaction)?;
+    let mut results = Vec::with_capacity(jobs.len());
+    for (at, job) in jobs.iter().enumerate() {
+        let done = match &job.write {
             Write::Message(message) => insert_one(&mut tx, message).map(Done::Message),
             Write::Guest(guest) => insert_guest(&tx, guest).map(Done::Guest),
-        })
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    tx.commit()?;
+        };
+        results.push(done.map_err(|error| Failed::Job(at, error))?);
+    }
+    tx.commit().map_err(Failed::Transaction)?;
     Ok(results)
 }
 
-/// Tells `observer` where each conversation of a committed batch starts
-/// (seqs of one room are consecutive within a batch: its lowest).
+/// Tells `observer` which seqs of each conversation a committed batch
+/// stored (consecutive within a batch: its lowest and highest).
 fn report(observer: &dyn CommitObserver, jobs: &[Job], results: &[Done]) {
-    let mut first_seq: HashMap<&str, i64> = HashMap::new();
+    let mut span: HashMap<&str, (i64, i64)> = HashMap::new();
     for (job, result) in jobs.iter().zip(results) {
         if let (Write::Message(message), Done::Message(Written::Stored { seq, .. })) = (&job.write, result) {
-            first_seq.entry(message.room.as_str()).and_modify(|first| *first = (*first).min(*seq)).or_insert(*seq);
+            span.entry(message.room.as_str())
+                .and_modify(|(first, last)| (*first, *last) = ((*first).min(*seq), (*last).max(*seq)))
+                .or_insert((*seq, *seq));
         }
     }
-    for (conversation, first) in first_seq {
-        observer.committed(conversation, first);
+    for (conversation, (first, last)) in span {
+        observer.committed(conversation, first, last);
     }
 }
 
