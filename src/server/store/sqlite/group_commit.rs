@@ -1,7 +1,8 @@
 //! Group commit: one writer thread stores every chat message (and every
-//! guest sign-up, a user and its session), many to a transaction. With `synchronous=FULL` a commit costs an fsync, and one
-//! commit per message capped durable writes near 1 500/s; now the messages
-//! that arrive while a batch is being written go in the next one together.
+//! guest sign-up, a user and its session), many to a transaction. With
+//! `synchronous=FULL` a commit costs an fsync, and one commit per message
+//! capped durable writes near 1 500/s; now the writes that arrive while a
+//! batch is being written go in the next one together.
 //!
 //! Guarantees are the ones the [`Store`](super::super::Store) contract
 //! states: a caller hears back only after the transaction holding its
@@ -31,9 +32,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{CommitObserver, NewMessage, StoreError, StoreResult, StoredMessage};
 
-/// Messages waiting for the writer; a full queue makes senders wait.
+/// Writes waiting for the writer; a full queue makes senders wait.
 const QUEUE: usize = 1024;
-/// Messages in one transaction at most, so one commit's latency stays short.
+/// Writes in one transaction at most, so one commit's latency stays short.
 const MAX_BATCH: usize = 256;
 
 /// What the writer did with one message. Rows with a file, and earlier
