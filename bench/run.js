@@ -42,6 +42,8 @@ const scenarios = [
   { name: "rooms", full: "--scenario fanout --clients 1000 --room-size 25 --senders 200 --rate 1000 --duration 10", smoke: "--scenario fanout --clients 20 --room-size 5 --senders 8 --rate 20 --duration 2" },
   // Each writer alone in a room of its own: the store's throughput, not the fan-out's.
   { name: "durable", full: "--scenario durable --senders 50 --clients 50 --room-size 1 --duration 10", smoke: "--scenario durable --senders 5 --clients 5 --room-size 1 --duration 2" },
+  // RTCA only: the peer renders no pages.
+  { name: "page", rtcaOnly: true, full: "--scenario page --messages 50 --requests 300", smoke: "--scenario page --messages 50 --requests 10" },
   // Only with --only ramp: it takes as long as all the others together.
   { name: "ramp", optional: true, full: "--scenario ramp --clients 1000 --senders 30 --rates 40,80,150,300 --duration 5", smoke: "--scenario ramp --clients 10 --senders 2 --rates 5,10 --duration 1" },
 ].filter((s) => (only ? only.includes(s.name) : !s.optional));
@@ -143,6 +145,11 @@ const figures = {
   },
   "join-storm": [["all online s", (r) => r.all_online_s, true], ["consistent", (r) => r.consistent, false]],
   idle: [["KiB/connection", (r) => r.kib_per_connection, true]],
+  page: [
+    ["render p50 ms", (r) => r.page_ms.p50, true],
+    ["render p99 ms", (r) => r.page_ms.p99, true],
+    ["server CPU ms/page", (r) => r.server_cpu_ms_per_page, true],
+  ],
   durable: [
     ["acked msg/s", (r) => r.acked_per_s, false],
     ["p99 ms", (r) => r.latency_ms.p99, true],
@@ -161,6 +168,9 @@ function check(name, result) {
       throw new Error(`${name}: ${result.received_deliveries} of ${result.expected_deliveries} deliveries arrived`);
     }
   }
+  if (result.scenario === "page" && result.complete !== result.requests) {
+    throw new Error(`${name}: ${result.complete} of ${result.requests} pages were complete`);
+  }
   if (result.scenario === "join-storm" && result.consistent !== result.clients) {
     throw new Error(`${name}: only ${result.consistent} of ${result.clients} clients saw everyone online`);
   }
@@ -174,7 +184,7 @@ async function main() {
   for (const scenario of scenarios) {
     all[scenario.name] = { rtca: [], peer: [] };
     for (let run = 1; run <= runs; run++) {
-      for (const side of ["rtca", "peer"]) {
+      for (const side of scenario.rtcaOnly ? ["rtca"] : ["rtca", "peer"]) {
         console.log(`${scenario.name} · run ${run}/${runs} · ${side}`);
         const server = await start(side);
         try {

@@ -21,6 +21,10 @@
 //! - `durable`: `--senders` clients each send their next message as soon as
 //!   the previous one is acknowledged (after its commit, on RTCA).
 //!
+//! - `page` (RTCA only): the lobby holds `--messages` messages; `--requests`
+//!   server-side renders of `/`, one after another, each on a fresh
+//!   connection: time to the last byte, and server CPU per page.
+//!
 //! With `--room-size K`, clients are dealt round-robin into public rooms of
 //! about K members (created and joined before anything is measured), and
 //! each sender posts to its own room: many small conversations instead of
@@ -60,6 +64,9 @@ struct Args {
     connect_concurrency: usize,
     /// Members per room; `None` puts everyone in the lobby.
     room_size: Option<usize>,
+    /// `page`: messages in the lobby, and renders to time.
+    messages: usize,
+    requests: usize,
 }
 
 impl Args {
@@ -76,6 +83,8 @@ impl Args {
             threads: 1,
             connect_concurrency: 200,
             room_size: None,
+            messages: 50,
+            requests: 300,
         };
         let mut given = std::env::args().skip(1);
         while let Some(flag) = given.next() {
@@ -92,6 +101,8 @@ impl Args {
                 "--threads" => args.threads = number(&value()?)?,
                 "--connect-concurrency" => args.connect_concurrency = number(&value()?)?,
                 "--room-size" => args.room_size = Some(number(&value()?)?),
+                "--messages" => args.messages = number(&value()?)?,
+                "--requests" => args.requests = number(&value()?)?,
                 "-h" | "--help" => return Err(USAGE.into()),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),
             }
@@ -104,9 +115,9 @@ impl Args {
     }
 }
 
-const USAGE: &str = "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable]
+const USAGE: &str = "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable|page]
   [--clients N] [--senders S] [--rate MSG_PER_S] [--rates R1,R2,..] [--duration SECS]
-  [--server-pid PID] [--threads N] [--connect-concurrency N] [--room-size K]";
+  [--server-pid PID] [--threads N] [--connect-concurrency N] [--room-size K] [--messages N] [--requests N]";
 
 fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
     text.trim().parse().map_err(|_| format!("not a number: {text}"))
@@ -151,6 +162,7 @@ async fn run(args: Args) -> Result<Value, String> {
         "join-storm" => join_storm(&args).await,
         "idle" => idle(&args).await,
         "durable" => durable(&args).await,
+        "page" => page(&args).await,
         other => Err(format!("unknown scenario {other}\n{USAGE}")),
     }
 }
@@ -653,6 +665,72 @@ async fn durable(args: &Args) -> Result<Value, String> {
         args.senders
     );
     Ok(result)
+}
+
+/// Fills the lobby with `--messages` messages, then times `--requests`
+/// renders of `/` (a visitor's first page: the lobby, server-side).
+async fn page(args: &Args) -> Result<Value, String> {
+    let tag = run_tag();
+    let mut writer = connect(&args.url, &format!("page{tag}")).await?;
+    for n in 0..args.messages {
+        let request = format!("421{}", json!(["message", { "text": format!("page {tag} message {n}") }]));
+        let ack = ask(&mut writer.ws, &request).await?;
+        if !ack.contains("\"ok\":true") {
+            return Err(format!("message refused: {ack}"));
+        }
+    }
+    let last = format!("page {tag} message {}", args.messages.saturating_sub(1));
+    let address = args.url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mut took = new_histogram();
+    let mut complete = 0;
+    let server_before = args.server_pid.and_then(proc_stats::cpu);
+    let started = Instant::now();
+    for _ in 0..args.requests {
+        let at = Instant::now();
+        let page = get(&address, "/").await?;
+        let _ = took.record((at.elapsed().as_micros() as u64).max(1));
+        if page.starts_with("HTTP/1.1 200") && (args.messages == 0 || page.contains(&last)) {
+            complete += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    let server = match (server_before, args.server_pid.and_then(proc_stats::cpu)) {
+        (Some(before), Some(after)) => Some(after.since(&before)),
+        _ => None,
+    };
+    let ms = |q: f64| took.value_at_quantile(q) as f64 / 1000.0;
+    let cpu_ms = server.as_ref().map(|s| s.total() * 1000.0 / args.requests.max(1) as f64);
+    println!(
+        "page: {} renders of / with {} messages in {:.2}s ({complete} complete): ms p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}; server cpu {:.2} ms per page",
+        args.requests,
+        args.messages,
+        elapsed.as_secs_f64(),
+        ms(0.5),
+        ms(0.9),
+        ms(0.99),
+        took.max() as f64 / 1000.0,
+        cpu_ms.unwrap_or(f64::NAN)
+    );
+    let _ = writer.ws.close(None).await;
+    Ok(json!({
+        "scenario": "page", "messages": args.messages, "requests": args.requests, "complete": complete,
+        "page_ms": { "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "max": took.max() as f64 / 1000.0 },
+        "server_cpu_ms_per_page": cpu_ms,
+    }))
+}
+
+/// One HTTP/1.1 GET on a fresh connection; the whole response as text.
+async fn get(address: &str, path: &str) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.map_err(|e| format!("connect: {e}"))?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.map_err(|e| format!("send: {e}"))?;
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .map_err(|_| "no complete page within 10 s".to_owned())?
+        .map_err(|e| format!("read: {e}"))?;
+    Ok(String::from_utf8_lossy(&response).into_owned())
 }
 
 async fn idle(args: &Args) -> Result<Value, String> {
