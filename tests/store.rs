@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rtca::protocol::User;
 use rtca::server::store::sqlite::SqliteStore;
-use rtca::server::store::{CommitObserver, Insert, NewMessage, NewUpload, Store};
+use rtca::server::store::{CommitObserver, Insert, NewGuest, NewMessage, NewUpload, Store};
 use sqlx::Connection;
 
 /// Every commit report: `(conversation, first seq, last seq)`.
@@ -36,8 +36,15 @@ async fn concurrent_writers_share_commits_but_not_outcomes() {
     let commits = Arc::new(Commits::default());
     let observer: Arc<dyn CommitObserver> = commits.clone();
     let store = Arc::new(SqliteStore::open(&url, 4, Some(observer)).await.expect("open the store"));
-    let alice = store.create_guest_with_session("alice", "alice", 1, b"alice's token", 9).await.unwrap();
-    let bob = store.create_guest_with_session("bob", "bob", 1, b"bob's token", 9).await.unwrap();
+    let guest = |name: &'static str, token_hash: &'static [u8]| NewGuest {
+        name,
+        name_key: name,
+        at: 1,
+        token_hash,
+        expires_at: 9,
+    };
+    let alice = store.create_guest_with_session(guest("alice", b"alice's token")).await.unwrap();
+    let bob = store.create_guest_with_session(guest("bob", b"bob's token")).await.unwrap();
     assert_eq!(store.session_user(b"bob's token", 2).await.unwrap(), Some(bob.clone()));
     store
         .insert_upload(NewUpload {

@@ -220,22 +220,15 @@ pub async fn secret(
     reply: Responder,
 ) {
     let mut _in_flight = None;
-    let result = post_secret(&s, &state, request, &mut _in_flight).await;
-    if let Some(delivery) = reply.ack_then_deliver(result) {
+    let result = async {
+        throttle(&s, Action::Send)?;
+        let user = signed_in(&s)?;
+        _in_flight = in_flight(&s).await;
+        post_secret_as(&state, &user, &payload(request)?).await
+    };
+    if let Some(delivery) = reply.ack_then_deliver(result.await) {
         state.fanout.deliver(delivery).await;
     }
-}
-
-async fn post_secret(
-    s: &SocketRef,
-    state: &AppState,
-    request: Result<SecretRequest, impl std::fmt::Display>,
-    in_flight_place: &mut Option<tokio::sync::OwnedSemaphorePermit>,
-) -> Result<(MessageAck, Option<Delivery>), ChatError> {
-    throttle(s, Action::Send)?;
-    let user = signed_in(s)?;
-    *in_flight_place = in_flight(s).await;
-    post_secret_as(state, &user, &payload(request)?).await
 }
 
 /// Validates and stores `user`'s private message; returns the ack, and the

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::names::name_key;
 use super::state::AppState;
-use super::store::StoreResult;
+use super::store::{NewGuest, StoreResult};
 use crate::error::ChatError;
 use crate::protocol::{validate_name, User};
 
@@ -59,11 +59,9 @@ pub async fn join_as_guest(state: &AppState, name: &str, address: Option<IpAddr>
     check_not_registered(state, &key).await?;
     let now = now_ms();
     let token = new_token();
-    let user = state
-        .store
-        .create_guest_with_session(name, &key, now, &hash_token(&token), expires(state, now))
-        .await
-        .map_err(internal)?;
+    let guest =
+        NewGuest { name, name_key: &key, at: now, token_hash: &hash_token(&token), expires_at: expires(state, now) };
+    let user = state.store.create_guest_with_session(guest).await.map_err(internal)?;
     Ok((user, token))
 }
 

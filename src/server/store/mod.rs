@@ -139,6 +139,17 @@ pub struct RoomListing {
     pub last_seq: i64,
 }
 
+/// A guest to create, with its first session (only the token's hash).
+#[derive(Debug, Clone, Copy)]
+pub struct NewGuest<'a> {
+    pub name: &'a str,
+    /// The name as compared (`server::names::name_key`).
+    pub name_key: &'a str,
+    pub at: i64,
+    pub token_hash: &'a [u8],
+    pub expires_at: i64,
+}
+
 /// A finished upload to record: its bytes are already in the blob store.
 #[derive(Debug, Clone, Copy)]
 pub struct NewUpload<'a> {
@@ -193,16 +204,8 @@ pub trait Store: Send + Sync + 'static {
     /// Names the history this store holds; it changes only when history is
     /// reset (a new database), so clients know their `seq`s are stale.
     async fn history_epoch(&self) -> StoreResult<String>;
-    /// A guest and its first session (the token's hash), in one commit.
-    /// `name_key` is the name as compared (`server::names::name_key`).
-    async fn create_guest_with_session(
-        &self,
-        name: &str,
-        name_key: &str,
-        at: i64,
-        token_hash: &[u8],
-        expires_at: i64,
-    ) -> StoreResult<User>;
+    /// A guest and its first session, in one commit.
+    async fn create_guest_with_session(&self, guest: NewGuest<'_>) -> StoreResult<User>;
     /// A registered account; `None` if the name is registered already.
     async fn create_member(
         &self,

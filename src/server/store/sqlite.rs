@@ -13,8 +13,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    BlobInfo, Carrier, CommitObserver, Cursor, Insert, NewMessage, NewUpload, Room, RoomListing, Store, StoreError,
-    StoreResult, StoredMessage, UploadRecord,
+    BlobInfo, Carrier, CommitObserver, Cursor, Insert, NewGuest, NewMessage, NewUpload, Room, RoomListing, Store,
+    StoreError, StoreResult, StoredMessage, UploadRecord,
 };
 use crate::protocol::{ConversationSummary, Media, MediaKind, User, UserId};
 
@@ -120,16 +120,9 @@ impl Store for SqliteStore {
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'history_epoch'").fetch_one(&self.pool).await?)
     }
 
-    async fn create_guest_with_session(
-        &self,
-        name: &str,
-        name_key: &str,
-        at: i64,
-        token_hash: &[u8],
-        expires_at: i64,
-    ) -> StoreResult<User> {
-        let id = self.writer.create_guest(name, name_key, at, token_hash, expires_at).await?;
-        Ok(User { id, name: name.to_owned() })
+    async fn create_guest_with_session(&self, guest: NewGuest<'_>) -> StoreResult<User> {
+        let id = self.writer.create_guest(guest).await?;
+        Ok(User { id, name: guest.name.to_owned() })
     }
 
     async fn create_member(

@@ -30,7 +30,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{CommitObserver, NewMessage, StoreError, StoreResult, StoredMessage};
+use super::{CommitObserver, NewGuest, NewMessage, StoreError, StoreResult, StoredMessage};
 
 /// Writes waiting for the writer; a full queue makes senders wait.
 const QUEUE: usize = 1024;
@@ -138,20 +138,13 @@ impl Writer {
 
     /// Creates a guest with its first session; returns its user id once
     /// committed.
-    pub(super) async fn create_guest(
-        &self,
-        name: &str,
-        name_key: &str,
-        at: i64,
-        token_hash: &[u8],
-        expires_at: i64,
-    ) -> StoreResult<i64> {
+    pub(super) async fn create_guest(&self, g: NewGuest<'_>) -> StoreResult<i64> {
         let guest = GuestJob {
-            name: name.to_owned(),
-            name_key: name_key.to_owned(),
-            at,
-            token_hash: token_hash.to_vec(),
-            expires_at,
+            name: g.name.to_owned(),
+            name_key: g.name_key.to_owned(),
+            at: g.at,
+            token_hash: g.token_hash.to_vec(),
+            expires_at: g.expires_at,
         };
         match self.submit(Write::Guest(guest)).await? {
             Done::Guest(id) => Ok(id),
