@@ -379,8 +379,11 @@ async fn settle(clients: Vec<Client>) -> Result<Vec<Client>, String> {
 enum Role {
     /// Reads, and answers pings.
     Listen,
-    /// Also sends one message every `every`.
-    Send { every: Duration },
+    /// Also sends one message every `every`, the first after `phase`.
+    /// Senders' phases are spread evenly over the period, as independent
+    /// people's would be: in step, S senders make bursts of S messages, and
+    /// latency then measures how fast a burst drains (finding 13).
+    Send { every: Duration, phase: Duration },
     /// Sends its next message as soon as the last is acknowledged.
     ClosedLoop,
 }
@@ -396,10 +399,8 @@ async fn drive(
     let mut latency = new_histogram();
     let mut next_ack: u64 = 1;
     let mut ticker = match role {
-        Role::Send { every } => {
-            // Spread the senders' phases over the period.
-            let offset = every.mul_f64((id % 997) as f64 / 997.0);
-            let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + offset, every);
+        Role::Send { every, phase } => {
+            let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + phase, every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             Some(ticker)
         }
@@ -509,7 +510,7 @@ async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duratio
         .map(|(id, client)| {
             let role = match (id < args.senders, closed_loop) {
                 (true, true) => Role::ClosedLoop,
-                (true, false) => Role::Send { every },
+                (true, false) => Role::Send { every, phase: every.mul_f64(id as f64 / args.senders as f64) },
                 (false, _) => Role::Listen,
             };
             tokio::spawn(drive(client, role, Arc::clone(&counters), stop_rx.clone(), id))
