@@ -42,6 +42,7 @@ use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 mod proc_stats;
@@ -205,9 +206,15 @@ struct Client {
 /// Opens the Engine.IO session and the namespace, then goes `online`.
 async fn connect(url: &str, name: &str) -> Result<Client, String> {
     let ws_url = format!("{}/socket.io/?EIO=4&transport=websocket", url.replacen("http", "ws", 1));
+    // tungstenite zeroes its whole free read buffer before every read: at
+    // the default 128 KiB that memset was a third of the generator's CPU in
+    // fan-out runs (docs/performance.md, finding 13). Frames larger than
+    // this still arrive whole; the buffer grows for them.
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
     // No Nagle: a browser's WebSocket sends each frame at once too.
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async_with_config(ws_url, None, true).await.map_err(|e| format!("connect: {e}"))?;
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(ws_url, Some(config), true)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
     let open = next_text(&mut ws).await.ok_or("closed before the open packet")?;
     if !open.starts_with('0') {
         return Err(format!("expected an open packet, got {open}"));
@@ -336,6 +343,9 @@ async fn ask(ws: &mut Ws, request: &str) -> Result<String, String> {
         }
     }
 }
+
+/// Each client's WebSocket read buffer (tungstenite's default is 128 KiB).
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// How long one client may take to connect and go online.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
