@@ -556,13 +556,17 @@ async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duratio
     let generator = proc_stats::own_cpu().since(&generator_before);
     drop(stop_tx);
     let mut latency = new_histogram();
-    for task in tasks {
-        // A client stuck writing to a server that stopped reading is left behind.
-        match tokio::time::timeout(Duration::from_secs(10), task).await {
+    for mut task in tasks {
+        // A client stuck writing to a server that stopped reading is stopped
+        // here, so it cannot load the next run.
+        match tokio::time::timeout(Duration::from_secs(10), &mut task).await {
             Ok(Ok(histogram)) => {
                 let _ = latency.add(&histogram);
             }
-            _ => eprintln!("a client did not stop within 10 s"),
+            _ => {
+                task.abort();
+                eprintln!("a client did not stop within 10 s");
+            }
         }
     }
     Phase { rate, sent, acked, refused, received, expected, elapsed, sending, latency, server, generator }
@@ -833,11 +837,15 @@ async fn join_storm(args: &Args) -> Result<Value, String> {
     let rss = args.server_pid.and_then(proc_stats::cpu).map(|s| s.rss_kib);
     let _ = stop_tx.send(true);
     // Thousands of clients take a moment to close; one still connecting at
-    // the deadline never sees `stop`, and is left behind after 10 s.
+    // the deadline never sees `stop`, and is stopped after 10 s.
     let closing = Instant::now() + Duration::from_secs(10);
     let mut failures = BTreeMap::new();
-    for task in tasks {
-        match tokio::time::timeout(closing.saturating_duration_since(Instant::now()), task).await {
+    for mut task in tasks {
+        let finished = tokio::time::timeout(closing.saturating_duration_since(Instant::now()), &mut task).await;
+        if finished.is_err() {
+            task.abort();
+        }
+        match finished {
             Ok(Ok(Err(problem))) => *failures.entry(problem).or_insert(0) += 1,
             Ok(Err(crashed)) => *failures.entry(format!("client task failed: {crashed}")).or_insert(0) += 1,
             Ok(Ok(Ok(()))) => {}
