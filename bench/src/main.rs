@@ -208,7 +208,7 @@ async fn connect(url: &str, name: &str) -> Result<Client, String> {
     let ws_url = format!("{}/socket.io/?EIO=4&transport=websocket", url.replacen("http", "ws", 1));
     // tungstenite zeroes its whole free read buffer before every read: at
     // the default 128 KiB that memset was a third of the generator's CPU in
-    // fan-out runs (docs/performance.md, finding 13). Frames larger than
+    // fan-out runs (docs/performance.md, finding 14). Frames larger than
     // this still arrive whole; the buffer grows for them.
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
     // No Nagle: a browser's WebSocket sends each frame at once too.
