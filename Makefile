@@ -55,10 +55,11 @@ e2e: build
 bench-build:
 	cd bench && cargo clippy --release -- -D warnings && cargo build --release
 
-# A tiny run of every scenario against RTCA and the Node peer: it fails
-# unless messages flow without loss and presence is consistent.
+# A tiny run of every scenario against RTCA, the Node peer and the floor
+# (plain socketioxide, bench/src/bin/floor.rs): it fails unless messages
+# flow without loss and presence is consistent.
 bench-smoke: tools build bench-build
-	RTCA_BIN=$(CURDIR)/target/$(PROFILE)/rtca node bench/run.js --smoke
+	RTCA_BIN=$(CURDIR)/target/$(PROFILE)/rtca node bench/run.js --smoke --floor
 
 # The full comparison (several minutes; medians of three runs).
 bench: tools

@@ -4,7 +4,11 @@
 // the same generator (bench/src), and prints the ratio for each. Noisy
 // machines: compare within one run, and quote medians of several.
 //
-//   node bench/run.js [--smoke] [--runs N] [--only fanout-40,join-storm,...]
+//   node bench/run.js [--smoke] [--runs N] [--only fanout-40,join-storm,...] [--floor]
+//
+// --floor adds a third server, plain socketioxide with the same contract and
+// nothing else (bench/src/bin/floor.rs): the part of RTCA's cost that is
+// socketioxide's own.
 //
 // --smoke runs tiny versions of each scenario and fails unless messages
 // flow without loss and every client sees every other online. It never
@@ -21,8 +25,10 @@ const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
 const runs = Number(valueOf("--runs") ?? (smoke ? 1 : 3));
 const only = valueOf("--only")?.split(",");
+const withFloor = args.includes("--floor");
 const rtcaBin = process.env.RTCA_BIN ?? path.join(root, "target", "release", "rtca");
 const generator = path.join(root, "bench", "target", "release", "rtca-bench");
+const floorBin = path.join(root, "bench", "target", "release", "rtca-floor");
 
 function valueOf(flag) {
   const at = args.indexOf(flag);
@@ -65,7 +71,9 @@ const rtcaEnv = {
 function start(side) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rtca-bench-${side}-`));
   const child =
-    side === "rtca"
+    side === "floor"
+      ? spawn(floorBin, [], { cwd: root, env: { ...process.env, PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] })
+      : side === "rtca"
       ? spawn(rtcaBin, [], {
           cwd: root,
           env: {
@@ -177,14 +185,15 @@ function check(name, result) {
 }
 
 async function main() {
-  for (const needed of [rtcaBin, generator, path.join(root, "bench", "peer", "node_modules", "socket.io")]) {
+  const needs = [rtcaBin, generator, path.join(root, "bench", "peer", "node_modules", "socket.io"), ...(withFloor ? [floorBin] : [])];
+  for (const needed of needs) {
     if (!fs.existsSync(needed)) throw new Error(`missing ${needed}: run \`make bench\` (or \`make bench-smoke\`)`);
   }
   const all = {};
   for (const scenario of scenarios) {
-    all[scenario.name] = { rtca: [], peer: [] };
+    all[scenario.name] = { rtca: [], peer: [], floor: [] };
     for (let run = 1; run <= runs; run++) {
-      for (const side of scenario.rtcaOnly ? ["rtca"] : ["rtca", "peer"]) {
+      for (const side of scenario.rtcaOnly ? ["rtca"] : ["rtca", "peer", ...(withFloor ? ["floor"] : [])]) {
         console.log(`${scenario.name} · run ${run}/${runs} · ${side}`);
         const server = await start(side);
         try {
@@ -198,14 +207,20 @@ async function main() {
     }
   }
   console.log(`\n${smoke ? "Smoke run" : `Medians of ${runs} runs`} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}):`);
-  console.log("| scenario | figure | RTCA | Node + socket.io | RTCA / peer |\n|---|---|---|---|---|");
+  const floorColumns = withFloor ? [" plain socketioxide | RTCA / floor |", "---|---|"] : ["", ""];
+  console.log(`| scenario | figure | RTCA | Node + socket.io | RTCA / peer |${floorColumns[0]}\n|---|---|---|---|---|${floorColumns[1]}`);
+  const ratio = (ours, theirs) => {
+    const value = theirs ? ours / theirs : NaN;
+    return Number.isFinite(value) ? value.toFixed(2) : "–";
+  };
   for (const [name, sides] of Object.entries(all)) {
     const kind = sides.rtca[0]?.scenario;
     for (const [label, pick] of figures[kind] ?? []) {
       const ours = median(sides.rtca.map(pick));
       const theirs = median(sides.peer.map(pick));
-      const ratio = theirs ? ours / theirs : NaN;
-      console.log(`| ${name} | ${label} | ${fmt(ours)} | ${fmt(theirs)} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : "–"} |`);
+      const floor = median(sides.floor.map(pick));
+      const floorCells = withFloor ? ` ${fmt(floor)} | ${ratio(ours, floor)} |` : "";
+      console.log(`| ${name} | ${label} | ${fmt(ours)} | ${fmt(theirs)} | ${ratio(ours, theirs)} |${floorCells}`);
     }
   }
   const out = path.join(root, "bench", "results");
