@@ -71,8 +71,9 @@
 //!
 //! Outside `src/`: `tests/` (integration, against the real server),
 //! `end2end/` (Playwright), `fuzz/` (the codec's fuzz target), `bench/` (the
-//! load generator, its own crate, and the Node + socket.io reference peer;
-//! see docs/performance.md), `migrations/` (SQLite schema).
+//! load generator and the plain-socketioxide floor, its own crate, and the
+//! Node + socket.io reference peer; see docs/performance.md), `migrations/`
+//! (SQLite schema).
 
 // The Makefile builds with `--cfg erase_components`; a build without it keeps
 // every view's full static type, and the chat page nests deeper than the
