@@ -347,6 +347,9 @@ async fn ask(ws: &mut Ws, request: &str) -> Result<String, String> {
 /// Each client's WebSocket read buffer (tungstenite's default is 128 KiB).
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 
+/// How long a client waits for its close handshake to go out.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How long one client may take to connect and go online.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -462,7 +465,9 @@ async fn drive(
             changed = stop.changed() => if changed.is_err() { break },
         }
     }
-    let _ = client.ws.close(None).await;
+    // A server that stopped reading must not keep this histogram from the
+    // report.
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.ws.close(None)).await;
     latency
 }
 
@@ -501,6 +506,8 @@ struct Phase {
     /// The send phase alone.
     sending: Duration,
     latency: Histogram<u64>,
+    /// Clients stopped by force at the end, whose latencies are missing.
+    abandoned: u64,
     server: Option<CpuSample>,
     generator: CpuSample,
 }
@@ -556,20 +563,26 @@ async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duratio
     let generator = proc_stats::own_cpu().since(&generator_before);
     drop(stop_tx);
     let mut latency = new_histogram();
+    // A client stuck writing to a server that stopped reading is stopped
+    // after 10 s in all, so it cannot load the next run. Its latencies are
+    // lost with it, so the report counts it.
+    let closing = Instant::now() + Duration::from_secs(10);
+    let mut abandoned = 0;
     for mut task in tasks {
-        // A client stuck writing to a server that stopped reading is stopped
-        // here, so it cannot load the next run.
-        match tokio::time::timeout(Duration::from_secs(10), &mut task).await {
+        match tokio::time::timeout(closing.saturating_duration_since(Instant::now()), &mut task).await {
             Ok(Ok(histogram)) => {
                 let _ = latency.add(&histogram);
             }
             _ => {
                 task.abort();
-                eprintln!("a client did not stop within 10 s");
+                abandoned += 1;
             }
         }
     }
-    Phase { rate, sent, acked, refused, received, expected, elapsed, sending, latency, server, generator }
+    if abandoned > 0 {
+        eprintln!("{abandoned} clients did not stop within 10 s; their latencies are not in the report");
+    }
+    Phase { rate, sent, acked, refused, received, expected, elapsed, sending, latency, abandoned, server, generator }
 }
 
 fn report(phase: &Phase, clients: usize) -> Value {
@@ -588,6 +601,7 @@ fn report(phase: &Phase, clients: usize) -> Value {
         "expected_deliveries": phase.expected,
         "received_deliveries": phase.received,
         "lost": loss,
+        "abandoned_clients": phase.abandoned,
         "acked_per_s": phase.acked as f64 / send_secs,
         "deliveries_per_s": phase.received as f64 / send_secs,
         "sending_s": send_secs,
