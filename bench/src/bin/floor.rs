@@ -5,7 +5,7 @@
 //! task and channel, tungstenite, one write per frame) and how much is
 //! RTCA's (storage, ordering, limits, presence)? It is the Node peer
 //! (`bench/peer/server.js`) written against socketioxide, with the same
-//! transport settings as RTCA (`src/server/realtime.rs`): nothing stored,
+//! transport settings as RTCA (`src/server/realtime.rs`, `http.rs`): nothing stored,
 //! no limits, presence sent as the prototype did. `bench/run.js --floor`
 //! runs it as a third server.
 //!
@@ -38,6 +38,8 @@ impl Floor {
 
 /// The same bound RTCA puts on a packet (`RTCA_MAX_PACKET_BYTES`).
 const MAX_PACKET_BYTES: usize = 64 * 1024;
+/// RTCA's accept backlog.
+const ACCEPT_BACKLOG: u32 = 4096;
 /// The per-socket queue the benchmark gives RTCA (`RTCA_SOCKET_BUFFER`).
 const SOCKET_BUFFER: usize = 1024;
 
@@ -126,7 +128,10 @@ async fn main() -> std::io::Result<()> {
         .build_layer();
     io.ns("/", connected.with(register));
     let app = axum::Router::new().route("/health", axum::routing::get(|| async { "ok" })).layer(layer);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    // RTCA's accept backlog (`src/server/http.rs`), so both meet a storm alike.
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
+    let listener = socket.listen(ACCEPT_BACKLOG)?;
     println!("listening on http://{}", listener.local_addr()?);
     // As RTCA and Node do: every frame goes out at once.
     let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
