@@ -172,7 +172,7 @@ const figures = {
 function check(name, result) {
   if (["fanout", "rooms", "durable"].includes(result.scenario)) {
     if (!(result.acked > 0)) throw new Error(`${name}: no message was acknowledged`);
-    if (result.abandoned_clients > 0) throw new Error(`${name}: ${result.abandoned_clients} clients had to be stopped by force`);
+    if (result.abandoned_clients > 0) throw new Error(`${name}: ${result.abandoned_clients} clients failed or had to be stopped`);
     if (result.received_deliveries !== result.expected_deliveries) {
       throw new Error(`${name}: ${result.received_deliveries} of ${result.expected_deliveries} deliveries arrived`);
     }
