@@ -134,8 +134,10 @@ function runGenerator(url, pid, argLine) {
   return JSON.parse(line.slice("RESULT ".length));
 }
 
+// A run that never got there counts as Infinity, the worst, so a failed
+// run moves the median instead of vanishing from it.
 const median = (values) => {
-  const sorted = values.filter((v) => typeof v === "number" && Number.isFinite(v)).sort((a, b) => a - b);
+  const sorted = values.filter((v) => typeof v === "number" && !Number.isNaN(v)).sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : NaN;
 };
 
@@ -151,7 +153,7 @@ const figures = {
   get rooms() {
     return this.fanout;
   },
-  "join-storm": [["all online s", (r) => r.all_online_s, true], ["consistent", (r) => r.consistent, false]],
+  "join-storm": [["all online s", (r) => r.all_online_s ?? Infinity, true], ["consistent", (r) => r.consistent, false]],
   idle: [["KiB/connection", (r) => r.kib_per_connection, true]],
   page: [
     ["render p50 ms", (r) => r.page_ms.p50, true],
@@ -211,7 +213,7 @@ async function main() {
   const floorColumns = withFloor ? [" plain socketioxide | RTCA / floor |", "---|---|"] : ["", ""];
   console.log(`| scenario | figure | RTCA | Node + socket.io | RTCA / peer |${floorColumns[0]}\n|---|---|---|---|---|${floorColumns[1]}`);
   const ratio = (ours, theirs) => {
-    const value = theirs ? ours / theirs : NaN;
+    const value = theirs && Number.isFinite(theirs) && Number.isFinite(ours) ? ours / theirs : NaN;
     return Number.isFinite(value) ? value.toFixed(2) : "–";
   };
   for (const [name, sides] of Object.entries(all)) {
@@ -232,6 +234,7 @@ async function main() {
 }
 
 function fmt(value) {
+  if (value === Infinity) return "never";
   if (!Number.isFinite(value)) return "–";
   return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2);
 }
