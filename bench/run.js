@@ -10,6 +10,9 @@
 // nothing else (bench/src/bin/floor.rs): the part of RTCA's cost that is
 // socketioxide's own.
 //
+// Raw results go to bench/results/, with RTCA's server log for any run of
+// it that lost something or never finished.
+//
 // --smoke runs tiny versions of each scenario and fails unless messages
 // flow without loss and every client sees every other online. It never
 // judges timings. Needs: target/release/rtca (make build),
@@ -100,9 +103,14 @@ function start(side) {
       const match = output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
       if (match) {
         clearTimeout(timer);
-        child.stdout.resume();
-        child.stderr.resume();
-        resolve({ url: match[1], child, dir });
+        child.stdout.off("data", onData);
+        child.stderr.off("data", onData);
+        // Kept only when a run of RTCA's goes wrong (see `stop`).
+        const log = fs.createWriteStream(path.join(dir, "server.log"));
+        log.write(output);
+        child.stdout.pipe(log, { end: false });
+        child.stderr.pipe(log, { end: false });
+        resolve({ url: match[1], child, dir, log });
       }
     };
     child.stdout.on("data", onData);
@@ -114,14 +122,29 @@ function start(side) {
   });
 }
 
-async function stop(server) {
+// `keepLogAs` names the copy of the server's log to keep in bench/results.
+async function stop(server, keepLogAs) {
   server.child.removeAllListeners("exit");
   const exited = new Promise((resolve) => server.child.on("exit", resolve));
   server.child.kill("SIGTERM");
   const timer = setTimeout(() => server.child.kill("SIGKILL"), 10_000);
   await exited;
   clearTimeout(timer);
+  await new Promise((resolve) => server.log.end(resolve));
+  if (keepLogAs) {
+    const out = path.join(root, "bench", "results");
+    fs.mkdirSync(out, { recursive: true });
+    const kept = path.join(out, `${keepLogAs}.log`);
+    fs.copyFileSync(path.join(server.dir, "server.log"), kept);
+    console.log(`    server log kept: ${path.relative(root, kept)}`);
+  }
   fs.rmSync(server.dir, { recursive: true, force: true });
+}
+
+// A run that lost something or never finished: worth its server log.
+function wentWrong(result) {
+  const unfinished = result.scenario === "join-storm" && result.consistent !== result.clients;
+  return unfinished || result.lost > 0 || result.abandoned_clients > 0;
 }
 
 function runGenerator(url, pid, argLine) {
@@ -199,12 +222,16 @@ async function main() {
       for (const side of scenario.rtcaOnly ? ["rtca"] : ["rtca", "peer", ...(withFloor ? ["floor"] : [])]) {
         console.log(`${scenario.name} · run ${run}/${runs} · ${side}`);
         const server = await start(side);
+        // RTCA's log is kept when its run goes wrong; the others never
+        // finish a join storm, so theirs would only be noise.
+        let wrong = true;
         try {
           const result = runGenerator(server.url, server.child.pid, smoke ? scenario.smoke : scenario.full);
+          wrong = wentWrong(result);
           if (smoke) check(`${scenario.name} (${side})`, result);
           all[scenario.name][side].push(result);
         } finally {
-          await stop(server);
+          await stop(server, side === "rtca" && wrong ? `${scenario.name}-run${run}-${new Date().toISOString().replace(/[:.]/g, "-")}` : undefined);
         }
       }
     }
