@@ -20,18 +20,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef, State};
 use socketioxide::handler::ConnectHandler;
+use socketioxide::socket::Sid;
 use socketioxide::SocketIo;
 
 /// Who is online, by socket id; and the id counters.
 #[derive(Clone, Default)]
 struct Floor {
-    users: Arc<Mutex<HashMap<String, Value>>>,
+    users: Arc<Mutex<HashMap<Sid, Value>>>,
     next_user: Arc<AtomicU64>,
     next_message: Arc<AtomicU64>,
 }
 
 impl Floor {
-    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<String, Value>> {
+    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<Sid, Value>> {
         self.users.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -71,7 +72,7 @@ async fn online(s: SocketRef, Data(payload): Data<Value>, ack: AckSender, State(
     let user = json!({ "id": floor.next_user.fetch_add(1, Ordering::Relaxed) + 1, "name": name });
     let list: Vec<Value> = {
         let mut users = floor.users();
-        users.insert(s.id.to_string(), user.clone());
+        users.insert(s.id, user.clone());
         users.values().cloned().collect()
     };
     let _ = ack.send(&json!({ "ok": true, "user": user, "token": "" }));
@@ -80,7 +81,7 @@ async fn online(s: SocketRef, Data(payload): Data<Value>, ack: AckSender, State(
 }
 
 async fn message(s: SocketRef, Data(payload): Data<Value>, ack: AckSender, State(floor): State<Floor>) {
-    let Some(from) = floor.users().get(&s.id.to_string()).cloned() else {
+    let Some(from) = floor.users().get(&s.id).cloned() else {
         return refuse(ack, "not_online", "say who you are first");
     };
     let room = payload["room"].as_str().unwrap_or("lobby").to_owned();
@@ -110,7 +111,7 @@ fn enter(s: SocketRef, name: &Value, ack: AckSender) {
 }
 
 async fn disconnect(s: SocketRef, State(floor): State<Floor>) {
-    let user = floor.users().remove(&s.id.to_string());
+    let user = floor.users().remove(&s.id);
     if let Some(user) = user {
         let _ = s.broadcast().emit("offline", &json!({ "user": user, "at": now_ms() })).await;
     }
