@@ -25,8 +25,9 @@
 //! - `client::transport`: how frames travel: gloo-net's WebSocket, or
 //!   long-polling when a WebSocket is blocked, upgraded in place later.
 //! - `client::session`: starts the connection after hydration and connects
-//!   it to the signals; sends the outbox (same `cid` on every resend) and
-//!   resumes each conversation by `seq` on every (re)connect.
+//!   it to the signals; sends the outbox (same `cid` on every resend),
+//!   resumes each conversation by `seq` on every (re)connect, and fills the
+//!   gap when a live message skips a `seq` (a packet the server dropped).
 //!
 //! Server only (`server/`, feature `ssr`):
 //! - `server::config`: the `Config` struct, `RTCA_*` variables and flags.

@@ -2,7 +2,7 @@
 // conversation from the last `seq` it saw, and older history pages in on
 // demand.
 import { io } from "socket.io-client";
-import { test, expect, joinAs, send, message, uniqueName } from "./fixtures";
+import { test, expect, joinAs, send, message, onlineUser, uniqueName } from "./fixtures";
 import { startServer } from "../server";
 
 test("messages sent while a user was offline arrive when they are back", async ({ browser, users }) => {
@@ -114,4 +114,56 @@ test("a private conversation a stranger started while I was away shows up when I
   await alice.page.reload();
   await expect(alice.page.locator("button.person.offline", { hasText: carol.name })).toBeVisible();
   alice.errors.splice(0, alice.errors.length, ...alice.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/.test(e)));
+});
+
+test("a message lost on a live connection is fetched as soon as the next one shows the gap", async ({ browser, users }) => {
+  // The server drops packets for a socket whose queue is full rather than
+  // wait for it. Here bob's browser loses exactly one room message and one
+  // private message on the way in, as a stalled tab would, while its
+  // connection stays up.
+  const lost = [`lost in the lobby ${uniqueName("")}`, `lost in private ${uniqueName("")}`];
+  const dropped: string[] = [];
+  const bob = await joinAs(browser, uniqueName("bob"), {
+    prepare: async (context) => {
+      await context.routeWebSocket(/\/socket\.io\//, (ws) => {
+        const server = ws.connectToServer();
+        server.onMessage((frame) => {
+          const text = lost.find((t) => typeof frame === "string" && frame.startsWith("42") && frame.includes(t));
+          if (text && !dropped.includes(text)) {
+            dropped.push(text);
+            return;
+          }
+          ws.send(frame);
+        });
+      });
+    },
+  });
+  const alice = await joinAs(browser, uniqueName("alice"));
+  users.push(alice, bob);
+
+  const lobby = [`before ${bob.name}`, lost[0], `after ${bob.name}`];
+  await send(alice.page, lobby[0]);
+  await expect(message(bob.page, lobby[0])).toHaveCount(1);
+  await send(alice.page, lobby[1]);
+  await expect.poll(() => dropped.length).toBe(1);
+  await expect(message(bob.page, lost[0])).toHaveCount(0);
+  // The next message skips a `seq`: bob's client asks for what it missed.
+  await send(alice.page, lobby[2]);
+  for (const text of lobby) await expect(message(bob.page, text)).toHaveCount(1);
+  const shown = await bob.page.getByTestId("messages").locator(".text").allTextContents();
+  expect(shown.slice(-3)).toEqual(lobby);
+
+  await onlineUser(alice.page, bob.name).click();
+  const secrets = [`first ${bob.name}`, lost[1], `third ${bob.name}`];
+  for (const text of secrets) {
+    await send(alice.page, text);
+    await expect(message(alice.page, text)).toHaveCount(1);
+  }
+  await expect.poll(() => dropped.length).toBe(2);
+  await onlineUser(bob.page, alice.name).click();
+  for (const text of secrets) await expect(message(bob.page, text)).toHaveCount(1);
+  const conversation = await bob.page.getByTestId("messages").locator(".text").allTextContents();
+  expect(conversation).toEqual(secrets);
+  // Nothing was missed for long: the connection never dropped.
+  await expect(bob.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
 });

@@ -26,6 +26,26 @@ use crate::protocol::{
 /// Messages kept per conversation in the browser; older ones are dropped.
 pub const MAX_KEPT_MESSAGES: usize = 1000;
 
+/// A live message arrived with a `seq` past the next one expected, so some
+/// never reached me: the server drops packets for a socket whose queue is
+/// full (a tab that stalled, a slow link) rather than let one reader hold
+/// everyone back. `seen` is the newest `seq` I had before the jump; the
+/// session fetches what came after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gap {
+    Room {
+        room: String,
+        seen: i64,
+    },
+    /// `seen` is `None` for a conversation I knew nothing of, whose first
+    /// message I did not get (or which is older than the list I was sent):
+    /// its latest page is loaded, none of it counted unread.
+    Direct {
+        peer: UserId,
+        seen: Option<i64>,
+    },
+}
+
 /// What the server-rendered page starts from.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct ChatSnapshot {
@@ -182,8 +202,9 @@ impl ChatState {
     }
 
     /// Applies one server event. Unknown events and unreadable payloads are
-    /// ignored: a newer server may send more than this client knows.
-    pub fn apply(&self, name: &str, data: Value) {
+    /// ignored: a newer server may send more than this client knows. Returns
+    /// the gap a live message revealed, for the caller to fill.
+    pub fn apply(&self, name: &str, data: Value) -> Option<Gap> {
         match name {
             event::SESSION => {
                 if let Ok(info) = serde_json::from_value::<SessionInfo>(data) {
@@ -215,7 +236,7 @@ impl ChatState {
                     if let Some(cid) = message.cid.as_deref().filter(|_| self.is_me(message.from.id)) {
                         self.confirm(cid);
                     }
-                    self.add_room_message(message);
+                    return self.add_room_message(message);
                 }
             }
             event::SECRET => {
@@ -223,7 +244,7 @@ impl ChatState {
                     if let Some(cid) = secret.cid.as_deref().filter(|_| self.is_me(secret.from.id)) {
                         self.confirm(cid);
                     }
-                    self.add_secret(secret);
+                    return self.add_secret(secret);
                 }
             }
             event::ROOM_CREATED | event::INVITED => {
@@ -238,6 +259,7 @@ impl ChatState {
             }
             _ => {}
         }
+        None
     }
 
     /// The server's history was reset (`epoch` is new): nothing I have
@@ -312,6 +334,7 @@ pub fn clock_time(at_ms: i64, offset_minutes: i32) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
 
@@ -363,6 +386,37 @@ mod tests {
         chat.apply("message", json!("garbage"));
         chat.apply("no-such-event", json!({}));
         assert_eq!(lobby(&chat).len(), 2);
+    }
+
+    #[test]
+    fn a_live_message_past_the_next_seq_reports_the_gap() {
+        Owner::new_root(None).with(a_live_message_past_the_next_seq_reports_the_gap_inner);
+    }
+
+    fn a_live_message_past_the_next_seq_reports_the_gap_inner() {
+        let chat = ChatState::new(ChatSnapshot { room: LOBBY.into(), ..ChatSnapshot::default() });
+        chat.apply("session", json!({ "user": user(1, "alice") }));
+        let message = |seq: i64| json!({ "id": 100 + seq, "seq": seq, "room": "lobby", "from": user(2, "bob"), "text": "t", "at": 0, "cid": null });
+        // The first message of a room I hold nothing of has nothing to follow.
+        assert_eq!(chat.apply("message", message(5)), None);
+        assert_eq!(chat.apply("message", message(6)), None);
+        assert_eq!(chat.apply("message", message(9)), Some(Gap::Room { room: LOBBY.into(), seen: 6 }));
+        // Filling it, late arrivals and repeats are no gap.
+        chat.receive_missed_room(serde_json::from_value(json!([message(7), message(8)])).unwrap());
+        assert_eq!(chat.apply("message", message(8)), None);
+        assert_eq!(chat.apply("message", message(10)), None);
+        assert_eq!(chat.last_room_seq(LOBBY), Some(10));
+
+        let secret = |seq: i64| json!({ "id": 200 + seq, "seq": seq, "from": user(2, "bob"), "to": user(1, "alice"), "text": "psst", "at": seq, "cid": null });
+        assert_eq!(chat.apply("secret", secret(1)), None);
+        assert_eq!(chat.apply("secret", secret(2)), None);
+        assert_eq!(chat.apply("secret", secret(4)), Some(Gap::Direct { peer: 2, seen: Some(2) }));
+        chat.receive_missed_secrets(serde_json::from_value(json!([secret(3)])).unwrap());
+        assert_eq!(chat.apply("secret", secret(5)), None);
+        assert_eq!(chat.secrets.get_untracked().iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        // A conversation I knew nothing of, its first message lost.
+        let from_carol = json!({ "id": 300, "seq": 2, "from": user(3, "carol"), "to": user(1, "alice"), "text": "hi", "at": 9, "cid": null });
+        assert_eq!(chat.apply("secret", from_carol), Some(Gap::Direct { peer: 3, seen: None }));
     }
 
     #[test]

@@ -4,22 +4,24 @@
 
 use leptos::prelude::*;
 
-use super::{insert_by_seq, ChatState, Conversation};
+use super::{insert_by_seq, ChatState, Conversation, Gap};
 use crate::protocol::{ConversationSummary, SecretMessage, User, UserId};
 
 impl ChatState {
     /// Shows a private message that is new to me (live, or missed while I
-    /// was away), counting it unread unless I am looking at it.
-    pub(super) fn add_secret(&self, secret: SecretMessage) {
-        let Some(me) = self.me.get_untracked() else {
-            return;
-        };
+    /// was away), counting it unread unless I am looking at it. Returns the
+    /// gap before it, if it skipped some `seq` after the newest I knew of in
+    /// that conversation.
+    pub(super) fn add_secret(&self, secret: SecretMessage) -> Option<Gap> {
+        let me = self.me.get_untracked()?;
         let peer = secret.peer(me.id).clone();
         let incoming = secret.from.id != me.id;
         let known = self.secrets.with_untracked(|all| all.iter().any(|m| m.id == secret.id));
+        let seen = self.last_private_seq(peer.id);
+        let gap = (secret.seq > seen.unwrap_or(0) + 1).then_some(Gap::Direct { peer: peer.id, seen });
         self.note_conversation(&peer, secret.seq, secret.at);
         if known {
-            return;
+            return None;
         }
         // Ids grow with every stored message, so id order is seq order
         // within each conversation.
@@ -30,10 +32,11 @@ impl ChatState {
         if incoming && !watching {
             self.unread.update(|unread| *unread.entry(peer.id).or_default() += 1);
         }
+        gap
     }
 
     /// Messages of my private conversations that I missed (after a
-    /// reconnect): shown and counted unread like live ones.
+    /// reconnect, or to fill a gap): shown and counted unread like live ones.
     pub fn receive_missed_secrets(&self, missed: Vec<SecretMessage>) {
         for secret in missed {
             self.add_secret(secret);

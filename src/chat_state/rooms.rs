@@ -3,28 +3,34 @@
 
 use leptos::prelude::*;
 
-use super::{insert_by_seq, ChatState, Conversation};
+use super::{insert_by_seq, ChatState, Conversation, Gap};
 use crate::protocol::{ChatMessage, RoomInfo};
 
 impl ChatState {
-    /// A live room message: shown, and counted unread unless I wrote it or
-    /// I am looking at its room.
-    pub(super) fn add_room_message(&self, message: ChatMessage) {
+    /// A room message: shown, and counted unread unless I wrote it or I am
+    /// looking at its room. Returns the gap before it, if it skipped some
+    /// `seq` after the newest I have (a room's `seq` has no holes).
+    pub(super) fn add_room_message(&self, message: ChatMessage) -> Option<Gap> {
         let mine = self.is_me(message.from.id);
         let watching = self.active.with_untracked(|a| matches!(a, Conversation::Room(r) if *r == message.room));
         let room = message.room.clone();
         let mut added = false;
+        let mut gap = None;
         self.room_messages.update(|rooms| {
             let list = rooms.entry(message.room.clone()).or_default();
+            if let Some(seen) = list.last().map(|m| m.seq).filter(|seen| message.seq > seen + 1) {
+                gap = Some(Gap::Room { room: message.room.clone(), seen });
+            }
             added = insert_by_seq(list, message, |m| m.seq, |m| m.id);
         });
         if added && !mine && !watching {
             self.room_unread.update(|unread| *unread.entry(room).or_default() += 1);
         }
+        gap
     }
 
-    /// Messages of a room that I missed (after a reconnect): shown and
-    /// counted unread like live ones.
+    /// Messages of a room that I missed (after a reconnect, or to fill a
+    /// gap): shown and counted unread like live ones.
     pub fn receive_missed_room(&self, missed: Vec<ChatMessage>) {
         for message in missed {
             self.add_room_message(message);

@@ -12,7 +12,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use super::socket::{SocketClient, SocketEvent};
-use crate::chat_state::{ChatState, ConnStatus, Conversation, Outgoing};
+use crate::chat_state::{ChatState, ConnStatus, Conversation, Gap, Outgoing};
 use crate::error::ApiError;
 use crate::protocol::{
     event, parse_reply, validate_name, ConversationList, HistoryPage, HistoryRequest, MessageAck, OnlineAck, RoomInfo,
@@ -43,7 +43,11 @@ pub fn start(chat: ChatState) {
 
     let socket = SocketClient::start(move |happening| match happening {
         SocketEvent::Status(status) => chat.status.set(status),
-        SocketEvent::Event { name, data } => chat.apply(&name, data),
+        SocketEvent::Event { name, data } => {
+            if let Some(gap) = chat.apply(&name, data) {
+                leptos::task::spawn_local(fill_gap(chat, gap));
+            }
+        }
         SocketEvent::Connected { .. } => {
             flush_outbox(chat);
             // The first connection too: the page was rendered a moment
@@ -206,21 +210,34 @@ async fn resume(chat: ChatState) {
         if seen.is_some_and(|seen| seen >= summary.last_seq) {
             continue;
         }
-        match catch_up(HistoryRequest { with: Some(peer), ..Default::default() }, seen).await {
-            Ok(CaughtUp::Missed(page)) => chat.receive_missed_secrets(page.secrets),
-            Ok(CaughtUp::Restart(page)) => chat.restart_private(peer, page.secrets),
-            // Not noted as caught up: the next resume tries again.
-            Err(error) => {
-                chat.notice.set(Some(error.message));
-                continue;
-            }
+        // Not noted as caught up unless it did: the next resume tries again.
+        if absorb_private(chat, peer, catch_up(private_page(peer), seen).await) {
+            chat.note_conversation(&summary.with, summary.last_seq, summary.last_at);
         }
-        chat.note_conversation(&summary.with, summary.last_seq, summary.last_at);
+    }
+}
+
+/// Fetches what a live message showed I missed while connected, as
+/// [`resume`] does after a reconnect, for that one conversation.
+async fn fill_gap(chat: ChatState, gap: Gap) {
+    match gap {
+        Gap::Room { room, seen } => {
+            let caught = catch_up(room_page(&room), Some(seen)).await;
+            absorb_room(chat, &room, caught);
+        }
+        Gap::Direct { peer, seen: Some(seen) } => {
+            absorb_private(chat, peer, catch_up(private_page(peer), Some(seen)).await);
+        }
+        Gap::Direct { peer, seen: None } => load_private_history(chat, peer),
     }
 }
 
 fn room_page(room: &str) -> HistoryRequest {
     HistoryRequest { room: Some(room.to_owned()), ..Default::default() }
+}
+
+fn private_page(peer: UserId) -> HistoryRequest {
+    HistoryRequest { with: Some(peer), ..Default::default() }
 }
 
 fn absorb_room(chat: ChatState, room: &str, caught: Result<CaughtUp, ApiError>) {
@@ -229,6 +246,19 @@ fn absorb_room(chat: ChatState, room: &str, caught: Result<CaughtUp, ApiError>) 
         Ok(CaughtUp::Restart(page)) => chat.restart_room(room, page.messages),
         Err(error) => chat.notice.set(Some(error.message)),
     }
+}
+
+/// Returns whether it caught up.
+fn absorb_private(chat: ChatState, peer: UserId, caught: Result<CaughtUp, ApiError>) -> bool {
+    match caught {
+        Ok(CaughtUp::Missed(page)) => chat.receive_missed_secrets(page.secrets),
+        Ok(CaughtUp::Restart(page)) => chat.restart_private(peer, page.secrets),
+        Err(error) => {
+            chat.notice.set(Some(error.message));
+            return false;
+        }
+    }
+    true
 }
 
 async fn conversations() -> Result<ConversationList, ApiError> {
@@ -260,7 +290,7 @@ pub async fn load_earlier(chat: ChatState, conversation: Conversation, before: i
             Err(error) => chat.notice.set(Some(error.message)),
         },
         Conversation::Direct(peer) => {
-            let request = HistoryRequest { with: Some(peer.id), before: Some(before), ..Default::default() };
+            let request = HistoryRequest { before: Some(before), ..private_page(peer.id) };
             match history(request).await {
                 Ok(page) => chat.merge_secrets(page.secrets),
                 Err(error) => chat.notice.set(Some(error.message)),
@@ -329,7 +359,7 @@ pub async fn leave_room(chat: ChatState, room: String) -> Result<(), ApiError> {
 /// Loads the last page of my private conversation with `peer`.
 pub fn load_private_history(chat: ChatState, peer: UserId) {
     leptos::task::spawn_local(async move {
-        match history(HistoryRequest { with: Some(peer), ..Default::default() }).await {
+        match history(private_page(peer)).await {
             Ok(page) => chat.merge_secrets(page.secrets),
             Err(error) => chat.notice.set(Some(error.message)),
         }
