@@ -47,3 +47,16 @@ fn read(dir: &str) -> Option<CpuSample> {
         .unwrap_or(0);
     Some(CpuSample { user, sys, rss_kib })
 }
+
+/// Connections the kernel turned away because a listener's accept queue was
+/// full (`TcpExt: ListenOverflows` in /proc/net/netstat), counted since boot
+/// for the whole network namespace. A client whose handshake was dropped
+/// this way waits for its retransmission, a second or more later.
+pub fn listen_overflows() -> Option<u64> {
+    let netstat = std::fs::read_to_string("/proc/net/netstat").ok()?;
+    // Pairs of lines: "TcpExt: name name …" then "TcpExt: value value …".
+    let mut lines = netstat.lines().filter(|line| line.starts_with("TcpExt:"));
+    let names = lines.next()?.split_whitespace();
+    let values = lines.next()?.split_whitespace();
+    names.zip(values).find(|(name, _)| *name == "ListenOverflows").and_then(|(_, value)| value.parse().ok())
+}
