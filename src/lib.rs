@@ -27,7 +27,8 @@
 //! - `client::session`: starts the connection after hydration and connects
 //!   it to the signals; sends the outbox (same `cid` on every resend),
 //!   resumes each conversation by `seq` on every (re)connect, and fills the
-//!   gap when a live message skips a `seq` (a packet the server dropped).
+//!   gap when a live message skips a `seq` or a presence batch skips a
+//!   `version` (a packet the server dropped).
 //!
 //! Server only (`server/`, feature `ssr`):
 //! - `server::config`: the `Config` struct, `RTCA_*` variables and flags.
@@ -37,7 +38,7 @@
 //! - `server::realtime`: Socket.IO set-up and limits, the connect middleware
 //!   that identifies a socket, the event registration table, disconnects.
 //! - `server::handlers`: one function per client event (`online`, `message`,
-//!   `secret`, `history`, `conversations`, unknown events) and the
+//!   `secret`, `history`, `conversations`, `presence`, unknown events) and the
 //!   `Responder` that acks them; room events live in `server::rooms`.
 //! - `server::identity`: guest sign-up, session tokens (stored hashed), cookies.
 //! - `server::accounts`: registered accounts — argon2id passwords hashed off
@@ -51,7 +52,8 @@
 //!   `seq` order per conversation; the one place fan-out happens.
 //! - `server::presence`: who is online, counted per user across tabs.
 //! - `server::presence_feed`: presence changes and lists on their way out,
-//!   coalesced into flushes (batched `presence_changes` for clients that ask).
+//!   coalesced into flushes (batched, numbered `presence_changes` for
+//!   clients that ask).
 //! - `server::seat`: which user one socket speaks for, and its presence
 //!   accounting, race-free against a disconnect mid-handler.
 //! - `server::media`: shared files. `upload` (streamed `POST /api/uploads`),

@@ -98,3 +98,49 @@ async fn a_crowd_joining_and_leaving_reaches_batched_and_classic_clients_alike()
     assert_eq!(names, BTreeSet::from(["classic", "late", "watcher"]));
     server.stop().await;
 }
+
+/// Checks that every batch follows the one before (or the list before it)
+/// and returns the last version seen.
+fn follow_versions(events: &[(String, Value)], mut last: Option<u64>) -> Option<u64> {
+    for (name, data) in events {
+        let version = data["version"].as_u64();
+        match name.as_str() {
+            "presence" => last = version,
+            "presence_changes" => {
+                let version = version.expect("a batch carries its version");
+                if let Some(last) = last {
+                    assert_eq!(version, last + 1, "a batch skipped or repeated: {events:?}");
+                }
+                last = Some(version);
+            }
+            _ => {}
+        }
+    }
+    last
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_numbered_and_a_client_can_ask_for_the_list_again() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let batched = TestClient::connect(server.addr, Some(json!({ "presence": "batched" }))).await.unwrap();
+    batched.emit_ack("online", json!({ "name": "watcher" })).await;
+    // Each change in a flush of its own: a flush waits 50 ms after the last.
+    let (alice, _) = server.online("alice").await;
+    let mut events = batched.drain(Duration::from_millis(300)).await;
+    let (_bob, _) = server.online("bob").await;
+    events.extend(batched.drain(Duration::from_millis(300)).await);
+    alice.close().await;
+    events.extend(batched.drain(Duration::from_millis(300)).await);
+    let batches = events.iter().filter(|(name, _)| name == "presence_changes").count();
+    assert!(batches >= 3, "{batches} batches: {events:?}");
+    let last = follow_versions(&events, None).expect("versions seen");
+
+    // Asking again: acked at once, then the list, as of the last batch.
+    assert_eq!(batched.emit_ack("presence", Value::Null).await, json!({ "ok": true }));
+    let list = batched.event("presence").await;
+    assert_eq!(list["version"].as_u64(), Some(last));
+    let names: BTreeSet<&str> = list["users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(names, BTreeSet::from(["bob", "watcher"]));
+    server.stop().await;
+}

@@ -167,3 +167,33 @@ test("a message lost on a live connection is fetched as soon as the next one sho
   // Nothing was missed for long: the connection never dropped.
   await expect(bob.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
 });
+
+test("a lost presence batch is noticed by the next one, and the list is asked for again", async ({ browser, users }) => {
+  let dropped = 0;
+  const carolName = uniqueName("carol");
+  const bob = await joinAs(browser, uniqueName("bob"), {
+    prepare: async (context) => {
+      await context.routeWebSocket(/\/socket\.io\//, (ws) => {
+        const server = ws.connectToServer();
+        server.onMessage((frame) => {
+          // The batch that says carol came online never arrives.
+          if (typeof frame === "string" && frame.startsWith('42["presence_changes"') && frame.includes(carolName) && dropped === 0) {
+            dropped++;
+            return;
+          }
+          ws.send(frame);
+        });
+      });
+    },
+  });
+  const carol = await joinAs(browser, carolName);
+  users.push(bob, carol);
+  await expect.poll(() => dropped).toBe(1);
+  await expect(onlineUser(bob.page, carol.name)).toHaveCount(0);
+  // Dave's batch is numbered one past the lost one: bob asks for the list.
+  const dave = await joinAs(browser, uniqueName("dave"));
+  users.push(dave);
+  await expect(onlineUser(bob.page, dave.name)).toBeVisible();
+  await expect(onlineUser(bob.page, carol.name)).toBeVisible();
+  await expect(bob.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+});

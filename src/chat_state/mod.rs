@@ -44,6 +44,8 @@ pub enum Gap {
         peer: UserId,
         seen: Option<i64>,
     },
+    /// A `presence_changes` batch was skipped: ask for the whole list.
+    Presence,
 }
 
 /// What the server-rendered page starts from.
@@ -155,6 +157,9 @@ pub struct ChatState {
     /// `seq` I know of (loaded or not).
     pub conversations: RwSignal<Vec<ConversationSummary>>,
     pub online: RwSignal<Vec<User>>,
+    /// The `version` of the last presence batch applied to `online`; `None`
+    /// until the server's first list or versioned batch.
+    pub presence_version: StoredValue<Option<u64>>,
     pub status: RwSignal<ConnStatus>,
     pub active: RwSignal<Conversation>,
     /// Unread private messages per peer.
@@ -182,6 +187,7 @@ impl ChatState {
             secrets: RwSignal::new(snapshot.secrets),
             conversations: RwSignal::new(snapshot.conversations),
             online: RwSignal::new(snapshot.online),
+            presence_version: StoredValue::new(None),
             status: RwSignal::new(ConnStatus::Connecting),
             active: RwSignal::new(match snapshot.direct {
                 Some(peer) => Conversation::Direct(peer),
@@ -213,12 +219,21 @@ impl ChatState {
             }
             event::PRESENCE => {
                 if let Ok(list) = serde_json::from_value::<PresenceList>(data) {
+                    self.presence_version.set_value(Some(list.version));
                     self.online.set(list.users);
                 }
             }
             event::PRESENCE_CHANGES => {
                 if let Ok(changes) = serde_json::from_value::<PresenceChanges>(data) {
+                    // Version 0: a server that does not number its batches.
+                    let version = changes.version;
+                    let skipped =
+                        version != 0 && self.presence_version.get_value().is_some_and(|last| version != last + 1);
+                    self.presence_version.set_value((version != 0).then_some(version));
                     self.online.update(|online| apply_presence_changes(online, changes));
+                    if skipped {
+                        return Some(Gap::Presence);
+                    }
                 }
             }
             event::ONLINE => {
@@ -414,6 +429,27 @@ mod tests {
         chat.receive_missed_secrets(serde_json::from_value(json!([secret(3)])).unwrap());
         assert_eq!(chat.apply("secret", secret(5)), None);
         assert_eq!(chat.secrets.get_untracked().iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        // Presence: batches follow the list's version; one skipped is a gap.
+        chat.apply("presence", json!({ "users": [user(1, "alice")], "version": 7 }));
+        assert_eq!(
+            chat.apply("presence_changes", json!({ "online": [user(2, "bob")], "offline": [], "at": 1, "version": 8 })),
+            None
+        );
+        let skipped = json!({ "online": [user(4, "dave")], "offline": [], "at": 3, "version": 10 });
+        assert_eq!(chat.apply("presence_changes", skipped), Some(Gap::Presence));
+        assert_eq!(chat.online.get_untracked().len(), 3);
+        chat.apply(
+            "presence",
+            json!({ "users": [user(1, "alice"), user(3, "carol"), user(4, "dave")], "version": 10 }),
+        );
+        assert_eq!(
+            chat.apply(
+                "presence_changes",
+                json!({ "online": [], "offline": [user(3, "carol")], "at": 4, "version": 11 })
+            ),
+            None
+        );
+        assert_eq!(chat.online.get_untracked().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "dave"]);
         // A conversation I knew nothing of, its first message lost.
         let from_carol = json!({ "id": 300, "seq": 2, "from": user(3, "carol"), "to": user(1, "alice"), "text": "hi", "at": 9, "cid": null });
         assert_eq!(chat.apply("secret", from_carol), Some(Gap::Direct { peer: 3, seen: None }));

@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{json, Value};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -217,8 +217,9 @@ async fn resume(chat: ChatState) {
     }
 }
 
-/// Fetches what a live message showed I missed while connected, as
-/// [`resume`] does after a reconnect, for that one conversation.
+/// Fetches what a live event showed I missed while connected: a
+/// conversation's messages, as [`resume`] does after a reconnect, or the
+/// list of who is online.
 async fn fill_gap(chat: ChatState, gap: Gap) {
     match gap {
         Gap::Room { room, seen } => {
@@ -229,6 +230,12 @@ async fn fill_gap(chat: ChatState, gap: Gap) {
             absorb_private(chat, peer, catch_up(private_page(peer), Some(seen)).await);
         }
         Gap::Direct { peer, seen: None } => load_private_history(chat, peer),
+        // The list comes as a `presence` event, with the server's next flush.
+        Gap::Presence => {
+            if let Err(error) = ask::<IgnoredAny>(event::PRESENCE, Value::Null).await {
+                chat.notice.set(Some(error.message));
+            }
+        }
     }
 }
 

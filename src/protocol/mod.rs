@@ -18,6 +18,8 @@ pub use media::*;
 pub mod event {
     pub const ONLINE: &str = "online";
     pub const OFFLINE: &str = "offline";
+    /// Server → client: everyone online (`PresenceList`). Client → server,
+    /// with ack: send me that list again (after a skipped `version`).
     pub const PRESENCE: &str = "presence";
     /// Who came online and who left, batched; only to sockets that asked
     /// for it at the handshake (`auth: {presence: "batched"}`).
@@ -196,6 +198,10 @@ pub struct PresenceChanges {
     pub online: Vec<User>,
     pub offline: Vec<User>,
     pub at: i64,
+    /// Counts batches from 1 since the server started. One skipped means a
+    /// batch was lost on the way (a full socket queue): ask for the list.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// The handshake's `auth` value that asks for `presence_changes` instead of
@@ -206,6 +212,10 @@ pub const BATCHED_PRESENCE: &str = "batched";
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct PresenceList {
     pub users: Vec<User>,
+    /// The `version` of the last `presence_changes` batch the list includes;
+    /// the next batch is `version + 1`.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// A room as listed for one viewer.
@@ -437,6 +447,10 @@ mod tests {
         let json = serde_json::to_value(&reply).unwrap();
         assert_eq!(json, serde_json::json!({"ok": true, "id": 1, "seq": 2, "at": 3}));
         assert_eq!(parse_reply::<MessageAck>(json).unwrap(), MessageAck { id: 1, seq: 2, at: 3 });
+        // A reply with nothing to say is just `ok`.
+        let done = serde_json::to_value(Reply::<()>::from(Ok(()))).unwrap();
+        assert_eq!(done, serde_json::json!({"ok": true}));
+        assert!(parse_reply::<serde::de::IgnoredAny>(done).is_ok());
     }
 
     #[test]

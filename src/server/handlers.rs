@@ -370,6 +370,18 @@ pub async fn conversations(s: SocketRef, State(state): State<AppState>, reply: R
     reply.send(list.await);
 }
 
+/// `presence` (no payload): the list of everyone online again, as a
+/// `presence` event with the next flush, for a client that saw a batch of
+/// changes skipped. Acked `{ok: true}` at once.
+pub async fn presence(s: SocketRef, State(state): State<AppState>, reply: Responder) {
+    let result = throttle(&s, Action::Read);
+    let accepted = result.is_ok();
+    reply.send(result);
+    if accepted {
+        state.presence_feed.snapshot_for(&s);
+    }
+}
+
 /// Any event we do not know.
 pub async fn unknown_event(s: SocketRef, Event(name): Event, reply: Responder) {
     let name: String = name.chars().take(64).collect();

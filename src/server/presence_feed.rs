@@ -19,6 +19,10 @@
 //!
 //! Changes to the same user within one flush count once, as the user stands
 //! at the flush (read from `Presence`).
+//! Batches are numbered (`version`), and a list says which batch it follows,
+//! so a client that lost a batch to a full queue can tell, and asks for the
+//! list again (the client's `presence` request lands in the next flush's
+//! welcome, like a newcomer).
 //! A flush sends the changes, then the snapshots, taken after the changes
 //! were; every socket is in its presence room before it is queued for a
 //! snapshot, so whatever changes after a snapshot reaches it in a later
@@ -26,6 +30,7 @@
 //! idempotent) always converges on who is online.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -66,6 +71,9 @@ pub struct PresenceFeed {
 struct Inner {
     pending: Mutex<Pending>,
     wake: Notify,
+    /// The last `presence_changes` batch's `version`. Only the feed's task
+    /// writes it; an atomic only so that the feed can be shared.
+    version: AtomicU64,
 }
 
 /// A user whose presence changed: who they were then, and when. Whether
@@ -177,13 +185,14 @@ impl PresenceFeed {
             })
             .collect();
         if !changes.is_empty() {
-            emit_changes(io, changes).await;
+            let version = self.inner.version.fetch_add(1, Ordering::Relaxed) + 1;
+            emit_changes(io, changes, version).await;
         }
         // After the changes, as before coalescing: a newcomer hears its own
         // `online`, then the list. The list is taken now, so it holds those
         // changes, and anything later comes in the next flush.
         if let Some(room) = newcomers {
-            send_snapshot(io, room, presence).await;
+            send_snapshot(io, room, presence, self.inner.version.load(Ordering::Relaxed)).await;
         }
         true
     }
@@ -191,9 +200,9 @@ impl PresenceFeed {
 
 /// One list for every newcomer of this flush (the sockets in `room`),
 /// encoded once; then the room is emptied for its next turn.
-async fn send_snapshot(io: &SocketIo, room: &'static str, presence: &Presence) {
+async fn send_snapshot(io: &SocketIo, room: &'static str, presence: &Presence, version: u64) {
     let Some(sockets) = namespace(io) else { return };
-    let list = PresenceList { users: presence.users() };
+    let list = PresenceList { users: presence.users(), version };
     if let Err(error) = sockets.clone().to(room).emit(event::PRESENCE, &list).await {
         tracing::debug!(?error, "a presence list reached only some sockets");
     }
@@ -203,9 +212,9 @@ async fn send_snapshot(io: &SocketIo, room: &'static str, presence: &Presence) {
 }
 
 /// `(user, online now, when it changed)`, in the order of the changes.
-async fn emit_changes(io: &SocketIo, changes: Vec<(User, bool, i64)>) {
+async fn emit_changes(io: &SocketIo, changes: Vec<(User, bool, i64)>, version: u64) {
     let Some(sockets) = namespace(io) else { return };
-    let mut batch = PresenceChanges { at: now_ms(), ..PresenceChanges::default() };
+    let mut batch = PresenceChanges { at: now_ms(), version, ..PresenceChanges::default() };
     for (user, online, at) in changes {
         let name = if online { event::ONLINE } else { event::OFFLINE };
         let change = PresenceChange { user, at };

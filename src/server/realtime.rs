@@ -109,6 +109,7 @@ async fn identify(
     s.on(event::SECRET, handlers::secret);
     s.on(event::HISTORY, handlers::history);
     s.on(event::CONVERSATIONS, handlers::conversations);
+    s.on(event::PRESENCE, handlers::presence);
     s.on(event::ROOMS, rooms::list);
     s.on(event::CREATE_ROOM, rooms::create);
     s.on(event::JOIN_ROOM, rooms::join);
