@@ -14,7 +14,8 @@
 //! - [`chat_state`]: the chat as reactive signals, and the one function that
 //!   applies a server event to them; `outbox`, `private` (conversations)
 //!   and `rooms` hold the methods for each part.
-//! - [`app`]: the HTML shell and the routes.
+//! - [`app`]: the HTML shell, and which address shows what (`/`, `/r/…`,
+//!   `/dm/…`; no client-side router: the page never navigates).
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
 //!   `conversation`, `composer`, `join_form`, `account`,
 //!   `connection_status`), each with the server functions it calls.

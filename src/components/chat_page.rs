@@ -88,12 +88,11 @@ pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<Cha
     })
 }
 
-/// The page for `/`, `/r/{room}` and `/dm/{user}`.
+/// The page for `/`, `/r/{room}` and `/dm/{user}`: `room` (`None` for the
+/// lobby) or my private conversation `with` a user.
 #[component]
-pub fn ChatPage() -> impl IntoView {
-    let params = leptos_router::hooks::use_params_map();
-    let target = move || params.with(|p| (p.get("room"), p.get("user").and_then(|user| user.parse::<UserId>().ok())));
-    let snapshot = Resource::new(target, |(room, with)| load_chat(room, with));
+pub fn ChatPage(room: Option<String>, with: Option<UserId>) -> impl IntoView {
+    let snapshot = Resource::new(move || (room.clone(), with), |(room, with)| load_chat(room, with));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the chat…"</p> }>
             {move || Suspend::new(async move {

@@ -15,7 +15,7 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, LeptosRoutes};
+use leptos_axum::{render_app_async_with_context, LeptosRoutes};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -29,7 +29,7 @@ use super::realtime;
 use super::state::AppState;
 use super::store::sqlite::SqliteStore;
 use super::store::{CommitObserver, Store};
-use crate::app::{shell, App};
+use crate::app::{shell, CHAT_PATHS};
 
 /// Pending connections the kernel holds for us before refusing more (it
 /// caps this at `net.core.somaxconn`). tokio's `TcpListener::bind` asks for
@@ -90,25 +90,25 @@ pub async fn run(
         tokio::spawn(state.presence_feed.clone().run(io.clone(), Arc::clone(&state.presence), presence_stopped));
     let media_sweep = tokio::spawn(media::sweep::run(state.clone()));
 
-    let routes = {
+    let with_state = {
         let state = state.clone();
-        generate_route_list_with_exclusions_and_ssg_and_context(App, None, move || provide_context(state.clone())).0
+        move || provide_context(state.clone())
     };
-    let app = Router::new()
-        .route("/health", get(health))
-        .merge(media::routes())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+    let render_shell = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    // The page waits for its data before the first byte (in-order, all
+    // resources resolved): history and who is online are in the first
+    // HTML, so it reads fine before, or without, the WASM.
+    let page = render_app_async_with_context(with_state.clone(), render_shell.clone());
+    let mut app = Router::new().route("/health", get(health)).merge(media::routes());
+    for path in CHAT_PATHS {
+        app = app.route(path, get(page.clone()));
+    }
+    let app = app
+        // With no routes of its own, this registers the server functions.
+        .leptos_routes_with_context(&state, Vec::new(), with_state, render_shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
         .layer(socket_layer)
