@@ -6,8 +6,8 @@
 //! conversation only replaces the address (`client::session::open`), so
 //! the one decision is made once, from the address the page was loaded at:
 //! the request's on the server, the browser's when hydrating (the same
-//! address, so both render the same view). leptos_router cost about 60 KB
-//! of the gzipped WASM for that (docs/performance.md, finding 22).
+//! address, so both render the same view). leptos_router cost 54 KB of the
+//! gzipped WASM for that (docs/performance.md, finding 22).
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -54,6 +54,7 @@ pub enum Page {
 }
 
 impl Page {
+    /// Exact segments: `/r/general/` (a trailing slash) is not a room.
     pub fn from_path(path: &str) -> Page {
         let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
         match segments.as_slice() {
@@ -70,8 +71,10 @@ impl Page {
 /// JavaScript, and for our plain forms): this puts the error where the
 /// server action for `__path` reads it.
 fn provide_refused_post(query: &str) {
+    // The last pair: each refusal appends its own to the address it was
+    // sent from, which may hold an earlier one.
     let param = |name: &str| {
-        query.split('&').find_map(|pair| {
+        query.split('&').rev().find_map(|pair| {
             let (key, value) = pair.split_once('=')?;
             (key == name).then(|| decode(&value.replace('+', " ")))
         })
@@ -165,6 +168,12 @@ mod tests {
             let refused =
                 use_context::<leptos::server::ServerActionError>().map(|e| (e.path().to_owned(), e.err().to_owned()));
             assert_eq!(refused, Some(("/api/login".to_owned(), "wrong name or/password".to_owned())));
+        });
+        Owner::new_root(None).with(|| {
+            provide_refused_post("__err=first&__path=%2Fapi%2Fjoin&__err=second&__path=%2Fapi%2Flogin");
+            let refused =
+                use_context::<leptos::server::ServerActionError>().map(|e| (e.path().to_owned(), e.err().to_owned()));
+            assert_eq!(refused, Some(("/api/login".to_owned(), "second".to_owned())));
         });
         Owner::new_root(None).with(|| {
             provide_refused_post("__err=only");

@@ -286,6 +286,12 @@ async fn hostile_clients_cannot_break_the_server_or_its_users() {
     assert!(acks.iter().any(|ack| ack["error"]["code"] == "rate_limited"), "a history flood was never limited");
     arena.survived("a history flood").await;
 
+    // Each `presence` request costs the whole list: limited like history.
+    let attacker = mallory().await.unwrap();
+    let acks = futures::future::join_all((0..200).map(|_| attacker.emit_ack("presence", Value::Null))).await;
+    assert!(acks.iter().any(|ack| ack["error"]["code"] == "rate_limited"), "a presence flood was never limited");
+    arena.survived("a presence flood").await;
+
     // Identity: a cross-site page, a forged token, an expired one.
     let foreign = TestClient::connect_with(arena.addr(), None, Some("https://evil.example")).await;
     assert!(matches!(foreign, Err(ConnectError::Http(_))), "a cross-site page opened a socket");

@@ -160,6 +160,9 @@ test("a message lost on a live connection is fetched as soon as the next one sho
     await expect(message(alice.page, text)).toHaveCount(1);
   }
   await expect.poll(() => dropped.length).toBe(2);
+  // Filled before bob looks: the lost one counts unread too (opening the
+  // conversation would load its latest page anyway).
+  await expect(onlineUser(bob.page, alice.name).locator(".badge")).toHaveText("3");
   await onlineUser(bob.page, alice.name).click();
   for (const text of secrets) await expect(message(bob.page, text)).toHaveCount(1);
   const conversation = await bob.page.getByTestId("messages").locator(".text").allTextContents();

@@ -25,6 +25,9 @@ use crate::protocol::{
 
 /// Messages kept per conversation in the browser; older ones are dropped.
 pub const MAX_KEPT_MESSAGES: usize = 1000;
+/// Gaps kept for the next reconnect when filling them failed; the oldest
+/// go first.
+pub const MAX_UNFILLED_GAPS: usize = 64;
 
 /// A live message arrived with a `seq` past the next one expected, so some
 /// never reached me: the server drops packets for a socket whose queue is
@@ -160,6 +163,10 @@ pub struct ChatState {
     /// The `version` of the last presence batch applied to `online`; `None`
     /// until the server's first list or versioned batch.
     pub presence_version: StoredValue<Option<u64>>,
+    /// Gaps whose filling failed (the connection dropped meanwhile, say).
+    /// The newest `seq` has moved past them, so resuming by `seq` alone
+    /// would never ask for them again.
+    pub unfilled_gaps: StoredValue<Vec<Gap>>,
     pub status: RwSignal<ConnStatus>,
     pub active: RwSignal<Conversation>,
     /// Unread private messages per peer.
@@ -188,6 +195,7 @@ impl ChatState {
             conversations: RwSignal::new(snapshot.conversations),
             online: RwSignal::new(snapshot.online),
             presence_version: StoredValue::new(None),
+            unfilled_gaps: StoredValue::new(Vec::new()),
             status: RwSignal::new(ConnStatus::Connecting),
             active: RwSignal::new(match snapshot.direct {
                 Some(peer) => Conversation::Direct(peer),
@@ -227,8 +235,8 @@ impl ChatState {
                 if let Ok(changes) = serde_json::from_value::<PresenceChanges>(data) {
                     // Version 0: a server that does not number its batches.
                     let version = changes.version;
-                    let skipped =
-                        version != 0 && self.presence_version.get_value().is_some_and(|last| version != last + 1);
+                    let skipped = version != 0
+                        && self.presence_version.get_value().is_some_and(|last| last.checked_add(1) != Some(version));
                     self.presence_version.set_value((version != 0).then_some(version));
                     self.online.update(|online| apply_presence_changes(online, changes));
                     if skipped {
@@ -277,6 +285,25 @@ impl ChatState {
         None
     }
 
+    /// A new connection: the server numbers presence anew for it (its list
+    /// comes with the connection's first flush), so the last `version` seen
+    /// on the old one would only make the first batch look like a loss.
+    pub fn reconnected(&self) {
+        self.presence_version.set_value(None);
+    }
+
+    /// Keeps a gap that could not be filled now, for the next resume.
+    pub fn keep_unfilled(&self, gap: Gap) {
+        self.unfilled_gaps.update_value(|gaps| {
+            if !gaps.contains(&gap) {
+                if gaps.len() == MAX_UNFILLED_GAPS {
+                    gaps.remove(0);
+                }
+                gaps.push(gap);
+            }
+        });
+    }
+
     /// The server's history was reset (`epoch` is new): nothing I have
     /// lines up with it any more, so drop it all and start over. Unsent
     /// messages stay in the outbox.
@@ -286,6 +313,7 @@ impl ChatState {
         self.secrets.set(Vec::new());
         self.conversations.set(Vec::new());
         self.unread.set(HashMap::new());
+        self.unfilled_gaps.set_value(Vec::new());
     }
 
     pub fn open(&self, conversation: Conversation) {
@@ -450,9 +478,38 @@ mod tests {
             None
         );
         assert_eq!(chat.online.get_untracked().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "dave"]);
+        // After a reconnect (or a server restart) the numbering is the new
+        // connection's: its first batch is no loss.
+        chat.reconnected();
+        let after_restart = json!({ "online": [user(3, "carol")], "offline": [], "at": 5, "version": 2 });
+        assert_eq!(chat.apply("presence_changes", after_restart), None);
         // A conversation I knew nothing of, its first message lost.
         let from_carol = json!({ "id": 300, "seq": 2, "from": user(3, "carol"), "to": user(1, "alice"), "text": "hi", "at": 9, "cid": null });
         assert_eq!(chat.apply("secret", from_carol), Some(Gap::Direct { peer: 3, seen: None }));
+    }
+
+    #[test]
+    fn a_restart_keeps_what_came_after_its_page_and_unfilled_gaps_are_bounded() {
+        Owner::new_root(None).with(|| {
+            let chat = ChatState::new(ChatSnapshot { room: LOBBY.into(), ..ChatSnapshot::default() });
+            let message = |seq: i64| {
+                serde_json::from_value::<ChatMessage>(json!({ "id": seq, "seq": seq, "room": "lobby", "from": user(2, "bob"), "text": "t", "at": 0, "cid": null })).unwrap()
+            };
+            chat.merge_room(LOBBY, vec![message(1), message(2), message(900)]);
+            chat.restart_room(LOBBY, vec![message(800), message(850)]);
+            let seqs = chat.room_messages.with_untracked(|rooms| rooms[LOBBY].iter().map(|m| m.seq).collect::<Vec<_>>());
+            assert_eq!(seqs, [800, 850, 900]);
+
+            for peer in 0..(MAX_UNFILLED_GAPS as i64 + 5) {
+                chat.keep_unfilled(Gap::Direct { peer, seen: Some(1) });
+                chat.keep_unfilled(Gap::Direct { peer, seen: Some(1) });
+            }
+            let kept = chat.unfilled_gaps.get_value();
+            assert_eq!(kept.len(), MAX_UNFILLED_GAPS);
+            assert_eq!(kept.first(), Some(&Gap::Direct { peer: 5, seen: Some(1) }));
+            chat.start_over("new".into());
+            assert!(chat.unfilled_gaps.get_value().is_empty());
+        });
     }
 
     #[test]

@@ -79,9 +79,11 @@ impl ChatState {
     }
 
     /// Replaces what I have of my private conversation with `peer`.
+    /// Keeps what arrived live after the page was read.
     pub fn restart_private(&self, peer: UserId, page: Vec<SecretMessage>) {
         let Some(me) = self.me.get_untracked().map(|u| u.id) else { return };
-        self.secrets.update(|all| all.retain(|m| m.peer(me).id != peer));
+        let newest = page.iter().map(|m| m.seq).max();
+        self.secrets.update(|all| all.retain(|m| m.peer(me).id != peer || newest.is_some_and(|n| m.seq > n)));
         self.merge_secrets(page);
     }
 }

@@ -47,10 +47,16 @@ impl ChatState {
         });
     }
 
-    /// Replaces what I have of a room (the gap was too large to fill).
+    /// Replaces what I have of a room with its latest page (the gap was too
+    /// large to fill), keeping what arrived live after that page was read.
     pub fn restart_room(&self, room: &str, page: Vec<ChatMessage>) {
+        let newest = page.last().map(|m| m.seq);
         self.room_messages.update(|rooms| {
-            rooms.insert(room.to_owned(), page);
+            let later =
+                rooms.remove(room).unwrap_or_default().into_iter().filter(|m| newest.is_some_and(|n| m.seq > n));
+            let mut list = page;
+            list.extend(later);
+            rooms.insert(room.to_owned(), list);
         });
     }
 

@@ -49,6 +49,7 @@ pub fn start(chat: ChatState) {
             }
         }
         SocketEvent::Connected { .. } => {
+            chat.reconnected();
             flush_outbox(chat);
             // The first connection too: the page was rendered a moment
             // before the socket joined, and messages may have come between.
@@ -183,6 +184,11 @@ async fn resume(chat: ChatState) {
         }
     }
     absorb_room(chat, LOBBY, lobby);
+    // Holes found while connected whose filling failed: the newest `seq`
+    // is past them, so the catching up below would not ask for them.
+    for gap in chat.unfilled_gaps.try_update_value(std::mem::take).unwrap_or_default() {
+        fill_gap(chat, gap).await;
+    }
     // Then every other room I have messages of, if the list says it moved
     // on; rooms I never opened load when I open them.
     let rooms = match ask::<RoomList>(event::ROOMS, Value::Null).await {
@@ -219,23 +225,34 @@ async fn resume(chat: ChatState) {
 
 /// Fetches what a live event showed I missed while connected: a
 /// conversation's messages, as [`resume`] does after a reconnect, or the
-/// list of who is online.
+/// list of who is online. A conversation's gap that cannot be filled now is
+/// kept for the next resume.
 async fn fill_gap(chat: ChatState, gap: Gap) {
-    match gap {
-        Gap::Room { room, seen } => {
-            let caught = catch_up(room_page(&room), Some(seen)).await;
-            absorb_room(chat, &room, caught);
-        }
+    let filled = match &gap {
+        Gap::Room { room, seen } => absorb_room(chat, room, catch_up(room_page(room), Some(*seen)).await),
         Gap::Direct { peer, seen: Some(seen) } => {
-            absorb_private(chat, peer, catch_up(private_page(peer), Some(seen)).await);
+            absorb_private(chat, *peer, catch_up(private_page(*peer), Some(*seen)).await)
         }
-        Gap::Direct { peer, seen: None } => load_private_history(chat, peer),
-        // The list comes as a `presence` event, with the server's next flush.
-        Gap::Presence => {
-            if let Err(error) = ask::<IgnoredAny>(event::PRESENCE, Value::Null).await {
-                chat.notice.set(Some(error.message));
+        Gap::Direct { peer, seen: None } => match history(private_page(*peer)).await {
+            Ok(page) => {
+                chat.merge_secrets(page.secrets);
+                true
             }
+            Err(error) => {
+                chat.notice.set(Some(error.message));
+                false
+            }
+        },
+        // The list comes as a `presence` event, with the server's next
+        // flush. If asking fails, the connection's next list will do: every
+        // connection starts with one.
+        Gap::Presence => {
+            let _ = ask::<IgnoredAny>(event::PRESENCE, Value::Null).await;
+            true
         }
+    };
+    if !filled {
+        chat.keep_unfilled(gap);
     }
 }
 
@@ -247,12 +264,17 @@ fn private_page(peer: UserId) -> HistoryRequest {
     HistoryRequest { with: Some(peer), ..Default::default() }
 }
 
-fn absorb_room(chat: ChatState, room: &str, caught: Result<CaughtUp, ApiError>) {
+/// Returns whether it caught up.
+fn absorb_room(chat: ChatState, room: &str, caught: Result<CaughtUp, ApiError>) -> bool {
     match caught {
         Ok(CaughtUp::Missed(page)) => chat.receive_missed_room(page.messages),
         Ok(CaughtUp::Restart(page)) => chat.restart_room(room, page.messages),
-        Err(error) => chat.notice.set(Some(error.message)),
+        Err(error) => {
+            chat.notice.set(Some(error.message));
+            return false;
+        }
     }
+    true
 }
 
 /// Returns whether it caught up.

@@ -88,7 +88,7 @@ impl TokenBucket {
 pub enum Action {
     /// `message`, `secret`.
     Send,
-    /// `history`, `conversations`.
+    /// `history`, `conversations`, `presence`.
     Read,
     /// `online`.
     Join,
