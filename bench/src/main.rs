@@ -223,8 +223,12 @@ struct Client {
     audience: u64,
 }
 
-/// Opens the Engine.IO session and the namespace, then goes `online`.
+/// Opens the Engine.IO session and the namespace, then goes `online`,
+/// within [`CONNECT_TIMEOUT`] in all; a client that runs out says which
+/// step it was waiting for (a join storm that never finished did not).
 async fn connect(url: &str, name: &str) -> Result<Client, String> {
+    let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
+    let late = |step: &str| format!("no {step} within {CONNECT_TIMEOUT:?}");
     let ws_url = format!("{}/socket.io/?EIO=4&transport=websocket", url.replacen("http", "ws", 1));
     // tungstenite zeroes up to its read buffer size before every read (0.26
     // zeroed all the capacity a large frame had grown): at the default
@@ -233,10 +237,15 @@ async fn connect(url: &str, name: &str) -> Result<Client, String> {
     // arrive whole; the buffer grows for them.
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
     // No Nagle: a browser's WebSocket sends each frame at once too.
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(ws_url, Some(config), true)
+    let (mut ws, _) =
+        tokio::time::timeout_at(deadline, tokio_tungstenite::connect_async_with_config(ws_url, Some(config), true))
+            .await
+            .map_err(|_| late("websocket handshake"))?
+            .map_err(|e| format!("connect: {e}"))?;
+    let open = tokio::time::timeout_at(deadline, next_text(&mut ws))
         .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let open = next_text(&mut ws).await.ok_or("closed before the open packet")?;
+        .map_err(|_| late("open packet"))?
+        .ok_or("closed before the open packet")?;
     if !open.starts_with('0') {
         return Err(format!("expected an open packet, got {open}"));
     }
@@ -245,7 +254,10 @@ async fn connect(url: &str, name: &str) -> Result<Client, String> {
     ws.send(Message::text(r#"40{"presence":"batched"}"#)).await.map_err(|e| format!("send: {e}"))?;
     let mut early = Vec::new();
     loop {
-        let frame = next_text(&mut ws).await.ok_or("closed before the namespace connected")?;
+        let frame = tokio::time::timeout_at(deadline, next_text(&mut ws))
+            .await
+            .map_err(|_| late("namespace connect"))?
+            .ok_or("closed before the namespace connected")?;
         if frame.starts_with("40") {
             break;
         }
@@ -263,7 +275,10 @@ async fn connect(url: &str, name: &str) -> Result<Client, String> {
     let online = format!("420{}", json!(["online", { "name": name }]));
     ws.send(Message::text(online)).await.map_err(|e| format!("send: {e}"))?;
     loop {
-        let frame = next_text(&mut ws).await.ok_or("closed before the online ack")?;
+        let frame = tokio::time::timeout_at(deadline, next_text(&mut ws))
+            .await
+            .map_err(|_| late("online ack"))?
+            .ok_or("closed before the online ack")?;
         if frame == "2" {
             ws.send(Message::text("3")).await.map_err(|e| format!("send: {e}"))?;
         } else if let Some(ack) = frame.strip_prefix("430") {
@@ -297,12 +312,7 @@ async fn connect_all(args: &Args, count: usize, prefix: &str) -> Result<(Vec<Cli
     let url = args.url.clone();
     let mut pending = futures::stream::iter(names.into_iter().map(|name| {
         let url = url.clone();
-        async move {
-            match tokio::time::timeout(CONNECT_TIMEOUT, connect(&url, &name)).await {
-                Ok(client) => client,
-                Err(_) => Err(format!("{name} was not online after {CONNECT_TIMEOUT:?}")),
-            }
-        }
+        async move { connect(&url, &name).await.map_err(|problem| format!("{name}: {problem}")) }
     }))
     .buffered(args.connect_concurrency);
     while let Some(client) = pending.next().await {
@@ -830,11 +840,7 @@ async fn join_storm(args: &Args) -> Result<Value, String> {
     for n in 0..count {
         let (url, done, mut stop, tag) = (url.clone(), Arc::clone(&done), stop_rx.clone(), tag.clone());
         tasks.push(tokio::spawn(async move {
-            let name = format!("storm{tag}-{n}");
-            let mut client = match tokio::time::timeout(CONNECT_TIMEOUT, connect(&url, &name)).await {
-                Ok(connected) => connected?,
-                Err(_) => return Err(format!("not online after {CONNECT_TIMEOUT:?}")),
-            };
+            let mut client = connect(&url, &format!("storm{tag}-{n}")).await?;
             let mut seen = Seen::default();
             for frame in &client.early {
                 seen.note(frame);
