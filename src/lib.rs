@@ -12,8 +12,8 @@
 //! - [`engine_io`]: Engine.IO v4 / Socket.IO v5 text framing (pure functions),
 //!   used by the browser client, the tests and the tools.
 //! - [`chat_state`]: the chat as reactive signals, and the one function that
-//!   applies a server event to them; `outbox`, `private` (conversations)
-//!   and `rooms` hold the methods for each part.
+//!   applies a server event to them; `outbox`, `presence`, `private`
+//!   (conversations) and `rooms` hold the methods for each part.
 //! - [`app`]: the HTML shell, and which address shows what (`/`, `/r/…`,
 //!   `/dm/…`; no client-side router: the page never navigates).
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,

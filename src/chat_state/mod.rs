@@ -5,6 +5,7 @@
 //! how the view changes.
 
 mod outbox;
+mod presence;
 mod private;
 mod rooms;
 mod uploads;
@@ -227,31 +228,22 @@ impl ChatState {
             }
             event::PRESENCE => {
                 if let Ok(list) = serde_json::from_value::<PresenceList>(data) {
-                    self.presence_version.set_value(Some(list.version));
-                    self.online.set(list.users);
+                    self.set_presence(list);
                 }
             }
             event::PRESENCE_CHANGES => {
                 if let Ok(changes) = serde_json::from_value::<PresenceChanges>(data) {
-                    // Version 0: a server that does not number its batches.
-                    let version = changes.version;
-                    let skipped = version != 0
-                        && self.presence_version.get_value().is_some_and(|last| last.checked_add(1) != Some(version));
-                    self.presence_version.set_value((version != 0).then_some(version));
-                    self.online.update(|online| apply_presence_changes(online, changes));
-                    if skipped {
-                        return Some(Gap::Presence);
-                    }
+                    return self.change_presence(changes);
                 }
             }
             event::ONLINE => {
                 if let Ok(change) = serde_json::from_value::<PresenceChange>(data) {
-                    self.online.update(|online| upsert_user(online, change.user));
+                    self.came_online(change.user);
                 }
             }
             event::OFFLINE => {
                 if let Ok(change) = serde_json::from_value::<PresenceChange>(data) {
-                    self.online.update(|online| online.retain(|u| u.id != change.user.id));
+                    self.went_offline(&change.user);
                 }
             }
             event::MESSAGE => {
@@ -283,13 +275,6 @@ impl ChatState {
             _ => {}
         }
         None
-    }
-
-    /// A new connection: the server numbers presence anew for it (its list
-    /// comes with the connection's first flush), so the last `version` seen
-    /// on the old one would only make the first batch look like a loss.
-    pub fn reconnected(&self) {
-        self.presence_version.set_value(None);
     }
 
     /// Keeps a gap that could not be filled now, for the next resume.
@@ -327,32 +312,6 @@ impl ChatState {
         }
         self.active.set(conversation);
     }
-}
-
-fn upsert_user(users: &mut Vec<User>, user: User) {
-    replace_or_add(users, user);
-    sort_users(users);
-}
-
-fn replace_or_add(users: &mut Vec<User>, user: User) {
-    match users.iter_mut().find(|u| u.id == user.id) {
-        Some(existing) => *existing = user,
-        None => users.push(user),
-    }
-}
-
-fn sort_users(users: &mut [User]) {
-    users.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
-}
-
-/// A batch from the server: each user appears at most once in it, so the
-/// order of removing and adding does not matter; one sort for the lot.
-fn apply_presence_changes(users: &mut Vec<User>, changes: PresenceChanges) {
-    users.retain(|u| !changes.offline.iter().any(|gone| gone.id == u.id));
-    for user in changes.online {
-        replace_or_add(users, user);
-    }
-    sort_users(users);
 }
 
 /// Keeps `list` ordered by seq whatever order messages arrive in, and never

@@ -264,24 +264,30 @@ fn private_page(peer: UserId) -> HistoryRequest {
     HistoryRequest { with: Some(peer), ..Default::default() }
 }
 
-/// Returns whether it caught up.
 fn absorb_room(chat: ChatState, room: &str, caught: Result<CaughtUp, ApiError>) -> bool {
-    match caught {
-        Ok(CaughtUp::Missed(page)) => chat.receive_missed_room(page.messages),
-        Ok(CaughtUp::Restart(page)) => chat.restart_room(room, page.messages),
-        Err(error) => {
-            chat.notice.set(Some(error.message));
-            return false;
-        }
-    }
-    true
+    absorb(chat, caught, |page| chat.receive_missed_room(page.messages), |page| chat.restart_room(room, page.messages))
 }
 
-/// Returns whether it caught up.
 fn absorb_private(chat: ChatState, peer: UserId, caught: Result<CaughtUp, ApiError>) -> bool {
+    absorb(
+        chat,
+        caught,
+        |page| chat.receive_missed_secrets(page.secrets),
+        |page| chat.restart_private(peer, page.secrets),
+    )
+}
+
+/// Applies a catch-up: what was missed, or the latest page instead of what
+/// I had. Returns whether it caught up.
+fn absorb(
+    chat: ChatState,
+    caught: Result<CaughtUp, ApiError>,
+    missed: impl FnOnce(HistoryPage),
+    restart: impl FnOnce(HistoryPage),
+) -> bool {
     match caught {
-        Ok(CaughtUp::Missed(page)) => chat.receive_missed_secrets(page.secrets),
-        Ok(CaughtUp::Restart(page)) => chat.restart_private(peer, page.secrets),
+        Ok(CaughtUp::Missed(page)) => missed(page),
+        Ok(CaughtUp::Restart(page)) => restart(page),
         Err(error) => {
             chat.notice.set(Some(error.message));
             return false;

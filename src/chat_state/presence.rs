@@ -1,0 +1,67 @@
+//! Who is online, in the browser: the server's list, then its changes,
+//! batched and numbered (`version`) or one event each (a server that does
+//! not batch). A skipped batch is a gap the session fills by asking for the
+//! list again.
+
+use leptos::prelude::*;
+
+use super::{ChatState, Gap};
+use crate::protocol::{PresenceChanges, PresenceList, User};
+
+impl ChatState {
+    pub(super) fn set_presence(&self, list: PresenceList) {
+        self.presence_version.set_value(Some(list.version));
+        self.online.set(list.users);
+    }
+
+    /// Applies a batch; returns [`Gap::Presence`] if the one before it never
+    /// came.
+    pub(super) fn change_presence(&self, changes: PresenceChanges) -> Option<Gap> {
+        // Version 0: a server that does not number its batches.
+        let version = changes.version;
+        let skipped =
+            version != 0 && self.presence_version.get_value().is_some_and(|last| last.checked_add(1) != Some(version));
+        self.presence_version.set_value((version != 0).then_some(version));
+        self.online.update(|online| apply_changes(online, changes));
+        skipped.then_some(Gap::Presence)
+    }
+
+    pub(super) fn came_online(&self, user: User) {
+        self.online.update(|online| {
+            replace_or_add(online, user);
+            sort_users(online);
+        });
+    }
+
+    pub(super) fn went_offline(&self, user: &User) {
+        self.online.update(|online| online.retain(|u| u.id != user.id));
+    }
+
+    /// A new connection: the server numbers presence anew for it (its list
+    /// comes with the connection's first flush), so the last `version` seen
+    /// on the old one would only make the first batch look like a loss.
+    pub fn reconnected(&self) {
+        self.presence_version.set_value(None);
+    }
+}
+
+fn replace_or_add(users: &mut Vec<User>, user: User) {
+    match users.iter_mut().find(|u| u.id == user.id) {
+        Some(existing) => *existing = user,
+        None => users.push(user),
+    }
+}
+
+fn sort_users(users: &mut [User]) {
+    users.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+}
+
+/// A batch from the server: each user appears at most once in it, so the
+/// order of removing and adding does not matter; one sort for the lot.
+fn apply_changes(users: &mut Vec<User>, changes: PresenceChanges) {
+    users.retain(|u| !changes.offline.iter().any(|gone| gone.id == u.id));
+    for user in changes.online {
+        replace_or_add(users, user);
+    }
+    sort_users(users);
+}
