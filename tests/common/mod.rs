@@ -267,11 +267,13 @@ impl TestClient {
 
     /// The next event of any kind (panics after [`WAIT`] without one).
     pub async fn next_event(&self) -> (String, Value) {
+        self.next_event_within(WAIT).await.unwrap_or_else(|| panic!("no event arrived"))
+    }
+
+    /// The next event of any kind, or `None` after `wait` without one.
+    pub async fn next_event_within(&self, wait: Duration) -> Option<(String, Value)> {
         let mut events = self.events.lock().await;
-        match tokio::time::timeout(WAIT, events.recv()).await {
-            Ok(Some(event)) => event,
-            _ => panic!("no event arrived"),
-        }
+        tokio::time::timeout(wait, events.recv()).await.ok().flatten()
     }
 
     /// Every event that arrives within `window`.
