@@ -91,18 +91,23 @@ pub fn thumbnail_size(width: Option<u32>, height: Option<u32>) -> (u32, u32) {
 }
 
 /// A byte count as people read it: "812 B", "3.4 KB", "25.0 MB".
+///
+/// Integer tenths, rounded half up: formatting a float would pull Rust's
+/// float printer (about 18 KB) into the browser bundle for this one label.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if bytes < 1000 {
         return format!("{bytes} B");
     }
-    let mut size = bytes as f64 / 1000.0;
+    let bytes = u128::from(bytes);
+    let mut divisor: u128 = 1000;
     let mut unit = 0;
-    while size >= 1000.0 && unit + 1 < UNITS.len() {
-        size /= 1000.0;
+    while bytes >= divisor * 1000 && unit + 1 < UNITS.len() {
+        divisor *= 1000;
         unit += 1;
     }
-    format!("{size:.1} {}", UNITS[unit])
+    let tenths = (bytes * 10 + divisor / 2) / divisor;
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 #[cfg(test)]
@@ -114,6 +119,13 @@ mod tests {
         assert_eq!(human_size(812), "812 B");
         assert_eq!(human_size(3_400), "3.4 KB");
         assert_eq!(human_size(26_214_400), "26.2 MB");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1000), "1.0 KB");
+        assert_eq!(human_size(1049), "1.0 KB");
+        assert_eq!(human_size(1050), "1.1 KB");
+        assert_eq!(human_size(999_999), "1000.0 KB");
+        assert_eq!(human_size(1_000_000), "1.0 MB");
+        assert_eq!(human_size(u64::MAX), "18446744.1 TB");
         assert_eq!(MediaKind::of_mime("audio/webm"), MediaKind::Audio);
         assert_eq!(MediaKind::of_mime("application/pdf"), MediaKind::File);
     }
