@@ -6,14 +6,26 @@
 //! packets on the default namespace `/`. Binary attachments are recognised
 //! and reported as unsupported rather than misread.
 //!
+//! A packet's payload type is the caller's: tests and the fuzz target read
+//! it as a `serde_json::Value`; the browser keeps it as raw JSON text
+//! ([`RawPayload`]) and reads it straight into its typed event, so the WASM
+//! bundle carries no `Value` deserializer.
+//!
 //! An Engine.IO text frame is one type digit and a payload:
 //! `0` open, `1` close, `2` ping, `3` pong, `4` message, `5` upgrade, `6` noop.
 //! A Socket.IO packet rides in a `4` frame: a type digit, an optional
 //! `/nsp,` prefix, an optional ack id, then JSON:
 //! `0` connect, `1` disconnect, `2` event, `3` ack, `4` connect error.
 
-use serde::Deserialize;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{DeserializeOwned, Error as _, IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+
+/// A payload left as the JSON text it arrived as.
+pub type RawPayload = Box<serde_json::value::RawValue>;
 
 /// The handshake the server sends first (`0{...}`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -41,25 +53,25 @@ pub enum EnginePacket<'a> {
     Noop,
 }
 
-/// One Socket.IO packet on namespace `/`.
+/// One Socket.IO packet on namespace `/`, its payload read as `D`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SocketPacket {
+pub enum SocketPacket<D = Value> {
     /// Server → client: the namespace accepted us (carries `{sid}`).
-    Connect(Value),
+    Connect(D),
     Disconnect,
     /// An event: name, first argument (`null` when none), optional ack id.
     Event {
         name: String,
-        data: Value,
+        data: D,
         ack: Option<u64>,
     },
     /// The reply to an event we sent with an ack id: first argument.
     Ack {
         id: u64,
-        data: Value,
+        data: D,
     },
     /// The namespace refused us (carries `{message}`).
-    ConnectError(Value),
+    ConnectError(D),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,7 +106,7 @@ pub fn decode_engine(frame: &str) -> Result<EnginePacket<'_>, DecodeError> {
 }
 
 /// Decodes the Socket.IO packet inside an Engine.IO `4` frame.
-pub fn decode_socket(payload: &str) -> Result<SocketPacket, DecodeError> {
+pub fn decode_socket<D: DeserializeOwned>(payload: &str) -> Result<SocketPacket<D>, DecodeError> {
     let mut chars = payload.chars();
     let kind = chars.next().ok_or(DecodeError::Empty)?;
     let mut rest = chars.as_str();
@@ -116,38 +128,75 @@ pub fn decode_socket(payload: &str) -> Result<SocketPacket, DecodeError> {
         None
     };
     let json = &rest[digits..];
-    let value = || -> Result<Value, DecodeError> {
-        if json.is_empty() {
-            Ok(Value::Null)
-        } else {
-            serde_json::from_str(json).map_err(|e| DecodeError::Malformed(e.to_string()))
-        }
-    };
     match kind {
-        '0' => Ok(SocketPacket::Connect(value()?)),
+        '0' => Ok(SocketPacket::Connect(parse(json)?)),
         '1' => Ok(SocketPacket::Disconnect),
         '2' => {
-            let Value::Array(mut args) = value()? else {
-                return Err(DecodeError::Malformed("event is not an array".into()));
-            };
-            if args.is_empty() {
-                return Err(DecodeError::Malformed("event has no name".into()));
-            }
-            let Value::String(name) = args.remove(0) else {
-                return Err(DecodeError::Malformed("event name is not a string".into()));
-            };
-            let data = args.into_iter().next().unwrap_or(Value::Null);
+            let EventArgs { name, data } = parse(json)?;
             Ok(SocketPacket::Event { name, data, ack: id })
         }
         '3' => {
             let id = id.ok_or_else(|| DecodeError::Malformed("ack without id".into()))?;
-            let Value::Array(args) = value()? else {
-                return Err(DecodeError::Malformed("ack is not an array".into()));
-            };
-            Ok(SocketPacket::Ack { id, data: args.into_iter().next().unwrap_or(Value::Null) })
+            let AckArgs(data) = parse(json)?;
+            Ok(SocketPacket::Ack { id, data })
         }
-        '4' => Ok(SocketPacket::ConnectError(value()?)),
+        '4' => Ok(SocketPacket::ConnectError(parse(json)?)),
         other => Err(DecodeError::UnknownType(other)),
+    }
+}
+
+/// A packet's JSON; nothing at all reads as `null`.
+fn parse<T: DeserializeOwned>(json: &str) -> Result<T, DecodeError> {
+    serde_json::from_str(if json.is_empty() { "null" } else { json }).map_err(|e| DecodeError::Malformed(e.to_string()))
+}
+
+/// `["name", data, ...]`: the name and the first argument (`null` when
+/// there is none); further arguments are not part of RTCA's protocol.
+struct EventArgs<D> {
+    name: String,
+    data: D,
+}
+
+/// `[data, ...]`: an ack's first argument (`null` when there is none).
+struct AckArgs<D>(D);
+
+impl<'de, D: DeserializeOwned> Deserialize<'de> for EventArgs<D> {
+    fn deserialize<De: Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        deserializer
+            .deserialize_seq(ArgsVisitor::<D>(PhantomData, true))
+            .map(|(name, data)| EventArgs { name: name.unwrap_or_default(), data })
+    }
+}
+
+impl<'de, D: DeserializeOwned> Deserialize<'de> for AckArgs<D> {
+    fn deserialize<De: Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        deserializer.deserialize_seq(ArgsVisitor::<D>(PhantomData, false)).map(|(_, data)| AckArgs(data))
+    }
+}
+
+/// Reads an argument array: a leading event name when `named`, then the
+/// first argument, skipping the rest.
+struct ArgsVisitor<D>(PhantomData<D>, bool);
+
+impl<'de, D: DeserializeOwned> Visitor<'de> for ArgsVisitor<D> {
+    type Value = (Option<String>, D);
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(if self.1 { "an event: [name, data]" } else { "an ack: [data]" })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let name = if self.1 {
+            Some(seq.next_element::<String>()?.ok_or_else(|| A::Error::custom("event has no name"))?)
+        } else {
+            None
+        };
+        let data = match seq.next_element::<D>()? {
+            Some(data) => data,
+            None => serde_json::from_str("null").map_err(A::Error::custom)?,
+        };
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok((name, data))
     }
 }
 
@@ -266,6 +315,24 @@ mod tests {
     }
 
     #[test]
+    fn raw_payloads_keep_the_first_argument_as_sent() {
+        let raw = |payload: &str| match decode_socket::<RawPayload>(payload).unwrap() {
+            SocketPacket::Event { name, data, ack } => (name, data.get().to_owned(), ack),
+            SocketPacket::Ack { id, data } => ("ack".to_owned(), data.get().to_owned(), Some(id)),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            raw(r#"2["message",{"text":"hi", "n":1}]"#),
+            ("message".into(), r#"{"text":"hi", "n":1}"#.into(), None)
+        );
+        // No argument reads as null; arguments after the first are skipped.
+        assert_eq!(raw(r#"27["ping"]"#), ("ping".into(), "null".into(), Some(7)));
+        assert_eq!(raw(r#"2["x",[1,2],{"more":true},3]"#), ("x".into(), "[1,2]".into(), None));
+        assert_eq!(raw(r#"34[{"ok":true},"extra"]"#), ("ack".into(), r#"{"ok":true}"#.into(), Some(4)));
+        assert_eq!(raw("34[]"), ("ack".into(), "null".into(), Some(4)));
+    }
+
+    #[test]
     fn decodes_acks_connects_and_errors() {
         assert_eq!(
             decode_socket(r#"312[{"ok":true}]"#).unwrap(),
@@ -290,7 +357,8 @@ mod tests {
             "51-[\"x\",{}]",
             "299999999999999999999999[\"x\"]",
         ] {
-            assert!(decode_socket(bad).is_err(), "{bad:?} should not decode");
+            assert!(decode_socket::<Value>(bad).is_err(), "{bad:?} should not decode");
+            assert!(decode_socket::<RawPayload>(bad).is_err(), "{bad:?} should not decode raw");
         }
         assert!(decode_engine("").is_err());
         assert!(decode_engine("0{").is_err());

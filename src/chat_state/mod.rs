@@ -17,7 +17,6 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::protocol::{
     event, ChatMessage, ConversationSummary, PresenceChange, PresenceChanges, PresenceList, RoomInfo, SecretMessage,
@@ -216,38 +215,38 @@ impl ChatState {
         self.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == id))
     }
 
-    /// Applies one server event. Unknown events and unreadable payloads are
-    /// ignored: a newer server may send more than this client knows. Returns
+    /// Applies one server event, its payload as JSON text. Unknown events
+    /// and unreadable payloads are ignored: a newer server may send more than this client knows. Returns
     /// the gap a live message revealed, for the caller to fill.
-    pub fn apply(&self, name: &str, data: Value) -> Option<Gap> {
+    pub fn apply(&self, name: &str, data: &str) -> Option<Gap> {
         match name {
             event::SESSION => {
-                if let Ok(info) = serde_json::from_value::<SessionInfo>(data) {
+                if let Ok(info) = serde_json::from_str::<SessionInfo>(data) {
                     self.me.set(info.user);
                 }
             }
             event::PRESENCE => {
-                if let Ok(list) = serde_json::from_value::<PresenceList>(data) {
+                if let Ok(list) = serde_json::from_str::<PresenceList>(data) {
                     self.set_presence(list);
                 }
             }
             event::PRESENCE_CHANGES => {
-                if let Ok(changes) = serde_json::from_value::<PresenceChanges>(data) {
+                if let Ok(changes) = serde_json::from_str::<PresenceChanges>(data) {
                     return self.change_presence(changes);
                 }
             }
             event::ONLINE => {
-                if let Ok(change) = serde_json::from_value::<PresenceChange>(data) {
+                if let Ok(change) = serde_json::from_str::<PresenceChange>(data) {
                     self.came_online(change.user);
                 }
             }
             event::OFFLINE => {
-                if let Ok(change) = serde_json::from_value::<PresenceChange>(data) {
+                if let Ok(change) = serde_json::from_str::<PresenceChange>(data) {
                     self.went_offline(&change.user);
                 }
             }
             event::MESSAGE => {
-                if let Ok(message) = serde_json::from_value::<ChatMessage>(data) {
+                if let Ok(message) = serde_json::from_str::<ChatMessage>(data) {
                     if let Some(cid) = message.cid.as_deref().filter(|_| self.is_me(message.from.id)) {
                         self.confirm(cid);
                     }
@@ -255,7 +254,7 @@ impl ChatState {
                 }
             }
             event::SECRET => {
-                if let Ok(secret) = serde_json::from_value::<SecretMessage>(data) {
+                if let Ok(secret) = serde_json::from_str::<SecretMessage>(data) {
                     if let Some(cid) = secret.cid.as_deref().filter(|_| self.is_me(secret.from.id)) {
                         self.confirm(cid);
                     }
@@ -263,12 +262,12 @@ impl ChatState {
                 }
             }
             event::ROOM_CREATED | event::INVITED => {
-                if let Ok(room) = serde_json::from_value::<RoomInfo>(data) {
+                if let Ok(room) = serde_json::from_str::<RoomInfo>(data) {
                     self.note_room(room);
                 }
             }
             event::ERROR => {
-                if let Ok(error) = serde_json::from_value::<crate::error::ApiError>(data) {
+                if let Ok(error) = serde_json::from_str::<crate::error::ApiError>(data) {
                     self.notice.set(Some(error.message));
                 }
             }
@@ -340,6 +339,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    impl ChatState {
+        /// [`ChatState::apply`] on a payload written with `json!`.
+        pub(crate) fn apply_json(&self, name: &str, data: serde_json::Value) -> Option<Gap> {
+            self.apply(name, &data.to_string())
+        }
+    }
+
     fn user(id: i64, name: &str) -> serde_json::Value {
         json!({ "id": id, "name": name })
     }
@@ -352,41 +358,44 @@ mod tests {
 
     fn events_drive_presence_messages_and_notices_inner() {
         let chat = ChatState::new(ChatSnapshot::default());
-        chat.apply("session", json!({ "user": user(1, "alice") }));
-        chat.apply("presence", json!({ "users": [user(1, "alice")] }));
-        chat.apply("online", json!({ "user": user(2, "bob"), "at": 1 }));
-        chat.apply("online", json!({ "user": user(2, "bobby"), "at": 2 }));
+        chat.apply_json("session", json!({ "user": user(1, "alice") }));
+        chat.apply_json("presence", json!({ "users": [user(1, "alice")] }));
+        chat.apply_json("online", json!({ "user": user(2, "bob"), "at": 1 }));
+        chat.apply_json("online", json!({ "user": user(2, "bobby"), "at": 2 }));
         assert_eq!(chat.online.get_untracked().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "bobby"]);
-        chat.apply("offline", json!({ "user": user(2, "bobby"), "at": 3 }));
+        chat.apply_json("offline", json!({ "user": user(2, "bobby"), "at": 3 }));
         assert_eq!(chat.online.get_untracked().len(), 1);
         // Batched: carol and dave arrive, alice leaves, all in one event.
         let batch = json!({ "online": [user(4, "dave"), user(3, "Carol")], "offline": [user(1, "alice")], "at": 4 });
-        chat.apply("presence_changes", batch);
+        chat.apply_json("presence_changes", batch);
         assert_eq!(chat.online.get_untracked().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Carol", "dave"]);
-        chat.apply("presence_changes", json!({ "online": [user(1, "alice")], "offline": [user(4, "dave")], "at": 5 }));
+        chat.apply_json(
+            "presence_changes",
+            json!({ "online": [user(1, "alice")], "offline": [user(4, "dave")], "at": 5 }),
+        );
         assert_eq!(chat.online.get_untracked().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "Carol"]);
 
         let message = |id: i64, seq: i64| json!({ "id": id, "seq": seq, "room": "lobby", "from": user(2, "bob"), "text": "t", "at": 0, "cid": null });
-        chat.apply("message", message(11, 2));
-        chat.apply("message", message(10, 1));
-        chat.apply("message", message(11, 2));
+        chat.apply_json("message", message(11, 2));
+        chat.apply_json("message", message(10, 1));
+        chat.apply_json("message", message(11, 2));
         let lobby = |chat: &ChatState| {
             chat.room_messages.with_untracked(|rooms| rooms.get("lobby").cloned().unwrap_or_default())
         };
         assert_eq!(lobby(&chat).iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
 
         let secret = json!({ "id": 20, "seq": 1, "from": user(2, "bob"), "to": user(1, "alice"), "text": "psst", "at": 0, "cid": null });
-        chat.apply("secret", secret.clone());
-        chat.apply("secret", secret);
+        chat.apply_json("secret", secret.clone());
+        chat.apply_json("secret", secret);
         assert_eq!(chat.secrets.get_untracked().len(), 1);
         assert_eq!(chat.unread.get_untracked().get(&2), Some(&1));
         chat.open(Conversation::Direct(User { id: 2, name: "bob".into() }));
         assert!(chat.unread.get_untracked().is_empty());
 
-        chat.apply("error", json!({ "code": "unknown_event", "message": "unknown event `x`" }));
+        chat.apply_json("error", json!({ "code": "unknown_event", "message": "unknown event `x`" }));
         assert_eq!(chat.notice.get_untracked().as_deref(), Some("unknown event `x`"));
-        chat.apply("message", json!("garbage"));
-        chat.apply("no-such-event", json!({}));
+        chat.apply_json("message", json!("garbage"));
+        chat.apply_json("no-such-event", json!({}));
         assert_eq!(lobby(&chat).len(), 2);
     }
 
@@ -397,40 +406,43 @@ mod tests {
 
     fn a_live_message_past_the_next_seq_reports_the_gap_inner() {
         let chat = ChatState::new(ChatSnapshot { room: LOBBY.into(), ..ChatSnapshot::default() });
-        chat.apply("session", json!({ "user": user(1, "alice") }));
+        chat.apply_json("session", json!({ "user": user(1, "alice") }));
         let message = |seq: i64| json!({ "id": 100 + seq, "seq": seq, "room": "lobby", "from": user(2, "bob"), "text": "t", "at": 0, "cid": null });
         // The first message of a room I hold nothing of has nothing to follow.
-        assert_eq!(chat.apply("message", message(5)), None);
-        assert_eq!(chat.apply("message", message(6)), None);
-        assert_eq!(chat.apply("message", message(9)), Some(Gap::Room { room: LOBBY.into(), seen: 6 }));
+        assert_eq!(chat.apply_json("message", message(5)), None);
+        assert_eq!(chat.apply_json("message", message(6)), None);
+        assert_eq!(chat.apply_json("message", message(9)), Some(Gap::Room { room: LOBBY.into(), seen: 6 }));
         // Filling it, late arrivals and repeats are no gap.
         chat.receive_missed_room(serde_json::from_value(json!([message(7), message(8)])).unwrap());
-        assert_eq!(chat.apply("message", message(8)), None);
-        assert_eq!(chat.apply("message", message(10)), None);
+        assert_eq!(chat.apply_json("message", message(8)), None);
+        assert_eq!(chat.apply_json("message", message(10)), None);
         assert_eq!(chat.last_room_seq(LOBBY), Some(10));
 
         let secret = |seq: i64| json!({ "id": 200 + seq, "seq": seq, "from": user(2, "bob"), "to": user(1, "alice"), "text": "psst", "at": seq, "cid": null });
-        assert_eq!(chat.apply("secret", secret(1)), None);
-        assert_eq!(chat.apply("secret", secret(2)), None);
-        assert_eq!(chat.apply("secret", secret(4)), Some(Gap::Direct { peer: 2, seen: Some(2) }));
+        assert_eq!(chat.apply_json("secret", secret(1)), None);
+        assert_eq!(chat.apply_json("secret", secret(2)), None);
+        assert_eq!(chat.apply_json("secret", secret(4)), Some(Gap::Direct { peer: 2, seen: Some(2) }));
         chat.receive_missed_secrets(serde_json::from_value(json!([secret(3)])).unwrap());
-        assert_eq!(chat.apply("secret", secret(5)), None);
+        assert_eq!(chat.apply_json("secret", secret(5)), None);
         assert_eq!(chat.secrets.get_untracked().iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
         // Presence: batches follow the list's version; one skipped is a gap.
-        chat.apply("presence", json!({ "users": [user(1, "alice")], "version": 7 }));
+        chat.apply_json("presence", json!({ "users": [user(1, "alice")], "version": 7 }));
         assert_eq!(
-            chat.apply("presence_changes", json!({ "online": [user(2, "bob")], "offline": [], "at": 1, "version": 8 })),
+            chat.apply_json(
+                "presence_changes",
+                json!({ "online": [user(2, "bob")], "offline": [], "at": 1, "version": 8 })
+            ),
             None
         );
         let skipped = json!({ "online": [user(4, "dave")], "offline": [], "at": 3, "version": 10 });
-        assert_eq!(chat.apply("presence_changes", skipped), Some(Gap::Presence));
+        assert_eq!(chat.apply_json("presence_changes", skipped), Some(Gap::Presence));
         assert_eq!(chat.online.get_untracked().len(), 3);
-        chat.apply(
+        chat.apply_json(
             "presence",
             json!({ "users": [user(1, "alice"), user(3, "carol"), user(4, "dave")], "version": 10 }),
         );
         assert_eq!(
-            chat.apply(
+            chat.apply_json(
                 "presence_changes",
                 json!({ "online": [], "offline": [user(3, "carol")], "at": 4, "version": 11 })
             ),
@@ -441,10 +453,10 @@ mod tests {
         // connection's: its first batch is no loss.
         chat.reconnected();
         let after_restart = json!({ "online": [user(3, "carol")], "offline": [], "at": 5, "version": 2 });
-        assert_eq!(chat.apply("presence_changes", after_restart), None);
+        assert_eq!(chat.apply_json("presence_changes", after_restart), None);
         // A conversation I knew nothing of, its first message lost.
         let from_carol = json!({ "id": 300, "seq": 2, "from": user(3, "carol"), "to": user(1, "alice"), "text": "hi", "at": 9, "cid": null });
-        assert_eq!(chat.apply("secret", from_carol), Some(Gap::Direct { peer: 3, seen: None }));
+        assert_eq!(chat.apply_json("secret", from_carol), Some(Gap::Direct { peer: 3, seen: None }));
     }
 
     #[test]

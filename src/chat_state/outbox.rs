@@ -95,10 +95,10 @@ mod tests {
             assert_eq!(chat.next_outgoing().map(|m| m.cid), Some("c2".into()));
             // Someone else's message with my cid confirms nothing.
             let theirs = json!({ "id": 5, "seq": 1, "room": "lobby", "from": user(2, "bob"), "text": "two", "at": 0, "cid": "c2" });
-            chat.apply("message", theirs);
+            chat.apply_json("message", theirs);
             assert_eq!(chat.outbox.get_untracked().len(), 2);
             let mine = json!({ "id": 6, "seq": 2, "room": "lobby", "from": user(1, "alice"), "text": "two", "at": 0, "cid": "c2" });
-            chat.apply("message", mine);
+            chat.apply_json("message", mine);
             assert_eq!(chat.outbox.get_untracked().len(), 1);
             assert_eq!(chat.next_outgoing(), None, "a refused message waits for Retry");
             chat.retry("c1");

@@ -44,7 +44,7 @@ pub fn start(chat: ChatState) {
     let socket = SocketClient::start(move |happening| match happening {
         SocketEvent::Status(status) => chat.status.set(status),
         SocketEvent::Event { name, data } => {
-            if let Some(gap) = chat.apply(&name, data) {
+            if let Some(gap) = chat.apply(&name, data.get()) {
                 leptos::task::spawn_local(fill_gap(chat, gap));
             }
         }
@@ -91,7 +91,7 @@ pub async fn go_online(chat: ChatState, name: String) -> Result<(), ApiError> {
     let name = validate_name(&name).map_err(ApiError::from)?.to_owned();
     let socket = connected_client()?;
     let reply = socket.emit_with_ack(event::ONLINE, json!({ "name": name })).await?;
-    let ack: OnlineAck = parse_reply(reply)?;
+    let ack: OnlineAck = parse_reply(reply.get())?;
     // The cookie first: if it cannot be set, the form stays up with the
     // error, and trying again renews the token for the same user.
     crate::components::join_form::adopt_session(ack.token).await?;
@@ -149,7 +149,7 @@ async fn ask<T: DeserializeOwned>(event: &str, data: Value) -> Result<T, ApiErro
     let mut wait_ms = 500;
     loop {
         let socket = connected_client()?;
-        match parse_reply::<T>(socket.emit_with_ack(event, data.clone()).await?) {
+        match parse_reply::<T>(socket.emit_with_ack(event, data.clone()).await?.get()) {
             Err(error) if error.code == "rate_limited" && wait_ms <= MAX_RATE_LIMIT_WAIT_MS => {
                 TimeoutFuture::new(wait_ms).await;
                 wait_ms *= 2;

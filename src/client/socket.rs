@@ -18,7 +18,9 @@ use serde_json::Value;
 
 use super::transport::{self, Inbound, Kind, Link};
 use crate::chat_state::ConnStatus;
-use crate::engine_io::{decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, SocketPacket, PONG};
+use crate::engine_io::{
+    decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, RawPayload, SocketPacket, PONG,
+};
 use crate::error::ApiError;
 use crate::protocol::BATCHED_PRESENCE;
 
@@ -40,12 +42,12 @@ pub enum SocketEvent {
     },
     Event {
         name: String,
-        data: Value,
+        data: RawPayload,
     },
 }
 
 enum Command {
-    Emit { event: String, data: Value, reply: oneshot::Sender<Result<Value, ApiError>> },
+    Emit { event: String, data: Value, reply: oneshot::Sender<Result<RawPayload, ApiError>> },
     Reconnect,
 }
 
@@ -64,7 +66,7 @@ impl SocketClient {
     }
 
     /// Emits `event` and waits for the server's ack.
-    pub async fn emit_with_ack(&self, event: &str, data: Value) -> Result<Value, ApiError> {
+    pub async fn emit_with_ack(&self, event: &str, data: Value) -> Result<RawPayload, ApiError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .clone()
@@ -172,7 +174,7 @@ async fn connection(
     }
     let Link { mut incoming, mut outgoing } = transport::open(transport);
     let mut on = transport;
-    let pending: RefCell<HashMap<u64, oneshot::Sender<Result<Value, ApiError>>>> = RefCell::default();
+    let pending: RefCell<HashMap<u64, oneshot::Sender<Result<RawPayload, ApiError>>>> = RefCell::default();
     let mut next_id = 0u64;
     let mut opened = false;
     let mut up = false;
@@ -211,7 +213,7 @@ async fn connection(
                             break lost;
                         }
                     }
-                    Ok(EnginePacket::Message(payload)) => match decode_socket(payload) {
+                    Ok(EnginePacket::Message(payload)) => match decode_socket::<RawPayload>(payload) {
                         Ok(SocketPacket::Connect(_)) => {
                             up = true;
                             on_event(SocketEvent::Status(ConnStatus::Connected));

@@ -343,18 +343,18 @@ impl<T> From<Result<T, ChatError>> for Reply<T> {
     }
 }
 
-/// Reads an ack as sent by the server back into a `Result`.
-pub fn parse_reply<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+/// Reads an ack, the JSON text the server sent, back into a `Result`.
+pub fn parse_reply<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ApiError> {
     #[derive(Deserialize)]
     struct Head {
         ok: bool,
         #[serde(default)]
         error: Option<ApiError>,
     }
-    let head: Head = serde_json::from_value(value.clone())
-        .map_err(|e| ApiError::new("bad_reply", format!("unreadable server reply: {e}")))?;
+    let unreadable = |e: serde_json::Error| ApiError::new("bad_reply", format!("unreadable server reply: {e}"));
+    let head: Head = serde_json::from_str(json).map_err(unreadable)?;
     if head.ok {
-        serde_json::from_value(value).map_err(|e| ApiError::new("bad_reply", format!("unreadable server reply: {e}")))
+        serde_json::from_str(json).map_err(unreadable)
     } else {
         Err(head.error.unwrap_or_else(|| ApiError::new("bad_reply", "the server refused without saying why")))
     }
@@ -446,11 +446,11 @@ mod tests {
         let reply: Reply<MessageAck> = Ok(MessageAck { id: 1, seq: 2, at: 3 }).into();
         let json = serde_json::to_value(&reply).unwrap();
         assert_eq!(json, serde_json::json!({"ok": true, "id": 1, "seq": 2, "at": 3}));
-        assert_eq!(parse_reply::<MessageAck>(json).unwrap(), MessageAck { id: 1, seq: 2, at: 3 });
+        assert_eq!(parse_reply::<MessageAck>(&json.to_string()).unwrap(), MessageAck { id: 1, seq: 2, at: 3 });
         // A reply with nothing to say is just `ok`.
         let done = serde_json::to_value(Reply::<()>::from(Ok(()))).unwrap();
         assert_eq!(done, serde_json::json!({"ok": true}));
-        assert!(parse_reply::<serde::de::IgnoredAny>(done).is_ok());
+        assert!(parse_reply::<serde::de::IgnoredAny>(&done.to_string()).is_ok());
     }
 
     #[test]
@@ -460,7 +460,7 @@ mod tests {
         assert_eq!(json["ok"], false);
         assert_eq!(json["error"]["code"], "empty_text");
         assert!(json["error"]["message"].as_str().unwrap().len() > 5);
-        assert_eq!(parse_reply::<MessageAck>(json).unwrap_err().code, "empty_text");
+        assert_eq!(parse_reply::<MessageAck>(&json.to_string()).unwrap_err().code, "empty_text");
     }
 
     #[test]

@@ -140,7 +140,7 @@ impl TestClient {
                 continue;
             }
             if let Ok(EnginePacket::Message(payload)) = decode_engine(&frame) {
-                match decode_socket(payload) {
+                match decode_socket::<Value>(payload) {
                     Ok(SocketPacket::Connect(data)) => break data["sid"].as_str().unwrap_or_default().to_owned(),
                     Ok(SocketPacket::ConnectError(data)) => return Err(ConnectError::Refused(data)),
                     _ => {}
@@ -161,7 +161,7 @@ impl TestClient {
                     Ok(EnginePacket::Ping(p)) => {
                         let _ = reader_out.send(format!("3{p}"));
                     }
-                    Ok(EnginePacket::Message(payload)) => match decode_socket(payload) {
+                    Ok(EnginePacket::Message(payload)) => match decode_socket::<Value>(payload) {
                         Ok(SocketPacket::Event { name, data, .. }) => {
                             let _ = events_tx.send((name, data));
                         }
