@@ -233,16 +233,7 @@ async fn fill_gap(chat: ChatState, gap: Gap) {
         Gap::Direct { peer, seen: Some(seen) } => {
             absorb_private(chat, *peer, catch_up(private_page(*peer), Some(*seen)).await)
         }
-        Gap::Direct { peer, seen: None } => match history(private_page(*peer)).await {
-            Ok(page) => {
-                chat.merge_secrets(page.secrets);
-                true
-            }
-            Err(error) => {
-                chat.notice.set(Some(error.message));
-                false
-            }
-        },
+        Gap::Direct { peer, seen: None } => load_private_page(chat, *peer).await,
         // The list comes as a `presence` event, with the server's next
         // flush. If asking fails, the connection's next list will do: every
         // connection starts with one.
@@ -394,9 +385,21 @@ pub async fn leave_room(chat: ChatState, room: String) -> Result<(), ApiError> {
 /// Loads the last page of my private conversation with `peer`.
 pub fn load_private_history(chat: ChatState, peer: UserId) {
     leptos::task::spawn_local(async move {
-        match history(private_page(peer)).await {
-            Ok(page) => chat.merge_secrets(page.secrets),
-            Err(error) => chat.notice.set(Some(error.message)),
-        }
+        load_private_page(chat, peer).await;
     });
+}
+
+/// Merges the latest page of the conversation with `peer`; says whether it
+/// came (when not, the notice says why).
+async fn load_private_page(chat: ChatState, peer: UserId) -> bool {
+    match history(private_page(peer)).await {
+        Ok(page) => {
+            chat.merge_secrets(page.secrets);
+            true
+        }
+        Err(error) => {
+            chat.notice.set(Some(error.message));
+            false
+        }
+    }
 }
