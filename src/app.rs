@@ -134,7 +134,9 @@ pub fn App() -> impl IntoView {
     let (path, query) = current_address();
     provide_refused_post(&query);
     let page = match Page::from_path(&path) {
-        Page::Chat { room, with } => view! { <ChatPage room with/> }.into_any(),
+        // The page's handler read the room or the conversation from the
+        // address, and loaded what the page shows (server::http::chat_page).
+        Page::Chat { .. } => view! { <ChatPage/> }.into_any(),
         Page::NotFound => view! { <p class="not-found">"There is nothing at this address."</p> }.into_any(),
     };
     view! {

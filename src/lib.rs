@@ -19,6 +19,8 @@
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
 //!   `conversation`, `composer`, `join_form`, `account`,
 //!   `connection_status`), each with the server functions it calls.
+//!   `chat_page` also loads the page's snapshot, which the page carries as
+//!   JSON for hydration.
 //!
 //! Browser only (`client/`, feature `hydrate`):
 //! - `client::socket`: the Socket.IO client — handshake, ping/pong, acks,
@@ -34,7 +36,8 @@
 //! Server only (`server/`, feature `ssr`):
 //! - `server::config`: the `Config` struct, `RTCA_*` variables and flags.
 //! - `server::http`: the axum router (pages, server functions, static files,
-//!   Socket.IO), the `Origin` check against cross-site sockets and posts,
+//!   Socket.IO), the page handler (snapshot first, then the render), the
+//!   `Origin` check against cross-site sockets and posts,
 //!   `run(listener, config, shutdown)`.
 //! - `server::realtime`: Socket.IO set-up and limits, the connect middleware
 //!   that identifies a socket, the event registration table, disconnects.

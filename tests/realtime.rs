@@ -184,6 +184,45 @@ async fn history_survives_a_restart_on_the_same_file() {
     server.stop().await;
 }
 
+/// The page hydrates from the snapshot it carries as JSON in a script
+/// element: it must be the signed-in user's, and no message text may end
+/// that element early.
+#[tokio::test]
+async fn the_page_carries_its_snapshot_and_no_text_can_end_it_early() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, ack) = server.online("alice").await;
+    let hostile = "</script><script>window.__pwned=1</script><!-- & </SCRIPT >";
+    assert_eq!(alice.emit_ack("message", json!({ "text": hostile })).await["ok"], true);
+    let snapshot_in = |page: &str| -> Value {
+        let tag = page.find(r#"id="rtca-snapshot""#).expect("the page carries no snapshot");
+        let start = tag + page[tag..].find('>').unwrap() + 1;
+        // As a browser does: the first closing tag ends the element.
+        let end = start + page[start..].to_ascii_lowercase().find("</script").unwrap();
+        let json = &page[start..end];
+        assert!(!json.contains('<'), "markup inside the snapshot: {json}");
+        serde_json::from_str(json).unwrap()
+    };
+
+    let page = reqwest::get(format!("http://{}/", server.addr)).await.unwrap().text().await.unwrap();
+    let snapshot = snapshot_in(&page);
+    assert_eq!(snapshot["messages"].as_array().unwrap().last().unwrap()["text"], hostile);
+    assert_eq!(snapshot["me"], Value::Null, "a visitor without a session is no one");
+
+    let cookie = format!("rtca_session={}", ack["token"].as_str().unwrap());
+    let page = reqwest::Client::new()
+        .get(format!("http://{}/r/lobby", server.addr))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(snapshot_in(&page)["me"]["name"], "alice");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn bad_input_gets_an_error_and_stores_nothing() {
     let (_dir, db) = temp_db();

@@ -128,7 +128,9 @@ test("typed markup is shown as text and never runs", async ({ browser, users }) 
   const alice = await joinAs(browser, uniqueName("alice"));
   const bob = await joinAs(browser, uniqueName("bob"));
   users.push(alice, bob);
-  const payload = `<b>bold</b><img src=x onerror="window.__pwned=1"> ${alice.name}`;
+  // The page carries its data in a script element: text that would end it
+  // early must stay text too.
+  const payload = `<b>bold</b><img src=x onerror="window.__pwned=1"></script><script>window.__pwned=2</script><!-- ${alice.name}`;
   await send(alice.page, payload);
   for (const user of [alice, bob]) {
     const row = message(user.page, alice.name).last();

@@ -14,21 +14,36 @@ use crate::chat_state::{ChatSnapshot, ChatState};
 use crate::error::ApiError;
 use crate::protocol::UserId;
 
-/// What the page starts from: me (from the session cookie), the rooms I can
-/// see, who is online, my private conversations, and the latest page of the
-/// conversation the URL names: `room` (default the lobby) or, with `with`
-/// (a user id), my private conversation with that user.
+/// What the page starts from, as JSON: me (from the session cookie), the
+/// rooms I can see, who is online, my private conversations, and the latest
+/// page of the conversation the URL names: `room` (default the lobby) or,
+/// with `with` (a user id), my private conversation with that user. Pages
+/// don't use it (they carry their snapshot); it is the same read path for
+/// clients of the HTTP API.
 #[server(prefix = "/api", endpoint = "chat")]
 pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<ChatSnapshot, ApiError> {
-    use crate::error::ChatError;
-    use crate::protocol::{HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS};
-    use crate::server::identity::{internal, request_user};
-    use crate::server::rooms::{check_can_read, list_for};
+    use crate::server::identity::request_user;
     use crate::server::state::app_state;
-    use crate::server::store::{dm_room, StoredMessage};
 
     let state = app_state()?;
     let me = request_user(&state).await?;
+    load_snapshot(&state, me, room, with).await
+}
+
+/// The snapshot for `me` at the address naming `room` or `with`.
+#[cfg(feature = "ssr")]
+pub async fn load_snapshot(
+    state: &crate::server::state::AppState,
+    me: Option<crate::protocol::User>,
+    room: Option<String>,
+    with: Option<UserId>,
+) -> Result<ChatSnapshot, ApiError> {
+    use crate::error::ChatError;
+    use crate::protocol::{HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS};
+    use crate::server::identity::internal;
+    use crate::server::rooms::{check_can_read, list_for};
+    use crate::server::store::{dm_room, StoredMessage};
+
     let me_id = me.as_ref().map(|u| u.id);
     // What the address asks for, if this visitor may see it; otherwise the
     // lobby, with a word on why (a link to a room that is gone, a private
@@ -48,7 +63,7 @@ pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<Cha
         },
         (Some(_), None) => notice = Some("Sign in to see your private conversations.".to_owned()),
         (None, _) => {
-            if let Err(refused) = check_can_read(&state, me_id, &room).await {
+            if let Err(refused) = check_can_read(state, me_id, &room).await {
                 notice = Some(refused.to_string());
                 room = LOBBY.to_owned();
             }
@@ -73,7 +88,7 @@ pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<Cha
         None => Vec::new(),
     };
     Ok(ChatSnapshot {
-        rooms: list_for(&state, me_id).await?,
+        rooms: list_for(state, me_id).await?,
         me,
         room,
         direct,
@@ -88,39 +103,59 @@ pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<Cha
     })
 }
 
-/// The page for `/`, `/r/{room}` and `/dm/{user}`: `room` (`None` for the
-/// lobby) or my private conversation `with` a user.
+/// The snapshot the page handler loaded before rendering
+/// (`server::http::chat_page`), provided as context.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct PageSnapshot(pub std::sync::Arc<Result<ChatSnapshot, ApiError>>);
+
+/// The element the page carries its snapshot in, for hydration.
+const SNAPSHOT_ID: &str = "rtca-snapshot";
+
+/// The chat page for `/`, `/r/{room}` and `/dm/{user}`. The server renders
+/// it from the snapshot its handler loaded, and writes that snapshot into
+/// the page as JSON; the browser hydrates from the same JSON. The address
+/// never changes under a rendered page, so nothing is fetched again. No
+/// resource and no suspense: their machinery, and the server function's
+/// HTTP client with a second decoder of the snapshot, cost about 24 KB of
+/// the gzipped WASM (docs/performance.md, finding 23).
 #[component]
-pub fn ChatPage(room: Option<String>, with: Option<UserId>) -> impl IntoView {
-    let snapshot = Resource::new(move || (room.clone(), with), |(room, with)| snapshot_for(room, with));
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading the chat…"</p> }>
-            {move || Suspend::new(async move {
-                match snapshot.await {
-                    Ok(snapshot) => view! { <Chat snapshot/> }.into_any(),
-                    Err(error) => view! {
-                        <p class="page-error" role="alert">{format!("The chat could not be loaded: {}", error.message)}</p>
-                        <p class="page-error"><a href="/" rel="external">"Go to the lobby"</a></p>
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+pub fn ChatPage() -> impl IntoView {
+    match page_snapshot() {
+        Ok((snapshot, json)) => view! {
+            <script type="application/json" id=SNAPSHOT_ID inner_html=json></script>
+            <Chat snapshot/>
+        }
+        .into_any(),
+        Err(error) => view! {
+            <p class="page-error" role="alert">{format!("The chat could not be loaded: {}", error.message)}</p>
+            <p class="page-error"><a href="/" rel="external">"Go to the lobby"</a></p>
+        }
+        .into_any(),
     }
 }
 
-/// The snapshot the page renders from. The server loads it, and the page
-/// carries it to the browser, where the resource reads it back. The address
-/// never changes under a rendered page, so the browser never asks again:
-/// leaving `load_chat`'s HTTP client out of the bundle also leaves out a
-/// second decoder for the whole snapshot (about 35 KB before compression).
-async fn snapshot_for(room: Option<String>, with: Option<UserId>) -> Result<ChatSnapshot, ApiError> {
-    #[cfg(feature = "ssr")]
-    return load_chat(room, with).await;
-    #[cfg(not(feature = "ssr"))]
-    {
-        let _ = (room, with);
-        Err(ApiError::new("reload", "Reload the page to see the chat."))
-    }
+/// The snapshot and its JSON, on the server: `<` is escaped, so no message
+/// text can close the script element early (`</script>`, `<!--`).
+#[cfg(feature = "ssr")]
+fn page_snapshot() -> Result<(ChatSnapshot, String), ApiError> {
+    let loaded = use_context::<PageSnapshot>()
+        .ok_or_else(|| ApiError::new("internal", "the page was rendered without its data"))?;
+    let snapshot = loaded.0.as_ref().clone()?;
+    let json = serde_json::to_string(&snapshot).map_err(|e| ApiError::new("internal", e.to_string()))?;
+    Ok((snapshot, json.replace('<', "\\u003c")))
+}
+
+/// The snapshot and its JSON, in the browser: read back from the page.
+#[cfg(not(feature = "ssr"))]
+fn page_snapshot() -> Result<(ChatSnapshot, String), ApiError> {
+    let reload = |why: &str| ApiError::new("reload", format!("{why} Reload the page."));
+    let json = leptos::prelude::document()
+        .get_element_by_id(SNAPSHOT_ID)
+        .and_then(|element| element.text_content())
+        .ok_or_else(|| reload("The page arrived incomplete."))?;
+    let snapshot = serde_json::from_str(&json).map_err(|_| reload("The page arrived damaged."))?;
+    Ok((snapshot, json))
 }
 
 #[component]

@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 
 use super::config::Config;
 use super::fanout::Fanout;
+use super::identity::{internal, token_from_headers, user_for_token};
 use super::limits::Limits;
 use super::media::{self, blobs::LocalBlobs, MediaService};
 use super::presence::Presence;
@@ -29,7 +30,9 @@ use super::realtime;
 use super::state::AppState;
 use super::store::sqlite::SqliteStore;
 use super::store::{CommitObserver, Store};
-use crate::app::{shell, CHAT_PATHS};
+use crate::app::{shell, Page, CHAT_PATHS};
+use crate::components::chat_page::{load_snapshot, PageSnapshot};
+use crate::error::ApiError;
 
 /// Pending connections the kernel holds for us before refusing more (it
 /// caps this at `net.core.somaxconn`). tokio's `TcpListener::bind` asks for
@@ -98,13 +101,9 @@ pub async fn run(
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
-    // The page waits for its data before the first byte (in-order, all
-    // resources resolved): history and who is online are in the first
-    // HTML, so it reads fine before, or without, the WASM.
-    let page = render_app_async_with_context(with_state.clone(), render_shell.clone());
     let mut app = Router::new().route("/health", get(health)).merge(media::routes());
     for path in CHAT_PATHS {
-        app = app.route(path, get(page.clone()));
+        app = app.route(path, get(chat_page));
     }
     let app = app
         // With no routes of its own, this registers the server functions.
@@ -143,6 +142,35 @@ pub async fn run(
     let _ = stop_presence.send(());
     let _ = presence_feed.await;
     Ok(())
+}
+
+/// A chat page. Its data is loaded before the first byte, so history and
+/// who is online are in the first HTML, and the page reads fine before, or
+/// without, the WASM. The page carries the same data for hydration
+/// (components::chat_page).
+async fn chat_page(State(state): State<AppState>, request: Request) -> Response {
+    let (room, with) = match Page::from_path(request.uri().path()) {
+        Page::Chat { room, with } => (room, with),
+        Page::NotFound => (None, None),
+    };
+    let me = match token_from_headers(request.headers()) {
+        Some(token) => user_for_token(&state, &token).await.map_err(|e| ApiError::from(internal(e))),
+        None => Ok(None),
+    };
+    let snapshot = match me {
+        Ok(me) => load_snapshot(&state, me, room, with).await,
+        Err(error) => Err(error),
+    };
+    let page = PageSnapshot(Arc::new(snapshot));
+    let options = state.leptos_options.clone();
+    let render = render_app_async_with_context(
+        move || {
+            provide_context(state.clone());
+            provide_context(page.clone());
+        },
+        move || shell(options.clone()),
+    );
+    render(request).await
 }
 
 async fn health() -> &'static str {
