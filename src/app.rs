@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 
 use crate::components::chat_page::ChatPage;
+use crate::error::ApiError;
 use crate::protocol::UserId;
 
 /// The document around the app, rendered on the server only.
@@ -66,11 +67,21 @@ impl Page {
     }
 }
 
+/// A form post the server refused, shown on the page it came back to.
+#[derive(Clone, Debug, PartialEq)]
+struct RefusedPost {
+    /// The server function's path, so only its own form shows the error.
+    path: String,
+    error: ApiError,
+}
+
 /// A refused form post comes back to the page it was sent from with
 /// `?__err=…&__path=…` (what server functions do for a browser without
-/// JavaScript, and for our plain forms): this puts the error where the
-/// server action for `__path` reads it.
-fn provide_refused_post(query: &str) {
+/// JavaScript, and for our plain forms); `__err` is the error's JSON in
+/// URL-safe base64. Read here rather than through leptos' `ServerAction`,
+/// whose machinery cost about 20 KB of the gzipped WASM for this alone
+/// (docs/performance.md, finding 24).
+fn parse_refused_post(query: &str) -> Option<RefusedPost> {
     // The last pair: each refusal appends its own to the address it was
     // sent from, which may hold an earlier one.
     let param = |name: &str| {
@@ -79,9 +90,42 @@ fn provide_refused_post(query: &str) {
             (key == name).then(|| decode(&value.replace('+', " ")))
         })
     };
-    if let (Some(error), Some(path)) = (param("__err"), param("__path")) {
-        provide_context(leptos::server::ServerActionError::new(&path, &error));
+    let (error, path) = (param("__err")?, param("__path")?);
+    let error = base64_url_decode(&error)
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_else(|| ApiError::new("refused", "The server refused the form."));
+    Some(RefusedPost { path, error })
+}
+
+/// The message of a refused post to the server function at `path`, if the
+/// page came back with one.
+pub fn refused_post(path: &str) -> Option<String> {
+    use_context::<RefusedPost>().filter(|refused| refused.path == path).map(|refused| refused.error.message)
+}
+
+/// URL-safe base64 (RFC 4648 §5), padding optional, to text; `None` if it
+/// is not base64 or not UTF-8.
+fn base64_url_decode(text: &str) -> Option<String> {
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
     }
+    String::from_utf8(out).ok()
 }
 
 /// Percent-decoding. Room names are plain ASCII, so an encoded one is a
@@ -132,7 +176,9 @@ fn current_address() -> (String, String) {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let (path, query) = current_address();
-    provide_refused_post(&query);
+    if let Some(refused) = parse_refused_post(&query) {
+        provide_context(refused);
+    }
     let page = match Page::from_path(&path) {
         // The page's handler read the room or the conversation from the
         // address, and loaded what the page shows (server::http::chat_page).
@@ -148,6 +194,7 @@ pub fn App() -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -164,22 +211,50 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_post_reaches_its_server_action() {
+    fn a_refused_post_comes_back_to_its_own_form() {
+        // What server_fn writes: the error's JSON in URL-safe base64, with
+        // padding, percent-encoded into the query.
+        let error = ApiError::new("bad_login", "wrong name or password");
+        let json = serde_json::to_string(&error).unwrap();
+        let encoded = base64_url_encode(json.as_bytes()).replace('=', "%3D");
+        let query = format!("x=1&__path=%2Fapi%2Flogin&__err={encoded}");
+        let refused = parse_refused_post(&query).unwrap();
+        assert_eq!(refused, RefusedPost { path: "/api/login".to_owned(), error });
         Owner::new_root(None).with(|| {
-            provide_refused_post("x=1&__err=wrong+name%20or%2Fpassword&__path=%2Fapi%2Flogin");
-            let refused =
-                use_context::<leptos::server::ServerActionError>().map(|e| (e.path().to_owned(), e.err().to_owned()));
-            assert_eq!(refused, Some(("/api/login".to_owned(), "wrong name or/password".to_owned())));
+            provide_context(refused);
+            assert_eq!(refused_post("/api/login").as_deref(), Some("wrong name or password"));
+            assert_eq!(refused_post("/api/join"), None, "another form's error");
         });
-        Owner::new_root(None).with(|| {
-            provide_refused_post("__err=first&__path=%2Fapi%2Fjoin&__err=second&__path=%2Fapi%2Flogin");
-            let refused =
-                use_context::<leptos::server::ServerActionError>().map(|e| (e.path().to_owned(), e.err().to_owned()));
-            assert_eq!(refused, Some(("/api/login".to_owned(), "second".to_owned())));
-        });
-        Owner::new_root(None).with(|| {
-            provide_refused_post("__err=only");
-            assert!(use_context::<leptos::server::ServerActionError>().is_none());
-        });
+        // The last pair wins; a pair without its path is no refusal; an
+        // unreadable error still says the form was refused.
+        let first = base64_url_encode(br#"{"code":"a","message":"first"}"#);
+        let second = base64_url_encode(br#"{"code":"b","message":"second"}"#);
+        let both = format!("__err={first}&__path=%2Fapi%2Fjoin&__err={second}&__path=%2Fapi%2Flogin");
+        assert_eq!(parse_refused_post(&both).unwrap().error.message, "second");
+        assert_eq!(parse_refused_post(&format!("__err={first}")), None);
+        assert_eq!(parse_refused_post("__err=%21%21&__path=%2Fapi%2Fjoin").unwrap().error.code, "refused");
+    }
+
+    #[test]
+    fn base64_url_decodes_with_and_without_padding() {
+        for text in ["", "f", "fo", "foo", "foob", "fooba", "foobar", "é~?>"] {
+            let encoded = base64_url_encode(text.as_bytes());
+            assert_eq!(base64_url_decode(&encoded).as_deref(), Some(text), "{encoded}");
+            assert_eq!(base64_url_decode(encoded.trim_end_matches('=')).as_deref(), Some(text));
+        }
+        assert_eq!(base64_url_decode("Zm9v+mFy"), None, "'+' is not URL-safe");
+    }
+
+    /// The encoder server_fn uses (base64's URL_SAFE, padded), written out.
+    fn base64_url_encode(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for i in 0..4 {
+                out.push(if i <= chunk.len() { ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+            }
+        }
+        out
     }
 }

@@ -94,7 +94,7 @@ pub async fn go_online(chat: ChatState, name: String) -> Result<(), ApiError> {
     let ack: OnlineAck = parse_reply(reply.get())?;
     // The cookie first: if it cannot be set, the form stays up with the
     // error, and trying again renews the token for the same user.
-    crate::components::join_form::adopt_session(ack.token).await?;
+    crate::components::join_form::adopt_session_cookie(&ack.token).await?;
     chat.me.set(Some(ack.user));
     Ok(())
 }

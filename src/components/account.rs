@@ -56,14 +56,8 @@ pub async fn logout() -> Result<(), ApiError> {
 
 #[component]
 pub fn AccountForm() -> impl IntoView {
-    // Only read: they carry a refused post's error back into the page.
-    let signed_in = ServerAction::<Login>::new();
-    let registered = ServerAction::<Register>::new();
-    let error = move || {
-        let refused = |result: Option<Result<User, ApiError>>| result.and_then(Result::err).map(|e| e.message);
-        refused(signed_in.value().get()).or_else(|| refused(registered.value().get()))
-    };
     let (login_path, register_path) = (<Login as ServerFn>::PATH, <Register as ServerFn>::PATH);
+    let error = crate::app::refused_post(login_path).or_else(|| crate::app::refused_post(register_path));
     view! {
         <form class="join account" method="post" action=login_path>
             <label for="account-name">"Or use an account"</label>

@@ -108,11 +108,9 @@ pub fn Composer() -> impl IntoView {
     let remaining = move || MAX_TEXT_CHARS as i64 - text.with(|t| t.chars().count()) as i64;
     let near_limit = move || remaining() < 200;
     let over_limit = move || remaining() < 0;
-    // Only read: carries a no-JavaScript post's error back into the page.
-    let posted = ServerAction::<SendMessage>::new();
-    let shown_error =
-        move || error.get().or_else(|| posted.value().get().and_then(Result::err).map(|e: ApiError| e.message));
     let send_path = <SendMessage as ServerFn>::PATH;
+    let refused = crate::app::refused_post(send_path);
+    let shown_error = move || error.get().or_else(|| refused.clone());
     // An image pasted into the text box is sent as a file.
     let pasted = move |ev: leptos::ev::ClipboardEvent| {
         #[cfg(feature = "hydrate")]

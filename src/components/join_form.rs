@@ -1,8 +1,8 @@
 //! Picking a display name.
 //!
 //! With the WASM loaded, the form goes `online` over the socket (the public
-//! contract), then hands the session token to [`adopt_session`] so an
-//! HttpOnly cookie keeps the identity across reloads. Without JavaScript the
+//! contract), then hands the session token to [`adopt_session`] (a plain
+//! form post) so an HttpOnly cookie keeps the identity across reloads. Without JavaScript the
 //! same form posts to [`join`], which sets the cookie and redirects back;
 //! its errors come back in the URL and show in the same place.
 
@@ -40,11 +40,32 @@ pub async fn adopt_session(token: String) -> Result<User, ApiError> {
     Ok(user)
 }
 
+/// [`adopt_session`] from the browser: a plain form post. The server
+/// function's generated client would bring leptos' whole server-function
+/// client into the bundle for this one call (docs/performance.md, finding 24).
+#[cfg(feature = "hydrate")]
+pub async fn adopt_session_cookie(token: &str) -> Result<(), ApiError> {
+    let failed = |why: String| ApiError::new("request_failed", format!("Could not keep you signed in: {why}"));
+    let response = gloo_net::http::Request::post(<AdoptSession as ServerFn>::PATH)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(format!("token={}", String::from(js_sys::encode_uri_component(token))))
+        .map_err(|e| failed(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if response.ok() {
+        return Ok(());
+    }
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    Err(serde_json::from_str::<ApiError>(&body).unwrap_or_else(|_| failed(format!("the server answered {status}"))))
+}
+
 #[component]
 pub fn JoinForm() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    // Only read: it carries a no-JavaScript post's error back into the page.
-    let posted = ServerAction::<Join>::new();
+    let refused = crate::app::refused_post(<Join as ServerFn>::PATH);
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
     let name_input: NodeRef<leptos::html::Input> = NodeRef::new();
@@ -66,8 +87,7 @@ pub fn JoinForm() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = (ev, chat, name_input);
     };
-    let shown_error =
-        move || error.get().or_else(|| posted.value().get().and_then(Result::err).map(|e: ApiError| e.message));
+    let shown_error = move || error.get().or_else(|| refused.clone());
     let join_path = <Join as ServerFn>::PATH;
     view! {
         <form class="join" method="post" action=join_path on:submit=on_submit>
