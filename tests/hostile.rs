@@ -333,8 +333,10 @@ async fn hostile_clients_cannot_break_the_server_or_its_users() {
     let list = attacker.emit_ack("conversations", json!(null)).await;
     assert_eq!(list["conversations"], json!([]), "{list}");
     let cookie = format!("rtca_session={}", mallory_ack["token"].as_str().unwrap());
-    let page = http.get(format!("http://{}/", arena.addr())).header("cookie", &cookie).send().await.unwrap();
-    assert!(!page.text().await.unwrap().contains(private), "the rendered page leaked");
+    for path in ["/".to_owned(), format!("/dm/{alice_id}"), format!("/dm/{bob_id}")] {
+        let page = http.get(format!("http://{}{path}", arena.addr())).header("cookie", &cookie).send().await.unwrap();
+        assert!(!page.text().await.unwrap().contains(private), "the rendered page {path} leaked");
+    }
     let snapshot =
         http.post(format!("http://{}/api/chat", arena.addr())).header("cookie", &cookie).send().await.unwrap();
     assert!(snapshot.status().is_success(), "{}", snapshot.status());

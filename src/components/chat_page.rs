@@ -117,7 +117,7 @@ const SNAPSHOT_ID: &str = "rtca-snapshot";
 /// the page as JSON; the browser hydrates from the same JSON. The address
 /// never changes under a rendered page, so nothing is fetched again. No
 /// resource and no suspense: their machinery, and the server function's
-/// HTTP client with a second decoder of the snapshot, cost about 24 KB of
+/// HTTP client with a second decoder of the snapshot, cost about 31 KB of
 /// the gzipped WASM (docs/performance.md, finding 23).
 #[component]
 pub fn ChatPage() -> impl IntoView {

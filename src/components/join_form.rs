@@ -1,8 +1,8 @@
 //! Picking a display name.
 //!
 //! With the WASM loaded, the form goes `online` over the socket (the public
-//! contract), then hands the session token to [`adopt_session`] (a plain
-//! form post) so an HttpOnly cookie keeps the identity across reloads. Without JavaScript the
+//! contract), then hands the session token to [`adopt_session`] so an
+//! HttpOnly cookie keeps the identity across reloads. Without JavaScript the
 //! same form posts to [`join`], which sets the cookie and redirects back;
 //! its errors come back in the URL and show in the same place.
 
@@ -40,9 +40,11 @@ pub async fn adopt_session(token: String) -> Result<User, ApiError> {
     Ok(user)
 }
 
-/// [`adopt_session`] from the browser: a plain form post. The server
-/// function's generated client would bring leptos' whole server-function
-/// client into the bundle for this one call (docs/performance.md, finding 24).
+/// [`adopt_session`] from the browser: a `fetch` POST with a form-encoded
+/// body that asks for JSON (so the server function answers, where a browser
+/// form would be redirected back). The generated client would bring leptos'
+/// whole server-function client into the bundle for this one call
+/// (docs/performance.md, finding 23).
 #[cfg(feature = "hydrate")]
 pub async fn adopt_session_cookie(token: &str) -> Result<(), ApiError> {
     let failed = |why: String| ApiError::new("request_failed", format!("Could not keep you signed in: {why}"));

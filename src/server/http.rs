@@ -149,17 +149,20 @@ pub async fn run(
 /// without, the WASM. The page carries the same data for hydration
 /// (components::chat_page).
 async fn chat_page(State(state): State<AppState>, request: Request) -> Response {
-    let (room, with) = match Page::from_path(request.uri().path()) {
-        Page::Chat { room, with } => (room, with),
-        Page::NotFound => (None, None),
-    };
-    let me = match token_from_headers(request.headers()) {
-        Some(token) => user_for_token(&state, &token).await.map_err(|e| ApiError::from(internal(e))),
-        None => Ok(None),
-    };
-    let snapshot = match me {
-        Ok(me) => load_snapshot(&state, me, room, with).await,
-        Err(error) => Err(error),
+    let snapshot = match Page::from_path(request.uri().path()) {
+        Page::Chat { room, with } => {
+            let me = match token_from_headers(request.headers()) {
+                Some(token) => user_for_token(&state, &token).await.map_err(|e| ApiError::from(internal(e))),
+                None => Ok(None),
+            };
+            match me {
+                Ok(me) => load_snapshot(&state, me, room, with).await,
+                Err(error) => Err(error),
+            }
+        }
+        // Not routed here (only CHAT_PATHS are), and the app renders its
+        // not-found page without a snapshot.
+        Page::NotFound => Err(ApiError::new("not_found", "There is nothing at this address.")),
     };
     let page = PageSnapshot(Arc::new(snapshot));
     let options = state.leptos_options.clone();
