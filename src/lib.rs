@@ -67,7 +67,8 @@
 //!   (unsent uploads go after a grace period).
 //! - `server::store`: the `Store` trait; `server::store::sqlite` implements it,
 //!   with `sqlite::group_commit`: one writer thread storing messages and guest
-//!   sign-ups many to a commit, and telling `fanout` where each commit starts.
+//!   sign-ups many to a commit, and telling `fanout` where each commit starts;
+//!   `sqlite::rows` reads message rows back.
 //! - `server::state`: `AppState`, shared by HTTP and socket handlers.
 //!
 //! A message flows one way: socket → `handlers` (limits, validation) →

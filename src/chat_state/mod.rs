@@ -216,8 +216,9 @@ impl ChatState {
     }
 
     /// Applies one server event, its payload as JSON text. Unknown events
-    /// and unreadable payloads are ignored: a newer server may send more than this client knows. Returns
-    /// the gap a live message revealed, for the caller to fill.
+    /// and unreadable payloads are ignored: a newer server may send more
+    /// than this client knows. Returns the gap a live message revealed, for
+    /// the caller to fill.
     pub fn apply(&self, name: &str, data: &str) -> Option<Gap> {
         match name {
             event::SESSION => {

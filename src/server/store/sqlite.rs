@@ -3,20 +3,21 @@
 //! sqlx runs each SQLite connection on its own thread, so no query blocks the
 //! async runtime. `synchronous=FULL` makes every commit reach the disk before
 //! its ack goes out. Chat messages are written by one thread, many to a commit
-//! (`group_commit.rs`); everything else goes through the pool.
+//! (`group_commit.rs`); everything else goes through the pool. `rows.rs`
+//! reads message rows back.
 
 use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
 use super::{
     BlobInfo, Carrier, CommitObserver, Cursor, Insert, NewGuest, NewMessage, NewUpload, Room, RoomListing, Store,
     StoreError, StoreResult, StoredMessage, UploadRecord,
 };
-use crate::protocol::{ConversationSummary, Media, MediaKind, User, UserId};
+use crate::protocol::{ConversationSummary, User, UserId};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -58,61 +59,12 @@ impl SqliteStore {
     }
 }
 
-/// Every message read starts with this, so rows always decode the same way.
-macro_rules! select_messages {
-    ($where:literal) => {
-        concat!(
-            "SELECT m.id, m.seq, m.room, m.text, m.cid, m.created_at,
-                    m.user_id, f.name AS from_name, m.to_user_id, t.name AS to_name,
-                    u.id AS media_id, u.name AS media_name, u.mime AS media_mime,
-                    b.size AS media_size, b.width AS media_width, b.height AS media_height
-             FROM messages m JOIN users f ON f.id = m.user_id LEFT JOIN users t ON t.id = m.to_user_id
-                  LEFT JOIN uploads u ON u.id = m.media_id LEFT JOIN media_blobs b ON b.sha256 = u.sha256 ",
-            $where
-        )
-    };
-}
-
+// Declared first: `select_messages!` is used below.
+#[macro_use]
+mod rows;
 mod group_commit;
 use group_commit::{stored_without_file, Writer, Written};
-
-fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
-    let to = match (row.try_get::<Option<i64>, _>("to_user_id")?, row.try_get::<Option<String>, _>("to_name")?) {
-        (Some(id), Some(name)) => Some(User { id, name }),
-        _ => None,
-    };
-    Ok(StoredMessage {
-        id: row.try_get("id")?,
-        seq: row.try_get("seq")?,
-        room: row.try_get("room")?,
-        from: User { id: row.try_get("user_id")?, name: row.try_get("from_name")? },
-        to,
-        text: row.try_get("text")?,
-        at: row.try_get("created_at")?,
-        cid: row.try_get("cid")?,
-        media: media_from_row(row)?,
-    })
-}
-
-/// A pixel size column (NULL for files that are not images).
-fn dimension(row: &SqliteRow, column: &str) -> Result<Option<u32>, sqlx::Error> {
-    Ok(row.try_get::<Option<i64>, _>(column)?.and_then(|n| u32::try_from(n).ok()))
-}
-
-/// The `media_*` columns, when the row has a file.
-fn media_from_row(row: &SqliteRow) -> Result<Option<Media>, sqlx::Error> {
-    let Some(id) = row.try_get::<Option<String>, _>("media_id")? else { return Ok(None) };
-    let mime: String = row.try_get("media_mime")?;
-    Ok(Some(Media {
-        id,
-        name: row.try_get("media_name")?,
-        kind: MediaKind::of_mime(&mime),
-        mime,
-        size: u64::try_from(row.try_get::<i64, _>("media_size")?).unwrap_or(0),
-        width: dimension(row, "media_width")?,
-        height: dimension(row, "media_height")?,
-    }))
-}
+use rows::{dimension, media_from_row, message_from_row};
 
 #[async_trait]
 impl Store for SqliteStore {
