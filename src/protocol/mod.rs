@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ChatError};
 
 mod media;
+mod name_order;
 pub use media::*;
+pub use name_order::by_name;
 
 /// Event names. Extend the list, never rename an entry: the prototype's
 /// clients depend on them.

@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::names::name_key;
 use crate::error::ChatError;
-use crate::protocol::{User, UserId};
+use crate::protocol::{by_name, User, UserId};
 
 #[derive(Default)]
 pub struct Presence {
@@ -132,12 +132,13 @@ impl Presence {
         self.lock().users.get(&id).map(|online| online.user.clone())
     }
 
-    /// Everyone online, by name.
+    /// Everyone online, in the order the browser keeps them ([`by_name`]).
+    /// Sorted after the lock is released: at thousands online the sort is
+    /// the longest part.
     pub fn users(&self) -> Vec<User> {
-        let online = self.lock();
-        let mut users: Vec<(&str, &User)> = online.users.values().map(|o| (o.key.as_str(), &o.user)).collect();
-        users.sort_by(|a, b| a.0.cmp(b.0).then(a.1.id.cmp(&b.1.id)));
-        users.into_iter().map(|(_, user)| user.clone()).collect()
+        let mut users: Vec<User> = self.lock().users.values().map(|online| online.user.clone()).collect();
+        users.sort_unstable_by(by_name);
+        users
     }
 }
 
@@ -189,5 +190,15 @@ mod tests {
         p.rename(&user(5, "dave")).unwrap();
         assert!(p.check_name_free("carol", None).is_ok());
         assert_eq!(p.check_name_free("Dave", None), Err(ChatError::NameTaken));
+    }
+
+    #[test]
+    fn the_list_is_in_the_order_the_browser_keeps() {
+        let p = Presence::default();
+        for (id, name) in [(1, "Zed"), (2, "émile"), (3, "adam"), (4, "Eve"), (5, "Emile")] {
+            p.connect(&user(id, name), true).unwrap();
+        }
+        let names: Vec<String> = p.users().into_iter().map(|u| u.name).collect();
+        assert_eq!(names, ["adam", "Emile", "émile", "Eve", "Zed"]);
     }
 }
