@@ -21,7 +21,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{DeserializeOwned, Error as _, IgnoredAny, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 /// A payload left as the JSON text it arrived as.
@@ -200,26 +200,29 @@ impl<'de, D: DeserializeOwned> Visitor<'de> for ArgsVisitor<D> {
     }
 }
 
-/// `40` or `40{auth}`: join namespace `/`.
-pub fn encode_connect(auth: Option<&Value>) -> String {
-    match auth {
-        Some(auth) => format!("40{auth}"),
+/// `40` or `40{auth}`: join namespace `/`. Serialising fails only for a
+/// payload JSON cannot hold (a map with non-string keys).
+pub fn encode_connect<D: Serialize + ?Sized>(auth: Option<&D>) -> serde_json::Result<String> {
+    Ok(match auth {
+        Some(auth) => format!("40{}", serde_json::to_string(auth)?),
         None => "40".to_owned(),
-    }
+    })
 }
 
-/// `42["name",data]` or, asking for an ack, `42<id>["name",data]`.
-pub fn encode_event(name: &str, data: &Value, ack: Option<u64>) -> String {
-    let args = Value::Array(vec![Value::String(name.to_owned()), data.clone()]);
-    match ack {
+/// `42["name",data]` or, asking for an ack, `42<id>["name",data]`. The
+/// browser passes its payload as raw JSON text, so the bundle carries no
+/// `Value`.
+pub fn encode_event<D: Serialize + ?Sized>(name: &str, data: &D, ack: Option<u64>) -> serde_json::Result<String> {
+    let args = serde_json::to_string(&(name, data))?;
+    Ok(match ack {
         Some(id) => format!("42{id}{args}"),
         None => format!("42{args}"),
-    }
+    })
 }
 
 /// `43<id>[data]`: answer an event the server sent with an ack id.
-pub fn encode_ack(id: u64, data: &Value) -> String {
-    format!("43{id}{}", Value::Array(vec![data.clone()]))
+pub fn encode_ack<D: Serialize + ?Sized>(id: u64, data: &D) -> serde_json::Result<String> {
+    Ok(format!("43{id}{}", serde_json::to_string(&[data])?))
 }
 
 /// The Engine.IO pong that answers a ping.
@@ -284,7 +287,9 @@ pub mod fuzz_checks {
         }
         match as_value {
             Ok(SocketPacket::Event { name, data, ack }) => {
-                let again = encode_event(&name, &data, ack);
+                let Ok(again) = encode_event(&name, &data, ack) else {
+                    panic!("{payload:?} decoded but does not encode")
+                };
                 let Ok(EnginePacket::Message(payload)) = decode_engine(&again) else { panic!("{again:?}") };
                 match decode_socket(payload) {
                     Ok(SocketPacket::Event { name: n, data: d, ack: a }) => {
@@ -294,7 +299,7 @@ pub mod fuzz_checks {
                 }
             }
             Ok(SocketPacket::Ack { id, data }) => {
-                let again = encode_ack(id, &data);
+                let Ok(again) = encode_ack(id, &data) else { panic!("{payload:?} decoded but does not encode") };
                 let Ok(EnginePacket::Message(payload)) = decode_engine(&again) else { panic!("{again:?}") };
                 match decode_socket(payload) {
                     Ok(SocketPacket::Ack { id: i, data: d }) => assert!(i == id && same(&d, &data), "{again:?}"),
@@ -389,15 +394,19 @@ mod tests {
 
     #[test]
     fn encodes_round_trip() {
-        let frame = encode_event("message", &json!({"text":"hé"}), Some(3));
+        let frame = encode_event("message", &json!({"text":"hé"}), Some(3)).unwrap();
         assert_eq!(frame, r#"423["message",{"text":"hé"}]"#);
         let EnginePacket::Message(payload) = decode_engine(&frame).unwrap() else { panic!() };
         assert_eq!(
             decode_socket(payload).unwrap(),
             SocketPacket::Event { name: "message".into(), data: json!({"text":"hé"}), ack: Some(3) }
         );
-        assert_eq!(encode_connect(Some(&json!({"token":"t"}))), r#"40{"token":"t"}"#);
-        assert_eq!(encode_ack(5, &json!(null)), "435[null]");
+        assert_eq!(encode_connect(Some(&json!({"token":"t"}))).unwrap(), r#"40{"token":"t"}"#);
+        assert_eq!(encode_connect::<Value>(None).unwrap(), "40");
+        assert_eq!(encode_ack(5, &json!(null)).unwrap(), "435[null]");
+        // The browser's way: the payload as raw JSON text, written as is.
+        let raw: RawPayload = serde_json::from_str(r#"{"room":"lobby", "text":"x"}"#).unwrap();
+        assert_eq!(encode_event("message", &*raw, Some(4)).unwrap(), r#"424["message",{"room":"lobby", "text":"x"}]"#);
     }
 
     /// The fuzz target's invariants on stable: every corpus seed, then

@@ -394,7 +394,9 @@ async fn a_client_that_stops_reading_is_dropped_and_slows_nobody() {
     let seq_before_flood = newest["messages"][0]["seq"].as_i64().unwrap_or(0);
     let total = 300;
     for n in 0..total {
-        writer.send_raw(encode_event("message", &json!({ "text": format!("{n:04} {}", "w".repeat(3000)) }), None));
+        writer.send_raw(
+            encode_event("message", &json!({ "text": format!("{n:04} {}", "w".repeat(3000)) }), None).unwrap(),
+        );
     }
     // The bystander hears the flood live, in seq order, while the sloth's
     // queue is full. (Events sent without waiting for acks may be stored in

@@ -350,7 +350,7 @@ async fn malformed_frames_never_panic_the_server() {
         // one connection closed must not stop the others from being parsed.
         let attacker = TestClient::connect(server.addr, Some(json!({ "token": mallory["token"] }))).await.unwrap();
         attacker.send_raw(frame);
-        attacker.send_raw(encode_event("message", &json!({ "text": "" }), None));
+        attacker.send_raw(encode_event("message", &json!({ "text": "" }), None).unwrap());
         let _ = attacker.drain(Duration::from_millis(50)).await;
     }
     let ack = alice.emit_ack("message", json!({ "text": "still fine" })).await;

@@ -6,17 +6,19 @@ use std::cell::{Cell, RefCell};
 
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
-use serde::de::{DeserializeOwned, IgnoredAny};
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use super::socket::{SocketClient, SocketEvent};
 use crate::chat_state::{ChatState, ConnStatus, Conversation, Gap, Outgoing};
+use crate::engine_io::RawPayload;
 use crate::error::ApiError;
 use crate::protocol::{
-    event, parse_reply, validate_name, ConversationList, HistoryPage, HistoryRequest, MessageAck, OnlineAck, RoomInfo,
-    RoomList, UserId, LOBBY, MAX_HISTORY_PAGE,
+    check_reply, event, parse_reply, validate_name, ConversationList, CreateRoomRequest, HistoryPage, HistoryRequest,
+    InviteRequest, MessageRequest, OnlineAck, OnlineRequest, RoomInfo, RoomList, RoomRequest, SecretRequest, UserId,
+    LOBBY, MAX_HISTORY_PAGE,
 };
 
 thread_local! {
@@ -90,7 +92,7 @@ pub fn reconnect() {
 pub async fn go_online(chat: ChatState, name: String) -> Result<(), ApiError> {
     let name = validate_name(&name).map_err(ApiError::from)?.to_owned();
     let socket = connected_client()?;
-    let reply = socket.emit_with_ack(event::ONLINE, json!({ "name": name })).await?;
+    let reply = socket.emit_with_ack(event::ONLINE, payload(&OnlineRequest::Named { name })?).await?;
     let ack: OnlineAck = parse_reply(reply.get())?;
     // The cookie first: if it cannot be set, the form stays up with the
     // error, and trying again renews the token for the same user.
@@ -130,31 +132,51 @@ pub fn flush_outbox(chat: ChatState) {
 }
 
 async fn send_one(message: &Outgoing) -> Result<(), ApiError> {
-    let media = message.media.as_ref().map(|media| media.id.as_str());
-    let (name, payload) = match &message.to {
+    let (text, cid) = (message.text.clone(), Some(message.cid.clone()));
+    let media = message.media.as_ref().map(|media| media.id.clone());
+    let (name, request) = match &message.to {
         Conversation::Room(room) => {
-            (event::MESSAGE, json!({ "room": room, "text": message.text, "cid": message.cid, "media": media }))
+            (event::MESSAGE, payload(&MessageRequest { room: Some(room.clone()), text, cid, media })?)
         }
-        Conversation::Direct(peer) => {
-            (event::SECRET, json!({ "to": peer.id, "text": message.text, "cid": message.cid, "media": media }))
-        }
+        Conversation::Direct(peer) => (event::SECRET, payload(&SecretRequest { to: peer.id, text, cid, media })?),
     };
-    ask::<MessageAck>(name, payload).await.map(|_| ())
+    ask_until_accepted(name, request).await.map(|_| ())
 }
 
-/// Emits `event` and reads its ack. When the server says `rate_limited`, it
-/// waits and asks again (0.5 s, then doubling, a few times), so a burst
-/// such as a long outbox or a resume goes through at the server's pace.
-async fn ask<T: DeserializeOwned>(event: &str, data: Value) -> Result<T, ApiError> {
+/// An event's payload as the JSON text the socket sends. Typed requests
+/// rather than `json!`: the bundle then carries no `Value`.
+fn payload(request: &impl Serialize) -> Result<RawPayload, ApiError> {
+    serde_json::value::to_raw_value(request).map_err(|e| ApiError::new("internal", e.to_string()))
+}
+
+/// The payload of a request that needs no arguments.
+fn no_payload() -> RawPayload {
+    serde_json::value::RawValue::NULL.to_owned()
+}
+
+/// Emits `event` and reads its ack as `T`.
+async fn ask<T: DeserializeOwned>(event: &str, data: RawPayload) -> Result<T, ApiError> {
+    let reply = ask_until_accepted(event, data).await?;
+    parse_reply(reply.get())
+}
+
+/// Emits `event` until its ack is not `rate_limited`: it waits and asks
+/// again (0.5 s, then doubling, a few times), so a burst such as a long
+/// outbox or a resume goes through at the server's pace. Returns an
+/// accepting ack; a refusal is the error it carries. One function for every
+/// reply type, so the bundle holds one copy of this loop.
+async fn ask_until_accepted(event: &str, data: RawPayload) -> Result<RawPayload, ApiError> {
     let mut wait_ms = 500;
     loop {
         let socket = connected_client()?;
-        match parse_reply::<T>(socket.emit_with_ack(event, data.clone()).await?.get()) {
+        let reply = socket.emit_with_ack(event, data.clone()).await?;
+        match check_reply(reply.get()) {
             Err(error) if error.code == "rate_limited" && wait_ms <= MAX_RATE_LIMIT_WAIT_MS => {
                 TimeoutFuture::new(wait_ms).await;
                 wait_ms *= 2;
             }
-            result => return result,
+            Err(error) => return Err(error),
+            Ok(()) => return Ok(reply),
         }
     }
 }
@@ -164,8 +186,7 @@ const MAX_RATE_LIMIT_WAIT_MS: u32 = 8_000;
 
 /// Asks for a page of history over the socket.
 async fn history(request: HistoryRequest) -> Result<HistoryPage, ApiError> {
-    let request = serde_json::to_value(&request).map_err(|e| ApiError::new("internal", e.to_string()))?;
-    ask(event::HISTORY, request).await
+    ask(event::HISTORY, payload(&request)?).await
 }
 
 /// After connecting, fetches exactly what each conversation missed, by
@@ -191,7 +212,7 @@ async fn resume(chat: ChatState) {
     }
     // Then every other room I have messages of, if the list says it moved
     // on; rooms I never opened load when I open them.
-    let rooms = match ask::<RoomList>(event::ROOMS, Value::Null).await {
+    let rooms = match ask::<RoomList>(event::ROOMS, no_payload()).await {
         Ok(list) => list.rooms,
         Err(error) => return chat.notice.set(Some(error.message)),
     };
@@ -238,7 +259,7 @@ async fn fill_gap(chat: ChatState, gap: Gap) {
         // flush. If asking fails, the connection's next list will do: every
         // connection starts with one.
         Gap::Presence => {
-            let _ = ask::<IgnoredAny>(event::PRESENCE, Value::Null).await;
+            let _ = ask_until_accepted(event::PRESENCE, no_payload()).await;
             true
         }
     };
@@ -288,7 +309,7 @@ fn absorb(
 }
 
 async fn conversations() -> Result<ConversationList, ApiError> {
-    ask(event::CONVERSATIONS, Value::Null).await
+    ask(event::CONVERSATIONS, no_payload()).await
 }
 
 enum CaughtUp {
@@ -355,7 +376,7 @@ fn show_address(conversation: &Conversation) {
 
 /// Creates a room and opens it.
 pub async fn create_room(chat: ChatState, name: String, private: bool) -> Result<(), ApiError> {
-    let room: RoomInfo = ask(event::CREATE_ROOM, json!({ "name": name, "private": private })).await?;
+    let room: RoomInfo = ask(event::CREATE_ROOM, payload(&CreateRoomRequest { name, private })?).await?;
     let name = room.name.clone();
     chat.note_room(room);
     open(chat, Conversation::Room(name));
@@ -364,19 +385,19 @@ pub async fn create_room(chat: ChatState, name: String, private: bool) -> Result
 
 /// Joins the room on screen.
 pub async fn join_room(chat: ChatState, room: String) -> Result<(), ApiError> {
-    let room: RoomInfo = ask(event::JOIN_ROOM, json!({ "room": room })).await?;
+    let room: RoomInfo = ask(event::JOIN_ROOM, payload(&RoomRequest { room })?).await?;
     chat.note_room(room);
     Ok(())
 }
 
 /// Adds `user` to the private room `room`.
 pub async fn invite(room: String, user: UserId) -> Result<(), ApiError> {
-    ask::<RoomInfo>(event::INVITE, json!({ "room": room, "user": user })).await.map(|_| ())
+    ask_until_accepted(event::INVITE, payload(&InviteRequest { room, user })?).await.map(|_| ())
 }
 
 /// Leaves a room and goes back to the lobby.
 pub async fn leave_room(chat: ChatState, room: String) -> Result<(), ApiError> {
-    let left: RoomInfo = ask(event::LEAVE_ROOM, json!({ "room": room })).await?;
+    let left: RoomInfo = ask(event::LEAVE_ROOM, payload(&RoomRequest { room })?).await?;
     chat.forget_room_if_hidden(left);
     open(chat, Conversation::lobby());
     Ok(())

@@ -14,7 +14,6 @@ use std::rc::Rc;
 use futures::channel::{mpsc, oneshot};
 use futures::{select, FutureExt, SinkExt, StreamExt};
 use gloo_timers::future::TimeoutFuture;
-use serde_json::Value;
 
 use super::transport::{self, Inbound, Kind, Link};
 use crate::chat_state::ConnStatus;
@@ -22,7 +21,7 @@ use crate::engine_io::{
     decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, RawPayload, SocketPacket, PONG,
 };
 use crate::error::ApiError;
-use crate::protocol::BATCHED_PRESENCE;
+use crate::protocol::{HandshakeAuth, BATCHED_PRESENCE};
 
 /// Emits waiting to be written; past this the UI is told to slow down.
 const COMMAND_QUEUE: usize = 256;
@@ -47,7 +46,7 @@ pub enum SocketEvent {
 }
 
 enum Command {
-    Emit { event: String, data: Value, reply: oneshot::Sender<Result<RawPayload, ApiError>> },
+    Emit { event: String, data: RawPayload, reply: oneshot::Sender<Result<RawPayload, ApiError>> },
     Reconnect,
 }
 
@@ -65,8 +64,8 @@ impl SocketClient {
         SocketClient { commands }
     }
 
-    /// Emits `event` and waits for the server's ack.
-    pub async fn emit_with_ack(&self, event: &str, data: Value) -> Result<RawPayload, ApiError> {
+    /// Emits `event` with `data`, JSON text, and waits for the server's ack.
+    pub async fn emit_with_ack(&self, event: &str, data: RawPayload) -> Result<RawPayload, ApiError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .clone()
@@ -203,8 +202,9 @@ async fn connection(
                         silence_limit_ms = (info.ping_interval + info.ping_timeout) as f64;
                         // Identity rides on the session cookie; `auth` only asks
                         // for presence changes in batches.
-                        let auth = serde_json::json!({ "presence": BATCHED_PRESENCE });
-                        if outgoing.send(encode_connect(Some(&auth))).await.is_err() {
+                        let auth = HandshakeAuth { presence: Some(BATCHED_PRESENCE.to_owned()), token: None };
+                        let Ok(connect) = encode_connect(Some(&auth)) else { break Ended::Lost { was_up: up, opened, on } };
+                        if outgoing.send(connect).await.is_err() {
                             break Ended::Lost { was_up: up, opened, on };
                         }
                     }
@@ -246,9 +246,13 @@ async fn connection(
                         let _ = reply.send(Err(ApiError::new("busy", "Too many messages are waiting for the server. Wait a moment.")));
                         continue;
                     }
+                    let Ok(frame) = encode_event(&event, &*data, Some(next_id + 1)) else {
+                        let _ = reply.send(Err(ApiError::new("internal", "This could not be sent.")));
+                        continue;
+                    };
                     next_id += 1;
                     pending.borrow_mut().insert(next_id, reply);
-                    if outgoing.send(encode_event(&event, &data, Some(next_id))).await.is_err() {
+                    if outgoing.send(frame).await.is_err() {
                         break lost;
                     }
                 }

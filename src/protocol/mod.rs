@@ -210,6 +210,18 @@ pub struct PresenceChanges {
 /// one `online`/`offline` event per change.
 pub const BATCHED_PRESENCE: &str = "batched";
 
+/// The handshake's `auth` payload. Both fields are optional: the prototype's
+/// client sends none.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct HandshakeAuth {
+    /// A session token, for clients without the session cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// [`BATCHED_PRESENCE`] asks for `presence_changes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<String>,
+}
+
 /// `presence`: everyone online now.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct PresenceList {
@@ -347,19 +359,28 @@ impl<T> From<Result<T, ChatError>> for Reply<T> {
 
 /// Reads an ack, the JSON text the server sent, back into a `Result`.
 pub fn parse_reply<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ApiError> {
+    check_reply(json)?;
+    serde_json::from_str(json).map_err(unreadable_reply)
+}
+
+/// Reads only an ack's head: `Ok` for `{ok:true}`, else the error it carries.
+pub fn check_reply(json: &str) -> Result<(), ApiError> {
     #[derive(Deserialize)]
     struct Head {
         ok: bool,
         #[serde(default)]
         error: Option<ApiError>,
     }
-    let unreadable = |e: serde_json::Error| ApiError::new("bad_reply", format!("unreadable server reply: {e}"));
-    let head: Head = serde_json::from_str(json).map_err(unreadable)?;
+    let head: Head = serde_json::from_str(json).map_err(unreadable_reply)?;
     if head.ok {
-        serde_json::from_str(json).map_err(unreadable)
+        Ok(())
     } else {
         Err(head.error.unwrap_or_else(|| ApiError::new("bad_reply", "the server refused without saying why")))
     }
+}
+
+fn unreadable_reply(error: serde_json::Error) -> ApiError {
+    ApiError::new("bad_reply", format!("unreadable server reply: {error}"))
 }
 
 // ---- validation, shared so the composer can say what is wrong before sending

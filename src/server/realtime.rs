@@ -8,7 +8,6 @@
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
-use serde::Deserialize;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
@@ -22,7 +21,7 @@ use super::seat::Seat;
 use super::state::AppState;
 use super::{handlers, rooms};
 use crate::error::ChatError;
-use crate::protocol::{event, SessionInfo, UserId, BATCHED_PRESENCE, LOBBY};
+use crate::protocol::{event, HandshakeAuth, SessionInfo, UserId, BATCHED_PRESENCE, LOBBY};
 
 /// The Socket.IO layer to mount on the router, and the handle used to emit.
 pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
@@ -51,16 +50,6 @@ pub fn namespace(io: &SocketIo) -> Option<BroadcastOperators> {
 /// The socket.io room holding every socket of one user.
 pub fn user_room(id: UserId) -> String {
     format!("user:{id}")
-}
-
-/// The handshake `auth` payload.
-#[derive(Deserialize, Default)]
-struct HandshakeAuth {
-    #[serde(default)]
-    token: Option<String>,
-    /// `"batched"` asks for `presence_changes` (see `presence_feed`).
-    #[serde(default)]
-    presence: Option<String>,
 }
 
 /// Connect middleware: restores the identity from `auth: {token}` or the

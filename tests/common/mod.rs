@@ -130,7 +130,7 @@ impl TestClient {
 
         let first = next_text(&mut stream).await.ok_or(ConnectError::Http("closed before open".into()))?;
         assert!(matches!(decode_engine(&first), Ok(EnginePacket::Open(_))), "expected open, got {first}");
-        sink.send(Message::text(encode_connect(auth.as_ref()))).await.unwrap();
+        sink.send(Message::text(encode_connect(auth.as_ref()).unwrap())).await.unwrap();
         let sid = loop {
             let frame = next_text(&mut stream).await.ok_or(ConnectError::Http("closed before connect".into()))?;
             // The server may ping before the namespace is connected; a
@@ -200,7 +200,7 @@ impl TestClient {
     }
 
     pub fn emit(&self, event: &str, data: Value) {
-        self.send_raw(encode_event(event, &data, None));
+        self.send_raw(encode_event(event, &data, None).unwrap());
     }
 
     /// Emits and waits up to `wait` for the ack; `None` if none came (the
@@ -213,7 +213,7 @@ impl TestClient {
         };
         let (tx, rx) = oneshot::channel();
         self.acks.lock().unwrap().insert(id, tx);
-        self.send_raw(encode_event(event, &data, Some(id)));
+        self.send_raw(encode_event(event, &data, Some(id)).unwrap());
         tokio::time::timeout(wait, rx).await.ok()?.ok()
     }
 
@@ -226,7 +226,7 @@ impl TestClient {
         };
         let (tx, rx) = oneshot::channel();
         self.acks.lock().unwrap().insert(id, tx);
-        self.send_raw(encode_event(event, &data, Some(id)));
+        self.send_raw(encode_event(event, &data, Some(id)).unwrap());
         tokio::time::timeout(WAIT, rx).await.unwrap_or_else(|_| panic!("no ack for {event}")).unwrap()
     }
 
