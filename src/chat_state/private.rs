@@ -61,15 +61,18 @@ impl ChatState {
     /// highest `seq` seen there.
     pub fn note_conversation(&self, with: &User, seq: i64, at: i64) {
         self.conversations.update(|list| {
-            match list.iter_mut().find(|c| c.with.id == with.id) {
+            let summary = match list.iter().position(|c| c.with.id == with.id) {
                 Some(known) => {
-                    known.with = with.clone();
-                    known.last_seq = known.last_seq.max(seq);
-                    known.last_at = known.last_at.max(at);
+                    let known = list.remove(known);
+                    let (last_seq, last_at) = (known.last_seq.max(seq), known.last_at.max(at));
+                    ConversationSummary { with: with.clone(), last_seq, last_at }
                 }
-                None => list.push(ConversationSummary { with: with.clone(), last_seq: seq, last_at: at }),
-            }
-            list.sort_by(|a, b| b.last_at.cmp(&a.last_at).then(a.with.id.cmp(&b.with.id)));
+                None => ConversationSummary { with: with.clone(), last_seq: seq, last_at: at },
+            };
+            // The list is in order already: put this one back in its place.
+            let before = |c: &ConversationSummary| (c.last_at, summary.with.id) > (summary.last_at, c.with.id);
+            let place = list.partition_point(before);
+            list.insert(place, summary);
         });
     }
 

@@ -78,13 +78,14 @@ impl ChatState {
         }
     }
 
-    /// Adds or updates a room in my list.
+    /// Adds or updates a room in my list, which is kept by name (the
+    /// server's order).
     pub fn note_room(&self, room: RoomInfo) {
         self.rooms.update(|rooms| match rooms.iter_mut().find(|r| r.name == room.name) {
             Some(known) => *known = room,
             None => {
-                rooms.push(room);
-                rooms.sort_by(|a, b| a.name.cmp(&b.name));
+                let at = rooms.partition_point(|r| r.name < room.name);
+                rooms.insert(at, room);
             }
         });
     }

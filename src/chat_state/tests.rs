@@ -160,3 +160,43 @@ fn clock_time_wraps_midnight() {
     assert_eq!(clock_time(0, -60), "23:00");
     assert_eq!(clock_time((13 * 60 + 7) * 60_000, 120), "15:07");
 }
+
+#[test]
+fn rooms_stay_by_name_and_conversations_newest_first() {
+    Owner::new_root(None).with(|| {
+        let chat = ChatState::new(ChatSnapshot::default());
+        let room = |name: &str, members: usize| RoomInfo {
+            name: name.into(),
+            private: false,
+            members,
+            online: 0,
+            joined: true,
+            last_seq: 0,
+        };
+        for name in ["lobby", "dev", "zoo", "art", "dev"] {
+            chat.note_room(room(name, 1));
+        }
+        chat.note_room(room("zoo", 7));
+        let rooms = chat.rooms.get_untracked();
+        assert_eq!(rooms.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["art", "dev", "lobby", "zoo"]);
+        assert_eq!(rooms[3].members, 7);
+
+        let person = |id: i64| User { id, name: format!("u{id}") };
+        chat.note_conversation(&person(1), 5, 100);
+        chat.note_conversation(&person(2), 1, 300);
+        chat.note_conversation(&person(3), 9, 200);
+        chat.note_conversation(&person(4), 2, 200);
+        // Older news changes neither the order nor what is known.
+        chat.note_conversation(&person(2), 0, 50);
+        let order = |chat: &ChatState| {
+            chat.conversations.get_untracked().iter().map(|c| (c.with.id, c.last_seq, c.last_at)).collect::<Vec<_>>()
+        };
+        assert_eq!(order(&chat), [(2, 1, 300), (3, 9, 200), (4, 2, 200), (1, 5, 100)]);
+        // Newer news moves a conversation to the top; same time, lower id first.
+        chat.note_conversation(&User { id: 1, name: "renamed".into() }, 6, 300);
+        assert_eq!(order(&chat), [(1, 6, 300), (2, 1, 300), (3, 9, 200), (4, 2, 200)]);
+        assert_eq!(chat.conversations.get_untracked()[0].with.name, "renamed");
+        chat.note_conversation(&person(4), 3, 250);
+        assert_eq!(order(&chat), [(1, 6, 300), (2, 1, 300), (4, 3, 250), (3, 9, 200)]);
+    });
+}
