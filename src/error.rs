@@ -12,12 +12,8 @@ pub enum ChatError {
     NotOnline,
     #[error("invalid payload: {0}")]
     InvalidPayload(String),
-    #[error("a message cannot be empty")]
-    EmptyText,
-    #[error("a message can have at most {max} characters")]
-    TextTooLong { max: usize },
-    #[error("{0}")]
-    InvalidName(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
     #[error("that name is in use by someone online; pick another")]
     NameTaken,
     #[error("there is no such user")]
@@ -40,8 +36,6 @@ pub enum ChatError {
     GuestsDisabled,
     #[error("registered accounts keep their name")]
     MemberRename,
-    #[error("a room name is 1 to {max} lowercase letters, digits, - or _")]
-    InvalidRoomName { max: usize },
     #[error("a room with that name exists already")]
     RoomExists,
     #[error("join the room first")]
@@ -71,9 +65,7 @@ impl ChatError {
         match self {
             ChatError::NotOnline => "not_online",
             ChatError::InvalidPayload(_) => "invalid_payload",
-            ChatError::EmptyText => "empty_text",
-            ChatError::TextTooLong { .. } => "text_too_long",
-            ChatError::InvalidName(_) => "invalid_name",
+            ChatError::Invalid(invalid) => invalid.code(),
             ChatError::NameTaken => "name_taken",
             ChatError::NoSuchUser => "no_such_user",
             ChatError::NoSuchRoom => "no_such_room",
@@ -85,7 +77,6 @@ impl ChatError {
             ChatError::WeakPassword { .. } => "weak_password",
             ChatError::GuestsDisabled => "guests_disabled",
             ChatError::MemberRename => "member_rename",
-            ChatError::InvalidRoomName { .. } => "invalid_room_name",
             ChatError::RoomExists => "room_exists",
             ChatError::NotAMember => "not_a_member",
             ChatError::TooManyRooms { .. } => "too_many_rooms",
@@ -97,6 +88,33 @@ impl ChatError {
             ChatError::UnreadableImage => "unreadable_image",
             ChatError::TooManyUploads => "too_many_uploads",
             ChatError::Internal => "internal",
+        }
+    }
+}
+
+/// What a person can get wrong typing a message, a display name or a room
+/// name. The browser checks these before sending, and the server again. A
+/// type of its own so that the browser bundle carries these words only, not
+/// every [`ChatError`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidInput {
+    #[error("a message cannot be empty")]
+    EmptyText,
+    #[error("a message can have at most {max} characters")]
+    TextTooLong { max: usize },
+    #[error("{0}")]
+    InvalidName(String),
+    #[error("a room name is 1 to {max} lowercase letters, digits, - or _")]
+    InvalidRoomName { max: usize },
+}
+
+impl InvalidInput {
+    pub fn code(&self) -> &'static str {
+        match self {
+            InvalidInput::EmptyText => "empty_text",
+            InvalidInput::TextTooLong { .. } => "text_too_long",
+            InvalidInput::InvalidName(_) => "invalid_name",
+            InvalidInput::InvalidRoomName { .. } => "invalid_room_name",
         }
     }
 }
@@ -124,6 +142,12 @@ impl std::error::Error for ApiError {}
 
 impl From<ChatError> for ApiError {
     fn from(error: ChatError) -> Self {
+        ApiError::new(error.code(), error.to_string())
+    }
+}
+
+impl From<InvalidInput> for ApiError {
+    fn from(error: InvalidInput) -> Self {
         ApiError::new(error.code(), error.to_string())
     }
 }

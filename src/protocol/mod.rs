@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, ChatError};
+use crate::error::{ApiError, ChatError, InvalidInput};
 
 mod media;
 mod name_order;
@@ -386,20 +386,20 @@ fn unreadable_reply(error: serde_json::Error) -> ApiError {
 // ---- validation, shared so the composer can say what is wrong before sending
 
 /// Checks message text; returns it trimmed of surrounding whitespace.
-pub fn validate_text(text: &str) -> Result<&str, ChatError> {
+pub fn validate_text(text: &str) -> Result<&str, InvalidInput> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(ChatError::EmptyText);
+        return Err(InvalidInput::EmptyText);
     }
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ChatError::TextTooLong { max: MAX_TEXT_CHARS });
+        return Err(InvalidInput::TextTooLong { max: MAX_TEXT_CHARS });
     }
     Ok(text)
 }
 
 /// Checks the text of a message that may carry a file: with one, the text
 /// is an optional caption.
-pub fn validate_body(text: &str, has_media: bool) -> Result<&str, ChatError> {
+pub fn validate_body(text: &str, has_media: bool) -> Result<&str, InvalidInput> {
     if has_media && text.trim().is_empty() {
         return Ok("");
     }
@@ -407,27 +407,27 @@ pub fn validate_body(text: &str, has_media: bool) -> Result<&str, ChatError> {
 }
 
 /// Checks a display name; returns it trimmed.
-pub fn validate_name(name: &str) -> Result<&str, ChatError> {
+pub fn validate_name(name: &str) -> Result<&str, InvalidInput> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(ChatError::InvalidName("a name cannot be empty".into()));
+        return Err(InvalidInput::InvalidName("a name cannot be empty".into()));
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(ChatError::InvalidName(format!("a name can have at most {MAX_NAME_CHARS} characters")));
+        return Err(InvalidInput::InvalidName(format!("a name can have at most {MAX_NAME_CHARS} characters")));
     }
     if name.chars().any(|c| c.is_control() || is_invisible_format(c)) {
-        return Err(ChatError::InvalidName("a name cannot contain control or invisible characters".into()));
+        return Err(InvalidInput::InvalidName("a name cannot contain control or invisible characters".into()));
     }
     Ok(name)
 }
 
 /// Checks a room name: 1–32 lowercase letters, digits, `-` or `_`, so it
 /// reads the same everywhere and goes into a URL (`/r/{name}`) as is.
-pub fn validate_room_name(name: &str) -> Result<&str, ChatError> {
+pub fn validate_room_name(name: &str) -> Result<&str, InvalidInput> {
     let name = name.trim();
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
     if name.is_empty() || name.len() > MAX_ROOM_NAME_CHARS || !name.chars().all(allowed) {
-        return Err(ChatError::InvalidRoomName { max: MAX_ROOM_NAME_CHARS });
+        return Err(InvalidInput::InvalidRoomName { max: MAX_ROOM_NAME_CHARS });
     }
     Ok(name)
 }
@@ -478,7 +478,7 @@ mod tests {
 
     #[test]
     fn error_reply_carries_code_and_message() {
-        let reply: Reply<MessageAck> = Err(ChatError::EmptyText).into();
+        let reply: Reply<MessageAck> = Err(ChatError::from(InvalidInput::EmptyText)).into();
         let json = serde_json::to_value(&reply).unwrap();
         assert_eq!(json["ok"], false);
         assert_eq!(json["error"]["code"], "empty_text");
@@ -498,10 +498,10 @@ mod tests {
     #[test]
     fn text_limits_count_characters_not_bytes() {
         assert_eq!(validate_text("  hi  ").unwrap(), "hi");
-        assert_eq!(validate_text(" \n ").unwrap_err(), ChatError::EmptyText);
+        assert_eq!(validate_text(" \n ").unwrap_err(), InvalidInput::EmptyText);
         let max = "é".repeat(MAX_TEXT_CHARS);
         assert!(validate_text(&max).is_ok());
-        assert!(matches!(validate_text(&format!("{max}x")), Err(ChatError::TextTooLong { .. })));
+        assert!(matches!(validate_text(&format!("{max}x")), Err(InvalidInput::TextTooLong { .. })));
     }
 
     #[test]
