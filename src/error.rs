@@ -109,6 +109,8 @@ pub enum InvalidInput {
 }
 
 impl InvalidInput {
+    /// Its code on the wire, part of the public contract as
+    /// [`ChatError::code`]'s are.
     pub fn code(&self) -> &'static str {
         match self {
             InvalidInput::EmptyText => "empty_text",

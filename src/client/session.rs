@@ -16,9 +16,9 @@ use crate::chat_state::{ChatState, ConnStatus, Conversation, Gap, Outgoing};
 use crate::engine_io::RawPayload;
 use crate::error::ApiError;
 use crate::protocol::{
-    check_reply, event, parse_reply, validate_name, ConversationList, CreateRoomRequest, HistoryPage, HistoryRequest,
-    InviteRequest, MessageRequest, OnlineAck, OnlineRequest, RoomInfo, RoomList, RoomRequest, SecretRequest, UserId,
-    LOBBY, MAX_HISTORY_PAGE,
+    check_reply, event, parse_reply, read_reply_body, validate_name, ConversationList, CreateRoomRequest, HistoryPage,
+    HistoryRequest, InviteRequest, MessageRequest, OnlineAck, OnlineRequest, RoomInfo, RoomList, RoomRequest,
+    SecretRequest, UserId, LOBBY, MAX_HISTORY_PAGE,
 };
 
 thread_local! {
@@ -157,7 +157,7 @@ fn no_payload() -> RawPayload {
 /// Emits `event` and reads its ack as `T`.
 async fn ask<T: DeserializeOwned>(event: &str, data: RawPayload) -> Result<T, ApiError> {
     let reply = ask_until_accepted(event, data).await?;
-    parse_reply(reply.get())
+    read_reply_body(reply.get())
 }
 
 /// Emits `event` until its ack is not `rate_limited`: it waits and asks

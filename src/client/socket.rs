@@ -203,8 +203,13 @@ async fn connection(
                         // Identity rides on the session cookie; `auth` only asks
                         // for presence changes in batches.
                         let auth = HandshakeAuth { presence: Some(BATCHED_PRESENCE.to_owned()), token: None };
-                        let Ok(connect) = encode_connect(Some(&auth)) else { break Ended::Lost { was_up: up, opened, on } };
-                        if outgoing.send(connect).await.is_err() {
+                        // Cannot fail (two optional strings), but if it did
+                        // the namespace would never answer: start over.
+                        let sent = match encode_connect(Some(&auth)) {
+                            Ok(connect) => outgoing.send(connect).await.is_ok(),
+                            Err(_) => false,
+                        };
+                        if !sent {
                             break Ended::Lost { was_up: up, opened, on };
                         }
                     }

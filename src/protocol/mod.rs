@@ -211,8 +211,9 @@ pub struct PresenceChanges {
 pub const BATCHED_PRESENCE: &str = "batched";
 
 /// The handshake's `auth` payload. Both fields are optional: the prototype's
-/// client sends none.
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+/// client sends none. No `Debug`: it can hold a session token, which must
+/// never reach a log.
+#[derive(Serialize, Deserialize, Default)]
 pub struct HandshakeAuth {
     /// A session token, for clients without the session cookie.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -360,6 +361,11 @@ impl<T> From<Result<T, ChatError>> for Reply<T> {
 /// Reads an ack, the JSON text the server sent, back into a `Result`.
 pub fn parse_reply<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ApiError> {
     check_reply(json)?;
+    read_reply_body(json)
+}
+
+/// Reads the body of an ack whose head [`check_reply`] has accepted.
+pub fn read_reply_body<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ApiError> {
     serde_json::from_str(json).map_err(unreadable_reply)
 }
 
@@ -513,5 +519,25 @@ mod tests {
         assert!(validate_name("\u{202E}ecila").is_err());
         assert!(validate_name("Zoë 🦀").is_ok());
         assert!(validate_name(&"n".repeat(MAX_NAME_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn the_handshake_auth_has_the_wire_form_the_server_reads() {
+        let auth = HandshakeAuth { presence: Some(BATCHED_PRESENCE.into()), token: None };
+        assert_eq!(serde_json::to_string(&auth).unwrap(), r#"{"presence":"batched"}"#);
+        let read: HandshakeAuth = serde_json::from_str(r#"{"token":"t"}"#).unwrap();
+        assert_eq!((read.token.as_deref(), read.presence), (Some("t"), None));
+    }
+
+    #[test]
+    fn a_reply_head_is_read_apart_from_its_body() {
+        // Accepted, whatever the body: the caller that needs it reads it.
+        assert!(check_reply(r#"{"ok":true,"seq":"not a number"}"#).is_ok());
+        assert_eq!(parse_reply::<MessageAck>(r#"{"ok":true,"seq":"x"}"#).unwrap_err().code, "bad_reply");
+        let refused = check_reply(r#"{"ok":false,"error":{"code":"rate_limited","message":"slow down"}}"#);
+        assert_eq!(refused.unwrap_err(), ApiError::new("rate_limited", "slow down"));
+        assert_eq!(check_reply(r#"{"ok":false}"#).unwrap_err().code, "bad_reply");
+        assert_eq!(check_reply("{}").unwrap_err().code, "bad_reply");
+        assert_eq!(check_reply("not json").unwrap_err().code, "bad_reply");
     }
 }

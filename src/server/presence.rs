@@ -127,6 +127,11 @@ impl Presence {
         self.lock().users.len()
     }
 
+    /// Who is online, in no particular order.
+    pub fn online_ids(&self) -> Vec<UserId> {
+        self.lock().users.keys().copied().collect()
+    }
+
     /// `id` as online now, with their current name.
     pub fn online_user(&self, id: UserId) -> Option<User> {
         self.lock().users.get(&id).map(|online| online.user.clone())

@@ -67,7 +67,7 @@ pub async fn refusal_to_post(state: &AppState, user: UserId, name: &str) -> Chat
 async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Result<RoomInfo, ChatError> {
     let last_seq = state.store.recent(&room.name, 1).await.map_err(internal)?.first().map_or(0, |m| m.seq);
     if room.name == LOBBY {
-        let online = state.presence.users().len();
+        let online = state.presence.online_count();
         let joined = viewer.is_some();
         return Ok(RoomInfo { name: room.name, private: false, members: online, online, joined, last_seq });
     }
@@ -95,8 +95,7 @@ async fn move_sockets(io: &SocketIo, user: UserId, room: &str, join: bool) {
 /// The rooms `viewer` can see, with counts, by name: one query however
 /// many rooms there are.
 pub async fn list_for(state: &AppState, viewer: Option<UserId>) -> Result<Vec<RoomInfo>, ChatError> {
-    let everyone_online = state.presence.users();
-    let online: Vec<UserId> = everyone_online.iter().map(|user| user.id).collect();
+    let online = state.presence.online_ids();
     let listing = state.store.room_listing(viewer, &online, MAX_LISTED_ROOMS).await.map_err(internal)?;
     Ok(listing
         .into_iter()

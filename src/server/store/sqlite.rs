@@ -213,7 +213,7 @@ impl Store for SqliteStore {
                    SELECT room, user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at
                    FROM messages WHERE to_user_id = ?1 GROUP BY room) c
              JOIN users u ON u.id = c.peer
-             GROUP BY c.room ORDER BY last_at DESC, c.room LIMIT ?2",
+             GROUP BY c.room ORDER BY last_at DESC, c.peer LIMIT ?2",
         )
         .bind(user)
         .bind(limit)
