@@ -8,7 +8,8 @@
 //! - [`protocol`]: the real-time contract — event names, payload types,
 //!   limits, validation; `protocol::media` for files (the upload path, a
 //!   message's `Media`); `protocol::name_order` for the order people are
-//!   listed in, the same on both sides. `docs/protocol.md` is its prose twin.
+//!   listed in, the same on both sides; `protocol::reply` for acks.
+//!   `docs/protocol.md` is its prose twin.
 //! - [`error`]: every error with its stable code; `{code, message}` on the
 //!   wire. `InvalidInput`, the part the browser checks itself, is its own type.
 //! - [`engine_io`]: Engine.IO v4 / Socket.IO v5 text framing (pure functions),
