@@ -95,6 +95,10 @@ function start(side) {
           env: { ...process.env, PORT: "0" },
           stdio: ["ignore", "pipe", "pipe"],
         });
+  // "close", not "exit", ends a server's run: a process can exit while its last
+  // output is still in the pipes, and writing that to an ended log throws
+  // (CI, stop 13). Made here so that a server that died early is seen too.
+  const closed = new Promise((resolve) => child.on("close", resolve));
   return new Promise((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => reject(new Error(`${side} did not start:\n${output}`)), 30_000);
@@ -110,7 +114,7 @@ function start(side) {
         log.write(output);
         child.stdout.pipe(log, { end: false });
         child.stderr.pipe(log, { end: false });
-        resolve({ url: match[1], child, dir, log });
+        resolve({ url: match[1], child, dir, log, closed });
       }
     };
     child.stdout.on("data", onData);
@@ -125,11 +129,12 @@ function start(side) {
 // `keepLogAs` names the copy of the server's log to keep in bench/results.
 async function stop(server, keepLogAs) {
   server.child.removeAllListeners("exit");
-  const exited = new Promise((resolve) => server.child.on("exit", resolve));
   server.child.kill("SIGTERM");
   const timer = setTimeout(() => server.child.kill("SIGKILL"), 10_000);
-  await exited;
+  await server.closed;
   clearTimeout(timer);
+  server.child.stdout.unpipe(server.log);
+  server.child.stderr.unpipe(server.log);
   await new Promise((resolve) => server.log.end(resolve));
   if (keepLogAs) {
     const out = path.join(root, "bench", "results");
