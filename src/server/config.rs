@@ -57,6 +57,11 @@ pub struct Config {
     /// Whether people may chat as guests (a name, no password).
     /// `RTCA_ALLOW_GUESTS` (`true`/`false`). Default true.
     pub allow_guests: bool,
+    /// Whether live messages are written straight to WebSocket connections
+    /// (`server::wire`) instead of through socketioxide's per-socket
+    /// writers. `RTCA_DIRECT_WRITES` (`true`/`false`). Default true; off
+    /// is for comparing the two in the benchmark.
+    pub direct_writes: bool,
     /// Where shared files are kept. `RTCA_MEDIA_DIR`. Default `./media`.
     pub media_dir: PathBuf,
     /// Largest file one upload may carry, in bytes. `RTCA_MAX_UPLOAD_BYTES`.
@@ -89,6 +94,7 @@ impl Default for Config {
             ping_timeout: Duration::from_secs(20),
             limits: LimitSettings::default(),
             allow_guests: true,
+            direct_writes: true,
             max_rooms_per_user: 100,
             media_dir: PathBuf::from("media"),
             max_upload_bytes: 25 * 1024 * 1024,
@@ -181,11 +187,10 @@ impl Config {
             config.max_rooms_per_user = parse(&n, "RTCA_MAX_ROOMS_PER_USER")?;
         }
         if let Some(allow) = env("RTCA_ALLOW_GUESTS") {
-            config.allow_guests = match allow.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                other => return Err(ConfigError(format!("RTCA_ALLOW_GUESTS={other:?}: use true or false"))),
-            };
+            config.allow_guests = parse_switch(&allow, "RTCA_ALLOW_GUESTS")?;
+        }
+        if let Some(direct) = env("RTCA_DIRECT_WRITES") {
+            config.direct_writes = parse_switch(&direct, "RTCA_DIRECT_WRITES")?;
         }
         if let Some(dir) = env("RTCA_MEDIA_DIR") {
             config.media_dir = dir.into();
@@ -249,6 +254,15 @@ where
     value.trim().parse().map_err(|e| ConfigError(format!("{name}={value:?}: {e}")))
 }
 
+/// `true`/`false`, and their usual spellings (`1`, `yes`, `on`…).
+fn parse_switch(value: &str, name: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(ConfigError(format!("{name}={other:?}: use true or false"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -292,5 +306,7 @@ mod tests {
         assert!(load(&[], &[]).unwrap().allow_guests);
         assert!(!load(&[("RTCA_ALLOW_GUESTS", "false")], &[]).unwrap().allow_guests);
         assert!(load(&[("RTCA_ALLOW_GUESTS", "maybe")], &[]).is_err());
+        assert!(load(&[], &[]).unwrap().direct_writes);
+        assert!(!load(&[("RTCA_DIRECT_WRITES", "off")], &[]).unwrap().direct_writes);
     }
 }

@@ -16,11 +16,16 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use socketioxide::SocketIo;
+use axum::extract::ConnectInfo;
+use serde_json::value::RawValue;
+use socketioxide::operators::BroadcastOperators;
+use socketioxide::{SocketIo, TransportType};
 use tokio::sync::{mpsc, oneshot};
 
 use super::realtime::{namespace, user_room};
 use super::store::{dm_room, CommitObserver};
+use super::wire::{self, Peer, Sent};
+use crate::engine_io::encode_event;
 use crate::protocol::{event, ChatMessage, SecretMessage};
 
 /// Committed messages waiting for the delivery task.
@@ -74,20 +79,64 @@ impl Delivery {
         }
     }
 
-    async fn emit(self, io: &SocketIo) {
+    async fn emit(self, io: &SocketIo, direct: bool) {
         let Some(sockets) = namespace(io) else { return };
-        let result = match &self {
-            Delivery::Room(message) => sockets.to(message.room.clone()).emit(event::MESSAGE, message).await,
+        let (event, recipients) = match &self {
+            Delivery::Room(message) => (event::MESSAGE, sockets.to(message.room.clone())),
             Delivery::Private(secret) => {
-                let rooms = [user_room(secret.from.id), user_room(secret.to.id)];
-                sockets.to(rooms).emit(event::SECRET, secret).await
+                (event::SECRET, sockets.to([user_room(secret.from.id), user_room(secret.to.id)]))
             }
+        };
+        let data = match &self {
+            Delivery::Room(message) => serde_json::value::to_raw_value(message),
+            Delivery::Private(secret) => serde_json::value::to_raw_value(secret),
+        };
+        let Ok(data) = data else { return };
+        let result = if direct {
+            write_directly(recipients, event, &data).await
+        } else {
+            recipients.emit(event, &data).await.map_err(|error| format!("{error:?}"))
         };
         // A socket that is gone or too slow misses it live; it catches up
         // by `seq` when it reconnects.
         if let Err(error) = result {
-            tracing::debug!(?error, "a delivery reached only some sockets");
+            tracing::debug!(%error, "a delivery reached only some sockets");
         }
+    }
+}
+
+/// Recipients handled between two yields to the runtime, so that a large
+/// room does not hold a worker thread for the whole of its fan-out.
+const WRITES_PER_YIELD: usize = 64;
+
+/// Sends `42["event",data]` to every recipient: encoded and framed once,
+/// then written straight to each WebSocket connection (`wire`); sockets on
+/// long-polling, or upgraded from it, get it through socketioxide.
+async fn write_directly(recipients: BroadcastOperators, event: &str, data: &RawValue) -> Result<(), String> {
+    let packet = encode_event(event, data, None).map_err(|error| error.to_string())?;
+    let frame = wire::text_frame(&packet);
+    let (mut dropped, mut failed) = (0usize, 0usize);
+    for (n, socket) in recipients.sockets().into_iter().enumerate() {
+        if n % WRITES_PER_YIELD == WRITES_PER_YIELD - 1 {
+            tokio::task::yield_now().await;
+        }
+        if !socket.connected() {
+            continue;
+        }
+        let wire = socket.req_parts().extensions.get::<ConnectInfo<Peer>>().map(|info| &info.0.wire);
+        let sent = match wire {
+            Some(wire) if socket.transport_type() == TransportType::Websocket => wire.send(&frame),
+            _ => Sent::NotDirect,
+        };
+        match sent {
+            Sent::Yes => {}
+            Sent::Dropped => dropped += 1,
+            Sent::NotDirect => failed += usize::from(socket.emit(event, data).is_err()),
+        }
+    }
+    match (dropped, failed) {
+        (0, 0) => Ok(()),
+        _ => Err(format!("{dropped} direct writes dropped, {failed} emits failed")),
     }
 }
 
@@ -115,7 +164,9 @@ impl Fanout {
     }
 
     /// The delivery task: runs until `stop` fires.
-    pub async fn run(io: SocketIo, FanoutQueue(mut queue): FanoutQueue, mut stop: oneshot::Receiver<()>) {
+    /// `direct`: whether WebSocket recipients are written to directly
+    /// (`Config::direct_writes`).
+    pub async fn run(io: SocketIo, FanoutQueue(mut queue): FanoutQueue, direct: bool, mut stop: oneshot::Receiver<()>) {
         let mut order = SeqOrder::default();
         let mut tick = tokio::time::interval(MAX_HOLD / 2);
         loop {
@@ -123,7 +174,7 @@ impl Fanout {
                 command = queue.recv() => match command {
                     Some(Command::Deliver(delivery)) => {
                         for ready in order.arrive(delivery, Instant::now()) {
-                            ready.emit(&io).await;
+                            ready.emit(&io, direct).await;
                         }
                     }
                     Some(Command::Committed { conversation, first_seq, last_seq }) => {
@@ -133,7 +184,7 @@ impl Fanout {
                 },
                 _ = tick.tick() => {
                     for ready in order.overdue(Instant::now()) {
-                        ready.emit(&io).await;
+                        ready.emit(&io, direct).await;
                     }
                 }
                 _ = &mut stop => return,

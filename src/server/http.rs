@@ -11,7 +11,6 @@ use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -30,6 +29,7 @@ use super::realtime;
 use super::state::AppState;
 use super::store::sqlite::SqliteStore;
 use super::store::{CommitObserver, Store};
+use super::wire::{Peer, WireListener};
 use crate::app::{shell, Page, CHAT_PATHS};
 use crate::components::chat_page::{load_snapshot, PageSnapshot};
 use crate::error::ApiError;
@@ -57,6 +57,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
+    let (socket_buffer, direct_writes) = (config.socket_buffer, config.direct_writes);
     let (fanout, fanout_queue) = Fanout::new();
     // The store tells delivery where each commit starts (see `fanout`).
     let commits: Arc<dyn CommitObserver> = Arc::new(fanout.clone());
@@ -87,7 +88,7 @@ pub async fn run(
     let (socket_layer, io) = realtime::layer(state.clone());
     let _ = state.sockets.set(io.clone());
     let (stop_delivery, delivery_stopped) = oneshot::channel();
-    let delivery = tokio::spawn(Fanout::run(io.clone(), fanout_queue, delivery_stopped));
+    let delivery = tokio::spawn(Fanout::run(io.clone(), fanout_queue, direct_writes, delivery_stopped));
     let (stop_presence, presence_stopped) = oneshot::channel();
     let presence_feed =
         tokio::spawn(state.presence_feed.clone().run(io.clone(), Arc::clone(&state.presence), presence_stopped));
@@ -116,19 +117,12 @@ pub async fn run(
 
     tracing::info!("listening on http://{addr}");
     let io_for_shutdown = io.clone();
-    // TCP_NODELAY: chat frames are small and latency-bound. With Nagle's
-    // algorithm a frame written while the previous one is unacknowledged
-    // waits for the peer's delayed ACK, up to 40 ms. It costs more sends
-    // under heavy fan-out (measured in docs/performance.md); Node's HTTP
-    // server, the prototype's, turns Nagle off too.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-    });
-    // The peer address reaches handlers (and the socket handshake) for the
-    // per-address limits.
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    // Every connection goes through `wire`, which also gives live messages
+    // a direct path to WebSocket clients (finding 25).
+    let listener = WireListener::new(listener, socket_buffer, direct_writes);
+    // The peer's address reaches handlers (and the socket handshake) for the
+    // per-address limits; its connection reaches the delivery task.
+    axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: closing sockets");

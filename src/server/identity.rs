@@ -4,7 +4,7 @@
 //! Tokens are 256 random bits, shown to the client once and stored only as
 //! their SHA-256, so a leaked database does not leak live sessions.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::extract::ConnectInfo;
 use axum::http::HeaderMap;
@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::names::name_key;
 use super::state::AppState;
 use super::store::{NewGuest, StoreResult};
+use super::wire::Peer;
 use crate::error::ChatError;
 use crate::protocol::{validate_name, User};
 
@@ -43,7 +44,7 @@ pub fn session_room(token: &str) -> String {
 
 /// The peer address of the request a server function is serving.
 pub async fn request_address() -> Option<IpAddr> {
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ConnectInfo(addr)| addr.ip())
+    leptos_axum::extract::<ConnectInfo<Peer>>().await.ok().map(|ConnectInfo(peer)| peer.addr.ip())
 }
 
 /// Creates a guest user named `name` with a new session; returns the user

@@ -16,6 +16,7 @@ pub mod rooms;
 pub mod seat;
 pub mod state;
 pub mod store;
+pub mod wire;
 
 pub use config::Config;
 pub use http::{listen, run, shutdown_signal};

@@ -5,8 +5,6 @@
 //! before socketioxide sends the namespace CONNECT: a client that emits right
 //! after connecting (the prototype's does) can otherwise lose that event.
 
-use std::net::SocketAddr;
-
 use axum::extract::ConnectInfo;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
@@ -19,6 +17,7 @@ use super::limits::ConnectionLimits;
 use super::presence_feed::{BATCHED_ROOM, EACH_ROOM};
 use super::seat::Seat;
 use super::state::AppState;
+use super::wire::Peer;
 use super::{handlers, rooms};
 use crate::error::ChatError;
 use crate::protocol::{event, HandshakeAuth, SessionInfo, UserId, BATCHED_PRESENCE, LOBBY};
@@ -76,7 +75,7 @@ async fn identify(
         },
         None => (None, None),
     };
-    let address = s.req_parts().extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let address = s.req_parts().extensions.get::<ConnectInfo<Peer>>().map(|info| info.0.addr.ip());
     let slot = state.limits.open_connection(user.as_ref().map(|u| u.id), address)?;
     s.extensions.insert(ConnectionLimits::new(slot, state.limits.settings(), state.config.socket_buffer));
     let seat = Seat::default();

@@ -1,0 +1,497 @@
+//! The TCP connection under every request, and the direct write path that
+//! live messages take to WebSocket clients.
+//!
+//! Why it exists: with socketioxide, a message for a room of 1 000 becomes
+//! 1 000 packets in 1 000 channels, each woken writer task copying the same
+//! frame into its own tungstenite buffer before its `write` (finding 13 in
+//! `docs/performance.md`). A server-to-client WebSocket frame is unmasked,
+//! so its bytes are the same for every recipient: [`Wire::send`] writes one
+//! shared, pre-framed buffer to each connection's socket straight from the
+//! delivery task (`fanout`), with no task, channel or copy per recipient.
+//!
+//! How it stays sound: every byte written to the connection passes through
+//! this module, whichever side wrote it. [`FrameTracker`] follows the stream
+//! (the `101 Switching Protocols` response, then each frame's header and
+//! length), so a frame of ours only ever goes in between two frames,
+//! never inside tungstenite's, and never after a Close frame. A connection
+//! whose first response is not `101` is plain HTTP and is never written to
+//! directly. A frame that cannot be written at once waits in the
+//! connection's queue (bounded; a full queue drops the frame, as a full
+//! socketioxide buffer does, and the client recovers it by `seq`) and goes
+//! out at the next boundary: from tungstenite's own next write, or from a
+//! small task that waits for the socket to drain.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{ready, Context, Poll};
+
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+mod frames;
+
+pub use frames::{text_frame, FrameTracker};
+
+/// Accepts connections, turns Nagle's algorithm off on each, and wraps it
+/// in a [`WireStream`].
+pub struct WireListener {
+    inner: TcpListener,
+    /// Frames a connection may hold back before new ones are dropped.
+    max_queued: usize,
+    /// Whether WebSocket connections take direct writes at all.
+    direct: bool,
+}
+
+impl WireListener {
+    pub fn new(inner: TcpListener, max_queued: usize, direct: bool) -> WireListener {
+        WireListener { inner, max_queued: max_queued.max(1), direct }
+    }
+}
+
+impl Listener for WireListener {
+    type Io = WireStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (WireStream, SocketAddr) {
+        let (stream, addr) = Listener::accept(&mut self.inner).await;
+        // TCP_NODELAY: chat frames are small and latency-bound. With Nagle's
+        // algorithm a frame written while the previous one is unacknowledged
+        // waits for the peer's delayed ACK, up to 40 ms. It costs more sends
+        // under heavy fan-out (finding 1); Node's HTTP server, the
+        // prototype's, turns Nagle off too.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        (WireStream::new(stream, self.max_queued, self.direct), addr)
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// What every request carries as `ConnectInfo`: the peer's address (for
+/// the per-address limits) and its connection (for direct writes).
+#[derive(Clone)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    pub wire: Arc<Wire>,
+}
+
+impl Connected<IncomingStream<'_, WireListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, WireListener>) -> Peer {
+        Peer { addr: *stream.remote_addr(), wire: Arc::clone(&stream.io().wire) }
+    }
+}
+
+/// A connection as hyper, and after an upgrade tungstenite, see it.
+pub struct WireStream {
+    read: OwnedReadHalf,
+    wire: Arc<Wire>,
+}
+
+/// A connection's writing side, shared by its `WireStream` and the
+/// delivery task.
+pub struct Wire {
+    write: OwnedWriteHalf,
+    state: Mutex<WriteState>,
+    /// Wakes the drain task: the stream reached a boundary, or closed.
+    boundary: Notify,
+    max_queued: usize,
+}
+
+struct WriteState {
+    frames: FrameTracker,
+    /// Frames of ours waiting for the next boundary; the first may be
+    /// partly written (`front_written` bytes).
+    queued: VecDeque<Arc<[u8]>>,
+    front_written: usize,
+    draining: bool,
+}
+
+/// What became of one direct write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Written, or queued to be written in order.
+    Yes,
+    /// Not a WebSocket connection (yet): send through socketioxide instead.
+    NotDirect,
+    /// The connection is closing, failed, or its queue is full: dropped.
+    Dropped,
+}
+
+impl WireStream {
+    fn new(stream: TcpStream, max_queued: usize, direct: bool) -> WireStream {
+        let (read, write) = stream.into_split();
+        let frames = if direct { FrameTracker::default() } else { FrameTracker::not_websocket() };
+        let state = WriteState { frames, queued: VecDeque::new(), front_written: 0, draining: false };
+        let wire = Wire { write, state: Mutex::new(state), boundary: Notify::new(), max_queued };
+        WireStream { read, wire: Arc::new(wire) }
+    }
+}
+
+impl Wire {
+    fn lock(&self) -> MutexGuard<'_, WriteState> {
+        // Nothing panics while holding it; a poisoned lock still has a
+        // consistent state, since every update is a plain assignment.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Writes `frame`, one complete WebSocket frame, to this connection,
+    /// or queues it behind what is already waiting. Never blocks.
+    pub fn send(self: &Arc<Self>, frame: &Arc<[u8]>) -> Sent {
+        let mut state = self.lock();
+        if !state.frames.is_websocket() {
+            return if state.frames.is_closed() { Sent::Dropped } else { Sent::NotDirect };
+        }
+        if state.queued.is_empty() && state.frames.at_boundary() {
+            match self.write.try_write(frame) {
+                Ok(written) if written == frame.len() => {
+                    state.frames.feed(frame);
+                    return Sent::Yes;
+                }
+                Ok(written) => {
+                    state.frames.feed(&frame[..written]);
+                    state.queued.push_back(Arc::clone(frame));
+                    state.front_written = written;
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => state.queued.push_back(Arc::clone(frame)),
+                Err(_) => {
+                    state.fail();
+                    return Sent::Dropped;
+                }
+            }
+        } else if state.queued.len() >= self.max_queued {
+            return Sent::Dropped;
+        } else {
+            state.queued.push_back(Arc::clone(frame));
+        }
+        if !state.draining {
+            state.draining = true;
+            tokio::spawn(drain(Arc::clone(self)));
+        }
+        Sent::Yes
+    }
+}
+
+impl WriteState {
+    /// Whether our queued frames go before the caller's bytes: one of ours
+    /// is half written, or the stream is between two frames.
+    fn ours_first(&self) -> bool {
+        !self.queued.is_empty() && (self.front_written > 0 || self.frames.at_boundary())
+    }
+
+    /// Writes queued frames until none is left or the socket is full.
+    fn write_queued(&mut self, write: &OwnedWriteHalf) -> io::Result<()> {
+        while let Some(front) = self.queued.front() {
+            let rest = &front[self.front_written..];
+            let written = write.try_write(rest)?;
+            self.frames.feed(&rest[..written]);
+            if written == rest.len() {
+                self.queued.pop_front();
+                self.front_written = 0;
+            } else {
+                self.front_written += written;
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self) {
+        self.frames.close();
+        self.queued.clear();
+        self.front_written = 0;
+    }
+}
+
+/// Writes a connection's queued frames as the socket drains, at
+/// boundaries, then ends. One per connection at most (`draining`).
+async fn drain(wire: Arc<Wire>) {
+    enum Wait {
+        Writable,
+        Boundary,
+    }
+    loop {
+        let wait = {
+            let mut state = wire.lock();
+            if state.queued.is_empty() || !state.frames.is_websocket() {
+                state.draining = false;
+                return;
+            }
+            if !state.ours_first() {
+                // tungstenite is inside a frame; its next write ends it.
+                Wait::Boundary
+            } else {
+                match state.write_queued(&wire.write) {
+                    Ok(()) => {
+                        state.draining = false;
+                        return;
+                    }
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => Wait::Writable,
+                    Err(_) => {
+                        state.fail();
+                        state.draining = false;
+                        return;
+                    }
+                }
+            }
+        };
+        match wait {
+            Wait::Writable => {
+                tokio::select! {
+                    ready = wire.write.writable() => if ready.is_err() {
+                        wire.lock().fail();
+                    },
+                    () = wire.boundary.notified() => {}
+                }
+            }
+            Wait::Boundary => wire.boundary.notified().await,
+        }
+    }
+}
+
+impl AsyncRead for WireStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WireStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let wire = &self.wire;
+        let socket: &TcpStream = wire.write.as_ref();
+        let mut state = wire.lock();
+        loop {
+            if state.ours_first() {
+                match state.write_queued(&wire.write) {
+                    Ok(()) => continue,
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                        ready!(socket.poll_write_ready(cx))?;
+                        continue;
+                    }
+                    Err(error) => {
+                        state.fail();
+                        return Poll::Ready(Err(error));
+                    }
+                }
+            }
+            // With frames of ours waiting, write only up to the end of the
+            // current frame, so that they go in right after it.
+            let limit = if state.queued.is_empty() { buf.len() } else { buf.len().min(state.frames.to_boundary()) };
+            match wire.write.try_write(&buf[..limit]) {
+                Ok(written) => {
+                    state.frames.feed(&buf[..written]);
+                    if state.ours_first() {
+                        wire.boundary.notify_one();
+                    }
+                    return Poll::Ready(Ok(written));
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    ready!(socket.poll_write_ready(cx))?;
+                }
+                Err(error) => {
+                    state.fail();
+                    return Poll::Ready(Err(error));
+                }
+            }
+        }
+    }
+
+    /// hyper writes a response's head and body with one vectored write.
+    /// On a plain HTTP connection, the common case, it goes out as is;
+    /// otherwise the first slice goes through `poll_write`'s accounting.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let plain_http = self.wire.lock().frames == FrameTracker::NotWebSocket;
+        if !plain_http {
+            let first = bufs.iter().find(|buf| !buf.is_empty()).map_or(&[][..], |buf| &buf[..]);
+            return self.poll_write(cx, first);
+        }
+        let socket: &TcpStream = self.wire.write.as_ref();
+        loop {
+            match socket.try_write_vectored(bufs) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => ready!(socket.poll_write_ready(cx))?,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A TCP socket has nothing to flush; queued frames of ours drain on
+        // their own.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.wire.lock().fail();
+        self.wire.boundary.notify_one();
+        let socket: &TcpStream = self.wire.write.as_ref();
+        Poll::Ready(socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write))
+    }
+}
+
+impl Drop for WireStream {
+    fn drop(&mut self) {
+        // Nobody reads or writes this connection any more; the drain task,
+        // if any, must not wait for a boundary that never comes.
+        self.wire.lock().fail();
+        self.wire.boundary.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use futures::StreamExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use tokio_tungstenite::WebSocketStream;
+
+    use super::*;
+
+    const THEIRS: usize = 300;
+    const OURS: usize = 300;
+
+    fn padded(tag: char, n: usize, pad: usize) -> String {
+        format!("{tag}{n} {}", "x".repeat(pad))
+    }
+
+    /// Reads the upgrade response byte by byte, then every frame; returns
+    /// the numbers of the stream's own frames and of ours, in arrival order.
+    async fn read_all(addr: SocketAddr) -> (Vec<usize>, Vec<usize>) {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(stream.read_u8().await.unwrap());
+        }
+        // Let the server's writes pile up against a full socket first: 1.8 MB
+        // in all, far more than loopback's buffers hold.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut ws = WebSocketStream::from_raw_socket(stream, Role::Client, None).await;
+        let (mut theirs, mut ours) = (Vec::new(), Vec::new());
+        while theirs.len() + ours.len() < THEIRS + OURS {
+            let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(3), ws.next()).await else {
+                panic!("stuck after theirs {:?} ours {:?}", theirs.last(), ours.last());
+            };
+            let message = message.unwrap();
+            let text = message.into_text().unwrap();
+            let (label, rest) = text.split_once(' ').unwrap();
+            let n: usize = label[1..].parse().unwrap();
+            let (list, pad) =
+                if label.starts_with('t') { (&mut theirs, their_pad(n)) } else { (&mut ours, our_pad(n)) };
+            assert_eq!(rest.len(), pad, "frame {label} arrived cut or merged");
+            list.push(n);
+        }
+        (theirs, ours)
+    }
+
+    fn their_pad(n: usize) -> usize {
+        n * 97 % 9000
+    }
+
+    fn our_pad(n: usize) -> usize {
+        n * 131 % 3000
+    }
+
+    /// tungstenite's frames (written two to a write, as its buffer does)
+    /// and ours share one connection whose reader is slow: every frame
+    /// arrives whole, each side's in its own order, and none of ours is
+    /// lost while the queue has room.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn direct_frames_go_in_whole_between_the_streams_own() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let reader = tokio::spawn(read_all(listener.local_addr().unwrap()));
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut server = WireStream::new(stream, OURS, true);
+        let wire = Arc::clone(&server.wire);
+        server.write_all(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n").await.unwrap();
+        let writer = tokio::spawn(async move {
+            for n in (0..THEIRS).step_by(2) {
+                let mut pair = text_frame(&padded('t', n, their_pad(n))).to_vec();
+                pair.extend_from_slice(&text_frame(&padded('t', n + 1, their_pad(n + 1))));
+                server.write_all(&pair).await.unwrap();
+            }
+            server
+        });
+        for n in 0..OURS {
+            assert_eq!(wire.send(&text_frame(&padded('d', n, our_pad(n)))), Sent::Yes);
+            tokio::task::yield_now().await;
+        }
+        let (theirs, ours) = tokio::time::timeout(Duration::from_secs(20), reader).await.unwrap().unwrap();
+        assert_eq!(theirs, (0..THEIRS).collect::<Vec<_>>());
+        assert_eq!(ours, (0..OURS).collect::<Vec<_>>());
+        drop(writer.await.unwrap());
+    }
+
+    /// The stream is stuck inside a frame far larger than the socket's
+    /// buffers when a frame of ours comes: it waits, and goes in after it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_direct_frame_waits_for_the_end_of_the_frame_being_written() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut server = WireStream::new(stream, 4, true);
+        let wire = Arc::clone(&server.wire);
+        let head = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
+        server.write_all(head).await.unwrap();
+        let big = "b".repeat(8 << 20);
+        let writer = tokio::spawn(async move {
+            server.write_all(&text_frame(&big)).await.unwrap();
+            server
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!writer.is_finished(), "8 MiB went into the socket's buffers at once");
+        assert!(!wire.lock().frames.at_boundary());
+        assert_eq!(wire.send(&text_frame("ours")), Sent::Yes);
+
+        let mut client = client;
+        let mut skipped = vec![0; head.len()];
+        client.read_exact(&mut skipped).await.unwrap();
+        let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let first = ws.next().await.unwrap().unwrap().into_text().unwrap();
+        assert!(first.len() == 8 << 20 && first.bytes().all(|b| b == b'b'), "the big frame was cut");
+        assert_eq!(ws.next().await.unwrap().unwrap().into_text().unwrap().as_str(), "ours");
+        drop(writer.await.unwrap());
+    }
+
+    /// A plain HTTP connection is never written to directly, and a
+    /// connection that has ended takes no more frames.
+    #[tokio::test]
+    async fn only_live_websockets_take_direct_frames() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut server = WireStream::new(stream, 4, true);
+        let wire = Arc::clone(&server.wire);
+        let frame = text_frame("42[\"message\",{}]");
+        assert_eq!(wire.send(&frame), Sent::NotDirect, "before any response");
+        server.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+        assert_eq!(wire.send(&frame), Sent::NotDirect, "plain HTTP");
+
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut server = WireStream::new(stream, 4, true);
+        let wire = Arc::clone(&server.wire);
+        server.write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n").await.unwrap();
+        assert_eq!(wire.send(&frame), Sent::Yes);
+        drop(server);
+        assert_eq!(wire.send(&frame), Sent::Dropped, "after the connection ended");
+    }
+}
