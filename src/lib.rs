@@ -42,6 +42,10 @@
 //!   Socket.IO), the page handler (snapshot first, then the render), the
 //!   `Origin` check against cross-site sockets and posts,
 //!   `run(listener, config, shutdown)`.
+//! - `server::wire`: every TCP connection under hyper and tungstenite, and
+//!   the direct write path for live messages: one framed buffer per
+//!   delivery, written to each WebSocket between the stream's own frames
+//!   (`wire::frames` follows them).
 //! - `server::realtime`: Socket.IO set-up and limits, the connect middleware
 //!   that identifies a socket, the event registration table, disconnects.
 //! - `server::handlers`: one function per client event (`online`, `message`,
@@ -76,7 +80,7 @@
 //!
 //! A message flows one way: socket → `handlers` (limits, validation) →
 //! `store` (group commit) → ack → `fanout` → broadcast to the room, encoded
-//! once.
+//! and framed once, written to each WebSocket by `wire`.
 //! A file goes up over HTTP first (`media::upload`); the message then names
 //! it, and the commit links the two.
 //!
