@@ -18,7 +18,7 @@
 // judges timings. Needs: target/release/rtca (make build),
 // bench/target/release/rtca-bench, and bench/peer/node_modules.
 "use strict";
-const { spawn, spawnSync } = require("node:child_process");
+const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
@@ -152,14 +152,39 @@ function wentWrong(result) {
   return unfinished || result.lost > 0 || result.abandoned_clients > 0;
 }
 
+// Asynchronous on purpose: while it runs, this process must keep reading the
+// server's output into its log. With `spawnSync` nothing read it, and a server
+// that logged more than its stdout's buffer holds blocked in its next write:
+// the join storm that "never finished" in finding 25's set was RTCA's
+// runtime stuck writing warnings about its own slow database pool.
 function runGenerator(url, pid, argLine) {
   const argv = [...argLine.split(" "), "--url", url, "--server-pid", String(pid)];
-  // A generator that hangs fails the run instead of the CI job's clock.
-  const result = spawnSync(generator, argv, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: smoke ? 120_000 : 900_000 });
-  process.stdout.write(result.stdout.split("\n").filter((l) => !l.startsWith("RESULT ")).map((l) => (l ? `    ${l}\n` : "")).join(""));
-  if (result.status !== 0) throw new Error(`generator failed (${result.status ?? result.signal}): ${result.stderr}`);
-  const line = result.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  return JSON.parse(line.slice("RESULT ".length));
+  return new Promise((resolve, reject) => {
+    const child = spawn(generator, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    const limit = 64 * 1024 * 1024;
+    child.stdout.on("data", (chunk) => {
+      if (stdout.length < limit) stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk) => {
+      if (stderr.length < limit) stderr += chunk.toString();
+    });
+    // A generator that hangs fails the run instead of the CI job's clock.
+    const timer = setTimeout(() => child.kill("SIGKILL"), smoke ? 120_000 : 900_000);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (status, signal) => {
+      clearTimeout(timer);
+      process.stdout.write(stdout.split("\n").filter((l) => !l.startsWith("RESULT ")).map((l) => (l ? `    ${l}\n` : "")).join(""));
+      if (status !== 0) return reject(new Error(`generator failed (${status ?? signal}): ${stderr}`));
+      const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
+      if (!line) return reject(new Error(`generator printed no RESULT line: ${stderr}`));
+      resolve(JSON.parse(line.slice("RESULT ".length)));
+    });
+  });
 }
 
 // A run that never got there counts as Infinity, the worst, so a failed
@@ -231,7 +256,7 @@ async function main() {
         // finish a join storm, so theirs would only be noise.
         let wrong = true;
         try {
-          const result = runGenerator(server.url, server.child.pid, smoke ? scenario.smoke : scenario.full);
+          const result = await runGenerator(server.url, server.child.pid, smoke ? scenario.smoke : scenario.full);
           wrong = wentWrong(result);
           if (smoke) check(`${scenario.name} (${side})`, result);
           all[scenario.name][side].push(result);
