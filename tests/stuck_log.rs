@@ -1,0 +1,84 @@
+//! A server whose log nobody reads keeps serving. Its log goes to stdout,
+//! and a write to a pipe that is full blocks; the benchmark's harness once
+//! stopped reading for a whole run, and the server stood still mid-storm
+//! (docs/performance.md, finding 26). Here the real binary logs at `debug`
+//! into a pipe that is never read after startup, and must still answer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{temp_db, TestClient};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+/// Far more than a pipe holds (64 KiB) once logged at `debug`.
+const ROUND_TRIPS: usize = 300;
+
+#[tokio::test]
+async fn a_log_nobody_reads_never_stops_the_server() {
+    let (_dir, db) = temp_db();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rtca"))
+        .env("RTCA_ADDR", "127.0.0.1:0")
+        .env("RTCA_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "1")
+        .env("RTCA_RATE_SEND_CONNECTION", "100000:100000")
+        .env("RTCA_RATE_SEND_USER", "100000:100000")
+        .env("RTCA_RATE_READ", "100000:100000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(addr) = line.split("listening on http://").nth(1) {
+                return addr.trim().parse::<SocketAddr>().unwrap();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server did not start");
+    // From here on nobody reads the pipe; `lines` keeps it open.
+
+    let client = TestClient::connect(addr, None).await.unwrap();
+    let online = tokio::time::timeout(Duration::from_secs(10), client.emit_ack("online", json!({ "name": "logger" })))
+        .await
+        .expect("no answer to `online`");
+    assert!(online["user"]["id"].is_number(), "{online}");
+    // A message, then a history read: each read logs its query (sqlx, at
+    // `debug`), several hundred bytes.
+    for n in 0..ROUND_TRIPS {
+        let sent = ask(&client, "message", json!({ "text": format!("line {n}"), "cid": format!("c{n}") })).await;
+        assert_eq!(sent["ok"], true, "{sent}");
+        let history = ask(&client, "history", json!({ "limit": 5 })).await;
+        assert_eq!(history["ok"], true, "{history}");
+    }
+    let health = tokio::time::timeout(Duration::from_secs(10), health_status(addr)).await.expect("/health hung");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    drop(lines);
+    child.kill().await.unwrap();
+}
+
+async fn ask(client: &TestClient, event: &str, data: serde_json::Value) -> serde_json::Value {
+    tokio::time::timeout(Duration::from_secs(10), client.emit_ack(event, data))
+        .await
+        .unwrap_or_else(|_| panic!("no answer to `{event}`: the server is stuck"))
+}
+
+/// `GET /health` over a plain TCP connection; returns the status line.
+async fn health_status(addr: SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response.lines().next().unwrap_or_default().to_owned()
+}
