@@ -10,46 +10,23 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{stored_messages, temp_db, TestClient};
+use common::{spawn_binary, stored_messages, temp_db, TestClient};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const CLIENTS: usize = 4;
 const ACKS_BEFORE_KILL: usize = 120;
 
 /// Starts the `rtca` binary on an ephemeral port; returns it and its address.
 async fn spawn_server(db: &Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rtca"))
-        .env("RTCA_ADDR", "127.0.0.1:0")
-        .env("RTCA_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        // This test drives the write path as fast as it goes; the default
-        // per-user rate limits (tested in tests/hostile.rs) would pace it.
-        .env("RTCA_RATE_SEND_CONNECTION", "100000:100000")
-        .env("RTCA_RATE_SEND_USER", "100000:100000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(addr) = line.split("listening on http://").nth(1) {
-                return addr.trim().parse::<SocketAddr>().unwrap();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .expect("the server did not start");
-    // Keep reading, so the server never blocks on a full pipe.
+    // This test drives the write path as fast as it goes; the default
+    // per-user rate limits (tested in tests/hostile.rs) would pace it.
+    let limits = [("RTCA_RATE_SEND_CONNECTION", "100000:100000"), ("RTCA_RATE_SEND_USER", "100000:100000")];
+    let (child, addr, mut lines) = spawn_binary(db, "info", &limits).await;
+    // Keep reading, as a log collector would.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, addr)
 }

@@ -8,13 +8,10 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::{temp_db, TestClient};
+use common::{spawn_binary, temp_db, TestClient};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 /// Far more than a pipe holds (64 KiB) once logged at `debug`.
 const ROUND_TRIPS: usize = 300;
@@ -22,30 +19,12 @@ const ROUND_TRIPS: usize = 300;
 #[tokio::test]
 async fn a_log_nobody_reads_never_stops_the_server() {
     let (_dir, db) = temp_db();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rtca"))
-        .env("RTCA_ADDR", "127.0.0.1:0")
-        .env("RTCA_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .env("RUST_LOG", "debug")
-        .env("NO_COLOR", "1")
-        .env("RTCA_RATE_SEND_CONNECTION", "100000:100000")
-        .env("RTCA_RATE_SEND_USER", "100000:100000")
-        .env("RTCA_RATE_READ", "100000:100000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(addr) = line.split("listening on http://").nth(1) {
-                return addr.trim().parse::<SocketAddr>().unwrap();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .expect("the server did not start");
+    let limits = [
+        ("RTCA_RATE_SEND_CONNECTION", "100000:100000"),
+        ("RTCA_RATE_SEND_USER", "100000:100000"),
+        ("RTCA_RATE_READ", "100000:100000"),
+    ];
+    let (mut child, addr, lines) = spawn_binary(&db, "debug", &limits).await;
     // From here on nobody reads the pipe; `lines` keeps it open.
 
     let client = TestClient::connect(addr, None).await.unwrap();

@@ -20,6 +20,45 @@ use tokio_tungstenite::tungstenite::Message;
 
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// The `rtca` binary's output, line by line; whoever holds it decides
+/// whether it is read (a server whose stdout nobody reads must not stall:
+/// tests/stuck_log.rs).
+pub type ServerOutput = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// Starts the real `rtca` binary on 127.0.0.1:0 with the database file
+/// `db`, `RUST_LOG=log_level` and `env` on top; returns it, its address
+/// and its output, once it listens.
+pub async fn spawn_binary(
+    db: &std::path::Path,
+    log_level: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, SocketAddr, ServerOutput) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_rtca"))
+        .env("RTCA_ADDR", "127.0.0.1:0")
+        .env("RTCA_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("RUST_LOG", log_level)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(addr) = line.split("listening on http://").nth(1) {
+                return addr.trim().parse::<SocketAddr>().unwrap();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server did not start");
+    (child, addr, lines)
+}
+
 /// A running server; dropping the database directory removes the file.
 pub struct TestServer {
     pub addr: SocketAddr,
