@@ -83,17 +83,20 @@ impl Delivery {
 
     async fn emit(self, io: &SocketIo, direct: bool) {
         let Some(sockets) = namespace(io) else { return };
-        let (event, recipients) = match &self {
-            Delivery::Room(message) => (event::MESSAGE, sockets.to(message.room.clone())),
+        // Serialised once, whichever way it goes out.
+        let (event, recipients, data) = match &self {
+            Delivery::Room(message) => {
+                (event::MESSAGE, sockets.to(message.room.clone()), serde_json::value::to_raw_value(message))
+            }
             Delivery::Private(secret) => {
-                (event::SECRET, sockets.to([user_room(secret.from.id), user_room(secret.to.id)]))
+                let rooms = [user_room(secret.from.id), user_room(secret.to.id)];
+                (event::SECRET, sockets.to(rooms), serde_json::value::to_raw_value(secret))
             }
         };
-        let data = match &self {
-            Delivery::Room(message) => serde_json::value::to_raw_value(message),
-            Delivery::Private(secret) => serde_json::value::to_raw_value(secret),
+        let data = match data {
+            Ok(data) => data,
+            Err(error) => return tracing::warn!(%error, "a message could not be encoded for delivery"),
         };
-        let Ok(data) = data else { return };
         let result = if direct {
             write_directly(recipients, event, &data).await
         } else {
