@@ -130,11 +130,14 @@ async fn write_directly(recipients: BroadcastOperators, event: &str, data: &RawV
         if n % WRITES_PER_YIELD == WRITES_PER_YIELD - 1 {
             tokio::task::yield_now().await;
         }
+        // Again: the socket may have gone during a yield.
+        if !socket.connected() {
+            continue;
+        }
         match wire.map_or(Sent::NotDirect, |wire| wire.send(&frame)) {
             Sent::Yes => {}
             Sent::Dropped => dropped += 1,
-            Sent::NotDirect if socket.connected() => failed += usize::from(socket.emit(event, data).is_err()),
-            Sent::NotDirect => {}
+            Sent::NotDirect => failed += usize::from(socket.emit(event, data).is_err()),
         }
     }
     match (dropped, failed) {
@@ -143,9 +146,9 @@ async fn write_directly(recipients: BroadcastOperators, event: &str, data: &RawV
     }
 }
 
-/// The connection a socket can be written to directly: a connected
-/// socket on a WebSocket from its first request (one upgraded from
-/// long-polling keeps the polling request's connection in `req_parts`).
+/// The connection of a connected WebSocket socket. For one upgraded from
+/// long-polling it is the polling request's connection, which answers
+/// `Sent::NotDirect`: such sockets go through socketioxide.
 fn direct_wire(socket: &SocketRef) -> Option<&Arc<Wire>> {
     if !socket.connected() || socket.transport_type() != TransportType::Websocket {
         return None;

@@ -119,7 +119,7 @@ pub async fn run(
     let io_for_shutdown = io.clone();
     // Every connection goes through `wire`, which also gives live messages
     // a direct path to WebSocket clients (finding 25).
-    let listener = WireListener::new(listener, socket_buffer, direct_writes);
+    let listener = WireListener::new(listener, socket_buffer, direct_writes.then_some(realtime::DIRECT_WRITES_AFTER));
     // The peer's address reaches handlers (and the socket handshake) for the
     // per-address limits; its connection reaches the delivery task.
     axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())

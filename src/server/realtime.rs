@@ -108,6 +108,12 @@ async fn identify(
     Ok(())
 }
 
+/// How the `session` event's frame begins. A connection takes direct
+/// writes (`server::wire`) only once that frame has gone out through
+/// socketioxide's writer: by then so has CONNECT, queued before it, and the
+/// client knows who it is before any live message reaches it.
+pub const DIRECT_WRITES_AFTER: &[u8] = b"42[\"session\",";
+
 /// Runs after CONNECT went out: counts a restored user online, then tells
 /// the socket who it is and who is here.
 async fn on_connect(s: SocketRef, State(state): State<AppState>) {
@@ -133,5 +139,18 @@ async fn on_disconnect(s: SocketRef, State(state): State<AppState>) {
 pub fn send_or_log<T: serde::Serialize + ?Sized>(s: &SocketRef, event: &str, data: &T) {
     if let Err(error) = s.emit(event, data) {
         tracing::debug!(sid = %s.id, %event, ?error, "emit failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn direct_writes_wait_for_the_session_frame_as_encoded() {
+        let frame = crate::engine_io::encode_event(event::SESSION, &SessionInfo { user: None }, None).unwrap();
+        assert!(frame.as_bytes().starts_with(DIRECT_WRITES_AFTER), "{frame}");
     }
 }

@@ -45,13 +45,17 @@ pub struct WireListener {
     inner: TcpListener,
     /// Frames a connection may hold back before new ones are dropped.
     max_queued: usize,
-    /// Whether WebSocket connections take direct writes at all.
-    direct: bool,
+    /// The frame after which a WebSocket connection takes direct writes;
+    /// `None`: never.
+    opener: Option<&'static [u8]>,
 }
 
 impl WireListener {
-    pub fn new(inner: TcpListener, max_queued: usize, direct: bool) -> WireListener {
-        WireListener { inner, max_queued: max_queued.max(1), direct }
+    /// `opener`: what the payload of the last frame a connection must get
+    /// through its own writer starts with, before direct writes may follow
+    /// (RTCA's `session`: see `realtime::DIRECT_WRITES_AFTER`).
+    pub fn new(inner: TcpListener, max_queued: usize, opener: Option<&'static [u8]>) -> WireListener {
+        WireListener { inner, max_queued: max_queued.max(1), opener }
     }
 }
 
@@ -69,7 +73,7 @@ impl Listener for WireListener {
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        (WireStream::new(stream, self.max_queued, self.direct), addr)
+        (WireStream::new(stream, self.max_queued, self.opener), addr)
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -128,9 +132,9 @@ pub enum Sent {
 }
 
 impl WireStream {
-    fn new(stream: TcpStream, max_queued: usize, direct: bool) -> WireStream {
+    fn new(stream: TcpStream, max_queued: usize, opener: Option<&'static [u8]>) -> WireStream {
         let (read, write) = stream.into_split();
-        let frames = if direct { FrameTracker::default() } else { FrameTracker::not_websocket() };
+        let frames = opener.map_or_else(FrameTracker::not_websocket, FrameTracker::watching);
         let state = WriteState { frames, queued: VecDeque::new(), front_written: 0, draining: false };
         let wire = Wire { write, state: Mutex::new(state), boundary: Notify::new(), max_queued };
         WireStream { read, wire: Arc::new(wire) }
@@ -151,7 +155,7 @@ impl Wire {
         if !state.frames.is_websocket() {
             return if state.frames.is_closed() { Sent::Dropped } else { Sent::NotDirect };
         }
-        if state.queued.is_empty() && state.frames.at_boundary() {
+        if state.queued.is_empty() && state.frames.open_to_ours() {
             match self.write.try_write(frame) {
                 Ok(written) if written == frame.len() => {
                     state.frames.feed(frame);
@@ -183,9 +187,9 @@ impl Wire {
 
 impl WriteState {
     /// Whether our queued frames go before the caller's bytes: one of ours
-    /// is half written, or the stream is between two frames.
+    /// is half written, or they may go in now.
     fn ours_first(&self) -> bool {
-        !self.queued.is_empty() && (self.front_written > 0 || self.frames.at_boundary())
+        !self.queued.is_empty() && (self.front_written > 0 || self.frames.open_to_ours())
     }
 
     /// Writes queued frames until none is left or the socket is full.
@@ -312,7 +316,7 @@ impl AsyncWrite for WireStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let plain_http = self.wire.lock().frames == FrameTracker::NotWebSocket;
+        let plain_http = self.wire.lock().frames.is_plain_http();
         if !plain_http {
             let first = bufs.iter().find(|buf| !buf.is_empty()).map_or(&[][..], |buf| &buf[..]);
             return self.poll_write(cx, first);
@@ -350,6 +354,11 @@ impl Drop for WireStream {
         // if any, must not wait for a boundary that never comes.
         self.wire.lock().fail();
         self.wire.boundary.notify_one();
+        // The socket itself lives on while a socket.io session still holds
+        // this `Wire` (in its handshake's `ConnectInfo`); the peer is told
+        // now that nothing more comes.
+        let socket: &TcpStream = self.wire.write.as_ref();
+        let _ = socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write);
     }
 }
 
@@ -368,6 +377,8 @@ mod tests {
 
     const THEIRS: usize = 300;
     const OURS: usize = 300;
+    /// Stands for RTCA's `session`: nothing of ours before it.
+    const OPENER: &[u8] = b"open";
 
     fn padded(tag: char, n: usize, pad: usize) -> String {
         format!("{tag}{n} {}", "x".repeat(pad))
@@ -385,13 +396,19 @@ mod tests {
         // in all, far more than loopback's buffers hold.
         tokio::time::sleep(Duration::from_millis(200)).await;
         let mut ws = WebSocketStream::from_raw_socket(stream, Role::Client, None).await;
-        let (mut theirs, mut ours) = (Vec::new(), Vec::new());
+        let (mut theirs, mut ours, mut opened) = (Vec::new(), Vec::new(), false);
         while theirs.len() + ours.len() < THEIRS + OURS {
             let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(3), ws.next()).await else {
                 panic!("stuck after theirs {:?} ours {:?}", theirs.last(), ours.last());
             };
             let message = message.unwrap();
             let text = message.into_text().unwrap();
+            if text.starts_with("open") {
+                assert!(theirs.is_empty() && ours.is_empty(), "the opener came late");
+                opened = true;
+                continue;
+            }
+            assert!(opened, "{text:.10} came before the opener");
             let (label, rest) = text.split_once(' ').unwrap();
             let n: usize = label[1..].parse().unwrap();
             let (list, pad) =
@@ -411,18 +428,24 @@ mod tests {
     }
 
     /// tungstenite's frames (written two to a write, as its buffer does)
-    /// and ours share one connection whose reader is slow: every frame
-    /// arrives whole, each side's in its own order, and none of ours is
-    /// lost while the queue has room.
+    /// and ours share one connection whose reader is slow: nothing of ours
+    /// comes before the opener, every frame arrives whole, each side's in
+    /// its own order, and none of ours is lost while the queue has room.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn direct_frames_go_in_whole_between_the_streams_own() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let reader = tokio::spawn(read_all(listener.local_addr().unwrap()));
         let (stream, _) = listener.accept().await.unwrap();
-        let mut server = WireStream::new(stream, OURS, true);
+        let mut server = WireStream::new(stream, OURS, Some(OPENER));
         let wire = Arc::clone(&server.wire);
         server.write_all(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n").await.unwrap();
+        // Some of ours before the opener: they wait for it.
+        let early = 10;
+        for n in 0..early {
+            assert_eq!(wire.send(&text_frame(&padded('d', n, our_pad(n)))), Sent::Yes);
+        }
         let writer = tokio::spawn(async move {
+            server.write_all(&text_frame("open")).await.unwrap();
             for n in (0..THEIRS).step_by(2) {
                 let mut pair = text_frame(&padded('t', n, their_pad(n))).to_vec();
                 pair.extend_from_slice(&text_frame(&padded('t', n + 1, their_pad(n + 1))));
@@ -430,7 +453,7 @@ mod tests {
             }
             server
         });
-        for n in 0..OURS {
+        for n in early..OURS {
             assert_eq!(wire.send(&text_frame(&padded('d', n, our_pad(n)))), Sent::Yes);
             tokio::task::yield_now().await;
         }
@@ -447,10 +470,11 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (stream, _) = listener.accept().await.unwrap();
-        let mut server = WireStream::new(stream, 4, true);
+        let mut server = WireStream::new(stream, 4, Some(OPENER));
         let wire = Arc::clone(&server.wire);
         let head = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
         server.write_all(head).await.unwrap();
+        server.write_all(&text_frame("open")).await.unwrap();
         let big = "b".repeat(8 << 20);
         let writer = tokio::spawn(async move {
             server.write_all(&text_frame(&big)).await.unwrap();
@@ -458,13 +482,14 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(!writer.is_finished(), "8 MiB went into the socket's buffers at once");
-        assert!(!wire.lock().frames.at_boundary());
+        assert!(!wire.lock().frames.open_to_ours());
         assert_eq!(wire.send(&text_frame("ours")), Sent::Yes);
 
         let mut client = client;
         let mut skipped = vec![0; head.len()];
         client.read_exact(&mut skipped).await.unwrap();
         let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        assert_eq!(ws.next().await.unwrap().unwrap().into_text().unwrap().as_str(), "open");
         let first = ws.next().await.unwrap().unwrap().into_text().unwrap();
         assert!(first.len() == 8 << 20 && first.bytes().all(|b| b == b'b'), "the big frame was cut");
         assert_eq!(ws.next().await.unwrap().unwrap().into_text().unwrap().as_str(), "ours");
@@ -478,7 +503,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (stream, _) = listener.accept().await.unwrap();
-        let mut server = WireStream::new(stream, 4, true);
+        let mut server = WireStream::new(stream, 4, Some(OPENER));
         let wire = Arc::clone(&server.wire);
         let frame = text_frame("42[\"message\",{}]");
         assert_eq!(wire.send(&frame), Sent::NotDirect, "before any response");
@@ -487,7 +512,7 @@ mod tests {
 
         let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (stream, _) = listener.accept().await.unwrap();
-        let mut server = WireStream::new(stream, 4, true);
+        let mut server = WireStream::new(stream, 4, Some(OPENER));
         let wire = Arc::clone(&server.wire);
         server.write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n").await.unwrap();
         assert_eq!(wire.send(&frame), Sent::Yes);
