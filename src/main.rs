@@ -16,8 +16,8 @@ async fn main() -> anyhow::Result<()> {
     // drops lines when full: a write to stdout blocks when whatever reads it
     // falls behind (a full pipe), and it must never block the runtime. The
     // benchmark's harness once stopped reading for a whole run, and the
-    // server stood still mid-storm (finding 26). The guard flushes at exit.
-    let (log_writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+    // server stood still mid-storm (finding 26). `flush_logs` empties it at exit.
+    let (log_writer, flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .buffered_lines_limit(LOG_LINES_BUFFERED)
         .lossy(true)
         .finish(std::io::stdout());
@@ -25,7 +25,25 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rtca=info")))
         .with_writer(log_writer)
         .init();
+    let served = serve().await;
+    flush_logs(flush_on_exit);
+    served
+}
+
+async fn serve() -> anyhow::Result<()> {
     let config = Config::load(std::env::args().skip(1))?;
     let listener = listen(config.addr)?;
     run(listener, config, shutdown_signal()).await
+}
+
+/// Writes out the lines still buffered, unless stdout is stuck: dropping the
+/// guard waits for the log thread, which may be blocked in a write, and an
+/// exit must not wait on it for ever.
+fn flush_logs(guard: tracing_appender::non_blocking::WorkerGuard) {
+    let (flushed, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(guard);
+        let _ = flushed.send(());
+    });
+    let _ = done.recv_timeout(std::time::Duration::from_secs(2));
 }
