@@ -161,14 +161,16 @@ function runGenerator(url, pid, argLine) {
   const argv = [...argLine.split(" "), "--url", url, "--server-pid", String(pid)];
   return new Promise((resolve, reject) => {
     const child = spawn(generator, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
     let stdout = "";
     let stderr = "";
     const limit = 64 * 1024 * 1024;
     child.stdout.on("data", (chunk) => {
-      if (stdout.length < limit) stdout += chunk.toString();
+      if (stdout.length < limit) stdout += chunk;
     });
     child.stderr.on("data", (chunk) => {
-      if (stderr.length < limit) stderr += chunk.toString();
+      if (stderr.length < limit) stderr += chunk;
     });
     // A generator that hangs fails the run instead of the CI job's clock.
     const timer = setTimeout(() => child.kill("SIGKILL"), smoke ? 120_000 : 900_000);

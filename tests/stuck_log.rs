@@ -42,7 +42,14 @@ async fn a_log_nobody_reads_never_stops_the_server() {
     }
     let health = tokio::time::timeout(Duration::from_secs(10), health_status(addr)).await.expect("/health hung");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    drop(lines);
+    // The test means something only if the log really was stuck:
+    // more than a pipe holds (64 KiB) must have been waiting.
+    let mut pending = 0usize;
+    let mut lines = lines;
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_millis(500), lines.next_line()).await {
+        pending += line.len() + 1;
+    }
+    assert!(pending > 64 * 1024, "only {pending} bytes of log were waiting: the pipe never filled");
     child.kill().await.unwrap();
 }
 
