@@ -12,10 +12,13 @@
 //! How it stays sound: every byte written to the connection passes through
 //! this module, whichever side wrote it. [`FrameTracker`] follows the stream
 //! (the `101 Switching Protocols` response, then each frame's header and
-//! length), so a frame of ours only ever goes in between two frames,
-//! never inside tungstenite's, and never after a Close frame. A connection
-//! whose first response is not `101` is plain HTTP and is never written to
-//! directly. A frame that cannot be written at once waits in the
+//! length), so a frame of ours only ever goes in between two whole
+//! messages: never inside one of tungstenite's frames, never between a
+//! fragmented message's frames, never after a Close frame, and never before
+//! the socket's `session` frame has gone out through socketioxide (the
+//! tracker's opener, `realtime::DIRECT_WRITES_AFTER`), so never before
+//! CONNECT either. A connection whose first response is not `101` is plain
+//! HTTP and is never written to directly. A frame that cannot be written at once waits in the
 //! connection's queue (bounded; a full queue drops the frame, as a full
 //! socketioxide buffer does, and the client recovers it by `seq`) and goes
 //! out at the next boundary: from tungstenite's own next write, or from a
