@@ -151,6 +151,16 @@ impl Wire {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Nothing more is written here: frames of ours are dropped, the drain
+    /// task (if any) stops waiting for a boundary that will not come, and
+    /// the peer gets a FIN.
+    fn close(&self) -> io::Result<()> {
+        self.lock().fail();
+        self.boundary.notify_one();
+        let socket: &TcpStream = self.write.as_ref();
+        socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write)
+    }
+
     /// Writes `frame`, one complete WebSocket frame, to this connection,
     /// or queues it behind what is already waiting. Never blocks.
     pub fn send(self: &Arc<Self>, frame: &Arc<[u8]>) -> Sent {
@@ -228,27 +238,26 @@ async fn drain(wire: Arc<Wire>) {
     loop {
         let wait = {
             let mut state = wire.lock();
-            if state.queued.is_empty() || !state.frames.is_websocket() {
-                state.draining = false;
-                return;
-            }
-            if !state.ours_first() {
+            let wait = if state.queued.is_empty() || !state.frames.is_websocket() {
+                None
+            } else if !state.ours_first() {
                 // tungstenite is inside a frame; its next write ends it.
-                Wait::Boundary
+                Some(Wait::Boundary)
             } else {
                 match state.write_queued(&wire.write) {
-                    Ok(()) => {
-                        state.draining = false;
-                        return;
-                    }
-                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => Wait::Writable,
+                    Ok(()) => None,
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => Some(Wait::Writable),
                     Err(_) => {
                         state.fail();
-                        state.draining = false;
-                        return;
+                        None
                     }
                 }
-            }
+            };
+            let Some(wait) = wait else {
+                state.draining = false;
+                return;
+            };
+            wait
         };
         match wait {
             Wait::Writable => {
@@ -344,24 +353,16 @@ impl AsyncWrite for WireStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.wire.lock().fail();
-        self.wire.boundary.notify_one();
-        let socket: &TcpStream = self.wire.write.as_ref();
-        Poll::Ready(socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write))
+        Poll::Ready(self.wire.close())
     }
 }
 
 impl Drop for WireStream {
     fn drop(&mut self) {
-        // Nobody reads or writes this connection any more; the drain task,
-        // if any, must not wait for a boundary that never comes.
-        self.wire.lock().fail();
-        self.wire.boundary.notify_one();
         // The socket itself lives on while a socket.io session still holds
         // this `Wire` (in its handshake's `ConnectInfo`); the peer is told
-        // now that nothing more comes.
-        let socket: &TcpStream = self.wire.write.as_ref();
-        let _ = socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write);
+        // now that nothing more comes. (Already shut down: an error, ignored.)
+        let _ = self.wire.close();
     }
 }
 

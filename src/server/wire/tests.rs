@@ -16,6 +16,15 @@ const OURS: usize = 300;
 /// Stands for RTCA's `session`: nothing of ours before it.
 const OPENER: &[u8] = b"open";
 
+/// A client connected to a fresh `WireStream`, and that stream's `Wire`.
+async fn connected(listener: &TcpListener, max_queued: usize) -> (TcpStream, WireStream, Arc<Wire>) {
+    let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let (stream, _) = listener.accept().await.unwrap();
+    let server = WireStream::new(stream, max_queued, Some(OPENER));
+    let wire = Arc::clone(&server.wire);
+    (client, server, wire)
+}
+
 fn padded(tag: char, n: usize, pad: usize) -> String {
     format!("{tag}{n} {}", "x".repeat(pad))
 }
@@ -103,10 +112,7 @@ async fn direct_frames_go_in_whole_between_the_streams_own() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_frame_waits_for_the_end_of_the_frame_being_written() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-    let (stream, _) = listener.accept().await.unwrap();
-    let mut server = WireStream::new(stream, 4, Some(OPENER));
-    let wire = Arc::clone(&server.wire);
+    let (mut client, mut server, wire) = connected(&listener, 4).await;
     let head = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
     server.write_all(head).await.unwrap();
     server.write_all(&text_frame("open")).await.unwrap();
@@ -120,7 +126,6 @@ async fn a_direct_frame_waits_for_the_end_of_the_frame_being_written() {
     assert!(!wire.lock().frames.open_to_ours());
     assert_eq!(wire.send(&text_frame("ours")), Sent::Yes);
 
-    let mut client = client;
     let mut skipped = vec![0; head.len()];
     client.read_exact(&mut skipped).await.unwrap();
     let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
@@ -136,19 +141,13 @@ async fn a_direct_frame_waits_for_the_end_of_the_frame_being_written() {
 #[tokio::test]
 async fn only_live_websockets_take_direct_frames() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-    let (stream, _) = listener.accept().await.unwrap();
-    let mut server = WireStream::new(stream, 4, Some(OPENER));
-    let wire = Arc::clone(&server.wire);
+    let (_client, mut server, wire) = connected(&listener, 4).await;
     let frame = text_frame("42[\"message\",{}]");
     assert_eq!(wire.send(&frame), Sent::NotDirect, "before any response");
     server.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.unwrap();
     assert_eq!(wire.send(&frame), Sent::NotDirect, "plain HTTP");
 
-    let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-    let (stream, _) = listener.accept().await.unwrap();
-    let mut server = WireStream::new(stream, 4, Some(OPENER));
-    let wire = Arc::clone(&server.wire);
+    let (_client, mut server, wire) = connected(&listener, 4).await;
     server.write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n").await.unwrap();
     assert_eq!(wire.send(&frame), Sent::Yes);
     drop(server);
