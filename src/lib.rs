@@ -43,9 +43,11 @@
 //!   `Origin` check against cross-site sockets and posts,
 //!   `run(listener, config, shutdown)`.
 //! - `server::wire`: every TCP connection under hyper and tungstenite, and
-//!   the direct write path for live messages: one framed buffer per
-//!   delivery, written to each WebSocket between the stream's own frames
-//!   (`wire::frames` follows them).
+//!   the direct write path: one framed buffer, written to each WebSocket
+//!   between the stream's own frames (`wire::frames` follows them).
+//! - `server::direct`: what RTCA sends to sockets itself (live messages,
+//!   presence, acks): encoded and framed once, then through `wire` to every
+//!   WebSocket, or socketioxide for long-polling.
 //! - `server::realtime`: Socket.IO set-up and limits, the connect middleware
 //!   that identifies a socket, the event registration table, disconnects.
 //! - `server::handlers`: one function per client event (`online`, `message`,

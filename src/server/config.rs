@@ -57,9 +57,9 @@ pub struct Config {
     /// Whether people may chat as guests (a name, no password).
     /// `RTCA_ALLOW_GUESTS` (`true`/`false`). Default true.
     pub allow_guests: bool,
-    /// Whether live messages are written straight to WebSocket connections
-    /// (`server::wire`) instead of through socketioxide's per-socket
-    /// writers. `RTCA_DIRECT_WRITES` (`true`/`false`). Default true; off
+    /// Whether live messages, presence and acks are written straight to
+    /// WebSocket connections (`server::direct`) instead of through
+    /// socketioxide's per-socket writers. `RTCA_DIRECT_WRITES` (`true`/`false`). Default true; off
     /// is for comparing the two in the benchmark.
     pub direct_writes: bool,
     /// Where shared files are kept. `RTCA_MEDIA_DIR`. Default `./media`.

@@ -14,20 +14,14 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ConnectInfo;
-use serde_json::value::RawValue;
-use socketioxide::extract::SocketRef;
-use socketioxide::operators::BroadcastOperators;
-use socketioxide::{SocketIo, TransportType};
+use socketioxide::SocketIo;
 use tokio::sync::{mpsc, oneshot};
 
+use super::direct;
 use super::realtime::{namespace, user_room};
 use super::store::{dm_room, CommitObserver};
-use super::wire::{self, Peer, Sent, Wire};
-use crate::engine_io::encode_event;
 use crate::protocol::{event, ChatMessage, SecretMessage};
 
 /// Committed messages waiting for the delivery task.
@@ -97,63 +91,13 @@ impl Delivery {
             Ok(data) => data,
             Err(error) => return tracing::warn!(%error, "a message could not be encoded for delivery"),
         };
-        let result = if direct {
-            write_directly(recipients, event, &data).await
-        } else {
-            recipients.emit(event, &data).await.map_err(|error| format!("{error:?}"))
-        };
+        let result = direct::broadcast(recipients, &[(event, &data)], direct).await;
         // A socket that is gone or too slow misses it live; it catches up
         // by `seq` when it reconnects.
         if let Err(error) = result {
             tracing::debug!(%error, "a delivery reached only some sockets");
         }
     }
-}
-
-/// Recipients handled between two yields to the runtime, so that a large
-/// room does not hold a worker thread for the whole of its fan-out.
-const WRITES_PER_YIELD: usize = 64;
-
-/// Sends `42["event",data]` to every recipient: encoded and framed once,
-/// then written straight to each WebSocket connection (`wire`); sockets on
-/// long-polling, or upgraded from it, get it through socketioxide.
-async fn write_directly(recipients: BroadcastOperators, event: &str, data: &RawValue) -> Result<(), String> {
-    let packet = encode_event(event, data, None).map_err(|error| error.to_string())?;
-    let frame = wire::text_frame(&packet);
-    let sockets = recipients.sockets();
-    // Finding each socket's connection first, in a loop of plain loads,
-    // lets the CPU overlap the cache misses of many sockets; between two
-    // writes (syscalls) they would be paid one at a time (finding 25).
-    let wires: Vec<Option<&Arc<Wire>>> = sockets.iter().map(direct_wire).collect();
-    let (mut dropped, mut failed) = (0usize, 0usize);
-    for (n, (socket, wire)) in sockets.iter().zip(wires).enumerate() {
-        if n % WRITES_PER_YIELD == WRITES_PER_YIELD - 1 {
-            tokio::task::yield_now().await;
-        }
-        // Again: the socket may have gone during a yield.
-        if !socket.connected() {
-            continue;
-        }
-        match wire.map_or(Sent::NotDirect, |wire| wire.send(&frame)) {
-            Sent::Yes => {}
-            Sent::Dropped => dropped += 1,
-            Sent::NotDirect => failed += usize::from(socket.emit(event, data).is_err()),
-        }
-    }
-    match (dropped, failed) {
-        (0, 0) => Ok(()),
-        _ => Err(format!("{dropped} direct writes dropped, {failed} emits failed")),
-    }
-}
-
-/// The connection of a connected WebSocket socket. For one upgraded from
-/// long-polling it is the polling request's connection, which answers
-/// `Sent::NotDirect`: such sockets go through socketioxide.
-fn direct_wire(socket: &SocketRef) -> Option<&Arc<Wire>> {
-    if !socket.connected() || socket.transport_type() != TransportType::Websocket {
-        return None;
-    }
-    socket.req_parts().extensions.get::<ConnectInfo<Peer>>().map(|info| &info.0.wire)
 }
 
 /// The handlers' side: hands committed messages to the delivery task.

@@ -11,6 +11,7 @@ use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::handler::{FromMessageParts, Value};
 use socketioxide::socket::Socket;
 
+use super::direct;
 use super::fanout::Delivery;
 use super::identity::{check_not_registered, internal, join_as_guest, now_ms, session_room, start_session};
 use super::limits::{Action, ConnectionLimits};
@@ -20,6 +21,7 @@ use super::rooms::{check_can_read, refusal_to_post};
 use super::seat::Seat;
 use super::state::AppState;
 use super::store::{dm_room, Cursor, Insert, NewMessage, StoredMessage};
+use super::wire::Sent;
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
     event, validate_body, validate_cid, validate_name, ConversationList, HistoryPage, HistoryRequest, MessageAck,
@@ -29,9 +31,11 @@ use crate::protocol::{
 
 /// Answers an event: through its ack when the client asked for one,
 /// otherwise errors go out as an `error` event so they are never silent.
+/// Acks go straight to a WebSocket (`server::direct`), in order with the
+/// live messages and presence that follow them.
 pub struct Responder {
     ack: AckSender,
-    wants_ack: bool,
+    ack_id: Option<i64>,
     socket: SocketRef,
 }
 
@@ -41,7 +45,7 @@ impl FromMessageParts<LocalAdapter> for Responder {
     fn from_message_parts(s: &Arc<Socket>, v: &mut Value, ack_id: &Option<i64>) -> Result<Self, Infallible> {
         let ack = <AckSender as FromMessageParts<LocalAdapter>>::from_message_parts(s, v, ack_id)?;
         let socket = <SocketRef as FromMessageParts<LocalAdapter>>::from_message_parts(s, v, ack_id)?;
-        Ok(Responder { ack, wants_ack: ack_id.is_some(), socket })
+        Ok(Responder { ack, ack_id: *ack_id, socket })
     }
 }
 
@@ -61,9 +65,16 @@ impl Responder {
     }
 
     pub fn send<T: Serialize>(self, result: Result<T, ChatError>) {
-        if self.wants_ack {
-            if let Err(error) = self.ack.send(&Reply::from(result)) {
-                tracing::debug!(sid = %self.socket.id, ?error, "ack not delivered");
+        if let Some(id) = self.ack_id {
+            let reply = Reply::from(result);
+            match direct::ack(&self.socket, id, &reply) {
+                Sent::Yes => {}
+                Sent::Dropped => tracing::debug!(sid = %self.socket.id, "ack dropped: the connection is full or gone"),
+                Sent::NotDirect => {
+                    if let Err(error) = self.ack.send(&reply) {
+                        tracing::debug!(sid = %self.socket.id, ?error, "ack not delivered");
+                    }
+                }
             }
         } else if let Err(error) = result {
             send_or_log(&self.socket, event::ERROR, &ApiError::from(error));

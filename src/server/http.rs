@@ -90,8 +90,12 @@ pub async fn run(
     let (stop_delivery, delivery_stopped) = oneshot::channel();
     let delivery = tokio::spawn(Fanout::run(io.clone(), fanout_queue, direct_writes, delivery_stopped));
     let (stop_presence, presence_stopped) = oneshot::channel();
-    let presence_feed =
-        tokio::spawn(state.presence_feed.clone().run(io.clone(), Arc::clone(&state.presence), presence_stopped));
+    let presence_feed = tokio::spawn(state.presence_feed.clone().run(
+        io.clone(),
+        Arc::clone(&state.presence),
+        direct_writes,
+        presence_stopped,
+    ));
     let media_sweep = tokio::spawn(media::sweep::run(state.clone()));
 
     let with_state = {
@@ -117,8 +121,8 @@ pub async fn run(
 
     tracing::info!("listening on http://{addr}");
     let io_for_shutdown = io.clone();
-    // Every connection goes through `wire`, which also gives live messages
-    // a direct path to WebSocket clients (finding 25).
+    // Every connection goes through `wire`, which also gives live messages,
+    // presence and acks a direct path to WebSocket clients (findings 25, 27).
     let listener = WireListener::new(listener, socket_buffer, direct_writes.then_some(realtime::DIRECT_WRITES_AFTER));
     // The peer's address reaches handlers (and the socket handshake) for the
     // per-address limits; its connection reaches the delivery task.

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod direct;
 pub mod fanout;
 pub mod handlers;
 pub mod http;

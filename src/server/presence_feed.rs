@@ -38,6 +38,7 @@ use socketioxide::extract::SocketRef;
 use socketioxide::SocketIo;
 use tokio::sync::{oneshot, Notify};
 
+use super::direct;
 use super::identity::now_ms;
 use super::presence::Presence;
 use super::realtime::namespace;
@@ -149,13 +150,15 @@ impl PresenceFeed {
 
     /// The feed's task: flushes at once after a quiet spell, then at most
     /// once per [`window`] while changes keep coming; ends when `stop` fires.
-    pub async fn run(self, io: SocketIo, presence: Arc<Presence>, mut stop: oneshot::Receiver<()>) {
+    /// `direct`: whether WebSocket sockets are written to directly
+    /// (`Config::direct_writes`, `server::direct`).
+    pub async fn run(self, io: SocketIo, presence: Arc<Presence>, direct: bool, mut stop: oneshot::Receiver<()>) {
         loop {
             tokio::select! {
                 _ = self.inner.wake.notified() => {}
                 _ = &mut stop => return,
             }
-            while self.flush(&io, &presence).await {
+            while self.flush(&io, &presence, direct).await {
                 tokio::select! {
                     _ = tokio::time::sleep(window(presence.online_count())) => {}
                     _ = &mut stop => return,
@@ -165,7 +168,7 @@ impl PresenceFeed {
     }
 
     /// Sends what is pending; false when there was nothing.
-    async fn flush(&self, io: &SocketIo, presence: &Presence) -> bool {
+    async fn flush(&self, io: &SocketIo, presence: &Presence, direct: bool) -> bool {
         let (changes, newcomers) = {
             let mut pending = self.lock();
             pending.latest.clear();
@@ -186,13 +189,13 @@ impl PresenceFeed {
             .collect();
         if !changes.is_empty() {
             let version = self.inner.version.fetch_add(1, Ordering::Relaxed) + 1;
-            emit_changes(io, changes, version).await;
+            emit_changes(io, changes, version, direct).await;
         }
         // After the changes, as before coalescing: a newcomer hears its own
         // `online`, then the list. The list is taken now, so it holds those
         // changes, and anything later comes in the next flush.
         if let Some(room) = newcomers {
-            send_snapshot(io, room, presence, self.inner.version.load(Ordering::Relaxed)).await;
+            send_snapshot(io, room, presence, self.inner.version.load(Ordering::Relaxed), direct).await;
         }
         true
     }
@@ -200,26 +203,34 @@ impl PresenceFeed {
 
 /// One list for every newcomer of this flush (the sockets in `room`),
 /// encoded once; then the room is emptied for its next turn.
-async fn send_snapshot(io: &SocketIo, room: &'static str, presence: &Presence, version: u64) {
+async fn send_snapshot(io: &SocketIo, room: &'static str, presence: &Presence, version: u64, direct: bool) {
     let Some(sockets) = namespace(io) else { return };
     let list = PresenceList { users: presence.users(), version };
-    if let Err(error) = sockets.clone().to(room).emit(event::PRESENCE, &list).await {
-        tracing::debug!(?error, "a presence list reached only some sockets");
+    match serde_json::value::to_raw_value(&list) {
+        Ok(list) => {
+            if let Err(error) = direct::broadcast(sockets.clone().to(room), &[(event::PRESENCE, &list)], direct).await {
+                tracing::debug!(%error, "a presence list reached only some sockets");
+            }
+        }
+        Err(error) => tracing::warn!(%error, "a presence list could not be encoded"),
     }
     if let Err(error) = sockets.to(room).leave(room).await {
         tracing::warn!(?error, "cannot empty the presence welcome room");
     }
 }
 
-/// `(user, online now, when it changed)`, in the order of the changes.
-async fn emit_changes(io: &SocketIo, changes: Vec<(User, bool, i64)>, version: u64) {
+/// `(user, online now, when it changed)`, in the order of the changes:
+/// one `online`/`offline` each, in one write, to the classic sockets, and
+/// one `presence_changes` to the batched ones.
+async fn emit_changes(io: &SocketIo, changes: Vec<(User, bool, i64)>, version: u64, direct: bool) {
     let Some(sockets) = namespace(io) else { return };
     let mut batch = PresenceChanges { at: now_ms(), version, ..PresenceChanges::default() };
+    let mut each = Vec::with_capacity(changes.len());
     for (user, online, at) in changes {
-        let name = if online { event::ONLINE } else { event::OFFLINE };
         let change = PresenceChange { user, at };
-        if let Err(error) = sockets.clone().to(EACH_ROOM).emit(name, &change).await {
-            tracing::debug!(?error, "a presence change reached only some sockets");
+        match serde_json::value::to_raw_value(&change) {
+            Ok(raw) => each.push((if online { event::ONLINE } else { event::OFFLINE }, raw)),
+            Err(error) => tracing::warn!(%error, "a presence change could not be encoded"),
         }
         if online {
             batch.online.push(change.user)
@@ -227,8 +238,18 @@ async fn emit_changes(io: &SocketIo, changes: Vec<(User, bool, i64)>, version: u
             batch.offline.push(change.user)
         }
     }
-    if let Err(error) = sockets.to(BATCHED_ROOM).emit(event::PRESENCE_CHANGES, &batch).await {
-        tracing::debug!(?error, "presence changes reached only some sockets");
+    let each: Vec<direct::Event<'_>> = each.iter().map(|(name, raw)| (*name, &**raw)).collect();
+    if let Err(error) = direct::broadcast(sockets.clone().to(EACH_ROOM), &each, direct).await {
+        tracing::debug!(%error, "presence changes reached only some sockets");
+    }
+    match serde_json::value::to_raw_value(&batch) {
+        Ok(batch) => {
+            let events = [(event::PRESENCE_CHANGES, &*batch)];
+            if let Err(error) = direct::broadcast(sockets.to(BATCHED_ROOM), &events, direct).await {
+                tracing::debug!(%error, "presence changes reached only some sockets");
+            }
+        }
+        Err(error) => tracing::warn!(%error, "a presence batch could not be encoded"),
     }
 }
 

@@ -139,6 +139,8 @@ pub struct TestClient {
     acks: Acks,
     next_id: Mutex<u64>,
     closed: Arc<Notify>,
+    /// Every event's name and ack's id (`ack <id>`), in the order they arrived.
+    arrivals: Arc<Mutex<Vec<String>>>,
     pub sid: String,
 }
 
@@ -194,6 +196,8 @@ impl TestClient {
         let reader_acks = acks.clone();
         let reader_out = out.clone();
         let reader_closed = closed.clone();
+        let arrivals: Arc<Mutex<Vec<String>>> = Arc::default();
+        let reader_arrivals = arrivals.clone();
         tokio::spawn(async move {
             while let Some(frame) = next_text(&mut stream).await {
                 match decode_engine(&frame) {
@@ -202,9 +206,11 @@ impl TestClient {
                     }
                     Ok(EnginePacket::Message(payload)) => match decode_socket::<Value>(payload) {
                         Ok(SocketPacket::Event { name, data, .. }) => {
+                            reader_arrivals.lock().unwrap().push(name.clone());
                             let _ = events_tx.send((name, data));
                         }
                         Ok(SocketPacket::Ack { id, data }) => {
+                            reader_arrivals.lock().unwrap().push(format!("ack {id}"));
                             if let Some(tx) = reader_acks.lock().unwrap().remove(&id) {
                                 let _ = tx.send(data);
                             }
@@ -230,7 +236,15 @@ impl TestClient {
                 }
             }
         });
-        Ok(TestClient { out, events: tokio::sync::Mutex::new(events), acks, next_id: Mutex::new(0), closed, sid })
+        Ok(TestClient {
+            out,
+            events: tokio::sync::Mutex::new(events),
+            acks,
+            next_id: Mutex::new(0),
+            closed,
+            arrivals,
+            sid,
+        })
     }
 
     /// Sends a raw Engine.IO text frame.
@@ -254,6 +268,17 @@ impl TestClient {
         self.acks.lock().unwrap().insert(id, tx);
         self.send_raw(encode_event(event, &data, Some(id)).unwrap());
         tokio::time::timeout(wait, rx).await.ok()?.ok()
+    }
+
+    /// Every event's name and every ack (`ack <id>`) so far, in the order
+    /// they arrived.
+    pub fn arrivals(&self) -> Vec<String> {
+        self.arrivals.lock().unwrap().clone()
+    }
+
+    /// The id the next ack-asking emit will use.
+    pub fn next_ack_id(&self) -> u64 {
+        *self.next_id.lock().unwrap() + 1
     }
 
     /// Emits and waits for the ack.

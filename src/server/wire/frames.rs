@@ -222,20 +222,26 @@ fn payload_len(header: &[u8; MAX_HEADER]) -> u64 {
 /// One unfragmented, unmasked WebSocket text frame holding `text`, as a
 /// server sends it: the same bytes for every recipient.
 pub fn text_frame(text: &str) -> Arc<[u8]> {
-    let len = text.len();
-    let mut frame = Vec::with_capacity(len + 10);
-    frame.push(0x80 | 0x1);
-    if len < 126 {
-        frame.push(len as u8);
-    } else if let Ok(short) = u16::try_from(len) {
-        frame.push(126);
-        frame.extend_from_slice(&short.to_be_bytes());
-    } else {
-        frame.push(127);
-        frame.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    frame.extend_from_slice(text.as_bytes());
+    let mut frame = Vec::with_capacity(text.len() + 10);
+    push_text_frame(&mut frame, text);
     frame.into()
+}
+
+/// Appends [`text_frame`]'s bytes to `out`: frames written one after
+/// another are still whole frames, and go out in one write.
+pub fn push_text_frame(out: &mut Vec<u8>, text: &str) {
+    let len = text.len();
+    out.push(0x80 | 0x1);
+    if len < 126 {
+        out.push(len as u8);
+    } else if let Ok(short) = u16::try_from(len) {
+        out.push(126);
+        out.extend_from_slice(&short.to_be_bytes());
+    } else {
+        out.push(127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    out.extend_from_slice(text.as_bytes());
 }
 
 #[cfg(test)]

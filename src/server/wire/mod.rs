@@ -1,5 +1,6 @@
 //! The TCP connection under every request, and the direct write path that
-//! live messages take to WebSocket clients.
+//! live messages, presence and acks (`server::direct`) take to WebSocket
+//! clients.
 //!
 //! Why it exists: with socketioxide, a message for a room of 1 000 becomes
 //! 1 000 packets in 1 000 channels, each woken writer task copying the same
@@ -20,7 +21,8 @@
 //! CONNECT either. A connection whose first response is not `101` is plain
 //! HTTP and is never written to directly. A frame that cannot be written at once waits in the
 //! connection's queue (bounded; a full queue drops the frame, as a full
-//! socketioxide buffer does, and the client recovers it by `seq`) and goes
+//! socketioxide buffer does; clients recover messages by `seq` and presence
+//! by `version`) and goes
 //! out at the next boundary: from tungstenite's own next write, or from a
 //! small task that waits for the socket to drain.
 
@@ -40,7 +42,7 @@ use tokio::sync::Notify;
 
 mod frames;
 
-pub use frames::{text_frame, FrameTracker};
+pub use frames::{push_text_frame, text_frame, FrameTracker};
 
 /// Accepts connections, turns Nagle's algorithm off on each, and wraps it
 /// in a [`WireStream`].
