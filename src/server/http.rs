@@ -116,6 +116,7 @@ pub async fn run(
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
         .layer(socket_layer)
+        .layer(middleware::from_fn(realtime::own_request_head))
         // Added last, so it runs first: a foreign page never reaches the socket.
         .layer(middleware::from_fn_with_state(state.clone(), check_origin));
 
@@ -184,7 +185,7 @@ async fn health() -> &'static str {
 /// The `Origin`, when present, must be this server's own or on the
 /// allow-list; clients outside a browser send none and are let through.
 async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let guarded = request.uri().path().starts_with("/socket.io")
+    let guarded = request.uri().path().starts_with(realtime::SOCKET_PATH)
         || !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if guarded {
         if let Some(origin) = request.headers().get(header::ORIGIN) {
