@@ -52,13 +52,17 @@ pub async fn broadcast(recipients: BroadcastOperators, events: &[Event<'_>], dir
         }
         return if failed.is_empty() { Ok(()) } else { Err(failed.join("; ")) };
     }
+    let sockets = recipients.sockets();
+    if sockets.is_empty() {
+        // Often so for the classic presence events: nobody to encode for.
+        return Ok(());
+    }
     let mut frames = Vec::new();
     for &(event, data) in events {
         let packet = encode_event(event, data, None).map_err(|error| error.to_string())?;
         wire::push_text_frame(&mut frames, &packet);
     }
     let frames: Arc<[u8]> = frames.into();
-    let sockets = recipients.sockets();
     // Finding each socket's connection first, in a loop of plain loads,
     // lets the CPU overlap the cache misses of many sockets; between two
     // writes (syscalls) they would be paid one at a time (finding 25).
