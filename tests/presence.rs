@@ -147,15 +147,16 @@ async fn batches_are_numbered_and_a_client_can_ask_for_the_list_again() {
 
 /// Where ack `ack_id`, and the first `event`, are in `arrivals`; `None`
 /// if either is missing.
-fn first_after_ack(arrivals: &[String], ack_id: u64, event: &str) -> Option<(usize, usize)> {
+fn positions(arrivals: &[String], ack_id: u64, event: &str) -> Option<(usize, usize)> {
     let ack = arrivals.iter().position(|name| *name == format!("ack {ack_id}"))?;
     let event = arrivals.iter().position(|name| name == event)?;
     Some((ack, event))
 }
 
 /// On one socket, an ack arrives before what its request set off: the
-/// `presence` list after the ack of `online` or of a `presence` request,
-/// the sender's own message after its `message` ack. Acks, presence and
+/// socket's own `online` change and then the `presence` list after the ack
+/// of `online`, the list after the ack of a `presence` request, the
+/// sender's own message after its `message` ack. Acks, presence and
 /// live messages all take the direct path (`server::direct`); an ack left
 /// on socketioxide's queue would often come second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,12 +164,13 @@ async fn an_ack_comes_before_what_its_request_set_off() {
     const ROUNDS: usize = 20;
     let (_dir, db) = temp_db();
     let server = TestServer::start(db).await;
-    for (n, auth) in [Some(json!({ "presence": "batched" })), None].into_iter().enumerate() {
+    let kinds = [(Some(json!({ "presence": "batched" })), "presence_changes"), (None, "online")];
+    for (n, (auth, own_change)) in kinds.into_iter().enumerate() {
         let client = TestClient::connect(server.addr, auth).await.unwrap();
         client.event("presence").await;
         let check = |start: usize, id: u64, event: &str| {
             let arrivals = client.arrivals();
-            let (ack, set_off) = first_after_ack(&arrivals[start..], id, event).expect("both arrived");
+            let (ack, set_off) = positions(&arrivals[start..], id, event).expect("both arrived");
             assert!(ack < set_off, "`{event}` came before ack {id}: {:?}", &arrivals[start..]);
         };
 
@@ -176,6 +178,7 @@ async fn an_ack_comes_before_what_its_request_set_off() {
         let ack = client.emit_ack("online", json!({ "name": format!("orderly{n}") })).await;
         let me = ack["user"]["id"].as_i64().unwrap();
         client.event_where("presence", |list| list["users"].as_array().unwrap().iter().any(|u| u["id"] == me)).await;
+        check(start, id, own_change);
         check(start, id, "presence");
 
         for _ in 0..ROUNDS {

@@ -15,16 +15,18 @@
 //! Order: on a WebSocket, what goes through here arrives in the order it
 //! was sent here, after the socket's `session` (the wire's opener). It may
 //! overtake what socketioxide still holds for the socket: an `error` event,
-//! `room_created`, `invited`. Since acks go through here too, a request's
-//! ack still comes before what the request set off: the sender's own
-//! message after its `message` ack, the presence list after `online`'s.
+//! `room_created`, `invited`. Since acks go through here too, an ack sent
+//! before what its request set off still arrives first: the sender's own
+//! message after its `message` ack; its own `online` change, then the
+//! presence list, after `online`'s (`handlers::online` announces the
+//! change only once it has acked).
 
 use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use socketioxide::extract::SocketRef;
+use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::operators::BroadcastOperators;
 use socketioxide::TransportType;
 
@@ -92,16 +94,29 @@ pub async fn broadcast(recipients: BroadcastOperators, events: &[Event<'_>], dir
     }
 }
 
-/// Answers the client's event `id` with `reply`, straight to its
-/// WebSocket. `Sent::NotDirect`: the caller acks through socketioxide.
-pub fn ack<T: Serialize>(socket: &SocketRef, id: i64, reply: &T) -> Sent {
-    let (Some(wire), Ok(id)) = (wire_of(socket), u64::try_from(id)) else {
-        return Sent::NotDirect;
+/// Answers the client's event `id` with `reply`: straight to its
+/// WebSocket, or through socketioxide (`fallback`) where it cannot.
+/// Failures are only logged: the socket is gone or too slow, which is not
+/// the handler's problem.
+pub fn ack<T: Serialize>(socket: &SocketRef, fallback: AckSender, id: i64, reply: &T) {
+    // Ids are never negative (socketioxide reads only digits); one that
+    // were would simply take socketioxide's path.
+    let sent = match (wire_of(socket), u64::try_from(id)) {
+        (Some(wire), Ok(id)) => match encode_ack(id, reply) {
+            Ok(packet) => wire.send(&wire::text_frame(&packet)),
+            // socketioxide will fail the same way, and say so.
+            Err(_) => Sent::NotDirect,
+        },
+        _ => Sent::NotDirect,
     };
-    match encode_ack(id, reply) {
-        Ok(packet) => wire.send(&wire::text_frame(&packet)),
-        // socketioxide will fail the same way, and say so.
-        Err(_) => Sent::NotDirect,
+    match sent {
+        Sent::Yes => {}
+        Sent::Dropped => tracing::debug!(sid = %socket.id, "ack dropped: the connection is full or gone"),
+        Sent::NotDirect => {
+            if let Err(error) = fallback.send(reply) {
+                tracing::debug!(sid = %socket.id, ?error, "ack not delivered");
+            }
+        }
     }
 }
 

@@ -21,7 +21,6 @@ use super::rooms::{check_can_read, refusal_to_post};
 use super::seat::Seat;
 use super::state::AppState;
 use super::store::{dm_room, Cursor, Insert, NewMessage, StoredMessage};
-use super::wire::Sent;
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
     event, validate_body, validate_cid, validate_name, ConversationList, HistoryPage, HistoryRequest, MessageAck,
@@ -66,16 +65,7 @@ impl Responder {
 
     pub fn send<T: Serialize>(self, result: Result<T, ChatError>) {
         if let Some(id) = self.ack_id {
-            let reply = Reply::from(result);
-            match direct::ack(&self.socket, id, &reply) {
-                Sent::Yes => {}
-                Sent::Dropped => tracing::debug!(sid = %self.socket.id, "ack dropped: the connection is full or gone"),
-                Sent::NotDirect => {
-                    if let Err(error) = self.ack.send(&reply) {
-                        tracing::debug!(sid = %self.socket.id, ?error, "ack not delivered");
-                    }
-                }
-            }
+            direct::ack(&self.socket, self.ack, id, &Reply::from(result));
         } else if let Err(error) = result {
             send_or_log(&self.socket, event::ERROR, &ApiError::from(error));
         }
@@ -115,19 +105,29 @@ pub async fn online(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = go_online(&s, &state, request).await;
+    let (result, announce) = match go_online(&s, &state, request).await {
+        Ok((ack, announce)) => (Ok(ack), announce),
+        Err(error) => (Err(error), None),
+    };
     let joined = result.is_ok();
     reply.send(result);
+    // After the ack, so that the client hears its own `online` (and then
+    // the list) after it (`server::direct`).
+    if let Some(user) = announce {
+        state.presence_feed.online(&user);
+    }
     if joined {
         state.presence_feed.snapshot_for(&s);
     }
 }
 
+/// The ack, and the user whose `online` everyone is to hear (a newcomer,
+/// or a new name), if any.
 async fn go_online(
     s: &SocketRef,
     state: &AppState,
     request: Result<OnlineRequest, impl std::fmt::Display>,
-) -> Result<OnlineAck, ChatError> {
+) -> Result<(OnlineAck, Option<User>), ChatError> {
     throttle(s, Action::Join)?;
     let request = payload(request)?;
     let seat = seat(s);
@@ -137,6 +137,7 @@ async fn go_online(
         // Only guests rename, and never to a registered name.
         let name = validate_name(request.name())?;
         let mut user = current.clone();
+        let mut announce = None;
         if name != current.name {
             if state.store.is_registered(current.id).await.map_err(internal)? {
                 return Err(ChatError::MemberRename);
@@ -146,11 +147,11 @@ async fn go_online(
             user.name = name.to_owned();
             seat.rename(&user, &state.presence)?;
             state.store.rename_user(user.id, name, &key).await.map_err(internal)?;
-            state.presence_feed.online(&user);
+            announce = Some(user.clone());
         }
         let token = start_session(state, &user).await.map_err(internal)?;
         s.join(session_room(&token));
-        return Ok(OnlineAck { user, token });
+        return Ok((OnlineAck { user, token }, announce));
     }
 
     let limits = connection_limits(s);
@@ -163,10 +164,8 @@ async fn go_online(
     }
     s.join(user_room(user.id));
     s.join(session_room(&token));
-    if came_online {
-        state.presence_feed.online(&user);
-    }
-    Ok(OnlineAck { user, token })
+    let announce = came_online.then(|| user.clone());
+    Ok((OnlineAck { user, token }, announce))
 }
 
 /// `message {text, cid, room?}`: post to a room.

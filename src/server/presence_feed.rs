@@ -34,7 +34,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use serde::Serialize;
 use socketioxide::extract::SocketRef;
+use socketioxide::operators::BroadcastOperators;
 use socketioxide::SocketIo;
 use tokio::sync::{oneshot, Notify};
 
@@ -206,14 +208,7 @@ impl PresenceFeed {
 async fn send_snapshot(io: &SocketIo, room: &'static str, presence: &Presence, version: u64, direct: bool) {
     let Some(sockets) = namespace(io) else { return };
     let list = PresenceList { users: presence.users(), version };
-    match serde_json::value::to_raw_value(&list) {
-        Ok(list) => {
-            if let Err(error) = direct::broadcast(sockets.clone().to(room), &[(event::PRESENCE, &list)], direct).await {
-                tracing::debug!(%error, "a presence list reached only some sockets");
-            }
-        }
-        Err(error) => tracing::warn!(%error, "a presence list could not be encoded"),
-    }
+    send_one(sockets.clone().to(room), event::PRESENCE, &list, direct).await;
     if let Err(error) = sockets.to(room).leave(room).await {
         tracing::warn!(?error, "cannot empty the presence welcome room");
     }
@@ -242,14 +237,19 @@ async fn emit_changes(io: &SocketIo, changes: Vec<(User, bool, i64)>, version: u
     if let Err(error) = direct::broadcast(sockets.clone().to(EACH_ROOM), &each, direct).await {
         tracing::debug!(%error, "presence changes reached only some sockets");
     }
-    match serde_json::value::to_raw_value(&batch) {
-        Ok(batch) => {
-            let events = [(event::PRESENCE_CHANGES, &*batch)];
-            if let Err(error) = direct::broadcast(sockets.to(BATCHED_ROOM), &events, direct).await {
-                tracing::debug!(%error, "presence changes reached only some sockets");
+    send_one(sockets.to(BATCHED_ROOM), event::PRESENCE_CHANGES, &batch, direct).await;
+}
+
+/// Sends one event, serialised once. A socket that misses presence tells
+/// by `version`, and asks for the list again; so failures are only logged.
+async fn send_one<T: Serialize>(recipients: BroadcastOperators, name: &str, data: &T, direct: bool) {
+    match serde_json::value::to_raw_value(data) {
+        Ok(data) => {
+            if let Err(error) = direct::broadcast(recipients, &[(name, &data)], direct).await {
+                tracing::debug!(%error, event = name, "presence reached only some sockets");
             }
         }
-        Err(error) => tracing::warn!(%error, "a presence batch could not be encoded"),
+        Err(error) => tracing::warn!(%error, event = name, "presence could not be encoded"),
     }
 }
 

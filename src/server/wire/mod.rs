@@ -21,8 +21,8 @@
 //! CONNECT either. A connection whose first response is not `101` is plain
 //! HTTP and is never written to directly. A frame that cannot be written at once waits in the
 //! connection's queue (bounded; a full queue drops the frame, as a full
-//! socketioxide buffer does; clients recover messages by `seq` and presence
-//! by `version`) and goes
+//! socketioxide buffer does; clients recover messages by `seq`, and batched
+//! presence by `version`) and goes
 //! out at the next boundary: from tungstenite's own next write, or from a
 //! small task that waits for the socket to drain.
 
@@ -163,7 +163,7 @@ impl Wire {
         socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write)
     }
 
-    /// Writes `frame`, one complete WebSocket frame, to this connection,
+    /// Writes `frame`, one or more complete WebSocket frames, to this connection,
     /// or queues it behind what is already waiting. Never blocks.
     pub fn send(self: &Arc<Self>, frame: &Arc<[u8]>) -> Sent {
         let mut state = self.lock();
