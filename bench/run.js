@@ -189,8 +189,9 @@ function runGenerator(url, pid, argLine) {
   });
 }
 
-// A run that never got there counts as Infinity, the worst, so a failed
-// run moves the median instead of vanishing from it.
+// A run that never got there counts as the worst (Infinity, or -Infinity
+// where higher is better), so a failed run moves the median instead of
+// vanishing from it.
 const median = (values) => {
   const sorted = values.filter((v) => typeof v === "number" && !Number.isNaN(v)).sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : NaN;
@@ -258,8 +259,20 @@ async function main() {
         // finish a join storm, so theirs would only be noise.
         let wrong = true;
         try {
-          const result = await runGenerator(server.url, server.child.pid, smoke ? scenario.smoke : scenario.full);
-          wrong = wentWrong(result);
+          const argLine = smoke ? scenario.smoke : scenario.full;
+          let result;
+          try {
+            result = await runGenerator(server.url, server.child.pid, argLine);
+          } catch (error) {
+            // The smoke run exists to fail on this. A full set goes on: one
+            // server failing one run (plain socketioxide dropping acks in a
+            // storm, say) must not throw away the rest; the run counts as
+            // the worst in the medians.
+            if (smoke) throw error;
+            console.log(`    run failed: ${String(error.message).split("\n")[0]}`);
+            result = { scenario: argLine.match(/--scenario (\S+)/)?.[1], failed: String(error.message) };
+          }
+          wrong = result.failed !== undefined || wentWrong(result);
           if (smoke) check(`${scenario.name} (${side})`, result);
           all[scenario.name][side].push(result);
         } finally {
@@ -277,7 +290,9 @@ async function main() {
   };
   for (const [name, sides] of Object.entries(all)) {
     const kind = sides.rtca[0]?.scenario;
-    for (const [label, pick] of figures[kind] ?? []) {
+    for (const [label, figure, lowerIsBetter] of figures[kind] ?? []) {
+      // A failed run counts as the worst value of each figure.
+      const pick = (r) => (r.failed === undefined ? figure(r) : lowerIsBetter ? Infinity : -Infinity);
       const ours = median(sides.rtca.map(pick));
       const theirs = median(sides.peer.map(pick));
       const floor = median(sides.floor.map(pick));
@@ -294,6 +309,7 @@ async function main() {
 
 function fmt(value) {
   if (value === Infinity) return "never";
+  if (value === -Infinity) return "failed";
   if (!Number.isFinite(value)) return "–";
   return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2);
 }
