@@ -59,8 +59,9 @@ pub struct Config {
     pub allow_guests: bool,
     /// Whether live messages, presence and acks are written straight to
     /// WebSocket connections (`server::direct`) instead of through
-    /// socketioxide's per-socket writers. `RTCA_DIRECT_WRITES` (`true`/`false`). Default true; off
-    /// is for comparing the two in the benchmark.
+    /// socketioxide's per-socket writers. `RTCA_DIRECT_WRITES`
+    /// (`true`/`false`). Default true; off is for comparing the two in the
+    /// benchmark.
     pub direct_writes: bool,
     /// Where shared files are kept. `RTCA_MEDIA_DIR`. Default `./media`.
     pub media_dir: PathBuf,
