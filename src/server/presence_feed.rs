@@ -220,12 +220,17 @@ async fn send_snapshot(io: &SocketIo, room: &'static str, presence: &Presence, v
 async fn emit_changes(io: &SocketIo, changes: Vec<(User, bool, i64)>, version: u64, direct: bool) {
     let Some(sockets) = namespace(io) else { return };
     let mut batch = PresenceChanges { at: now_ms(), version, ..PresenceChanges::default() };
-    let mut each = Vec::with_capacity(changes.len());
+    // Usually none: RTCA's own client takes batches. Then a storm's
+    // thousands of changes are not serialised one by one for nobody.
+    let any_classic = !sockets.clone().to(EACH_ROOM).sockets().is_empty();
+    let mut each = Vec::with_capacity(if any_classic { changes.len() } else { 0 });
     for (user, online, at) in changes {
         let change = PresenceChange { user, at };
-        match serde_json::value::to_raw_value(&change) {
-            Ok(raw) => each.push((if online { event::ONLINE } else { event::OFFLINE }, raw)),
-            Err(error) => tracing::warn!(%error, "a presence change could not be encoded"),
+        if any_classic {
+            match serde_json::value::to_raw_value(&change) {
+                Ok(raw) => each.push((if online { event::ONLINE } else { event::OFFLINE }, raw)),
+                Err(error) => tracing::warn!(%error, "a presence change could not be encoded"),
+            }
         }
         if online {
             batch.online.push(change.user)
@@ -233,9 +238,11 @@ async fn emit_changes(io: &SocketIo, changes: Vec<(User, bool, i64)>, version: u
             batch.offline.push(change.user)
         }
     }
-    let each: Vec<direct::Event<'_>> = each.iter().map(|(name, raw)| (*name, &**raw)).collect();
-    if let Err(error) = direct::broadcast(sockets.clone().to(EACH_ROOM), &each, direct).await {
-        tracing::debug!(%error, "presence changes reached only some sockets");
+    if any_classic {
+        let each: Vec<direct::Event<'_>> = each.iter().map(|(name, raw)| (*name, &**raw)).collect();
+        if let Err(error) = direct::broadcast(sockets.clone().to(EACH_ROOM), &each, direct).await {
+            tracing::debug!(%error, "presence changes reached only some sockets");
+        }
     }
     send_one(sockets.to(BATCHED_ROOM), event::PRESENCE_CHANGES, &batch, direct).await;
 }

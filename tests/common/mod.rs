@@ -259,11 +259,7 @@ impl TestClient {
     /// Emits and waits up to `wait` for the ack; `None` if none came (the
     /// server died, say).
     pub async fn try_emit_ack(&self, event: &str, data: Value, wait: Duration) -> Option<Value> {
-        let id = {
-            let mut next = self.next_id.lock().unwrap();
-            *next += 1;
-            *next
-        };
+        let id = self.take_ack_id();
         let (tx, rx) = oneshot::channel();
         self.acks.lock().unwrap().insert(id, tx);
         self.send_raw(encode_event(event, &data, Some(id)).unwrap());
@@ -281,13 +277,15 @@ impl TestClient {
         *self.next_id.lock().unwrap() + 1
     }
 
+    fn take_ack_id(&self) -> u64 {
+        let mut next = self.next_id.lock().unwrap();
+        *next += 1;
+        *next
+    }
+
     /// Emits and waits for the ack.
     pub async fn emit_ack(&self, event: &str, data: Value) -> Value {
-        let id = {
-            let mut next = self.next_id.lock().unwrap();
-            *next += 1;
-            *next
-        };
+        let id = self.take_ack_id();
         let (tx, rx) = oneshot::channel();
         self.acks.lock().unwrap().insert(id, tx);
         self.send_raw(encode_event(event, &data, Some(id)).unwrap());
