@@ -6,24 +6,33 @@
 //!
 //! Shared by server and browser:
 //! - [`protocol`]: the real-time contract — event names, payload types,
-//!   limits, validation; `protocol::media` for files (the upload path, a
-//!   message's `Media`); `protocol::name_order` for the order people are
-//!   listed in, the same on both sides; `protocol::reply` for acks.
+//!   limits, validation; `protocol::conversation` for the one conversation
+//!   model (a room or a pair, and one `Message` for both, whose wire shapes
+//!   are `message` and `secret`); `protocol::media` for files (the upload
+//!   path, a message's `Media`); `protocol::name_order` for the order
+//!   people are listed in, the same on both sides; `protocol::reply` for
+//!   acks; `protocol::snapshot` for what a page starts from.
 //!   `docs/protocol.md` is its prose twin.
 //! - [`error`]: every error with its stable code; `{code, message}` on the
 //!   wire. `InvalidInput`, the part the browser checks itself, is its own type.
 //! - [`engine_io`]: Engine.IO v4 / Socket.IO v5 text framing (pure functions),
 //!   used by the browser client, the tests and the tools.
 //! - [`chat_state`]: the chat as reactive signals, and the one function that
-//!   applies a server event to them; `outbox`, `presence`, `private`
-//!   (conversations) and `rooms` hold the methods for each part.
+//!   applies a server event to them; `conversations` keeps every
+//!   conversation's messages, rooms and private ones alike, with unread
+//!   counts and the gaps a live message reveals; `outbox`, `presence`,
+//!   `rooms` and `uploads` hold the methods for the other parts.
+//! - [`actions`]: what the interface asks of the browser (open, send,
+//!   upload, record, rooms, go online) behind one trait: the browser's
+//!   implementation hands each to `client/`, the server's does nothing. No
+//!   component knows which side it runs on.
 //! - [`app`]: the HTML shell, and which address shows what (`/`, `/r/…`,
 //!   `/dm/…`; no client-side router: the page never navigates).
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
-//!   `conversation`, `composer`, `join_form`, `account`,
-//!   `connection_status`), each with the server functions it calls.
-//!   `chat_page` also loads the page's snapshot, which the page carries as
-//!   JSON for hydration.
+//!   `conversation`, `composer`, `join_form`, `account`, `attachments`,
+//!   `media`, `connection_status`), each with the server functions it
+//!   calls; `forms` reads the refusal a plain form post comes back with.
+//!   `chat_page` carries the page's snapshot as JSON for hydration.
 //!
 //! Browser only (`client/`, feature `hydrate`):
 //! - `client::socket`: the Socket.IO client — handshake, ping/pong, acks,
@@ -35,56 +44,56 @@
 //!   resumes each conversation by `seq` on every (re)connect, and fills the
 //!   gap when a live message skips a `seq` or a presence batch skips a
 //!   `version` (a packet the server dropped).
+//! - `client::upload`, `client::voice`: files with progress, and voice
+//!   messages from the microphone.
 //!
-//! Server only (`server/`, feature `ssr`):
-//! - `server::config`: the `Config` struct, `RTCA_*` variables and flags.
-//! - `server::http`: the axum router (pages, server functions, static files,
-//!   Socket.IO), the page handler (snapshot first, then the render), the
-//!   `Origin` check against cross-site sockets and posts,
-//!   `run(listener, config, shutdown)`.
-//! - `server::wire`: every TCP connection under hyper and tungstenite, and
-//!   the direct write path: one framed buffer, written to each WebSocket
-//!   between the stream's own frames (`wire::frames` follows them).
-//! - `server::direct`: what RTCA sends to sockets itself (live messages,
-//!   presence, acks): encoded and framed once, then through `wire` to every
-//!   WebSocket, or socketioxide for long-polling.
-//! - `server::realtime`: Socket.IO set-up and limits, the connect middleware
-//!   that identifies a socket, the event registration table, disconnects.
-//! - `server::handlers`: one function per client event (`online`, `message`,
-//!   `secret`, `history`, `conversations`, `presence`, unknown events) and the
-//!   `Responder` that acks them; room events live in `server::rooms`.
-//! - `server::identity`: guest sign-up, session tokens (stored hashed), cookies.
-//! - `server::accounts`: registered accounts — argon2id passwords hashed off
-//!   the runtime, sign-in, sign-out.
-//! - `server::names`: when two names are one name (NFKC + lowercase).
-//! - `server::limits`: token-bucket rate limits per connection, user and
-//!   address; caps on open connections per user and per address.
-//! - `server::rooms`: public and private rooms — who may see, read, post and
-//!   join where, and the events that create, list, join, leave and invite.
-//! - `server::fanout`: live delivery of committed messages, one task, in
-//!   `seq` order per conversation; the one place fan-out happens.
-//! - `server::presence`: who is online, counted per user across tabs.
-//! - `server::presence_feed`: presence changes and lists on their way out,
-//!   coalesced into flushes (batched, numbered `presence_changes` for
-//!   clients that ask).
-//! - `server::seat`: which user one socket speaks for, and its presence
-//!   accounting, race-free against a disconnect mid-handler.
-//! - `server::media`: shared files. `upload` (streamed `POST /api/uploads`),
-//!   `sniff` (the type from the bytes), `thumbnail` (previews, off the
-//!   runtime), `blobs` (content-addressed storage behind `BlobStore`),
-//!   `serve` (`GET /media/{id}`: access, Range, safe headers), `sweep`
-//!   (unsent uploads go after a grace period).
-//! - `server::store`: the `Store` trait; `server::store::sqlite` implements it,
-//!   with `sqlite::group_commit`: one writer thread storing messages and guest
-//!   sign-ups many to a commit, and telling `fanout` where each commit starts;
-//!   `sqlite::rows` reads message rows back.
-//! - `server::state`: `AppState`, shared by HTTP and socket handlers.
+//! Server only (`server/`, feature `ssr`), one folder per stage of a
+//! message's way through, each depending only on those below it:
+//! - `server::http`: where the server is put together — `run(listener,
+//!   config, shutdown)`, the axum router, the chat pages (`http::pages`),
+//!   file routes and who may read which file (`http::media`), the `Origin`
+//!   check against cross-site sockets and posts (`http::origin`).
+//! - `server::events`: one handler per client event, thin, grouped as
+//!   `chat` (`message`, `secret`, `history`, `conversations`), `presence`
+//!   (`online`, `presence`) and `rooms`; `connect` identifies a socket at
+//!   CONNECT; `context` holds the `Responder` that acks and the socket's
+//!   seat and limits; `mod.rs` is the registration table.
+//! - `server::chat`: the rules, however a request arrives — `post` (one
+//!   path for rooms and private conversations), `history`, `access` (who
+//!   may see, read and post where), `rooms`, `identity` (guests, sessions,
+//!   cookies, renames), `accounts` (argon2id passwords, off the runtime),
+//!   `snapshot` (what a page starts from).
+//! - `server::delivery`: the one way out — `Outbound` (to a conversation, a
+//!   user, a session, everyone), `ack` and `to_socket` (one socket);
+//!   `fanout` delivers what the store committed, in commit order, each
+//!   acked to its sender first; `presence_feed` coalesces presence into
+//!   flushes; `direct` and `wire` encode and frame once and write straight
+//!   to every WebSocket.
+//! - `server::socket`: the socketioxide layer's pieces — the transport's
+//!   limits, `keys` (every Socket.IO room name, and the rule that keeps
+//!   chat rooms apart from them), `seat` (which user a socket speaks for,
+//!   race-free against a disconnect), `presence` (who is online, per user
+//!   across tabs), `head` (request heads copied out of read buffers).
+//! - `server::store`: one trait per aggregate (`IdentityStore`,
+//!   `MessageStore`, `RoomStore`, `MediaStore`; `Store` is all four) with
+//!   the contract in its docs, `store::open` picking the backend by URL;
+//!   `store::sqlite` implements it, one file per aggregate, with
+//!   `group_commit` (one writer thread, many messages to a commit, each
+//!   batch handed to delivery in commit order).
+//! - `server::media`: shared files — `upload` (streamed), `sniff` (the type
+//!   from the bytes), `thumbnail` (previews, off the runtime), `blobs`
+//!   (content-addressed storage), `serve` (Range, safe headers), `sweep`.
+//! - At the root: `state` (`AppState`, composed by `http::run`), `config`
+//!   (every setting), `limits` (rate limits and connection caps), `clock`,
+//!   `names` (when two names are one), `failure` (a failure logged with
+//!   its causes, answered `internal`).
 //!
-//! A message flows one way: socket → `handlers` (limits, validation) →
-//! `store` (group commit) → ack → `fanout` → broadcast to the room, encoded
-//! and framed once, written to each WebSocket by `wire`.
-//! A file goes up over HTTP first (`media::upload`); the message then names
-//! it, and the commit links the two.
+//! A message flows one way: browser composer → `client::session`'s outbox →
+//! socket → `events::chat` → `chat::post` → `store` (group commit) →
+//! `delivery::fanout` (the sender's ack, then the message) → `Outbound` →
+//! `wire` → every member's browser → `chat_state` → the view.
+//! A file goes up over HTTP first (`http::media`, `media::upload`); the
+//! message then names it, and the commit links the two.
 //!
 //! Outside `src/`: `tests/` (integration, against the real server),
 //! `end2end/` (Playwright), `fuzz/` (the codec's fuzz target), `bench/` (the
@@ -97,6 +106,7 @@
 // default limit of 128.
 #![recursion_limit = "256"]
 
+pub mod actions;
 pub mod app;
 pub mod chat_state;
 pub mod components;

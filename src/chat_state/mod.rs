@@ -1,26 +1,30 @@
-//! The chat as reactive signals: who I am, who is online, the rooms, my
-//! private conversations and the connection's state. The server renders the
-//! first frame from a [`ChatSnapshot`]; in the browser the socket client
-//! feeds every event through [`ChatState::apply`], so one function decides
-//! how the view changes.
+//! The chat as reactive signals: who I am, who is online, the rooms, every
+//! conversation's messages and the connection's state. The server renders
+//! the first frame from a [`ChatSnapshot`]; in the browser the socket
+//! client feeds every event through [`ChatState::apply`], so one function
+//! decides how the view changes.
+//!
+//! Rooms and private conversations are one thing here, as on the server:
+//! messages are kept per [`ConversationId`] (`conversations.rs`), however
+//! they arrived (`message` or `secret`, live or paged).
 
+mod conversations;
 mod outbox;
 mod presence;
-mod private;
 mod rooms;
 mod uploads;
 
 pub use outbox::{Outgoing, MAX_OUTBOX};
 pub use uploads::{Upload, MAX_TRAY};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
+pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
-    event, ChatMessage, ConversationSummary, PresenceChange, PresenceChanges, PresenceList, RoomInfo, SecretMessage,
-    SessionInfo, User, UserId, LOBBY,
+    event, ChatMessage, ConversationId, ConversationSummary, Message, PresenceChange, PresenceChanges, PresenceList,
+    RoomInfo, SecretMessage, SessionInfo, User, UserId, LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -29,62 +33,17 @@ pub const MAX_KEPT_MESSAGES: usize = 1000;
 /// go first.
 pub const MAX_UNFILLED_GAPS: usize = 64;
 
-/// A live message arrived with a `seq` past the next one expected, so some
-/// never reached me: the server drops packets for a socket whose queue is
-/// full (a tab that stalled, a slow link) rather than let one reader hold
-/// everyone back. `seen` is the newest `seq` I had before the jump; the
-/// session fetches what came after it.
+/// Something I missed while connected, for the session to fetch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Gap {
-    Room {
-        room: String,
-        seen: i64,
-    },
-    /// `seen` is `None` for a conversation I knew nothing of, whose first
-    /// message I did not get (or which is older than the list I was sent):
-    /// its latest page is loaded, none of it counted unread.
-    Direct {
-        peer: UserId,
-        seen: Option<i64>,
-    },
+    /// A live message arrived with a `seq` past the next one expected, so
+    /// some never reached me: the server drops packets for a socket whose
+    /// queue is full (a tab that stalled, a slow link) rather than let one
+    /// reader hold everyone back. `seen` is the newest `seq` I had before
+    /// the jump.
+    Conversation { id: ConversationId, seen: i64 },
     /// A `presence_changes` batch was skipped: ask for the whole list.
     Presence,
-}
-
-/// What the server-rendered page starts from.
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
-pub struct ChatSnapshot {
-    pub me: Option<User>,
-    /// The conversation the URL names: a room (`/`, `/r/{room}`) or, with
-    /// `direct`, a private conversation (`/dm/{user}`).
-    pub room: String,
-    #[serde(default)]
-    pub direct: Option<User>,
-    /// The latest page of that room, or of that private conversation.
-    pub messages: Vec<ChatMessage>,
-    #[serde(default)]
-    pub secrets: Vec<SecretMessage>,
-    /// The rooms I can see: the lobby, public rooms, my private ones.
-    #[serde(default)]
-    pub rooms: Vec<RoomInfo>,
-    pub online: Vec<User>,
-    /// My private conversations, most recent first.
-    #[serde(default)]
-    pub conversations: Vec<ConversationSummary>,
-    /// The server's history epoch (see `HistoryPage::epoch`).
-    #[serde(default)]
-    pub epoch: String,
-    /// Whether the server lets people join as guests.
-    #[serde(default)]
-    pub allow_guests: bool,
-    /// Something to tell the reader at once (why the address showed the
-    /// lobby instead, say).
-    #[serde(default)]
-    pub notice: Option<String>,
-    /// The largest file the server takes, so the browser can say so before
-    /// sending a byte.
-    #[serde(default)]
-    pub max_upload_bytes: u64,
 }
 
 /// The socket's state as the user sees it.
@@ -123,7 +82,8 @@ impl ConnStatus {
     }
 }
 
-/// The conversation on screen.
+/// The conversation on screen: a room, or my private conversation with
+/// someone (whose name the view shows).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Conversation {
     Room(String),
@@ -143,19 +103,29 @@ impl Conversation {
             Conversation::Direct(peer) => format!("/dm/{}", peer.id),
         }
     }
+
+    /// Which conversation this is, for `me` (a private one needs someone
+    /// signed in).
+    pub fn id(&self, me: Option<UserId>) -> Option<ConversationId> {
+        match self {
+            Conversation::Room(room) => Some(ConversationId::room(room.as_str())),
+            Conversation::Direct(peer) => me.map(|me| ConversationId::pair(me, peer.id)),
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub me: RwSignal<Option<User>>,
-    /// The messages I have of each room, by room name, in seq order.
-    pub room_messages: RwSignal<HashMap<String, Vec<ChatMessage>>>,
+    /// The messages I have of each conversation, in seq order.
+    pub messages: RwSignal<HashMap<ConversationId, Vec<Message>>>,
+    /// Unread messages per conversation.
+    pub unread: RwSignal<HashMap<ConversationId, usize>>,
+    /// The conversations whose latest page I hold: opening any other loads
+    /// it (it may hold only what arrived live).
+    pub loaded: StoredValue<HashSet<ConversationId>>,
     /// The rooms I can see, by name.
     pub rooms: RwSignal<Vec<RoomInfo>>,
-    /// Unread messages per room.
-    pub room_unread: RwSignal<HashMap<String, usize>>,
-    /// The private messages I have loaded, sent or received, by `id`.
-    pub secrets: RwSignal<Vec<SecretMessage>>,
     /// My private conversations, most recent first, each with the newest
     /// `seq` I know of (loaded or not).
     pub conversations: RwSignal<Vec<ConversationSummary>>,
@@ -169,8 +139,6 @@ pub struct ChatState {
     pub unfilled_gaps: StoredValue<Vec<Gap>>,
     pub status: RwSignal<ConnStatus>,
     pub active: RwSignal<Conversation>,
-    /// Unread private messages per peer.
-    pub unread: RwSignal<HashMap<UserId, usize>>,
     /// The last error the server pushed without an ack to carry it.
     pub notice: RwSignal<Option<String>>,
     /// Minutes east of UTC for showing times; 0 until the browser says.
@@ -186,22 +154,27 @@ pub struct ChatState {
 
 impl ChatState {
     pub fn new(snapshot: ChatSnapshot) -> ChatState {
+        let me = snapshot.me.as_ref().map(|me| me.id);
+        let active = match snapshot.direct {
+            Some(peer) => Conversation::Direct(peer),
+            None => Conversation::Room(snapshot.room),
+        };
+        let mut page: Vec<Message> = snapshot.messages.into_iter().map(Message::from).collect();
+        page.extend(snapshot.secrets.into_iter().map(Message::from));
+        let shown = active.id(me);
+        let messages = shown.clone().map(|id| (id, page)).into_iter().collect();
         ChatState {
             me: RwSignal::new(snapshot.me),
-            room_messages: RwSignal::new(HashMap::from([(snapshot.room.clone(), snapshot.messages)])),
+            messages: RwSignal::new(messages),
+            unread: RwSignal::new(HashMap::new()),
+            loaded: StoredValue::new(shown.into_iter().collect()),
             rooms: RwSignal::new(snapshot.rooms),
-            room_unread: RwSignal::new(HashMap::new()),
-            secrets: RwSignal::new(snapshot.secrets),
             conversations: RwSignal::new(snapshot.conversations),
             online: RwSignal::new(snapshot.online),
             presence_version: StoredValue::new(None),
             unfilled_gaps: StoredValue::new(Vec::new()),
             status: RwSignal::new(ConnStatus::Connecting),
-            active: RwSignal::new(match snapshot.direct {
-                Some(peer) => Conversation::Direct(peer),
-                None => Conversation::Room(snapshot.room),
-            }),
-            unread: RwSignal::new(HashMap::new()),
+            active: RwSignal::new(active),
             notice: RwSignal::new(snapshot.notice),
             utc_offset_minutes: RwSignal::new(0),
             outbox: RwSignal::new(Vec::new()),
@@ -211,8 +184,18 @@ impl ChatState {
         }
     }
 
+    fn me_id(&self) -> Option<UserId> {
+        self.me.with_untracked(|me| me.as_ref().map(|me| me.id))
+    }
+
     fn is_me(&self, id: UserId) -> bool {
-        self.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == id))
+        self.me_id() == Some(id)
+    }
+
+    /// The conversation on screen, as an id (tracked).
+    pub fn active_id(&self) -> Option<ConversationId> {
+        let me = self.me.with(|me| me.as_ref().map(|me| me.id));
+        self.active.with(|active| active.id(me))
     }
 
     /// Applies one server event, its payload as JSON text. Unknown events
@@ -248,18 +231,12 @@ impl ChatState {
             }
             event::MESSAGE => {
                 if let Ok(message) = serde_json::from_str::<ChatMessage>(data) {
-                    if let Some(cid) = message.cid.as_deref().filter(|_| self.is_me(message.from.id)) {
-                        self.confirm(cid);
-                    }
-                    return self.add_room_message(message);
+                    return self.arrived(message.into());
                 }
             }
             event::SECRET => {
                 if let Ok(secret) = serde_json::from_str::<SecretMessage>(data) {
-                    if let Some(cid) = secret.cid.as_deref().filter(|_| self.is_me(secret.from.id)) {
-                        self.confirm(cid);
-                    }
-                    return self.add_secret(secret);
+                    return self.arrived(secret.into());
                 }
             }
             event::ROOM_CREATED | event::INVITED => {
@@ -275,6 +252,15 @@ impl ChatState {
             _ => {}
         }
         None
+    }
+
+    /// A live message: mine confirms its outbox entry, and every one is
+    /// shown (see [`ChatState::add_message`]).
+    fn arrived(&self, message: Message) -> Option<Gap> {
+        if let Some(cid) = message.cid.as_deref().filter(|_| self.is_me(message.from.id)) {
+            self.confirm(cid);
+        }
+        self.add_message(message)
     }
 
     /// Keeps a gap that could not be filled now, for the next resume.
@@ -294,38 +280,22 @@ impl ChatState {
     /// messages stay in the outbox.
     pub fn start_over(&self, epoch: String) {
         self.epoch.set_value(epoch);
-        self.room_messages.set(HashMap::new());
-        self.secrets.set(Vec::new());
+        self.messages.set(HashMap::new());
         self.conversations.set(Vec::new());
         self.unread.set(HashMap::new());
+        self.loaded.set_value(HashSet::new());
         self.unfilled_gaps.set_value(Vec::new());
     }
 
+    /// Puts `conversation` on screen; its messages count as read.
     pub fn open(&self, conversation: Conversation) {
-        match &conversation {
-            Conversation::Direct(peer) => self.unread.update(|unread| {
-                unread.remove(&peer.id);
-            }),
-            Conversation::Room(room) => self.room_unread.update(|unread| {
-                unread.remove(room);
-            }),
+        if let Some(id) = conversation.id(self.me_id()) {
+            self.unread.update(|unread| {
+                unread.remove(&id);
+            });
         }
         self.active.set(conversation);
     }
-}
-
-/// Keeps `list` ordered by seq whatever order messages arrive in, and never
-/// shows one message twice. Returns whether `item` was new.
-fn insert_by_seq<T>(list: &mut Vec<T>, item: T, seq: impl Fn(&T) -> i64, id: impl Fn(&T) -> i64) -> bool {
-    if list.iter().rev().any(|m| id(m) == id(&item)) {
-        return false;
-    }
-    let position = list.iter().rposition(|m| seq(m) < seq(&item)).map_or(0, |p| p + 1);
-    list.insert(position, item);
-    if list.len() > MAX_KEPT_MESSAGES {
-        list.remove(0);
-    }
-    true
 }
 
 /// `HH:MM` for a millisecond timestamp, shifted by `offset_minutes`.

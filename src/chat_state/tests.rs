@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 use super::*;
+use crate::protocol::MessageAck;
 use serde_json::json;
 
 impl ChatState {
@@ -13,6 +14,15 @@ impl ChatState {
 
 fn user(id: i64, name: &str) -> serde_json::Value {
     json!({ "id": id, "name": name })
+}
+
+/// The messages I hold of a conversation.
+fn held(chat: &ChatState, id: &ConversationId) -> Vec<Message> {
+    chat.messages.with_untracked(|all| all.get(id).cloned().unwrap_or_default())
+}
+
+fn seqs(messages: &[Message]) -> Vec<i64> {
+    messages.iter().map(|m| m.seq).collect()
 }
 
 #[test]
@@ -41,17 +51,19 @@ fn events_drive_presence_messages_and_notices_inner() {
     chat.apply_json("message", message(11, 2));
     chat.apply_json("message", message(10, 1));
     chat.apply_json("message", message(11, 2));
-    let lobby =
-        |chat: &ChatState| chat.room_messages.with_untracked(|rooms| rooms.get("lobby").cloned().unwrap_or_default());
-    assert_eq!(lobby(&chat).iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
+    let lobby = |chat: &ChatState| held(chat, &ConversationId::room(LOBBY));
+    assert_eq!(seqs(&lobby(&chat)), [1, 2]);
 
     let secret = json!({ "id": 20, "seq": 1, "from": user(2, "bob"), "to": user(1, "alice"), "text": "psst", "at": 0, "cid": null });
     chat.apply_json("secret", secret.clone());
     chat.apply_json("secret", secret);
-    assert_eq!(chat.secrets.get_untracked().len(), 1);
-    assert_eq!(chat.unread.get_untracked().get(&2), Some(&1));
+    let with_bob = ConversationId::pair(1, 2);
+    assert_eq!(held(&chat, &with_bob).len(), 1);
+    assert_eq!(chat.unread.get_untracked().get(&with_bob), Some(&1));
+    assert_eq!(chat.conversations.get_untracked()[0].with.name, "bob", "the private conversation is listed");
     chat.open(Conversation::Direct(User { id: 2, name: "bob".into() }));
-    assert!(chat.unread.get_untracked().is_empty());
+    assert_eq!(chat.unread.get_untracked().get(&with_bob), None, "read once opened");
+    assert_eq!(chat.unread.get_untracked().get(&ConversationId::room(LOBBY)), Some(&2), "bob's two in the lobby");
 
     chat.apply_json("error", json!({ "code": "unknown_event", "message": "unknown event `x`" }));
     assert_eq!(chat.notice.get_untracked().as_deref(), Some("unknown event `x`"));
@@ -72,20 +84,22 @@ fn a_live_message_past_the_next_seq_reports_the_gap_inner() {
     // The first message of a room I hold nothing of has nothing to follow.
     assert_eq!(chat.apply_json("message", message(5)), None);
     assert_eq!(chat.apply_json("message", message(6)), None);
-    assert_eq!(chat.apply_json("message", message(9)), Some(Gap::Room { room: LOBBY.into(), seen: 6 }));
+    let lobby = ConversationId::room(LOBBY);
+    assert_eq!(chat.apply_json("message", message(9)), Some(Gap::Conversation { id: lobby.clone(), seen: 6 }));
     // Filling it, late arrivals and repeats are no gap.
-    chat.receive_missed_room(serde_json::from_value(json!([message(7), message(8)])).unwrap());
+    chat.receive_missed(page::<ChatMessage>(json!([message(7), message(8)])));
     assert_eq!(chat.apply_json("message", message(8)), None);
     assert_eq!(chat.apply_json("message", message(10)), None);
-    assert_eq!(chat.last_room_seq(LOBBY), Some(10));
+    assert_eq!(chat.known_seq(&lobby), Some(10));
 
     let secret = |seq: i64| json!({ "id": 200 + seq, "seq": seq, "from": user(2, "bob"), "to": user(1, "alice"), "text": "psst", "at": seq, "cid": null });
     assert_eq!(chat.apply_json("secret", secret(1)), None);
     assert_eq!(chat.apply_json("secret", secret(2)), None);
-    assert_eq!(chat.apply_json("secret", secret(4)), Some(Gap::Direct { peer: 2, seen: Some(2) }));
-    chat.receive_missed_secrets(serde_json::from_value(json!([secret(3)])).unwrap());
+    let with_bob = ConversationId::pair(1, 2);
+    assert_eq!(chat.apply_json("secret", secret(4)), Some(Gap::Conversation { id: with_bob.clone(), seen: 2 }));
+    chat.receive_missed(page::<SecretMessage>(json!([secret(3)])));
     assert_eq!(chat.apply_json("secret", secret(5)), None);
-    assert_eq!(chat.secrets.get_untracked().iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(seqs(&held(&chat, &with_bob)), [1, 2, 3, 4, 5]);
     // Presence: batches follow the list's version; one skipped is a gap.
     chat.apply_json("presence", json!({ "users": [user(1, "alice")], "version": 7 }));
     assert_eq!(
@@ -115,43 +129,133 @@ fn a_live_message_past_the_next_seq_reports_the_gap_inner() {
     chat.reconnected();
     let after_restart = json!({ "online": [user(3, "carol")], "offline": [], "at": 5, "version": 2 });
     assert_eq!(chat.apply_json("presence_changes", after_restart), None);
-    // A conversation I knew nothing of, its first message lost.
+    // A conversation I knew nothing of, its first message lost: nothing to
+    // fill from, but I do not hold its latest page, so opening it loads it.
     let from_carol = json!({ "id": 300, "seq": 2, "from": user(3, "carol"), "to": user(1, "alice"), "text": "hi", "at": 9, "cid": null });
-    assert_eq!(chat.apply_json("secret", from_carol), Some(Gap::Direct { peer: 3, seen: None }));
+    assert_eq!(chat.apply_json("secret", from_carol), None);
+    assert!(!chat.holds_latest(&ConversationId::pair(1, 3)));
+}
+
+/// A page as the server sends it, in either wire shape, as messages.
+fn page<T: serde::de::DeserializeOwned + Into<Message>>(json: serde_json::Value) -> Vec<Message> {
+    serde_json::from_value::<Vec<T>>(json).unwrap().into_iter().map(Into::into).collect()
 }
 
 #[test]
 fn a_restart_keeps_what_came_after_its_page_and_unfilled_gaps_are_bounded() {
     Owner::new_root(None).with(|| {
         let chat = ChatState::new(ChatSnapshot { room: LOBBY.into(), ..ChatSnapshot::default() });
-        let message = |seq: i64| {
-            serde_json::from_value::<ChatMessage>(json!({ "id": seq, "seq": seq, "room": "lobby", "from": user(2, "bob"), "text": "t", "at": 0, "cid": null })).unwrap()
-        };
-        chat.merge_room(LOBBY, vec![message(1), message(2), message(900)]);
-        chat.restart_room(LOBBY, vec![message(800), message(850)]);
-        let seqs = chat.room_messages.with_untracked(|rooms| rooms[LOBBY].iter().map(|m| m.seq).collect::<Vec<_>>());
-        assert_eq!(seqs, [800, 850, 900]);
+        let lobby = ConversationId::room(LOBBY);
+        chat.merge_page(&lobby, vec![room_message(1), room_message(2), room_message(900)]);
+        chat.restart(&lobby, vec![room_message(800), room_message(850)]);
+        assert_eq!(seqs(&held(&chat, &lobby)), [800, 850, 900]);
 
+        let gap = |n: i64| Gap::Conversation { id: ConversationId::pair(0, n), seen: 1 };
         for peer in 0..(MAX_UNFILLED_GAPS as i64 + 5) {
-            chat.keep_unfilled(Gap::Direct { peer, seen: Some(1) });
-            chat.keep_unfilled(Gap::Direct { peer, seen: Some(1) });
+            chat.keep_unfilled(gap(peer));
+            chat.keep_unfilled(gap(peer));
         }
         let kept = chat.unfilled_gaps.get_value();
         assert_eq!(kept.len(), MAX_UNFILLED_GAPS);
-        assert_eq!(kept.first(), Some(&Gap::Direct { peer: 5, seen: Some(1) }));
+        assert_eq!(kept.first(), Some(&gap(5)));
         chat.start_over("new".into());
         assert!(chat.unfilled_gaps.get_value().is_empty());
     });
 }
 
+/// A lobby message from bob with `id` and `seq` both `seq`.
+fn room_message(seq: i64) -> Message {
+    Message {
+        id: seq,
+        seq,
+        conversation: ConversationId::room(LOBBY),
+        from: User { id: 2, name: "bob".into() },
+        to: None,
+        text: "t".into(),
+        at: 0,
+        cid: None,
+        media: None,
+    }
+}
+
 #[test]
-fn messages_stay_in_seq_order_without_duplicates() {
-    let mut list = vec![1, 2, 4];
-    insert_by_seq(&mut list, 3, |m| *m, |m| *m);
-    insert_by_seq(&mut list, 4, |m| *m, |m| *m);
-    insert_by_seq(&mut list, 0, |m| *m, |m| *m);
-    insert_by_seq(&mut list, 9, |m| *m, |m| *m);
-    assert_eq!(list, vec![0, 1, 2, 3, 4, 9]);
+fn messages_stay_in_seq_order_without_duplicates_and_within_the_cap() {
+    let mut list: Vec<Message> = [1, 2, 4].into_iter().map(room_message).collect();
+    for seq in [3, 4, 0, 9] {
+        conversations::insert_by_seq(&mut list, room_message(seq));
+    }
+    assert_eq!(seqs(&list), [0, 1, 2, 3, 4, 9]);
+    let mut list = Vec::new();
+    for seq in 1..=(MAX_KEPT_MESSAGES as i64 + 10) {
+        conversations::insert_by_seq(&mut list, room_message(seq));
+    }
+    assert_eq!(list.len(), MAX_KEPT_MESSAGES);
+    assert_eq!(list.first().map(|m| m.seq), Some(11), "the oldest go first");
+}
+
+/// Every conversation keeps its own messages, within its own cap: a busy
+/// private conversation never pushes out another's.
+#[test]
+fn each_conversation_keeps_its_own_messages() {
+    Owner::new_root(None).with(|| {
+        let chat = ChatState::new(ChatSnapshot::default());
+        chat.apply_json("session", json!({ "user": user(1, "alice") }));
+        let secret = |peer: i64, seq: i64| json!({ "id": peer * 10_000 + seq, "seq": seq, "from": user(peer, "p"), "to": user(1, "alice"), "text": "t", "at": seq, "cid": null });
+        chat.apply_json("secret", secret(3, 1));
+        for seq in 1..=(MAX_KEPT_MESSAGES as i64 + 1) {
+            chat.apply_json("secret", secret(2, seq));
+        }
+        assert_eq!(held(&chat, &ConversationId::pair(1, 2)).len(), MAX_KEPT_MESSAGES);
+        assert_eq!(seqs(&held(&chat, &ConversationId::pair(1, 3))), [1], "carol's is still whole");
+    });
+}
+
+/// My message shows as stored the moment its ack comes, with the ack's
+/// id, seq and time, whether or not its live copy ever arrives; the live
+/// copy, when it does, is the same message.
+#[test]
+fn an_acked_message_is_shown_before_its_echo() {
+    Owner::new_root(None).with(|| {
+        let chat = ChatState::new(ChatSnapshot { room: LOBBY.into(), ..ChatSnapshot::default() });
+        chat.apply_json("session", json!({ "user": user(1, "alice") }));
+        assert!(chat.queue(Conversation::lobby(), "hello".into(), "c1".into(), None));
+        assert_eq!(chat.sent("c1", MessageAck { id: 40, seq: 7, at: 99 }), None);
+        let lobby = ConversationId::room(LOBBY);
+        let shown = held(&chat, &lobby);
+        assert_eq!(shown.len(), 1);
+        assert_eq!((shown[0].id, shown[0].seq, shown[0].at, shown[0].text.as_str()), (40, 7, 99, "hello"));
+        assert!(chat.outbox.get_untracked().is_empty(), "no longer pending");
+        assert!(chat.unread.get_untracked().is_empty(), "my own message is never unread");
+        let echo = json!({ "id": 40, "seq": 7, "room": "lobby", "from": user(1, "alice"), "text": "hello", "at": 99, "cid": "c1" });
+        assert_eq!(chat.apply_json("message", echo), None);
+        assert_eq!(held(&chat, &lobby), shown, "the echo is the same message, once");
+        // A private one goes to the conversation with its recipient.
+        let bob = User { id: 2, name: "bob".into() };
+        assert!(chat.queue(Conversation::Direct(bob.clone()), "psst".into(), "c2".into(), None));
+        chat.sent("c2", MessageAck { id: 41, seq: 1, at: 100 });
+        let private = held(&chat, &ConversationId::pair(1, 2));
+        assert_eq!((private[0].text.as_str(), private[0].to.as_ref()), ("psst", Some(&bob)));
+        assert_eq!(chat.conversations.get_untracked()[0].with, bob, "and lists it");
+    });
+}
+
+/// Opening a conversation loads its latest page unless I hold it: the
+/// page's own one, or one loaded since. Live messages alone are not it.
+#[test]
+fn only_a_latest_page_counts_as_holding_a_conversation() {
+    Owner::new_root(None).with(|| {
+        let chat = ChatState::new(ChatSnapshot { room: LOBBY.into(), ..ChatSnapshot::default() });
+        let (lobby, design) = (ConversationId::room(LOBBY), ConversationId::room("design"));
+        assert!(chat.holds_latest(&lobby), "the page came with it");
+        let live =
+            json!({ "id": 70, "seq": 12, "room": "design", "from": user(2, "bob"), "text": "t", "at": 0, "cid": null });
+        chat.apply_json("message", live);
+        assert!(!chat.holds_latest(&design), "one live message is not its history");
+        chat.merge_latest(&design, vec![]);
+        assert!(chat.holds_latest(&design));
+        chat.start_over("another".into());
+        assert!(!chat.holds_latest(&lobby) && !chat.holds_latest(&design));
+    });
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Browser-only code (feature `hydrate`): the Socket.IO client and the glue
-//! that feeds it into the chat's signals.
+//! Browser-only code (feature `hydrate`): the Socket.IO client, and the
+//! glue that feeds it into the chat's signals and does what the interface
+//! asks (through `crate::actions`).
 
 pub mod session;
 pub mod socket;

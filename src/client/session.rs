@@ -16,9 +16,9 @@ use crate::chat_state::{ChatState, ConnStatus, Conversation, Gap, Outgoing};
 use crate::engine_io::RawPayload;
 use crate::error::ApiError;
 use crate::protocol::{
-    check_reply, event, parse_reply, read_reply_body, validate_name, ConversationList, CreateRoomRequest, HistoryPage,
-    HistoryRequest, InviteRequest, MessageRequest, OnlineAck, OnlineRequest, RoomInfo, RoomList, RoomRequest,
-    SecretRequest, UserId, LOBBY, MAX_HISTORY_PAGE,
+    check_reply, event, parse_reply, read_reply_body, validate_name, ConversationId, ConversationList,
+    CreateRoomRequest, HistoryPage, HistoryRequest, InviteRequest, MessageAck, MessageRequest, OnlineAck,
+    OnlineRequest, RoomInfo, RoomList, RoomRequest, SecretRequest, UserId, ADOPT_SESSION_PATH, LOBBY, MAX_HISTORY_PAGE,
 };
 
 thread_local! {
@@ -96,9 +96,34 @@ pub async fn go_online(chat: ChatState, name: String) -> Result<(), ApiError> {
     let ack: OnlineAck = parse_reply(reply.get())?;
     // The cookie first: if it cannot be set, the form stays up with the
     // error, and trying again renews the token for the same user.
-    crate::components::join_form::adopt_session_cookie(&ack.token).await?;
+    adopt_session_cookie(&ack.token).await?;
     chat.me.set(Some(ack.user));
     Ok(())
+}
+
+/// Turns a session token (from an `online` ack) into the HttpOnly session
+/// cookie, which JavaScript cannot set or read itself: a `fetch` POST to
+/// the `adopt_session` server function with a form-encoded body that asks
+/// for JSON (so it answers, where a browser form would be redirected
+/// back). The generated client would bring leptos' whole server-function
+/// client into the bundle for this one call (docs/performance.md, finding
+/// 23).
+async fn adopt_session_cookie(token: &str) -> Result<(), ApiError> {
+    let failed = |why: String| ApiError::new("request_failed", format!("Could not keep you signed in: {why}"));
+    let response = gloo_net::http::Request::post(ADOPT_SESSION_PATH)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(format!("token={}", String::from(js_sys::encode_uri_component(token))))
+        .map_err(|e| failed(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if response.ok() {
+        return Ok(());
+    }
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    Err(serde_json::from_str::<ApiError>(&body).unwrap_or_else(|_| failed(format!("the server answered {status}"))))
 }
 
 /// A client message id: unique per message, reused on retry.
@@ -121,7 +146,13 @@ pub fn flush_outbox(chat: ChatState) {
     leptos::task::spawn_local(async move {
         while let Some(next) = chat.next_outgoing() {
             match send_one(&next).await {
-                Ok(()) => chat.confirm(&next.cid),
+                // Shown as stored at once: its live copy may come later, or
+                // (dropped on the way) never.
+                Ok(ack) => {
+                    if let Some(gap) = chat.sent(&next.cid, ack) {
+                        leptos::task::spawn_local(fill_gap(chat, gap));
+                    }
+                }
                 // Not the message's fault: try again after reconnecting.
                 Err(error) if matches!(error.code.as_str(), "disconnected" | "timeout" | "busy" | "internal") => break,
                 Err(error) => chat.refuse(&next.cid, error.message),
@@ -131,7 +162,7 @@ pub fn flush_outbox(chat: ChatState) {
     });
 }
 
-async fn send_one(message: &Outgoing) -> Result<(), ApiError> {
+async fn send_one(message: &Outgoing) -> Result<MessageAck, ApiError> {
     let (text, cid) = (message.text.clone(), Some(message.cid.clone()));
     let media = message.media.as_ref().map(|media| media.id.clone());
     let (name, request) = match &message.to {
@@ -140,7 +171,8 @@ async fn send_one(message: &Outgoing) -> Result<(), ApiError> {
         }
         Conversation::Direct(peer) => (event::SECRET, payload(&SecretRequest { to: peer.id, text, cid, media })?),
     };
-    ask_until_accepted(name, request).await.map(|_| ())
+    let reply = ask_until_accepted(name, request).await?;
+    read_reply_body(reply.get())
 }
 
 /// An event's payload as the JSON text the socket sends. Typed requests
@@ -195,16 +227,18 @@ async fn history(request: HistoryRequest) -> Result<HistoryPage, ApiError> {
 /// while I was away. A gap too large for one page starts that conversation
 /// over from its latest page instead.
 async fn resume(chat: ChatState) {
-    let mut lobby = catch_up(room_page(LOBBY), chat.last_room_seq(LOBBY)).await;
+    let lobby_id = ConversationId::room(LOBBY);
+    let lobby = room_page(LOBBY);
+    let mut caught = catch_up(lobby.clone(), chat.known_seq(&lobby_id)).await;
     // The lobby's page also says which history the server holds. A new one
     // (a reset database) makes every `seq` I have meaningless.
-    if let Ok(CaughtUp::Missed(page) | CaughtUp::Restart(page)) = &lobby {
+    if let Ok(CaughtUp::Missed(page) | CaughtUp::Restart(page)) = &caught {
         if chat.epoch.with_value(|epoch| *epoch != page.epoch) {
             chat.start_over(page.epoch.clone());
-            lobby = history(room_page(LOBBY)).await.map(CaughtUp::Restart);
+            caught = history(lobby).await.map(CaughtUp::Restart);
         }
     }
-    absorb_room(chat, LOBBY, lobby);
+    absorb(chat, &lobby_id, caught);
     // Holes found while connected whose filling failed: the newest `seq`
     // is past them, so the catching up below would not ask for them.
     for gap in chat.unfilled_gaps.try_update_value(std::mem::take).unwrap_or_default() {
@@ -218,27 +252,25 @@ async fn resume(chat: ChatState) {
     };
     chat.rooms.set(rooms.clone());
     for room in rooms.into_iter().filter(|room| room.name != LOBBY) {
-        let Some(seen) = chat.last_room_seq(&room.name) else { continue };
+        let id = ConversationId::room(room.name.as_str());
+        let Some(seen) = chat.known_seq(&id) else { continue };
         if seen < room.last_seq {
-            let caught = catch_up(room_page(&room.name), Some(seen)).await;
-            absorb_room(chat, &room.name, caught);
+            absorb(chat, &id, catch_up(room_page(&room.name), Some(seen)).await);
         }
     }
-    if chat.me.with_untracked(Option::is_none) {
-        return;
-    }
-    let list = match conversations().await {
+    let Some(me) = chat.me.get_untracked().map(|me| me.id) else { return };
+    let list = match ask::<ConversationList>(event::CONVERSATIONS, no_payload()).await {
         Ok(list) => list,
         Err(error) => return chat.notice.set(Some(error.message)),
     };
     for summary in list.conversations {
-        let peer = summary.with.id;
-        let seen = chat.last_private_seq(peer);
+        let id = ConversationId::pair(me, summary.with.id);
+        let seen = chat.known_seq(&id);
         if seen.is_some_and(|seen| seen >= summary.last_seq) {
             continue;
         }
         // Not noted as caught up unless it did: the next resume tries again.
-        if absorb_private(chat, peer, catch_up(private_page(peer), seen).await) {
+        if absorb(chat, &id, catch_up(private_page(summary.with.id), seen).await) {
             chat.note_conversation(&summary.with, summary.last_seq, summary.last_at);
         }
     }
@@ -250,11 +282,10 @@ async fn resume(chat: ChatState) {
 /// kept for the next resume.
 async fn fill_gap(chat: ChatState, gap: Gap) {
     let filled = match &gap {
-        Gap::Room { room, seen } => absorb_room(chat, room, catch_up(room_page(room), Some(*seen)).await),
-        Gap::Direct { peer, seen: Some(seen) } => {
-            absorb_private(chat, *peer, catch_up(private_page(*peer), Some(*seen)).await)
-        }
-        Gap::Direct { peer, seen: None } => load_private_page(chat, *peer).await,
+        Gap::Conversation { id, seen } => match page_of(chat, id) {
+            Some(request) => absorb(chat, id, catch_up(request, Some(*seen)).await),
+            None => true,
+        },
         // The list comes as a `presence` event, with the server's next
         // flush. If asking fails, the connection's next list will do: every
         // connection starts with one.
@@ -276,40 +307,30 @@ fn private_page(peer: UserId) -> HistoryRequest {
     HistoryRequest { with: Some(peer), ..Default::default() }
 }
 
-fn absorb_room(chat: ChatState, room: &str, caught: Result<CaughtUp, ApiError>) -> bool {
-    absorb(chat, caught, |page| chat.receive_missed_room(page.messages), |page| chat.restart_room(room, page.messages))
+/// The request for the latest page of `id` (a private one is mine with
+/// its other party); `None` for a private conversation that is not mine.
+fn page_of(chat: ChatState, id: &ConversationId) -> Option<HistoryRequest> {
+    match id {
+        ConversationId::Room(room) => Some(room_page(room)),
+        ConversationId::Pair(..) => {
+            let me = chat.me.with_untracked(|me| me.as_ref().map(|me| me.id))?;
+            id.peer_of(me).map(private_page)
+        }
+    }
 }
 
-fn absorb_private(chat: ChatState, peer: UserId, caught: Result<CaughtUp, ApiError>) -> bool {
-    absorb(
-        chat,
-        caught,
-        |page| chat.receive_missed_secrets(page.secrets),
-        |page| chat.restart_private(peer, page.secrets),
-    )
-}
-
-/// Applies a catch-up: what was missed, or the latest page instead of what
-/// I had. Returns whether it caught up.
-fn absorb(
-    chat: ChatState,
-    caught: Result<CaughtUp, ApiError>,
-    missed: impl FnOnce(HistoryPage),
-    restart: impl FnOnce(HistoryPage),
-) -> bool {
+/// Applies a catch-up of `id`: what was missed, or the latest page instead
+/// of what I had. Returns whether it caught up.
+fn absorb(chat: ChatState, id: &ConversationId, caught: Result<CaughtUp, ApiError>) -> bool {
     match caught {
-        Ok(CaughtUp::Missed(page)) => missed(page),
-        Ok(CaughtUp::Restart(page)) => restart(page),
+        Ok(CaughtUp::Missed(page)) => chat.receive_missed(page.into_messages()),
+        Ok(CaughtUp::Restart(page)) => chat.restart(id, page.into_messages()),
         Err(error) => {
             chat.notice.set(Some(error.message));
             return false;
         }
     }
     true
-}
-
-async fn conversations() -> Result<ConversationList, ApiError> {
-    ask(event::CONVERSATIONS, no_payload()).await
 }
 
 enum CaughtUp {
@@ -331,38 +352,42 @@ async fn catch_up(conversation: HistoryRequest, seen: Option<i64>) -> Result<Cau
 
 /// Loads the page before `before` in `conversation` (scrolling back).
 pub async fn load_earlier(chat: ChatState, conversation: Conversation, before: i64) {
-    match conversation {
-        Conversation::Room(room) => match history(HistoryRequest { before: Some(before), ..room_page(&room) }).await {
-            Ok(page) => chat.merge_room(&room, page.messages),
-            Err(error) => chat.notice.set(Some(error.message)),
-        },
-        Conversation::Direct(peer) => {
-            let request = HistoryRequest { before: Some(before), ..private_page(peer.id) };
-            match history(request).await {
-                Ok(page) => chat.merge_secrets(page.secrets),
-                Err(error) => chat.notice.set(Some(error.message)),
-            }
-        }
+    let me = chat.me.with_untracked(|me| me.as_ref().map(|me| me.id));
+    let Some(id) = conversation.id(me) else { return };
+    let Some(request) = page_of(chat, &id) else { return };
+    match history(HistoryRequest { before: Some(before), ..request }).await {
+        Ok(page) => chat.merge_page(&id, page.into_messages()),
+        Err(error) => chat.notice.set(Some(error.message)),
     }
 }
 
 /// Shows `conversation`, puts its address (`/r/…`, `/dm/…`) in the address
-/// bar so it can be shared or bookmarked, and loads its latest page if I
-/// have none of it yet.
+/// bar so it can be shared or bookmarked, and loads its latest page unless
+/// I hold it already (a room may hold only what arrived live before it was
+/// first opened).
 pub fn open(chat: ChatState, conversation: Conversation) {
     show_address(&conversation);
     chat.open(conversation.clone());
-    match conversation {
-        Conversation::Room(room) if chat.last_room_seq(&room).is_none() => {
-            leptos::task::spawn_local(async move {
-                match history(room_page(&room)).await {
-                    Ok(page) => chat.merge_room(&room, page.messages),
-                    Err(error) => chat.notice.set(Some(error.message)),
-                }
-            });
+    let me = chat.me.with_untracked(|me| me.as_ref().map(|me| me.id));
+    let Some(id) = conversation.id(me).filter(|id| !chat.holds_latest(id)) else { return };
+    leptos::task::spawn_local(async move {
+        load_latest(chat, &id).await;
+    });
+}
+
+/// Merges the latest page of `id`; says whether it came (when not, the
+/// notice says why).
+async fn load_latest(chat: ChatState, id: &ConversationId) -> bool {
+    let Some(request) = page_of(chat, id) else { return false };
+    match history(request).await {
+        Ok(page) => {
+            chat.merge_latest(id, page.into_messages());
+            true
         }
-        Conversation::Direct(peer) => load_private_history(chat, peer.id),
-        Conversation::Room(_) => {}
+        Err(error) => {
+            chat.notice.set(Some(error.message));
+            false
+        }
     }
 }
 
@@ -401,26 +426,4 @@ pub async fn leave_room(chat: ChatState, room: String) -> Result<(), ApiError> {
     chat.forget_room_if_hidden(left);
     open(chat, Conversation::lobby());
     Ok(())
-}
-
-/// Loads the last page of my private conversation with `peer`.
-pub fn load_private_history(chat: ChatState, peer: UserId) {
-    leptos::task::spawn_local(async move {
-        load_private_page(chat, peer).await;
-    });
-}
-
-/// Merges the latest page of the conversation with `peer`; says whether it
-/// came (when not, the notice says why).
-async fn load_private_page(chat: ChatState, peer: UserId) -> bool {
-    match history(private_page(peer)).await {
-        Ok(page) => {
-            chat.merge_secrets(page.secrets);
-            true
-        }
-        Err(error) => {
-            chat.notice.set(Some(error.message));
-            false
-        }
-    }
 }

@@ -16,8 +16,8 @@ use crate::protocol::{User, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHA
 /// Creates an account and signs it in.
 #[server(prefix = "/api", endpoint = "register")]
 pub async fn register(name: String, password: String) -> Result<User, ApiError> {
-    use crate::server::accounts;
-    use crate::server::identity::{request_address, set_session_cookie};
+    use crate::server::chat::accounts;
+    use crate::server::chat::identity::{request_address, set_session_cookie};
     use crate::server::state::app_state;
 
     let state = app_state()?;
@@ -29,8 +29,8 @@ pub async fn register(name: String, password: String) -> Result<User, ApiError> 
 /// Signs in to an existing account.
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(name: String, password: String) -> Result<User, ApiError> {
-    use crate::server::accounts;
-    use crate::server::identity::{request_address, set_session_cookie};
+    use crate::server::chat::accounts;
+    use crate::server::chat::identity::{request_address, set_session_cookie};
     use crate::server::state::app_state;
 
     let state = app_state()?;
@@ -43,8 +43,8 @@ pub async fn login(name: String, password: String) -> Result<User, ApiError> {
 /// cookie cleared.
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn logout() -> Result<(), ApiError> {
-    use crate::server::accounts;
-    use crate::server::identity::{clear_session_cookie, request_token};
+    use crate::server::chat::accounts;
+    use crate::server::chat::identity::{clear_session_cookie, request_token};
     use crate::server::state::app_state;
 
     let state = app_state()?;
@@ -57,7 +57,7 @@ pub async fn logout() -> Result<(), ApiError> {
 #[component]
 pub fn AccountForm() -> impl IntoView {
     let (login_path, register_path) = (<Login as ServerFn>::PATH, <Register as ServerFn>::PATH);
-    let error = crate::app::refused_post(login_path).or_else(|| crate::app::refused_post(register_path));
+    let error = super::forms::refused_post(login_path).or_else(|| super::forms::refused_post(register_path));
     view! {
         <form class="join account" method="post" action=login_path>
             <label for="account-name">"Or use an account"</label>

@@ -2,32 +2,20 @@
 //! recorder and the tray of uploads in progress (a progress bar and Cancel
 //! each, or the reason one failed). Dropping files on the conversation and
 //! pasting an image into the composer go the same way (see
-//! `chat_page` and `composer`); the upload itself is `client::upload`.
+//! `chat_page` and `composer`); the upload itself is the browser's
+//! (`crate::actions`).
 
 use leptos::prelude::*;
 
+use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Upload};
 use crate::protocol::human_size;
 
 /// Picks files to send.
 #[component]
 pub fn AttachButton() -> impl IntoView {
-    let chat = expect_context::<ChatState>();
-    let picked = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                if let Some(files) = input.files() {
-                    crate::client::upload::send_files(chat, &files);
-                }
-                // Picking the same file again is a new upload.
-                input.set_value("");
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, chat);
-    };
+    let actions = use_actions();
+    let picked = move |ev: leptos::ev::Event| actions.send_picked(&ev);
     view! {
         <label class="attach" title="Attach files (or drop them here, or paste an image)">
             <input type="file" multiple class="visually-hidden" data-testid="attach" aria-label="Attach files"
@@ -39,7 +27,6 @@ pub fn AttachButton() -> impl IntoView {
 
 /// What the voice recorder is doing. (Only the browser moves past `Idle`.)
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 enum Voice {
     Idle,
     Starting,
@@ -52,40 +39,33 @@ enum Voice {
 /// Record, listen, then send or discard a voice message.
 #[component]
 pub fn VoiceRecorder() -> impl IntoView {
-    let chat = expect_context::<ChatState>();
+    let actions = use_actions();
     let stage = RwSignal::new(Voice::Idle);
     // Leaving the page part (signing out, say) lets go of the microphone.
-    #[cfg(feature = "hydrate")]
-    on_cleanup(crate::client::voice::discard);
+    on_cleanup(move || actions.discard_recording());
     let record = move |_| {
         stage.set(Voice::Starting);
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            stage.set(match crate::client::voice::start().await {
+            stage.set(match actions.record().await {
                 Ok(()) => Voice::Recording,
                 Err(problem) => Voice::Problem(problem),
             });
         });
     };
     let stop = move |_| {
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            stage.set(match crate::client::voice::stop().await {
+            stage.set(match actions.stop_recording().await {
                 Ok(url) => Voice::Preview(url),
                 Err(problem) => Voice::Problem(problem),
             });
         });
     };
     let send = move |_| {
-        #[cfg(feature = "hydrate")]
-        crate::client::voice::send(chat);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = chat;
+        actions.send_recording();
         stage.set(Voice::Idle);
     };
     let discard = move |_| {
-        #[cfg(feature = "hydrate")]
-        crate::client::voice::discard();
+        actions.discard_recording();
         stage.set(Voice::Idle);
     };
     view! {
@@ -134,12 +114,8 @@ fn UploadRow(upload: Upload) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let key = upload.key;
     let percent = move || chat.uploads.with(|tray| tray.iter().find(|u| u.key == key).map_or(0, Upload::percent));
-    let cancel = move |_| {
-        #[cfg(feature = "hydrate")]
-        crate::client::upload::cancel(chat, key);
-        #[cfg(not(feature = "hydrate"))]
-        chat.remove_upload(key);
-    };
+    let actions = use_actions();
+    let cancel = move |_| actions.cancel_upload(key);
     let size = human_size(upload.size);
     match upload.problem {
         Some(problem) => view! {

@@ -10,9 +10,10 @@ use super::connection_status::ConnectionStatus;
 use super::conversation::ConversationView;
 use super::join_form::JoinForm;
 use super::people::People;
-use crate::chat_state::{ChatSnapshot, ChatState};
+use crate::actions::{Actions, ChatActions};
+use crate::chat_state::ChatState;
 use crate::error::ApiError;
-use crate::protocol::UserId;
+use crate::protocol::{ChatSnapshot, UserId};
 
 /// What the page starts from, as JSON: me (from the session cookie), the
 /// rooms I can see, who is online, my private conversations, and the latest
@@ -22,89 +23,17 @@ use crate::protocol::UserId;
 /// clients of the HTTP API.
 #[server(prefix = "/api", endpoint = "chat")]
 pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<ChatSnapshot, ApiError> {
-    use crate::server::identity::request_user;
+    use crate::server::chat::identity::request_user;
+    use crate::server::chat::snapshot;
     use crate::server::state::app_state;
 
     let state = app_state()?;
     let me = request_user(&state).await?;
-    load_snapshot(&state, me, room, with).await
-}
-
-/// The snapshot for `me` at the address naming `room` or `with`.
-#[cfg(feature = "ssr")]
-pub async fn load_snapshot(
-    state: &crate::server::state::AppState,
-    me: Option<crate::protocol::User>,
-    room: Option<String>,
-    with: Option<UserId>,
-) -> Result<ChatSnapshot, ApiError> {
-    use crate::error::ChatError;
-    use crate::protocol::{HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS};
-    use crate::server::identity::internal;
-    use crate::server::rooms::{check_can_read, list_for};
-    use crate::server::store::{dm_room, StoredMessage};
-
-    let me_id = me.as_ref().map(|u| u.id);
-    // What the address asks for, if this visitor may see it; otherwise the
-    // lobby, with a word on why (a link to a room that is gone, a private
-    // conversation after signing out).
-    let mut notice = None;
-    let mut room = room.unwrap_or_else(|| LOBBY.to_owned());
-    let mut direct = None;
-    let mut secrets = Vec::new();
-    match (with, me_id) {
-        (Some(peer), Some(me_id)) => match state.store.user(peer).await.map_err(internal)? {
-            Some(peer) => {
-                let page = state.store.recent(&dm_room(me_id, peer.id), HISTORY_PAGE).await.map_err(internal)?;
-                secrets = page.into_iter().filter_map(StoredMessage::into_secret).collect();
-                direct = Some(peer);
-            }
-            None => notice = Some(ChatError::NoSuchUser.to_string()),
-        },
-        (Some(_), None) => notice = Some("Sign in to see your private conversations.".to_owned()),
-        (None, _) => {
-            if let Err(refused) = check_can_read(state, me_id, &room).await {
-                notice = Some(refused.to_string());
-                room = LOBBY.to_owned();
-            }
-        }
-    }
-    if direct.is_some() {
-        room = LOBBY.to_owned();
-    }
-    let messages = match direct {
-        Some(_) => Vec::new(),
-        None => state
-            .store
-            .recent(&room, HISTORY_PAGE)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .map(StoredMessage::into_chat)
-            .collect(),
-    };
-    let conversations = match me_id {
-        Some(me_id) => state.store.conversations(me_id, MAX_CONVERSATIONS).await.map_err(internal)?,
-        None => Vec::new(),
-    };
-    Ok(ChatSnapshot {
-        rooms: list_for(state, me_id).await?,
-        me,
-        room,
-        direct,
-        notice,
-        messages,
-        secrets,
-        online: state.presence.users(),
-        conversations,
-        epoch: state.history_epoch.to_string(),
-        allow_guests: state.config.allow_guests,
-        max_upload_bytes: state.config.max_upload_bytes,
-    })
+    snapshot::load(&state, me, room, with).await
 }
 
 /// The snapshot the page handler loaded before rendering
-/// (`server::http::chat_page`), provided as context.
+/// (`server::http::pages`), provided as context.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
 pub struct PageSnapshot(pub std::sync::Arc<Result<ChatSnapshot, ApiError>>);
@@ -163,10 +92,11 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
     let allow_guests = snapshot.allow_guests;
     let chat = ChatState::new(snapshot);
     provide_context(chat);
-    #[cfg(feature = "hydrate")]
+    let actions = Actions::new(chat);
+    provide_context(actions);
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
-            crate::client::session::start(chat);
+            actions.start();
         }
     });
     let signed_in = move || chat.me.with(Option::is_some);
@@ -184,10 +114,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
             return;
         }
         ev.prevent_default();
-        #[cfg(feature = "hydrate")]
-        if let Some(files) = ev.data_transfer().and_then(|data| data.files()) {
-            crate::client::upload::send_files(chat, &files);
-        }
+        actions.send_dropped(&ev);
     };
     view! {
         <div class="app">

@@ -3,7 +3,7 @@
 //!
 //! With the WASM loaded, a sent message joins the outbox (see
 //! `ChatState::outbox`), shows as pending, and goes over the socket whenever
-//! the connection allows; nothing typed offline is lost. Without JavaScript the
+//! the connection allows (`crate::actions`); nothing typed offline is lost. Without JavaScript the
 //! same form posts to [`send_message`], which stores and delivers the message
 //! and redirects back to the page.
 
@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use super::attachments::{AttachButton, UploadTray, VoiceRecorder};
+use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
 use crate::protocol::{validate_text, LOBBY, MAX_TEXT_CHARS};
@@ -27,9 +28,9 @@ pub async fn send_message(
     to: Option<String>,
 ) -> Result<(), ApiError> {
     use crate::error::ChatError;
-    use crate::protocol::{MessageRequest, SecretRequest, UserId};
-    use crate::server::handlers::{post_message, post_secret_as};
-    use crate::server::identity::request_user;
+    use crate::protocol::{UserId, LOBBY};
+    use crate::server::chat::identity::request_user;
+    use crate::server::chat::post::{post, Post, Recipient};
     use crate::server::state::app_state;
 
     let state = app_state()?;
@@ -37,17 +38,12 @@ pub async fn send_message(
     let cid = cid.filter(|c| !c.is_empty());
     // An empty field (a room on screen) means no recipient.
     let to = to.filter(|to| !to.is_empty()).map(|to| to.parse::<UserId>()).transpose();
-    if let Some(to) = to.map_err(|_| ChatError::InvalidPayload("`to` is not a user id".into()))? {
-        let request = SecretRequest { to, text, cid, media: None };
-        if let (_, Some(delivery)) = post_secret_as(&state, &user, &request).await? {
-            state.fanout.deliver(delivery).await;
-        }
-        return Ok(());
-    }
-    let request = MessageRequest { text, cid, room: room.filter(|r| !r.is_empty()), media: None };
-    if let (_, Some(delivery)) = post_message(&state, &user, &request).await? {
-        state.fanout.deliver(delivery).await;
-    }
+    let to = match to.map_err(|_| ChatError::InvalidPayload("`to` is not a user id".into()))? {
+        Some(person) => Recipient::Person(person),
+        None => Recipient::Room(room.filter(|r| !r.is_empty()).unwrap_or_else(|| LOBBY.to_owned())),
+    };
+    // Delivered by the store's commit, like every message.
+    post(&state, &user, Post { to, text: &text, cid: cid.as_deref(), media: None }, None).await?;
     Ok(())
 }
 
@@ -68,6 +64,7 @@ fn form_cid() -> String {
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    let actions = use_actions();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
 
@@ -80,16 +77,11 @@ pub fn Composer() -> impl IntoView {
             return;
         }
         error.set(None);
-        #[cfg(feature = "hydrate")]
-        {
-            let to = chat.active.get_untracked();
-            if !chat.queue(to, draft.trim().to_owned(), crate::client::session::new_cid(), None) {
-                error.set(Some("Too many messages are waiting to be sent. Wait until you are back online.".into()));
-                return;
-            }
-            text.set(String::new());
-            crate::client::session::flush_outbox(chat);
+        if !actions.send_text(draft.trim().to_owned()) {
+            error.set(Some("Too many messages are waiting to be sent. Wait until you are back online.".into()));
+            return;
         }
+        text.set(String::new());
     };
     let placeholder = move || match chat.active.get() {
         Conversation::Room(room) => format!("Message #{room}"),
@@ -109,18 +101,10 @@ pub fn Composer() -> impl IntoView {
     let near_limit = move || remaining() < 200;
     let over_limit = move || remaining() < 0;
     let send_path = <SendMessage as ServerFn>::PATH;
-    let refused = crate::app::refused_post(send_path);
+    let refused = super::forms::refused_post(send_path);
     let shown_error = move || error.get().or_else(|| refused.clone());
     // An image pasted into the text box is sent as a file.
-    let pasted = move |ev: leptos::ev::ClipboardEvent| {
-        #[cfg(feature = "hydrate")]
-        if let Some(files) = ev.clipboard_data().and_then(|data| data.files()).filter(|files| files.length() > 0) {
-            ev.prevent_default();
-            crate::client::upload::send_files(chat, &files);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    let pasted = move |ev: leptos::ev::ClipboardEvent| actions.send_pasted(&ev);
     view! {
         <UploadTray/>
         <form class="composer" method="post" action=send_path on:submit=move |ev| {
@@ -168,20 +152,16 @@ pub fn Composer() -> impl IntoView {
 pub fn RoomGate() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let unjoined = move || match chat.active.get() {
-        Conversation::Room(room) if room != LOBBY => {
-            (!chat.rooms.with(|rooms| rooms.iter().any(|r| r.name == room && r.joined))).then_some(room)
-        }
+        Conversation::Room(room) if room != LOBBY => (!chat.joined(&room)).then_some(room),
         _ => None,
     };
     let error = RwSignal::new(None::<String>);
+    let actions = use_actions();
     let join = move |_| {
         let Some(room) = unjoined() else { return };
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            error.set(crate::client::session::join_room(chat, room).await.err().map(|problem| problem.message));
+            error.set(actions.join_room(room).await.err().map(|problem| problem.message));
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = room;
     };
     view! {
         <Show when=move || unjoined().is_none() fallback=move || view! {

@@ -4,63 +4,18 @@
 use leptos::prelude::*;
 
 use super::media::MediaView;
+use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{clock_time, ChatState, Conversation, Outgoing};
-use crate::protocol::{ChatMessage, Media, SecretMessage, User, LOBBY};
-
-/// One message row, for rooms and private conversations alike.
-#[derive(Clone, PartialEq)]
-struct Row {
-    id: i64,
-    seq: i64,
-    private: bool,
-    from: User,
-    text: String,
-    at: i64,
-    media: Option<Media>,
-}
-
-impl From<&ChatMessage> for Row {
-    fn from(m: &ChatMessage) -> Row {
-        Row {
-            id: m.id,
-            seq: m.seq,
-            private: false,
-            from: m.from.clone(),
-            text: m.text.clone(),
-            at: m.at,
-            media: m.media.clone(),
-        }
-    }
-}
-
-impl From<&SecretMessage> for Row {
-    fn from(m: &SecretMessage) -> Row {
-        Row {
-            id: m.id,
-            seq: m.seq,
-            private: true,
-            from: m.from.clone(),
-            text: m.text.clone(),
-            at: m.at,
-            media: m.media.clone(),
-        }
-    }
-}
+use crate::protocol::{ConversationId, Message, User, LOBBY};
 
 #[component]
 pub fn ConversationView() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    let actions = use_actions();
     // One list per change, shared by the list, the empty notice and the scroll.
-    let rows = Memo::new(move |_| -> Vec<Row> {
-        match chat.active.get() {
-            Conversation::Room(room) => chat
-                .room_messages
-                .with(|rooms| rooms.get(&room).map(|list| list.iter().map(Row::from).collect()).unwrap_or_default()),
-            Conversation::Direct(peer) => {
-                let me = chat.me.get().map(|u| u.id).unwrap_or_default();
-                chat.secrets.with(|all| all.iter().filter(|m| m.peer(me).id == peer.id).map(Row::from).collect())
-            }
-        }
+    let rows = Memo::new(move |_| -> Vec<Message> {
+        let Some(id) = chat.active_id() else { return Vec::new() };
+        chat.messages.with(|all| all.get(&id).cloned().unwrap_or_default())
     });
     let private = move || chat.active.with(|a| matches!(a, Conversation::Direct(_)));
     let title = move || match chat.active.get() {
@@ -69,21 +24,16 @@ pub fn ConversationView() -> impl IntoView {
     };
     // A room I joined (not the lobby, which nobody leaves) can be left.
     let leavable = move || match chat.active.get() {
-        Conversation::Room(room) if room != LOBBY => {
-            chat.rooms.with(|rooms| rooms.iter().any(|r| r.name == room && r.joined)).then_some(room)
-        }
+        Conversation::Room(room) if room != LOBBY => chat.joined(&room).then_some(room),
         _ => None,
     };
     let leave = move |_| {
         let Some(room) = leavable() else { return };
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            if let Err(problem) = crate::client::session::leave_room(chat, room).await {
+            if let Err(problem) = actions.leave_room(room).await {
                 chat.notice.set(Some(problem.message));
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = room;
     };
     // Older messages exist when the first one shown is not the first ever.
     let first_seq = move || rows.with(|rows| rows.first().map(|row| row.seq));
@@ -91,17 +41,12 @@ pub fn ConversationView() -> impl IntoView {
     let loading_earlier = RwSignal::new(false);
     let load_earlier = move |_| {
         let Some(before) = first_seq() else { return };
-        #[cfg(feature = "hydrate")]
-        {
-            loading_earlier.set(true);
-            let conversation = chat.active.get_untracked();
-            leptos::task::spawn_local(async move {
-                crate::client::session::load_earlier(chat, conversation, before).await;
-                loading_earlier.set(false);
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = before;
+        loading_earlier.set(true);
+        let conversation = chat.active.get_untracked();
+        leptos::task::spawn_local(async move {
+            actions.load_earlier(conversation, before).await;
+            loading_earlier.set(false);
+        });
     };
     let list: NodeRef<leptos::html::Ol> = NodeRef::new();
     // Keep the newest message in view (but stay put when older ones load).
@@ -138,8 +83,8 @@ pub fn ConversationView() -> impl IntoView {
                         </button>
                     </li>
                 </Show>
-                <For each=move || rows.get() key=|row| row.id let:row>
-                    <MessageRow row/>
+                <For each=move || rows.get() key=|message| message.id let:message>
+                    <MessageRow message/>
                 </For>
                 <For each=pending key=|m| (m.cid.clone(), m.refused.clone()) let:outgoing>
                     <PendingRow outgoing/>
@@ -169,16 +114,14 @@ fn Invite() -> impl IntoView {
         let me = chat.me.with(|me| me.as_ref().map(|u| u.id));
         chat.online.with(|online| online.iter().filter(|u| Some(u.id) != me).cloned().collect::<Vec<User>>())
     };
+    let actions = use_actions();
     let invite = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (Some(room), Ok(user)) = (private_room(), choice.get_untracked().parse::<i64>()) else { return };
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let outcome = crate::client::session::invite(room, user).await;
+            let outcome = actions.invite(room, user).await;
             status.set(Some(outcome.map_or_else(|problem| problem.message, |()| "Invited.".to_owned())));
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (room, user);
     };
     view! {
         <Show when=move || private_room().is_some()>
@@ -196,22 +139,23 @@ fn Invite() -> impl IntoView {
     }
 }
 
+/// One message, of a room or a private conversation alike.
 #[component]
-fn MessageRow(row: Row) -> impl IntoView {
-    let private = row.private;
+fn MessageRow(message: Message) -> impl IntoView {
+    let private = matches!(message.conversation, ConversationId::Pair(..));
     let chat = expect_context::<ChatState>();
-    let from = row.from.id;
+    let from = message.from.id;
     let mine = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id == from));
-    let at = row.at;
+    let at = message.at;
     view! {
         <li class="message" class:mine=mine class:private=private data-testid="message">
             <div class="meta">
-                <span class="from">{row.from.name}</span>
+                <span class="from">{message.from.name}</span>
                 <time>{move || clock_time(at, chat.utc_offset_minutes.get())}</time>
                 {private.then(|| view! { <span class="lock" title="private">"private"</span> })}
             </div>
-            {row.media.map(|media| view! { <MediaView media/> })}
-            {(!row.text.is_empty()).then(|| view! { <p class="text">{row.text}</p> })}
+            {message.media.map(|media| view! { <MediaView media/> })}
+            {(!message.text.is_empty()).then(|| view! { <p class="text">{message.text}</p> })}
         </li>
     }
 }
@@ -226,11 +170,8 @@ fn PendingRow(outgoing: Outgoing) -> impl IntoView {
     let failed = refused.is_some();
     let state = if failed { "Not sent" } else { "Sending…" };
     let (retry_cid, discard_cid) = (outgoing.cid.clone(), outgoing.cid.clone());
-    let retry = move |_| {
-        chat.retry(&retry_cid);
-        #[cfg(feature = "hydrate")]
-        crate::client::session::flush_outbox(chat);
-    };
+    let actions = use_actions();
+    let retry = move |_| actions.retry(&retry_cid);
     let discard = move |_| chat.discard(&discard_cid);
     view! {
         <li class="message mine pending" class:failed=failed data-testid="pending">

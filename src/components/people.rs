@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 
 use super::rooms::RoomList;
+use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
+use crate::protocol::ConversationId;
 use crate::protocol::User;
 
 #[component]
@@ -51,12 +53,17 @@ fn PersonRow(user: User, online: bool) -> impl IntoView {
     let id = user.id;
     let is_me = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id == id));
     let active = move || chat.active.with(|a| matches!(a, Conversation::Direct(u) if u.id == id));
-    let unread = move || chat.unread.with(|u| u.get(&id).copied().unwrap_or(0));
+    let unread = move || {
+        let me = chat.me.with(|me| me.as_ref().map(|me| me.id));
+        let conversation = me.map(|me| ConversationId::pair(me, id));
+        chat.unread.with(|u| conversation.and_then(|c| u.get(&c).copied()).unwrap_or(0))
+    };
     let has_unread = move || unread() > 0;
     let name = user.name.clone();
+    let actions = use_actions();
     let open = move |_| {
         if chat.me.with_untracked(Option::is_some) && !is_me() {
-            super::open(chat, Conversation::Direct(user.clone()));
+            actions.open(Conversation::Direct(user.clone()));
         }
     };
     view! {

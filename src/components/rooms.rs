@@ -4,8 +4,9 @@
 
 use leptos::prelude::*;
 
+use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
-use crate::protocol::{validate_room_name, RoomInfo, MAX_ROOM_NAME_CHARS};
+use crate::protocol::{validate_room_name, ConversationId, RoomInfo, MAX_ROOM_NAME_CHARS};
 
 #[component]
 pub fn RoomList() -> impl IntoView {
@@ -38,14 +39,15 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
         move || chat.active.with(|a| matches!(a, Conversation::Room(r) if *r == name))
     };
     let unread = {
-        let name = name.clone();
-        move || chat.room_unread.with(|u| u.get(&name).copied().unwrap_or(0))
+        let id = ConversationId::room(name.as_str());
+        move || chat.unread.with(|u| u.get(&id).copied().unwrap_or(0))
     };
     let kind = if room.private { "Private room" } else { "Public room" };
     let title = format!("{kind}: {} members, {} online", room.members, room.online);
+    let actions = use_actions();
     let open = {
         let name = name.clone();
-        move |_| super::open(chat, Conversation::Room(name.clone()))
+        move |_| actions.open(Conversation::Room(name.clone()))
     };
     view! {
         <li>
@@ -81,10 +83,10 @@ fn lock_icon() -> impl IntoView {
 
 #[component]
 fn NewRoom() -> impl IntoView {
-    let chat = expect_context::<ChatState>();
     let name = RwSignal::new(String::new());
     let private = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    let actions = use_actions();
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = name.get_untracked().trim().to_owned();
@@ -93,9 +95,8 @@ fn NewRoom() -> impl IntoView {
             return;
         }
         error.set(None);
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match crate::client::session::create_room(chat, draft, private.get_untracked()).await {
+            match actions.create_room(draft, private.get_untracked()).await {
                 Ok(()) => {
                     name.set(String::new());
                     private.set(false);
@@ -103,8 +104,6 @@ fn NewRoom() -> impl IntoView {
                 Err(problem) => error.set(Some(problem.message)),
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = chat;
     };
     view! {
         <form class="new-room" on:submit=create>

@@ -10,12 +10,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ChatError, InvalidInput};
 
+mod conversation;
 mod media;
 mod name_order;
 mod reply;
+mod snapshot;
+pub use conversation::*;
 pub use media::*;
 pub use name_order::by_name;
 pub use reply::*;
+pub use snapshot::ChatSnapshot;
 
 /// Event names. Extend the list, never rename an entry: the prototype's
 /// clients depend on them.
@@ -55,6 +59,10 @@ pub mod event {
     /// Server → the invitee's sockets: you were added to a private room.
     pub const INVITED: &str = "invited";
 }
+
+/// Where the browser turns a session token into the session cookie (the
+/// `adopt_session` server function).
+pub const ADOPT_SESSION_PATH: &str = "/api/adopt_session";
 
 /// The default room. Every socket joins it on connect, so a visitor who has
 /// not picked a name yet still watches the conversation live.

@@ -1,18 +1,17 @@
-//! The state every request and socket handler shares.
+//! The state every request and socket handler shares: the services below
+//! the handlers, composed once by `http::run`.
 
-use std::sync::{Arc, OnceLock};
-
-use socketioxide::SocketIo;
+use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::config::Config;
-use super::fanout::Fanout;
+use super::delivery::presence_feed::PresenceFeed;
+use super::delivery::Outbound;
 use super::limits::Limits;
 use super::media::MediaService;
-use super::presence::Presence;
-use super::presence_feed::PresenceFeed;
+use super::socket::presence::Presence;
 use super::store::Store;
 use crate::error::ApiError;
 
@@ -21,15 +20,13 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
+    /// Who is online, counted per user across tabs.
     pub presence: Arc<Presence>,
-    /// Presence changes and snapshots on their way to sockets, coalesced.
+    /// Presence changes and lists on their way to sockets, coalesced.
     pub presence_feed: PresenceFeed,
+    /// The one way out to sockets.
+    pub outbound: Outbound,
     pub limits: Arc<Limits>,
-    /// Live delivery of committed messages, in seq order.
-    pub fanout: Fanout,
-    /// The Socket.IO handle, set once the layer exists (it is built from
-    /// this state), for the few HTTP paths that act on sockets.
-    pub sockets: Arc<OnceLock<SocketIo>>,
     /// Shared files: blob store and upload bounds.
     pub media: Arc<MediaService>,
     /// The store's history epoch, read once at start.

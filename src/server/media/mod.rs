@@ -3,9 +3,11 @@
 //! (`message`/`secret` with `media`), which links the two in one
 //! transaction. Bytes are stored once per content ([`blobs`]), typed by
 //! their first bytes ([`sniff`]), previewed off the async runtime
-//! ([`thumbnail`]), served with Range and strict headers to exactly the
-//! people who can read the message ([`serve`]), and forgotten when no
-//! message took them ([`sweep`]).
+//! ([`thumbnail`]), served with Range and strict headers ([`serve`]), and
+//! forgotten when no message took them ([`sweep`]).
+//!
+//! These are the services; the routes, and who may read which file, are
+//! `http::media`'s.
 
 pub mod blobs;
 pub mod serve;
@@ -17,25 +19,12 @@ pub mod upload;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use self::blobs::BlobStore;
 use super::config::Config;
-use super::state::AppState;
-use crate::error::{ApiError, ChatError};
-use crate::protocol::{UserId, UPLOAD_PATH};
-
-/// The media routes, mounted on the main router.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(UPLOAD_PATH, post(upload::upload))
-        .route("/media/{id}", get(serve::original))
-        .route("/media/{id}/thumb", get(serve::thumbnail))
-}
+use crate::error::ChatError;
+use crate::protocol::UserId;
 
 /// What the media routes share: the blob store and the bounds on work in
 /// progress.
@@ -88,30 +77,5 @@ impl Drop for UploadSlot {
                 by_user.remove(&self.user);
             }
         }
-    }
-}
-
-/// A refused media request: the status that fits, and `{code, message}`.
-pub struct MediaError(pub ChatError);
-
-impl From<ChatError> for MediaError {
-    fn from(error: ChatError) -> Self {
-        MediaError(error)
-    }
-}
-
-impl IntoResponse for MediaError {
-    fn into_response(self) -> Response {
-        let status = match &self.0 {
-            ChatError::NotOnline | ChatError::InvalidSession => StatusCode::UNAUTHORIZED,
-            ChatError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ChatError::UnsupportedFile => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ChatError::UnreadableImage => StatusCode::UNPROCESSABLE_ENTITY,
-            ChatError::TooManyUploads | ChatError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ChatError::NoSuchMedia => StatusCode::NOT_FOUND,
-            ChatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        (status, Json(ApiError::from(self.0))).into_response()
     }
 }

@@ -8,32 +8,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use futures::{Stream, StreamExt};
 use rand::RngCore;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::blobs::Staged;
 use super::sniff::{extensions, sniff, HEAD_BYTES};
 use super::thumbnail::{self, Thumbnail};
-use super::MediaError;
+use super::MediaService;
 use crate::error::ChatError;
-use crate::protocol::{human_size, is_invisible_format, Media, MediaKind, MAX_FILE_NAME_CHARS};
-use crate::server::identity::{http_user, internal, now_ms};
-use crate::server::state::AppState;
-use crate::server::store::NewUpload;
-
-#[derive(Deserialize)]
-pub struct UploadQuery {
-    #[serde(default)]
-    name: Option<String>,
-}
+use crate::protocol::{human_size, is_invisible_format, Media, MediaKind, UserId, MAX_FILE_NAME_CHARS};
+use crate::server::clock::now_ms;
+use crate::server::failure::internal;
+use crate::server::store::{MediaStore, NewUpload};
 
 /// After refusing a body half-way, read (and drop) at most this much more
 /// of it, for at most [`DRAIN_TIME`], so the client is still listening
@@ -41,55 +29,34 @@ pub struct UploadQuery {
 const DRAIN_BYTES: u64 = 4 * 1024 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 
-pub async fn upload(
-    State(state): State<AppState>,
-    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let name = query.ok().and_then(|Query(q)| q.name).unwrap_or_default();
-    let claimed = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let mut stream = body.into_data_stream();
-    match receive(&state, &headers, &name, claimed.as_deref(), &mut stream).await {
-        Ok(media) => (StatusCode::CREATED, Json(media)).into_response(),
-        Err(error) => {
-            // Read off the rest of what was refused, so the client hears why
-            // instead of a reset connection.
-            if matches!(
-                error,
-                ChatError::FileTooLarge { .. }
-                    | ChatError::UnsupportedFile
-                    | ChatError::TooManyUploads
-                    | ChatError::RateLimited
-                    | ChatError::NotOnline
-            ) {
-                drain(&mut stream).await;
-            }
-            let mut response = MediaError(error).into_response();
-            response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
-            response
-        }
-    }
+/// An upload arriving: whose it is and what the request says of it.
+pub struct Incoming<'a> {
+    pub owner: UserId,
+    /// The file name the uploader gave.
+    pub name: &'a str,
+    /// The `Content-Type` the uploader claimed.
+    pub claimed: Option<&'a str>,
+    /// The `Content-Length`, if given.
+    pub declared: Option<u64>,
 }
 
-async fn receive(
-    state: &AppState,
-    headers: &HeaderMap,
-    name: &str,
-    claimed: Option<&str>,
+/// Receives one upload whose owner may upload (checked by the caller, which
+/// holds their [`super::UploadSlot`]): streams, types, previews, records and
+/// moves it in; at most `max` bytes.
+pub async fn receive(
+    media: &MediaService,
+    store: &dyn MediaStore,
+    max: u64,
+    incoming: Incoming<'_>,
     stream: &mut (impl Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),
 ) -> Result<Media, ChatError> {
-    let user = http_user(state, headers).await?.ok_or(ChatError::NotOnline)?;
-    state.limits.user_uploads(user.id)?;
-    let _slot = state.media.admit(user.id)?;
-    let max = state.config.max_upload_bytes;
+    let Incoming { owner, name, claimed, declared } = incoming;
     let too_large = || ChatError::FileTooLarge { limit: human_size(max) };
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-    if declared.is_some_and(|length: u64| length > max) {
+    if declared.is_some_and(|length| length > max) {
         return Err(too_large());
     }
 
-    let staged = Staged::new(state.media.blobs.staging_path());
+    let staged = Staged::new(media.blobs.staging_path());
     let mut file = tokio::fs::File::create(staged.path()).await.map_err(internal)?;
     let mut hasher = Sha256::new();
     let mut head = Vec::with_capacity(HEAD_BYTES);
@@ -139,13 +106,13 @@ async fn receive(
     let mut preview = None;
     let (mut width, mut height, mut thumb_mime) = (None, None, None);
     if kind == MediaKind::Image {
-        let known = state.store.blob(&sha256).await.map_err(internal)?;
+        let known = store.blob(&sha256).await?;
         match known {
-            Some(known) if known.thumb_mime.is_some() && state.media.blobs.has_thumbnail(&sha256).await => {
+            Some(known) if known.thumb_mime.is_some() && media.blobs.has_thumbnail(&sha256).await => {
                 (width, height) = (known.width, known.height);
                 thumb_mime = known.thumb_mime;
             }
-            _ => match make_thumbnail(state, staged.path().to_owned()).await {
+            _ => match make_thumbnail(media, staged.path().to_owned()).await {
                 Ok(thumb) => {
                     (width, height, thumb_mime) = (Some(thumb.width), Some(thumb.height), Some(thumb.mime.to_owned()));
                     preview = Some(thumb.bytes);
@@ -163,7 +130,7 @@ async fn receive(
     let upload = NewUpload {
         id: &id,
         sha256: &sha256,
-        owner: user.id,
+        owner,
         name: &name,
         mime,
         size,
@@ -174,35 +141,35 @@ async fn receive(
     };
     // Recorded first, then moved in: see `Store::remove_blob` for why this
     // order is safe against the orphan sweep.
-    if let Err(error) = state.store.insert_upload(upload).await {
+    if let Err(error) = store.insert_upload(upload).await {
         staged.discard().await;
-        return Err(internal(error));
+        return Err(error.into());
     }
     // The sweep may have taken the preview of these bytes since it was
     // found on disk: make it again then.
-    if preview.is_none() && thumb_mime.is_some() && !state.media.blobs.has_thumbnail(&sha256).await {
-        match make_thumbnail(state, staged.path().to_owned()).await {
+    if preview.is_none() && thumb_mime.is_some() && !media.blobs.has_thumbnail(&sha256).await {
+        match make_thumbnail(media, staged.path().to_owned()).await {
             Ok(thumb) => preview = Some(thumb.bytes),
             Err(error) => tracing::warn!(%error, "a preview could not be made again; the original serves instead"),
         }
     }
     if let Some(bytes) = preview {
-        let staged_preview = Staged::new(state.media.blobs.staging_path());
+        let staged_preview = Staged::new(media.blobs.staging_path());
         tokio::fs::write(staged_preview.path(), bytes).await.map_err(internal)?;
-        state.media.blobs.put_thumbnail(&sha256, staged_preview.path()).await.map_err(internal)?;
+        media.blobs.put_thumbnail(&sha256, staged_preview.path()).await.map_err(internal)?;
         staged_preview.disarm();
     }
-    state.media.blobs.put(&sha256, staged.path()).await.map_err(internal)?;
+    media.blobs.put(&sha256, staged.path()).await.map_err(internal)?;
     staged.disarm();
     Ok(Media { id, name, mime: mime.to_owned(), kind, size, width, height })
 }
 
 /// Decodes on the blocking pool, a bounded number at a time, so a burst
 /// of big images waits its turn instead of starving chat traffic.
-async fn make_thumbnail(state: &AppState, path: std::path::PathBuf) -> Result<Thumbnail, ChatError> {
+async fn make_thumbnail(media: &MediaService, path: std::path::PathBuf) -> Result<Thumbnail, ChatError> {
     // The permit goes with the decode: if the client hangs up, the decode
     // still runs to its end, and still counts.
-    let permit = Arc::clone(&state.media.thumbnails).acquire_owned().await.map_err(internal)?;
+    let permit = Arc::clone(&media.thumbnails).acquire_owned().await.map_err(internal)?;
     let decode = move || {
         let made = thumbnail::make(&path);
         drop(permit);
@@ -245,7 +212,7 @@ pub fn clean_file_name(name: &str, mime: &str) -> String {
 }
 
 /// Reads and drops what is left of a refused body, within bounds.
-async fn drain(stream: &mut (impl Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin)) {
+pub async fn drain(stream: &mut (impl Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin)) {
     let mut left = DRAIN_BYTES;
     let _ = tokio::time::timeout(DRAIN_TIME, async {
         while let Some(Ok(chunk)) = stream.next().await {

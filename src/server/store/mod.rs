@@ -1,80 +1,100 @@
-//! Storage behind a narrow interface: everything the chat persists goes
-//! through [`Store`]. SQLite ([`sqlite::SqliteStore`]) is the embedded
-//! default; a PostgreSQL backend implements the same trait later.
+//! Storage behind a contract: everything the chat persists goes through one
+//! trait per aggregate ([`IdentityStore`], [`MessageStore`], [`RoomStore`],
+//! [`MediaStore`]), and [`Store`] is all four. SQLite ([`sqlite`]) is the
+//! embedded default; [`open`] picks the backend from the database URL's
+//! scheme. `tests/it/store.rs` is the conformance suite every backend must
+//! pass.
 //!
-//! Contract for implementors: `insert_message` returns only after the row is
-//! committed (acks depend on it), and a repeated `(user, cid)` returns the
-//! first row as [`Insert::Duplicate`] instead of storing twice. A message
-//! that carries an upload links it in the same transaction, and only if the
-//! sender owns it and no other message carries it yet. A message for
-//! members only is checked against the membership in that transaction too,
-//! so someone removed from a room a moment ago cannot post into it.
+//! # The contract
+//!
+//! - **Commits before acks.** `insert_message` returns only once the row is
+//!   committed; a client is acked on that.
+//! - **`seq` has no gaps.** Within one conversation, messages are numbered
+//!   from 1 in commit order, every number used once. Clients detect lost
+//!   messages by a skipped `seq`, and resume by `seq`.
+//! - **Commits are reported in order.** Every committed message reaches the
+//!   [`CommitSink`], in commit order (so in `seq` order within each
+//!   conversation), before its caller hears back. Live delivery relies on
+//!   that order and adds none of its own.
+//! - **Retries are stored once.** A repeated `(user, cid)` returns the first
+//!   row as [`Insert::Duplicate`] and stores nothing.
+//! - **Checks in the same transaction.** A message for members only is
+//!   checked against the membership, and a file it carries is linked (only
+//!   if its sender uploaded it and no other message carries it), in the
+//!   transaction that stores it: someone removed from a room a moment ago
+//!   cannot post into it, and one upload never goes out twice.
 
+mod error;
 pub mod sqlite;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::protocol::{ChatMessage, ConversationSummary, Media, SecretMessage, User, UserId};
+pub use error::{StoreError, StoreResult};
 
-/// A storage failure. Details go to the log; clients see `internal`.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("storage: {0}")]
-    Sqlx(#[from] sqlx::Error),
-    /// From the SQLite message writer (`sqlite::group_commit`).
-    #[error("storage: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("storage: the database writer has stopped")]
-    WriterGone,
-    /// A batch of writes failed as a whole (the lock, the disk).
-    #[error("storage: {0}")]
-    Batch(String),
-}
+use crate::protocol::{ConversationId, ConversationSummary, Media, Message, User, UserId};
 
-pub type StoreResult<T> = Result<T, StoreError>;
-
-/// A message as stored: a room message, or a private one (`to` is set).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredMessage {
-    pub id: i64,
-    pub seq: i64,
-    pub room: String,
-    pub from: User,
-    pub to: Option<User>,
-    pub text: String,
-    pub at: i64,
-    pub cid: Option<String>,
-    pub media: Option<Media>,
-}
-
-impl StoredMessage {
-    pub fn into_chat(self) -> ChatMessage {
-        ChatMessage {
-            id: self.id,
-            seq: self.seq,
-            room: self.room,
-            from: self.from,
-            text: self.text,
-            at: self.at,
-            cid: self.cid,
-            media: self.media,
+/// Opens the store the URL names, by its scheme: `sqlite://FILE` (created
+/// if missing). `sink` hears of every commit of messages.
+pub async fn open(url: &str, connections: u32, sink: Option<Arc<dyn CommitSink>>) -> StoreResult<Arc<dyn Store>> {
+    match url.split_once("://").map(|(scheme, _)| scheme) {
+        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url, connections, sink).await?)),
+        Some("postgres" | "postgresql") => {
+            Err(StoreError::Unsupported(format!("{url}: PostgreSQL is not supported yet; use sqlite://FILE")))
         }
+        _ => Err(StoreError::Unsupported(format!("{url}: give a database URL such as sqlite://rtca.db"))),
     }
+}
 
-    /// `None` for a room message.
-    pub fn into_secret(self) -> Option<SecretMessage> {
-        let to = self.to?;
-        Some(SecretMessage {
-            id: self.id,
-            seq: self.seq,
-            from: self.from,
-            to,
-            text: self.text,
-            at: self.at,
-            cid: self.cid,
-            media: self.media,
-        })
-    }
+/// What to do the moment a message is committed, before anyone else hears
+/// of it: its sender's ack, so that the ack arrives before the message. The
+/// store carries it to the [`CommitSink`] untouched; a message that is not
+/// stored drops it uncalled.
+pub type OnCommit = Box<dyn FnOnce(&Message) + Send>;
+
+/// A committed message on its way to delivery.
+pub struct Committed {
+    pub message: Message,
+    pub on_commit: Option<OnCommit>,
+}
+
+/// Hears of every committed message, in commit order and before the
+/// commit's callers hear back. Called from the store's writer (a thread,
+/// not the async runtime); it may block, which holds up storing: delivery
+/// uses that as back-pressure.
+pub trait CommitSink: Send + Sync + 'static {
+    fn committed(&self, batch: Vec<Committed>);
+}
+
+/// A message to store.
+pub struct NewMessage<'a> {
+    pub conversation: &'a ConversationId,
+    pub from: &'a User,
+    /// In a pair's conversation, the other party.
+    pub to: Option<&'a User>,
+    /// Only members may post (a room other than the lobby).
+    pub members_only: bool,
+    pub text: &'a str,
+    pub cid: Option<&'a str>,
+    pub at: i64,
+    /// The id of an upload of `from`'s that this message carries.
+    pub media: Option<&'a str>,
+    pub on_commit: Option<OnCommit>,
+}
+
+/// The outcome of `insert_message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Insert {
+    /// Committed as row `id`, at `seq` in its conversation.
+    Stored { id: i64, seq: i64 },
+    /// The same `(user, cid)` was stored before: this is that first copy
+    /// (boxed: retries are rare).
+    Duplicate(Box<Message>),
+    /// The file is not the sender's, or another message carries it.
+    MediaRefused,
+    /// The room is for members only and the sender is not one.
+    NotAMember,
 }
 
 /// Where a history page starts.
@@ -84,45 +104,18 @@ pub enum Cursor {
     Before(i64),
 }
 
-/// What to store.
+/// A guest to create, with its first session (only the token's hash).
 #[derive(Debug, Clone, Copy)]
-pub struct NewMessage<'a> {
-    pub room: &'a str,
-    pub from: &'a User,
-    pub to: Option<&'a User>,
-    /// Only members of `room` may post (a room other than the lobby).
-    pub members_only: bool,
-    pub text: &'a str,
-    pub cid: Option<&'a str>,
+pub struct NewGuest<'a> {
+    pub name: &'a str,
+    /// The name as compared (`server::chat::names::name_key`).
+    pub name_key: &'a str,
     pub at: i64,
-    /// The id of an upload of `from`'s that this message carries.
-    pub media: Option<&'a str>,
+    pub token_hash: &'a [u8],
+    pub expires_at: i64,
 }
 
-/// The result of `insert_message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Insert {
-    Stored(StoredMessage),
-    /// The same `(user, cid)` was stored before: this is that first copy.
-    Duplicate(StoredMessage),
-    /// The file is not the sender's, or another message carries it.
-    MediaRefused,
-    /// The room is for members only and the sender is not one.
-    NotAMember,
-}
-
-/// Told of every commit of messages, in commit order and before any of its
-/// callers hears back: for each conversation it touched, the first and last
-/// `seq` it stored. Messages committed together reach their callers all at
-/// once and in any order, so live delivery uses this to know where a
-/// conversation it has not seen yet starts, and which seqs are still due.
-/// Called from the store's writer thread (not a runtime thread); it may
-/// block, which holds up storing: the fan-out uses that as back-pressure.
-pub trait CommitObserver: Send + Sync + 'static {
-    fn committed(&self, conversation: &str, first_seq: i64, last_seq: i64);
-}
-
-/// A room besides the lobby's implicit membership (the lobby has a row too).
+/// A room (the lobby is one too, with no membership rows).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {
     pub name: String,
@@ -137,17 +130,6 @@ pub struct RoomListing {
     pub online: usize,
     pub joined: bool,
     pub last_seq: i64,
-}
-
-/// A guest to create, with its first session (only the token's hash).
-#[derive(Debug, Clone, Copy)]
-pub struct NewGuest<'a> {
-    pub name: &'a str,
-    /// The name as compared (`server::names::name_key`).
-    pub name_key: &'a str,
-    pub at: i64,
-    pub token_hash: &'a [u8],
-    pub expires_at: i64,
 }
 
 /// A finished upload to record: its bytes are already in the blob store.
@@ -174,15 +156,6 @@ pub struct BlobInfo {
     pub thumb_mime: Option<String>,
 }
 
-/// Where an upload ended up: the message that carries it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Carrier {
-    pub room: String,
-    pub from: UserId,
-    /// Set for a private message.
-    pub to: Option<UserId>,
-}
-
 /// An upload as the media routes need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadRecord {
@@ -190,20 +163,13 @@ pub struct UploadRecord {
     pub sha256: String,
     pub owner: UserId,
     pub thumb_mime: Option<String>,
-    /// `None` until a message carries it.
-    pub carrier: Option<Carrier>,
+    /// The conversation of the message that carries it; `None` until one does.
+    pub carried_in: Option<ConversationId>,
 }
 
-/// The name of the private conversation between two users.
-pub fn dm_room(a: UserId, b: UserId) -> String {
-    format!("dm:{}:{}", a.min(b), a.max(b))
-}
-
+/// Users, their sessions and their accounts.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Names the history this store holds; it changes only when history is
-    /// reset (a new database), so clients know their `seq`s are stale.
-    async fn history_epoch(&self) -> StoreResult<String>;
+pub trait IdentityStore: Send + Sync {
     /// A guest and its first session, in one commit.
     async fn create_guest_with_session(&self, guest: NewGuest<'_>) -> StoreResult<User>;
     /// A registered account; `None` if the name is registered already.
@@ -225,16 +191,32 @@ pub trait Store: Send + Sync + 'static {
     async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>>;
     /// Ends a session (logout). Unknown hashes are no error.
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+}
+
+/// Conversations and their messages.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Names the history this store holds. It changes only when history
+    /// starts again (a new database, a restored backup), so that clients
+    /// know their `seq`s are stale.
+    async fn history_epoch(&self) -> StoreResult<String>;
     /// Stores a message, unless it is refused (nothing is stored then).
+    /// Returns once it is committed; see the contract above.
     async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<Insert>;
-    /// The last `limit` messages of a room, oldest first.
-    async fn recent(&self, room: &str, limit: usize) -> StoreResult<Vec<StoredMessage>>;
-    /// Up to `limit` messages of a room next to a `seq` cursor, oldest first:
-    /// those right after `Cursor::After(seq)` or right before `Cursor::Before(seq)`.
-    async fn page(&self, room: &str, cursor: Cursor, limit: usize) -> StoreResult<Vec<StoredMessage>>;
+    /// The last `limit` messages of a conversation, oldest first.
+    async fn recent(&self, conversation: &ConversationId, limit: usize) -> StoreResult<Vec<Message>>;
+    /// Up to `limit` messages next to a `seq` cursor, oldest first: those
+    /// right after `Cursor::After(seq)` or right before `Cursor::Before(seq)`.
+    async fn page(&self, conversation: &ConversationId, cursor: Cursor, limit: usize) -> StoreResult<Vec<Message>>;
+    /// A conversation's newest `seq`, 0 when it has none.
+    async fn last_seq(&self, conversation: &ConversationId) -> StoreResult<i64>;
     /// `user`'s private conversations, most recently active first.
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
+}
 
+/// Rooms and who is in them.
+#[async_trait]
+pub trait RoomStore: Send + Sync {
     /// A new room with `creator` as its first member; `None` if the name
     /// is taken.
     async fn create_room(&self, name: &str, private: bool, creator: UserId, at: i64) -> StoreResult<Option<Room>>;
@@ -257,7 +239,11 @@ pub trait Store: Send + Sync + 'static {
     async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>>;
     /// The rooms `user` is a member of, by name.
     async fn memberships(&self, user: UserId) -> StoreResult<Vec<String>>;
+}
 
+/// Uploads and the blobs behind them.
+#[async_trait]
+pub trait MediaStore: Send + Sync {
     /// Records an upload (and its blob, or marks the blob used again).
     async fn insert_upload(&self, upload: NewUpload<'_>) -> StoreResult<()>;
     async fn blob(&self, sha256: &str) -> StoreResult<Option<BlobInfo>>;
@@ -265,7 +251,7 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets uploads no message took before `cutoff`; returns how many.
     async fn delete_unlinked_uploads(&self, cutoff: i64) -> StoreResult<u64>;
     /// Blobs no upload refers to and nobody uploaded since `cutoff` (at most
-    /// `limit`): candidates for [`Store::remove_blob`].
+    /// `limit`): candidates for [`MediaStore::remove_blob`].
     async fn unused_blobs(&self, cutoff: i64, limit: usize) -> StoreResult<Vec<String>>;
     /// Forgets the blob `sha256` if it is still unused since `cutoff`, and
     /// calls `remove` (which deletes its bytes) before that is committed, so
@@ -277,4 +263,12 @@ pub trait Store: Send + Sync + 'static {
         cutoff: i64,
         remove: &(dyn Fn() -> futures::future::BoxFuture<'static, std::io::Result<()>> + Send + Sync),
     ) -> StoreResult<bool>;
+}
+
+/// The whole store.
+#[async_trait]
+pub trait Store: IdentityStore + MessageStore + RoomStore + MediaStore + 'static {
+    /// Writes out what is queued, then lets go of the database. Later calls
+    /// fail with [`StoreError::Closed`].
+    async fn close(&self);
 }

@@ -4,12 +4,14 @@
 //! capped durable writes near 1 500/s; now the writes that arrive while a
 //! batch is being written go in the next one together.
 //!
-//! Guarantees are the ones the [`Store`](super::super::Store) contract
-//! states: a caller hears back only after the transaction holding its
-//! message has committed, and a message is stored once per `(user, cid)`.
-//! A write that fails is answered with its error and the rest of its batch
-//! is committed without it, so one bad message never costs the others
-//! theirs.
+//! Guarantees are the ones the store's contract states (`store/mod.rs`): a
+//! caller hears back only after the transaction holding its message has
+//! committed; a message is stored once per `(user, cid)`; and each
+//! committed batch goes to the [`CommitSink`] whole and in commit order,
+//! before its callers hear back. One thread writing means commit order is
+//! simply the order batches leave this loop. A write that fails is
+//! answered with its error and the rest of its batch is committed without
+//! it, so one bad message never costs the others theirs.
 //!
 //! Nothing waits for a batch to fill: a lone message is committed at once,
 //! and batches form only while the writer is busy. The queue is bounded, so
@@ -22,31 +24,37 @@
 //! 110 µs per message. Here the whole batch is one hop. The rest of the store
 //! stays on sqlx, whose pool suits concurrent reads.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{CommitObserver, NewGuest, NewMessage, StoreError, StoreResult, StoredMessage};
+use super::rows::{key_of, media};
+use crate::protocol::{ConversationId, Media, Message, User};
+use crate::server::store::{CommitSink, Committed, NewGuest, NewMessage, OnCommit, StoreError, StoreResult};
 
 /// Writes waiting for the writer; a full queue makes senders wait.
 const QUEUE: usize = 1024;
 /// Writes in one transaction at most, so one commit's latency stays short.
 const MAX_BATCH: usize = 256;
 
-/// What the writer did with one message. Rows with a file, and earlier
-/// copies of a retry, are read back through the pool by the caller.
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::backend(error)
+    }
+}
+
+/// What the writer did with one message. Earlier copies of a retry are
+/// read back through the pool by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Written {
-    /// Stored as row `id` with `seq`. A message without a file is
-    /// otherwise just what the caller sent.
+    /// Committed as row `id` with `seq`.
     Stored {
         id: i64,
         seq: i64,
-        with_file: bool,
     },
     /// Row `id` holds the first copy of this `(user, cid)`.
     Duplicate(i64),
@@ -77,6 +85,15 @@ enum Write {
     Guest(GuestJob),
 }
 
+/// What the writer's queue carries. Writes, the common case, travel
+/// unboxed: a box would be one more allocation per message.
+#[allow(clippy::large_enum_variant)]
+enum Command {
+    Write(Job),
+    /// Write what came before, then stop (the store is closing).
+    Stop,
+}
+
 struct GuestJob {
     name: String,
     name_key: String,
@@ -86,53 +103,57 @@ struct GuestJob {
 }
 
 struct MessageJob {
-    room: String,
-    from: i64,
-    to: Option<i64>,
+    /// Where it is stored (`rows::key_of`).
+    key: String,
+    conversation: ConversationId,
+    from: User,
+    to: Option<User>,
     members_only: bool,
     text: String,
     cid: Option<String>,
     at: i64,
     media: Option<String>,
+    on_commit: Option<OnCommit>,
 }
 
 /// The handle the store keeps.
 pub(super) struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Command>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Writer {
     /// Opens the writer's connection to the database at `path` (migrated
-    /// already) and starts its thread, which ends when the handle is
-    /// dropped, after the queue drains.
-    pub(super) fn start(path: PathBuf, observer: Option<Arc<dyn CommitObserver>>) -> StoreResult<Writer> {
+    /// already) and starts its thread, which runs until [`Writer::close`]
+    /// (or until the handle is dropped), after the queue drains.
+    pub(super) fn start(path: PathBuf, sink: Option<Arc<dyn CommitSink>>) -> StoreResult<Writer> {
         let connection = Connection::open(path)?;
         connection.busy_timeout(Duration::from_secs(10))?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", true)?;
         let (jobs, queue) = mpsc::channel(QUEUE);
-        std::thread::Builder::new()
-            .name("rtca-db-writer".into())
-            .spawn(move || run(connection, queue, observer))
-            .map_err(|error| StoreError::Sqlx(sqlx::Error::Io(error)))?;
-        Ok(Writer { jobs })
+        let thread =
+            std::thread::Builder::new().name("rtca-db-writer".into()).spawn(move || run(connection, queue, sink))?;
+        Ok(Writer { jobs, thread: Mutex::new(Some(thread)) })
     }
 
     /// Stores `m` and returns once its transaction has committed.
-    pub(super) async fn insert(&self, m: &NewMessage<'_>) -> StoreResult<Written> {
+    pub(super) async fn insert(&self, m: NewMessage<'_>) -> StoreResult<Written> {
         let message = MessageJob {
-            room: m.room.to_owned(),
-            from: m.from.id,
-            to: m.to.map(|to| to.id),
+            key: key_of(m.conversation),
+            conversation: m.conversation.clone(),
+            from: m.from.clone(),
+            to: m.to.cloned(),
             members_only: m.members_only,
             text: m.text.to_owned(),
             cid: m.cid.map(str::to_owned),
             at: m.at,
             media: m.media.map(str::to_owned),
+            on_commit: m.on_commit,
         };
         match self.submit(Write::Message(message)).await? {
             Done::Message(written) => Ok(written),
-            Done::Guest(_) => Err(StoreError::WriterGone),
+            Done::Guest(_) => Err(StoreError::Closed),
         }
     }
 
@@ -148,44 +169,44 @@ impl Writer {
         };
         match self.submit(Write::Guest(guest)).await? {
             Done::Guest(id) => Ok(id),
-            Done::Message(_) => Err(StoreError::WriterGone),
+            Done::Message(_) => Err(StoreError::Closed),
         }
     }
 
     async fn submit(&self, write: Write) -> StoreResult<Done> {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { write, reply }).await.map_err(|_| StoreError::WriterGone)?;
-        answer.await.map_err(|_| StoreError::WriterGone)?
+        self.jobs.send(Command::Write(Job { write, reply })).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Writes what is queued, then stops the thread and waits for it.
+    pub(super) async fn close(&self) {
+        let _ = self.jobs.send(Command::Stop).await;
+        let thread = self.thread.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 }
 
-/// The message `m` as stored in row `id` with `seq`, for a message with no
-/// file: nothing in it needs reading back.
-pub(super) fn stored_without_file(m: &NewMessage<'_>, id: i64, seq: i64) -> StoredMessage {
-    StoredMessage {
-        id,
-        seq,
-        room: m.room.to_owned(),
-        from: m.from.clone(),
-        to: m.to.cloned(),
-        text: m.text.to_owned(),
-        at: m.at,
-        cid: m.cid.map(str::to_owned),
-        media: None,
-    }
-}
-
-fn run(mut connection: Connection, mut queue: mpsc::Receiver<Job>, observer: Option<Arc<dyn CommitObserver>>) {
+fn run(mut connection: Connection, mut queue: mpsc::Receiver<Command>, sink: Option<Arc<dyn CommitSink>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut stopping = false;
     while let Some(first) = queue.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(command) = next.take() {
+            match command {
+                Command::Write(job) => batch.push(job),
+                Command::Stop => stopping = true,
+            }
+            if batch.len() < MAX_BATCH && !stopping {
+                next = queue.try_recv().ok();
             }
         }
-        write_batch(&mut connection, &mut batch, observer.as_deref());
+        write_batch(&mut connection, &mut batch, sink.as_deref());
+        if stopping {
+            return;
+        }
     }
 }
 
@@ -193,17 +214,27 @@ fn run(mut connection: Connection, mut queue: mpsc::Receiver<Job>, observer: Opt
 /// fails is answered with that error and the others are committed without
 /// it; a failure of the transaction itself (the lock, the disk) fails the
 /// whole batch at once rather than job by job, each after its own wait.
-fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, observer: Option<&dyn CommitObserver>) {
+fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, sink: Option<&dyn CommitSink>) {
     while !batch.is_empty() {
         match commit(connection, batch) {
             Ok(results) => {
-                if let Some(observer) = observer {
-                    report(observer, batch, &results);
+                let mut committed = Vec::new();
+                let mut answers = Vec::with_capacity(batch.len());
+                for (job, (done, file)) in batch.drain(..).zip(results) {
+                    if let (Write::Message(message), Done::Message(Written::Stored { id, seq })) = (job.write, done) {
+                        committed.push(message.committed(id, seq, file));
+                    }
+                    answers.push((job.reply, done));
                 }
-                for (job, result) in batch.drain(..).zip(results) {
+                // Delivery first: the batch is in its queue, in commit order,
+                // before any caller wakes up.
+                if let Some(sink) = sink.filter(|_| !committed.is_empty()) {
+                    sink.committed(committed);
+                }
+                for (reply, done) in answers {
                     // The sender may have gone; its message is stored anyway
                     // and a retry with the same cid finds it.
-                    let _ = job.reply.send(Ok(result));
+                    let _ = reply.send(Ok(done));
                 }
             }
             Err(Failed::Job(at, error)) => {
@@ -213,12 +244,30 @@ fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, observer: Opti
             }
             Err(Failed::Transaction(error)) => {
                 tracing::error!(%error, jobs = batch.len(), "a batch of writes failed");
-                let message = error.to_string();
+                let cause: Arc<dyn std::error::Error + Send + Sync> = Arc::new(error);
                 for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(StoreError::Batch(message.clone())));
+                    let _ = job.reply.send(Err(StoreError::Batch(Arc::clone(&cause))));
                 }
             }
         }
+    }
+}
+
+impl MessageJob {
+    /// The message as committed in row `id` at `seq`, carrying `file`.
+    fn committed(self, id: i64, seq: i64, file: Option<Media>) -> Committed {
+        let message = Message {
+            id,
+            seq,
+            conversation: self.conversation,
+            from: self.from,
+            to: self.to,
+            text: self.text,
+            at: self.at,
+            cid: self.cid,
+            media: file,
+        };
+        Committed { message, on_commit: self.on_commit }
     }
 }
 
@@ -231,8 +280,8 @@ enum Failed {
 }
 
 /// Stores `jobs` in one transaction: nothing is kept unless all of it
-/// commits.
-fn commit(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<Done>, Failed> {
+/// commits. Each result comes with the file a stored message carries.
+fn commit(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<(Done, Option<Media>)>, Failed> {
     // IMMEDIATE takes the write lock up front (waiting out the busy timeout
     // if a room or upload write holds it); a deferred transaction that reads
     // first could not upgrade later under contention.
@@ -240,29 +289,15 @@ fn commit(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<Done>, Failed
     let mut results = Vec::with_capacity(jobs.len());
     for (at, job) in jobs.iter().enumerate() {
         let done = match &job.write {
-            Write::Message(message) => insert_one(&mut tx, message).map(Done::Message),
-            Write::Guest(guest) => insert_guest(&tx, guest).map(Done::Guest),
+            Write::Message(message) => {
+                insert_one(&mut tx, message).map(|(written, file)| (Done::Message(written), file))
+            }
+            Write::Guest(guest) => insert_guest(&tx, guest).map(|id| (Done::Guest(id), None)),
         };
         results.push(done.map_err(|error| Failed::Job(at, error))?);
     }
     tx.commit().map_err(Failed::Transaction)?;
     Ok(results)
-}
-
-/// Tells `observer` which seqs of each conversation a committed batch
-/// stored (consecutive within a batch: its lowest and highest).
-fn report(observer: &dyn CommitObserver, jobs: &[Job], results: &[Done]) {
-    let mut span: HashMap<&str, (i64, i64)> = HashMap::new();
-    for (job, result) in jobs.iter().zip(results) {
-        if let (Write::Message(message), Done::Message(Written::Stored { seq, .. })) = (&job.write, result) {
-            span.entry(message.room.as_str())
-                .and_modify(|(first, last)| (*first, *last) = ((*first).min(*seq), (*last).max(*seq)))
-                .or_insert((*seq, *seq));
-        }
-    }
-    for (conversation, (first, last)) in span {
-        observer.committed(conversation, first, last);
-    }
 }
 
 /// A guest and its session inside the batch's transaction.
@@ -276,12 +311,15 @@ fn insert_guest(tx: &Transaction<'_>, guest: &GuestJob) -> rusqlite::Result<i64>
 }
 
 /// One message inside the batch's transaction; a refused one keeps nothing.
-fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<Written> {
+fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(Written, Option<Media>)> {
     // The savepoint lets a refused file undo just this message.
     let savepoint = tx.savepoint()?;
-    // MAX(seq) is read under the write lock, so seq numbers stay gapless per
-    // room. No row comes back for a non-member or a repeated cid. A file id
-    // naming no upload stores NULL, which the link below then refuses.
+    // SQLITE-ONLY: `seq` is MAX(seq) + 1, read under SQLite's one write lock,
+    // which keeps it gapless per conversation. PostgreSQL's writers run
+    // concurrently: it needs a counter row per conversation, updated in the
+    // insert's transaction. No row comes back for a non-member or a
+    // repeated cid. A file id naming no upload stores NULL, which the link
+    // below then refuses.
     let inserted: Option<(i64, i64)> = savepoint
         .prepare_cached(
             "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id)
@@ -292,30 +330,48 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<Wr
              RETURNING id, seq",
         )?
         .query_row(
-            rusqlite::params![job.room, job.from, job.to, job.text, job.cid, job.at, job.media, job.members_only],
+            rusqlite::params![
+                job.key,
+                job.from.id,
+                job.to.as_ref().map(|to| to.id),
+                job.text,
+                job.cid,
+                job.at,
+                job.media,
+                job.members_only
+            ],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()?;
     let Some((id, seq)) = inserted else {
         // A unique cid that stored nothing means the membership check failed.
-        let Some(cid) = &job.cid else { return Ok(Written::NotAMember) };
+        let Some(cid) = &job.cid else { return Ok((Written::NotAMember, None)) };
         let first: Option<i64> = savepoint
             .prepare_cached("SELECT id FROM messages WHERE user_id = ? AND cid = ?")?
-            .query_row(rusqlite::params![job.from, cid], |row| row.get(0))
+            .query_row(rusqlite::params![job.from.id, cid], |row| row.get(0))
             .optional()?;
-        return Ok(first.map_or(Written::NotAMember, Written::Duplicate));
+        return Ok((first.map_or(Written::NotAMember, Written::Duplicate), None));
     };
-    let Some(media) = &job.media else {
+    let Some(file) = &job.media else {
         savepoint.commit()?;
-        return Ok(Written::Stored { id, seq, with_file: false });
+        return Ok((Written::Stored { id, seq }, None));
     };
     let linked = savepoint
         .prepare_cached("UPDATE uploads SET message_id = ? WHERE id = ? AND owner = ? AND message_id IS NULL")?
-        .execute(rusqlite::params![id, media, job.from])?;
+        .execute(rusqlite::params![id, file, job.from.id])?;
     if linked == 0 {
         // Dropping the savepoint rolls this message back.
-        return Ok(Written::MediaRefused);
+        return Ok((Written::MediaRefused, None));
     }
+    // The file's description goes out with the message.
+    let described = savepoint
+        .prepare_cached(
+            "SELECT u.id, u.name, u.mime, b.size, b.width, b.height
+             FROM uploads u JOIN media_blobs b ON b.sha256 = u.sha256 WHERE u.id = ?",
+        )?
+        .query_row([file], |row| {
+            Ok(media(row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, [row.get(4)?, row.get(5)?]))
+        })?;
     savepoint.commit()?;
-    Ok(Written::Stored { id, seq, with_file: true })
+    Ok((Written::Stored { id, seq }, Some(described)))
 }

@@ -1,11 +1,15 @@
-//! How a message row reads back: the one `SELECT` every message read starts
-//! with, and the decoding of its columns (the file, if any, included).
+//! How rows read back: the one `SELECT` every message read starts with,
+//! and the decoding of users, messages and their files.
+//!
+//! A conversation is stored by its key in `messages.room`: a room's name,
+//! or `dm:<low id>:<high id>` for the private conversation of two users
+//! (migration 1). Room names cannot contain `:`, so the two never meet.
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::super::StoredMessage;
-use crate::protocol::{Media, MediaKind, User};
+use crate::protocol::{ConversationId, Media, MediaKind, Message, User};
+use crate::server::store::{StoreError, StoreResult};
 
 /// Every message read starts with this, so rows always decode the same way.
 macro_rules! select_messages {
@@ -22,15 +26,37 @@ macro_rules! select_messages {
     };
 }
 
-pub(super) fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
+/// The key `conversation` is stored under.
+pub(super) fn key_of(conversation: &ConversationId) -> String {
+    match conversation {
+        ConversationId::Room(name) => name.clone(),
+        ConversationId::Pair(low, high) => format!("dm:{low}:{high}"),
+    }
+}
+
+/// The conversation a stored key names.
+pub(super) fn conversation_of_key(key: &str) -> StoreResult<ConversationId> {
+    let Some(pair) = key.strip_prefix("dm:") else { return Ok(ConversationId::room(key)) };
+    let ids = pair.split_once(':').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+    match ids {
+        Some((a, b)) => Ok(ConversationId::pair(a, b)),
+        None => Err(StoreError::backend(std::io::Error::other(format!("unreadable conversation key {key:?}")))),
+    }
+}
+
+pub(super) fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
+    Ok(User { id: row.try_get("id")?, name: row.try_get("name")? })
+}
+
+pub(super) fn message_from_row(row: &SqliteRow) -> StoreResult<Message> {
     let to = match (row.try_get::<Option<i64>, _>("to_user_id")?, row.try_get::<Option<String>, _>("to_name")?) {
         (Some(id), Some(name)) => Some(User { id, name }),
         _ => None,
     };
-    Ok(StoredMessage {
+    Ok(Message {
         id: row.try_get("id")?,
         seq: row.try_get("seq")?,
-        room: row.try_get("room")?,
+        conversation: conversation_of_key(&row.try_get::<String, _>("room")?)?,
         from: User { id: row.try_get("user_id")?, name: row.try_get("from_name")? },
         to,
         text: row.try_get("text")?,
@@ -48,14 +74,40 @@ pub(super) fn dimension(row: &SqliteRow, column: &str) -> Result<Option<u32>, sq
 /// The `media_*` columns, when the row has a file.
 pub(super) fn media_from_row(row: &SqliteRow) -> Result<Option<Media>, sqlx::Error> {
     let Some(id) = row.try_get::<Option<String>, _>("media_id")? else { return Ok(None) };
-    let mime: String = row.try_get("media_mime")?;
-    Ok(Some(Media {
+    Ok(Some(media(
         id,
-        name: row.try_get("media_name")?,
+        row.try_get("media_name")?,
+        row.try_get("media_mime")?,
+        row.try_get("media_size")?,
+        [row.try_get("media_width")?, row.try_get("media_height")?],
+    )))
+}
+
+/// A file's description from its stored columns (read by sqlx here, and by
+/// the writer thread's own connection in `group_commit`).
+pub(super) fn media(id: String, name: String, mime: String, size: i64, [width, height]: [Option<i64>; 2]) -> Media {
+    let pixels = |n: Option<i64>| n.and_then(|n| u32::try_from(n).ok());
+    Media {
+        id,
+        name,
         kind: MediaKind::of_mime(&mime),
         mime,
-        size: u64::try_from(row.try_get::<i64, _>("media_size")?).unwrap_or(0),
-        width: dimension(row, "media_width")?,
-        height: dimension(row, "media_height")?,
-    }))
+        size: u64::try_from(size).unwrap_or(0),
+        width: pixels(width),
+        height: pixels(height),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_keys_round_trip() {
+        for conversation in [ConversationId::room("lobby"), ConversationId::room("a-b_c"), ConversationId::pair(9, 2)] {
+            assert_eq!(conversation_of_key(&key_of(&conversation)).ok(), Some(conversation));
+        }
+        assert_eq!(key_of(&ConversationId::pair(9, 2)), "dm:2:9");
+        assert!(conversation_of_key("dm:x:1").is_err());
+    }
 }

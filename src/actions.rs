@@ -1,0 +1,230 @@
+//! What the interface can ask for beyond its own signals: opening a
+//! conversation, sending, uploading and recording, rooms, going online.
+//! Components reach them through one context ([`use_actions`]) and never
+//! ask which side they run on: in the browser, `BrowserActions` hands each
+//! to the part of `client/` that does it; the server, which only renders
+//! (no click ever happens there), has [`NoActions`], which do nothing.
+//!
+//! A trait rather than two look-alike structs, so the compiler holds both
+//! sides to one interface; resolved statically by feature, so the bundle
+//! pays no dispatch for it.
+
+use leptos::prelude::*;
+
+use crate::chat_state::{ChatState, Conversation};
+use crate::error::ApiError;
+use crate::protocol::UserId;
+
+/// Everything the interface can ask of the browser session.
+// `async fn`: the browser runs one thread, and nothing here is ever sent
+// to another, so the futures need no `Send` bound.
+#[allow(async_fn_in_trait)]
+pub trait ChatActions: Copy + Send + Sync + 'static {
+    /// The actions for `chat`.
+    fn new(chat: ChatState) -> Self;
+    /// Connects, once the page has hydrated.
+    fn start(&self);
+    /// Shows `conversation`: its address, and its latest page if need be.
+    fn open(&self, conversation: Conversation);
+    /// Queues `text` for the conversation on screen; false when too many
+    /// messages are waiting already.
+    fn send_text(&self, text: String) -> bool;
+    /// Sends a refused message again.
+    fn retry(&self, cid: &str);
+    /// Loads the page before `before` in `conversation`.
+    async fn load_earlier(&self, conversation: Conversation, before: i64);
+    async fn create_room(&self, name: String, private: bool) -> Result<(), ApiError>;
+    async fn join_room(&self, room: String) -> Result<(), ApiError>;
+    /// Leaves, and goes back to the lobby.
+    async fn leave_room(&self, room: String) -> Result<(), ApiError>;
+    async fn invite(&self, room: String, user: UserId) -> Result<(), ApiError>;
+    /// Takes a name, and keeps it across reloads.
+    async fn go_online(&self, name: String) -> Result<(), ApiError>;
+    /// Sends the files dropped on the conversation.
+    fn send_dropped(&self, event: &leptos::ev::DragEvent);
+    /// Sends the files pasted into the composer (and keeps them out of
+    /// the text).
+    fn send_pasted(&self, event: &leptos::ev::ClipboardEvent);
+    /// Sends the files picked with the attach button.
+    fn send_picked(&self, event: &leptos::ev::Event);
+    /// Stops an upload, or takes it out of line.
+    fn cancel_upload(&self, key: u32);
+    /// Asks for the microphone and starts recording a voice message.
+    async fn record(&self) -> Result<(), String>;
+    /// Stops recording; the take's URL, to listen to before sending.
+    async fn stop_recording(&self) -> Result<String, String>;
+    fn send_recording(&self);
+    /// Drops the take, or a recording in progress, and the microphone.
+    fn discard_recording(&self);
+}
+
+/// The actions of this build: the browser session's, or the server's none.
+#[cfg(feature = "hydrate")]
+pub type Actions = browser::BrowserActions;
+#[cfg(not(feature = "hydrate"))]
+pub type Actions = NoActions;
+
+/// The actions the chat page provided.
+pub fn use_actions() -> Actions {
+    let chat = expect_context::<ChatState>();
+    use_context::<Actions>().unwrap_or_else(|| Actions::new(chat))
+}
+
+/// The server's: it renders pages, where no one clicks.
+#[derive(Clone, Copy)]
+pub struct NoActions;
+
+impl ChatActions for NoActions {
+    fn new(_: ChatState) -> Self {
+        NoActions
+    }
+    fn start(&self) {}
+    fn open(&self, _: Conversation) {}
+    fn send_text(&self, _: String) -> bool {
+        false
+    }
+    fn retry(&self, _: &str) {}
+    async fn load_earlier(&self, _: Conversation, _: i64) {}
+    async fn create_room(&self, _: String, _: bool) -> Result<(), ApiError> {
+        Ok(())
+    }
+    async fn join_room(&self, _: String) -> Result<(), ApiError> {
+        Ok(())
+    }
+    async fn leave_room(&self, _: String) -> Result<(), ApiError> {
+        Ok(())
+    }
+    async fn invite(&self, _: String, _: UserId) -> Result<(), ApiError> {
+        Ok(())
+    }
+    async fn go_online(&self, _: String) -> Result<(), ApiError> {
+        Ok(())
+    }
+    fn send_dropped(&self, _: &leptos::ev::DragEvent) {}
+    fn send_pasted(&self, _: &leptos::ev::ClipboardEvent) {}
+    fn send_picked(&self, _: &leptos::ev::Event) {}
+    fn cancel_upload(&self, _: u32) {}
+    async fn record(&self) -> Result<(), String> {
+        Ok(())
+    }
+    async fn stop_recording(&self) -> Result<String, String> {
+        Err(String::new())
+    }
+    fn send_recording(&self) {}
+    fn discard_recording(&self) {}
+}
+
+/// The browser's: each action handed to the part of the client that does
+/// it (`session`, `upload`, `voice`).
+#[cfg(feature = "hydrate")]
+mod browser {
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+
+    use super::ChatActions;
+    use crate::chat_state::{ChatState, Conversation};
+    use crate::client::{session, upload, voice};
+    use crate::error::ApiError;
+    use crate::protocol::UserId;
+
+    #[derive(Clone, Copy)]
+    pub struct BrowserActions {
+        chat: ChatState,
+    }
+
+    impl ChatActions for BrowserActions {
+        fn new(chat: ChatState) -> Self {
+            BrowserActions { chat }
+        }
+
+        fn start(&self) {
+            session::start(self.chat);
+        }
+
+        fn open(&self, conversation: Conversation) {
+            session::open(self.chat, conversation);
+        }
+
+        fn send_text(&self, text: String) -> bool {
+            let to = self.chat.active.get_untracked();
+            if !self.chat.queue(to, text, session::new_cid(), None) {
+                return false;
+            }
+            session::flush_outbox(self.chat);
+            true
+        }
+
+        fn retry(&self, cid: &str) {
+            self.chat.retry(cid);
+            session::flush_outbox(self.chat);
+        }
+
+        async fn load_earlier(&self, conversation: Conversation, before: i64) {
+            session::load_earlier(self.chat, conversation, before).await;
+        }
+
+        async fn create_room(&self, name: String, private: bool) -> Result<(), ApiError> {
+            session::create_room(self.chat, name, private).await
+        }
+
+        async fn join_room(&self, room: String) -> Result<(), ApiError> {
+            session::join_room(self.chat, room).await
+        }
+
+        async fn leave_room(&self, room: String) -> Result<(), ApiError> {
+            session::leave_room(self.chat, room).await
+        }
+
+        async fn invite(&self, room: String, user: UserId) -> Result<(), ApiError> {
+            session::invite(room, user).await
+        }
+
+        async fn go_online(&self, name: String) -> Result<(), ApiError> {
+            session::go_online(self.chat, name).await
+        }
+
+        fn send_dropped(&self, event: &leptos::ev::DragEvent) {
+            if let Some(files) = event.data_transfer().and_then(|data| data.files()) {
+                upload::send_files(self.chat, &files);
+            }
+        }
+
+        fn send_pasted(&self, event: &leptos::ev::ClipboardEvent) {
+            if let Some(files) = event.clipboard_data().and_then(|data| data.files()).filter(|files| files.length() > 0)
+            {
+                event.prevent_default();
+                upload::send_files(self.chat, &files);
+            }
+        }
+
+        fn send_picked(&self, event: &leptos::ev::Event) {
+            if let Some(input) = event.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                if let Some(files) = input.files() {
+                    upload::send_files(self.chat, &files);
+                }
+                // Picking the same file again is a new upload.
+                input.set_value("");
+            }
+        }
+
+        fn cancel_upload(&self, key: u32) {
+            upload::cancel(self.chat, key);
+        }
+
+        async fn record(&self) -> Result<(), String> {
+            voice::start().await
+        }
+
+        async fn stop_recording(&self) -> Result<String, String> {
+            voice::stop().await
+        }
+
+        fn send_recording(&self) {
+            voice::send(self.chat);
+        }
+
+        fn discard_recording(&self) {
+            voice::discard();
+        }
+    }
+}

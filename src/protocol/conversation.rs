@@ -1,0 +1,181 @@
+//! One conversation model for both sides. A room and the private
+//! conversation of two people are both a [`ConversationId`], and every
+//! message of either is one [`Message`]: stored, paged, delivered and shown
+//! the same way.
+//!
+//! Only the wire tells them apart, in the prototype's two shapes: a room's
+//! message travels as a `message` event ([`ChatMessage`]), a pair's as a
+//! `secret` ([`SecretMessage`]). [`Message::into_wire`] and the `From`
+//! conversions below are the only places that know it.
+
+use super::{ChatMessage, HistoryPage, Media, SecretMessage, User, UserId};
+
+/// Which conversation: a room, by name, or the private conversation of two
+/// users (their ids, the lower first, whoever writes).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConversationId {
+    Room(String),
+    Pair(UserId, UserId),
+}
+
+impl ConversationId {
+    pub fn room(name: impl Into<String>) -> ConversationId {
+        ConversationId::Room(name.into())
+    }
+
+    /// The private conversation of `a` and `b`, the same either way round.
+    pub fn pair(a: UserId, b: UserId) -> ConversationId {
+        ConversationId::Pair(a.min(b), a.max(b))
+    }
+
+    /// The room's name, for a room.
+    pub fn room_name(&self) -> Option<&str> {
+        match self {
+            ConversationId::Room(name) => Some(name),
+            ConversationId::Pair(..) => None,
+        }
+    }
+
+    /// For a pair that `me` is part of, the other one.
+    pub fn peer_of(&self, me: UserId) -> Option<UserId> {
+        match *self {
+            ConversationId::Pair(a, b) if a == me => Some(b),
+            ConversationId::Pair(a, b) if b == me => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// One message of any conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub id: i64,
+    /// Its place in its conversation: from 1, without gaps.
+    pub seq: i64,
+    pub conversation: ConversationId,
+    pub from: User,
+    /// In a pair's conversation, the other party (the recipient).
+    pub to: Option<User>,
+    pub text: String,
+    pub at: i64,
+    pub cid: Option<String>,
+    pub media: Option<Media>,
+}
+
+/// A message in its wire shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WireMessage {
+    /// `message`, to everyone in the room.
+    Room(ChatMessage),
+    /// `secret`, to the two parties.
+    Pair(SecretMessage),
+}
+
+impl Message {
+    /// The event it travels as: `message` in a room, `secret` in a pair.
+    pub fn event(&self) -> &'static str {
+        match self.conversation {
+            ConversationId::Room(_) => super::event::MESSAGE,
+            ConversationId::Pair(..) => super::event::SECRET,
+        }
+    }
+
+    pub fn into_wire(self) -> WireMessage {
+        let Message { id, seq, conversation, from, to, text, at, cid, media } = self;
+        match conversation {
+            ConversationId::Room(room) => WireMessage::Room(ChatMessage { id, seq, room, from, text, at, cid, media }),
+            ConversationId::Pair(a, b) => {
+                // Every stored pair message names its recipient; should one
+                // not, the id alone still says who it is.
+                let to = to.unwrap_or_else(|| User { id: if from.id == a { b } else { a }, name: String::new() });
+                WireMessage::Pair(SecretMessage { id, seq, from, to, text, at, cid, media })
+            }
+        }
+    }
+}
+
+impl From<ChatMessage> for Message {
+    fn from(m: ChatMessage) -> Message {
+        let ChatMessage { id, seq, room, from, text, at, cid, media } = m;
+        Message { id, seq, conversation: ConversationId::Room(room), from, to: None, text, at, cid, media }
+    }
+}
+
+impl From<SecretMessage> for Message {
+    fn from(m: SecretMessage) -> Message {
+        let SecretMessage { id, seq, from, to, text, at, cid, media } = m;
+        let conversation = ConversationId::pair(from.id, to.id);
+        Message { id, seq, conversation, from, to: Some(to), text, at, cid, media }
+    }
+}
+
+impl HistoryPage {
+    /// A page of one conversation's messages, in their wire shapes: a
+    /// room's fill `messages`, a pair's fill `secrets`.
+    pub fn of(page: Vec<Message>, more: bool, epoch: String) -> HistoryPage {
+        let mut out = HistoryPage { more, epoch, ..HistoryPage::default() };
+        for message in page {
+            match message.into_wire() {
+                WireMessage::Room(message) => out.messages.push(message),
+                WireMessage::Pair(secret) => out.secrets.push(secret),
+            }
+        }
+        out
+    }
+
+    /// The page's messages, whichever shape they came in, oldest first.
+    pub fn into_messages(self) -> Vec<Message> {
+        let mut all: Vec<Message> = self.messages.into_iter().map(Message::from).collect();
+        all.extend(self.secrets.into_iter().map(Message::from));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: UserId) -> User {
+        User { id, name: format!("u{id}") }
+    }
+
+    #[test]
+    fn a_pair_is_the_same_either_way_round() {
+        assert_eq!(ConversationId::pair(7, 3), ConversationId::pair(3, 7));
+        assert_eq!(ConversationId::pair(7, 3).peer_of(3), Some(7));
+        assert_eq!(ConversationId::pair(7, 3).peer_of(7), Some(3));
+        assert_eq!(ConversationId::pair(7, 3).peer_of(5), None);
+        assert_eq!(ConversationId::room("lobby").peer_of(3), None);
+    }
+
+    #[test]
+    fn both_wire_shapes_round_trip() {
+        let room = ChatMessage {
+            id: 1,
+            seq: 4,
+            room: "design".into(),
+            from: user(2),
+            text: "hi".into(),
+            at: 9,
+            cid: Some("c".into()),
+            media: None,
+        };
+        let message = Message::from(room.clone());
+        assert_eq!(message.event(), "message");
+        assert_eq!(message.into_wire(), WireMessage::Room(room));
+        let secret = SecretMessage {
+            id: 2,
+            seq: 1,
+            from: user(5),
+            to: user(3),
+            text: "psst".into(),
+            at: 10,
+            cid: None,
+            media: None,
+        };
+        let message = Message::from(secret.clone());
+        assert_eq!(message.conversation, ConversationId::Pair(3, 5));
+        assert_eq!(message.event(), "secret");
+        assert_eq!(message.into_wire(), WireMessage::Pair(secret));
+    }
+}

@@ -1,0 +1,42 @@
+//! What a chat page starts from: the server loads it before rendering
+//! (`server::chat::snapshot`), the page carries it as JSON for hydration,
+//! and `/api/chat` answers it to clients of the HTTP API.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ChatMessage, ConversationSummary, RoomInfo, SecretMessage, User};
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct ChatSnapshot {
+    pub me: Option<User>,
+    /// The conversation the URL names: a room (`/`, `/r/{room}`) or, with
+    /// `direct`, a private conversation (`/dm/{user}`).
+    pub room: String,
+    #[serde(default)]
+    pub direct: Option<User>,
+    /// The latest page of that room, or of that private conversation.
+    pub messages: Vec<ChatMessage>,
+    #[serde(default)]
+    pub secrets: Vec<SecretMessage>,
+    /// The rooms I can see: the lobby, public rooms, my private ones.
+    #[serde(default)]
+    pub rooms: Vec<RoomInfo>,
+    pub online: Vec<User>,
+    /// My private conversations, most recent first.
+    #[serde(default)]
+    pub conversations: Vec<ConversationSummary>,
+    /// The server's history epoch (see `HistoryPage::epoch`).
+    #[serde(default)]
+    pub epoch: String,
+    /// Whether the server lets people join as guests.
+    #[serde(default)]
+    pub allow_guests: bool,
+    /// Something to tell the reader at once (why the address showed the
+    /// lobby instead, say).
+    #[serde(default)]
+    pub notice: Option<String>,
+    /// The largest file the server takes, so the browser can say so before
+    /// sending a byte.
+    #[serde(default)]
+    pub max_upload_bytes: u64,
+}

@@ -1,0 +1,198 @@
+//! Who is who: guest sign-up, session tokens, and turning a token or the
+//! session cookie back into a user.
+//!
+//! Tokens are 256 random bits, shown to the client once and stored only as
+//! their SHA-256, so a leaked database does not leak live sessions.
+
+use std::net::IpAddr;
+
+use axum::extract::ConnectInfo;
+use axum::http::HeaderMap;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ChatError};
+use crate::protocol::{validate_name, User};
+use crate::server::clock::now_ms;
+use crate::server::delivery::wire::Peer;
+use crate::server::names::name_key;
+use crate::server::socket::seat::Seat;
+use crate::server::state::AppState;
+use crate::server::store::{NewGuest, StoreResult};
+
+pub const SESSION_COOKIE: &str = "rtca_session";
+
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The peer address of the request a server function is serving.
+pub async fn request_address() -> Option<IpAddr> {
+    leptos_axum::extract::<ConnectInfo<Peer>>().await.ok().map(|ConnectInfo(peer)| peer.addr.ip())
+}
+
+/// Creates a guest user named `name` with a new session; returns the user
+/// and the session token. Refuses a name held by another online user.
+pub async fn join_as_guest(state: &AppState, name: &str, address: Option<IpAddr>) -> Result<(User, String), ChatError> {
+    if !state.config.allow_guests {
+        return Err(ChatError::GuestsDisabled);
+    }
+    let name = validate_name(name)?;
+    state.presence.check_name_free(name, None)?;
+    state.limits.address_joins(address)?;
+    let key = name_key(name);
+    check_not_registered(state, &key).await?;
+    let now = now_ms();
+    let token = new_token();
+    let guest =
+        NewGuest { name, name_key: &key, at: now, token_hash: &hash_token(&token), expires_at: expires(state, now) };
+    let user = state.store.create_guest_with_session(guest).await?;
+    Ok((user, token))
+}
+
+/// Renames the guest `current` (seated at `seat`) to `name`, in presence
+/// and in the store: both, or neither. Registered accounts keep their
+/// name, and no guest takes a registered one.
+pub async fn rename(state: &AppState, seat: &Seat, current: &User, name: &str) -> Result<User, ChatError> {
+    if state.store.is_registered(current.id).await? {
+        return Err(ChatError::MemberRename);
+    }
+    let key = name_key(name);
+    check_not_registered(state, &key).await?;
+    let renamed = User { id: current.id, name: name.to_owned() };
+    // Claimed in presence first, under its lock, so that two racing claims
+    // of one name cannot both win; given back if the store fails, so that
+    // live messages and history never carry different names.
+    seat.rename(&renamed, &state.presence)?;
+    if let Err(error) = state.store.rename_user(renamed.id, name, &key).await {
+        seat.restore_name(current, &state.presence);
+        return Err(error.into());
+    }
+    Ok(renamed)
+}
+
+/// When a session started at `now` ends.
+fn expires(state: &AppState, now: i64) -> i64 {
+    let ttl = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    now.saturating_add(ttl)
+}
+
+/// Fails with `name_registered` if an account holds the name `key`.
+pub async fn check_not_registered(state: &AppState, key: &str) -> Result<(), ChatError> {
+    match state.store.member(key).await? {
+        Some(_) => Err(ChatError::NameRegistered),
+        None => Ok(()),
+    }
+}
+
+/// A new session token for an existing user.
+pub async fn start_session(state: &AppState, user: &User) -> StoreResult<String> {
+    let token = new_token();
+    let now = now_ms();
+    state.store.create_session(&hash_token(&token), user.id, now, expires(state, now)).await?;
+    Ok(token)
+}
+
+/// The user behind a token, if the session is live.
+pub async fn user_for_token(state: &AppState, token: &str) -> StoreResult<Option<User>> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    state.store.session_user(&hash_token(token), now_ms()).await
+}
+
+/// The session token in a request's `Cookie` header, if any.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The user a plain HTTP request (an upload, a media download) speaks
+/// for: `Authorization: Bearer <token>` from clients outside a browser, or
+/// else the session cookie.
+pub async fn http_user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, ChatError> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_owned());
+    let Some(token) = bearer.or_else(|| token_from_headers(headers)) else { return Ok(None) };
+    Ok(user_for_token(state, &token).await?)
+}
+
+/// The user whose session cookie came with the current server-function or
+/// page request, if any.
+pub async fn request_user(state: &AppState) -> Result<Option<User>, ApiError> {
+    let headers: HeaderMap =
+        leptos_axum::extract().await.map_err(|e| ApiError::new("bad_request", format!("unreadable request: {e}")))?;
+    let Some(token) = token_from_headers(&headers) else {
+        return Ok(None);
+    };
+    Ok(user_for_token(state, &token).await?)
+}
+
+/// Sets the session cookie on the current server-function response:
+/// HttpOnly and SameSite=Lax, and Secure when the browser reached us over
+/// https (directly or through a proxy that says so).
+pub async fn set_session_cookie(state: &AppState, token: &str) -> Result<(), ApiError> {
+    write_session_cookie(token, state.config.session_ttl.as_secs()).await
+}
+
+/// Tells the browser to forget the session cookie (sign-out).
+pub async fn clear_session_cookie() -> Result<(), ApiError> {
+    write_session_cookie("", 0).await
+}
+
+/// The session token the current server-function request carries, if any.
+pub async fn request_token() -> Option<String> {
+    let headers: HeaderMap = leptos_axum::extract().await.ok()?;
+    token_from_headers(&headers)
+}
+
+async fn write_session_cookie(token: &str, max_age: u64) -> Result<(), ApiError> {
+    let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let secure = if https { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    let cookie = axum::http::HeaderValue::from_str(&cookie)
+        .map_err(|_| ApiError::new("internal", "could not set the session cookie"))?;
+    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+        .ok_or_else(|| ApiError::new("internal", "could not set the session cookie"))?;
+    response.append_header(axum::http::header::SET_COOKIE, cookie);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_hash_stably() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(hash_token(&a), hash_token(&a));
+        assert_ne!(hash_token(&a), hash_token(&b));
+    }
+
+    #[test]
+    fn finds_the_session_cookie_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(axum::http::header::COOKIE, "a=1; rtca_session=tok; b=2".parse().unwrap());
+        assert_eq!(token_from_headers(&headers).as_deref(), Some("tok"));
+        assert_eq!(token_from_headers(&HeaderMap::new()), None);
+    }
+}

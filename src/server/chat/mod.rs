@@ -1,0 +1,18 @@
+//! The rules of the chat, whichever way a request arrives (a socket event,
+//! a server function, a form without JavaScript, a page load):
+//!
+//! - [`post`]: posting a message, to a room or to one person;
+//! - [`history`]: reading a conversation back, a page at a time;
+//! - [`access`]: who may see, read and post where;
+//! - [`rooms`]: creating, joining, leaving, inviting, listing;
+//! - [`identity`]: guests, sessions, cookies, renaming;
+//! - [`accounts`]: registered accounts and their passwords;
+//! - [`snapshot`]: what a chat page starts from.
+
+pub mod access;
+pub mod accounts;
+pub mod history;
+pub mod identity;
+pub mod post;
+pub mod rooms;
+pub mod snapshot;

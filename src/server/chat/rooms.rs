@@ -1,0 +1,134 @@
+//! Rooms: creating, joining, leaving and inviting, and how rooms are
+//! listed and counted for one viewer. Who may see or post where is
+//! `access`'s to say; moving sockets in and out and telling people goes
+//! through `delivery::Outbound`.
+
+use super::access::{check_can_post, visible_room};
+use crate::error::ChatError;
+use crate::protocol::{event, validate_room_name, ConversationId, RoomInfo, User, UserId, LOBBY, MAX_LISTED_ROOMS};
+use crate::server::clock::now_ms;
+use crate::server::delivery::Audience;
+use crate::server::state::AppState;
+use crate::server::store::Room;
+
+/// The rooms `viewer` can see, with counts, by name: one query however
+/// many rooms there are.
+pub async fn list_for(state: &AppState, viewer: Option<UserId>) -> Result<Vec<RoomInfo>, ChatError> {
+    let online = state.presence.online_ids();
+    let listing = state.store.room_listing(viewer, &online, MAX_LISTED_ROOMS).await?;
+    Ok(listing
+        .into_iter()
+        .map(|line| {
+            let lobby = line.room.name == LOBBY;
+            RoomInfo {
+                members: if lobby { online.len() } else { line.members },
+                online: if lobby { online.len() } else { line.online },
+                joined: if lobby { viewer.is_some() } else { line.joined },
+                name: line.room.name,
+                private: line.room.private,
+                last_seq: line.last_seq,
+            }
+        })
+        .collect())
+}
+
+/// One room as a viewer sees it, with its counts (after a create, join,
+/// leave or invite). The lobby has no membership rows: everyone online is
+/// in it.
+async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Result<RoomInfo, ChatError> {
+    let last_seq = state.store.last_seq(&ConversationId::room(room.name.as_str())).await?;
+    if room.name == LOBBY {
+        let online = state.presence.online_count();
+        let joined = viewer.is_some();
+        return Ok(RoomInfo { name: room.name, private: false, members: online, online, joined, last_seq });
+    }
+    let members = state.store.room_members(&room.name).await?;
+    let online = state.presence.count_online(&members);
+    Ok(RoomInfo {
+        joined: viewer.is_some_and(|viewer| members.contains(&viewer)),
+        members: members.len(),
+        online,
+        name: room.name,
+        private: room.private,
+        last_seq,
+    })
+}
+
+/// Creates the room `name` with `creator` as its first member, and tells
+/// everyone else of a public one.
+pub async fn create(state: &AppState, creator: &User, name: &str, private: bool) -> Result<RoomInfo, ChatError> {
+    let name = validate_room_name(name)?;
+    check_room_cap(state, creator.id).await?;
+    // Rooms outlive their members, so creating is capped on its own.
+    let max = state.config.max_rooms_per_user;
+    if state.store.rooms_created_by(creator.id).await? >= max {
+        return Err(ChatError::TooManyRooms { max });
+    }
+    let room = state.store.create_room(name, private, creator.id, now_ms()).await?.ok_or(ChatError::RoomExists)?;
+    state.outbound.subscribe(creator.id, &room.name, true).await;
+    let info = describe(state, room, Some(creator.id)).await?;
+    if !info.private {
+        // As everyone else sees it: not (yet) theirs.
+        let announced = RoomInfo { joined: false, ..info.clone() };
+        let everyone_else = Audience::Everyone { except: Some(creator.id) };
+        state.outbound.send_one(everyone_else, event::ROOM_CREATED, &announced).await;
+    }
+    Ok(info)
+}
+
+async fn check_room_cap(state: &AppState, user: UserId) -> Result<(), ChatError> {
+    let max = state.config.max_rooms_per_user;
+    if state.store.memberships(user).await?.len() >= max {
+        return Err(ChatError::TooManyRooms { max });
+    }
+    Ok(())
+}
+
+/// `user` joins the public room `name` (or one they are in already).
+pub async fn join(state: &AppState, user: &User, name: &str) -> Result<RoomInfo, ChatError> {
+    let room = room_asked_for(state, user, name, "everyone is in the lobby already").await?;
+    add_to_room(state, user.id, &room).await?;
+    describe(state, room, Some(user.id)).await
+}
+
+/// `user` stops being a member of `name` (the lobby cannot be left).
+pub async fn leave(state: &AppState, user: &User, name: &str) -> Result<RoomInfo, ChatError> {
+    let room = room_asked_for(state, user, name, "everyone stays in the lobby").await?;
+    state.store.remove_member(&room.name, user.id).await?;
+    state.outbound.subscribe(user.id, &room.name, false).await;
+    describe(state, room, Some(user.id)).await
+}
+
+/// The room (not the lobby) a join or a leave names, if `user` can see it.
+async fn room_asked_for(state: &AppState, user: &User, name: &str, about_the_lobby: &str) -> Result<Room, ChatError> {
+    if name == LOBBY {
+        return Err(ChatError::InvalidPayload(about_the_lobby.into()));
+    }
+    visible_room(state, Some(user.id), name).await?.ok_or(ChatError::NoSuchRoom)
+}
+
+/// A member of the private room `name` adds `guest` to it; the guest's open
+/// sockets join at once and are told with `invited`.
+pub async fn invite(state: &AppState, host: &User, name: &str, guest: UserId) -> Result<RoomInfo, ChatError> {
+    check_can_post(state, host.id, name).await?;
+    let room = state.store.room(name).await?.ok_or(ChatError::NoSuchRoom)?;
+    if !room.private {
+        return Err(ChatError::InvalidPayload("only private rooms take invitations; anyone can join this one".into()));
+    }
+    let guest = state.store.user(guest).await?.ok_or(ChatError::NoSuchUser)?;
+    add_to_room(state, guest.id, &room).await?;
+    let info = describe(state, room, Some(guest.id)).await?;
+    state.outbound.send_one(Audience::User(guest.id), event::INVITED, &info).await;
+    Ok(info)
+}
+
+/// Makes `user` a member of `room` (within their room limit) and moves
+/// their open sockets in.
+async fn add_to_room(state: &AppState, user: UserId, room: &Room) -> Result<(), ChatError> {
+    if !state.store.is_member(&room.name, user).await? {
+        check_room_cap(state, user).await?;
+        state.store.add_member(&room.name, user, now_ms()).await?;
+    }
+    state.outbound.subscribe(user, &room.name, true).await;
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! What a chat page starts from ([`ChatSnapshot`]): who I am, the rooms I
+//! can see, who is online, my private conversations, and the latest page of
+//! the conversation the address names. Loaded before the page renders
+//! (`http::pages`), and answered as is by `/api/chat`.
+
+use crate::error::{ApiError, ChatError};
+use crate::protocol::{
+    ChatSnapshot, ConversationId, HistoryPage, User, UserId, HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS,
+};
+use crate::server::chat::access::check_can_read;
+use crate::server::chat::rooms::list_for;
+use crate::server::state::AppState;
+
+/// The snapshot for `me` at the address naming `room` or `with`. What the
+/// address asks for, if this visitor may see it; otherwise the lobby, with a
+/// word on why (a link to a room that is gone, a private conversation after
+/// signing out).
+pub async fn load(
+    state: &AppState,
+    me: Option<User>,
+    room: Option<String>,
+    with: Option<UserId>,
+) -> Result<ChatSnapshot, ApiError> {
+    let me_id = me.as_ref().map(|u| u.id);
+    let mut notice = None;
+    let mut room = room.unwrap_or_else(|| LOBBY.to_owned());
+    let mut direct = None;
+    match (with, me_id) {
+        (Some(peer), Some(_)) => match state.store.user(peer).await? {
+            Some(peer) => direct = Some(peer),
+            None => notice = Some(ChatError::NoSuchUser.to_string()),
+        },
+        (Some(_), None) => notice = Some("Sign in to see your private conversations.".to_owned()),
+        (None, _) => {
+            if let Err(refused) = check_can_read(state, me_id, &room).await {
+                notice = Some(refused.to_string());
+                room = LOBBY.to_owned();
+            }
+        }
+    }
+    let conversation = match (&direct, me_id) {
+        (Some(peer), Some(me_id)) => {
+            room = LOBBY.to_owned();
+            ConversationId::pair(me_id, peer.id)
+        }
+        _ => ConversationId::room(room.as_str()),
+    };
+    let page = state.store.recent(&conversation, HISTORY_PAGE).await?;
+    let page = HistoryPage::of(page, false, String::new());
+    let conversations = match me_id {
+        Some(me_id) => state.store.conversations(me_id, MAX_CONVERSATIONS).await?,
+        None => Vec::new(),
+    };
+    Ok(ChatSnapshot {
+        rooms: list_for(state, me_id).await?,
+        me,
+        room,
+        direct,
+        notice,
+        messages: page.messages,
+        secrets: page.secrets,
+        online: state.presence.users(),
+        conversations,
+        epoch: state.history_epoch.to_string(),
+        allow_guests: state.config.allow_guests,
+        max_upload_bytes: state.config.max_upload_bytes,
+    })
+}

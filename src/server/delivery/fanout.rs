@@ -1,0 +1,64 @@
+//! Live delivery of committed messages. The store hands every committed
+//! batch over in commit order ([`CommitSink`]), so messages leave here in
+//! `seq` order per conversation by construction: one writer commits, one
+//! task delivers, and nothing in between reorders them.
+//!
+//! For each message, its sender's ack goes first (the `on_commit` the
+//! sender's request gave the store), then the message to its conversation.
+//! On the sender's socket the ack therefore always comes before its own
+//! message, and on every socket messages come in commit order.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::Outbound;
+use crate::server::store::{CommitSink, Committed};
+
+/// Committed batches waiting for the delivery task. A full queue makes the
+/// store's writer wait, which slows senders instead of growing memory.
+const QUEUE: usize = 1024;
+
+/// The store's side: where committed batches go.
+#[derive(Clone)]
+pub struct Fanout {
+    queue: mpsc::Sender<Vec<Committed>>,
+}
+
+/// The delivery task's side, until it is started with [`Fanout::run`].
+pub struct FanoutQueue(mpsc::Receiver<Vec<Committed>>);
+
+impl Fanout {
+    pub fn new() -> (Fanout, FanoutQueue) {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        (Fanout { queue }, FanoutQueue(receiver))
+    }
+
+    /// The delivery task: runs until `stop` fires.
+    pub async fn run(outbound: Outbound, FanoutQueue(mut queue): FanoutQueue, mut stop: oneshot::Receiver<()>) {
+        loop {
+            tokio::select! {
+                batch = queue.recv() => match batch {
+                    Some(batch) => deliver(&outbound, batch).await,
+                    None => return,
+                },
+                _ = &mut stop => return,
+            }
+        }
+    }
+}
+
+async fn deliver(outbound: &Outbound, batch: Vec<Committed>) {
+    for Committed { message, on_commit } in batch {
+        if let Some(ack) = on_commit {
+            ack(&message);
+        }
+        outbound.deliver(message).await;
+    }
+}
+
+impl CommitSink for Fanout {
+    fn committed(&self, batch: Vec<Committed>) {
+        // Waits while the task is behind (the writer is a thread of its
+        // own, not the runtime's); after shutdown there is nobody to tell.
+        let _ = self.queue.blocking_send(batch);
+    }
+}

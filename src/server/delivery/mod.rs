@@ -1,0 +1,155 @@
+//! The one way out. Everything the server sends to sockets goes through
+//! here: [`Outbound`] to a conversation, a user, a session or everyone;
+//! [`ack`] and [`to_socket`] to one socket. Behind it, delivery is local:
+//! `direct` writes to WebSockets (through `wire`), socketioxide carries
+//! the rest. A backplane between nodes would publish what reaches
+//! [`Outbound`] and let every node deliver it locally; nothing else emits.
+//!
+//! - [`fanout`]: committed messages, handed over by the store in commit
+//!   order, each acked to its sender and then delivered.
+//! - [`presence_feed`]: presence changes and lists, coalesced into flushes.
+//! - [`direct`], [`wire`]: encoded and framed once, written to every
+//!   WebSocket without a task or a copy per recipient.
+
+pub mod direct;
+pub mod fanout;
+pub mod presence_feed;
+pub mod wire;
+
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::operators::BroadcastOperators;
+use socketioxide::SocketIo;
+
+use super::socket::keys;
+use crate::protocol::{ConversationId, Message, UserId, WireMessage};
+
+pub use direct::Event;
+
+/// Who is to hear something.
+#[derive(Clone, Copy, Debug)]
+pub enum Audience<'a> {
+    /// A room's members' sockets, or both parties' of a pair.
+    Conversation(&'a ConversationId),
+    /// Every socket of one user.
+    User(UserId),
+    /// Every socket opened with one session (by its token's hash).
+    Session(&'a [u8; 32]),
+    /// Every socket, except those of `except`.
+    Everyone { except: Option<UserId> },
+    /// The sockets in one of the presence rooms of `socket::keys`.
+    Presence(&'static str),
+}
+
+/// The handle every sender holds; cloning is cheap.
+#[derive(Clone, Default)]
+pub struct Outbound {
+    /// Set once the Socket.IO layer exists (it is built from the state
+    /// that holds this handle).
+    io: Arc<OnceLock<SocketIo>>,
+    /// Whether WebSocket recipients are written to directly
+    /// (`Config::direct_writes`).
+    direct: bool,
+}
+
+impl Outbound {
+    pub fn new(direct: bool) -> Outbound {
+        Outbound { io: Arc::default(), direct }
+    }
+
+    /// Connects the handle to the Socket.IO layer; the first call wins.
+    pub fn attach(&self, io: SocketIo) {
+        let _ = self.io.set(io);
+    }
+
+    /// The sockets of `audience` on this node, or `None` before the layer
+    /// exists or once it has closed: `SocketIo`'s shortcuts (`io.to`) panic
+    /// when the namespace is gone.
+    pub fn recipients(&self, audience: Audience<'_>) -> Option<BroadcastOperators> {
+        let sockets = self.io.get()?.of("/")?;
+        Some(match audience {
+            Audience::Conversation(ConversationId::Room(name)) => sockets.to(keys::chat_room(name)),
+            Audience::Conversation(ConversationId::Pair(a, b)) => sockets.to([keys::user(*a), keys::user(*b)]),
+            Audience::User(id) => sockets.to(keys::user(id)),
+            Audience::Session(hash) => sockets.to(keys::session(hash)),
+            Audience::Everyone { except: Some(id) } => sockets.except(keys::user(id)),
+            Audience::Everyone { except: None } => sockets,
+            Audience::Presence(key) => sockets.to(key),
+        })
+    }
+
+    /// Sends `events`, in order, to `audience`: each serialised once,
+    /// however many hear it. A socket that is gone or too slow misses it
+    /// live; what it missed it recovers as after any reconnect, so this
+    /// only logs.
+    pub async fn send(&self, audience: Audience<'_>, events: &[Event<'_>]) {
+        let Some(recipients) = self.recipients(audience) else { return };
+        if let Err(error) = direct::broadcast(recipients, events, self.direct).await {
+            tracing::debug!(%error, ?audience, "a send reached only some sockets");
+        }
+    }
+
+    /// Sends one event, serialised once.
+    pub async fn send_one<T: Serialize + ?Sized>(&self, audience: Audience<'_>, event: &str, data: &T) {
+        match serde_json::value::to_raw_value(data) {
+            Ok(data) => self.send(audience, &[(event, &data)]).await,
+            Err(error) => tracing::warn!(%error, event, "could not encode an event"),
+        }
+    }
+
+    /// Delivers a committed message to its conversation, in its wire shape.
+    pub async fn deliver(&self, message: Message) {
+        let (event, conversation) = (message.event(), message.conversation.clone());
+        let data = match message.into_wire() {
+            WireMessage::Room(message) => serde_json::value::to_raw_value(&message),
+            WireMessage::Pair(secret) => serde_json::value::to_raw_value(&secret),
+        };
+        match data {
+            Ok(data) => self.send(Audience::Conversation(&conversation), &[(event, &data)]).await,
+            Err(error) => tracing::warn!(%error, "a message could not be encoded for delivery"),
+        }
+    }
+
+    /// Makes every open socket of `user` join (or leave) a chat room, so
+    /// that it hears the room live (or no more).
+    pub async fn subscribe(&self, user: UserId, room: &str, join: bool) {
+        let Some(sockets) = self.recipients(Audience::User(user)) else { return };
+        let room = keys::chat_room(room);
+        let moved = if join { sockets.join(room).await } else { sockets.leave(room).await };
+        if let Err(error) = moved {
+            tracing::debug!(?error, "could not move a user's sockets");
+        }
+    }
+
+    /// Closes every socket of a session (it was signed out).
+    pub async fn close_session(&self, token_hash: &[u8; 32]) {
+        let Some(sockets) = self.recipients(Audience::Session(token_hash)) else { return };
+        if let Err(error) = sockets.disconnect().await {
+            tracing::debug!(?error, "some signed-out sockets did not close");
+        }
+    }
+
+    /// Closes every socket (the server is shutting down).
+    pub async fn close_all(&self) {
+        if let Some(io) = self.io.get() {
+            io.close().await;
+        }
+    }
+}
+
+/// Answers the client's event `id` on `socket` with `reply`; see
+/// [`direct::ack`].
+pub fn ack<T: Serialize>(socket: &SocketRef, fallback: AckSender, id: i64, reply: &T) {
+    direct::ack(socket, fallback, id, reply);
+}
+
+/// Emits to one socket through socketioxide: the `session` that opens every
+/// connection, and `error` events. A failure means the socket is gone or
+/// too slow to keep up; neither is the sender's problem, so it is logged.
+pub fn to_socket<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) {
+    if let Err(error) = socket.emit(event, data) {
+        tracing::debug!(sid = %socket.id, %event, ?error, "emit failed");
+    }
+}

@@ -1,0 +1,372 @@
+//! The TCP connection under every request, and the direct write path that
+//! live messages, presence and acks (`server::direct`) take to WebSocket
+//! clients.
+//!
+//! Why it exists: with socketioxide, a message for a room of 1 000 becomes
+//! 1 000 packets in 1 000 channels, each woken writer task copying the same
+//! frame into its own tungstenite buffer before its `write` (finding 13 in
+//! `docs/performance.md`). A server-to-client WebSocket frame is unmasked,
+//! so its bytes are the same for every recipient: [`Wire::send`] writes one
+//! shared, pre-framed buffer to each connection's socket straight from the
+//! delivery task (`fanout`), with no task, channel or copy per recipient.
+//!
+//! How it stays sound: every byte written to the connection passes through
+//! this module, whichever side wrote it. [`FrameTracker`] follows the stream
+//! (the `101 Switching Protocols` response, then each frame's header and
+//! length), so a frame of ours only ever goes in between two whole
+//! messages: never inside one of tungstenite's frames, never between a
+//! fragmented message's frames, never after a Close frame, and never before
+//! the socket's `session` frame has gone out through socketioxide (the
+//! tracker's opener, `socket::DIRECT_WRITES_AFTER`), so never before
+//! CONNECT either. A connection whose first response is not `101` is plain
+//! HTTP and is never written to directly. A frame that cannot be written at once waits in the
+//! connection's queue (bounded; a full queue drops the frame, as a full
+//! socketioxide buffer does; clients recover messages by `seq`, and batched
+//! presence by `version`) and goes
+//! out at the next boundary: from tungstenite's own next write, or from a
+//! small task that waits for the socket to drain.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{ready, Context, Poll};
+
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+mod frames;
+
+pub use frames::{push_text_frame, text_frame, FrameTracker};
+
+/// Accepts connections, turns Nagle's algorithm off on each, and wraps it
+/// in a [`WireStream`].
+pub struct WireListener {
+    inner: TcpListener,
+    /// Frames a connection may hold back before new ones are dropped.
+    max_queued: usize,
+    /// The frame after which a WebSocket connection takes direct writes;
+    /// `None`: never.
+    opener: Option<&'static [u8]>,
+}
+
+impl WireListener {
+    /// `opener`: what the payload of the last frame a connection must get
+    /// through its own writer starts with, before direct writes may follow
+    /// (RTCA's `session`: see `socket::DIRECT_WRITES_AFTER`).
+    pub fn new(inner: TcpListener, max_queued: usize, opener: Option<&'static [u8]>) -> WireListener {
+        WireListener { inner, max_queued: max_queued.max(1), opener }
+    }
+}
+
+impl Listener for WireListener {
+    type Io = WireStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (WireStream, SocketAddr) {
+        let (stream, addr) = Listener::accept(&mut self.inner).await;
+        // TCP_NODELAY: chat frames are small and latency-bound. With Nagle's
+        // algorithm a frame written while the previous one is unacknowledged
+        // waits for the peer's delayed ACK, up to 40 ms. It costs more sends
+        // under heavy fan-out (finding 1); Node's HTTP server, the
+        // prototype's, turns Nagle off too.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        (WireStream::new(stream, self.max_queued, self.opener), addr)
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// What every request carries as `ConnectInfo`: the peer's address (for
+/// the per-address limits) and its connection (for direct writes).
+#[derive(Clone)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    pub wire: Arc<Wire>,
+}
+
+impl Connected<IncomingStream<'_, WireListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, WireListener>) -> Peer {
+        Peer { addr: *stream.remote_addr(), wire: Arc::clone(&stream.io().wire) }
+    }
+}
+
+/// A connection as hyper, and after an upgrade tungstenite, see it.
+pub struct WireStream {
+    read: OwnedReadHalf,
+    wire: Arc<Wire>,
+}
+
+/// A connection's writing side, shared by its `WireStream` and the
+/// delivery task.
+pub struct Wire {
+    write: OwnedWriteHalf,
+    state: Mutex<WriteState>,
+    /// Wakes the drain task: the stream reached a boundary, or closed.
+    boundary: Notify,
+    max_queued: usize,
+}
+
+struct WriteState {
+    frames: FrameTracker,
+    /// Frames of ours waiting for the next boundary; the first may be
+    /// partly written (`front_written` bytes).
+    queued: VecDeque<Arc<[u8]>>,
+    front_written: usize,
+    draining: bool,
+}
+
+/// What became of one direct write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Written, or queued to be written in order.
+    Yes,
+    /// Not a WebSocket connection (yet): send through socketioxide instead.
+    NotDirect,
+    /// The connection is closing, failed, or its queue is full: dropped.
+    Dropped,
+}
+
+impl WireStream {
+    fn new(stream: TcpStream, max_queued: usize, opener: Option<&'static [u8]>) -> WireStream {
+        let (read, write) = stream.into_split();
+        let frames = opener.map_or_else(FrameTracker::not_websocket, FrameTracker::watching);
+        let state = WriteState { frames, queued: VecDeque::new(), front_written: 0, draining: false };
+        let wire = Wire { write, state: Mutex::new(state), boundary: Notify::new(), max_queued };
+        WireStream { read, wire: Arc::new(wire) }
+    }
+}
+
+impl Wire {
+    fn lock(&self) -> MutexGuard<'_, WriteState> {
+        // Nothing panics while holding it; a poisoned lock still has a
+        // consistent state, since every update is a plain assignment.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Nothing more is written here: frames of ours are dropped, the drain
+    /// task (if any) stops waiting for a boundary that will not come, and
+    /// the peer gets a FIN.
+    fn close(&self) -> io::Result<()> {
+        self.lock().fail();
+        self.boundary.notify_one();
+        let socket: &TcpStream = self.write.as_ref();
+        socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write)
+    }
+
+    /// Writes `frame`, one or more complete WebSocket frames, to this connection,
+    /// or queues it behind what is already waiting. Never blocks.
+    pub fn send(self: &Arc<Self>, frame: &Arc<[u8]>) -> Sent {
+        let mut state = self.lock();
+        if !state.frames.is_websocket() {
+            return if state.frames.is_closed() { Sent::Dropped } else { Sent::NotDirect };
+        }
+        if state.queued.is_empty() && state.frames.open_to_ours() {
+            match self.write.try_write(frame) {
+                Ok(written) if written == frame.len() => {
+                    state.frames.feed(frame);
+                    return Sent::Yes;
+                }
+                Ok(written) => {
+                    state.frames.feed(&frame[..written]);
+                    state.queued.push_back(Arc::clone(frame));
+                    state.front_written = written;
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => state.queued.push_back(Arc::clone(frame)),
+                Err(_) => {
+                    state.fail();
+                    return Sent::Dropped;
+                }
+            }
+        } else if state.queued.len() >= self.max_queued {
+            return Sent::Dropped;
+        } else {
+            state.queued.push_back(Arc::clone(frame));
+        }
+        if !state.draining {
+            state.draining = true;
+            tokio::spawn(drain(Arc::clone(self)));
+        }
+        Sent::Yes
+    }
+}
+
+impl WriteState {
+    /// Whether our queued frames go before the caller's bytes: one of ours
+    /// is half written, or they may go in now.
+    fn ours_first(&self) -> bool {
+        !self.queued.is_empty() && (self.front_written > 0 || self.frames.open_to_ours())
+    }
+
+    /// Writes queued frames until none is left or the socket is full.
+    fn write_queued(&mut self, write: &OwnedWriteHalf) -> io::Result<()> {
+        while let Some(front) = self.queued.front() {
+            let rest = &front[self.front_written..];
+            let written = write.try_write(rest)?;
+            self.frames.feed(&rest[..written]);
+            if written == rest.len() {
+                self.queued.pop_front();
+                self.front_written = 0;
+            } else {
+                self.front_written += written;
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self) {
+        self.frames.close();
+        self.queued.clear();
+        self.front_written = 0;
+    }
+}
+
+/// Writes a connection's queued frames as the socket drains, at
+/// boundaries, then ends. One per connection at most (`draining`).
+async fn drain(wire: Arc<Wire>) {
+    enum Wait {
+        Writable,
+        Boundary,
+    }
+    loop {
+        let wait = {
+            let mut state = wire.lock();
+            let wait = if state.queued.is_empty() || !state.frames.is_websocket() {
+                None
+            } else if !state.ours_first() {
+                // tungstenite is inside a frame; its next write ends it.
+                Some(Wait::Boundary)
+            } else {
+                match state.write_queued(&wire.write) {
+                    Ok(()) => None,
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => Some(Wait::Writable),
+                    Err(_) => {
+                        state.fail();
+                        None
+                    }
+                }
+            };
+            let Some(wait) = wait else {
+                state.draining = false;
+                return;
+            };
+            wait
+        };
+        match wait {
+            Wait::Writable => {
+                tokio::select! {
+                    ready = wire.write.writable() => if ready.is_err() {
+                        wire.lock().fail();
+                    },
+                    () = wire.boundary.notified() => {}
+                }
+            }
+            Wait::Boundary => wire.boundary.notified().await,
+        }
+    }
+}
+
+impl AsyncRead for WireStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WireStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let wire = &self.wire;
+        let socket: &TcpStream = wire.write.as_ref();
+        let mut state = wire.lock();
+        loop {
+            if state.ours_first() {
+                match state.write_queued(&wire.write) {
+                    Ok(()) => continue,
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                        ready!(socket.poll_write_ready(cx))?;
+                        continue;
+                    }
+                    Err(error) => {
+                        state.fail();
+                        return Poll::Ready(Err(error));
+                    }
+                }
+            }
+            // With frames of ours waiting, write only up to the end of the
+            // current frame, so that they go in right after it.
+            let limit = if state.queued.is_empty() { buf.len() } else { buf.len().min(state.frames.to_boundary()) };
+            match wire.write.try_write(&buf[..limit]) {
+                Ok(written) => {
+                    state.frames.feed(&buf[..written]);
+                    if state.ours_first() {
+                        wire.boundary.notify_one();
+                    }
+                    return Poll::Ready(Ok(written));
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    ready!(socket.poll_write_ready(cx))?;
+                }
+                Err(error) => {
+                    state.fail();
+                    return Poll::Ready(Err(error));
+                }
+            }
+        }
+    }
+
+    /// hyper writes a response's head and body with one vectored write.
+    /// On a plain HTTP connection, the common case, it goes out as is;
+    /// otherwise the first slice goes through `poll_write`'s accounting.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let plain_http = self.wire.lock().frames.is_plain_http();
+        if !plain_http {
+            let first = bufs.iter().find(|buf| !buf.is_empty()).map_or(&[][..], |buf| &buf[..]);
+            return self.poll_write(cx, first);
+        }
+        let socket: &TcpStream = self.wire.write.as_ref();
+        loop {
+            match socket.try_write_vectored(bufs) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => ready!(socket.poll_write_ready(cx))?,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A TCP socket has nothing to flush; queued frames of ours drain on
+        // their own.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.wire.close())
+    }
+}
+
+impl Drop for WireStream {
+    fn drop(&mut self) {
+        // The socket itself lives on while a socket.io session still holds
+        // this `Wire` (in its handshake's `ConnectInfo`); the peer is told
+        // now that nothing more comes. (Already shut down: an error, ignored.)
+        let _ = self.wire.close();
+    }
+}
+
+#[cfg(test)]
+mod tests;

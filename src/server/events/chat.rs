@@ -1,0 +1,157 @@
+//! Chatting: `message` (to a room) and `secret` (to one person), which are
+//! one post in two wire shapes; `history` and `conversations` to read back.
+//!
+//! A message's ack leaves with the committed message itself, from the
+//! delivery task (`delivery::fanout`), so that on the sender's socket the
+//! ack always comes before the message it acks. Only a retry or a refusal,
+//! which deliver nothing, is answered from here.
+
+use std::sync::{Arc, Mutex};
+
+use socketioxide::extract::{SocketRef, State, TryData};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::context::{in_flight, payload, seat_user, signed_in, throttle, Responder};
+use crate::error::ChatError;
+use crate::protocol::{
+    ConversationList, HistoryPage, HistoryRequest, MessageAck, MessageRequest, SecretRequest, HISTORY_PAGE, LOBBY,
+    MAX_CONVERSATIONS, MAX_HISTORY_PAGE,
+};
+use crate::server::chat::access::conversation_to_read;
+use crate::server::chat::history;
+use crate::server::chat::post::{post, Post, Posted, Recipient};
+use crate::server::limits::Action;
+use crate::server::state::AppState;
+use crate::server::store::{Cursor, OnCommit};
+
+/// `message {text, cid, room?, media?}`: post to a room.
+pub async fn message(
+    s: SocketRef,
+    TryData(request): TryData<MessageRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let ack = AckSlot::new(reply);
+    let result = async {
+        throttle(&s, Action::Send)?;
+        let sender = signed_in(&s)?;
+        let on_commit = ack.on_commit(in_flight(&s).await);
+        let request = payload(request)?;
+        let to = Recipient::Room(request.room.unwrap_or_else(|| LOBBY.to_owned()));
+        let message = Post { to, text: &request.text, cid: request.cid.as_deref(), media: request.media.as_deref() };
+        post(&state, &sender, message, Some(on_commit)).await
+    };
+    let result = result.await;
+    ack.settle(result);
+}
+
+/// `secret {to, text, cid?, media?}`: a private message, delivered to the
+/// two parties' sockets only.
+pub async fn secret(
+    s: SocketRef,
+    TryData(request): TryData<SecretRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let ack = AckSlot::new(reply);
+    let result = async {
+        throttle(&s, Action::Send)?;
+        let sender = signed_in(&s)?;
+        let on_commit = ack.on_commit(in_flight(&s).await);
+        let request = payload(request)?;
+        let to = Recipient::Person(request.to);
+        let message = Post { to, text: &request.text, cid: request.cid.as_deref(), media: request.media.as_deref() };
+        post(&state, &sender, message, Some(on_commit)).await
+    };
+    let result = result.await;
+    ack.settle(result);
+}
+
+/// A post's [`Responder`], answered exactly once: by the commit (through
+/// [`AckSlot::on_commit`]), or else by [`AckSlot::settle`].
+struct AckSlot(Arc<Mutex<Option<Responder>>>);
+
+impl AckSlot {
+    fn new(reply: Responder) -> AckSlot {
+        AckSlot(Arc::new(Mutex::new(Some(reply))))
+    }
+
+    fn take(slot: &Mutex<Option<Responder>>) -> Option<Responder> {
+        slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+    }
+
+    /// Acks the message once committed. `place` (one of the connection's
+    /// messages in flight) is held until then.
+    fn on_commit(&self, place: Option<OwnedSemaphorePermit>) -> OnCommit {
+        let slot = Arc::clone(&self.0);
+        Box::new(move |message| {
+            if let Some(reply) = AckSlot::take(&slot) {
+                reply.send(Ok(MessageAck { id: message.id, seq: message.seq, at: message.at }));
+            }
+            drop(place);
+        })
+    }
+
+    /// Answers what the commit did not: a retry (acked with the first
+    /// copy's ack) or a refusal.
+    fn settle(self, result: Result<Posted, ChatError>) {
+        let answer = match result {
+            Ok(Posted { fresh: true, .. }) => return,
+            Ok(Posted { ack, .. }) => Ok(ack),
+            Err(error) => Err(error),
+        };
+        if let Some(reply) = AckSlot::take(&self.0) {
+            reply.send(answer);
+        }
+    }
+}
+
+/// `history {room?, with?, before?, after?, limit?}`: a page of a
+/// conversation the caller may read — the lobby or a public room (anyone),
+/// a private room (its members), or their own private conversation with
+/// `with`.
+pub async fn history(
+    s: SocketRef,
+    TryData(request): TryData<HistoryRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    reply.send(read_history(&s, &state, request).await);
+}
+
+async fn read_history(
+    s: &SocketRef,
+    state: &AppState,
+    request: Result<HistoryRequest, impl std::fmt::Display>,
+) -> Result<HistoryPage, ChatError> {
+    throttle(s, Action::Read)?;
+    let request = payload(request)?;
+    let limit = request.limit.unwrap_or(HISTORY_PAGE);
+    if limit == 0 || limit > MAX_HISTORY_PAGE {
+        return Err(ChatError::InvalidPayload(format!("limit must be 1 to {MAX_HISTORY_PAGE}")));
+    }
+    let cursor = match (request.before, request.after) {
+        (Some(_), Some(_)) => return Err(ChatError::InvalidPayload("give `before` or `after`, not both".into())),
+        (Some(seq), None) => Some(Cursor::Before(seq)),
+        (None, Some(seq)) => Some(Cursor::After(seq)),
+        (None, None) => None,
+    };
+    let reader = seat_user(s)?.map(|user| user.id);
+    let conversation = conversation_to_read(state, reader, request.room.as_deref(), request.with).await?;
+    let (messages, more) = history::page(state, &conversation, cursor, limit).await?;
+    Ok(HistoryPage::of(messages, more, state.history_epoch.to_string()))
+}
+
+/// `conversations`: the caller's private conversations, most recent first,
+/// each with its newest `seq`. A resuming client compares these with what
+/// it has, so it also learns of conversations someone started while it was
+/// away.
+pub async fn conversations(s: SocketRef, State(state): State<AppState>, reply: Responder) {
+    let list = async {
+        throttle(&s, Action::Read)?;
+        let me = signed_in(&s)?;
+        let conversations = state.store.conversations(me.id, MAX_CONVERSATIONS).await?;
+        Ok(ConversationList { conversations })
+    };
+    reply.send(list.await);
+}

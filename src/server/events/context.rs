@@ -1,0 +1,89 @@
+//! What a handler knows about its socket: the [`Responder`] that answers
+//! it, who the socket speaks for (its seat), and its limits. All of it is
+//! put in place by `connect::identify` before any handler can run.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use serde::Serialize;
+use socketioxide::adapter::LocalAdapter;
+use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::handler::{FromMessageParts, Value};
+use socketioxide::socket::Socket;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::error::{ApiError, ChatError};
+use crate::protocol::{event, Reply, User};
+use crate::server::delivery;
+use crate::server::limits::{Action, ConnectionLimits};
+use crate::server::socket::seat::Seat;
+
+/// Answers an event: through its ack when the client asked for one,
+/// otherwise errors go out as an `error` event so they are never silent.
+/// Acks go straight to a WebSocket (`delivery::direct`), in order with the
+/// live messages and presence that follow them.
+pub struct Responder {
+    ack: AckSender,
+    ack_id: Option<i64>,
+    socket: SocketRef,
+}
+
+impl FromMessageParts<LocalAdapter> for Responder {
+    type Error = Infallible;
+
+    fn from_message_parts(s: &Arc<Socket>, v: &mut Value, ack_id: &Option<i64>) -> Result<Self, Infallible> {
+        let ack = <AckSender as FromMessageParts<LocalAdapter>>::from_message_parts(s, v, ack_id)?;
+        let socket = <SocketRef as FromMessageParts<LocalAdapter>>::from_message_parts(s, v, ack_id)?;
+        Ok(Responder { ack, ack_id: *ack_id, socket })
+    }
+}
+
+impl Responder {
+    pub fn send<T: Serialize>(self, result: Result<T, ChatError>) {
+        if let Some(id) = self.ack_id {
+            delivery::ack(&self.socket, self.ack, id, &Reply::from(result));
+        } else if let Err(error) = result {
+            delivery::to_socket(&self.socket, event::ERROR, &ApiError::from(error));
+        }
+    }
+}
+
+/// The socket's seat. `connect::identify` gives every socket one before
+/// registering its handlers, so a handler that finds none has met a bug:
+/// it says so in the log and answers `internal`, rather than act for a
+/// seat nobody else can see (a user it would leave online for good).
+pub fn seat(s: &SocketRef) -> Result<Seat, ChatError> {
+    s.extensions.get::<Seat>().ok_or_else(|| {
+        tracing::error!(sid = %s.id, "a socket has no seat");
+        ChatError::Internal
+    })
+}
+
+/// Who this socket speaks for, if anyone.
+pub fn seat_user(s: &SocketRef) -> Result<Option<User>, ChatError> {
+    Ok(seat(s)?.user())
+}
+
+/// Who this socket speaks for; `not_online` if nobody.
+pub fn signed_in(s: &SocketRef) -> Result<User, ChatError> {
+    seat_user(s)?.ok_or(ChatError::NotOnline)
+}
+
+pub fn connection_limits(s: &SocketRef) -> Option<ConnectionLimits> {
+    s.extensions.get::<ConnectionLimits>()
+}
+
+/// Spends one of this connection's tokens for `action`.
+pub fn throttle(s: &SocketRef, action: Action) -> Result<(), ChatError> {
+    connection_limits(s).map_or(Ok(()), |limits| limits.take(action))
+}
+
+/// Holds one of this connection's places for a message being stored.
+pub async fn in_flight(s: &SocketRef) -> Option<OwnedSemaphorePermit> {
+    connection_limits(s)?.posting().await
+}
+
+/// A payload that did not parse is `invalid_payload`, with why.
+pub fn payload<T>(data: Result<T, impl std::fmt::Display>) -> Result<T, ChatError> {
+    data.map_err(|e| ChatError::InvalidPayload(e.to_string()))
+}

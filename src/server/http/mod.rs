@@ -1,0 +1,187 @@
+//! The HTTP side, and where the server is put together: one axum router on
+//! one port for the pages (`pages`), server functions, the WASM bundle,
+//! static files, files people share (`media`) and the Socket.IO endpoint,
+//! behind the `Origin` check (`origin`); and [`run`], which composes the
+//! services and serves until a shutdown signal.
+
+mod media;
+mod origin;
+mod pages;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::middleware;
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::LeptosRoutes;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use super::config::Config;
+use super::delivery::fanout::Fanout;
+use super::delivery::presence_feed::PresenceFeed;
+use super::delivery::wire::{Peer, WireListener};
+use super::delivery::Outbound;
+use super::events;
+use super::limits::Limits;
+use super::media::blobs::LocalBlobs;
+use super::media::{sweep, MediaService};
+use super::socket::{self, presence::Presence};
+use super::state::AppState;
+use super::store::{self, CommitSink};
+use crate::app::{shell, CHAT_PATHS};
+
+/// Pending connections the kernel holds for us before refusing more (it
+/// caps this at `net.core.somaxconn`). tokio's `TcpListener::bind` asks for
+/// 1 024: in a join storm the rest overflowed, and each overflow costs the
+/// client a SYN retransmit, a second or more.
+const ACCEPT_BACKLOG: u32 = 4096;
+
+/// Binds `addr` with a backlog for crowds (see [`ACCEPT_BACKLOG`]).
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As std's and tokio's bind do: a restart may rebind at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
+}
+
+/// Serves RTCA on `listener` until `shutdown` resolves, then closes every
+/// socket, waits for requests in flight, writes out what the store has
+/// queued and closes it.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    let (socket_buffer, direct_writes) = (config.socket_buffer, config.direct_writes);
+    // The store hands every commit to delivery, in commit order.
+    let (fanout, fanout_queue) = Fanout::new();
+    let commits: Arc<dyn CommitSink> = Arc::new(fanout);
+    let store = store::open(&config.database_url, config.db_connections, Some(commits)).await?;
+    let history_epoch = store.history_epoch().await?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("rtca"))
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let blobs = LocalBlobs::open(&config.media_dir)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot use the media directory {}: {error}", config.media_dir.display()))?;
+    let media = Arc::new(MediaService::new(Arc::new(blobs), &config));
+    let state = AppState {
+        leptos_options,
+        outbound: Outbound::new(direct_writes),
+        limits: Arc::new(Limits::new(config.limits)),
+        config: Arc::new(config),
+        store,
+        presence: Arc::new(Presence::default()),
+        presence_feed: PresenceFeed::default(),
+        media,
+        history_epoch: history_epoch.into(),
+    };
+    let (socket_layer, io) = socket::builder(&state.config).with_state(state.clone()).build_layer();
+    events::serve(&io);
+    state.outbound.attach(io);
+    let (stop_delivery, delivery_stopped) = oneshot::channel();
+    let delivery = tokio::spawn(Fanout::run(state.outbound.clone(), fanout_queue, delivery_stopped));
+    let (stop_presence, presence_stopped) = oneshot::channel();
+    let presence_feed = tokio::spawn(state.presence_feed.clone().run(
+        state.outbound.clone(),
+        Arc::clone(&state.presence),
+        presence_stopped,
+    ));
+    let media_sweep =
+        tokio::spawn(sweep::run(Arc::clone(&state.store), Arc::clone(&state.media.blobs), state.config.media_grace));
+
+    let app = router(&state)
+        .layer(socket_layer)
+        .layer(middleware::from_fn(socket::head::own_request_head))
+        // Added last, so it runs first: a foreign page never reaches the socket.
+        .layer(middleware::from_fn_with_state(state.clone(), origin::check_origin));
+
+    tracing::info!("listening on http://{addr}");
+    let outbound = state.outbound.clone();
+    // Every connection goes through `wire`, which also gives live messages,
+    // presence and acks a direct path to WebSocket clients (findings 25, 27).
+    let listener = WireListener::new(listener, socket_buffer, direct_writes.then_some(socket::DIRECT_WRITES_AFTER));
+    // The peer's address reaches handlers (and the socket handshake) for the
+    // per-address limits; its connection reaches the delivery task.
+    axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing sockets");
+            // Open sockets would otherwise keep the graceful shutdown waiting.
+            outbound.close_all().await;
+        })
+        .await?;
+    media_sweep.abort();
+    // What was stored in the last moments is committed and written out
+    // before delivery goes (nobody is left to hear it live; clients resume).
+    state.store.close().await;
+    let _ = stop_delivery.send(());
+    let _ = delivery.await;
+    let _ = stop_presence.send(());
+    let _ = presence_feed.await;
+    Ok(())
+}
+
+/// Every route but the socket's: pages, health, files, server functions,
+/// and the site's own files (the fallback).
+fn router(state: &AppState) -> Router {
+    let with_state = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let render_shell = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    let mut app = Router::new().route("/health", get(health)).merge(media::routes());
+    for path in CHAT_PATHS {
+        app = app.route(path, get(pages::chat_page));
+    }
+    app
+        // With no routes of its own, this registers the server functions.
+        .leptos_routes_with_context(state, Vec::new(), with_state, render_shell)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state.clone())
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,48 @@
+//! The chat's pages: `/`, `/r/{room}` and `/dm/{user}`. Their data is
+//! loaded before the first byte (`chat::snapshot`), so history and who is
+//! online are in the first HTML, and the page reads fine before, or
+//! without, the WASM. The page carries the same data for hydration
+//! (`components::chat_page`).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::response::Response;
+use leptos::prelude::provide_context;
+use leptos_axum::render_app_async_with_context;
+
+use crate::app::{shell, Page};
+use crate::components::chat_page::PageSnapshot;
+use crate::error::ApiError;
+use crate::server::chat::identity::{token_from_headers, user_for_token};
+use crate::server::chat::snapshot;
+use crate::server::state::AppState;
+
+/// A chat page: the snapshot first, then the render.
+pub async fn chat_page(State(state): State<AppState>, request: Request) -> Response {
+    let loaded = match Page::from_path(request.uri().path()) {
+        Page::Chat { room, with } => {
+            let me = match token_from_headers(request.headers()) {
+                Some(token) => user_for_token(&state, &token).await.map_err(ApiError::from),
+                None => Ok(None),
+            };
+            match me {
+                Ok(me) => snapshot::load(&state, me, room, with).await,
+                Err(error) => Err(error),
+            }
+        }
+        // Not routed here (only CHAT_PATHS are), and the app renders its
+        // not-found page without a snapshot.
+        Page::NotFound => Err(ApiError::new("not_found", "There is nothing at this address.")),
+    };
+    let page = PageSnapshot(Arc::new(loaded));
+    let options = state.leptos_options.clone();
+    let render = render_app_async_with_context(
+        move || {
+            provide_context(state.clone());
+            provide_context(page.clone());
+        },
+        move || shell(options.clone()),
+    );
+    render(request).await
+}

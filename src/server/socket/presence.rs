@@ -1,0 +1,220 @@
+//! Who is online, counted per user rather than per socket: the same user in
+//! two tabs is one online user, and goes offline only when the last of their
+//! connections closes.
+//!
+//! A plain `std::sync::Mutex`: every operation is a short map update, and no
+//! caller holds the guard across an `.await`.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::error::ChatError;
+use crate::protocol::{by_name, User, UserId};
+use crate::server::names::name_key;
+
+#[derive(Default)]
+pub struct Presence {
+    online: Mutex<Online>,
+}
+
+/// Everyone online, by id and by name key, so checking a name costs one
+/// map lookup however many are online.
+#[derive(Default)]
+struct Online {
+    users: HashMap<UserId, OnlineUser>,
+    /// Name key → the online users who hold it. Usually one; two when a
+    /// restored session keeps a name someone else claimed meanwhile.
+    names: HashMap<String, Vec<UserId>>,
+}
+
+struct OnlineUser {
+    user: User,
+    key: String,
+    connections: usize,
+}
+
+impl Online {
+    /// Whether an online user other than `claimant` holds the name `key`.
+    fn held_by_other(&self, key: &str, claimant: Option<UserId>) -> bool {
+        self.names.get(key).is_some_and(|holders| holders.iter().any(|id| Some(*id) != claimant))
+    }
+
+    fn index(&mut self, key: &str, id: UserId) {
+        self.names.entry(key.to_owned()).or_default().push(id);
+    }
+
+    fn unindex(&mut self, key: &str, id: UserId) {
+        if let Some(holders) = self.names.get_mut(key) {
+            holders.retain(|holder| *holder != id);
+            if holders.is_empty() {
+                self.names.remove(key);
+            }
+        }
+    }
+}
+
+impl Presence {
+    fn lock(&self) -> MutexGuard<'_, Online> {
+        // A poisoned lock only means another thread panicked mid-update of a
+        // plain counter map; the data is still usable.
+        self.online.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Fails with `name_taken` when another online user holds `name`.
+    pub fn check_name_free(&self, name: &str, claimant: Option<UserId>) -> Result<(), ChatError> {
+        if self.lock().held_by_other(&name_key(name), claimant) {
+            return Err(ChatError::NameTaken);
+        }
+        Ok(())
+    }
+
+    /// Counts one more connection for `user`. Returns true when this is their
+    /// first, i.e. they just came online. With `claim_name`, fails instead if
+    /// another online user holds the name (checked under the same lock, so two
+    /// racing claims cannot both win).
+    pub fn connect(&self, user: &User, claim_name: bool) -> Result<bool, ChatError> {
+        let key = name_key(&user.name);
+        let mut online = self.lock();
+        if claim_name && online.held_by_other(&key, Some(user.id)) {
+            return Err(ChatError::NameTaken);
+        }
+        if let Some(entry) = online.users.get_mut(&user.id) {
+            entry.connections += 1;
+            return Ok(false);
+        }
+        online.index(&key, user.id);
+        online.users.insert(user.id, OnlineUser { user: user.clone(), key, connections: 1 });
+        Ok(true)
+    }
+
+    /// Counts one connection fewer. Returns the user when that was their last.
+    pub fn disconnect(&self, user: UserId) -> Option<User> {
+        let mut online = self.lock();
+        let entry = online.users.get_mut(&user)?;
+        entry.connections = entry.connections.saturating_sub(1);
+        if entry.connections > 0 {
+            return None;
+        }
+        let gone = online.users.remove(&user)?;
+        online.unindex(&gone.key, user);
+        Some(gone.user)
+    }
+
+    /// Records a new display name for an online user, unless another online
+    /// user holds it (checked and applied under one lock).
+    pub fn rename(&self, user: &User) -> Result<(), ChatError> {
+        self.set_name(user, true)
+    }
+
+    /// Gives an online user back a name that was theirs (a rename that
+    /// could not be stored), even if someone claimed it meanwhile: as with
+    /// a restored session, a name one had stays one's.
+    pub fn restore_name(&self, user: &User) {
+        let _ = self.set_name(user, false);
+    }
+
+    fn set_name(&self, user: &User, claim: bool) -> Result<(), ChatError> {
+        let key = name_key(&user.name);
+        let mut online = self.lock();
+        if claim && online.held_by_other(&key, Some(user.id)) {
+            return Err(ChatError::NameTaken);
+        }
+        let Some(entry) = online.users.get_mut(&user.id) else { return Ok(()) };
+        entry.user.name.clone_from(&user.name);
+        let old = std::mem::replace(&mut entry.key, key.clone());
+        online.unindex(&old, user.id);
+        online.index(&key, user.id);
+        Ok(())
+    }
+
+    /// How many of `users` are online.
+    pub fn count_online(&self, users: &[UserId]) -> usize {
+        let online = self.lock();
+        users.iter().filter(|id| online.users.contains_key(id)).count()
+    }
+
+    /// How many users are online.
+    pub fn online_count(&self) -> usize {
+        self.lock().users.len()
+    }
+
+    /// Who is online, in no particular order.
+    pub fn online_ids(&self) -> Vec<UserId> {
+        self.lock().users.keys().copied().collect()
+    }
+
+    /// `id` as online now, with their current name.
+    pub fn online_user(&self, id: UserId) -> Option<User> {
+        self.lock().users.get(&id).map(|online| online.user.clone())
+    }
+
+    /// Everyone online, in the order the browser keeps them ([`by_name`]).
+    /// Sorted after the lock is released: at thousands online the sort is
+    /// the longest part.
+    pub fn users(&self) -> Vec<User> {
+        let mut users: Vec<User> = self.lock().users.values().map(|online| online.user.clone()).collect();
+        users.sort_unstable_by(by_name);
+        users
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn user(id: i64, name: &str) -> User {
+        User { id, name: name.into() }
+    }
+
+    #[test]
+    fn two_tabs_are_one_online_user() {
+        let p = Presence::default();
+        assert!(p.connect(&user(1, "alice"), true).unwrap());
+        assert!(!p.connect(&user(1, "alice"), true).unwrap());
+        assert_eq!(p.users().len(), 1);
+        assert_eq!(p.disconnect(1), None);
+        assert_eq!(p.disconnect(1), Some(user(1, "alice")));
+        assert!(p.users().is_empty());
+        assert_eq!(p.disconnect(1), None);
+    }
+
+    #[test]
+    fn names_are_taken_case_insensitively() {
+        let p = Presence::default();
+        p.connect(&user(1, "Alice"), true).unwrap();
+        assert_eq!(p.connect(&user(2, "alice"), true), Err(ChatError::NameTaken));
+        assert_eq!(p.check_name_free("ALICE", None), Err(ChatError::NameTaken));
+        assert!(p.check_name_free("alice", Some(1)).is_ok());
+        p.disconnect(1);
+        assert!(p.connect(&user(2, "alice"), true).unwrap());
+    }
+
+    #[test]
+    fn names_compare_after_unicode_normalisation() {
+        let p = Presence::default();
+        p.connect(&user(1, "alice"), true).unwrap();
+        assert_eq!(p.connect(&user(2, "ＡＬＩＣＥ"), true), Err(ChatError::NameTaken));
+        // A restored session keeps its name; the name stays held until both go.
+        assert!(p.connect(&user(3, "Alice"), false).unwrap());
+        p.disconnect(1);
+        assert_eq!(p.check_name_free("alice", Some(4)), Err(ChatError::NameTaken));
+        p.disconnect(3);
+        assert!(p.check_name_free("alice", Some(4)).is_ok());
+        // Renaming frees the old name and takes the new one.
+        p.connect(&user(5, "carol"), true).unwrap();
+        p.rename(&user(5, "dave")).unwrap();
+        assert!(p.check_name_free("carol", None).is_ok());
+        assert_eq!(p.check_name_free("Dave", None), Err(ChatError::NameTaken));
+    }
+
+    #[test]
+    fn the_list_is_in_the_order_the_browser_keeps() {
+        let p = Presence::default();
+        for (id, name) in [(1, "Zed"), (2, "émile"), (3, "adam"), (4, "Eve"), (5, "Emile")] {
+            p.connect(&user(id, name), true).unwrap();
+        }
+        let names: Vec<String> = p.users().into_iter().map(|u| u.name).collect();
+        assert_eq!(names, ["adam", "Emile", "émile", "Eve", "Zed"]);
+    }
+}

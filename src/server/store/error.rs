@@ -1,0 +1,48 @@
+//! How storage fails, in terms no backend owns: the backend's own error is
+//! kept whole as the cause, for the log. Clients only ever see `internal`
+//! (`server::failure`).
+
+use std::sync::Arc;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed or refused; its own error is the source.
+    #[error("storage failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A batch of writes failed as a whole (the lock, the disk): every
+    /// write in it shares the cause.
+    #[error("a batch of writes failed")]
+    Batch(#[source] Arc<dyn std::error::Error + Send + Sync>),
+    /// File work inside a storage operation (removing a blob's bytes).
+    #[error("storage failed on a file")]
+    Io(#[from] std::io::Error),
+    /// The store was closed (the server is shutting down).
+    #[error("the store is closed")]
+    Closed,
+    /// The database URL names no backend this build has.
+    #[error("unsupported database: {0}")]
+    Unsupported(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// Wraps a backend's own error.
+    pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Backend(Box::new(error))
+    }
+}
+
+/// sqlx drives both SQL backends' pools.
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        StoreError::backend(error)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> StoreError {
+        StoreError::backend(error)
+    }
+}

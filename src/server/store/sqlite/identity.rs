@@ -1,0 +1,99 @@
+//! Users, sessions and accounts in SQLite. Guests are created by the
+//! writer thread (`group_commit`), a user and its session in one commit, so
+//! that a crowd signing up at once shares commits; everything else goes
+//! through the pool.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::rows::user_from_row;
+use super::SqliteStore;
+use crate::protocol::{User, UserId};
+use crate::server::store::{IdentityStore, NewGuest, StoreError, StoreResult};
+
+#[async_trait]
+impl IdentityStore for SqliteStore {
+    async fn create_guest_with_session(&self, guest: NewGuest<'_>) -> StoreResult<User> {
+        let id = self.writer.create_guest(guest).await?;
+        Ok(User { id, name: guest.name.to_owned() })
+    }
+
+    async fn create_member(
+        &self,
+        name: &str,
+        name_key: &str,
+        password_hash: &str,
+        at: i64,
+    ) -> StoreResult<Option<User>> {
+        // The unique index on registered name keys decides races.
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO users (name, name_key, kind, password_hash, created_at) VALUES (?, ?, 'member', ?, ?)
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(name)
+        .bind(name_key)
+        .bind(password_hash)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id.map(|id| User { id, name: name.to_owned() }))
+    }
+
+    async fn member(&self, name_key: &str) -> StoreResult<Option<(User, String)>> {
+        let row = sqlx::query("SELECT id, name, password_hash FROM users WHERE name_key = ? AND kind = 'member'")
+            .bind(name_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((user_from_row(&row)?, row.try_get("password_hash")?)))
+    }
+
+    async fn is_registered(&self, id: UserId) -> StoreResult<bool> {
+        let kind: Option<String> =
+            sqlx::query_scalar("SELECT kind FROM users WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        Ok(kind.as_deref() == Some("member"))
+    }
+
+    async fn rename_user(&self, id: UserId, name: &str, name_key: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET name = ?, name_key = ? WHERE id = ?")
+            .bind(name)
+            .bind(name_key)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT id, name FROM users WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(user_from_row).transpose().map_err(StoreError::from)
+    }
+
+    async fn create_session(&self, token_hash: &[u8], user: UserId, at: i64, expires_at: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(user)
+            .bind(at)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ? AND s.expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose().map_err(StoreError::from)
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,107 @@
+//! Conversations and their messages in SQLite. Messages are written by the
+//! writer thread (`group_commit`); they are read here, through the pool.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::group_commit::Written;
+use super::rows::{key_of, message_from_row};
+use super::SqliteStore;
+use crate::protocol::{ConversationId, ConversationSummary, Message, User, UserId};
+use crate::server::store::{Cursor, Insert, MessageStore, NewMessage, StoreError, StoreResult};
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn history_epoch(&self) -> StoreResult<String> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'history_epoch'").fetch_one(&self.pool).await?)
+    }
+
+    async fn insert_message(&self, m: NewMessage<'_>) -> StoreResult<Insert> {
+        Ok(match self.writer.insert(m).await? {
+            Written::Stored { id, seq } => Insert::Stored { id, seq },
+            Written::Duplicate(id) => {
+                let row = sqlx::query(select_messages!("WHERE m.id = ?")).bind(id).fetch_one(&self.pool).await?;
+                Insert::Duplicate(Box::new(message_from_row(&row)?))
+            }
+            Written::MediaRefused => Insert::MediaRefused,
+            Written::NotAMember => Insert::NotAMember,
+        })
+    }
+
+    async fn recent(&self, conversation: &ConversationId, limit: usize) -> StoreResult<Vec<Message>> {
+        self.read(conversation, None, limit).await
+    }
+
+    async fn page(&self, conversation: &ConversationId, cursor: Cursor, limit: usize) -> StoreResult<Vec<Message>> {
+        self.read(conversation, Some(cursor), limit).await
+    }
+
+    async fn last_seq(&self, conversation: &ConversationId) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?")
+            .bind(key_of(conversation))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // Sent and received are read apart so each side uses its own index.
+        let rows = sqlx::query(
+            "SELECT c.peer, u.name, MAX(c.last_seq) AS last_seq, MAX(c.last_at) AS last_at
+             FROM (SELECT room, to_user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at
+                   FROM messages WHERE user_id = ?1 AND to_user_id IS NOT NULL GROUP BY room
+                   UNION ALL
+                   SELECT room, user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at
+                   FROM messages WHERE to_user_id = ?1 GROUP BY room) c
+             JOIN users u ON u.id = c.peer
+             GROUP BY c.room ORDER BY last_at DESC, c.peer LIMIT ?2",
+        )
+        .bind(user)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ConversationSummary {
+                    with: User { id: row.try_get("peer")?, name: row.try_get("name")? },
+                    last_seq: row.try_get("last_seq")?,
+                    last_at: row.try_get("last_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
+
+impl SqliteStore {
+    /// Up to `limit` messages of `conversation`, oldest first: next to the
+    /// cursor, or the newest with none.
+    async fn read(
+        &self,
+        conversation: &ConversationId,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let key = key_of(conversation);
+        let query = match cursor {
+            Some(Cursor::After(seq)) => {
+                sqlx::query(select_messages!("WHERE m.room = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?"))
+                    .bind(key)
+                    .bind(seq)
+            }
+            Some(Cursor::Before(seq)) => {
+                sqlx::query(select_messages!("WHERE m.room = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"))
+                    .bind(key)
+                    .bind(seq)
+            }
+            None => sqlx::query(select_messages!("WHERE m.room = ? ORDER BY m.seq DESC LIMIT ?")).bind(key),
+        };
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
+        let mut messages = rows.iter().map(message_from_row).collect::<StoreResult<Vec<_>>>()?;
+        if !matches!(cursor, Some(Cursor::After(_))) {
+            messages.reverse();
+        }
+        Ok(messages)
+    }
+}

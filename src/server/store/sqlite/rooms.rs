@@ -1,0 +1,137 @@
+//! Rooms and their members in SQLite.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::SqliteStore;
+use crate::protocol::UserId;
+use crate::server::store::{Room, RoomListing, RoomStore, StoreError, StoreResult};
+
+#[async_trait]
+impl RoomStore for SqliteStore {
+    async fn create_room(&self, name: &str, private: bool, creator: UserId, at: i64) -> StoreResult<Option<Room>> {
+        let mut tx = self.pool.begin().await?;
+        let created: Option<String> = sqlx::query_scalar(
+            "INSERT INTO rooms (name, private, created_by, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT DO NOTHING RETURNING name",
+        )
+        .bind(name)
+        .bind(private)
+        .bind(creator)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if created.is_none() {
+            return Ok(None);
+        }
+        sqlx::query("INSERT INTO room_members (room, user_id, joined_at) VALUES (?, ?, ?)")
+            .bind(name)
+            .bind(creator)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(Room { name: name.to_owned(), private }))
+    }
+
+    async fn room(&self, name: &str) -> StoreResult<Option<Room>> {
+        let private: Option<bool> = sqlx::query_scalar("SELECT private FROM rooms WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(private.map(|private| Room { name: name.to_owned(), private }))
+    }
+
+    async fn room_listing(
+        &self,
+        viewer: Option<UserId>,
+        online: &[UserId],
+        limit: usize,
+    ) -> StoreResult<Vec<RoomListing>> {
+        // SQLITE-ONLY: the online ids travel as one JSON array, unpacked by
+        // `json_each`; PostgreSQL binds an array (`= ANY($2)`).
+        let online = serde_json::to_string(online).unwrap_or_else(|_| "[]".to_owned());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // One statement; each count is an index lookup (room_members' key,
+        // messages' (room, seq)).
+        let rows = sqlx::query(
+            "SELECT r.name, r.private,
+                    (SELECT COUNT(*) FROM room_members m WHERE m.room = r.name) AS members,
+                    (SELECT COUNT(*) FROM room_members m
+                     WHERE m.room = r.name AND m.user_id IN (SELECT value FROM json_each(?2))) AS online,
+                    EXISTS (SELECT 1 FROM room_members m WHERE m.room = r.name AND m.user_id = ?1) AS joined,
+                    (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = r.name) AS last_seq
+             FROM rooms r
+             WHERE r.private = 0 OR r.name IN (SELECT room FROM room_members WHERE user_id = ?1)
+             ORDER BY r.name LIMIT ?3",
+        )
+        .bind(viewer)
+        .bind(online)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let count = |column: &str| row.try_get::<i64, _>(column).map(|n| usize::try_from(n).unwrap_or(0));
+                Ok(RoomListing {
+                    room: Room { name: row.try_get("name")?, private: row.try_get("private")? },
+                    members: count("members")?,
+                    online: count("online")?,
+                    joined: row.try_get("joined")?,
+                    last_seq: row.try_get("last_seq")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    async fn rooms_created_by(&self, user: UserId) -> StoreResult<usize> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE created_by = ?")
+            .bind(user)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    async fn is_member(&self, room: &str, user: UserId) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM room_members WHERE room = ? AND user_id = ?")
+            .bind(room)
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn add_member(&self, room: &str, user: UserId, at: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO room_members (room, user_id, joined_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(room)
+            .bind(user)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, room: &str, user: UserId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM room_members WHERE room = ? AND user_id = ?")
+            .bind(room)
+            .bind(user)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>> {
+        Ok(sqlx::query_scalar("SELECT user_id FROM room_members WHERE room = ?")
+            .bind(room)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn memberships(&self, user: UserId) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT room FROM room_members WHERE user_id = ? ORDER BY room")
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}

@@ -1,0 +1,34 @@
+//! The integration suite, as one test binary: each module drives the real
+//! server (on 127.0.0.1:0, with a temporary SQLite file, or the real
+//! binary where a test must kill or starve it) over real sockets and HTTP.
+//! One binary links the crate once; the suites that need the machine to
+//! themselves (`tests/media_load.rs`, which measures) stay apart.
+//!
+//! - `realtime`: the event contract and bad input;
+//! - `history`: paging, resume, the conversation list, the history epoch;
+//! - `presence`: crowds joining and leaving, batched and classic;
+//! - `rooms`: public and private rooms on every read and post path;
+//! - `accounts`: sign-up, sign-in, sign-out, registered names;
+//! - `media`: uploads, previews, Range, access to files;
+//! - `hostile`: clients that lie, flood, stall or pry;
+//! - `churn`: readers dropping and coming back while writers send;
+//! - `durability`: the binary killed mid-burst keeps every acked message;
+//! - `stuck_log`: a server whose log nobody reads keeps serving;
+//! - `store`: the storage contract every backend must pass.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod accounts;
+mod churn;
+mod durability;
+mod history;
+mod hostile;
+mod media;
+mod presence;
+mod realtime;
+mod rooms;
+mod store;
+mod stuck_log;

@@ -1,0 +1,151 @@
+//! Rooms against the real server: public rooms created, listed, joined and
+//! left; private rooms that do not exist for anyone outside them, on every
+//! read path; names and caps.
+
+use std::time::Duration;
+
+use crate::common::{temp_db, TestClient, TestServer};
+use serde_json::{json, Value};
+
+fn names(list: &Value) -> Vec<String> {
+    list["rooms"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Whether `client` hears a `message` with `text` within a short while.
+async fn hears(client: &TestClient, text: &str) -> bool {
+    client.drain(Duration::from_millis(300)).await.iter().any(|(name, m)| name == "message" && m["text"] == text)
+}
+
+#[tokio::test]
+async fn public_rooms_are_created_listed_joined_and_left() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, _) = server.online("alice").await;
+    let (bob, _) = server.online("bob").await;
+    let (carol, _) = server.online("carol").await;
+
+    let created = alice.emit_ack("create_room", json!({ "name": "general" })).await;
+    assert_eq!(created["ok"], true, "{created}");
+    assert_eq!(
+        (created["members"].clone(), created["online"].clone(), created["joined"].clone()),
+        (json!(1), json!(1), json!(true))
+    );
+    let announced = bob.event("room_created").await;
+    assert_eq!(
+        (announced["name"].clone(), announced["joined"].clone()),
+        (json!("general"), json!(false)),
+        "as bob sees it"
+    );
+    let listed = bob.emit_ack("rooms", json!(null)).await;
+    assert_eq!(names(&listed), ["general", "lobby"]);
+    assert_eq!(listed["rooms"][0]["joined"], false);
+
+    let early = bob.emit_ack("message", json!({ "room": "general", "text": "may I?" })).await;
+    assert_eq!(early["error"]["code"], "not_a_member");
+    let joined = bob.emit_ack("join_room", json!({ "room": "general" })).await;
+    assert_eq!((joined["members"].clone(), joined["joined"].clone()), (json!(2), json!(true)));
+
+    let ack = alice.emit_ack("message", json!({ "room": "general", "text": "welcome, bob" })).await;
+    assert_eq!((ack["ok"].clone(), ack["seq"].clone()), (json!(true), json!(1)), "rooms number their own messages");
+    let heard = bob.event_where("message", |m| m["text"] == "welcome, bob").await;
+    assert_eq!(heard["room"], "general");
+    assert!(!hears(&carol, "welcome, bob").await, "a non-member heard a room message");
+    // A public room's history is open to all, like the lobby's.
+    let page = carol.emit_ack("history", json!({ "room": "general" })).await;
+    assert_eq!(page["messages"][0]["text"], "welcome, bob");
+
+    let left = bob.emit_ack("leave_room", json!({ "room": "general" })).await;
+    assert_eq!((left["members"].clone(), left["joined"].clone()), (json!(1), json!(false)));
+    alice.emit_ack("message", json!({ "room": "general", "text": "bob has gone" })).await;
+    assert!(!hears(&bob, "bob has gone").await, "a member who left still hears the room");
+    assert_eq!(bob.emit_ack("leave_room", json!({ "room": "lobby" })).await["error"]["code"], "invalid_payload");
+    assert_eq!(bob.emit_ack("join_room", json!({ "room": "lobby" })).await["error"]["code"], "invalid_payload");
+    // Invitations are for private rooms: nobody is pulled into a public one.
+    let carol_id = carol.emit_ack("online", json!({ "name": "carol" })).await["user"]["id"].clone();
+    for room in ["general", "lobby"] {
+        let ack = alice.emit_ack("invite", json!({ "room": room, "user": carol_id })).await;
+        assert_eq!(ack["error"]["code"], "invalid_payload", "{room}: {ack}");
+    }
+    // The list carries each room's newest seq, for resuming.
+    let listed = alice.emit_ack("rooms", json!(null)).await;
+    assert_eq!(
+        (listed["rooms"][0]["name"].clone(), listed["rooms"][0]["last_seq"].clone()),
+        (json!("general"), json!(2))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_private_room_does_not_exist_for_outsiders() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, _) = server.online("alice").await;
+    let (bob, bob_ack) = server.online("bob").await;
+    let (carol, _) = server.online("carol").await;
+
+    let created = alice.emit_ack("create_room", json!({ "name": "inner-circle", "private": true })).await;
+    assert_eq!((created["ok"].clone(), created["private"].clone()), (json!(true), json!(true)));
+    alice.emit_ack("message", json!({ "room": "inner-circle", "text": "between us" })).await;
+
+    // Every way in, for an outsider: nothing, and no hint that it exists.
+    assert_eq!(names(&carol.emit_ack("rooms", json!(null)).await), ["lobby"]);
+    for (event, data) in [
+        ("join_room", json!({ "room": "inner-circle" })),
+        ("history", json!({ "room": "inner-circle" })),
+        ("message", json!({ "room": "inner-circle", "text": "let me in" })),
+        ("leave_room", json!({ "room": "inner-circle" })),
+        ("invite", json!({ "room": "inner-circle", "user": 3 })),
+    ] {
+        let ack = carol.emit_ack(event, data.clone()).await;
+        assert_eq!(ack["error"]["code"], "no_such_room", "{event} {data}: {ack}");
+        assert!(!ack.to_string().contains("between us"));
+    }
+    let visitor = server.client().await;
+    assert_eq!(visitor.emit_ack("history", json!({ "room": "inner-circle" })).await["error"]["code"], "no_such_room");
+    let page = reqwest::get(format!("http://{}/", server.addr)).await.unwrap().text().await.unwrap();
+    assert!(!page.contains("between us") && !page.contains("inner-circle"));
+
+    // A member invites bob: his sockets join at once, and he is told.
+    let invited = alice.emit_ack("invite", json!({ "room": "inner-circle", "user": bob_ack["user"]["id"] })).await;
+    assert_eq!(invited["ok"], true, "{invited}");
+    assert_eq!(bob.event("invited").await["name"], "inner-circle");
+    alice.emit_ack("message", json!({ "room": "inner-circle", "text": "welcome in" })).await;
+    bob.event_where("message", |m| m["text"] == "welcome in").await;
+    assert!(!hears(&carol, "welcome in").await, "an outsider heard a private room");
+    let history = bob.emit_ack("history", json!({ "room": "inner-circle" })).await;
+    assert_eq!(history["messages"].as_array().map(Vec::len), Some(2));
+
+    // Membership outlives the connection.
+    bob.close().await;
+    let bob = TestClient::connect(server.addr, Some(json!({ "token": bob_ack["token"] }))).await.unwrap();
+    alice.emit_ack("message", json!({ "room": "inner-circle", "text": "still here?" })).await;
+    bob.event_where("message", |m| m["text"] == "still here?").await;
+    assert_eq!(names(&bob.emit_ack("rooms", json!(null)).await), ["inner-circle", "lobby"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn room_names_and_memberships_are_bounded() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start_with(db, |config| config.max_rooms_per_user = 2).await;
+    let (alice, _) = server.online("alice").await;
+    for bad in ["", "General", "two words", "dm:1:2", "user:1", &"x".repeat(33), "ümlaut"] {
+        let ack = alice.emit_ack("create_room", json!({ "name": bad })).await;
+        assert_eq!(ack["error"]["code"], "invalid_room_name", "{bad:?}: {ack}");
+    }
+    assert_eq!(alice.emit_ack("create_room", json!({ "name": "one" })).await["ok"], true);
+    assert_eq!(alice.emit_ack("create_room", json!({ "name": "one" })).await["error"]["code"], "room_exists");
+    assert_eq!(alice.emit_ack("create_room", json!({ "name": "lobby" })).await["error"]["code"], "room_exists");
+    assert_eq!(alice.emit_ack("create_room", json!({ "name": "two" })).await["ok"], true);
+    let third = alice.emit_ack("create_room", json!({ "name": "three" })).await;
+    assert_eq!(third["error"]["code"], "too_many_rooms", "{third}");
+    // Leaving does not make room for more creating: rooms outlive members.
+    alice.emit_ack("leave_room", json!({ "room": "one" })).await;
+    alice.emit_ack("leave_room", json!({ "room": "two" })).await;
+    let again = alice.emit_ack("create_room", json!({ "name": "three" })).await;
+    assert_eq!(again["error"]["code"], "too_many_rooms", "{again}");
+    let visitor = server.client().await;
+    assert_eq!(visitor.emit_ack("create_room", json!({ "name": "mine" })).await["error"]["code"], "not_online");
+    assert_eq!(visitor.emit_ack("rooms", json!(null)).await["rooms"].as_array().map(Vec::len), Some(3));
+    server.stop().await;
+}
