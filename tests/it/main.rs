@@ -14,7 +14,8 @@
 //! - `churn`: readers dropping and coming back while writers send;
 //! - `durability`: the binary killed mid-burst keeps every acked message;
 //! - `stuck_log`: a server whose log nobody reads keeps serving;
-//! - `store`: the storage contract every backend must pass.
+//! - `store`: the storage contract every backend must pass;
+//! - `consistency`: no import cycles; every event and setting documented.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,6 +24,7 @@ mod common;
 
 mod accounts;
 mod churn;
+mod consistency;
 mod durability;
 mod history;
 mod hostile;
