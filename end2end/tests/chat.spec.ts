@@ -177,3 +177,34 @@ test("works on a phone-sized screen", async ({ browser, users }) => {
   const overflow = await alice.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow).toBeLessThanOrEqual(0);
 });
+
+test("a sent message stays shown when its own copy never comes back", async ({ browser, users }) => {
+  // The server acks a message, then delivers it to the room, the sender's
+  // tab included. Here the sender's copy is lost on the way (a full queue
+  // drops it): the ack alone must keep the message on screen, as sent.
+  const text = `acked but never echoed ${uniqueName("")}`;
+  let dropped = 0;
+  const alice = await joinAs(browser, uniqueName("alice"), {
+    prepare: async (context) => {
+      await context.routeWebSocket(/\/socket\.io\//, (ws) => {
+        const server = ws.connectToServer();
+        server.onMessage((frame) => {
+          if (typeof frame === "string" && frame.startsWith("42") && frame.includes(text)) {
+            dropped += 1;
+            return;
+          }
+          ws.send(frame);
+        });
+      });
+    },
+  });
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  await send(alice.page, text);
+  await expect(message(bob.page, text)).toHaveCount(1);
+  await expect.poll(() => dropped).toBe(1);
+  await expect(message(alice.page, text)).toHaveCount(1);
+  await expect(alice.page.getByTestId("pending")).toHaveCount(0);
+  // Shown as stored, with its time, like any other message.
+  await expect(message(alice.page, text).locator("time")).toHaveText(/^\d\d:\d\d$/);
+});

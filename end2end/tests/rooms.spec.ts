@@ -128,3 +128,29 @@ test("without JavaScript a message on a /dm address stays private", async ({ bro
   await expect(alice.page.locator("button.person", { hasText: name }).locator(".badge")).toHaveText("1");
   await expect(bob.page.locator("body")).not.toContainText(text);
 });
+
+test("a room that heard live messages before it was first opened shows its history when opened", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const room = uniqueName("pw-tail-");
+  await createRoom(alice.page, room);
+  const history = [1, 2, 3].map((n) => `history ${n} of ${room}`);
+  for (const text of history) await send(alice.page, text);
+  await expect(message(alice.page, history[2])).toHaveCount(1);
+  // bob joins, then comes back to a fresh page in the lobby: a member who
+  // hears the room live but has not opened it on this page.
+  await roomButton(bob.page, room).click();
+  await bob.page.getByRole("button", { name: `Join #${room}` }).click();
+  await expect(bob.page.getByRole("button", { name: "Leave room" })).toBeVisible();
+  await bob.page.goto(baseUrl());
+  await expect(bob.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+
+  const live = `live in ${room}`;
+  await send(alice.page, live);
+  await expect(roomButton(bob.page, room).locator(".badge")).toHaveText("1");
+  await roomButton(bob.page, room).click();
+  for (const text of [...history, live]) await expect(message(bob.page, text)).toHaveCount(1);
+  const shown = await bob.page.getByTestId("messages").locator(".text").allTextContents();
+  expect(shown).toEqual([...history, live]);
+});

@@ -401,3 +401,55 @@ async fn renames_are_seen_by_everyone_and_invisible_names_refused() {
     assert_eq!(guest.emit_ack("online", json!({ "name": "alice" })).await["ok"], true);
     server.stop().await;
 }
+
+/// A rename the store cannot keep changes nothing: presence, live messages
+/// and history all go on with the old name (they once parted ways, live
+/// messages carrying the new name and history the old).
+#[tokio::test]
+async fn a_rename_the_store_refuses_changes_nothing() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db.clone()).await;
+    let (alice, _) = server.online("alice").await;
+    let (bob, _) = server.online("bob").await;
+    // The real store, made to fail on renames.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER no_renames BEFORE UPDATE OF name ON users BEGIN SELECT RAISE(ABORT, 'disk on fire'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let refused = alice.emit_ack("online", json!({ "name": "alicia" })).await;
+    assert_eq!(refused["error"]["code"], "internal", "{refused}");
+
+    let ack = alice.emit_ack("message", json!({ "text": "still me" })).await;
+    assert_eq!(ack["ok"], true);
+    let live = bob.event_where("message", |m| m["text"] == "still me").await;
+    assert_eq!(live["from"]["name"], "alice", "live messages keep the old name");
+    let page = bob.emit_ack("history", json!({ "limit": 1 })).await;
+    assert_eq!(page["messages"][0]["from"]["name"], "alice");
+    // Presence too: the new name was never taken, the old one still is.
+    let carol = server.client().await;
+    assert_eq!(carol.emit_ack("online", json!({ "name": "alicia" })).await["ok"], true);
+    assert_eq!(bob.emit_ack("online", json!({ "name": "Alice" })).await["error"]["code"], "name_taken");
+    pool.close().await;
+    server.stop().await;
+}
+
+/// A graceful stop closes the database: what was stored is written into
+/// the main file and SQLite's write-ahead log goes with the last
+/// connection (a writer thread or pool left open would keep it).
+#[tokio::test]
+async fn a_graceful_stop_closes_the_database() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db.clone()).await;
+    let (alice, _) = server.online("alice").await;
+    for n in 0..5 {
+        assert_eq!(alice.emit_ack("message", json!({ "text": format!("kept {n}") })).await["ok"], true);
+    }
+    let wal = db.with_file_name(format!("{}-wal", db.file_name().unwrap().to_string_lossy()));
+    assert!(wal.exists(), "the log exists while the server runs");
+    server.stop().await;
+    assert!(!wal.exists(), "the log is still there after a graceful stop");
+    assert_eq!(crate::common::stored_messages(&db).await.len(), 5);
+}

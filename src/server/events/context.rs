@@ -53,8 +53,13 @@ impl Responder {
 /// it says so in the log and answers `internal`, rather than act for a
 /// seat nobody else can see (a user it would leave online for good).
 pub fn seat(s: &SocketRef) -> Result<Seat, ChatError> {
-    s.extensions.get::<Seat>().ok_or_else(|| {
-        tracing::error!(sid = %s.id, "a socket has no seat");
+    required(s.extensions.get::<Seat>(), &s.id)
+}
+
+/// The seat found, or the loud failure of finding none (never a fresh one).
+fn required(found: Option<Seat>, sid: &dyn std::fmt::Display) -> Result<Seat, ChatError> {
+    found.ok_or_else(|| {
+        tracing::error!(%sid, "a socket has no seat");
         ChatError::Internal
     })
 }
@@ -86,4 +91,17 @@ pub async fn in_flight(s: &SocketRef) -> Option<OwnedSemaphorePermit> {
 /// A payload that did not parse is `invalid_payload`, with why.
 pub fn payload<T>(data: Result<T, impl std::fmt::Display>) -> Result<T, ChatError> {
     data.map_err(|e| ChatError::InvalidPayload(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_without_a_seat_is_an_error_not_a_new_seat() {
+        assert!(matches!(required(None, &"sid"), Err(ChatError::Internal)));
+        let seat = Seat::default();
+        seat.restore(User { id: 1, name: "alice".into() });
+        assert_eq!(required(Some(seat), &"sid").map(|seat| seat.user().map(|u| u.id)), Ok(Some(1)));
+    }
 }
