@@ -2,11 +2,44 @@
 //! fail at, with stable machine-readable codes. On the wire (socket acks,
 //! `error` events, HTTP bodies, server functions) it is always
 //! `{code, message}`: [`ApiError`].
+//!
+//! A code is its variant's name in snake_case (`RateLimited` is
+//! `rate_limited`), so a new error cannot forget its code; the codes are
+//! part of the public contract, so a test holds every one of them, and
+//! renaming a variant fails it. Codes that clients match (their own, and the
+//! server's they act on) are constants in [`code`].
 
 use serde::{Deserialize, Serialize};
 
+/// Codes that programs match, shared so that neither side spells them.
+pub mod code {
+    /// The server's: wait, then send the same thing again.
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// The server's: it failed; the details are in its log.
+    pub const INTERNAL: &str = "internal";
+    /// The browser's: no connection to send on.
+    pub const DISCONNECTED: &str = "disconnected";
+    /// The browser's: no ack in time.
+    pub const TIMEOUT: &str = "timeout";
+    /// The browser's: too much waiting to go out already.
+    pub const BUSY: &str = "busy";
+    /// The browser's: an ack it could not read.
+    pub const BAD_REPLY: &str = "bad_reply";
+    /// The browser's: an HTTP request that failed on the way.
+    pub const REQUEST_FAILED: &str = "request_failed";
+    /// The browser's: the page must be loaded again.
+    pub const RELOAD: &str = "reload";
+    /// A form post refused with an error the page could not read.
+    pub const REFUSED: &str = "refused";
+    /// An address with nothing at it.
+    pub const NOT_FOUND: &str = "not_found";
+    /// A request the server could not read at all.
+    pub const BAD_REQUEST: &str = "bad_request";
+}
+
 /// What went wrong. `code()` values are part of the public contract.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "snake_case")]
 pub enum ChatError {
     #[error("say who you are first: send `online` with a name")]
     NotOnline,
@@ -61,33 +94,12 @@ pub enum ChatError {
 }
 
 impl ChatError {
+    /// Its code on the wire: the variant's name in snake_case, or, for
+    /// [`ChatError::Invalid`], the input error's own.
     pub fn code(&self) -> &'static str {
         match self {
-            ChatError::NotOnline => "not_online",
-            ChatError::InvalidPayload(_) => "invalid_payload",
             ChatError::Invalid(invalid) => invalid.code(),
-            ChatError::NameTaken => "name_taken",
-            ChatError::NoSuchUser => "no_such_user",
-            ChatError::NoSuchRoom => "no_such_room",
-            ChatError::UnknownEvent(_) => "unknown_event",
-            ChatError::InvalidSession => "invalid_session",
-            ChatError::AlreadyOnline => "already_online",
-            ChatError::NameRegistered => "name_registered",
-            ChatError::BadCredentials => "bad_credentials",
-            ChatError::WeakPassword { .. } => "weak_password",
-            ChatError::GuestsDisabled => "guests_disabled",
-            ChatError::MemberRename => "member_rename",
-            ChatError::RoomExists => "room_exists",
-            ChatError::NotAMember => "not_a_member",
-            ChatError::TooManyRooms { .. } => "too_many_rooms",
-            ChatError::RateLimited => "rate_limited",
-            ChatError::TooManyConnections => "too_many_connections",
-            ChatError::NoSuchMedia => "no_such_media",
-            ChatError::FileTooLarge { .. } => "file_too_large",
-            ChatError::UnsupportedFile => "unsupported_file",
-            ChatError::UnreadableImage => "unreadable_image",
-            ChatError::TooManyUploads => "too_many_uploads",
-            ChatError::Internal => "internal",
+            other => other.into(),
         }
     }
 }
@@ -96,7 +108,8 @@ impl ChatError {
 /// name. The browser checks these before sending, and the server again. A
 /// type of its own so that the browser bundle carries these words only, not
 /// every [`ChatError`]'s.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "snake_case")]
 pub enum InvalidInput {
     #[error("a message cannot be empty")]
     EmptyText,
@@ -109,15 +122,10 @@ pub enum InvalidInput {
 }
 
 impl InvalidInput {
-    /// Its code on the wire, part of the public contract as
-    /// [`ChatError::code`]'s are.
+    /// Its code on the wire, the variant's name in snake_case: part of the
+    /// public contract as [`ChatError::code`]'s are.
     pub fn code(&self) -> &'static str {
-        match self {
-            InvalidInput::EmptyText => "empty_text",
-            InvalidInput::TextTooLong { .. } => "text_too_long",
-            InvalidInput::InvalidName(_) => "invalid_name",
-            InvalidInput::InvalidRoomName { .. } => "invalid_room_name",
-        }
+        self.into()
     }
 }
 
@@ -160,6 +168,56 @@ impl leptos::server_fn::error::FromServerFnError for ApiError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        ApiError::new("request_failed", format!("the request failed: {value}"))
+        ApiError::new(code::REQUEST_FAILED, format!("the request failed: {value}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The public contract: each error's code, as clients have always seen
+    /// it. A variant renamed would change its code; this says so.
+    #[test]
+    fn every_code_stays_what_clients_know() {
+        let size = InvalidInput::TextTooLong { max: 1 };
+        let codes = [
+            (ChatError::NotOnline, "not_online"),
+            (ChatError::InvalidPayload(String::new()), "invalid_payload"),
+            (ChatError::Invalid(InvalidInput::EmptyText), "empty_text"),
+            (ChatError::Invalid(size), "text_too_long"),
+            (ChatError::Invalid(InvalidInput::InvalidName(String::new())), "invalid_name"),
+            (ChatError::Invalid(InvalidInput::InvalidRoomName { max: 1 }), "invalid_room_name"),
+            (ChatError::NameTaken, "name_taken"),
+            (ChatError::NoSuchUser, "no_such_user"),
+            (ChatError::NoSuchRoom, "no_such_room"),
+            (ChatError::UnknownEvent(String::new()), "unknown_event"),
+            (ChatError::InvalidSession, "invalid_session"),
+            (ChatError::AlreadyOnline, "already_online"),
+            (ChatError::NameRegistered, "name_registered"),
+            (ChatError::BadCredentials, "bad_credentials"),
+            (ChatError::WeakPassword { min: 1, max: 2 }, "weak_password"),
+            (ChatError::GuestsDisabled, "guests_disabled"),
+            (ChatError::MemberRename, "member_rename"),
+            (ChatError::RoomExists, "room_exists"),
+            (ChatError::NotAMember, "not_a_member"),
+            (ChatError::TooManyRooms { max: 1 }, "too_many_rooms"),
+            (ChatError::RateLimited, code::RATE_LIMITED),
+            (ChatError::TooManyConnections, "too_many_connections"),
+            (ChatError::NoSuchMedia, "no_such_media"),
+            (ChatError::FileTooLarge { limit: String::new() }, "file_too_large"),
+            (ChatError::UnsupportedFile, "unsupported_file"),
+            (ChatError::UnreadableImage, "unreadable_image"),
+            (ChatError::TooManyUploads, "too_many_uploads"),
+            (ChatError::Internal, code::INTERNAL),
+        ];
+        for (error, code) in &codes {
+            assert_eq!(error.code(), *code, "{error:?}");
+        }
+        // Every variant is above (`Invalid` once per input error).
+        let variants = <ChatError as strum::VariantNames>::VARIANTS.len() - 1;
+        let inputs = <InvalidInput as strum::VariantNames>::VARIANTS.len();
+        assert_eq!(codes.len(), variants + inputs, "a new error: add its code here");
+        assert_eq!((code::RATE_LIMITED, code::INTERNAL), ("rate_limited", "internal"));
     }
 }

@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 use super::socket::{SocketClient, SocketEvent};
 use crate::chat_state::{ChatState, ConnStatus, Conversation, Gap, Outgoing};
 use crate::engine_io::RawPayload;
-use crate::error::ApiError;
+use crate::error::{code, ApiError};
 use crate::protocol::{
     check_reply, event, parse_reply, read_reply_body, validate_name, ConversationId, ConversationList,
     CreateRoomRequest, HistoryPage, HistoryRequest, InviteRequest, MessageAck, MessageRequest, OnlineAck,
@@ -32,7 +32,7 @@ fn client() -> Option<SocketClient> {
 
 /// The connection, or the error to show while it is not started yet.
 fn connected_client() -> Result<SocketClient, ApiError> {
-    client().ok_or_else(|| ApiError::new("disconnected", "Still connecting. Try again in a moment."))
+    client().ok_or_else(|| ApiError::new(code::DISCONNECTED, "Still connecting. Try again in a moment."))
 }
 
 /// Connects and wires events into `chat`. Called once, after hydration.
@@ -109,7 +109,7 @@ pub async fn go_online(chat: ChatState, name: String) -> Result<(), ApiError> {
 /// client into the bundle for this one call (docs/performance.md, finding
 /// 23).
 async fn adopt_session_cookie(token: &str) -> Result<(), ApiError> {
-    let failed = |why: String| ApiError::new("request_failed", format!("Could not keep you signed in: {why}"));
+    let failed = |why: String| ApiError::new(code::REQUEST_FAILED, format!("Could not keep you signed in: {why}"));
     let response = gloo_net::http::Request::post(ADOPT_SESSION_PATH)
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "application/json")
@@ -154,7 +154,14 @@ pub fn flush_outbox(chat: ChatState) {
                     }
                 }
                 // Not the message's fault: try again after reconnecting.
-                Err(error) if matches!(error.code.as_str(), "disconnected" | "timeout" | "busy" | "internal") => break,
+                Err(error)
+                    if matches!(
+                        error.code.as_str(),
+                        code::DISCONNECTED | code::TIMEOUT | code::BUSY | code::INTERNAL
+                    ) =>
+                {
+                    break
+                }
                 Err(error) => chat.refuse(&next.cid, error.message),
             }
         }
@@ -178,7 +185,7 @@ async fn send_one(message: &Outgoing) -> Result<MessageAck, ApiError> {
 /// An event's payload as the JSON text the socket sends. Typed requests
 /// rather than `json!`: the bundle then carries no `Value`.
 fn payload(request: &impl Serialize) -> Result<RawPayload, ApiError> {
-    serde_json::value::to_raw_value(request).map_err(|e| ApiError::new("internal", e.to_string()))
+    serde_json::value::to_raw_value(request).map_err(|e| ApiError::new(code::INTERNAL, e.to_string()))
 }
 
 /// The payload of a request that needs no arguments.
@@ -203,7 +210,7 @@ async fn ask_until_accepted(event: &str, data: RawPayload) -> Result<RawPayload,
         let socket = connected_client()?;
         let reply = socket.emit_with_ack(event, data.clone()).await?;
         match check_reply(reply.get()) {
-            Err(error) if error.code == "rate_limited" && wait_ms <= MAX_RATE_LIMIT_WAIT_MS => {
+            Err(error) if error.code == code::RATE_LIMITED && wait_ms <= MAX_RATE_LIMIT_WAIT_MS => {
                 TimeoutFuture::new(wait_ms).await;
                 wait_ms *= 2;
             }

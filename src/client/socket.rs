@@ -20,7 +20,7 @@ use crate::chat_state::ConnStatus;
 use crate::engine_io::{
     decode_engine, decode_socket, encode_connect, encode_event, EnginePacket, RawPayload, SocketPacket, PONG,
 };
-use crate::error::ApiError;
+use crate::error::{code, ApiError};
 use crate::protocol::{HandshakeAuth, BATCHED_PRESENCE};
 
 /// Emits waiting to be written; past this the UI is told to slow down.
@@ -70,11 +70,11 @@ impl SocketClient {
         self.commands
             .clone()
             .try_send(Command::Emit { event: event.to_owned(), data, reply })
-            .map_err(|_| ApiError::new("busy", "Too many messages are waiting to be sent. Wait a moment."))?;
+            .map_err(|_| ApiError::new(code::BUSY, "Too many messages are waiting to be sent. Wait a moment."))?;
         select! {
             answer = answer.fuse() => answer.unwrap_or_else(|_| Err(disconnected())),
             _ = TimeoutFuture::new(ACK_TIMEOUT_MS).fuse() =>
-                Err(ApiError::new("timeout", "The server did not answer in time. Check your connection.")),
+                Err(ApiError::new(code::TIMEOUT, "The server did not answer in time. Check your connection.")),
         }
     }
 
@@ -86,7 +86,7 @@ impl SocketClient {
 }
 
 fn disconnected() -> ApiError {
-    ApiError::new("disconnected", "Not connected to the server. Your message was not sent.")
+    ApiError::new(code::DISCONNECTED, "Not connected to the server. Your message was not sent.")
 }
 
 fn browser_offline() -> bool {
@@ -248,11 +248,11 @@ async fn connection(
                     // Emits whose caller gave up waiting need no answer.
                     pending.borrow_mut().retain(|_, reply| !reply.is_canceled());
                     if pending.borrow().len() >= MAX_PENDING_ACKS {
-                        let _ = reply.send(Err(ApiError::new("busy", "Too many messages are waiting for the server. Wait a moment.")));
+                        let _ = reply.send(Err(ApiError::new(code::BUSY, "Too many messages are waiting for the server. Wait a moment.")));
                         continue;
                     }
                     let Ok(frame) = encode_event(&event, &*data, Some(next_id + 1)) else {
-                        let _ = reply.send(Err(ApiError::new("internal", "This could not be sent.")));
+                        let _ = reply.send(Err(ApiError::new(code::INTERNAL, "This could not be sent.")));
                         continue;
                     };
                     next_id += 1;

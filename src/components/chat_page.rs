@@ -12,7 +12,7 @@ use super::join_form::JoinForm;
 use super::people::People;
 use crate::actions::{Actions, ChatActions};
 use crate::chat_state::ChatState;
-use crate::error::ApiError;
+use crate::error::{code, ApiError};
 use crate::protocol::{ChatSnapshot, UserId};
 
 /// What the page starts from, as JSON: me (from the session cookie), the
@@ -69,16 +69,16 @@ pub fn ChatPage() -> impl IntoView {
 #[cfg(feature = "ssr")]
 fn page_snapshot() -> Result<(ChatSnapshot, String), ApiError> {
     let loaded = use_context::<PageSnapshot>()
-        .ok_or_else(|| ApiError::new("internal", "the page was rendered without its data"))?;
+        .ok_or_else(|| ApiError::new(code::INTERNAL, "the page was rendered without its data"))?;
     let snapshot = loaded.0.as_ref().clone()?;
-    let json = serde_json::to_string(&snapshot).map_err(|e| ApiError::new("internal", e.to_string()))?;
+    let json = serde_json::to_string(&snapshot).map_err(|e| ApiError::new(code::INTERNAL, e.to_string()))?;
     Ok((snapshot, json.replace('<', "\\u003c")))
 }
 
 /// The snapshot and its JSON, in the browser: read back from the page.
 #[cfg(not(feature = "ssr"))]
 fn page_snapshot() -> Result<(ChatSnapshot, String), ApiError> {
-    let reload = |why: &str| ApiError::new("reload", format!("{why} Reload the page."));
+    let reload = |why: &str| ApiError::new(code::RELOAD, format!("{why} Reload the page."));
     let json = leptos::prelude::document()
         .get_element_by_id(SNAPSHOT_ID)
         .and_then(|element| element.text_content())

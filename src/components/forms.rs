@@ -10,7 +10,7 @@
 
 use leptos::prelude::*;
 
-use crate::error::ApiError;
+use crate::error::{code, ApiError};
 
 /// Makes the refusal the page's address carries (`query`, without `?`)
 /// known to the forms, if it carries one.
@@ -41,7 +41,7 @@ fn parse_refused_post(query: &str) -> Option<RefusedPost> {
     let (error, path) = (param("__err")?, param("__path")?);
     let error = base64_url_decode(&error)
         .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_else(|| ApiError::new("refused", "The server refused the form."));
+        .unwrap_or_else(|| ApiError::new(code::REFUSED, "The server refused the form."));
     Some(RefusedPost { path, error })
 }
 

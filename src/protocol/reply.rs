@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, ChatError};
+use crate::error::{code, ApiError, ChatError};
 
 /// The wire form of every ack: `{ok:true, ...body}` or
 /// `{ok:false, error:{code,message}}`.
@@ -51,12 +51,12 @@ pub fn check_reply(json: &str) -> Result<(), ApiError> {
     if head.ok {
         Ok(())
     } else {
-        Err(head.error.unwrap_or_else(|| ApiError::new("bad_reply", "the server refused without saying why")))
+        Err(head.error.unwrap_or_else(|| ApiError::new(code::BAD_REPLY, "the server refused without saying why")))
     }
 }
 
 fn unreadable_reply(error: serde_json::Error) -> ApiError {
-    ApiError::new("bad_reply", format!("unreadable server reply: {error}"))
+    ApiError::new(code::BAD_REPLY, format!("unreadable server reply: {error}"))
 }
 
 #[cfg(test)]
@@ -94,7 +94,7 @@ mod tests {
         assert!(check_reply(r#"{"ok":true,"seq":"not a number"}"#).is_ok());
         assert_eq!(parse_reply::<MessageAck>(r#"{"ok":true,"seq":"x"}"#).unwrap_err().code, "bad_reply");
         let refused = check_reply(r#"{"ok":false,"error":{"code":"rate_limited","message":"slow down"}}"#);
-        assert_eq!(refused.unwrap_err(), ApiError::new("rate_limited", "slow down"));
+        assert_eq!(refused.unwrap_err(), ApiError::new(code::RATE_LIMITED, "slow down"));
         assert_eq!(check_reply(r#"{"ok":false}"#).unwrap_err().code, "bad_reply");
         assert_eq!(check_reply("{}").unwrap_err().code, "bad_reply");
         assert_eq!(check_reply("not json").unwrap_err().code, "bad_reply");

@@ -13,7 +13,7 @@ use super::limits::Limits;
 use super::media::MediaService;
 use super::socket::presence::Presence;
 use super::store::Store;
-use crate::error::ApiError;
+use crate::error::{code, ApiError};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -43,5 +43,5 @@ impl FromRef<AppState> for LeptosOptions {
 /// (leptos_axum provides it to both).
 pub fn app_state() -> Result<AppState, ApiError> {
     leptos::prelude::use_context::<AppState>()
-        .ok_or_else(|| ApiError::new("internal", "the server is not ready; please try again"))
+        .ok_or_else(|| ApiError::new(code::INTERNAL, "the server is not ready; please try again"))
 }

@@ -193,3 +193,16 @@ fn every_event_is_documented() {
     let missing: Vec<&String> = names.iter().filter(|name| !documented(name)).collect();
     assert!(missing.is_empty(), "events missing from docs/protocol.md: {missing:?}");
 }
+
+/// Every error code is in `docs/protocol.md`'s table of codes.
+#[test]
+fn every_error_code_is_documented() {
+    use rtca::error::{ChatError, InvalidInput};
+    use strum::VariantNames;
+
+    let docs = read("docs/protocol.md");
+    // `invalid` wraps the input errors, whose own codes are listed instead.
+    let codes = ChatError::VARIANTS.iter().filter(|code| **code != "invalid").chain(InvalidInput::VARIANTS);
+    let missing: Vec<&&str> = codes.filter(|code| !docs.contains(&format!("| `{code}` |"))).collect();
+    assert!(missing.is_empty(), "error codes missing from docs/protocol.md: {missing:?}");
+}

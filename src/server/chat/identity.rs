@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::error::{ApiError, ChatError};
+use crate::error::{code, ApiError, ChatError};
 use crate::protocol::{validate_name, User};
 use crate::server::clock::now_ms;
 use crate::server::delivery::wire::Peer;
@@ -135,8 +135,9 @@ pub async fn http_user(state: &AppState, headers: &HeaderMap) -> Result<Option<U
 /// The user whose session cookie came with the current server-function or
 /// page request, if any.
 pub async fn request_user(state: &AppState) -> Result<Option<User>, ApiError> {
-    let headers: HeaderMap =
-        leptos_axum::extract().await.map_err(|e| ApiError::new("bad_request", format!("unreadable request: {e}")))?;
+    let headers: HeaderMap = leptos_axum::extract()
+        .await
+        .map_err(|e| ApiError::new(code::BAD_REQUEST, format!("unreadable request: {e}")))?;
     let Some(token) = token_from_headers(&headers) else {
         return Ok(None);
     };
@@ -167,9 +168,9 @@ async fn write_session_cookie(token: &str, max_age: u64) -> Result<(), ApiError>
     let secure = if https { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     let cookie = axum::http::HeaderValue::from_str(&cookie)
-        .map_err(|_| ApiError::new("internal", "could not set the session cookie"))?;
+        .map_err(|_| ApiError::new(code::INTERNAL, "could not set the session cookie"))?;
     let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-        .ok_or_else(|| ApiError::new("internal", "could not set the session cookie"))?;
+        .ok_or_else(|| ApiError::new(code::INTERNAL, "could not set the session cookie"))?;
     response.append_header(axum::http::header::SET_COOKIE, cookie);
     Ok(())
 }

@@ -13,7 +13,7 @@ use leptos_axum::render_app_async_with_context;
 
 use crate::app::{shell, Page};
 use crate::components::chat_page::PageSnapshot;
-use crate::error::ApiError;
+use crate::error::{code, ApiError};
 use crate::server::chat::identity::{token_from_headers, user_for_token};
 use crate::server::chat::snapshot;
 use crate::server::state::AppState;
@@ -33,7 +33,7 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
         }
         // Not routed here (only CHAT_PATHS are), and the app renders its
         // not-found page without a snapshot.
-        Page::NotFound => Err(ApiError::new("not_found", "There is nothing at this address.")),
+        Page::NotFound => Err(ApiError::new(code::NOT_FOUND, "There is nothing at this address.")),
     };
     let page = PageSnapshot(Arc::new(loaded));
     let options = state.leptos_options.clone();
