@@ -4,6 +4,7 @@
 // The app's view types are deep; see the same attribute in lib.rs.
 #![recursion_limit = "256"]
 
+use rtca::server::config::usage;
 use rtca::server::{listen, run, shutdown_signal, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -31,7 +32,12 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve() -> anyhow::Result<()> {
-    let config = Config::load(std::env::args().skip(1))?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        print!("{}", usage());
+        return Ok(());
+    }
+    let config = Config::load(args)?;
     let listener = listen(config.addr)?;
     run(listener, config, shutdown_signal()).await
 }

@@ -1,116 +1,344 @@
-//! Every setting the server reads, in one place, with its default.
+//! Every setting the server reads, in one table: [`SETTINGS`]. Each entry is
+//! one declaration — what it is, its `RTCA_*` variable, its flag, its
+//! default, how it is read and checked — and that one table drives loading
+//! ([`Config::load`]), `--help`, the README's table of settings (a test
+//! holds the two equal) and the messages that name a bad setting.
 //!
-//! Precedence: command-line flag, then `RTCA_*` environment variable, then
-//! the default. The README's configuration table mirrors this file.
+//! Precedence: command-line flag, then environment variable, then the
+//! default.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
-use super::limits::{LimitSettings, Rate};
-
-/// The server's configuration.
+/// The server's configuration, as [`SETTINGS`] read it.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where to listen. `RTCA_ADDR` / `--addr`; `LEPTOS_SITE_ADDR` (set by
-    /// cargo-leptos) is honoured too. Default `127.0.0.1:3000`.
     pub addr: SocketAddr,
-    /// The SQLite database. `RTCA_DATABASE_URL` / `--database-url`.
-    /// Default `sqlite://rtca.db` (created if missing).
     pub database_url: String,
-    /// The built site (HTML shell assets, WASM bundle, CSS, public files).
-    /// `LEPTOS_SITE_ROOT` / `--site-root`. Default `target/site`.
+    /// The built site: the HTML shell's assets, the WASM bundle, CSS and
+    /// public files.
     pub site_root: PathBuf,
-    /// Extra origins, besides the server's own, allowed to open a socket.
-    /// `RTCA_ALLOWED_ORIGINS` (comma-separated) / `--allowed-origin` (repeat).
+    /// Origins, besides the server's own, allowed to open a socket.
     pub allowed_origins: Vec<String>,
     /// Largest Socket.IO packet, in bytes, on both transports.
-    /// `RTCA_MAX_PACKET_BYTES`. Default 64 KiB (a 4000-character message is at
-    /// most 16 KB of UTF-8, plus its envelope).
     pub max_packet_bytes: usize,
     /// Packets queued for one socket before it counts as a slow consumer.
-    /// `RTCA_SOCKET_BUFFER`. Default 256.
     pub socket_buffer: usize,
-    /// How long a session token stays valid. `RTCA_SESSION_DAYS`. Default 30.
     pub session_ttl: Duration,
-    /// Database connections. `RTCA_DB_CONNECTIONS`. Default 8.
     pub db_connections: u32,
-    /// How often the server pings each client (`RTCA_PING_INTERVAL_MS`,
-    /// default 25 s), and how long it then waits for the pong
-    /// (`RTCA_PING_TIMEOUT_MS`, default 20 s). A client that stops reading
-    /// is dropped at the first ping its full queue cannot take, or when the
-    /// pong does not come.
+    /// How often the server pings each client, and how long it then waits
+    /// for the pong. A client that stops reading is dropped when it misses
+    /// a ping.
     pub ping_interval: Duration,
     pub ping_timeout: Duration,
-    /// Rate limits (`PER_SECOND:BURST`) and connection caps:
-    /// `RTCA_RATE_SEND_CONNECTION` (5:20), `RTCA_RATE_SEND_USER` (8:30),
-    /// `RTCA_RATE_UPLOAD_USER` (1:20),
-    /// `RTCA_RATE_READ` (10:60), `RTCA_RATE_JOIN_CONNECTION` (0.5:5),
-    /// `RTCA_RATE_JOIN_ADDRESS` (1:50), `RTCA_RATE_OTHER` (10:30),
-    /// `RTCA_RATE_LOGIN_ADDRESS` (0.5:10), `RTCA_RATE_LOGIN_ACCOUNT` (0.1:5),
-    /// `RTCA_MAX_CONNECTIONS_PER_USER` (16),
-    /// `RTCA_MAX_CONNECTIONS_PER_ADDRESS` (64).
+    /// Rate limits and connection caps.
     pub limits: LimitSettings,
-    /// Rooms one user may be a member of (the lobby not counted).
-    /// `RTCA_MAX_ROOMS_PER_USER`. Default 100.
+    /// Rooms one user may be a member of (the lobby not counted), and
+    /// create.
     pub max_rooms_per_user: usize,
-    /// Whether people may chat as guests (a name, no password).
-    /// `RTCA_ALLOW_GUESTS` (`true`/`false`). Default true.
     pub allow_guests: bool,
     /// Whether live messages, presence and acks are written straight to
-    /// WebSocket connections (`server::direct`) instead of through
-    /// socketioxide's per-socket writers. `RTCA_DIRECT_WRITES`
-    /// (`true`/`false`). Default true; off is for comparing the two in the
-    /// benchmark.
+    /// WebSocket connections (`delivery::direct`) instead of through
+    /// socketioxide's per-socket writers; off is for comparing the two.
     pub direct_writes: bool,
-    /// Where shared files are kept. `RTCA_MEDIA_DIR`. Default `./media`.
     pub media_dir: PathBuf,
-    /// Largest file one upload may carry, in bytes. `RTCA_MAX_UPLOAD_BYTES`.
-    /// Default 25 MiB (Zulip's default).
     pub max_upload_bytes: u64,
-    /// Uploads in progress at once, per user (`RTCA_UPLOADS_PER_USER`,
-    /// default 4) and in all (`RTCA_UPLOADS_TOTAL`, default 64).
     pub uploads_per_user: usize,
     pub uploads_total: usize,
-    /// Images decoded at once for thumbnails, off the async runtime.
-    /// `RTCA_THUMBNAIL_WORKERS`. Default 2.
+    /// Images decoded at once for previews, off the async runtime.
     pub thumbnail_workers: usize,
-    /// How long an upload no message took is kept before it is deleted.
-    /// `RTCA_MEDIA_GRACE_SECS`. Default one day.
+    /// How long an upload no message took is kept.
     pub media_grace: Duration,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            database_url: "sqlite://rtca.db".to_owned(),
-            site_root: PathBuf::from("target/site"),
-            allowed_origins: Vec::new(),
-            max_packet_bytes: 64 * 1024,
-            socket_buffer: 256,
-            session_ttl: Duration::from_secs(30 * 24 * 3600),
-            db_connections: 8,
-            ping_interval: Duration::from_secs(25),
-            ping_timeout: Duration::from_secs(20),
-            limits: LimitSettings::default(),
-            allow_guests: true,
-            direct_writes: true,
-            max_rooms_per_user: 100,
-            media_dir: PathBuf::from("media"),
-            max_upload_bytes: 25 * 1024 * 1024,
-            uploads_per_user: 4,
-            uploads_total: 64,
-            thumbnail_workers: 2,
-            media_grace: Duration::from_secs(24 * 3600),
+/// A sustained rate with a burst allowance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub const fn new(per_second: f64, burst: u32) -> Rate {
+        Rate { per_second, burst }
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    /// `"5:20"`: five per second, in bursts of up to twenty.
+    fn from_str(text: &str) -> Result<Rate, String> {
+        let (rate, burst) = text.split_once(':').ok_or("expected PER_SECOND:BURST, e.g. 5:20")?;
+        let per_second: f64 = rate.trim().parse().map_err(|e| format!("{e}"))?;
+        let burst: u32 = burst.trim().parse().map_err(|e| format!("{e}"))?;
+        if !(per_second.is_finite() && per_second > 0.0) || burst == 0 {
+            return Err("the rate and the burst must be positive".into());
+        }
+        Ok(Rate { per_second, burst })
+    }
+}
+
+/// The limits in force (all from `Config`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LimitSettings {
+    /// Messages one connection may send.
+    pub send_per_connection: Rate,
+    /// Messages one user may send across all their connections and forms.
+    pub send_per_user: Rate,
+    /// Files one user may upload.
+    pub upload_per_user: Rate,
+    /// History and conversation reads per connection.
+    pub read_per_connection: Rate,
+    /// `online` attempts per connection.
+    pub join_per_connection: Rate,
+    /// New guest identities per address.
+    pub join_per_address: Rate,
+    /// Every other event per connection.
+    pub other_per_connection: Rate,
+    /// Sign-in attempts per address, and per account name.
+    pub login_per_address: Rate,
+    pub login_per_account: Rate,
+    /// Open sockets one user may hold.
+    pub connections_per_user: usize,
+    /// Open sockets one address may hold.
+    pub connections_per_address: usize,
+}
+
+impl LimitSettings {
+    /// Placeholders, before the table's defaults are read in.
+    fn unset() -> LimitSettings {
+        let none = Rate::new(1.0, 1);
+        LimitSettings {
+            send_per_connection: none,
+            send_per_user: none,
+            upload_per_user: none,
+            read_per_connection: none,
+            join_per_connection: none,
+            join_per_address: none,
+            other_per_connection: none,
+            login_per_address: none,
+            login_per_account: none,
+            connections_per_user: 0,
+            connections_per_address: 0,
         }
     }
 }
 
-/// A setting that could not be read.
+/// Reads a value into the configuration; `Err` says why it is wrong.
+type Reader = fn(&mut Config, &str) -> Result<(), String>;
+
+/// One setting.
+pub struct Setting {
+    /// What it is, in a few words (the README's first column).
+    pub what: &'static str,
+    /// Its environment variable.
+    pub env: &'static str,
+    /// Another variable read too, with less precedence (cargo-leptos sets
+    /// `LEPTOS_*`).
+    pub also: Option<&'static str>,
+    /// Its command-line flag, if it has one.
+    pub flag: Option<&'static str>,
+    /// The default, as it would be written in the variable.
+    pub default: &'static str,
+    /// What the README adds after the default.
+    pub note: &'static str,
+    set: Reader,
+    /// For a flag that may be given more than once: adds one value.
+    add: Option<Reader>,
+}
+
+impl Setting {
+    const fn new(what: &'static str, env: &'static str, default: &'static str, set: Reader) -> Setting {
+        Setting { what, env, also: None, flag: None, default, note: "", set, add: None }
+    }
+
+    const fn flag(self, flag: &'static str) -> Setting {
+        Setting { flag: Some(flag), ..self }
+    }
+
+    const fn also(self, env: &'static str) -> Setting {
+        Setting { also: Some(env), ..self }
+    }
+
+    const fn note(self, note: &'static str) -> Setting {
+        Setting { note, ..self }
+    }
+
+    const fn repeatable(self, add: Reader) -> Setting {
+        Setting { add: Some(add), ..self }
+    }
+}
+
+/// Every setting, in the README's order.
+pub const SETTINGS: &[Setting] = &[
+    Setting::new("listen address", "RTCA_ADDR", "127.0.0.1:3000", |c, v| set(&mut c.addr, v))
+        .also("LEPTOS_SITE_ADDR")
+        .flag("--addr"),
+    Setting::new("database", "RTCA_DATABASE_URL", "sqlite://rtca.db", |c, v| set(&mut c.database_url, v))
+        .flag("--database-url")
+        .note("(created if missing, WAL mode)"),
+    Setting::new("built site (WASM, CSS, public files)", "RTCA_SITE_ROOT", "target/site", |c, v| {
+        set(&mut c.site_root, v)
+    })
+    .also("LEPTOS_SITE_ROOT")
+    .flag("--site-root"),
+    Setting::new("extra origins allowed to open a socket (comma-separated)", "RTCA_ALLOWED_ORIGINS", "", |c, v| {
+        c.allowed_origins = v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
+        Ok(())
+    })
+    .flag("--allowed-origin")
+    .repeatable(|c, v| {
+        c.allowed_origins.push(v.trim().to_owned());
+        Ok(())
+    })
+    .note("none: only the site itself (the flag may be repeated)"),
+    Setting::new("largest Socket.IO packet, bytes, both transports", "RTCA_MAX_PACKET_BYTES", "65536", |c, v| {
+        c.max_packet_bytes = at_least(1024, v)?;
+        Ok(())
+    }),
+    Setting::new(
+        "packets queued per connection (socketioxide's, and what waits to be written directly)",
+        "RTCA_SOCKET_BUFFER",
+        "256",
+        |c, v| positive(&mut c.socket_buffer, v),
+    ),
+    Setting::new(
+        "live messages, presence and acks written straight to WebSocket connections (`false` sends them \
+         through socketioxide's writers; see docs/performance.md, findings 25 and 27)",
+        "RTCA_DIRECT_WRITES",
+        "true",
+        |c, v| switch(&mut c.direct_writes, v),
+    ),
+    Setting::new("session lifetime, days", "RTCA_SESSION_DAYS", "30", |c, v| {
+        let days: u64 = at_least(1, v)?;
+        c.session_ttl = Duration::from_secs(days.checked_mul(24 * 3600).ok_or("too many days")?);
+        Ok(())
+    }),
+    Setting::new("database connections", "RTCA_DB_CONNECTIONS", "8", |c, v| positive(&mut c.db_connections, v)),
+    Setting::new("server ping interval, ms", "RTCA_PING_INTERVAL_MS", "25000", |c, v| millis(&mut c.ping_interval, v)),
+    Setting::new("pong timeout, ms", "RTCA_PING_TIMEOUT_MS", "20000", |c, v| millis(&mut c.ping_timeout, v)),
+    Setting::new("messages per connection (`PER_SECOND:BURST`)", "RTCA_RATE_SEND_CONNECTION", "5:20", |c, v| {
+        set(&mut c.limits.send_per_connection, v)
+    }),
+    Setting::new("messages per user", "RTCA_RATE_SEND_USER", "8:30", |c, v| set(&mut c.limits.send_per_user, v)),
+    // A reconnect resumes the lobby and every private conversation that
+    // moved, so reads come in bursts.
+    Setting::new("history, conversation and presence-list reads per connection", "RTCA_RATE_READ", "10:60", |c, v| {
+        set(&mut c.limits.read_per_connection, v)
+    }),
+    Setting::new("`online` per connection", "RTCA_RATE_JOIN_CONNECTION", "0.5:5", |c, v| {
+        set(&mut c.limits.join_per_connection, v)
+    }),
+    // Generous: a whole office behind one NAT may join at nine.
+    Setting::new("new guests and accounts per address", "RTCA_RATE_JOIN_ADDRESS", "1:50", |c, v| {
+        set(&mut c.limits.join_per_address, v)
+    }),
+    Setting::new("any other event per connection", "RTCA_RATE_OTHER", "10:30", |c, v| {
+        set(&mut c.limits.other_per_connection, v)
+    }),
+    Setting::new("sign-in attempts per address", "RTCA_RATE_LOGIN_ADDRESS", "0.5:10", |c, v| {
+        set(&mut c.limits.login_per_address, v)
+    }),
+    // Five tries, then one every ten seconds: a password guesser gets about
+    // 8 600 guesses a day, whatever addresses it uses.
+    Setting::new("sign-in attempts per account", "RTCA_RATE_LOGIN_ACCOUNT", "0.1:5", |c, v| {
+        set(&mut c.limits.login_per_account, v)
+    }),
+    Setting::new("rooms one user may be in, and create", "RTCA_MAX_ROOMS_PER_USER", "100", |c, v| {
+        set(&mut c.max_rooms_per_user, v)
+    }),
+    Setting::new("allow guests (a name, no password)", "RTCA_ALLOW_GUESTS", "true", |c, v| {
+        switch(&mut c.allow_guests, v)
+    }),
+    Setting::new("open connections per user", "RTCA_MAX_CONNECTIONS_PER_USER", "16", |c, v| {
+        positive(&mut c.limits.connections_per_user, v)
+    }),
+    Setting::new("open connections per address", "RTCA_MAX_CONNECTIONS_PER_ADDRESS", "64", |c, v| {
+        positive(&mut c.limits.connections_per_address, v)
+    }),
+    Setting::new("where shared files are kept", "RTCA_MEDIA_DIR", "media", |c, v| set(&mut c.media_dir, v))
+        .flag("--media-dir")
+        .note("(created if missing)"),
+    Setting::new("largest file, bytes", "RTCA_MAX_UPLOAD_BYTES", "26214400", |c, v| {
+        positive(&mut c.max_upload_bytes, v)
+    })
+    .note("(25 MiB)"),
+    Setting::new("uploads per user (`PER_SECOND:BURST`)", "RTCA_RATE_UPLOAD_USER", "1:20", |c, v| {
+        set(&mut c.limits.upload_per_user, v)
+    }),
+    Setting::new("uploads in progress per user", "RTCA_UPLOADS_PER_USER", "4", |c, v| {
+        positive(&mut c.uploads_per_user, v)
+    }),
+    Setting::new("uploads in progress in all", "RTCA_UPLOADS_TOTAL", "64", |c, v| positive(&mut c.uploads_total, v)),
+    Setting::new("images decoded at once for previews", "RTCA_THUMBNAIL_WORKERS", "2", |c, v| {
+        positive(&mut c.thumbnail_workers, v)
+    }),
+    Setting::new("how long an upload no message took is kept, seconds", "RTCA_MEDIA_GRACE_SECS", "86400", |c, v| {
+        let secs: u64 = at_least(1, v)?;
+        c.media_grace = Duration::from_secs(secs);
+        Ok(())
+    }),
+];
+
+/// Any value that reads with `FromStr`.
+fn set<T: FromStr>(field: &mut T, value: &str) -> Result<(), String>
+where
+    T::Err: std::fmt::Display,
+{
+    *field = value.trim().parse().map_err(|e: T::Err| e.to_string())?;
+    Ok(())
+}
+
+/// A number no smaller than `min`.
+fn at_least<T: FromStr + PartialOrd + std::fmt::Display + From<u16>>(min: u16, value: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let n: T = value.trim().parse().map_err(|e: T::Err| e.to_string())?;
+    if n < T::from(min) {
+        return Err(format!("must be at least {min}"));
+    }
+    Ok(n)
+}
+
+fn positive<T: FromStr + PartialOrd + std::fmt::Display + From<u16>>(field: &mut T, value: &str) -> Result<(), String>
+where
+    T::Err: std::fmt::Display,
+{
+    *field = at_least(1, value)?;
+    Ok(())
+}
+
+fn millis(field: &mut Duration, value: &str) -> Result<(), String> {
+    *field = Duration::from_millis(at_least(1, value)?);
+    Ok(())
+}
+
+/// `true`/`false`, and their usual spellings (`1`, `yes`, `on`…).
+fn switch(field: &mut bool, value: &str) -> Result<(), String> {
+    *field = match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => true,
+        "0" | "false" | "no" | "off" => false,
+        _ => return Err("use true or false".into()),
+    };
+    Ok(())
+}
+
+/// A setting that could not be read; the message names it.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
+
+impl Default for Config {
+    /// Every setting at its default. The table's defaults all read (a
+    /// test says so), so nothing stays at [`Config::unset`]'s placeholders.
+    fn default() -> Config {
+        Config::from_sources(|_| None, []).unwrap_or_else(|_| Config::unset())
+    }
+}
 
 impl Config {
     /// Reads the environment and the given command-line arguments (without
@@ -119,149 +347,102 @@ impl Config {
         Self::from_sources(|key| std::env::var(key).ok(), args)
     }
 
+    /// Placeholders, before the table's defaults are read in.
+    fn unset() -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: String::new(),
+            site_root: PathBuf::new(),
+            allowed_origins: Vec::new(),
+            max_packet_bytes: 0,
+            socket_buffer: 0,
+            session_ttl: Duration::ZERO,
+            db_connections: 0,
+            ping_interval: Duration::ZERO,
+            ping_timeout: Duration::ZERO,
+            limits: LimitSettings::unset(),
+            max_rooms_per_user: 0,
+            allow_guests: false,
+            direct_writes: false,
+            media_dir: PathBuf::new(),
+            max_upload_bytes: 0,
+            uploads_per_user: 0,
+            uploads_total: 0,
+            thumbnail_workers: 0,
+            media_grace: Duration::ZERO,
+        }
+    }
+
     fn from_sources(
         env: impl Fn(&str) -> Option<String>,
         args: impl IntoIterator<Item = String>,
     ) -> Result<Config, ConfigError> {
-        let mut config = Config::default();
-        if let Some(addr) = env("LEPTOS_SITE_ADDR") {
-            config.addr = parse(&addr, "LEPTOS_SITE_ADDR")?;
-        }
-        if let Some(addr) = env("RTCA_ADDR") {
-            config.addr = parse(&addr, "RTCA_ADDR")?;
-        }
-        if let Some(url) = env("RTCA_DATABASE_URL") {
-            config.database_url = url;
-        }
-        if let Some(root) = env("LEPTOS_SITE_ROOT") {
-            config.site_root = root.into();
-        }
-        if let Some(origins) = env("RTCA_ALLOWED_ORIGINS") {
-            config.allowed_origins =
-                origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
-        }
-        if let Some(n) = env("RTCA_MAX_PACKET_BYTES") {
-            config.max_packet_bytes = parse(&n, "RTCA_MAX_PACKET_BYTES")?;
-        }
-        if let Some(n) = env("RTCA_SOCKET_BUFFER") {
-            config.socket_buffer = parse(&n, "RTCA_SOCKET_BUFFER")?;
-        }
-        if let Some(days) = env("RTCA_SESSION_DAYS") {
-            let days: u64 = parse(&days, "RTCA_SESSION_DAYS")?;
-            let secs =
-                days.checked_mul(24 * 3600).ok_or_else(|| ConfigError("RTCA_SESSION_DAYS is too large".into()))?;
-            config.session_ttl = Duration::from_secs(secs);
-        }
-        if let Some(n) = env("RTCA_DB_CONNECTIONS") {
-            config.db_connections = parse(&n, "RTCA_DB_CONNECTIONS")?;
-        }
-        if let Some(ms) = env("RTCA_PING_INTERVAL_MS") {
-            config.ping_interval = Duration::from_millis(parse(&ms, "RTCA_PING_INTERVAL_MS")?);
-        }
-        if let Some(ms) = env("RTCA_PING_TIMEOUT_MS") {
-            config.ping_timeout = Duration::from_millis(parse(&ms, "RTCA_PING_TIMEOUT_MS")?);
-        }
-        let limits = &mut config.limits;
-        let rates: [(&str, &mut Rate); 9] = [
-            ("RTCA_RATE_SEND_CONNECTION", &mut limits.send_per_connection),
-            ("RTCA_RATE_SEND_USER", &mut limits.send_per_user),
-            ("RTCA_RATE_UPLOAD_USER", &mut limits.upload_per_user),
-            ("RTCA_RATE_READ", &mut limits.read_per_connection),
-            ("RTCA_RATE_JOIN_CONNECTION", &mut limits.join_per_connection),
-            ("RTCA_RATE_JOIN_ADDRESS", &mut limits.join_per_address),
-            ("RTCA_RATE_OTHER", &mut limits.other_per_connection),
-            ("RTCA_RATE_LOGIN_ADDRESS", &mut limits.login_per_address),
-            ("RTCA_RATE_LOGIN_ACCOUNT", &mut limits.login_per_account),
-        ];
-        for (key, rate) in rates {
-            if let Some(value) = env(key) {
-                *rate = parse(&value, key)?;
+        let mut config = Config::unset();
+        let bad = |source: &str, value: &str, why: String| ConfigError(format!("{source}={value:?}: {why}"));
+        for setting in SETTINGS {
+            (setting.set)(&mut config, setting.default).map_err(|why| bad("the default of", setting.env, why))?;
+            for source in setting.also.into_iter().chain([setting.env]) {
+                if let Some(value) = env(source) {
+                    (setting.set)(&mut config, &value).map_err(|why| bad(source, &value, why))?;
+                }
             }
         }
-        if let Some(n) = env("RTCA_MAX_CONNECTIONS_PER_USER") {
-            limits.connections_per_user = parse(&n, "RTCA_MAX_CONNECTIONS_PER_USER")?;
-        }
-        if let Some(n) = env("RTCA_MAX_CONNECTIONS_PER_ADDRESS") {
-            limits.connections_per_address = parse(&n, "RTCA_MAX_CONNECTIONS_PER_ADDRESS")?;
-        }
-        if let Some(n) = env("RTCA_MAX_ROOMS_PER_USER") {
-            config.max_rooms_per_user = parse(&n, "RTCA_MAX_ROOMS_PER_USER")?;
-        }
-        if let Some(allow) = env("RTCA_ALLOW_GUESTS") {
-            config.allow_guests = parse_switch(&allow, "RTCA_ALLOW_GUESTS")?;
-        }
-        if let Some(direct) = env("RTCA_DIRECT_WRITES") {
-            config.direct_writes = parse_switch(&direct, "RTCA_DIRECT_WRITES")?;
-        }
-        if let Some(dir) = env("RTCA_MEDIA_DIR") {
-            config.media_dir = dir.into();
-        }
-        if let Some(n) = env("RTCA_MAX_UPLOAD_BYTES") {
-            config.max_upload_bytes = parse(&n, "RTCA_MAX_UPLOAD_BYTES")?;
-        }
-        if let Some(n) = env("RTCA_UPLOADS_PER_USER") {
-            config.uploads_per_user = parse(&n, "RTCA_UPLOADS_PER_USER")?;
-        }
-        if let Some(n) = env("RTCA_UPLOADS_TOTAL") {
-            config.uploads_total = parse(&n, "RTCA_UPLOADS_TOTAL")?;
-        }
-        if let Some(n) = env("RTCA_THUMBNAIL_WORKERS") {
-            config.thumbnail_workers = parse(&n, "RTCA_THUMBNAIL_WORKERS")?;
-        }
-        if let Some(secs) = env("RTCA_MEDIA_GRACE_SECS") {
-            config.media_grace = Duration::from_secs(parse(&secs, "RTCA_MEDIA_GRACE_SECS")?);
-        }
-
         let mut args = args.into_iter();
+        let mut flagged = Vec::new();
         while let Some(flag) = args.next() {
-            let mut value = |name: &str| args.next().ok_or_else(|| ConfigError(format!("{name} needs a value")));
-            match flag.as_str() {
-                "--addr" => config.addr = parse(&value("--addr")?, "--addr")?,
-                "--database-url" => config.database_url = value("--database-url")?,
-                "--media-dir" => config.media_dir = value("--media-dir")?.into(),
-                "--site-root" => config.site_root = value("--site-root")?.into(),
-                "--allowed-origin" => config.allowed_origins.push(value("--allowed-origin")?),
-                "-h" | "--help" => return Err(ConfigError(USAGE.to_owned())),
-                other => return Err(ConfigError(format!("unknown argument `{other}`\n{USAGE}"))),
+            if flag == "-h" || flag == "--help" {
+                return Err(ConfigError(usage()));
             }
-        }
-        if config.max_packet_bytes < 1024
-            || config.socket_buffer == 0
-            || config.db_connections == 0
-            || config.ping_interval.is_zero()
-            || config.ping_timeout.is_zero()
-            || config.limits.connections_per_user == 0
-            || config.limits.connections_per_address == 0
-            || config.max_upload_bytes == 0
-            || config.uploads_per_user == 0
-            || config.uploads_total == 0
-            || config.thumbnail_workers == 0
-            || config.media_grace.is_zero()
-        {
-            return Err(ConfigError("limits must be positive (packet size at least 1024 bytes)".into()));
+            let setting = SETTINGS
+                .iter()
+                .find(|setting| setting.flag == Some(flag.as_str()))
+                .ok_or_else(|| ConfigError(format!("unknown argument `{flag}`\n\n{}", usage())))?;
+            let value = args.next().ok_or_else(|| ConfigError(format!("{flag} needs a value")))?;
+            // A repeatable flag's first use replaces what the variable said.
+            let apply = match setting.add {
+                Some(add) if flagged.contains(&flag) => add,
+                _ => setting.set,
+            };
+            apply(&mut config, &value).map_err(|why| bad(&flag, &value, why))?;
+            flagged.push(flag);
         }
         Ok(config)
     }
 }
 
-const USAGE: &str =
-    "usage: rtca [--addr HOST:PORT] [--database-url sqlite://FILE] [--site-root DIR] [--media-dir DIR] [--allowed-origin ORIGIN]...
-Every setting also has an RTCA_* environment variable; see the README.";
-
-fn parse<T: std::str::FromStr>(value: &str, name: &str) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    value.trim().parse().map_err(|e| ConfigError(format!("{name}={value:?}: {e}")))
+/// `--help`: the flags, then every setting with its variable and default.
+pub fn usage() -> String {
+    let flags: Vec<String> = SETTINGS
+        .iter()
+        .filter_map(|s| s.flag.map(|flag| format!("[{flag} {}]", s.env.trim_start_matches("RTCA_"))))
+        .collect();
+    let mut text =
+        format!("usage: rtca {}\n\nEvery setting, by environment variable (flags win over them):\n", flags.join(" "));
+    for setting in SETTINGS {
+        let default = if setting.default.is_empty() { "none" } else { setting.default };
+        text.push_str(&format!("  {:<34} {} (default {default})\n", setting.env, setting.what));
+    }
+    text.push_str("  RUST_LOG                           log filter (default info)\n");
+    text
 }
 
-/// `true`/`false`, and their usual spellings (`1`, `yes`, `on`…).
-fn parse_switch(value: &str, name: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        other => Err(ConfigError(format!("{name}={other:?}: use true or false"))),
+/// The README's table of settings, as this table says it must read.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| setting | env | flag | default |\n|---|---|---|---|\n");
+    for setting in SETTINGS {
+        let env = match setting.also {
+            Some(also) => format!("`{}` (also `{also}`)", setting.env),
+            None => format!("`{}`", setting.env),
+        };
+        let flag = setting.flag.map(|flag| format!("`{flag}`")).unwrap_or_default();
+        let default = match (setting.default, setting.note) {
+            ("", note) => note.to_owned(),
+            (default, "") => format!("`{default}`"),
+            (default, note) => format!("`{default}` {note}"),
+        };
+        table.push_str(&format!("| {} | {env} | {flag} | {default} |\n", setting.what));
     }
+    table
 }
 
 #[cfg(test)]
@@ -278,24 +459,53 @@ mod tests {
     }
 
     #[test]
+    fn every_default_reads_and_means_what_it_meant() {
+        let c = load(&[], &[]).unwrap();
+        assert_eq!(c.addr, SocketAddr::from(([127, 0, 0, 1], 3000)));
+        assert_eq!(
+            (c.database_url.as_str(), c.site_root.as_path()),
+            ("sqlite://rtca.db", std::path::Path::new("target/site"))
+        );
+        assert_eq!((c.max_packet_bytes, c.socket_buffer, c.db_connections), (64 * 1024, 256, 8));
+        assert_eq!(c.session_ttl, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!((c.ping_interval, c.ping_timeout), (Duration::from_secs(25), Duration::from_secs(20)));
+        assert_eq!(c.limits.send_per_connection, Rate::new(5.0, 20));
+        assert_eq!(c.limits.login_per_account, Rate::new(0.1, 5));
+        assert_eq!((c.limits.connections_per_user, c.limits.connections_per_address), (16, 64));
+        assert_eq!((c.max_rooms_per_user, c.allow_guests, c.direct_writes), (100, true, true));
+        assert_eq!((c.max_upload_bytes, c.uploads_per_user, c.uploads_total), (25 * 1024 * 1024, 4, 64));
+        assert_eq!((c.thumbnail_workers, c.media_grace), (2, Duration::from_secs(24 * 3600)));
+        assert!(c.allowed_origins.is_empty());
+        assert_eq!(Config::default().addr, c.addr);
+    }
+
+    #[test]
     fn defaults_then_env_then_flags() {
-        assert_eq!(load(&[], &[]).unwrap().addr.port(), 3000);
         let c = load(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4000"), ("RTCA_ADDR", "127.0.0.1:5000")], &[]).unwrap();
         assert_eq!(c.addr.port(), 5000);
+        assert_eq!(load(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4000")], &[]).unwrap().addr.port(), 4000);
         let c = load(&[("RTCA_ADDR", "127.0.0.1:5000")], &["--addr", "127.0.0.1:6000"]).unwrap();
         assert_eq!(c.addr.port(), 6000);
         let c = load(&[("RTCA_ALLOWED_ORIGINS", "https://a.example, https://b.example")], &[]).unwrap();
         assert_eq!(c.allowed_origins, vec!["https://a.example", "https://b.example"]);
+        let flags = ["--allowed-origin", "https://c.example", "--allowed-origin", "https://d.example"];
+        let c = load(&[("RTCA_ALLOWED_ORIGINS", "https://a.example")], &flags).unwrap();
+        assert_eq!(c.allowed_origins, vec!["https://c.example", "https://d.example"]);
     }
 
     #[test]
-    fn bad_values_are_errors_not_panics() {
-        assert!(load(&[("RTCA_ADDR", "nope")], &[]).is_err());
-        assert!(load(&[], &["--addr"]).is_err());
-        assert!(load(&[], &["--bogus"]).is_err());
-        assert!(load(&[("RTCA_SOCKET_BUFFER", "0")], &[]).is_err());
-        assert!(load(&[("RTCA_RATE_SEND_USER", "fast")], &[]).is_err());
-        assert!(load(&[("RTCA_MAX_CONNECTIONS_PER_ADDRESS", "0")], &[]).is_err());
+    fn a_bad_value_is_an_error_that_names_it() {
+        let error = |env: &[(&str, &str)], args: &[&str]| load(env, args).unwrap_err().to_string();
+        assert!(error(&[("RTCA_ADDR", "nope")], &[]).contains("RTCA_ADDR=\"nope\""));
+        assert!(error(&[], &["--addr"]).contains("--addr needs a value"));
+        assert!(error(&[], &["--bogus"]).contains("unknown argument `--bogus`"));
+        assert!(error(&[("RTCA_SOCKET_BUFFER", "0")], &[]).contains("RTCA_SOCKET_BUFFER=\"0\": must be at least 1"));
+        assert!(error(&[("RTCA_MAX_PACKET_BYTES", "100")], &[]).contains("must be at least 1024"));
+        assert!(error(&[("RTCA_RATE_SEND_USER", "fast")], &[]).contains("RTCA_RATE_SEND_USER"));
+        assert!(error(&[("RTCA_MAX_CONNECTIONS_PER_ADDRESS", "0")], &[]).contains("RTCA_MAX_CONNECTIONS_PER_ADDRESS"));
+        assert!(error(&[("RTCA_ALLOW_GUESTS", "maybe")], &[]).contains("use true or false"));
+        assert!(error(&[("RTCA_SESSION_DAYS", "99999999999999999")], &[]).contains("RTCA_SESSION_DAYS"));
+        assert!(error(&[], &["--addr", "x"]).starts_with("configuration: --addr=\"x\""));
     }
 
     #[test]
@@ -303,11 +513,26 @@ mod tests {
         let c = load(&[("RTCA_RATE_SEND_USER", "2:4"), ("RTCA_MAX_CONNECTIONS_PER_USER", "3")], &[]).unwrap();
         assert_eq!(c.limits.send_per_user, Rate::new(2.0, 4));
         assert_eq!(c.limits.connections_per_user, 3);
-        assert_eq!(c.limits.send_per_connection, LimitSettings::default().send_per_connection);
-        assert!(load(&[], &[]).unwrap().allow_guests);
+        assert_eq!(c.limits.send_per_connection, Config::default().limits.send_per_connection);
         assert!(!load(&[("RTCA_ALLOW_GUESTS", "false")], &[]).unwrap().allow_guests);
-        assert!(load(&[("RTCA_ALLOW_GUESTS", "maybe")], &[]).is_err());
-        assert!(load(&[], &[]).unwrap().direct_writes);
         assert!(!load(&[("RTCA_DIRECT_WRITES", "off")], &[]).unwrap().direct_writes);
+    }
+
+    #[test]
+    fn rates_parse_and_refuse_nonsense() {
+        assert_eq!("5:20".parse::<Rate>().unwrap(), Rate::new(5.0, 20));
+        assert_eq!("0.5 : 2".parse::<Rate>().unwrap(), Rate::new(0.5, 2));
+        for bad in ["", "5", "0:1", "1:0", "-1:3", "x:y", "inf:3", "NaN:3"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_setting() {
+        let help = load(&[], &["--help"]).unwrap_err().to_string();
+        for setting in SETTINGS {
+            assert!(help.contains(setting.env), "{} missing from --help", setting.env);
+        }
+        assert!(help.contains("[--addr ADDR]"), "{help}");
     }
 }

@@ -15,36 +15,9 @@ use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::config::{LimitSettings, Rate};
 use crate::error::ChatError;
 use crate::protocol::UserId;
-
-/// A sustained rate with a burst allowance.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rate {
-    pub per_second: f64,
-    pub burst: u32,
-}
-
-impl Rate {
-    pub const fn new(per_second: f64, burst: u32) -> Rate {
-        Rate { per_second, burst }
-    }
-}
-
-impl std::str::FromStr for Rate {
-    type Err = String;
-
-    /// `"5:20"`: five per second, in bursts of up to twenty.
-    fn from_str(text: &str) -> Result<Rate, String> {
-        let (rate, burst) = text.split_once(':').ok_or("expected PER_SECOND:BURST, e.g. 5:20")?;
-        let per_second: f64 = rate.trim().parse().map_err(|e| format!("{e}"))?;
-        let burst: u32 = burst.trim().parse().map_err(|e| format!("{e}"))?;
-        if !(per_second.is_finite() && per_second > 0.0) || burst == 0 {
-            return Err("the rate and the burst must be positive".into());
-        }
-        Ok(Rate { per_second, burst })
-    }
-}
 
 /// The classic token bucket: `burst` tokens, refilled at `per_second`.
 #[derive(Debug, Clone)]
@@ -96,55 +69,6 @@ pub enum Action {
     Other,
 }
 
-/// The limits in force (all from `Config`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LimitSettings {
-    /// Messages one connection may send.
-    pub send_per_connection: Rate,
-    /// Messages one user may send across all their connections and forms.
-    pub send_per_user: Rate,
-    /// Files one user may upload.
-    pub upload_per_user: Rate,
-    /// History and conversation reads per connection.
-    pub read_per_connection: Rate,
-    /// `online` attempts per connection.
-    pub join_per_connection: Rate,
-    /// New guest identities per address.
-    pub join_per_address: Rate,
-    /// Every other event per connection.
-    pub other_per_connection: Rate,
-    /// Sign-in attempts per address, and per account name.
-    pub login_per_address: Rate,
-    pub login_per_account: Rate,
-    /// Open sockets one user may hold.
-    pub connections_per_user: usize,
-    /// Open sockets one address may hold.
-    pub connections_per_address: usize,
-}
-
-impl Default for LimitSettings {
-    fn default() -> Self {
-        LimitSettings {
-            send_per_connection: Rate::new(5.0, 20),
-            send_per_user: Rate::new(8.0, 30),
-            upload_per_user: Rate::new(1.0, 20),
-            // A reconnect resumes the lobby and every private conversation
-            // that moved, so reads come in bursts.
-            read_per_connection: Rate::new(10.0, 60),
-            join_per_connection: Rate::new(0.5, 5),
-            // Generous: a whole office behind one NAT may join at nine.
-            join_per_address: Rate::new(1.0, 50),
-            other_per_connection: Rate::new(10.0, 30),
-            login_per_address: Rate::new(0.5, 10),
-            // Five tries, then one every ten seconds: a password guesser
-            // gets about 8 600 guesses a day, whatever addresses it uses.
-            login_per_account: Rate::new(0.1, 5),
-            connections_per_user: 16,
-            connections_per_address: 64,
-        }
-    }
-}
-
 /// Past this many entries a table drops its full buckets.
 const PRUNE_AT: usize = 4096;
 /// A table never holds more: past it (under a flood of new keys whose
@@ -184,7 +108,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The server-wide limiter, shared through `AppState`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Limits {
     settings: LimitSettings,
     send_by_user: BucketTable<UserId>,
@@ -212,7 +136,15 @@ fn release<K: Eq + Hash>(counts: &mut HashMap<K, usize>, key: &K) {
 
 impl Limits {
     pub fn new(settings: LimitSettings) -> Limits {
-        Limits { settings, ..Limits::default() }
+        Limits {
+            settings,
+            send_by_user: BucketTable::default(),
+            uploads_by_user: BucketTable::default(),
+            joins_by_address: BucketTable::default(),
+            logins_by_address: BucketTable::default(),
+            logins_by_account: BucketTable::default(),
+            open: Mutex::default(),
+        }
     }
 
     pub fn settings(&self) -> &LimitSettings {
@@ -427,17 +359,9 @@ mod tests {
     }
 
     #[test]
-    fn rates_parse_and_refuse_nonsense() {
-        assert_eq!("5:20".parse::<Rate>().unwrap(), Rate::new(5.0, 20));
-        assert_eq!("0.5 : 2".parse::<Rate>().unwrap(), Rate::new(0.5, 2));
-        for bad in ["", "5", "0:1", "1:0", "-1:3", "x:y", "inf:3", "NaN:3"] {
-            assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn connection_caps_count_per_user_and_address_and_release_on_drop() {
-        let settings = LimitSettings { connections_per_user: 2, connections_per_address: 3, ..Default::default() };
+        let defaults = crate::server::config::Config::default().limits;
+        let settings = LimitSettings { connections_per_user: 2, connections_per_address: 3, ..defaults };
         let limits = Arc::new(Limits::new(settings));
         let here = Some(IpAddr::from([10, 0, 0, 1]));
         let a = limits.open_connection(Some(1), here).unwrap();

@@ -206,3 +206,31 @@ fn every_error_code_is_documented() {
     let missing: Vec<&&str> = codes.filter(|code| !docs.contains(&format!("| `{code}` |"))).collect();
     assert!(missing.is_empty(), "error codes missing from docs/protocol.md: {missing:?}");
 }
+
+/// The README's table of settings is the one `server::config::SETTINGS`
+/// makes, and every `RTCA_*` variable the code names is one of them (and
+/// so in the README).
+#[test]
+fn the_readme_lists_every_setting() {
+    let readme = read("README.md");
+    let (open, close) = ("<!-- settings: made by server::config::markdown_table -->", "<!-- /settings -->");
+    let start = readme.find(open).expect("the README marks its settings table") + open.len();
+    let end = readme[start..].find(close).expect("the table's end is marked") + start;
+    let table = rtca::server::config::markdown_table();
+    assert_eq!(readme[start..end].trim(), table.trim(), "the README's settings table should read:\n{table}");
+
+    let settings: BTreeSet<&str> = rtca::server::config::SETTINGS.iter().map(|s| s.env).collect();
+    let mut files = Vec::new();
+    sources(Path::new("src"), &mut files);
+    for file in files {
+        let text = read(&file);
+        for (at, _) in text.match_indices("RTCA_") {
+            let name: String =
+                text[at..].chars().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_').collect();
+            // `RTCA_*`, or the prefix alone, names them all.
+            if !name.ends_with('_') {
+                assert!(settings.contains(name.as_str()), "{} names {name}, which is no setting", file.display());
+            }
+        }
+    }
+}

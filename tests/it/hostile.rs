@@ -374,8 +374,8 @@ async fn a_client_that_stops_reading_is_dropped_and_slows_nobody() {
         quick_heartbeat(config);
         config.socket_buffer = 64;
         // The writer below floods on purpose.
-        config.limits.send_per_connection = rtca::server::limits::Rate::new(100_000.0, 100_000);
-        config.limits.send_per_user = rtca::server::limits::Rate::new(100_000.0, 100_000);
+        config.limits.send_per_connection = rtca::server::config::Rate::new(100_000.0, 100_000);
+        config.limits.send_per_user = rtca::server::config::Rate::new(100_000.0, 100_000);
     })
     .await;
     let (sloth_client, sloth_ack) = arena.server.online("sloth").await;

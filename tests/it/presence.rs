@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::common::{temp_db, TestClient, TestServer, WAIT};
-use rtca::server::limits::Rate;
+use rtca::server::config::Rate;
 use serde_json::{json, Value};
 
 const CROWD: usize = 100;
