@@ -48,7 +48,8 @@
 //!   messages from the microphone.
 //!
 //! Server only (`server/`, feature `ssr`), one folder per stage of a
-//! message's way through, each depending only on those below it:
+//! message's way through, each depending only on those after it (the order
+//! `server/mod.rs` gives, checked by `tests/it/consistency.rs`):
 //! - `server::http`: where the server is put together — `run(listener,
 //!   config, shutdown)`, the axum router, the chat pages (`http::pages`),
 //!   file routes and who may read which file (`http::media`), the `Origin`
@@ -76,7 +77,8 @@
 //!   across tabs), `head` (request heads copied out of read buffers).
 //! - `server::store`: one trait per aggregate (`IdentityStore`,
 //!   `MessageStore`, `RoomStore`, `MediaStore`; `Store` is all four) with
-//!   the contract in its docs, `store::open` picking the backend by URL;
+//!   the contract in its docs, `store::open` picking the backend by URL,
+//!   `store::error` (failures in no backend's terms, keeping the cause);
 //!   `store::sqlite` implements it, one file per aggregate, with
 //!   `group_commit` (one writer thread, many messages to a commit, each
 //!   batch handed to delivery in commit order).

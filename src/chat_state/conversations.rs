@@ -40,13 +40,15 @@ impl ChatState {
     /// My message, acked as `ack`: shown at once as stored, whether or not
     /// its live copy ever comes (that copy finds it there, by id).
     pub fn sent(&self, cid: &str, ack: MessageAck) -> Option<Gap> {
-        let me = self.me.get_untracked()?;
-        let sent = self.outbox.with_untracked(|outbox| outbox.iter().find(|m| m.cid == cid).cloned())?;
+        let sent = self.outbox.with_untracked(|outbox| outbox.iter().find(|m| m.cid == cid).cloned());
+        // Confirmed whatever else happens, so it is never sent again.
+        self.confirm(cid);
+        let (me, sent) = (self.me.get_untracked()?, sent?);
         let (conversation, to) = match sent.to {
             super::Conversation::Room(room) => (ConversationId::room(room), None),
             super::Conversation::Direct(peer) => (ConversationId::pair(me.id, peer.id), Some(peer)),
         };
-        let message = Message {
+        self.add_message(Message {
             id: ack.id,
             seq: ack.seq,
             conversation,
@@ -56,10 +58,7 @@ impl ChatState {
             at: ack.at,
             cid: Some(sent.cid),
             media: sent.media,
-        };
-        let gap = self.add_message(message);
-        self.confirm(cid);
-        gap
+        })
     }
 
     /// Merges a page of history that I asked for (opening a conversation,

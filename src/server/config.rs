@@ -177,11 +177,11 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("listen address", "RTCA_ADDR", "127.0.0.1:3000", |c, v| set(&mut c.addr, v))
         .also("LEPTOS_SITE_ADDR")
         .flag("--addr"),
-    Setting::new("database", "RTCA_DATABASE_URL", "sqlite://rtca.db", |c, v| set(&mut c.database_url, v))
+    Setting::new("database", "RTCA_DATABASE_URL", "sqlite://rtca.db", |c, v| text(&mut c.database_url, v))
         .flag("--database-url")
         .note("(created if missing, WAL mode)"),
     Setting::new("built site (WASM, CSS, public files)", "RTCA_SITE_ROOT", "target/site", |c, v| {
-        set(&mut c.site_root, v)
+        text(&mut c.site_root, v)
     })
     .also("LEPTOS_SITE_ROOT")
     .flag("--site-root"),
@@ -213,7 +213,7 @@ pub const SETTINGS: &[Setting] = &[
         |c, v| switch(&mut c.direct_writes, v),
     ),
     Setting::new("session lifetime, days", "RTCA_SESSION_DAYS", "30", |c, v| {
-        let days: u64 = at_least(1, v)?;
+        let days: u64 = at_least(0, v)?;
         c.session_ttl = Duration::from_secs(days.checked_mul(24 * 3600).ok_or("too many days")?);
         Ok(())
     }),
@@ -259,7 +259,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("open connections per address", "RTCA_MAX_CONNECTIONS_PER_ADDRESS", "64", |c, v| {
         positive(&mut c.limits.connections_per_address, v)
     }),
-    Setting::new("where shared files are kept", "RTCA_MEDIA_DIR", "media", |c, v| set(&mut c.media_dir, v))
+    Setting::new("where shared files are kept", "RTCA_MEDIA_DIR", "media", |c, v| text(&mut c.media_dir, v))
         .flag("--media-dir")
         .note("(created if missing)"),
     Setting::new("largest file, bytes", "RTCA_MAX_UPLOAD_BYTES", "26214400", |c, v| {
@@ -289,6 +289,12 @@ where
     T::Err: std::fmt::Display,
 {
     *field = value.trim().parse().map_err(|e: T::Err| e.to_string())?;
+    Ok(())
+}
+
+/// A string or a path, as given.
+fn text<T: From<String>>(field: &mut T, value: &str) -> Result<(), String> {
+    *field = T::from(value.to_owned());
     Ok(())
 }
 
@@ -388,7 +394,6 @@ impl Config {
             }
         }
         let mut args = args.into_iter();
-        let mut flagged = Vec::new();
         while let Some(flag) = args.next() {
             if flag == "-h" || flag == "--help" {
                 return Err(ConfigError(usage()));
@@ -398,13 +403,9 @@ impl Config {
                 .find(|setting| setting.flag == Some(flag.as_str()))
                 .ok_or_else(|| ConfigError(format!("unknown argument `{flag}`\n\n{}", usage())))?;
             let value = args.next().ok_or_else(|| ConfigError(format!("{flag} needs a value")))?;
-            // A repeatable flag's first use replaces what the variable said.
-            let apply = match setting.add {
-                Some(add) if flagged.contains(&flag) => add,
-                _ => setting.set,
-            };
+            // A repeatable flag adds to what the variable said.
+            let apply = setting.add.unwrap_or(setting.set);
             apply(&mut config, &value).map_err(|why| bad(&flag, &value, why))?;
-            flagged.push(flag);
         }
         Ok(config)
     }
@@ -490,7 +491,7 @@ mod tests {
         assert_eq!(c.allowed_origins, vec!["https://a.example", "https://b.example"]);
         let flags = ["--allowed-origin", "https://c.example", "--allowed-origin", "https://d.example"];
         let c = load(&[("RTCA_ALLOWED_ORIGINS", "https://a.example")], &flags).unwrap();
-        assert_eq!(c.allowed_origins, vec!["https://c.example", "https://d.example"]);
+        assert_eq!(c.allowed_origins, vec!["https://a.example", "https://c.example", "https://d.example"]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Server-only code (feature `ssr`). The folders follow a message's way
-//! through the server, and each depends only on those below it:
+//! through the server:
 //!
 //! ```text
 //! http      the router, pages, run(listener, config, shutdown)
@@ -7,13 +7,16 @@
 //! chat      the rules: posting, who may read what, rooms, identity
 //! delivery  the one way out: fan-out, presence feed, direct writes
 //! socket    the socketioxide layer's pieces: room keys, seats, presence
-//! store     storage, one trait per aggregate, and its SQLite backend
 //! media     files: upload, sniff, blobs, previews, serving, sweep
+//! store     storage, one trait per aggregate, and its SQLite backend
 //! ```
 //!
-//! `state` composes them for the handlers; `config`, `limits`, `clock`,
-//! `names` (when two names are one) and `failure` (how a failure is logged
-//! and answered) serve them all. The map of every module is in `lib.rs`.
+//! `state` composes them for the handlers; `failure` (how a failure is
+//! logged and answered), `limits`, `names` (when two names are one), `clock`
+//! and `config` serve them all. Each depends only on those after it in this
+//! order: http, events, chat, state, delivery, socket, media, failure,
+//! store, limits, names, clock, config (`tests/it/consistency.rs` checks).
+//! The map of every module is in `lib.rs`.
 
 pub mod chat;
 pub mod clock;

@@ -156,6 +156,30 @@ fn the_modules_import_one_another_without_cycles() {
     }
 }
 
+/// The server's parts, top to bottom: each may depend only on those after
+/// it (the order `src/server/mod.rs` describes).
+const SERVER_ORDER: [&str; 13] = [
+    "http", "events", "chat", "state", "delivery", "socket", "media", "failure", "store", "limits", "names", "clock",
+    "config",
+];
+
+/// Inside the server, every import goes down that order.
+#[test]
+fn the_server_imports_only_downwards() {
+    let graph = dependencies();
+    let rank = |part: &str| part.strip_prefix("server::").and_then(|name| SERVER_ORDER.iter().position(|n| *n == name));
+    for (from, to) in &graph {
+        let Some(above) = rank(from) else { continue };
+        for part in to {
+            if let Some(below) = rank(part) {
+                assert!(above < below, "{from} imports {part}, which is above it in src/server/mod.rs's order");
+            }
+        }
+    }
+    let parts = graph.keys().filter(|part| part.starts_with("server::")).count();
+    assert_eq!(parts, SERVER_ORDER.len(), "a part of the server is missing from the order: {graph:?}");
+}
+
 /// The check itself finds a cycle where there is one.
 #[test]
 fn a_cycle_is_found_where_there_is_one() {

@@ -154,7 +154,7 @@ fn positions(arrivals: &[String], ack_id: u64, event: &str) -> Option<(usize, us
 /// socket's own `online` change and then the `presence` list after the ack
 /// of `online`, the list after the ack of a `presence` request, the
 /// sender's own message after its `message` ack. Acks, presence and
-/// live messages all take the direct path (`server::direct`); an ack left
+/// live messages all take the direct path (`delivery::direct`); an ack left
 /// on socketioxide's queue would often come second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ack_comes_before_what_its_request_set_off() {

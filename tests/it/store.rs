@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rtca::protocol::{ConversationId, Message, User};
-use rtca::server::store::{self, CommitSink, Committed, Cursor, Insert, NewGuest, NewMessage, NewUpload, Store};
+use rtca::server::store::{
+    self, CommitSink, Committed, Cursor, Insert, NewGuest, NewMember, NewMessage, NewUpload, Store,
+};
 use rtca::server::store::{StoreError, StoreResult};
 
 /// A store on a fresh database, and what its commit sink heard.
@@ -275,8 +277,10 @@ async fn users_sessions_and_accounts() {
         assert_eq!(store.session_user(b"alice's token", 2).await.unwrap(), None);
         assert_eq!(store.session_user(b"second", 2).await.unwrap(), Some(alice.clone()));
 
-        let member = store.create_member("Dora", "dora", "hash", 3).await.unwrap().unwrap();
-        assert_eq!(store.create_member("DORA", "dora", "other", 4).await.unwrap(), None, "one name key once");
+        let dora = NewMember { name: "Dora", name_key: "dora", password_hash: "hash", at: 3 };
+        let member = store.create_member(dora).await.unwrap().unwrap();
+        let again = NewMember { name: "DORA", password_hash: "other", ..dora };
+        assert_eq!(store.create_member(again).await.unwrap(), None, "one name key once");
         assert_eq!(store.member("dora").await.unwrap(), Some((member.clone(), "hash".to_owned())));
         assert!(store.is_registered(member.id).await.unwrap());
         assert!(!store.is_registered(alice.id).await.unwrap());

@@ -5,7 +5,7 @@
 //! task and channel, tungstenite, one write per frame) and how much is
 //! RTCA's (storage, ordering, limits, presence)? It is the Node peer
 //! (`bench/peer/server.js`) written against socketioxide, with the same
-//! transport settings as RTCA (`src/server/realtime.rs`, `http.rs`): nothing stored,
+//! transport settings as RTCA (`src/server/socket/mod.rs`, `http/mod.rs`): nothing stored,
 //! no limits, presence sent as the prototype did. `bench/run.js --floor`
 //! runs it as a third server.
 //!
@@ -129,7 +129,7 @@ async fn main() -> std::io::Result<()> {
         .build_layer();
     io.ns("/", connected.with(register));
     let app = axum::Router::new().route("/health", axum::routing::get(|| async { "ok" })).layer(layer);
-    // RTCA's accept backlog (`src/server/http.rs`), so both meet a storm alike.
+    // RTCA's accept backlog (`src/server/http/mod.rs`), so both meet a storm alike.
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
     let listener = socket.listen(ACCEPT_BACKLOG)?;

@@ -22,6 +22,7 @@ use crate::protocol::{validate_name, User, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, M
 use crate::server::clock::now_ms;
 use crate::server::names::name_key;
 use crate::server::state::AppState;
+use crate::server::store::NewMember;
 /// Hashes computed at once; each takes 19 MiB and a core for a moment.
 const CONCURRENT_HASHES: usize = 2;
 
@@ -100,7 +101,8 @@ pub async fn register(
     let key = name_key(name);
     check_not_registered(state, &key).await?;
     let hash = hash_password(password.to_owned()).await?;
-    let user = state.store.create_member(name, &key, &hash, now_ms()).await?.ok_or(ChatError::NameRegistered)?;
+    let member = NewMember { name, name_key: &key, password_hash: &hash, at: now_ms() };
+    let user = state.store.create_member(member).await?.ok_or(ChatError::NameRegistered)?;
     tracing::info!(user = user.id, "account created");
     let token = start_session(state, &user).await?;
     Ok((user, token))

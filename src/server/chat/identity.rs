@@ -60,6 +60,12 @@ pub async fn join_as_guest(state: &AppState, name: &str, address: Option<IpAddr>
 /// and in the store: both, or neither. Registered accounts keep their
 /// name, and no guest takes a registered one.
 pub async fn rename(state: &AppState, seat: &Seat, current: &User, name: &str) -> Result<User, ChatError> {
+    // One rename at a time: two racing renames of one user (two tabs, or
+    // two events on one socket) could otherwise undo each other's name in
+    // presence while the store keeps the other. Renames are rare (and
+    // limited per connection), and each is one short write.
+    static RENAMING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = RENAMING.lock().await;
     if state.store.is_registered(current.id).await? {
         return Err(ChatError::MemberRename);
     }

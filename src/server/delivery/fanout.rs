@@ -8,14 +8,16 @@
 //! On the sender's socket the ack therefore always comes before its own
 //! message, and on every socket messages come in commit order.
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::Outbound;
-use crate::server::store::{CommitSink, Committed};
+use crate::server::store::{acknowledge, CommitSink, Committed};
 
-/// Committed batches waiting for the delivery task. A full queue makes the
-/// store's writer wait, which slows senders instead of growing memory.
-const QUEUE: usize = 1024;
+/// Committed batches waiting for the delivery task: with at most 256
+/// messages to a batch (`group_commit`), at most 4 096 messages. A full
+/// queue makes the store's writer wait, which slows senders instead of
+/// growing memory.
+const QUEUE: usize = 16;
 
 /// The store's side: where committed batches go.
 #[derive(Clone)]
@@ -32,16 +34,11 @@ impl Fanout {
         (Fanout { queue }, FanoutQueue(receiver))
     }
 
-    /// The delivery task: runs until `stop` fires.
-    pub async fn run(outbound: Outbound, FanoutQueue(mut queue): FanoutQueue, mut stop: oneshot::Receiver<()>) {
-        loop {
-            tokio::select! {
-                batch = queue.recv() => match batch {
-                    Some(batch) => deliver(&outbound, batch).await,
-                    None => return,
-                },
-                _ = &mut stop => return,
-            }
+    /// The delivery task: runs until the store, which holds the sending
+    /// side, is closed, and delivers everything it committed before.
+    pub async fn run(outbound: Outbound, FanoutQueue(mut queue): FanoutQueue) {
+        while let Some(batch) = queue.recv().await {
+            deliver(&outbound, batch).await;
         }
     }
 }
@@ -58,7 +55,11 @@ async fn deliver(outbound: &Outbound, batch: Vec<Committed>) {
 impl CommitSink for Fanout {
     fn committed(&self, batch: Vec<Committed>) {
         // Waits while the task is behind (the writer is a thread of its
-        // own, not the runtime's); after shutdown there is nobody to tell.
-        let _ = self.queue.blocking_send(batch);
+        // own, not the runtime's). Should the task be gone, nobody hears the
+        // batch live (they resume by `seq`), but its senders still hear
+        // that it is stored.
+        if let Err(mpsc::error::SendError(batch)) = self.queue.blocking_send(batch) {
+            acknowledge(batch);
+        }
     }
 }

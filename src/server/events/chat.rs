@@ -31,18 +31,7 @@ pub async fn message(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let ack = AckSlot::new(reply);
-    let result = async {
-        throttle(&s, Action::Send)?;
-        let sender = signed_in(&s)?;
-        let on_commit = ack.on_commit(in_flight(&s).await);
-        let request = payload(request)?;
-        let to = Recipient::Room(request.room.unwrap_or_else(|| LOBBY.to_owned()));
-        let message = Post { to, text: &request.text, cid: request.cid.as_deref(), media: request.media.as_deref() };
-        post(&state, &sender, message, Some(on_commit)).await
-    };
-    let result = result.await;
-    ack.settle(result);
+    posted(&s, &state, reply, request).await;
 }
 
 /// `secret {to, text, cid?, media?}`: a private message, delivered to the
@@ -53,15 +42,45 @@ pub async fn secret(
     State(state): State<AppState>,
     reply: Responder,
 ) {
+    posted(&s, &state, reply, request).await;
+}
+
+/// The wire shapes of a post.
+trait WirePost {
+    fn post(&self) -> Post<'_>;
+}
+
+impl WirePost for MessageRequest {
+    fn post(&self) -> Post<'_> {
+        let to = Recipient::Room(self.room.clone().unwrap_or_else(|| LOBBY.to_owned()));
+        Post { to, text: &self.text, cid: self.cid.as_deref(), media: self.media.as_deref() }
+    }
+}
+
+impl WirePost for SecretRequest {
+    fn post(&self) -> Post<'_> {
+        Post {
+            to: Recipient::Person(self.to),
+            text: &self.text,
+            cid: self.cid.as_deref(),
+            media: self.media.as_deref(),
+        }
+    }
+}
+
+/// One post, whichever shape it came in.
+async fn posted(
+    s: &SocketRef,
+    state: &AppState,
+    reply: Responder,
+    request: Result<impl WirePost, impl std::fmt::Display>,
+) {
     let ack = AckSlot::new(reply);
     let result = async {
-        throttle(&s, Action::Send)?;
-        let sender = signed_in(&s)?;
-        let on_commit = ack.on_commit(in_flight(&s).await);
-        let request = payload(request)?;
-        let to = Recipient::Person(request.to);
-        let message = Post { to, text: &request.text, cid: request.cid.as_deref(), media: request.media.as_deref() };
-        post(&state, &sender, message, Some(on_commit)).await
+        throttle(s, Action::Send)?;
+        let sender = signed_in(s)?;
+        let on_commit = ack.on_commit(in_flight(s).await);
+        post(state, &sender, payload(request)?.post(), Some(on_commit)).await
     };
     let result = result.await;
     ack.settle(result);

@@ -4,7 +4,8 @@
 use socketioxide::extract::{SocketRef, State, TryData};
 
 use super::context::{payload, seat_user, signed_in, throttle, Responder};
-use crate::protocol::{CreateRoomRequest, InviteRequest, RoomList, RoomRequest};
+use crate::error::ChatError;
+use crate::protocol::{CreateRoomRequest, InviteRequest, RoomInfo, RoomList, RoomRequest, User};
 use crate::server::chat::rooms;
 use crate::server::limits::Action;
 use crate::server::state::AppState;
@@ -27,13 +28,8 @@ pub async fn create(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = async {
-        throttle(&s, Action::Other)?;
-        let user = signed_in(&s)?;
-        let request = payload(request)?;
-        rooms::create(&state, &user, &request.name, request.private).await
-    };
-    reply.send(result.await);
+    let create = async |user: User, r: CreateRoomRequest| rooms::create(&state, &user, &r.name, r.private).await;
+    reply.send(by_someone(&s, request, create).await);
 }
 
 /// `join_room {room}`: joins a public room (or one I am already in).
@@ -43,12 +39,8 @@ pub async fn join(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = async {
-        throttle(&s, Action::Other)?;
-        let user = signed_in(&s)?;
-        rooms::join(&state, &user, &payload(request)?.room).await
-    };
-    reply.send(result.await);
+    let join = async |user: User, r: RoomRequest| rooms::join(&state, &user, &r.room).await;
+    reply.send(by_someone(&s, request, join).await);
 }
 
 /// `leave_room {room}`: stops being a member.
@@ -58,12 +50,8 @@ pub async fn leave(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = async {
-        throttle(&s, Action::Other)?;
-        let user = signed_in(&s)?;
-        rooms::leave(&state, &user, &payload(request)?.room).await
-    };
-    reply.send(result.await);
+    let leave = async |user: User, r: RoomRequest| rooms::leave(&state, &user, &r.room).await;
+    reply.send(by_someone(&s, request, leave).await);
 }
 
 /// `invite {room, user}`: a member of a private room adds someone to it.
@@ -73,11 +61,18 @@ pub async fn invite(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let result = async {
-        throttle(&s, Action::Other)?;
-        let user = signed_in(&s)?;
-        let request = payload(request)?;
-        rooms::invite(&state, &user, &request.room, request.user).await
-    };
-    reply.send(result.await);
+    let invite = async |user: User, r: InviteRequest| rooms::invite(&state, &user, &r.room, r.user).await;
+    reply.send(by_someone(&s, request, invite).await);
+}
+
+/// What every room change asks first: not too often, by someone, and a
+/// request that reads; then `change`.
+async fn by_someone<R>(
+    s: &SocketRef,
+    request: Result<R, impl std::fmt::Display>,
+    change: impl AsyncFnOnce(User, R) -> Result<RoomInfo, ChatError>,
+) -> Result<RoomInfo, ChatError> {
+    throttle(s, Action::Other)?;
+    let user = signed_in(s)?;
+    change(user, payload(request)?).await
 }

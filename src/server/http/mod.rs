@@ -89,8 +89,7 @@ pub async fn run(
     let (socket_layer, io) = socket::builder(&state.config).with_state(state.clone()).build_layer();
     events::serve(&io);
     state.outbound.attach(io);
-    let (stop_delivery, delivery_stopped) = oneshot::channel();
-    let delivery = tokio::spawn(Fanout::run(state.outbound.clone(), fanout_queue, delivery_stopped));
+    let delivery = tokio::spawn(Fanout::run(state.outbound.clone(), fanout_queue));
     let (stop_presence, presence_stopped) = oneshot::channel();
     let presence_feed = tokio::spawn(state.presence_feed.clone().run(
         state.outbound.clone(),
@@ -122,10 +121,9 @@ pub async fn run(
         })
         .await?;
     media_sweep.abort();
-    // What was stored in the last moments is committed and written out
-    // before delivery goes (nobody is left to hear it live; clients resume).
+    // What was stored in the last moments is committed and handed to
+    // delivery; closing the store ends delivery, once it has delivered it.
     state.store.close().await;
-    let _ = stop_delivery.send(());
     let _ = delivery.await;
     let _ = stop_presence.send(());
     let _ = presence_feed.await;

@@ -49,9 +49,19 @@ pub async fn open(url: &str, connections: u32, sink: Option<Arc<dyn CommitSink>>
 
 /// What to do the moment a message is committed, before anyone else hears
 /// of it: its sender's ack, so that the ack arrives before the message. The
-/// store carries it to the [`CommitSink`] untouched; a message that is not
-/// stored drops it uncalled.
+/// store carries it to the [`CommitSink`] untouched, and runs it itself
+/// when there is no sink; a message that is not stored drops it uncalled.
 pub type OnCommit = Box<dyn FnOnce(&Message) + Send>;
+
+/// Runs the `on_commit` of every message of a batch that nobody will
+/// deliver, so that each is still acked.
+pub fn acknowledge(batch: Vec<Committed>) {
+    for Committed { message, on_commit } in batch {
+        if let Some(ack) = on_commit {
+            ack(&message);
+        }
+    }
+}
 
 /// A committed message on its way to delivery.
 pub struct Committed {
@@ -115,6 +125,16 @@ pub struct NewGuest<'a> {
     pub expires_at: i64,
 }
 
+/// A registered account to create.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMember<'a> {
+    pub name: &'a str,
+    pub name_key: &'a str,
+    /// argon2id, as a PHC string.
+    pub password_hash: &'a str,
+    pub at: i64,
+}
+
 /// A room (the lobby is one too, with no membership rows).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {
@@ -173,13 +193,7 @@ pub trait IdentityStore: Send + Sync {
     /// A guest and its first session, in one commit.
     async fn create_guest_with_session(&self, guest: NewGuest<'_>) -> StoreResult<User>;
     /// A registered account; `None` if the name is registered already.
-    async fn create_member(
-        &self,
-        name: &str,
-        name_key: &str,
-        password_hash: &str,
-        at: i64,
-    ) -> StoreResult<Option<User>>;
+    async fn create_member(&self, member: NewMember<'_>) -> StoreResult<Option<User>>;
     /// A registered account by name key, with its password hash.
     async fn member(&self, name_key: &str) -> StoreResult<Option<(User, String)>>;
     /// Whether `id` is a registered account (not a guest).
@@ -268,7 +282,8 @@ pub trait MediaStore: Send + Sync {
 /// The whole store.
 #[async_trait]
 pub trait Store: IdentityStore + MessageStore + RoomStore + MediaStore + 'static {
-    /// Writes out what is queued, then lets go of the database. Later calls
-    /// fail with [`StoreError::Closed`].
+    /// Writes out what is queued, then lets go of the database. Later
+    /// writes fail with [`StoreError::Closed`], later reads with the
+    /// backend's own error.
     async fn close(&self);
 }

@@ -1,5 +1,5 @@
 //! The TCP connection under every request, and the direct write path that
-//! live messages, presence and acks (`server::direct`) take to WebSocket
+//! live messages, presence and acks (`delivery::direct`) take to WebSocket
 //! clients.
 //!
 //! Why it exists: with socketioxide, a message for a room of 1 000 becomes

@@ -34,7 +34,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::rows::{key_of, media};
 use crate::protocol::{ConversationId, Media, Message, User};
-use crate::server::store::{CommitSink, Committed, NewGuest, NewMessage, OnCommit, StoreError, StoreResult};
+use crate::server::store::{
+    acknowledge, CommitSink, Committed, NewGuest, NewMessage, OnCommit, StoreError, StoreResult,
+};
 
 /// Writes waiting for the writer; a full queue makes senders wait.
 const QUEUE: usize = 1024;
@@ -227,9 +229,12 @@ fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, sink: Option<&
                     answers.push((job.reply, done));
                 }
                 // Delivery first: the batch is in its queue, in commit order,
-                // before any caller wakes up.
-                if let Some(sink) = sink.filter(|_| !committed.is_empty()) {
-                    sink.committed(committed);
+                // before any caller wakes up. With nobody to deliver to, the
+                // acks still go: every stored message is acked.
+                match sink {
+                    _ if committed.is_empty() => {}
+                    Some(sink) => sink.committed(committed),
+                    None => acknowledge(committed),
                 }
                 for (reply, done) in answers {
                     // The sender may have gone; its message is stored anyway

@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::rows::user_from_row;
 use super::SqliteStore;
 use crate::protocol::{User, UserId};
-use crate::server::store::{IdentityStore, NewGuest, StoreError, StoreResult};
+use crate::server::store::{IdentityStore, NewGuest, NewMember, StoreError, StoreResult};
 
 #[async_trait]
 impl IdentityStore for SqliteStore {
@@ -18,25 +18,19 @@ impl IdentityStore for SqliteStore {
         Ok(User { id, name: guest.name.to_owned() })
     }
 
-    async fn create_member(
-        &self,
-        name: &str,
-        name_key: &str,
-        password_hash: &str,
-        at: i64,
-    ) -> StoreResult<Option<User>> {
+    async fn create_member(&self, m: NewMember<'_>) -> StoreResult<Option<User>> {
         // The unique index on registered name keys decides races.
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO users (name, name_key, kind, password_hash, created_at) VALUES (?, ?, 'member', ?, ?)
              ON CONFLICT DO NOTHING RETURNING id",
         )
-        .bind(name)
-        .bind(name_key)
-        .bind(password_hash)
-        .bind(at)
+        .bind(m.name)
+        .bind(m.name_key)
+        .bind(m.password_hash)
+        .bind(m.at)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(id.map(|id| User { id, name: name.to_owned() }))
+        Ok(id.map(|id| User { id, name: m.name.to_owned() }))
     }
 
     async fn member(&self, name_key: &str) -> StoreResult<Option<(User, String)>> {
