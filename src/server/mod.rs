@@ -18,19 +18,22 @@
 //! store, limits, names, clock, config (`tests/it/consistency.rs` checks).
 //! The map of every module is in `lib.rs`.
 
-pub mod chat;
-pub mod clock;
+// Public: what the binary, the tests and the benchmark use (the settings,
+// the storage contract, a session token's hash). The rest is the crate's.
+pub(crate) mod chat;
+pub(crate) mod clock;
 pub mod config;
-pub mod delivery;
-pub mod events;
-pub mod failure;
-pub mod http;
-pub mod limits;
-pub mod media;
-pub mod names;
-pub mod socket;
-pub mod state;
+pub(crate) mod delivery;
+pub(crate) mod events;
+pub(crate) mod failure;
+pub(crate) mod http;
+pub(crate) mod limits;
+pub(crate) mod media;
+pub(crate) mod names;
+pub(crate) mod socket;
+pub(crate) mod state;
 pub mod store;
 
+pub use chat::identity::hash_token;
 pub use config::Config;
 pub use http::{listen, run, shutdown_signal};

@@ -306,7 +306,7 @@ async fn hostile_clients_cannot_break_the_server_or_its_users() {
     let expired_token = "an-expired-session-token";
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", arena.server.db_path.display())).await.unwrap();
     sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, 0, 1)")
-        .bind(rtca::server::chat::identity::hash_token(expired_token).to_vec())
+        .bind(rtca::server::hash_token(expired_token).to_vec())
         .bind(arena.alice_id.as_i64().unwrap())
         .execute(&pool)
         .await

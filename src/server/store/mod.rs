@@ -25,7 +25,7 @@
 //!   cannot post into it, and one upload never goes out twice.
 
 mod error;
-pub mod sqlite;
+pub(crate) mod sqlite;
 
 use std::sync::Arc;
 

@@ -177,7 +177,7 @@ impl FrameTracker {
 
     /// Bytes that can be written without passing the end of the current
     /// frame (at least one, unless between two frames).
-    pub fn to_boundary(&self) -> usize {
+    pub fn bytes_to_boundary(&self) -> usize {
         match &self.phase {
             Phase::Header { bytes, have } => header_len(bytes, *have) - *have,
             Phase::Payload { remaining, .. } => usize::try_from(*remaining).unwrap_or(usize::MAX),
@@ -302,7 +302,7 @@ mod tests {
             let mut seen = Vec::new();
             let mut at = 0;
             while at < bytes.len() {
-                let n = piece.min(bytes.len() - at).min(tracker.to_boundary());
+                let n = piece.min(bytes.len() - at).min(tracker.bytes_to_boundary());
                 assert!(n > 0, "piece {piece}, at {at}: no progress in {tracker:?}");
                 tracker.feed(&bytes[at..at + n]);
                 at += n;
@@ -374,7 +374,7 @@ mod tests {
     fn a_masked_header_is_measured_with_its_mask() {
         let mut tracker = opened();
         tracker.feed(&[0x81, 0x83, 1, 2, 3, 4]);
-        assert_eq!(tracker.to_boundary(), 3);
+        assert_eq!(tracker.bytes_to_boundary(), 3);
         tracker.feed(b"abc");
         assert!(tracker.open_to_ours());
     }

@@ -302,7 +302,8 @@ impl AsyncWrite for WireStream {
             }
             // With frames of ours waiting, write only up to the end of the
             // current frame, so that they go in right after it.
-            let limit = if state.queued.is_empty() { buf.len() } else { buf.len().min(state.frames.to_boundary()) };
+            let limit =
+                if state.queued.is_empty() { buf.len() } else { buf.len().min(state.frames.bytes_to_boundary()) };
             match wire.write.try_write(&buf[..limit]) {
                 Ok(written) => {
                     state.frames.feed(&buf[..written]);
