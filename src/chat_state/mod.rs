@@ -23,8 +23,8 @@ use leptos::prelude::*;
 
 pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
-    event, ChatMessage, ConversationId, ConversationSummary, Message, PresenceChange, PresenceChanges, PresenceList,
-    RoomInfo, SecretMessage, SessionInfo, User, UserId, LOBBY,
+    event, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange, PresenceChanges,
+    PresenceList, RoomInfo, SecretMessage, SessionInfo, User, UserId, LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -159,8 +159,8 @@ impl ChatState {
             Some(peer) => Conversation::Direct(peer),
             None => Conversation::Room(snapshot.room),
         };
-        let mut page: Vec<Message> = snapshot.messages.into_iter().map(Message::from).collect();
-        page.extend(snapshot.secrets.into_iter().map(Message::from));
+        let page = HistoryPage { messages: snapshot.messages, secrets: snapshot.secrets, ..HistoryPage::default() };
+        let page = page.into_messages();
         let shown = active.id(me);
         let messages = shown.clone().map(|id| (id, page)).into_iter().collect();
         ChatState {
@@ -184,7 +184,8 @@ impl ChatState {
         }
     }
 
-    fn me_id(&self) -> Option<UserId> {
+    /// Who I am, untracked.
+    pub fn me_id(&self) -> Option<UserId> {
         self.me.with_untracked(|me| me.as_ref().map(|me| me.id))
     }
 

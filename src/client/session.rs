@@ -320,7 +320,7 @@ fn page_of(chat: ChatState, id: &ConversationId) -> Option<HistoryRequest> {
     match id {
         ConversationId::Room(room) => Some(room_page(room)),
         ConversationId::Pair(..) => {
-            let me = chat.me.with_untracked(|me| me.as_ref().map(|me| me.id))?;
+            let me = chat.me_id()?;
             id.peer_of(me).map(private_page)
         }
     }
@@ -359,8 +359,7 @@ async fn catch_up(conversation: HistoryRequest, seen: Option<i64>) -> Result<Cau
 
 /// Loads the page before `before` in `conversation` (scrolling back).
 pub async fn load_earlier(chat: ChatState, conversation: Conversation, before: i64) {
-    let me = chat.me.with_untracked(|me| me.as_ref().map(|me| me.id));
-    let Some(id) = conversation.id(me) else { return };
+    let Some(id) = conversation.id(chat.me_id()) else { return };
     let Some(request) = page_of(chat, &id) else { return };
     match history(HistoryRequest { before: Some(before), ..request }).await {
         Ok(page) => chat.merge_page(&id, page.into_messages()),
@@ -375,26 +374,19 @@ pub async fn load_earlier(chat: ChatState, conversation: Conversation, before: i
 pub fn open(chat: ChatState, conversation: Conversation) {
     show_address(&conversation);
     chat.open(conversation.clone());
-    let me = chat.me.with_untracked(|me| me.as_ref().map(|me| me.id));
-    let Some(id) = conversation.id(me).filter(|id| !chat.holds_latest(id)) else { return };
+    let Some(id) = conversation.id(chat.me_id()).filter(|id| !chat.holds_latest(id)) else { return };
     leptos::task::spawn_local(async move {
         load_latest(chat, &id).await;
     });
 }
 
-/// Merges the latest page of `id`; says whether it came (when not, the
-/// notice says why).
-async fn load_latest(chat: ChatState, id: &ConversationId) -> bool {
-    let Some(request) = page_of(chat, id) else { return false };
+/// Merges the latest page of `id` (when it cannot come, the notice says
+/// why).
+async fn load_latest(chat: ChatState, id: &ConversationId) {
+    let Some(request) = page_of(chat, id) else { return };
     match history(request).await {
-        Ok(page) => {
-            chat.merge_latest(id, page.into_messages());
-            true
-        }
-        Err(error) => {
-            chat.notice.set(Some(error.message));
-            false
-        }
+        Ok(page) => chat.merge_latest(id, page.into_messages()),
+        Err(error) => chat.notice.set(Some(error.message)),
     }
 }
 

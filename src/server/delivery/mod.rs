@@ -19,14 +19,14 @@ pub mod wire;
 use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
-use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::extract::SocketRef;
 use socketioxide::operators::BroadcastOperators;
 use socketioxide::SocketIo;
 
 use super::socket::keys;
 use crate::protocol::{ConversationId, Message, UserId, WireMessage};
 
-pub use direct::Event;
+pub use direct::{ack, Event};
 
 /// Who is to hear something.
 #[derive(Clone, Copy, Debug)]
@@ -44,7 +44,7 @@ pub enum Audience<'a> {
 }
 
 /// The handle every sender holds; cloning is cheap.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Outbound {
     /// Set once the Socket.IO layer exists (it is built from the state
     /// that holds this handle).
@@ -137,12 +137,6 @@ impl Outbound {
             io.close().await;
         }
     }
-}
-
-/// Answers the client's event `id` on `socket` with `reply`; see
-/// [`direct::ack`].
-pub fn ack<T: Serialize>(socket: &SocketRef, fallback: AckSender, id: i64, reply: &T) {
-    direct::ack(socket, fallback, id, reply);
 }
 
 /// Emits to one socket through socketioxide: the `session` that opens every
