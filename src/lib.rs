@@ -60,7 +60,8 @@
 //!   CONNECT; `context` holds the `Responder` that acks and the socket's
 //!   seat and limits; `mod.rs` is the registration table.
 //! - `server::chat`: the rules, however a request arrives — `post` (one
-//!   path for rooms and private conversations), `history`, `access` (who
+//!   path for rooms and private conversations), `history` (pages capped in
+//!   bytes, read from a budget per address), `access` (who
 //!   may see, read and post where), `rooms`, `identity` (guests, sessions,
 //!   cookies, renames), `accounts` (argon2id passwords, off the runtime),
 //!   `snapshot` (what a page starts from).
@@ -69,7 +70,8 @@
 //!   `fanout` delivers what the store committed, in commit order, each
 //!   acked to its sender first; `presence_feed` coalesces presence into
 //!   flushes; `direct` and `wire` encode and frame once and write straight
-//!   to every WebSocket.
+//!   to every WebSocket, closing a connection past its budget of unsent
+//!   bytes.
 //! - `server::socket`: the socketioxide layer's pieces — the transport's
 //!   limits, `keys` (every Socket.IO room name, and the rule that keeps
 //!   chat rooms apart from them), `seat` (which user a socket speaks for,
@@ -86,7 +88,8 @@
 //!   from the bytes), `thumbnail` (previews, off the runtime), `blobs`
 //!   (content-addressed storage), `serve` (Range, safe headers), `sweep`.
 //! - At the root: `state` (`AppState`, composed by `http::run`), `config`
-//!   (every setting), `limits` (rate limits and connection caps), `clock`,
+//!   (every setting, in the table `config::settings`), `limits` (rate
+//!   limits, read budgets and connection caps), `clock`,
 //!   `names` (when two names are one), `failure` (a failure logged with
 //!   its causes, answered `internal`).
 //!

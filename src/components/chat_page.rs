@@ -23,13 +23,13 @@ use crate::protocol::{ChatSnapshot, UserId};
 /// clients of the HTTP API.
 #[server(prefix = "/api", endpoint = "chat")]
 pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<ChatSnapshot, ApiError> {
-    use crate::server::chat::identity::request_user;
+    use crate::server::chat::identity::{request_address, request_user};
     use crate::server::chat::snapshot;
     use crate::server::state::app_state;
 
     let state = app_state()?;
     let me = request_user(&state).await?;
-    snapshot::load(&state, me, room, with).await
+    snapshot::load(&state, request_address().await, me, room, with).await
 }
 
 /// The snapshot the page handler loaded before rendering

@@ -49,6 +49,22 @@ impl TokenBucket {
         }
     }
 
+    /// Whether anything is left: a budget charged after the fact (bytes
+    /// read) admits while it is above zero.
+    fn has_credit(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens > 0.0
+    }
+
+    /// Takes `amount`, into debt if need be (down to one burst below zero):
+    /// a large read delays the next ones instead of being refused once its
+    /// size is known.
+    fn charge(&mut self, amount: usize, now: Instant) {
+        self.refill(now);
+        let burst = f64::from(self.rate.burst);
+        self.tokens = (self.tokens - amount as f64).max(-burst);
+    }
+
     /// Full again: forgetting this bucket loses nothing.
     fn is_full(&mut self, now: Instant) -> bool {
         self.refill(now);
@@ -89,6 +105,23 @@ impl<K> Default for BucketTable<K> {
 
 impl<K: Eq + Hash> BucketTable<K> {
     fn try_take(&self, key: K, rate: Rate) -> bool {
+        self.with(key, rate, TokenBucket::try_take)
+    }
+
+    fn has_credit(&self, key: K, rate: Rate) -> bool {
+        self.with(key, rate, TokenBucket::has_credit)
+    }
+
+    fn charge(&self, key: K, rate: Rate, amount: usize) {
+        self.with(key, rate, |bucket, now| {
+            bucket.charge(amount, now);
+            true
+        });
+    }
+
+    /// Runs `act` on `key`'s bucket, made full if it is new. `false` when
+    /// the table is full of keys that have not refilled yet.
+    fn with(&self, key: K, rate: Rate, act: impl FnOnce(&mut TokenBucket, Instant) -> bool) -> bool {
         let now = Instant::now();
         let mut buckets = lock(&self.buckets);
         if buckets.len() >= PRUNE_AT && !buckets.contains_key(&key) {
@@ -97,7 +130,7 @@ impl<K: Eq + Hash> BucketTable<K> {
                 return false;
             }
         }
-        buckets.entry(key).or_insert_with(|| TokenBucket::new(rate, now)).try_take(now)
+        act(buckets.entry(key).or_insert_with(|| TokenBucket::new(rate, now)), now)
     }
 }
 
@@ -116,6 +149,8 @@ pub struct Limits {
     joins_by_address: BucketTable<IpAddr>,
     logins_by_address: BucketTable<IpAddr>,
     logins_by_account: BucketTable<String>,
+    reads_by_address: BucketTable<IpAddr>,
+    reads_everywhere: Mutex<TokenBucket>,
     open: Mutex<OpenConnections>,
 }
 
@@ -143,6 +178,8 @@ impl Limits {
             joins_by_address: BucketTable::default(),
             logins_by_address: BucketTable::default(),
             logins_by_account: BucketTable::default(),
+            reads_by_address: BucketTable::default(),
+            reads_everywhere: Mutex::new(TokenBucket::new(settings.read_bytes_total, Instant::now())),
             open: Mutex::default(),
         }
     }
@@ -175,6 +212,24 @@ impl Limits {
             allow(self.logins_by_address.try_take(client(address), self.settings.login_per_address))?;
         }
         allow(self.logins_by_account.try_take(account.to_owned(), self.settings.login_per_account))
+    }
+
+    /// Whether a reader at `address` may read history now: both its
+    /// address's budget and everyone's have bytes left. What the read cost
+    /// is charged afterwards ([`Limits::charge_read`]).
+    pub fn may_read(&self, address: Option<IpAddr>) -> Result<(), ChatError> {
+        if let Some(address) = address {
+            allow(self.reads_by_address.has_credit(client(address), self.settings.read_bytes_per_address))?;
+        }
+        allow(lock(&self.reads_everywhere).has_credit(Instant::now()))
+    }
+
+    /// `bytes` of history read from `address`, taken from both budgets.
+    pub fn charge_read(&self, address: Option<IpAddr>, bytes: usize) {
+        if let Some(address) = address {
+            self.reads_by_address.charge(client(address), self.settings.read_bytes_per_address, bytes);
+        }
+        lock(&self.reads_everywhere).charge(bytes, Instant::now());
     }
 
     /// Counts a new connection in, or refuses it if its user or address
@@ -356,6 +411,18 @@ mod tests {
         assert!(!bucket.try_take(start + Duration::from_millis(700)));
         // Refills never exceed the burst.
         assert_eq!((0..10).filter(|_| bucket.try_take(start + Duration::from_secs(60))).count(), 3);
+    }
+
+    #[test]
+    fn a_read_budget_admits_while_in_credit_and_pays_its_debt_back() {
+        let start = Instant::now();
+        let mut budget = TokenBucket::new(Rate::new(1000.0, 4000), start);
+        assert!(budget.has_credit(start));
+        budget.charge(10_000, start);
+        // In debt, but by one burst at most.
+        assert!(!budget.has_credit(start));
+        assert!(!budget.has_credit(start + Duration::from_millis(3900)));
+        assert!(budget.has_credit(start + Duration::from_millis(4100)));
     }
 
     #[test]

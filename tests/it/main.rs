@@ -10,7 +10,7 @@
 //! - `rooms`: public and private rooms on every read and post path;
 //! - `accounts`: sign-up, sign-in, sign-out, registered names;
 //! - `media`: uploads, previews, Range, access to files;
-//! - `hostile`: clients that lie, flood, stall or pry;
+//! - `hostile`: clients that lie, flood, stall or pry, and the budgets that bound them;
 //! - `churn`: readers dropping and coming back while writers send;
 //! - `durability`: the binary killed mid-burst keeps every acked message;
 //! - `stuck_log`: a server whose log nobody reads keeps serving;

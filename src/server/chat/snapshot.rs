@@ -3,20 +3,25 @@
 //! the conversation the address names. Loaded before the page renders
 //! (`http::pages`), and answered as is by `/api/chat`.
 
+use std::net::IpAddr;
+
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
     ChatSnapshot, ConversationId, HistoryPage, User, UserId, HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS,
 };
 use crate::server::chat::access::check_can_read;
+use crate::server::chat::history;
 use crate::server::chat::rooms::list_for;
 use crate::server::state::AppState;
 
 /// The snapshot for `me` at the address naming `room` or `with`. What the
 /// address asks for, if this visitor may see it; otherwise the lobby, with a
 /// word on why (a link to a room that is gone, a private conversation after
-/// signing out).
+/// signing out). `reader`: where the request came from, whose read budget
+/// the page's history is charged to.
 pub async fn load(
     state: &AppState,
+    reader: Option<IpAddr>,
     me: Option<User>,
     room: Option<String>,
     with: Option<UserId>,
@@ -45,7 +50,7 @@ pub async fn load(
         }
         _ => ConversationId::room(room.as_str()),
     };
-    let page = state.store.recent(&conversation, HISTORY_PAGE).await?;
+    let (page, _) = history::page(state, reader, &conversation, None, HISTORY_PAGE).await?;
     let page = HistoryPage::of(page, false, String::new());
     let conversations = match me_id {
         Some(me_id) => state.store.conversations(me_id, MAX_CONVERSATIONS).await?,

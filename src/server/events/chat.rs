@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use socketioxide::extract::{SocketRef, State, TryData};
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::context::{in_flight, payload, seat_user, signed_in, throttle, Responder};
+use super::context::{connection_limits, in_flight, payload, seat_user, signed_in, throttle, Responder};
 use crate::error::ChatError;
 use crate::protocol::{
     ConversationList, HistoryPage, HistoryRequest, MessageAck, MessageRequest, SecretRequest, HISTORY_PAGE, LOBBY,
@@ -157,7 +157,8 @@ async fn read_history(
     };
     let reader = seat_user(s)?.map(|user| user.id);
     let conversation = conversation_to_read(state, reader, request.room.as_deref(), request.with).await?;
-    let (messages, more) = history::page(state, &conversation, cursor, limit).await?;
+    let address = connection_limits(s).and_then(|limits| limits.address());
+    let (messages, more) = history::page(state, address, &conversation, cursor, limit).await?;
     Ok(HistoryPage::of(messages, more, state.history_epoch.to_string()))
 }
 

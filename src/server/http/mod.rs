@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use super::config::Config;
 use super::delivery::fanout::Fanout;
 use super::delivery::presence_feed::PresenceFeed;
-use super::delivery::wire::{Peer, WireListener};
+use super::delivery::wire::{Budget, Peer, WireListener};
 use super::delivery::Outbound;
 use super::events;
 use super::limits::Limits;
@@ -59,7 +59,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    let (socket_buffer, direct_writes) = (config.socket_buffer, config.direct_writes);
+    let direct_writes = config.direct_writes;
+    // What a connection may have waiting to be written directly
+    // (`delivery::wire`); past it, the connection is closed.
+    let budget =
+        Budget { frames: config.socket_buffer, bytes: config.outbound_bytes, drain_within: config.ping_timeout };
     // The store hands every commit to delivery, in commit order.
     let (fanout, fanout_queue) = Fanout::new();
     let commits: Arc<dyn CommitSink> = Arc::new(fanout);
@@ -109,7 +113,7 @@ pub async fn run(
     let outbound = state.outbound.clone();
     // Every connection goes through `wire`, which also gives live messages,
     // presence and acks a direct path to WebSocket clients (findings 25, 27).
-    let listener = WireListener::new(listener, socket_buffer, direct_writes.then_some(socket::DIRECT_WRITES_AFTER));
+    let listener = WireListener::new(listener, budget, direct_writes.then_some(socket::DIRECT_WRITES_AFTER));
     // The peer's address reaches handlers (and the socket handshake) for the
     // per-address limits; its connection reaches the delivery task.
     axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())

@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::response::Response;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
 use leptos_axum::render_app_async_with_context;
 
@@ -16,10 +17,16 @@ use crate::components::chat_page::PageSnapshot;
 use crate::error::{code, ApiError};
 use crate::server::chat::identity::{token_from_headers, user_for_token};
 use crate::server::chat::snapshot;
+use crate::server::delivery::wire::Peer;
 use crate::server::state::AppState;
 
-/// A chat page: the snapshot first, then the render.
+/// A chat page: the snapshot first, then the render. A reader whose
+/// address has read its fill of history lately gets a short 429 instead.
 pub async fn chat_page(State(state): State<AppState>, request: Request) -> Response {
+    let reader = request.extensions().get::<ConnectInfo<Peer>>().map(|ConnectInfo(peer)| peer.addr.ip());
+    if let Err(refused) = state.limits.may_read(reader) {
+        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "5")], refused.to_string()).into_response();
+    }
     let loaded = match Page::from_path(request.uri().path()) {
         Page::Chat { room, with } => {
             let me = match token_from_headers(request.headers()) {
@@ -27,7 +34,7 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
                 None => Ok(None),
             };
             match me {
-                Ok(me) => snapshot::load(&state, me, room, with).await,
+                Ok(me) => snapshot::load(&state, reader, me, room, with).await,
                 Err(error) => Err(error),
             }
         }

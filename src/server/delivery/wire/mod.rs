@@ -19,19 +19,30 @@
 //! the socket's `session` frame has gone out through socketioxide (the
 //! tracker's opener, `socket::DIRECT_WRITES_AFTER`), so never before
 //! CONNECT either. A connection whose first response is not `101` is plain
-//! HTTP and is never written to directly. A frame that cannot be written at once waits in the
-//! connection's queue (bounded; a full queue drops the frame, as a full
-//! socketioxide buffer does; clients recover messages by `seq`, and batched
-//! presence by `version`) and goes
-//! out at the next boundary: from tungstenite's own next write, or from a
-//! small task that waits for the socket to drain.
+//! HTTP and is never written to directly. A frame that cannot be written at
+//! once waits in the connection's queue and goes out at the next boundary:
+//! from tungstenite's own next write, or from a small task that waits for
+//! the socket to drain.
+//!
+//! The queue is bounded by a [`Budget`]: frames, bytes, and time. A
+//! connection that would go past it, or whose queue has not drained in
+//! time, is closed outright, both ways: a client that does not read what
+//! it is sent cannot make the server hold more for it, and trimming its
+//! queue instead would leave it quietly behind. It resumes by `seq` when it
+//! comes back, as after any reconnect.
+//!
+//! The connection's socket is closed when hyper (or tungstenite) drops its
+//! stream: a socket.io session that still holds this `Wire` (its
+//! handshake's `ConnectInfo`) keeps no descriptor open, whether its client
+//! hung up before CONNECT or upgraded away from long-polling.
 
 use std::collections::VecDeque;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
@@ -39,17 +50,29 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 mod frames;
 
 pub use frames::{push_text_frame, text_frame, FrameTracker};
 
+/// What one connection may have waiting to be written to it; past any of
+/// it, the connection is closed.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Frames waiting (each `send` is one).
+    pub frames: usize,
+    /// Bytes waiting.
+    pub bytes: usize,
+    /// How long the queue may go without draining.
+    pub drain_within: Duration,
+}
+
 /// Accepts connections, turns Nagle's algorithm off on each, and wraps it
 /// in a [`WireStream`].
 pub struct WireListener {
     inner: TcpListener,
-    /// Frames a connection may hold back before new ones are dropped.
-    max_queued: usize,
+    budget: Budget,
     /// The frame after which a WebSocket connection takes direct writes;
     /// `None`: never.
     opener: Option<&'static [u8]>,
@@ -59,8 +82,8 @@ impl WireListener {
     /// `opener`: what the payload of the last frame a connection must get
     /// through its own writer starts with, before direct writes may follow
     /// (RTCA's `session`: see `socket::DIRECT_WRITES_AFTER`).
-    pub fn new(inner: TcpListener, max_queued: usize, opener: Option<&'static [u8]>) -> WireListener {
-        WireListener { inner, max_queued: max_queued.max(1), opener }
+    pub fn new(inner: TcpListener, budget: Budget, opener: Option<&'static [u8]>) -> WireListener {
+        WireListener { inner, budget: Budget { frames: budget.frames.max(1), ..budget }, opener }
     }
 }
 
@@ -78,7 +101,7 @@ impl Listener for WireListener {
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        (WireStream::new(stream, self.max_queued, self.opener), addr)
+        (WireStream::new(stream, addr, self.budget, self.opener), addr)
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -109,19 +132,27 @@ pub struct WireStream {
 /// A connection's writing side, shared by its `WireStream` and the
 /// delivery task.
 pub struct Wire {
-    write: OwnedWriteHalf,
     state: Mutex<WriteState>,
     /// Wakes the drain task: the stream reached a boundary, or closed.
     boundary: Notify,
-    max_queued: usize,
+    budget: Budget,
+    /// Who is at the other end, for the log.
+    peer: SocketAddr,
 }
 
 struct WriteState {
+    /// `None` once the stream is dropped: the socket is closed then, even
+    /// while a session still holds this `Wire`.
+    write: Option<OwnedWriteHalf>,
     frames: FrameTracker,
     /// Frames of ours waiting for the next boundary; the first may be
     /// partly written (`front_written` bytes).
     queued: VecDeque<Arc<[u8]>>,
     front_written: usize,
+    /// The bytes of `queued`, the part already written included.
+    queued_bytes: usize,
+    /// When `queued` last went from empty to not.
+    waiting_since: Option<Instant>,
     draining: bool,
 }
 
@@ -132,18 +163,32 @@ pub enum Sent {
     Yes,
     /// Not a WebSocket connection (yet): send through socketioxide instead.
     NotDirect,
-    /// The connection is closing, failed, or its queue is full: dropped.
+    /// The connection is closed, failed, or went past its budget (and is
+    /// closed now): dropped.
     Dropped,
 }
 
 impl WireStream {
-    fn new(stream: TcpStream, max_queued: usize, opener: Option<&'static [u8]>) -> WireStream {
+    fn new(stream: TcpStream, peer: SocketAddr, budget: Budget, opener: Option<&'static [u8]>) -> WireStream {
         let (read, write) = stream.into_split();
         let frames = opener.map_or_else(FrameTracker::not_websocket, FrameTracker::watching);
-        let state = WriteState { frames, queued: VecDeque::new(), front_written: 0, draining: false };
-        let wire = Wire { write, state: Mutex::new(state), boundary: Notify::new(), max_queued };
+        let state = WriteState {
+            write: Some(write),
+            frames,
+            queued: VecDeque::new(),
+            front_written: 0,
+            queued_bytes: 0,
+            waiting_since: None,
+            draining: false,
+        };
+        let wire = Wire { state: Mutex::new(state), boundary: Notify::new(), budget, peer };
         WireStream { read, wire: Arc::new(wire) }
     }
+}
+
+/// The error for a write after the stream was dropped.
+fn gone() -> io::Error {
+    io::Error::from(io::ErrorKind::NotConnected)
 }
 
 impl Wire {
@@ -155,42 +200,62 @@ impl Wire {
 
     /// Nothing more is written here: frames of ours are dropped, the drain
     /// task (if any) stops waiting for a boundary that will not come, and
-    /// the peer gets a FIN.
-    fn close(&self) -> io::Result<()> {
-        self.lock().fail();
+    /// the socket is shut down `how`: the peer gets a FIN, and with
+    /// `Both` our own reader an end of stream, which ends the session.
+    fn close(&self, how: Shutdown) -> io::Result<()> {
+        let mut state = self.lock();
+        state.fail();
+        let shut = state.write.as_ref().map_or(Ok(()), |write| {
+            let socket: &TcpStream = write.as_ref();
+            socket2::SockRef::from(socket).shutdown(how)
+        });
+        drop(state);
         self.boundary.notify_one();
-        let socket: &TcpStream = self.write.as_ref();
-        socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write)
+        shut
+    }
+
+    /// Closes a connection that went past its budget.
+    fn overflow(&self, why: &str) {
+        tracing::info!(peer = %self.peer, why, "closing a connection that does not read what it is sent");
+        // Already shut down: nothing more to do.
+        let _ = self.close(Shutdown::Both);
     }
 
     /// Writes `frame`, one or more complete WebSocket frames, to this connection,
     /// or queues it behind what is already waiting. Never blocks.
     pub fn send(self: &Arc<Self>, frame: &Arc<[u8]>) -> Sent {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         if !state.frames.is_websocket() {
             return if state.frames.is_closed() { Sent::Dropped } else { Sent::NotDirect };
         }
         if state.queued.is_empty() && state.frames.open_to_ours() {
-            match self.write.try_write(frame) {
+            let Some(write) = &state.write else {
+                state.fail();
+                return Sent::Dropped;
+            };
+            match write.try_write(frame) {
                 Ok(written) if written == frame.len() => {
                     state.frames.feed(frame);
                     return Sent::Yes;
                 }
                 Ok(written) => {
                     state.frames.feed(&frame[..written]);
-                    state.queued.push_back(Arc::clone(frame));
+                    state.enqueue(frame);
                     state.front_written = written;
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => state.queued.push_back(Arc::clone(frame)),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => state.enqueue(frame),
                 Err(_) => {
                     state.fail();
                     return Sent::Dropped;
                 }
             }
-        } else if state.queued.len() >= self.max_queued {
+        } else if let Some(why) = state.over_budget(frame.len(), &self.budget) {
+            drop(guard);
+            self.overflow(&why);
             return Sent::Dropped;
         } else {
-            state.queued.push_back(Arc::clone(frame));
+            state.enqueue(frame);
         }
         if !state.draining {
             state.draining = true;
@@ -207,38 +272,76 @@ impl WriteState {
         !self.queued.is_empty() && (self.front_written > 0 || self.frames.open_to_ours())
     }
 
+    fn enqueue(&mut self, frame: &Arc<[u8]>) {
+        if self.queued.is_empty() {
+            self.waiting_since = Some(Instant::now());
+        }
+        self.queued.push_back(Arc::clone(frame));
+        self.queued_bytes += frame.len();
+    }
+
+    /// Why one more frame of `len` bytes would take the queue past
+    /// `budget`, if it would.
+    fn over_budget(&self, len: usize, budget: &Budget) -> Option<String> {
+        let waiting = self.queued_bytes - self.front_written;
+        if self.queued.len() >= budget.frames {
+            Some(format!("{} frames waiting", self.queued.len()))
+        } else if waiting + len > budget.bytes {
+            Some(format!("{waiting} bytes waiting, and {len} more"))
+        } else if self.waiting_since.is_some_and(|since| since.elapsed() > budget.drain_within) {
+            Some(format!("nothing drained for {:?}", budget.drain_within))
+        } else {
+            None
+        }
+    }
+
     /// Writes queued frames until none is left or the socket is full.
-    fn write_queued(&mut self, write: &OwnedWriteHalf) -> io::Result<()> {
+    fn write_queued(&mut self) -> io::Result<()> {
+        let write = self.write.as_ref().ok_or_else(gone)?;
         while let Some(front) = self.queued.front() {
             let rest = &front[self.front_written..];
             let written = write.try_write(rest)?;
             self.frames.feed(&rest[..written]);
             if written == rest.len() {
+                self.queued_bytes -= front.len();
                 self.queued.pop_front();
                 self.front_written = 0;
             } else {
                 self.front_written += written;
             }
         }
+        self.waiting_since = None;
         Ok(())
+    }
+
+    /// Ready when the socket can take more (or is gone: an error).
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &self.write {
+            Some(write) => AsRef::<TcpStream>::as_ref(write).poll_write_ready(cx),
+            None => Poll::Ready(Err(gone())),
+        }
     }
 
     fn fail(&mut self) {
         self.frames.close();
         self.queued.clear();
         self.front_written = 0;
+        self.queued_bytes = 0;
+        self.waiting_since = None;
     }
 }
 
 /// Writes a connection's queued frames as the socket drains, at
 /// boundaries, then ends. One per connection at most (`draining`).
+/// A connection whose queue has not drained within its budget's time is
+/// closed.
 async fn drain(wire: Arc<Wire>) {
     enum Wait {
         Writable,
         Boundary,
     }
     loop {
-        let wait = {
+        let (wait, deadline) = {
             let mut state = wire.lock();
             let wait = if state.queued.is_empty() || !state.frames.is_websocket() {
                 None
@@ -246,7 +349,7 @@ async fn drain(wire: Arc<Wire>) {
                 // tungstenite is inside a frame; its next write ends it.
                 Some(Wait::Boundary)
             } else {
-                match state.write_queued(&wire.write) {
+                match state.write_queued() {
                     Ok(()) => None,
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => Some(Wait::Writable),
                     Err(_) => {
@@ -259,18 +362,26 @@ async fn drain(wire: Arc<Wire>) {
                 state.draining = false;
                 return;
             };
-            wait
+            let since = state.waiting_since.unwrap_or_else(Instant::now);
+            (wait, since + wire.budget.drain_within)
         };
-        match wait {
-            Wait::Writable => {
-                tokio::select! {
-                    ready = wire.write.writable() => if ready.is_err() {
-                        wire.lock().fail();
-                    },
-                    () = wire.boundary.notified() => {}
+        let waited = tokio::time::timeout_at(deadline, async {
+            match wait {
+                Wait::Writable => {
+                    let writable = std::future::poll_fn(|cx| wire.lock().poll_write_ready(cx));
+                    tokio::select! {
+                        ready = writable => if ready.is_err() {
+                            wire.lock().fail();
+                        },
+                        () = wire.boundary.notified() => {}
+                    }
                 }
+                Wait::Boundary => wire.boundary.notified().await,
             }
-            Wait::Boundary => wire.boundary.notified().await,
+        })
+        .await;
+        if waited.is_err() {
+            wire.overflow(&format!("nothing drained for {:?}", wire.budget.drain_within));
         }
     }
 }
@@ -284,14 +395,13 @@ impl AsyncRead for WireStream {
 impl AsyncWrite for WireStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let wire = &self.wire;
-        let socket: &TcpStream = wire.write.as_ref();
         let mut state = wire.lock();
         loop {
             if state.ours_first() {
-                match state.write_queued(&wire.write) {
+                match state.write_queued() {
                     Ok(()) => continue,
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                        ready!(socket.poll_write_ready(cx))?;
+                        ready!(state.poll_write_ready(cx))?;
                         continue;
                     }
                     Err(error) => {
@@ -304,7 +414,7 @@ impl AsyncWrite for WireStream {
             // current frame, so that they go in right after it.
             let limit =
                 if state.queued.is_empty() { buf.len() } else { buf.len().min(state.frames.bytes_to_boundary()) };
-            match wire.write.try_write(&buf[..limit]) {
+            match state.write.as_ref().ok_or_else(gone).and_then(|write| write.try_write(&buf[..limit])) {
                 Ok(written) => {
                     state.frames.feed(&buf[..written]);
                     if state.ours_first() {
@@ -313,7 +423,7 @@ impl AsyncWrite for WireStream {
                     return Poll::Ready(Ok(written));
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    ready!(socket.poll_write_ready(cx))?;
+                    ready!(state.poll_write_ready(cx))?;
                 }
                 Err(error) => {
                     state.fail();
@@ -331,15 +441,15 @@ impl AsyncWrite for WireStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let plain_http = self.wire.lock().frames.is_plain_http();
-        if !plain_http {
+        let state = self.wire.lock();
+        if !state.frames.is_plain_http() {
+            drop(state);
             let first = bufs.iter().find(|buf| !buf.is_empty()).map_or(&[][..], |buf| &buf[..]);
             return self.poll_write(cx, first);
         }
-        let socket: &TcpStream = self.wire.write.as_ref();
         loop {
-            match socket.try_write_vectored(bufs) {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => ready!(socket.poll_write_ready(cx))?,
+            match state.write.as_ref().ok_or_else(gone).and_then(|write| write.try_write_vectored(bufs)) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => ready!(state.poll_write_ready(cx))?,
                 result => return Poll::Ready(result),
             }
         }
@@ -356,16 +466,18 @@ impl AsyncWrite for WireStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.wire.close())
+        Poll::Ready(self.wire.close(Shutdown::Write))
     }
 }
 
 impl Drop for WireStream {
     fn drop(&mut self) {
-        // The socket itself lives on while a socket.io session still holds
-        // this `Wire` (in its handshake's `ConnectInfo`); the peer is told
-        // now that nothing more comes. (Already shut down: an error, ignored.)
-        let _ = self.wire.close();
+        // A socket.io session may hold this `Wire` for long after (in its
+        // handshake's `ConnectInfo`): the write half goes now, so the
+        // socket closes with the read half, this stream's. (Already shut
+        // down: an error, ignored.)
+        let _ = self.wire.close(Shutdown::Write);
+        self.wire.lock().write = None;
     }
 }
 

@@ -18,11 +18,24 @@ const OPENER: &[u8] = b"open";
 
 /// A client connected to a fresh `WireStream`, and that stream's `Wire`.
 async fn connected(listener: &TcpListener, max_queued: usize) -> (TcpStream, WireStream, Arc<Wire>) {
+    connected_with(listener, budget(max_queued)).await
+}
+
+async fn connected_with(listener: &TcpListener, budget: Budget) -> (TcpStream, WireStream, Arc<Wire>) {
     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     let (stream, _) = listener.accept().await.unwrap();
-    let server = WireStream::new(stream, max_queued, Some(OPENER));
+    let server = WireStream::new(stream, peer(), budget, Some(OPENER));
     let wire = Arc::clone(&server.wire);
     (client, server, wire)
+}
+
+/// Room for `frames`, whatever their size, for a minute.
+fn budget(frames: usize) -> Budget {
+    Budget { frames, bytes: usize::MAX, drain_within: Duration::from_secs(60) }
+}
+
+fn peer() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 1))
 }
 
 fn padded(tag: char, n: usize, pad: usize) -> String {
@@ -80,7 +93,7 @@ async fn direct_frames_go_in_whole_between_the_streams_own() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let reader = tokio::spawn(read_all(listener.local_addr().unwrap()));
     let (stream, _) = listener.accept().await.unwrap();
-    let mut server = WireStream::new(stream, OURS, Some(OPENER));
+    let mut server = WireStream::new(stream, peer(), budget(OURS), Some(OPENER));
     let wire = Arc::clone(&server.wire);
     server.write_all(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n").await.unwrap();
     // Some of ours before the opener: they wait for it.
@@ -152,4 +165,32 @@ async fn only_live_websockets_take_direct_frames() {
     assert_eq!(wire.send(&frame), Sent::Yes);
     drop(server);
     assert_eq!(wire.send(&frame), Sent::Dropped, "after the connection ended");
+}
+
+/// A client that stops reading: its queue grows until it is over budget in
+/// bytes, or has not drained in time, and the connection is closed both
+/// ways (the client reads what got through, then the end).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_over_its_budget_is_closed_not_trimmed() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    for (bytes, drain_within) in [(256 * 1024, Duration::from_secs(60)), (usize::MAX, Duration::from_millis(300))] {
+        let budget = Budget { frames: usize::MAX, bytes, drain_within };
+        let (mut client, mut server, wire) = connected_with(&listener, budget).await;
+        server.write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n").await.unwrap();
+        server.write_all(&text_frame("open")).await.unwrap();
+        let frame = text_frame(&"x".repeat(64 * 1024));
+        let mut sent = 0;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while wire.send(&frame) == Sent::Yes {
+            sent += 1;
+            assert!(Instant::now() < deadline, "{sent} frames taken and never closed");
+            if sent > 64 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        assert!(wire.lock().queued.is_empty(), "a closed connection keeps its queue");
+        let mut all = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut all)).await;
+        assert!(read.is_ok(), "the client was not told the connection ended");
+    }
 }

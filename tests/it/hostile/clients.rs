@@ -1,138 +1,15 @@
-//! The hostile-client suite: raw Engine.IO over WebSocket and long-polling,
-//! sent by clients that lie, flood, stall or pry. After every case the
-//! server must still be up, and two well-behaved users connected beside the
-//! attacker must still chat both ways (a room message and a private one).
-//! Each test prints how many cases it ran.
+//! Clients that lie, flood, stall or pry, one socket at a time.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{temp_db, ConnectError, TestClient, TestServer, WAIT};
-use futures::{SinkExt, StreamExt};
+use crate::common::{ConnectError, TestClient, WAIT};
+use futures::SinkExt;
 use rtca::engine_io::encode_event;
-use rtca::server::Config;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-/// A server with two bystanders, alice and bob, who keep chatting.
-struct Arena {
-    server: TestServer,
-    alice: TestClient,
-    alice_id: Value,
-    bob: TestClient,
-    bob_id: Value,
-    cases: Vec<&'static str>,
-}
-
-impl Arena {
-    async fn start(adjust: impl FnOnce(&mut Config)) -> (tempfile::TempDir, Arena) {
-        let (dir, db) = temp_db();
-        let server = TestServer::start_with(db, adjust).await;
-        let (alice, alice_ack) = server.online("alice").await;
-        let (bob, bob_ack) = server.online("bob").await;
-        let (alice_id, bob_id) = (alice_ack["user"]["id"].clone(), bob_ack["user"]["id"].clone());
-        (dir, Arena { server, alice, alice_id, bob, bob_id, cases: Vec::new() })
-    }
-
-    fn addr(&self) -> SocketAddr {
-        self.server.addr
-    }
-
-    /// After `case`: the server answers, and the bystanders still chat.
-    async fn survived(&mut self, case: &'static str) {
-        eprintln!("hostile: {:?} checking the server after: {case}", std::time::SystemTime::now());
-        let health = reqwest::get(format!("http://{}/health", self.addr())).await.expect("the server is down");
-        assert!(health.status().is_success(), "{case}: health {}", health.status());
-        let text = format!("all is well after: {case}");
-        let ack = self.alice.emit_ack_patiently("message", json!({ "text": text })).await;
-        assert_eq!(ack["ok"], true, "{case}: alice could not post: {ack}");
-        self.bob.event_where("message", |m| m["text"] == text.as_str()).await;
-        let secret = format!("psst, after: {case}");
-        let ack = self.bob.emit_ack_patiently("secret", json!({ "to": self.alice_id, "text": secret })).await;
-        assert_eq!(ack["ok"], true, "{case}: bob could not whisper: {ack}");
-        self.alice.event_where("secret", |m| m["text"] == secret.as_str()).await;
-        self.cases.push(case);
-    }
-
-    async fn finish(self, suite: &str) {
-        println!(
-            "hostile/{suite}: {} cases, each followed by a healthy server and bystanders chatting:",
-            self.cases.len()
-        );
-        for case in &self.cases {
-            println!("  - {case}");
-        }
-        self.server.stop().await;
-    }
-}
-
-/// A raw Engine.IO long-polling session, driven by hand.
-struct Polling {
-    http: reqwest::Client,
-    url: String,
-}
-
-impl Polling {
-    async fn open(addr: SocketAddr) -> Polling {
-        let http = reqwest::Client::new();
-        let base = format!("http://{addr}/socket.io/?EIO=4&transport=polling");
-        let body = http.get(&base).send().await.unwrap().text().await.unwrap();
-        let open: Value = serde_json::from_str(body.strip_prefix('0').expect("an open packet")).unwrap();
-        Polling { http, url: format!("{base}&sid={}", open["sid"].as_str().unwrap()) }
-    }
-
-    /// The status, or `None` if the server cut the connection first.
-    async fn post(&self, body: impl Into<reqwest::Body>) -> Option<reqwest::StatusCode> {
-        let request = self.http.post(&self.url).header("content-type", "text/plain;charset=UTF-8").body(body);
-        request.send().await.ok().map(|response| response.status())
-    }
-
-    async fn get(&self) -> (reqwest::StatusCode, String) {
-        let response = self.http.get(&self.url).send().await.unwrap();
-        (response.status(), response.text().await.unwrap_or_default())
-    }
-}
-
-/// A raw WebSocket that has joined namespace `/` (with `auth`), and then
-/// does only what the test makes it do.
-async fn raw_socket(
-    addr: SocketAddr,
-    auth: Value,
-    receive_buffer: Option<u32>,
-) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    if let Some(bytes) = receive_buffer {
-        socket.set_recv_buffer_size(bytes).unwrap();
-    }
-    let stream = socket.connect(addr).await.unwrap();
-    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
-    let open = ws.next().await.unwrap().unwrap();
-    assert!(open.to_text().unwrap().starts_with('0'));
-    ws.send(Message::text(format!("40{auth}"))).await.unwrap();
-    loop {
-        let frame = ws.next().await.unwrap().unwrap();
-        if frame.to_text().unwrap().starts_with("40") {
-            return ws;
-        }
-    }
-}
-
-/// Whether the server closes `ws` within `wait` (reading and discarding
-/// whatever it still sends).
-async fn closed_within(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, wait: Duration) -> bool {
-    tokio::time::timeout(wait, async {
-        loop {
-            match ws.next().await {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                Some(Ok(_)) => {}
-            }
-        }
-    })
-    .await
-    .is_ok()
-}
+use super::{closed_within, quick_heartbeat, raw_socket, Arena, Polling};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_clients_cannot_break_the_server_or_its_users() {
@@ -342,13 +219,6 @@ async fn hostile_clients_cannot_break_the_server_or_its_users() {
 
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "the server panicked on input");
     arena.finish("protocol").await;
-}
-
-/// Pings every second, pongs due within two: quick enough for a test to
-/// watch silent clients being dropped, slow enough for a busy machine.
-fn quick_heartbeat(config: &mut Config) {
-    config.ping_interval = Duration::from_millis(1000);
-    config.ping_timeout = Duration::from_millis(2000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
