@@ -89,6 +89,8 @@ pub enum ChatError {
     UnreadableImage,
     #[error("too many uploads at once; wait for one to finish")]
     TooManyUploads,
+    #[error("the upload stopped arriving; check your connection and try again")]
+    RequestTimeout,
     #[error("the server failed; please try again")]
     Internal,
 }
@@ -209,6 +211,7 @@ mod tests {
             (ChatError::UnsupportedFile, "unsupported_file"),
             (ChatError::UnreadableImage, "unreadable_image"),
             (ChatError::TooManyUploads, "too_many_uploads"),
+            (ChatError::RequestTimeout, "request_timeout"),
             (ChatError::Internal, code::INTERNAL),
         ];
         for (error, code) in &codes {

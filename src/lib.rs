@@ -53,7 +53,10 @@
 //! - `server::http`: where the server is put together — `run(listener,
 //!   config, shutdown)`, the axum router, the chat pages (`http::pages`),
 //!   file routes and who may read which file (`http::media`), the `Origin`
-//!   check against cross-site sockets and posts (`http::origin`).
+//!   check against cross-site sockets and posts (`http::origin`), the
+//!   accept loop with its timeouts and connection caps (`http::serve`),
+//!   request bodies on the clock (`http::body`), new Engine.IO sessions
+//!   per address (`http::handshake`).
 //! - `server::events`: one handler per client event, thin, grouped as
 //!   `chat` (`message`, `secret`, `history`, `conversations`), `presence`
 //!   (`online`, `presence`) and `rooms`; `connect` identifies a socket at

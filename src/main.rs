@@ -5,7 +5,7 @@
 #![recursion_limit = "256"]
 
 use rtca::server::config::usage;
-use rtca::server::{listen, run, shutdown_signal, Config};
+use rtca::server::{listen, raise_descriptor_limit, run, shutdown_signal, Config};
 use tracing_subscriber::EnvFilter;
 
 /// Log lines waiting for the log thread; past this, new ones are dropped.
@@ -38,6 +38,7 @@ async fn serve() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::load(args)?;
+    raise_descriptor_limit();
     let listener = listen(config.addr)?;
     run(listener, config, shutdown_signal()).await
 }

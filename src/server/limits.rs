@@ -147,6 +147,7 @@ pub struct Limits {
     send_by_user: BucketTable<UserId>,
     uploads_by_user: BucketTable<UserId>,
     joins_by_address: BucketTable<IpAddr>,
+    handshakes_by_address: BucketTable<IpAddr>,
     logins_by_address: BucketTable<IpAddr>,
     logins_by_account: BucketTable<String>,
     reads_by_address: BucketTable<IpAddr>,
@@ -176,6 +177,7 @@ impl Limits {
             send_by_user: BucketTable::default(),
             uploads_by_user: BucketTable::default(),
             joins_by_address: BucketTable::default(),
+            handshakes_by_address: BucketTable::default(),
             logins_by_address: BucketTable::default(),
             logins_by_account: BucketTable::default(),
             reads_by_address: BucketTable::default(),
@@ -202,6 +204,16 @@ impl Limits {
     pub fn address_joins(&self, address: Option<IpAddr>) -> Result<(), ChatError> {
         match address {
             Some(address) => allow(self.joins_by_address.try_take(client(address), self.settings.join_per_address)),
+            None => Ok(()),
+        }
+    }
+
+    /// One new Engine.IO session from `address`.
+    pub fn address_handshakes(&self, address: Option<IpAddr>) -> Result<(), ChatError> {
+        match address {
+            Some(address) => {
+                allow(self.handshakes_by_address.try_take(client(address), self.settings.handshake_per_address))
+            }
             None => Ok(()),
         }
     }

@@ -36,4 +36,4 @@ pub mod store;
 
 pub use chat::identity::hash_token;
 pub use config::Config;
-pub use http::{listen, run, shutdown_signal};
+pub use http::{listen, raise_descriptor_limit, run, shutdown_signal};

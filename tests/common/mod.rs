@@ -33,10 +33,31 @@ pub async fn spawn_binary(
     log_level: &str,
     env: &[(&str, &str)],
 ) -> (tokio::process::Child, SocketAddr, ServerOutput) {
+    started(tokio::process::Command::new(env!("CARGO_BIN_EXE_rtca")), db, log_level, env).await
+}
+
+/// The same, under a hard limit of `max_descriptors` open files.
+pub async fn spawn_binary_limited(
+    db: &std::path::Path,
+    env: &[(&str, &str)],
+    max_descriptors: u32,
+) -> (tokio::process::Child, SocketAddr, ServerOutput) {
+    let mut command = tokio::process::Command::new("sh");
+    command.arg("-c").arg(format!("ulimit -n {max_descriptors} && exec \"$0\"")).arg(env!("CARGO_BIN_EXE_rtca"));
+    started(command, db, "info", env).await
+}
+
+async fn started(
+    mut command: tokio::process::Command,
+    db: &std::path::Path,
+    log_level: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, SocketAddr, ServerOutput) {
     use tokio::io::AsyncBufReadExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_rtca"))
+    let mut child = command
         .env("RTCA_ADDR", "127.0.0.1:0")
         .env("RTCA_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("RTCA_MEDIA_DIR", db.with_file_name("media"))
         .env("RUST_LOG", log_level)
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())

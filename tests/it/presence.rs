@@ -60,6 +60,7 @@ async fn a_crowd_joining_and_leaving_reaches_batched_and_classic_clients_alike()
     let server = TestServer::start_with(db, |config| {
         config.limits.connections_per_address = 1000;
         config.limits.join_per_address = Rate::new(1000.0, 1000);
+        config.limits.handshake_per_address = Rate::new(1000.0, 1000);
     })
     .await;
     let batched = TestClient::connect(server.addr, Some(json!({ "presence": "batched" }))).await.unwrap();

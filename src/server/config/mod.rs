@@ -40,6 +40,18 @@ pub struct Config {
     /// a ping.
     pub ping_interval: Duration,
     pub ping_timeout: Duration,
+    /// How long an Engine.IO session may go without its CONNECT.
+    pub connect_timeout: Duration,
+    /// How long a request head may take, the wait for the next one on a
+    /// kept-alive connection included.
+    pub header_timeout: Duration,
+    /// How long a request body may pause, and the least it must average
+    /// after its first such stretch.
+    pub body_idle: Duration,
+    pub body_min_rate: u64,
+    /// Open TCP connections, in all and per address.
+    pub max_http_connections: usize,
+    pub http_connections_per_address: usize,
     /// Rate limits and connection caps.
     pub limits: LimitSettings,
     /// Rooms one user may be a member of (the lobby not counted), and
@@ -53,6 +65,7 @@ pub struct Config {
     pub media_dir: PathBuf,
     pub max_upload_bytes: u64,
     pub uploads_per_user: usize,
+    pub uploads_per_address: usize,
     pub uploads_total: usize,
     /// Images decoded at once for previews, off the async runtime.
     pub thumbnail_workers: usize,
@@ -108,6 +121,8 @@ pub struct LimitSettings {
     pub join_per_connection: Rate,
     /// New guest identities per address.
     pub join_per_address: Rate,
+    /// New Engine.IO sessions (handshakes) per address.
+    pub handshake_per_address: Rate,
     /// Every other event per connection.
     pub other_per_connection: Rate,
     /// Sign-in attempts per address, and per account name.
@@ -132,6 +147,7 @@ impl LimitSettings {
             read_bytes_total: none,
             join_per_connection: none,
             join_per_address: none,
+            handshake_per_address: none,
             other_per_connection: none,
             login_per_address: none,
             login_per_account: none,
@@ -176,6 +192,12 @@ impl Config {
             db_connections: 0,
             ping_interval: Duration::ZERO,
             ping_timeout: Duration::ZERO,
+            connect_timeout: Duration::ZERO,
+            header_timeout: Duration::ZERO,
+            body_idle: Duration::ZERO,
+            body_min_rate: 0,
+            max_http_connections: 0,
+            http_connections_per_address: 0,
             limits: LimitSettings::unset(),
             max_rooms_per_user: 0,
             allow_guests: false,
@@ -183,6 +205,7 @@ impl Config {
             media_dir: PathBuf::new(),
             max_upload_bytes: 0,
             uploads_per_user: 0,
+            uploads_per_address: 0,
             uploads_total: 0,
             thumbnail_workers: 0,
             media_grace: Duration::ZERO,

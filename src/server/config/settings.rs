@@ -125,6 +125,36 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("database connections", "RTCA_DB_CONNECTIONS", "8", |c, v| positive(&mut c.db_connections, v)),
     Setting::new("server ping interval, ms", "RTCA_PING_INTERVAL_MS", "25000", |c, v| millis(&mut c.ping_interval, v)),
     Setting::new("pong timeout, ms", "RTCA_PING_TIMEOUT_MS", "20000", |c, v| millis(&mut c.ping_timeout, v)),
+    Setting::new("time from an Engine.IO handshake to its CONNECT, ms", "RTCA_CONNECT_TIMEOUT_MS", "5000", |c, v| {
+        millis(&mut c.connect_timeout, v)
+    }),
+    // An office behind one NAT opening the app at nine; a session that
+    // never sends CONNECT lasts `RTCA_CONNECT_TIMEOUT_MS`, so this bounds
+    // how many can wait at once.
+    Setting::new("new Engine.IO sessions per address", "RTCA_RATE_HANDSHAKE_ADDRESS", "20:200", |c, v| {
+        set(&mut c.limits.handshake_per_address, v)
+    }),
+    Setting::new(
+        "time for a request head to arrive, and for the next on an idle kept-alive connection, ms",
+        "RTCA_HEADER_TIMEOUT_MS",
+        "15000",
+        |c, v| millis(&mut c.header_timeout, v),
+    ),
+    Setting::new("longest pause in a request body, ms", "RTCA_BODY_IDLE_MS", "15000", |c, v| {
+        millis(&mut c.body_idle, v)
+    }),
+    Setting::new(
+        "slowest a request body may average once its first pause-long stretch is over, bytes a second",
+        "RTCA_BODY_MIN_RATE",
+        "1024",
+        |c, v| set(&mut c.body_min_rate, v),
+    ),
+    Setting::new("open TCP connections in all", "RTCA_MAX_HTTP_CONNECTIONS", "16384", |c, v| {
+        positive(&mut c.max_http_connections, v)
+    }),
+    Setting::new("open TCP connections per address", "RTCA_MAX_HTTP_CONNECTIONS_PER_ADDRESS", "256", |c, v| {
+        positive(&mut c.http_connections_per_address, v)
+    }),
     Setting::new("messages per connection (`PER_SECOND:BURST`)", "RTCA_RATE_SEND_CONNECTION", "5:20", |c, v| {
         set(&mut c.limits.send_per_connection, v)
     }),
@@ -191,6 +221,9 @@ pub const SETTINGS: &[Setting] = &[
     }),
     Setting::new("uploads in progress per user", "RTCA_UPLOADS_PER_USER", "4", |c, v| {
         positive(&mut c.uploads_per_user, v)
+    }),
+    Setting::new("uploads in progress per address", "RTCA_UPLOADS_PER_ADDRESS", "8", |c, v| {
+        positive(&mut c.uploads_per_address, v)
     }),
     Setting::new("uploads in progress in all", "RTCA_UPLOADS_TOTAL", "64", |c, v| positive(&mut c.uploads_total, v)),
     Setting::new("images decoded at once for previews", "RTCA_THUMBNAIL_WORKERS", "2", |c, v| {

@@ -4,18 +4,24 @@
 //! and by its uploader until one does; anyone else gets the same 404 as
 //! for an id that never existed. The work itself is `server::media`'s.
 
-use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use std::net::IpAddr;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
+
+use super::body::BodyTimeout;
 
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{Media, UPLOAD_PATH};
 use crate::server::chat::access::may_read;
 use crate::server::chat::identity::http_user;
+use crate::server::delivery::wire::Peer;
 use crate::server::media::serve::{disposition, file};
 use crate::server::media::sniff::shown_inline;
 use crate::server::media::upload::{drain, receive, Incoming};
@@ -38,12 +44,20 @@ struct UploadQuery {
 async fn upload(
     State(state): State<AppState>,
     query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let address = Some(peer.addr.ip());
     let name = query.ok().and_then(|Query(q)| q.name).unwrap_or_default();
-    let mut stream = body.into_data_stream();
-    match accept_upload(&state, &headers, &name, &mut stream).await {
+    // A body that stalled or trickled (`body::paced_body`) is a 408.
+    let mut stream = body.into_data_stream().map(|chunk| {
+        chunk.map_err(|error| match BodyTimeout::caused(&error) {
+            true => ChatError::RequestTimeout,
+            false => ChatError::InvalidPayload("the upload was interrupted".into()),
+        })
+    });
+    match accept_upload(&state, &headers, &name, address, &mut stream).await {
         Ok(media) => (StatusCode::CREATED, Json(media)).into_response(),
         Err(error) => {
             // Read off the rest of what was refused, so the client hears why
@@ -70,11 +84,12 @@ async fn accept_upload(
     state: &AppState,
     headers: &HeaderMap,
     name: &str,
-    stream: &mut axum::body::BodyDataStream,
+    address: Option<IpAddr>,
+    stream: &mut (impl Stream<Item = Result<Bytes, ChatError>> + Unpin),
 ) -> Result<Media, ChatError> {
     let user = http_user(state, headers).await?.ok_or(ChatError::NotOnline)?;
     state.limits.user_uploads(user.id)?;
-    let _slot = state.media.admit(user.id)?;
+    let _slot = state.media.admit(user.id, address)?;
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let incoming = Incoming {
         owner: user.id,
@@ -146,6 +161,7 @@ impl IntoResponse for MediaError {
             ChatError::UnsupportedFile => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ChatError::UnreadableImage => StatusCode::UNPROCESSABLE_ENTITY,
             ChatError::TooManyUploads | ChatError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ChatError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ChatError::NoSuchMedia => StatusCode::NOT_FOUND,
             ChatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,

@@ -4,9 +4,12 @@
 //! behind the `Origin` check (`origin`); and [`run`], which composes the
 //! services and serves until a shutdown signal.
 
+mod body;
+mod handshake;
 mod media;
 mod origin;
 mod pages;
+mod serve;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,10 +24,14 @@ use leptos_axum::LeptosRoutes;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use self::body::BodyPace;
+pub use self::serve::raise_descriptor_limit;
+use self::serve::ServeSettings;
+
 use super::config::Config;
 use super::delivery::fanout::Fanout;
 use super::delivery::presence_feed::PresenceFeed;
-use super::delivery::wire::{Budget, Peer, WireListener};
+use super::delivery::wire::{Budget, WireListener};
 use super::delivery::Outbound;
 use super::events;
 use super::limits::Limits;
@@ -103,9 +110,17 @@ pub async fn run(
     let media_sweep =
         tokio::spawn(sweep::run(Arc::clone(&state.store), Arc::clone(&state.media.blobs), state.config.media_grace));
 
+    let pace = BodyPace { idle: state.config.body_idle, min_bytes_per_second: state.config.body_min_rate };
+    let serve_settings = ServeSettings {
+        header_timeout: state.config.header_timeout,
+        max_connections: state.config.max_http_connections,
+        connections_per_address: state.config.http_connections_per_address,
+    };
     let app = router(&state)
         .layer(socket_layer)
         .layer(middleware::from_fn(socket::head::own_request_head))
+        .layer(middleware::from_fn_with_state(pace, body::paced_body))
+        .layer(middleware::from_fn_with_state(state.clone(), handshake::limit_handshakes))
         // Added last, so it runs first: a foreign page never reaches the socket.
         .layer(middleware::from_fn_with_state(state.clone(), origin::check_origin));
 
@@ -115,15 +130,10 @@ pub async fn run(
     // presence and acks a direct path to WebSocket clients (findings 25, 27).
     let listener = WireListener::new(listener, budget, direct_writes.then_some(socket::DIRECT_WRITES_AFTER));
     // The peer's address reaches handlers (and the socket handshake) for the
-    // per-address limits; its connection reaches the delivery task.
-    axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing sockets");
-            // Open sockets would otherwise keep the graceful shutdown waiting.
-            outbound.close_all().await;
-        })
-        .await?;
+    // per-address limits; its connection reaches the delivery task. Open
+    // sockets would keep the graceful shutdown waiting: they are closed
+    // first.
+    serve::serve(listener, app, serve_settings, shutdown, async move { outbound.close_all().await }).await;
     media_sweep.abort();
     // What was stored in the last moments is committed and handed to
     // delivery; closing the store ends delivery, once it has delivered it.

@@ -17,12 +17,14 @@ pub mod thumbnail;
 pub mod upload;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use self::blobs::BlobStore;
 use super::config::Config;
+use super::limits::client;
 use crate::error::ChatError;
 use crate::protocol::UserId;
 
@@ -33,8 +35,17 @@ pub struct MediaService {
     /// Image decodes at once (each runs on the blocking pool).
     pub thumbnails: Arc<Semaphore>,
     uploads: Arc<Semaphore>,
-    uploads_by_user: Arc<Mutex<HashMap<UserId, usize>>>,
+    uploads_by: Arc<Mutex<HashMap<Uploader, usize>>>,
     per_user: usize,
+    per_address: usize,
+}
+
+/// Whose uploads in progress are counted: a user's, and an address's (so
+/// that guests made by the dozen from one address cannot hold every slot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Uploader {
+    User(UserId),
+    Address(IpAddr),
 }
 
 impl MediaService {
@@ -43,38 +54,46 @@ impl MediaService {
             blobs,
             thumbnails: Arc::new(Semaphore::new(config.thumbnail_workers)),
             uploads: Arc::new(Semaphore::new(config.uploads_total)),
-            uploads_by_user: Arc::default(),
+            uploads_by: Arc::default(),
             per_user: config.uploads_per_user,
+            per_address: config.uploads_per_address,
         }
     }
 
-    /// A place for one more upload by `user`, or `too_many_uploads`.
-    pub fn admit(&self, user: UserId) -> Result<UploadSlot, ChatError> {
+    /// A place for one more upload by `user` from `address`, or
+    /// `too_many_uploads`.
+    pub fn admit(&self, user: UserId, address: Option<IpAddr>) -> Result<UploadSlot, ChatError> {
         let permit = Arc::clone(&self.uploads).try_acquire_owned().map_err(|_| ChatError::TooManyUploads)?;
-        let mut by_user = self.uploads_by_user.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = by_user.entry(user).or_default();
-        if *count >= self.per_user {
+        let mut counts = self.uploads_by.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut uploaders = vec![(Uploader::User(user), self.per_user)];
+        uploaders.extend(address.map(|address| (Uploader::Address(client(address)), self.per_address)));
+        if uploaders.iter().any(|(who, max)| counts.get(who).copied().unwrap_or(0) >= *max) {
             return Err(ChatError::TooManyUploads);
         }
-        *count += 1;
-        Ok(UploadSlot { _permit: permit, user, by_user: Arc::clone(&self.uploads_by_user) })
+        for (who, _) in &uploaders {
+            *counts.entry(*who).or_default() += 1;
+        }
+        let uploaders = uploaders.into_iter().map(|(who, _)| who).collect();
+        Ok(UploadSlot { _permit: permit, uploaders, counts: Arc::clone(&self.uploads_by) })
     }
 }
 
-/// Held for the length of one upload; gives its place back when dropped.
+/// Held for the length of one upload; gives its places back when dropped.
 pub struct UploadSlot {
     _permit: OwnedSemaphorePermit,
-    user: UserId,
-    by_user: Arc<Mutex<HashMap<UserId, usize>>>,
+    uploaders: Vec<Uploader>,
+    counts: Arc<Mutex<HashMap<Uploader, usize>>>,
 }
 
 impl Drop for UploadSlot {
     fn drop(&mut self) {
-        let mut by_user = self.by_user.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(count) = by_user.get_mut(&self.user) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                by_user.remove(&self.user);
+        let mut counts = self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for who in &self.uploaders {
+            if let Some(count) = counts.get_mut(who) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    counts.remove(who);
+                }
             }
         }
     }

@@ -48,7 +48,7 @@ pub async fn receive(
     store: &dyn MediaStore,
     max: u64,
     incoming: Incoming<'_>,
-    stream: &mut (impl Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),
+    stream: &mut (impl Stream<Item = Result<axum::body::Bytes, ChatError>> + Unpin),
 ) -> Result<Media, ChatError> {
     let Incoming { owner, name, claimed, declared } = incoming;
     let too_large = || ChatError::FileTooLarge { limit: human_size(max) };
@@ -64,7 +64,7 @@ pub async fn receive(
     let mut size: u64 = 0;
     let received = async {
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|_| ChatError::InvalidPayload("the upload was interrupted".into()))?;
+            let chunk = chunk?;
             size += chunk.len() as u64;
             if size > max {
                 return Err(too_large());
@@ -212,7 +212,7 @@ pub fn clean_file_name(name: &str, mime: &str) -> String {
 }
 
 /// Reads and drops what is left of a refused body, within bounds.
-pub async fn drain(stream: &mut (impl Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin)) {
+pub async fn drain<E>(stream: &mut (impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin)) {
     let mut left = DRAIN_BYTES;
     let _ = tokio::time::timeout(DRAIN_TIME, async {
         while let Some(Ok(chunk)) = stream.next().await {

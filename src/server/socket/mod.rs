@@ -43,6 +43,9 @@ pub fn builder(config: &Config) -> SocketIoBuilder {
         .ws_read_buffer_size(WS_READ_BUFFER)
         .ping_interval(config.ping_interval)
         .ping_timeout(config.ping_timeout)
+        // A session that never sends CONNECT is dropped soon (the default
+        // is 45 s); `http::handshake` bounds how many one address opens.
+        .connect_timeout(config.connect_timeout)
 }
 
 #[cfg(test)]

@@ -6,10 +6,13 @@
 //!
 //! - `clients`: lies, floods, stalls and pries over one socket;
 //! - `budgets`: what one address can make the server hold: unsent bytes,
-//!   history, reads.
+//!   history, reads;
+//! - `connections`: what it can keep open: stalled heads, bodies and
+//!   sessions, abandoned handshakes, descriptors.
 
 mod budgets;
 mod clients;
+mod connections;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

@@ -44,8 +44,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -87,12 +85,10 @@ impl WireListener {
     }
 }
 
-impl Listener for WireListener {
-    type Io = WireStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (WireStream, SocketAddr) {
-        let (stream, addr) = Listener::accept(&mut self.inner).await;
+impl WireListener {
+    /// The next connection, wrapped, and what its requests will carry.
+    pub async fn accept(&mut self) -> io::Result<(WireStream, Peer)> {
+        let (stream, addr) = self.inner.accept().await?;
         // TCP_NODELAY: chat frames are small and latency-bound. With Nagle's
         // algorithm a frame written while the previous one is unacknowledged
         // waits for the peer's delayed ACK, up to 40 ms. It costs more sends
@@ -101,11 +97,16 @@ impl Listener for WireListener {
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        (WireStream::new(stream, addr, self.budget, self.opener), addr)
+        let stream = WireStream::new(stream, addr, self.budget, self.opener);
+        let peer = Peer { addr, wire: Arc::clone(&stream.wire) };
+        Ok((stream, peer))
     }
 
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+    /// A connection already waiting, if there is one, unwrapped: for
+    /// closing at once.
+    pub fn accept_waiting(&self) -> Option<TcpStream> {
+        let accepted = futures::FutureExt::now_or_never(std::future::poll_fn(|cx| self.inner.poll_accept(cx)));
+        accepted.and_then(Result::ok).map(|(stream, _)| stream)
     }
 }
 
@@ -117,16 +118,13 @@ pub struct Peer {
     pub wire: Arc<Wire>,
 }
 
-impl Connected<IncomingStream<'_, WireListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, WireListener>) -> Peer {
-        Peer { addr: *stream.remote_addr(), wire: Arc::clone(&stream.io().wire) }
-    }
-}
-
 /// A connection as hyper, and after an upgrade tungstenite, see it.
 pub struct WireStream {
     read: OwnedReadHalf,
     wire: Arc<Wire>,
+    /// Lives as long as the connection (its place in the connection
+    /// counts), upgraded or not.
+    _held: Option<Box<dyn Send + Sync>>,
 }
 
 /// A connection's writing side, shared by its `WireStream` and the
@@ -182,7 +180,12 @@ impl WireStream {
             draining: false,
         };
         let wire = Wire { state: Mutex::new(state), boundary: Notify::new(), budget, peer };
-        WireStream { read, wire: Arc::new(wire) }
+        WireStream { read, wire: Arc::new(wire), _held: None }
+    }
+
+    /// Keeps `guard` until the connection closes, upgraded or not.
+    pub fn hold(&mut self, guard: impl Send + Sync + 'static) {
+        self._held = Some(Box::new(guard));
     }
 }
 
