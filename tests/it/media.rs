@@ -202,6 +202,9 @@ async fn too_large_or_disguised_files_are_refused_and_leave_nothing() {
     let page = b"<!DOCTYPE html><html><script>alert(document.cookie)</script></html>".to_vec();
     let (status, error) = http.upload(&token(&ack), "cat.png", "image/png", page).await;
     assert_eq!((status, error["code"].clone()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, json!("unsupported_file")));
+    // Shorter than the bytes a type is told by: refused once it has ended.
+    let (status, error) = http.upload(&token(&ack), "cute-cat.png", "image/png", b"<script>1</script>".to_vec()).await;
+    assert_eq!((status, error["code"].clone()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, json!("unsupported_file")));
     let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"></svg>".to_vec();
     let (status, _) = http.upload(&token(&ack), "logo.svg", "image/svg+xml", svg).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);

@@ -83,6 +83,9 @@ where
             Err(error) => Some((Err(error.into()), None)),
         }
     })
+    // A body may be read again after its end (a refused upload's rest is
+    // drained); `unfold` would panic.
+    .fuse()
 }
 
 #[cfg(test)]
@@ -113,6 +116,14 @@ mod tests {
             chunk
         });
         assert_eq!(collect(Box::pin(chunks)).await, Ok(5000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_may_be_read_again_after_its_end() {
+        let mut body = std::pin::pin!(paced(futures::stream::iter([Ok(Bytes::from_static(b"a"))]), pace()));
+        assert!(body.next().await.is_some());
+        assert!(body.next().await.is_none());
+        assert!(body.next().await.is_none());
     }
 
     #[tokio::test(start_paused = true)]
