@@ -158,3 +158,26 @@ async fn a_server_can_refuse_guests() {
     assert_eq!(erin.emit_ack("message", json!({ "text": "members only" })).await["ok"], true);
     server.stop().await;
 }
+
+/// `online` again on an identified socket renews its session rather than
+/// minting another: the token stays, and the sessions table does not grow.
+#[tokio::test]
+async fn online_again_renews_the_session_it_has() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db.clone()).await;
+    let (alice, ack) = server.online("alice").await;
+    let token = ack["token"].as_str().unwrap().to_owned();
+    for _ in 0..5 {
+        let again = alice.emit_ack_patiently("online", json!({ "name": "alice" })).await;
+        assert_eq!(again["token"], token.as_str(), "a new session for the same socket: {again}");
+    }
+    // A socket identified by its token does the same.
+    let restored = TestClient::connect(server.addr, Some(json!({ "token": token }))).await.unwrap();
+    let again = restored.emit_ack("online", json!({ "name": "alice" })).await;
+    assert_eq!(again["token"], token.as_str());
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    assert_eq!(sessions, 1, "repeated `online`s left {sessions} sessions");
+    server.stop().await;
+}

@@ -220,6 +220,41 @@ async fn the_page_carries_its_snapshot_and_no_text_can_end_it_early() {
     server.stop().await;
 }
 
+/// Every page forbids framing and foreign scripts: its one inline script
+/// carries the nonce its Content-Security-Policy names, fresh each time.
+#[tokio::test]
+async fn pages_carry_a_content_security_policy_with_a_fresh_nonce() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let response = reqwest::get(format!("http://{}/r/lobby", server.addr)).await.unwrap();
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        let policy = header("content-security-policy").expect("a page without a Content-Security-Policy");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"));
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+        let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap().to_owned();
+        let page = response.text().await.unwrap();
+        let scripts: Vec<&str> = page.split("<script").skip(1).collect();
+        for script in &scripts {
+            let tag = &script[..script.find('>').unwrap()];
+            let data = tag.contains("application/json");
+            assert!(
+                data || tag.contains(&format!("nonce=\"{nonce}\"")),
+                "a script the policy would block: <script{tag}>"
+            );
+        }
+        assert!(scripts.len() >= 2, "the page should carry its loader and its snapshot");
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a nonce used twice");
+    let css = reqwest::get(format!("http://{}/health", server.addr)).await.unwrap();
+    assert!(css.headers().get("content-security-policy").is_none(), "only pages need a policy");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn bad_input_gets_an_error_and_stores_nothing() {
     let (_dir, db) = temp_db();

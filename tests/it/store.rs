@@ -276,6 +276,15 @@ async fn users_sessions_and_accounts() {
         store.delete_session(b"never existed").await.unwrap();
         assert_eq!(store.session_user(b"alice's token", 2).await.unwrap(), None);
         assert_eq!(store.session_user(b"second", 2).await.unwrap(), Some(alice.clone()));
+        // Renewed while live only; the expired are swept, the live kept.
+        assert!(store.renew_session(b"second", 2, 5_000).await.unwrap());
+        assert_eq!(store.session_user(b"second", 4_999).await.unwrap(), Some(alice.clone()));
+        assert!(!store.renew_session(b"second", 5_000, 9_000).await.unwrap(), "an expired session came back");
+        assert!(!store.renew_session(b"never existed", 0, 9_000).await.unwrap());
+        store.create_session(b"third", alice.id, 2, 8_000).await.unwrap();
+        assert_eq!(store.delete_expired_sessions(5_000).await.unwrap(), 1);
+        assert_eq!(store.delete_expired_sessions(5_000).await.unwrap(), 0);
+        assert_eq!(store.session_user(b"third", 5_000).await.unwrap(), Some(alice.clone()));
 
         let dora = NewMember { name: "Dora", name_key: "dora", password_hash: "hash", at: 3 };
         let member = store.create_member(dora).await.unwrap().unwrap();

@@ -5,6 +5,8 @@
 //! their SHA-256, so a leaked database does not leak live sessions.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::http::HeaderMap;
@@ -18,7 +20,7 @@ use crate::server::delivery::wire::Peer;
 use crate::server::names::name_key;
 use crate::server::socket::seat::Seat;
 use crate::server::state::AppState;
-use crate::server::store::{NewGuest, StoreResult};
+use crate::server::store::{NewGuest, Store, StoreResult};
 
 pub const SESSION_COOKIE: &str = "rtca_session";
 
@@ -103,6 +105,35 @@ pub async fn start_session(state: &AppState, user: &User) -> StoreResult<String>
     let now = now_ms();
     state.store.create_session(&hash_token(&token), user.id, now, expires(state, now)).await?;
     Ok(token)
+}
+
+/// The session `known` renewed, if it is `user`'s and live; otherwise a
+/// new one. An `online` repeated on an identified socket must not mint a
+/// session each time: they would pile up for a month each.
+pub async fn renew_session(state: &AppState, user: &User, known: Option<&str>) -> StoreResult<String> {
+    if let Some(known) = known {
+        let now = now_ms();
+        let hash = hash_token(known);
+        let theirs = state.store.session_user(&hash, now).await?.is_some_and(|owner| owner.id == user.id);
+        if theirs && state.store.renew_session(&hash, now, expires(state, now)).await? {
+            return Ok(known.to_owned());
+        }
+    }
+    start_session(state, user).await
+}
+
+/// Forgets expired sessions every `every`, for the server's life.
+pub async fn sweep_sessions(store: Arc<dyn Store>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match store.delete_expired_sessions(now_ms()).await {
+            Ok(0) => {}
+            Ok(sessions) => tracing::info!(sessions, "forgot expired sessions"),
+            Err(error) => tracing::warn!(%error, "the session sweep failed; it will try again"),
+        }
+    }
 }
 
 /// The user behind a token, if the session is live.

@@ -4,7 +4,7 @@
 use axum::extract::ConnectInfo;
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use super::context::seat;
+use super::context::{seat, SessionToken};
 use crate::error::ChatError;
 use crate::protocol::{event, HandshakeAuth, SessionInfo, BATCHED_PRESENCE, LOBBY};
 use crate::server::chat::identity::{hash_token, token_from_headers, user_for_token};
@@ -31,7 +31,11 @@ pub async fn identify(
     let token = auth_token.or_else(|| token_from_headers(&s.req_parts().headers));
     let (user, session) = match token {
         Some(token) => match user_for_token(&state, &token).await? {
-            Some(user) => (Some(user), Some(keys::session(&hash_token(&token)))),
+            Some(user) => {
+                let session = keys::session(&hash_token(&token));
+                s.extensions.insert(SessionToken(token));
+                (Some(user), Some(session))
+            }
             // A stale cookie just means a visitor; a token the client chose
             // to present must be right.
             None if explicit => return Err(ChatError::InvalidSession),

@@ -48,6 +48,16 @@ impl Responder {
     }
 }
 
+/// The session token a socket was identified by (its `auth.token`, its
+/// cookie, or its `online`'s ack), so that `online` again on the same
+/// socket renews that session instead of starting another.
+#[derive(Clone)]
+pub struct SessionToken(pub String);
+
+pub fn session_token(s: &SocketRef) -> Option<String> {
+    s.extensions.get::<SessionToken>().map(|SessionToken(token)| token)
+}
+
 /// The socket's seat. `connect::identify` gives every socket one before
 /// registering its handlers, so a handler that finds none has met a bug:
 /// it says so in the log and answers `internal`, rather than act for a

@@ -3,10 +3,10 @@
 
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use super::context::{connection_limits, payload, seat, throttle, Responder};
+use super::context::{connection_limits, payload, seat, session_token, throttle, Responder, SessionToken};
 use crate::error::ChatError;
 use crate::protocol::{validate_name, OnlineAck, OnlineRequest, User};
-use crate::server::chat::identity::{hash_token, join_as_guest, rename, start_session};
+use crate::server::chat::identity::{hash_token, join_as_guest, rename, renew_session};
 use crate::server::limits::Action;
 use crate::server::socket::keys;
 use crate::server::state::AppState;
@@ -54,8 +54,9 @@ async fn go_online(
             let renamed = rename(state, &seat, &current, name).await?;
             (renamed.clone(), Some(renamed))
         };
-        let token = start_session(state, &user).await?;
+        let token = renew_session(state, &user, session_token(s).as_deref()).await?;
         s.join(keys::session(&hash_token(&token)));
+        s.extensions.insert(SessionToken(token.clone()));
         return Ok((OnlineAck { user, token }, announce));
     }
 
@@ -69,6 +70,7 @@ async fn go_online(
     }
     s.join(keys::user(user.id));
     s.join(keys::session(&hash_token(&token)));
+    s.extensions.insert(SessionToken(token.clone()));
     let announce = came_online.then(|| user.clone());
     Ok((OnlineAck { user, token }, announce))
 }

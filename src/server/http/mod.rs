@@ -6,6 +6,7 @@
 
 mod body;
 mod handshake;
+mod headers;
 mod media;
 mod origin;
 mod pages;
@@ -28,6 +29,7 @@ use self::body::BodyPace;
 pub use self::serve::raise_descriptor_limit;
 use self::serve::ServeSettings;
 
+use super::chat::identity;
 use super::config::Config;
 use super::delivery::fanout::Fanout;
 use super::delivery::presence_feed::PresenceFeed;
@@ -47,6 +49,9 @@ use crate::app::{shell, CHAT_PATHS};
 /// 1 024: in a join storm the rest overflowed, and each overflow costs the
 /// client a SYN retransmit, a second or more.
 const ACCEPT_BACKLOG: u32 = 4096;
+
+/// How often expired sessions are forgotten.
+const SESSION_SWEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Binds `addr` with a backlog for crowds (see [`ACCEPT_BACKLOG`]).
 pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -109,6 +114,7 @@ pub async fn run(
     ));
     let media_sweep =
         tokio::spawn(sweep::run(Arc::clone(&state.store), Arc::clone(&state.media.blobs), state.config.media_grace));
+    let session_sweep = tokio::spawn(identity::sweep_sessions(Arc::clone(&state.store), SESSION_SWEEP));
 
     let pace = BodyPace { idle: state.config.body_idle, min_bytes_per_second: state.config.body_min_rate };
     let serve_settings = ServeSettings {
@@ -119,6 +125,7 @@ pub async fn run(
     let app = router(&state)
         .layer(socket_layer)
         .layer(middleware::from_fn(socket::head::own_request_head))
+        .layer(middleware::from_fn(headers::security_headers))
         .layer(middleware::from_fn_with_state(pace, body::paced_body))
         .layer(middleware::from_fn_with_state(state.clone(), handshake::limit_handshakes))
         // Added last, so it runs first: a foreign page never reaches the socket.
@@ -135,6 +142,7 @@ pub async fn run(
     // first.
     serve::serve(listener, app, serve_settings, shutdown, async move { outbound.close_all().await }).await;
     media_sweep.abort();
+    session_sweep.abort();
     // What was stored in the last moments is committed and handed to
     // delivery; closing the store ends delivery, once it has delivered it.
     state.store.close().await;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use leptos::nonce::Nonce;
 use leptos::prelude::provide_context;
 use leptos_axum::render_app_async_with_context;
 
@@ -18,6 +19,7 @@ use crate::error::{code, ApiError};
 use crate::server::chat::identity::{token_from_headers, user_for_token};
 use crate::server::chat::snapshot;
 use crate::server::delivery::wire::Peer;
+use crate::server::http::headers::ScriptNonce;
 use crate::server::state::AppState;
 
 /// A chat page: the snapshot first, then the render. A reader whose
@@ -44,12 +46,18 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
     };
     let page = PageSnapshot(Arc::new(loaded));
     let options = state.leptos_options.clone();
+    // The hydration loader's nonce, for the page's Content-Security-Policy.
+    let nonce = Nonce::new();
+    let script_nonce = ScriptNonce(nonce.to_string());
     let render = render_app_async_with_context(
         move || {
             provide_context(state.clone());
             provide_context(page.clone());
+            provide_context(nonce.clone());
         },
         move || shell(options.clone()),
     );
-    render(request).await
+    let mut response = render(request).await;
+    response.extensions_mut().insert(script_nonce);
+    response
 }

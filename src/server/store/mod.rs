@@ -205,6 +205,11 @@ pub trait IdentityStore: Send + Sync {
     async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>>;
     /// Ends a session (logout). Unknown hashes are no error.
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+    /// Moves a live session's end to `expires_at`; `false` if it is
+    /// unknown or over at `now`.
+    async fn renew_session(&self, token_hash: &[u8], now: i64, expires_at: i64) -> StoreResult<bool>;
+    /// Forgets every session over at `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: i64) -> StoreResult<u64>;
 }
 
 /// Conversations and their messages.

@@ -90,4 +90,19 @@ impl IdentityStore for SqliteStore {
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn renew_session(&self, token_hash: &[u8], now: i64, expires_at: i64) -> StoreResult<bool> {
+        let renewed = sqlx::query("UPDATE sessions SET expires_at = ? WHERE token_hash = ? AND expires_at > ?")
+            .bind(expires_at)
+            .bind(token_hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(renewed.rows_affected() > 0)
+    }
+
+    async fn delete_expired_sessions(&self, now: i64) -> StoreResult<u64> {
+        let deleted = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
+        Ok(deleted.rows_affected())
+    }
 }
