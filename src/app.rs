@@ -12,7 +12,7 @@
 use leptos::prelude::*;
 
 use crate::components::chat_page::ChatPage;
-use crate::components::forms::{percent_decode as decode, provide_refused_post};
+use crate::components::forms::percent_decode as decode;
 use crate::protocol::UserId;
 
 /// The document around the app, rendered on the server only.
@@ -70,31 +70,25 @@ impl Page {
     }
 }
 
-/// The path and the query (without `?`) this page was asked for.
-fn current_address() -> (String, String) {
+/// The path this page was asked for.
+fn current_path() -> String {
     #[cfg(feature = "ssr")]
     {
-        use_context::<axum::http::request::Parts>()
-            .map(|parts| (parts.uri.path().to_owned(), parts.uri.query().unwrap_or_default().to_owned()))
-            .unwrap_or_default()
+        use_context::<axum::http::request::Parts>().map(|parts| parts.uri.path().to_owned()).unwrap_or_default()
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
-        let location = web_sys::window().map(|window| window.location());
-        let path = location.as_ref().and_then(|l| l.pathname().ok()).unwrap_or_default();
-        let search = location.and_then(|l| l.search().ok()).unwrap_or_default();
-        (path, search.strip_prefix('?').unwrap_or(&search).to_owned())
+        web_sys::window().and_then(|window| window.location().pathname().ok()).unwrap_or_default()
     }
     #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     {
-        (String::from("/"), String::new())
+        String::from("/")
     }
 }
 
 #[component]
 pub fn App() -> impl IntoView {
-    let (path, query) = current_address();
-    provide_refused_post(&query);
+    let path = current_path();
     match Page::from_path(&path) {
         // The page's handler read the room or the conversation from the
         // address, and loaded what the page shows (server::http::chat_page).

@@ -57,7 +57,8 @@
 //!   accept loop with its timeouts and connection caps (`http::serve`),
 //!   request bodies on the clock (`http::body`), new Engine.IO sessions
 //!   per address (`http::handshake`), the pages' security headers
-//!   (`http::headers`).
+//!   (`http::headers`), refused forms signed and checked
+//!   (`http::refusals`).
 //! - `server::events`: one handler per client event, thin, grouped as
 //!   `chat` (`message`, `secret`, `history`, `conversations`), `presence`
 //!   (`online`, `presence`) and `rooms`; `connect` identifies a socket at

@@ -48,10 +48,10 @@ pub async fn logout() -> Result<(), ApiError> {
     use crate::server::state::app_state;
 
     let state = app_state()?;
-    if let Some(token) = request_token().await {
+    if let Some(token) = request_token(&state).await {
         accounts::logout(&state, &token).await?;
     }
-    clear_session_cookie().await
+    clear_session_cookie(&state).await
 }
 
 #[component]

@@ -51,11 +51,14 @@ const SNAPSHOT_ID: &str = "rtca-snapshot";
 #[component]
 pub fn ChatPage() -> impl IntoView {
     match page_snapshot() {
-        Ok((snapshot, json)) => view! {
+        Ok((snapshot, json)) => {
+            super::forms::provide_refused_post(snapshot.refused.clone());
+            view! {
             <script type="application/json" id=SNAPSHOT_ID inner_html=json></script>
             <Chat snapshot/>
+            }
+            .into_any()
         }
-        .into_any(),
         Err(error) => view! {
             <p class="page-error" role="alert">{format!("The chat could not be loaded: {}", error.message)}</p>
             <p class="page-error"><a href="/" rel="external">"Go to the lobby"</a></p>

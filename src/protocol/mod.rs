@@ -19,7 +19,7 @@ pub use conversation::*;
 pub use media::*;
 pub use name_order::by_name;
 pub use reply::*;
-pub use snapshot::ChatSnapshot;
+pub use snapshot::{ChatSnapshot, RefusedForm};
 
 /// Event names. Extend the list, never rename an entry: the prototype's
 /// clients depend on them.

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ChatMessage, ConversationSummary, RoomInfo, SecretMessage, User};
+use crate::error::ApiError;
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct ChatSnapshot {
@@ -35,8 +36,20 @@ pub struct ChatSnapshot {
     /// lobby instead, say).
     #[serde(default)]
     pub notice: Option<String>,
+    /// A form post the server refused, shown beside its form: the page
+    /// came back with it, signed (`server::http::refusals`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<RefusedForm>,
     /// The largest file the server takes, so the browser can say so before
     /// sending a byte.
     #[serde(default)]
     pub max_upload_bytes: u64,
+}
+
+/// A form post the server refused: the server function's path (so that
+/// only its own form shows it) and why.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RefusedForm {
+    pub path: String,
+    pub error: ApiError,
 }

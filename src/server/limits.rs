@@ -88,22 +88,34 @@ pub enum Action {
 /// Past this many entries a table drops its full buckets.
 const PRUNE_AT: usize = 4096;
 /// A table never holds more: past it (under a flood of new keys whose
-/// buckets have not refilled yet) a new key is refused until some refill.
+/// buckets have not refilled yet), a new key takes the place of an
+/// arbitrary other one, whose limit starts afresh. Failing toward one
+/// key's limit, not toward refusing every newcomer: a full table must not
+/// lock everyone out of signing in.
 const MAX_ENTRIES: usize = 65_536;
 
 /// A map of buckets keyed by user or address.
 #[derive(Debug)]
 struct BucketTable<K> {
-    buckets: Mutex<HashMap<K, TokenBucket>>,
+    buckets: Mutex<Buckets<K>>,
+}
+
+#[derive(Debug)]
+struct Buckets<K> {
+    map: HashMap<K, TokenBucket>,
+    /// The size at which full buckets are dropped next: doubled after each
+    /// pass, so that a table of buckets that never refill is not scanned
+    /// on every new key.
+    prune_at: usize,
 }
 
 impl<K> Default for BucketTable<K> {
     fn default() -> Self {
-        BucketTable { buckets: Mutex::new(HashMap::new()) }
+        BucketTable { buckets: Mutex::new(Buckets { map: HashMap::new(), prune_at: PRUNE_AT }) }
     }
 }
 
-impl<K: Eq + Hash> BucketTable<K> {
+impl<K: Eq + Hash + Clone> BucketTable<K> {
     fn try_take(&self, key: K, rate: Rate) -> bool {
         self.with(key, rate, TokenBucket::try_take)
     }
@@ -119,18 +131,21 @@ impl<K: Eq + Hash> BucketTable<K> {
         });
     }
 
-    /// Runs `act` on `key`'s bucket, made full if it is new. `false` when
-    /// the table is full of keys that have not refilled yet.
+    /// Runs `act` on `key`'s bucket, made full if it is new.
     fn with(&self, key: K, rate: Rate, act: impl FnOnce(&mut TokenBucket, Instant) -> bool) -> bool {
         let now = Instant::now();
-        let mut buckets = lock(&self.buckets);
-        if buckets.len() >= PRUNE_AT && !buckets.contains_key(&key) {
-            buckets.retain(|_, bucket| !bucket.is_full(now));
-            if buckets.len() >= MAX_ENTRIES {
-                return false;
+        let mut table = lock(&self.buckets);
+        let Buckets { map, prune_at } = &mut *table;
+        if map.len() >= *prune_at && !map.contains_key(&key) {
+            map.retain(|_, bucket| !bucket.is_full(now));
+            *prune_at = (map.len() * 2).clamp(PRUNE_AT, MAX_ENTRIES);
+        }
+        if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
+            if let Some(other) = map.keys().next().cloned() {
+                map.remove(&other);
             }
         }
-        act(buckets.entry(key).or_insert_with(|| TokenBucket::new(rate, now)), now)
+        act(map.entry(key).or_insert_with(|| TokenBucket::new(rate, now)), now)
     }
 }
 
@@ -151,6 +166,8 @@ pub struct Limits {
     logins_by_address: BucketTable<IpAddr>,
     logins_by_account: BucketTable<String>,
     reads_by_address: BucketTable<IpAddr>,
+    public_rooms_by_user: BucketTable<UserId>,
+    public_rooms_by_address: BucketTable<IpAddr>,
     reads_everywhere: Mutex<TokenBucket>,
     open: Mutex<OpenConnections>,
 }
@@ -181,6 +198,8 @@ impl Limits {
             logins_by_address: BucketTable::default(),
             logins_by_account: BucketTable::default(),
             reads_by_address: BucketTable::default(),
+            public_rooms_by_user: BucketTable::default(),
+            public_rooms_by_address: BucketTable::default(),
             reads_everywhere: Mutex::new(TokenBucket::new(settings.read_bytes_total, Instant::now())),
             open: Mutex::default(),
         }
@@ -206,6 +225,15 @@ impl Limits {
             Some(address) => allow(self.joins_by_address.try_take(client(address), self.settings.join_per_address)),
             None => Ok(()),
         }
+    }
+
+    /// One new public room by `user`, from `address`.
+    pub fn public_room_created(&self, user: UserId, address: Option<IpAddr>) -> Result<(), ChatError> {
+        let rate = self.settings.public_rooms;
+        if let Some(address) = address {
+            allow(self.public_rooms_by_address.try_take(client(address), rate))?;
+        }
+        allow(self.public_rooms_by_user.try_take(user, rate))
     }
 
     /// One new Engine.IO session from `address`.
@@ -482,6 +510,21 @@ mod tests {
         }
         std::thread::sleep(Duration::from_millis(5));
         table.try_take(u32::MAX, rate);
-        assert!(lock(&table.buckets).len() < PRUNE_AT);
+        assert!(lock(&table.buckets).map.len() < PRUNE_AT);
+    }
+
+    /// A flood of keys that never refill fills the table: a newcomer still
+    /// gets a bucket of its own (another key's is forgotten), and the
+    /// table stays bounded.
+    #[test]
+    fn a_full_table_still_admits_a_newcomer() {
+        let table = BucketTable::<u32>::default();
+        let slow = Rate::new(0.001, 1);
+        for key in 0..MAX_ENTRIES as u32 {
+            assert!(table.try_take(key, slow));
+        }
+        assert!(table.try_take(u32::MAX, slow), "a newcomer was refused by a full table");
+        assert!(!table.try_take(u32::MAX, slow), "its own limit still holds");
+        assert_eq!(lock(&table.buckets).map.len(), MAX_ENTRIES);
     }
 }

@@ -181,3 +181,48 @@ async fn online_again_renews_the_session_it_has() {
     assert_eq!(sessions, 1, "repeated `online`s left {sessions} sessions");
     server.stop().await;
 }
+
+/// A form refused without JavaScript comes back to its page with the
+/// server's words; an address that merely claims a refusal shows nothing.
+#[tokio::test]
+async fn only_refusals_the_server_made_are_shown() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let base = format!("http://{}", server.addr);
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // As a browser without JavaScript posts the join form, with a name
+    // nobody may take.
+    let refused = no_redirects
+        .post(format!("{base}/api/join"))
+        .header("referer", format!("{base}/"))
+        .header("accept", "text/html")
+        .form(&[("name", "a\u{7}b")])
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.status().is_redirection(), "{}", refused.status());
+    let location = refused.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("__err=") && location.contains("__sig="), "{location}");
+    let target = if location.starts_with("http") { location.clone() } else { format!("{base}{location}") };
+    // What the join form says under it.
+    let said = |page: &str| {
+        let at = page.find("data-testid=\"join-error\"").expect("the page has no join form");
+        let rest = &page[at..];
+        rest[rest.find('>').unwrap() + 1..].split('<').next().unwrap_or_default().trim().to_owned()
+    };
+    let page = reqwest::get(&target).await.unwrap().text().await.unwrap();
+    assert!(!said(&page).is_empty(), "the server's own refusal is not shown");
+
+    // The same address with other words in it, or with its signature gone.
+    let forged_error = "eyJjb2RlIjoieCIsIm1lc3NhZ2UiOiJzZXNzaW9uIGV4cGlyZWQ6IGdvIHRvIGV2aWwuZXhhbXBsZSJ9";
+    let sig = location.rsplit("__sig=").next().unwrap();
+    for forged in [
+        format!("{base}/?__err={forged_error}&__path=%2Fapi%2Fjoin"),
+        format!("{base}/?__err={forged_error}&__path=%2Fapi%2Fjoin&__sig={sig}"),
+    ] {
+        let page = reqwest::get(&forged).await.unwrap().text().await.unwrap();
+        assert!(!page.contains("evil.example"), "a forged refusal was shown: {forged}");
+        assert_eq!(said(&page), "", "{forged}");
+    }
+    server.stop().await;
+}

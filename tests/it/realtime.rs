@@ -339,6 +339,41 @@ async fn a_forged_token_is_refused_and_a_foreign_origin_cannot_connect() {
     server.stop().await;
 }
 
+/// With a public address, the site's own origin is that one: a page whose
+/// origin names the server's `Host` (a rebound DNS name) is foreign, and
+/// over https the session cookie is `Secure` and `__Host-` prefixed.
+#[tokio::test]
+async fn a_public_address_is_the_only_own_origin_and_makes_cookies_host_only() {
+    let (_dir, db) = temp_db();
+    let public = "https://chat.example.com";
+    let server = TestServer::start_with(db, |config| config.public_url = Some(public.to_owned())).await;
+    let rebound = TestClient::connect_with(server.addr, None, Some(&format!("http://{}", server.addr))).await;
+    assert!(matches!(rebound, Err(crate::common::ConnectError::Http(_))), "a rebound name opened a socket");
+    assert!(TestClient::connect_with(server.addr, None, Some(public)).await.is_ok());
+
+    let join = reqwest::Client::new()
+        .post(format!("http://{}/api/join", server.addr))
+        .header("origin", public)
+        .header("accept", "application/json")
+        .form(&[("name", "carol")])
+        .send()
+        .await
+        .unwrap();
+    assert!(join.status().is_success(), "{}", join.status());
+    let cookie = join.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-rtca_session=") && cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.contains("Path=/") && !cookie.contains("Domain"), "{cookie}");
+    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    let page_as = |cookie: String| {
+        let url = format!("http://{}/", server.addr);
+        async move { reqwest::Client::new().get(url).header("cookie", cookie).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(page_as(format!("__Host-rtca_session={token}")).await.contains("carol"));
+    // A plain cookie of the same value (planted over http, say) is no one.
+    assert!(!page_as(format!("rtca_session={token}")).await.contains("carol"));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn malformed_frames_never_panic_the_server() {
     // Count panics anywhere in this process (the server runs in it): a

@@ -37,8 +37,9 @@ async fn public_rooms_are_created_listed_joined_and_left() {
         "as bob sees it"
     );
     let listed = bob.emit_ack("rooms", json!(null)).await;
-    assert_eq!(names(&listed), ["general", "lobby"]);
-    assert_eq!(listed["rooms"][0]["joined"], false);
+    // The lobby first, then (not joined) the others.
+    assert_eq!(names(&listed), ["lobby", "general"]);
+    assert_eq!(listed["rooms"][1]["joined"], false);
 
     let early = bob.emit_ack("message", json!({ "room": "general", "text": "may I?" })).await;
     assert_eq!(early["error"]["code"], "not_a_member");
@@ -69,7 +70,7 @@ async fn public_rooms_are_created_listed_joined_and_left() {
     // The list carries each room's newest seq, for resuming.
     let listed = alice.emit_ack("rooms", json!(null)).await;
     assert_eq!(
-        (listed["rooms"][0]["name"].clone(), listed["rooms"][0]["last_seq"].clone()),
+        (listed["rooms"][1]["name"].clone(), listed["rooms"][1]["last_seq"].clone()),
         (json!("general"), json!(2))
     );
     server.stop().await;
@@ -120,7 +121,7 @@ async fn a_private_room_does_not_exist_for_outsiders() {
     let bob = TestClient::connect(server.addr, Some(json!({ "token": bob_ack["token"] }))).await.unwrap();
     alice.emit_ack("message", json!({ "room": "inner-circle", "text": "still here?" })).await;
     bob.event_where("message", |m| m["text"] == "still here?").await;
-    assert_eq!(names(&bob.emit_ack("rooms", json!(null)).await), ["inner-circle", "lobby"]);
+    assert_eq!(names(&bob.emit_ack("rooms", json!(null)).await), ["lobby", "inner-circle"]);
     server.stop().await;
 }
 
@@ -147,5 +148,53 @@ async fn room_names_and_memberships_are_bounded() {
     let visitor = server.client().await;
     assert_eq!(visitor.emit_ack("create_room", json!({ "name": "mine" })).await["error"]["code"], "not_online");
     assert_eq!(visitor.emit_ack("rooms", json!(null)).await["rooms"].as_array().map(Vec::len), Some(3));
+    server.stop().await;
+}
+
+/// Guests from one address creating public rooms are limited, and however
+/// many public rooms there are, a viewer's own rooms (and the lobby) are
+/// always in their list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_can_bury_the_room_list() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db.clone()).await;
+    // One address, default limits: ten public rooms, then `rate_limited`.
+    let (flooder, _) = server.online("flooder").await;
+    for n in 0..10 {
+        let ack = flooder.emit_ack("create_room", json!({ "name": format!("0000-{n}") })).await;
+        assert_eq!(ack["ok"], true, "{ack}");
+    }
+    let refused = flooder.emit_ack("create_room", json!({ "name": "0000-more" })).await;
+    assert_eq!(refused["error"]["code"], "rate_limited", "{refused}");
+    let (second, _) = server.online("second-guest").await;
+    let refused = second.emit_ack("create_room", json!({ "name": "0000-other" })).await;
+    assert_eq!(refused["error"]["code"], "rate_limited", "another guest at the same address: {refused}");
+    // A private room is no one else's list.
+    assert_eq!(second.emit_ack("create_room", json!({ "name": "0000-ours", "private": true })).await["ok"], true);
+    server.stop().await;
+
+    // Past the list's length: the viewer's own rooms are still in it.
+    let server = TestServer::start_with(db, |config| {
+        config.limits.public_rooms = rtca::server::config::Rate::new(100_000.0, 100_000);
+        config.limits.other_per_connection = rtca::server::config::Rate::new(100_000.0, 100_000);
+    })
+    .await;
+    let (viewer, _) = server.online("viewer").await;
+    assert_eq!(viewer.emit_ack("create_room", json!({ "name": "zzz-mine", "private": true })).await["ok"], true);
+    assert_eq!(viewer.emit_ack("create_room", json!({ "name": "zzz-public" })).await["ok"], true);
+    let listed = rtca::protocol::MAX_LISTED_ROOMS;
+    for guest in 0..listed / 90 + 1 {
+        let (flooder, _) = server.online(&format!("flooder{guest}")).await;
+        for n in 0..90 {
+            let ack = flooder.emit_ack("create_room", json!({ "name": format!("0000-{guest}-{n}") })).await;
+            assert_eq!(ack["ok"], true, "{ack}");
+        }
+    }
+    let list = viewer.emit_ack("rooms", json!(null)).await;
+    let names: Vec<&str> = list["rooms"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), listed);
+    for own in ["lobby", "zzz-mine", "zzz-public"] {
+        assert!(names.contains(&own), "{own} was pushed out of its member's list");
+    }
     server.stop().await;
 }

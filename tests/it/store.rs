@@ -322,16 +322,21 @@ async fn rooms_and_their_members() {
         stored(store.insert_message(new(&ConversationId::room("dev"), &bob, "hi", None)).await);
 
         let names = |listing: Vec<store::RoomListing>| listing.into_iter().map(|l| l.room.name).collect::<Vec<_>>();
-        assert_eq!(names(store.room_listing(Some(bob.id), &[], 10).await.unwrap()), ["dev", "lobby"]);
-        assert_eq!(names(store.room_listing(None, &[], 10).await.unwrap()), ["dev", "lobby"]);
+        // The lobby first, then the viewer's rooms, then the others.
+        assert_eq!(names(store.room_listing(Some(bob.id), &[], 10).await.unwrap()), ["lobby", "dev"]);
+        assert_eq!(names(store.room_listing(None, &[], 10).await.unwrap()), ["lobby", "dev"]);
         let alices = store.room_listing(Some(alice.id), &[bob.id], 10).await.unwrap();
-        assert_eq!(names(alices.clone()), ["dev", "lobby", "secret"]);
-        let dev = &alices[0];
+        assert_eq!(names(alices.clone()), ["lobby", "dev", "secret"]);
+        let dev = &alices[1];
         assert_eq!((dev.members, dev.online, dev.joined, dev.last_seq), (2, 1, true, 1), "{}", backend.name);
         assert!(alices[2].room.private);
         store.remove_member("secret", alice.id).await.unwrap();
         assert!(!store.is_member("secret", alice.id).await.unwrap());
         assert_eq!(store.room("secret").await.unwrap().map(|r| r.private), Some(true), "rooms outlive members");
+        // A room bob is not in comes after his, whatever its name.
+        store.create_room("aaa", false, alice.id, 4).await.unwrap().unwrap();
+        assert_eq!(names(store.room_listing(Some(bob.id), &[], 10).await.unwrap()), ["lobby", "dev", "aaa"]);
+        assert_eq!(names(store.room_listing(Some(bob.id), &[], 2).await.unwrap()), ["lobby", "dev"]);
     }
 }
 

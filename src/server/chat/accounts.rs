@@ -25,8 +25,41 @@ use crate::server::state::AppState;
 use crate::server::store::NewMember;
 /// Hashes computed at once; each takes 19 MiB and a core for a moment.
 const CONCURRENT_HASHES: usize = 2;
+/// Sign-ins and sign-ups with a hash running or waiting for one; past it,
+/// the next is told `rate_limited` at once. Sign-in attempts from many
+/// addresses (each within its own limit) can then make a few people retry,
+/// never a queue that grows until the server runs out of memory.
+const HASH_PLACES: usize = 64;
 
-static HASHING: Semaphore = Semaphore::const_new(CONCURRENT_HASHES);
+static HASHING: HashQueue = HashQueue::new(CONCURRENT_HASHES, HASH_PLACES);
+
+/// A bounded queue of blocking hashes.
+struct HashQueue {
+    running: Semaphore,
+    places: Semaphore,
+}
+
+impl HashQueue {
+    const fn new(running: usize, places: usize) -> HashQueue {
+        HashQueue { running: Semaphore::const_new(running), places: Semaphore::const_new(places) }
+    }
+
+    /// Runs `work` on the blocking pool once a hash may run, or refuses it
+    /// at once if every place is taken. The permits travel with the work,
+    /// so a request that is dropped while its hash runs still holds its
+    /// place until the hash is done.
+    async fn run<T: Send + 'static>(&'static self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ChatError> {
+        let place = self.places.try_acquire().map_err(|_| ChatError::RateLimited)?;
+        let permit = self.running.acquire().await.map_err(|_| ChatError::Internal)?;
+        tokio::task::spawn_blocking(move || {
+            let done = work();
+            drop((permit, place));
+            done
+        })
+        .await
+        .map_err(|_| ChatError::Internal)
+    }
+}
 
 pub fn validate_password(password: &str) -> Result<(), ChatError> {
     let chars = password.chars().count();
@@ -36,18 +69,10 @@ pub fn validate_password(password: &str) -> Result<(), ChatError> {
     Ok(())
 }
 
-/// Runs `work` on the blocking pool, one of [`CONCURRENT_HASHES`] at a time.
-/// The permit travels with the work, so a request that is dropped while
-/// its hash runs still holds its place until the hash is done.
+/// Runs `work` on the blocking pool, one of [`CONCURRENT_HASHES`] at a
+/// time, with at most [`HASH_PLACES`] running or waiting.
 async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ChatError> {
-    let permit = HASHING.acquire().await.map_err(|_| ChatError::Internal)?;
-    tokio::task::spawn_blocking(move || {
-        let done = work();
-        drop(permit);
-        done
-    })
-    .await
-    .map_err(|_| ChatError::Internal)
+    HASHING.run(work).await
 }
 
 async fn hash_password(password: String) -> Result<String, ChatError> {
@@ -151,6 +176,22 @@ mod tests {
         assert!(validate_password(&"x".repeat(MAX_PASSWORD_CHARS + 1)).is_err());
         // Characters, not bytes.
         assert!(validate_password("ééééééé").is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_hash_queue_refuses_at_once_and_frees_its_places() {
+        static QUEUE: HashQueue = HashQueue::new(1, 3);
+        let slow = || std::thread::sleep(std::time::Duration::from_millis(200));
+        let jobs: Vec<_> = (0..5).map(|_| tokio::spawn(QUEUE.run(slow))).collect();
+        let mut outcomes = Vec::new();
+        for job in jobs {
+            outcomes.push(job.await.map_err(|_| ChatError::Internal).and_then(|done| done));
+        }
+        assert_eq!(outcomes.iter().filter(|done| done.is_ok()).count(), 3, "{outcomes:?}");
+        assert_eq!(outcomes.iter().filter(|done| **done == Err(ChatError::RateLimited)).count(), 2, "{outcomes:?}");
+        // Every place is free again.
+        assert_eq!(QUEUE.run(|| 7).await, Ok(7));
+        assert_eq!(QUEUE.places.available_permits(), 3);
     }
 
     #[tokio::test]

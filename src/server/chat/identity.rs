@@ -16,13 +16,24 @@ use sha2::{Digest, Sha256};
 use crate::error::{code, ApiError, ChatError};
 use crate::protocol::{validate_name, User};
 use crate::server::clock::now_ms;
+use crate::server::config::Config;
 use crate::server::delivery::wire::Peer;
 use crate::server::names::name_key;
 use crate::server::socket::seat::Seat;
 use crate::server::state::AppState;
 use crate::server::store::{NewGuest, Store, StoreResult};
 
-pub const SESSION_COOKIE: &str = "rtca_session";
+/// The session cookie's name; `__Host-` prefixed when people reach RTCA
+/// over https (`RTCA_PUBLIC_URL`): the browser then keeps it only if it is
+/// `Secure`, for this host and every path, so no other site on the domain
+/// or plain-http page can plant one.
+pub fn session_cookie(config: &Config) -> &'static str {
+    if config.https() {
+        "__Host-rtca_session"
+    } else {
+        "rtca_session"
+    }
+}
 
 pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
@@ -144,15 +155,16 @@ pub async fn user_for_token(state: &AppState, token: &str) -> StoreResult<Option
     state.store.session_user(&hash_token(token), now_ms()).await
 }
 
-/// The session token in a request's `Cookie` header, if any.
-pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+/// The session token in a request's `Cookie` header (the cookie named
+/// `name`: see [`session_cookie`]), if any.
+pub fn token_from_headers(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(cookie, _)| *cookie == name)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -165,7 +177,8 @@ pub async fn http_user(state: &AppState, headers: &HeaderMap) -> Result<Option<U
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(|token| token.trim().to_owned());
-    let Some(token) = bearer.or_else(|| token_from_headers(headers)) else { return Ok(None) };
+    let cookie = session_cookie(&state.config);
+    let Some(token) = bearer.or_else(|| token_from_headers(headers, cookie)) else { return Ok(None) };
     Ok(user_for_token(state, &token).await?)
 }
 
@@ -175,35 +188,36 @@ pub async fn request_user(state: &AppState) -> Result<Option<User>, ApiError> {
     let headers: HeaderMap = leptos_axum::extract()
         .await
         .map_err(|e| ApiError::new(code::BAD_REQUEST, format!("unreadable request: {e}")))?;
-    let Some(token) = token_from_headers(&headers) else {
+    let Some(token) = token_from_headers(&headers, session_cookie(&state.config)) else {
         return Ok(None);
     };
     Ok(user_for_token(state, &token).await?)
 }
 
 /// Sets the session cookie on the current server-function response:
-/// HttpOnly and SameSite=Lax, and Secure when the browser reached us over
-/// https (directly or through a proxy that says so).
+/// HttpOnly and SameSite=Lax, and Secure when people reach us over https
+/// (`RTCA_PUBLIC_URL`, or a proxy that says so).
 pub async fn set_session_cookie(state: &AppState, token: &str) -> Result<(), ApiError> {
-    write_session_cookie(token, state.config.session_ttl.as_secs()).await
+    write_session_cookie(&state.config, token, state.config.session_ttl.as_secs()).await
 }
 
 /// Tells the browser to forget the session cookie (sign-out).
-pub async fn clear_session_cookie() -> Result<(), ApiError> {
-    write_session_cookie("", 0).await
+pub async fn clear_session_cookie(state: &AppState) -> Result<(), ApiError> {
+    write_session_cookie(&state.config, "", 0).await
 }
 
 /// The session token the current server-function request carries, if any.
-pub async fn request_token() -> Option<String> {
+pub async fn request_token(state: &AppState) -> Option<String> {
     let headers: HeaderMap = leptos_axum::extract().await.ok()?;
-    token_from_headers(&headers)
+    token_from_headers(&headers, session_cookie(&state.config))
 }
 
-async fn write_session_cookie(token: &str, max_age: u64) -> Result<(), ApiError> {
+async fn write_session_cookie(config: &Config, token: &str, max_age: u64) -> Result<(), ApiError> {
     let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
-    let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
-    let secure = if https { "; Secure" } else { "" };
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    let proxied_https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let secure = if config.https() || proxied_https { "; Secure" } else { "" };
+    let name = session_cookie(config);
+    let cookie = format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     let cookie = axum::http::HeaderValue::from_str(&cookie)
         .map_err(|_| ApiError::new(code::INTERNAL, "could not set the session cookie"))?;
     let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
@@ -230,7 +244,8 @@ mod tests {
     fn finds_the_session_cookie_among_others() {
         let mut headers = HeaderMap::new();
         headers.insert(axum::http::header::COOKIE, "a=1; rtca_session=tok; b=2".parse().unwrap());
-        assert_eq!(token_from_headers(&headers).as_deref(), Some("tok"));
-        assert_eq!(token_from_headers(&HeaderMap::new()), None);
+        assert_eq!(token_from_headers(&headers, "rtca_session").as_deref(), Some("tok"));
+        assert_eq!(token_from_headers(&headers, "__Host-rtca_session"), None, "a plain cookie under https");
+        assert_eq!(token_from_headers(&HeaderMap::new(), "rtca_session"), None);
     }
 }

@@ -3,6 +3,8 @@
 //! `access`'s to say; moving sockets in and out and telling people goes
 //! through `delivery::Outbound`.
 
+use std::net::IpAddr;
+
 use super::access::{check_can_post, visible_room};
 use crate::error::ChatError;
 use crate::protocol::{event, validate_room_name, ConversationId, RoomInfo, User, UserId, LOBBY, MAX_LISTED_ROOMS};
@@ -11,8 +13,9 @@ use crate::server::delivery::Audience;
 use crate::server::state::AppState;
 use crate::server::store::Room;
 
-/// The rooms `viewer` can see, with counts, by name: one query however
-/// many rooms there are.
+/// The rooms `viewer` can see, with counts: the lobby and the viewer's
+/// own rooms always, then public rooms by name up to the list's length.
+/// One query however many rooms there are.
 pub async fn list_for(state: &AppState, viewer: Option<UserId>) -> Result<Vec<RoomInfo>, ChatError> {
     let online = state.presence.online_ids();
     let listing = state.store.room_listing(viewer, &online, MAX_LISTED_ROOMS).await?;
@@ -56,9 +59,20 @@ async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Resul
 
 /// Creates the room `name` with `creator` as its first member, and tells
 /// everyone else of a public one.
-pub async fn create(state: &AppState, creator: &User, name: &str, private: bool) -> Result<RoomInfo, ChatError> {
+pub async fn create(
+    state: &AppState,
+    creator: &User,
+    address: Option<IpAddr>,
+    name: &str,
+    private: bool,
+) -> Result<RoomInfo, ChatError> {
     let name = validate_room_name(name)?;
     check_room_cap(state, creator.id).await?;
+    // Public rooms are everyone's list: a few guests from one address must
+    // not be able to bury it (nor cost every socket a frame per room).
+    if !private {
+        state.limits.public_room_created(creator.id, address)?;
+    }
     // Rooms outlive their members, so creating is capped on its own.
     let max = state.config.max_rooms_per_user;
     if state.store.rooms_created_by(creator.id).await? >= max {

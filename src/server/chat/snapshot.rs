@@ -62,6 +62,7 @@ pub async fn load(
         room,
         direct,
         notice,
+        refused: None,
         messages: page.messages,
         secrets: page.secrets,
         online: state.presence.users(),

@@ -21,6 +21,11 @@ pub struct Config {
     pub site_root: PathBuf,
     /// Origins, besides the server's own, allowed to open a socket.
     pub allowed_origins: Vec<String>,
+    /// The origin people reach RTCA at (`https://chat.example.com`), if
+    /// set: then the server's own origin is this one, whatever `Host` a
+    /// request names (no DNS rebinding), and with https the session cookie
+    /// is `Secure` and `__Host-` prefixed.
+    pub public_url: Option<String>,
     /// Largest Socket.IO packet, in bytes, on both transports.
     pub max_packet_bytes: usize,
     /// Packets queued for one socket before it counts as a slow consumer.
@@ -123,6 +128,8 @@ pub struct LimitSettings {
     pub join_per_address: Rate,
     /// New Engine.IO sessions (handshakes) per address.
     pub handshake_per_address: Rate,
+    /// New public rooms per user, and per address.
+    pub public_rooms: Rate,
     /// Every other event per connection.
     pub other_per_connection: Rate,
     /// Sign-in attempts per address, and per account name.
@@ -148,6 +155,7 @@ impl LimitSettings {
             join_per_connection: none,
             join_per_address: none,
             handshake_per_address: none,
+            public_rooms: none,
             other_per_connection: none,
             login_per_address: none,
             login_per_account: none,
@@ -171,6 +179,11 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Whether people reach RTCA over https, as `public_url` says.
+    pub fn https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
+    }
+
     /// Reads the environment and the given command-line arguments (without
     /// the program name).
     pub fn load(args: impl IntoIterator<Item = String>) -> Result<Config, ConfigError> {
@@ -184,6 +197,7 @@ impl Config {
             database_url: String::new(),
             site_root: PathBuf::new(),
             allowed_origins: Vec::new(),
+            public_url: None,
             max_packet_bytes: 0,
             socket_buffer: 0,
             outbound_bytes: 0,

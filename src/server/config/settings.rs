@@ -76,6 +76,17 @@ pub const SETTINGS: &[Setting] = &[
         Ok(())
     })
     .note("none: only the site itself (the flag may be repeated)"),
+    Setting::new(
+        "the address people reach RTCA at, e.g. `https://chat.example.com`: the only origin taken as the site's \
+         own, and with https, `Secure` `__Host-` session cookies",
+        "RTCA_PUBLIC_URL",
+        "",
+        |c, v| {
+            c.public_url = public_origin(v)?;
+            Ok(())
+        },
+    )
+    .note("none: the origin a request's `Host` names"),
     Setting::new("largest Socket.IO packet, bytes, both transports", "RTCA_MAX_PACKET_BYTES", "65536", |c, v| {
         c.max_packet_bytes = at_least(1024, v)?;
         Ok(())
@@ -197,6 +208,11 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("sign-in attempts per account", "RTCA_RATE_LOGIN_ACCOUNT", "0.1:5", |c, v| {
         set(&mut c.limits.login_per_account, v)
     }),
+    // Ten at once, then one every twenty seconds: public rooms are
+    // everyone's list.
+    Setting::new("new public rooms per user, and per address", "RTCA_RATE_PUBLIC_ROOMS", "0.05:10", |c, v| {
+        set(&mut c.limits.public_rooms, v)
+    }),
     Setting::new("rooms one user may be in, and create", "RTCA_MAX_ROOMS_PER_USER", "100", |c, v| {
         set(&mut c.max_rooms_per_user, v)
     }),
@@ -249,6 +265,21 @@ where
 fn text<T: From<String>>(field: &mut T, value: &str) -> Result<(), String> {
     *field = T::from(value.to_owned());
     Ok(())
+}
+
+/// `scheme://host[:port]`, from an address with nothing after its host but
+/// a `/`; `None` for an empty one.
+fn public_origin(value: &str) -> Result<Option<String>, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let host = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
+    let host = host.ok_or("must start with https:// or http://")?.trim_end_matches('/');
+    if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
+        return Err("must be an origin, like https://chat.example.com".into());
+    }
+    Ok(Some(value.trim_end_matches('/').to_owned()))
 }
 
 /// A number no smaller than `min`.

@@ -7,7 +7,7 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use super::context::{seat, SessionToken};
 use crate::error::ChatError;
 use crate::protocol::{event, HandshakeAuth, SessionInfo, BATCHED_PRESENCE, LOBBY};
-use crate::server::chat::identity::{hash_token, token_from_headers, user_for_token};
+use crate::server::chat::identity::{hash_token, session_cookie, token_from_headers, user_for_token};
 use crate::server::delivery::{self, wire::Peer};
 use crate::server::limits::ConnectionLimits;
 use crate::server::socket::keys;
@@ -28,7 +28,7 @@ pub async fn identify(
     let batched_presence = auth.presence.as_deref() == Some(BATCHED_PRESENCE);
     let auth_token = auth.token;
     let explicit = auth_token.is_some();
-    let token = auth_token.or_else(|| token_from_headers(&s.req_parts().headers));
+    let token = auth_token.or_else(|| token_from_headers(&s.req_parts().headers, session_cookie(&state.config)));
     let (user, session) = match token {
         Some(token) => match user_for_token(&state, &token).await? {
             Some(user) => {

@@ -3,7 +3,7 @@
 
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use super::context::{payload, seat_user, signed_in, throttle, Responder};
+use super::context::{connection_limits, payload, seat_user, signed_in, throttle, Responder};
 use crate::error::ChatError;
 use crate::protocol::{CreateRoomRequest, InviteRequest, RoomInfo, RoomList, RoomRequest, User};
 use crate::server::chat::rooms;
@@ -28,7 +28,9 @@ pub async fn create(
     State(state): State<AppState>,
     reply: Responder,
 ) {
-    let create = async |user: User, r: CreateRoomRequest| rooms::create(&state, &user, &r.name, r.private).await;
+    let address = connection_limits(&s).and_then(|limits| limits.address());
+    let create =
+        async |user: User, r: CreateRoomRequest| rooms::create(&state, &user, address, &r.name, r.private).await;
     reply.send(by_someone(&s, request, create).await);
 }
 

@@ -10,6 +10,7 @@ mod headers;
 mod media;
 mod origin;
 mod pages;
+mod refusals;
 mod serve;
 
 use std::future::Future;
@@ -126,6 +127,7 @@ pub async fn run(
         .layer(socket_layer)
         .layer(middleware::from_fn(socket::head::own_request_head))
         .layer(middleware::from_fn(headers::security_headers))
+        .layer(middleware::from_fn(refusals::sign_refusals))
         .layer(middleware::from_fn_with_state(pace, body::paced_body))
         .layer(middleware::from_fn_with_state(state.clone(), handshake::limit_handshakes))
         // Added last, so it runs first: a foreign page never reaches the socket.

@@ -20,7 +20,12 @@ pub async fn check_origin(State(state): State<AppState>, request: Request, next:
         if let Some(origin) = request.headers().get(header::ORIGIN) {
             let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
             let origin = origin.to_str().unwrap_or_default();
-            let own = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host);
+            // With a public address, only it: a `Host` that names the
+            // server proves nothing under DNS rebinding.
+            let own = match &state.config.public_url {
+                Some(public) => origin == public,
+                None => origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host),
+            };
             if !own && !state.config.allowed_origins.iter().any(|allowed| allowed == origin) {
                 tracing::warn!(%origin, path = %request.uri().path(), "refused a cross-origin request");
                 return (StatusCode::FORBIDDEN, "cross-origin requests are not allowed").into_response();

@@ -16,10 +16,12 @@ use leptos_axum::render_app_async_with_context;
 use crate::app::{shell, Page};
 use crate::components::chat_page::PageSnapshot;
 use crate::error::{code, ApiError};
-use crate::server::chat::identity::{token_from_headers, user_for_token};
+use crate::protocol::ChatSnapshot;
+use crate::server::chat::identity::{session_cookie, token_from_headers, user_for_token};
 use crate::server::chat::snapshot;
 use crate::server::delivery::wire::Peer;
 use crate::server::http::headers::ScriptNonce;
+use crate::server::http::refusals;
 use crate::server::state::AppState;
 
 /// A chat page: the snapshot first, then the render. A reader whose
@@ -31,12 +33,15 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
     }
     let loaded = match Page::from_path(request.uri().path()) {
         Page::Chat { room, with } => {
-            let me = match token_from_headers(request.headers()) {
+            let me = match token_from_headers(request.headers(), session_cookie(&state.config)) {
                 Some(token) => user_for_token(&state, &token).await.map_err(ApiError::from),
                 None => Ok(None),
             };
+            let refused = request.uri().query().and_then(refusals::verified);
             match me {
-                Ok(me) => snapshot::load(&state, reader, me, room, with).await,
+                Ok(me) => snapshot::load(&state, reader, me, room, with)
+                    .await
+                    .map(|snapshot| ChatSnapshot { refused, ..snapshot }),
                 Err(error) => Err(error),
             }
         }

@@ -7,12 +7,15 @@ use std::io::Cursor;
 use std::path::Path;
 
 use image::codecs::jpeg::JpegEncoder;
-use image::imageops::FilterType;
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::protocol::THUMBNAIL_EDGE as MAX_EDGE;
 /// Largest picture decoded, per side, and the memory one decode may take:
-/// a decompression bomb fails instead of taking the server's memory.
+/// a decompression bomb fails instead of taking the server's memory. The
+/// decode is the only full-size buffer: the preview is shrunk from it
+/// first (an area average, allocating only the preview) and turned upright
+/// after, so one preview takes at most this plus a `MAX_EDGE`² image.
 const MAX_SIDE: u32 = 16_384;
 const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -35,11 +38,23 @@ pub fn make(path: &Path) -> Result<Thumbnail, image::ImageError> {
     reader.limits(limits);
     let mut decoder = reader.into_decoder()?;
     let orientation = decoder.orientation()?;
-    let mut picture = DynamicImage::from_decoder(decoder)?;
-    picture.apply_orientation(orientation);
-    let (width, height) = (picture.width(), picture.height());
-    let preview =
-        if width.max(height) > MAX_EDGE { picture.resize(MAX_EDGE, MAX_EDGE, FilterType::Triangle) } else { picture };
+    let picture = DynamicImage::from_decoder(decoder)?;
+    let (stored_width, stored_height) = (picture.width(), picture.height());
+    // Shrunk, then turned: turning the full picture, or resizing it through
+    // a filter, would take another full-size buffer or more.
+    let mut preview = if stored_width.max(stored_height) > MAX_EDGE {
+        let small = picture.thumbnail(MAX_EDGE, MAX_EDGE);
+        drop(picture);
+        small
+    } else {
+        picture
+    };
+    preview.apply_orientation(orientation);
+    let sideways = matches!(
+        orientation,
+        Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH
+    );
+    let (width, height) = if sideways { (stored_height, stored_width) } else { (stored_width, stored_height) };
     let mut bytes = Vec::new();
     // Photos (no transparency) as JPEG; anything with alpha stays PNG.
     let mime = if preview.color().has_alpha() {
@@ -101,6 +116,27 @@ mod tests {
         let preview = image::load_from_memory(&thumb.bytes).unwrap();
         assert_eq!((preview.width(), preview.height()), (100, 200));
         assert!(!thumb.bytes.windows(4).any(|w| w == b"Exif"), "metadata is gone");
+    }
+
+    /// A big photo stored sideways: its preview is upright and within
+    /// bounds, and the size reported is the upright original's.
+    #[test]
+    fn a_big_sideways_photo_is_shrunk_then_turned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.jpg");
+        let mut jpeg = Vec::new();
+        JpegEncoder::new(&mut jpeg).encode_image(&RgbImage::from_pixel(3000, 1500, Rgb([9, 9, 9]))).unwrap();
+        let tiff: &[u8] =
+            b"MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00";
+        let mut segment = vec![0xff, 0xe1, 0, (2 + 6 + tiff.len()) as u8];
+        segment.extend_from_slice(b"Exif\0\0");
+        segment.extend_from_slice(tiff);
+        jpeg.splice(2..2, segment);
+        std::fs::write(&path, &jpeg).unwrap();
+        let thumb = make(&path).unwrap();
+        assert_eq!((thumb.width, thumb.height), (1500, 3000), "upright size of the original");
+        let preview = image::load_from_memory(&thumb.bytes).unwrap();
+        assert_eq!((preview.width(), preview.height()), (600, 1200));
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod keys;
 pub mod presence;
 pub mod seat;
 
-use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 
 use super::config::Config;
 
@@ -46,6 +46,12 @@ pub fn builder(config: &Config) -> SocketIoBuilder {
         // A session that never sends CONNECT is dropped soon (the default
         // is 45 s); `http::handshake` bounds how many one address opens.
         .connect_timeout(config.connect_timeout)
+        // RTCA's events carry no binary attachments (files go up over
+        // HTTP). socketioxide would otherwise buffer up to 10 MB of them
+        // per socket, for up to a minute, before any handler or rate limit
+        // sees the packet: a packet announcing any is refused, and its
+        // connection closed, before a byte of them is kept.
+        .with_parser(ParserConfig::common().max_incoming_binaries(0).max_incoming_binary_buf_size(0))
 }
 
 #[cfg(test)]

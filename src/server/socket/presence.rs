@@ -87,6 +87,38 @@ impl Presence {
         Ok(true)
     }
 
+    /// [`Presence::connect`] under a name the user may not have had online
+    /// yet, claimed: fails if another online user holds it; otherwise the
+    /// user's other connections, if any, take the name too. One lock for
+    /// both, so that no claim can come in between.
+    pub fn connect_renamed(&self, user: &User) -> Result<bool, ChatError> {
+        let key = name_key(&user.name);
+        let mut online = self.lock();
+        if online.held_by_other(&key, Some(user.id)) {
+            return Err(ChatError::NameTaken);
+        }
+        let old = match online.users.get_mut(&user.id) {
+            Some(entry) => {
+                entry.connections += 1;
+                entry.user.name.clone_from(&user.name);
+                Some(std::mem::replace(&mut entry.key, key.clone()))
+            }
+            None => None,
+        };
+        match old {
+            Some(old) => {
+                online.unindex(&old, user.id);
+                online.index(&key, user.id);
+                Ok(false)
+            }
+            None => {
+                online.index(&key, user.id);
+                online.users.insert(user.id, OnlineUser { user: user.clone(), key, connections: 1 });
+                Ok(true)
+            }
+        }
+    }
+
     /// Counts one connection fewer. Returns the user when that was their last.
     pub fn disconnect(&self, user: UserId) -> Option<User> {
         let mut online = self.lock();

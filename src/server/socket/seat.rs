@@ -73,10 +73,19 @@ impl Seat {
     }
 
     /// Gives the seated user a new name, if no other online user holds it.
+    ///
+    /// A restored seat not counted yet (an `online` that came before
+    /// `connected` ran) is counted here, claiming the new name under
+    /// presence's lock: counted later, it would join presence without a
+    /// check, under a name someone online may hold. An event handler runs
+    /// only on a connected socket, whose disconnect handler will run.
     pub fn rename(&self, user: &User, presence: &Presence) -> Result<(), ChatError> {
         let mut seat = self.lock();
         if seat.counted {
             presence.rename(user)?;
+        } else if !seat.closed {
+            presence.connect_renamed(user)?;
+            seat.counted = true;
         }
         seat.user = Some(user.clone());
         Ok(())
@@ -121,6 +130,25 @@ mod tests {
         assert!(!seat.count(&presence));
         assert!(seat.sit(&alice(), &presence).is_err());
         assert!(presence.users().is_empty());
+    }
+
+    /// A restored seat renamed before it is counted: the new name is
+    /// checked against everyone online, and the seat is counted under it.
+    #[test]
+    fn a_rename_before_counting_claims_the_name() {
+        let presence = Presence::default();
+        let bob = User { id: 2, name: "bob".into() };
+        presence.connect(&bob, true).unwrap();
+        let seat = Seat::default();
+        seat.restore(alice());
+        let as_bob = User { id: 1, name: "BOB".into() };
+        assert_eq!(seat.rename(&as_bob, &presence), Err(ChatError::NameTaken));
+        assert_eq!(presence.users().len(), 1, "counted under a taken name");
+        let as_carol = User { id: 1, name: "carol".into() };
+        seat.rename(&as_carol, &presence).unwrap();
+        assert!(!seat.count(&presence), "counted twice");
+        assert!(presence.users().contains(&as_carol));
+        assert_eq!(seat.leave(&presence), Some(as_carol));
     }
 
     #[test]

@@ -240,9 +240,12 @@ pub trait RoomStore: Send + Sync {
     /// is taken.
     async fn create_room(&self, name: &str, private: bool, creator: UserId, at: i64) -> StoreResult<Option<Room>>;
     async fn room(&self, name: &str) -> StoreResult<Option<Room>>;
-    /// Public rooms, and the private ones `viewer` is a member of, by name
-    /// (at most `limit`), counted in one query: members, how many of
-    /// `online` are members, whether `viewer` is one, the newest seq.
+    /// Public rooms, and the private ones `viewer` is a member of (at most
+    /// `limit`), counted in one query: members, how many of `online` are
+    /// members, whether `viewer` is one, the newest seq. The lobby comes
+    /// first, then `viewer`'s rooms, then the others, each by name: however
+    /// many rooms others create, `viewer`'s own are listed (a user is in at
+    /// most `RTCA_MAX_ROOMS_PER_USER`, well under `limit`).
     async fn room_listing(
         &self,
         viewer: Option<UserId>,

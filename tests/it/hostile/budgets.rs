@@ -113,6 +113,22 @@ async fn a_socket_that_never_reads_is_closed_at_its_byte_budget() {
     arena.finish("outbound-budget").await;
 }
 
+/// A binary packet announcing attachments: socketioxide would keep up to
+/// 10 MB of them per socket for a minute, before any handler saw them.
+/// RTCA uses none, and closes the connection at the announcement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_attachments_are_refused_before_they_are_buffered() {
+    let (_dir, mut arena) = Arena::start(|_| {}).await;
+    let mut socket = raw_socket_from(arena.addr(), Some(ELSEWHERE), json!({}), None).await;
+    let announce = r#"451-["message",{"text":"hi","file":{"_placeholder":true,"num":0}}]"#;
+    socket.send(Message::text(announce)).await.unwrap();
+    // Whatever follows would be kept: the connection must end first.
+    let _ = socket.send(Message::binary(vec![0u8; 1 << 20])).await;
+    assert!(closed_within(&mut socket, WAIT).await, "a binary packet's attachments were waited for");
+    arena.survived("a binary packet with attachments").await;
+    arena.finish("binary").await;
+}
+
 /// Page renders and `history` from one address draw on one budget of
 /// bytes; once it is spent, that address is refused (429, or
 /// `rate_limited`) while other addresses read on. Everyone together has a

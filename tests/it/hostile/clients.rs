@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::{ConnectError, TestClient, WAIT};
-use futures::SinkExt;
+use futures::{SinkExt, StreamExt};
 use rtca::engine_io::encode_event;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -394,4 +394,54 @@ async fn connections_and_sign_ups_are_capped() {
     assert_eq!(limited["error"]["code"], "rate_limited", "{limited}");
     arena.survived("a sign-up flood from one address").await;
     arena.finish("caps").await;
+}
+
+/// A restored guest who renames right after CONNECT (before the server has
+/// counted the socket online) must not take an online guest's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_right_after_connect_cannot_take_an_online_name() {
+    let (_dir, mut arena) = Arena::start(|config| {
+        config.limits.join_per_connection = rtca::server::config::Rate::new(1000.0, 1000);
+        config.limits.connections_per_user = 100;
+    })
+    .await;
+    let (_alicia, _) = arena.server.online("alicia").await;
+    let (mallory, ack) = arena.server.online("mallory").await;
+    mallory.close().await;
+    let token = ack["token"].as_str().unwrap().to_owned();
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", arena.addr());
+    for attempt in 0..20 {
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+        ws.next().await.unwrap().unwrap();
+        // The rename the moment CONNECT is acknowledged, before the server
+        // has said who the socket is (sent earlier, it closes the socket:
+        // an event for a namespace not joined yet).
+        ws.send(Message::text(format!("40{}", json!({ "token": token })))).await.unwrap();
+        loop {
+            let frame = ws.next().await.expect("closed before CONNECT").unwrap();
+            if frame.to_text().unwrap().starts_with("40") {
+                break;
+            }
+        }
+        ws.send(Message::text(r#"421["online",{"name":"alicia"}]"#)).await.unwrap();
+        let ack = loop {
+            let frame = ws.next().await.expect("closed before the ack").unwrap();
+            let text = frame.to_text().unwrap();
+            assert!(!text.starts_with("44"), "attempt {attempt}: CONNECT refused: {text}");
+            if let Some(body) = text.strip_prefix("431") {
+                break serde_json::from_str::<Value>(body).unwrap()[0].clone();
+            }
+        };
+        assert_eq!(
+            ack["error"]["code"], "name_taken",
+            "attempt {attempt}: a restored guest took an online name: {ack}"
+        );
+        drop(ws);
+    }
+    arena.bob.emit_ack("presence", json!(null)).await;
+    let list = arena.bob.event("presence").await;
+    let alicias = list["users"].as_array().unwrap().iter().filter(|u| u["name"] == "alicia").count();
+    assert_eq!(alicias, 1, "{list}");
+    arena.survived("a rename right after CONNECT").await;
+    arena.finish("rename-race").await;
 }

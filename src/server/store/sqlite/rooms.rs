@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::SqliteStore;
-use crate::protocol::UserId;
+use crate::protocol::{UserId, LOBBY};
 use crate::server::store::{Room, RoomListing, RoomStore, StoreError, StoreResult};
 
 #[async_trait]
@@ -63,11 +63,12 @@ impl RoomStore for SqliteStore {
                     (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = r.name) AS last_seq
              FROM rooms r
              WHERE r.private = 0 OR r.name IN (SELECT room FROM room_members WHERE user_id = ?1)
-             ORDER BY r.name LIMIT ?3",
+             ORDER BY r.name = ?4 DESC, joined DESC, r.name LIMIT ?3",
         )
         .bind(viewer)
         .bind(online)
         .bind(limit)
+        .bind(LOBBY)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
