@@ -10,6 +10,7 @@
 //! - `rooms`: public and private rooms on every read and post path;
 //! - `accounts`: sign-up, sign-in, sign-out, registered names;
 //! - `media`: uploads, previews, Range, access to files;
+//! - `pages`: the chat pages' snapshot, security headers, public address;
 //! - `hostile`: clients that lie, flood, stall or pry, and the budgets that bound them;
 //! - `churn`: readers dropping and coming back while writers send;
 //! - `durability`: the binary killed mid-burst keeps every acked message;
@@ -29,6 +30,7 @@ mod durability;
 mod history;
 mod hostile;
 mod media;
+mod pages;
 mod presence;
 mod realtime;
 mod rooms;

@@ -438,8 +438,9 @@ async fn a_rename_right_after_connect_cannot_take_an_online_name() {
         );
         drop(ws);
     }
-    arena.bob.emit_ack("presence", json!(null)).await;
-    let list = arena.bob.event("presence").await;
+    // A newcomer's first list is the list now.
+    let newcomer = arena.server.client().await;
+    let list = newcomer.event("presence").await;
     let alicias = list["users"].as_array().unwrap().iter().filter(|u| u["name"] == "alicia").count();
     assert_eq!(alicias, 1, "{list}");
     arena.survived("a rename right after CONNECT").await;
