@@ -274,12 +274,17 @@ fn public_origin(value: &str) -> Result<Option<String>, String> {
     if value.is_empty() {
         return Ok(None);
     }
-    let host = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
+    // As a browser writes an `Origin`: the scheme and host in lower case,
+    // and no port where it is the scheme's own.
+    let lower = value.to_ascii_lowercase();
+    let (scheme, default_port) = if lower.starts_with("https://") { ("https", ":443") } else { ("http", ":80") };
+    let host = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
     let host = host.ok_or("must start with https:// or http://")?.trim_end_matches('/');
     if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
         return Err("must be an origin, like https://chat.example.com".into());
     }
-    Ok(Some(value.trim_end_matches('/').to_owned()))
+    let host = host.strip_suffix(default_port).unwrap_or(host);
+    Ok(Some(format!("{scheme}://{host}")))
 }
 
 /// A number no smaller than `min`.

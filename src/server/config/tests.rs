@@ -88,3 +88,15 @@ fn help_lists_every_setting() {
     }
     assert!(help.contains("[--addr ADDR]"), "{help}");
 }
+
+#[test]
+fn a_public_address_reads_as_a_browser_writes_its_origin() {
+    let public = |value: &str| load(&[("RTCA_PUBLIC_URL", value)], &[]).map(|c| c.public_url);
+    assert_eq!(public("").unwrap(), None);
+    assert_eq!(public("https://Chat.Example.com:443/").unwrap().as_deref(), Some("https://chat.example.com"));
+    assert_eq!(public("http://10.0.0.5:3000").unwrap().as_deref(), Some("http://10.0.0.5:3000"));
+    assert!(load(&[("RTCA_PUBLIC_URL", "https://chat.example.com:443")], &[]).unwrap().https());
+    for bad in ["chat.example.com", "https://", "https://chat.example.com/rtca", "ftp://x"] {
+        assert!(public(bad).is_err(), "{bad}");
+    }
+}

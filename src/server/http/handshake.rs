@@ -5,9 +5,8 @@
 //! keep waiting: about the rate's burst, plus its rate times the timeout.
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::server::delivery::wire::Peer;
 use crate::server::socket::SOCKET_PATH;
@@ -21,7 +20,7 @@ pub async fn limit_handshakes(State(state): State<AppState>, request: Request, n
         let address = request.extensions().get::<ConnectInfo<Peer>>().map(|ConnectInfo(peer)| peer.addr.ip());
         if let Err(refused) = state.limits.address_handshakes(address) {
             tracing::debug!(?address, "refused a handshake: too many from this address");
-            return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "5")], refused.to_string()).into_response();
+            return super::too_many_requests(refused);
         }
     }
     next.run(request).await

@@ -26,7 +26,10 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         return response;
     }
     let nonce = response.extensions().get::<ScriptNonce>().map(|ScriptNonce(nonce)| nonce.as_str());
-    let policy = content_security_policy(nonce, std::env::var("LEPTOS_WATCH").is_ok());
+    // Read once: `cargo leptos watch` sets it for the process's life.
+    static WATCH: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let watch = *WATCH.get_or_init(|| std::env::var("LEPTOS_WATCH").is_ok());
+    let policy = content_security_policy(nonce, watch);
     let headers = response.headers_mut();
     if let Ok(policy) = HeaderValue::from_str(&policy) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);

@@ -180,6 +180,13 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// `429 Too Many Requests`, with when to try again and why.
+fn too_many_requests(why: impl std::fmt::Display) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let retry = [(axum::http::header::RETRY_AFTER, "5")];
+    (axum::http::StatusCode::TOO_MANY_REQUESTS, retry, why.to_string()).into_response()
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use leptos::nonce::Nonce;
 use leptos::prelude::provide_context;
 use leptos_axum::render_app_async_with_context;
@@ -29,7 +28,7 @@ use crate::server::state::AppState;
 pub async fn chat_page(State(state): State<AppState>, request: Request) -> Response {
     let reader = request.extensions().get::<ConnectInfo<Peer>>().map(|ConnectInfo(peer)| peer.addr.ip());
     if let Err(refused) = state.limits.may_read(reader) {
-        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "5")], refused.to_string()).into_response();
+        return super::too_many_requests(refused);
     }
     let loaded = match Page::from_path(request.uri().path()) {
         Page::Chat { room, with } => {

@@ -50,6 +50,10 @@ pub struct ServeSettings {
 
 /// After a failed `accept` that is not about descriptors, wait this long.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+/// How long a shutdown waits for connections to finish what they are
+/// sending (a download to a client that stopped reading would hold it
+/// for ever: hyper has no write timeout).
+const FINISH_WITHIN: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` until `shutdown` resolves; `closing` runs
 /// then (it closes the sockets, which would keep their connections
@@ -96,7 +100,9 @@ pub async fn serve(
     tracing::info!("shutting down: closing sockets");
     closing.await;
     drop((stop, stopping, live));
-    live_tx.closed().await;
+    if tokio::time::timeout(FINISH_WITHIN, live_tx.closed()).await.is_err() {
+        tracing::warn!("shutting down: {} connection(s) still busy, left behind", live_tx.receiver_count());
+    }
 }
 
 async fn serve_connection(

@@ -105,13 +105,18 @@ struct Buckets<K> {
     map: HashMap<K, TokenBucket>,
     /// The size at which full buckets are dropped next: doubled after each
     /// pass, so that a table of buckets that never refill is not scanned
-    /// on every new key.
+    /// on every new key. Once the table is full, it is scanned at most
+    /// every [`PRUNE_FULL_EVERY`] (`pruned`).
     prune_at: usize,
+    pruned: Instant,
 }
+
+/// How often a full table looks for buckets to drop.
+const PRUNE_FULL_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl<K> Default for BucketTable<K> {
     fn default() -> Self {
-        BucketTable { buckets: Mutex::new(Buckets { map: HashMap::new(), prune_at: PRUNE_AT }) }
+        BucketTable { buckets: Mutex::new(Buckets { map: HashMap::new(), prune_at: PRUNE_AT, pruned: Instant::now() }) }
     }
 }
 
@@ -135,10 +140,12 @@ impl<K: Eq + Hash + Clone> BucketTable<K> {
     fn with(&self, key: K, rate: Rate, act: impl FnOnce(&mut TokenBucket, Instant) -> bool) -> bool {
         let now = Instant::now();
         let mut table = lock(&self.buckets);
-        let Buckets { map, prune_at } = &mut *table;
-        if map.len() >= *prune_at && !map.contains_key(&key) {
+        let Buckets { map, prune_at, pruned } = &mut *table;
+        let due = map.len() < MAX_ENTRIES || now.saturating_duration_since(*pruned) >= PRUNE_FULL_EVERY;
+        if map.len() >= *prune_at && due && !map.contains_key(&key) {
             map.retain(|_, bucket| !bucket.is_full(now));
             *prune_at = (map.len() * 2).clamp(PRUNE_AT, MAX_ENTRIES);
+            *pruned = now;
         }
         if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
             if let Some(other) = map.keys().next().cloned() {

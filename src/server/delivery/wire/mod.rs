@@ -149,7 +149,9 @@ struct WriteState {
     front_written: usize,
     /// The bytes of `queued`, the part already written included.
     queued_bytes: usize,
-    /// When `queued` last went from empty to not.
+    /// Since when `queued` has waited with nothing of it written out: set
+    /// when it stops being empty, moved on by every write that gets bytes
+    /// out.
     waiting_since: Option<Instant>,
     draining: bool,
 }
@@ -284,18 +286,25 @@ impl WriteState {
     }
 
     /// Why one more frame of `len` bytes would take the queue past
-    /// `budget`, if it would.
+    /// `budget`, if it would. A frame alone in the queue always fits, even
+    /// one larger than the budget (a history page): it is one frame.
     fn over_budget(&self, len: usize, budget: &Budget) -> Option<String> {
         let waiting = self.queued_bytes - self.front_written;
         if self.queued.len() >= budget.frames {
             Some(format!("{} frames waiting", self.queued.len()))
-        } else if waiting + len > budget.bytes {
+        } else if waiting > 0 && waiting + len > budget.bytes {
             Some(format!("{waiting} bytes waiting, and {len} more"))
-        } else if self.waiting_since.is_some_and(|since| since.elapsed() > budget.drain_within) {
+        } else if self.stalled(budget) {
             Some(format!("nothing drained for {:?}", budget.drain_within))
         } else {
             None
         }
+    }
+
+    /// Whether the queue has gone `budget.drain_within` without a byte of
+    /// it written out.
+    fn stalled(&self, budget: &Budget) -> bool {
+        self.waiting_since.is_some_and(|since| since.elapsed() >= budget.drain_within)
     }
 
     /// Writes queued frames until none is left or the socket is full.
@@ -305,6 +314,11 @@ impl WriteState {
             let rest = &front[self.front_written..];
             let written = write.try_write(rest)?;
             self.frames.feed(&rest[..written]);
+            if written > 0 {
+                // Progress: a reader that keeps reading, however slowly,
+                // is not stalled (the byte budget bounds how far behind).
+                self.waiting_since = Some(Instant::now());
+            }
             if written == rest.len() {
                 self.queued_bytes -= front.len();
                 self.queued.pop_front();
@@ -383,7 +397,10 @@ async fn drain(wire: Arc<Wire>) {
             }
         })
         .await;
-        if waited.is_err() {
+        // The deadline passed: closed only if the queue really made no
+        // progress since (tungstenite's own writes may have drained it
+        // meanwhile, with only its waker told).
+        if waited.is_err() && wire.lock().stalled(&wire.budget) {
             wire.overflow(&format!("nothing drained for {:?}", wire.budget.drain_within));
         }
     }
@@ -402,7 +419,11 @@ impl AsyncWrite for WireStream {
         loop {
             if state.ours_first() {
                 match state.write_queued() {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        // The drain task, if waiting, can end.
+                        wire.boundary.notify_one();
+                        continue;
+                    }
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                         ready!(state.poll_write_ready(cx))?;
                         continue;

@@ -121,11 +121,14 @@ async fn direct_frames_go_in_whole_between_the_streams_own() {
 }
 
 /// The stream is stuck inside a frame far larger than the socket's
-/// buffers when a frame of ours comes: it waits, and goes in after it.
+/// buffers when a frame of ours comes: it waits, and goes in after it,
+/// even though it is larger than the whole budget of bytes (a frame alone
+/// always fits).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_frame_waits_for_the_end_of_the_frame_being_written() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (mut client, mut server, wire) = connected(&listener, 4).await;
+    let budget = Budget { frames: 4, bytes: 1, drain_within: Duration::from_secs(60) };
+    let (mut client, mut server, wire) = connected_with(&listener, budget).await;
     let head = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
     server.write_all(head).await.unwrap();
     server.write_all(&text_frame("open")).await.unwrap();

@@ -52,18 +52,29 @@ impl RoomStore for SqliteStore {
         // `json_each`; PostgreSQL binds an array (`= ANY($2)`).
         let online = serde_json::to_string(online).unwrap_or_else(|_| "[]".to_owned());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // One statement; each count is an index lookup (room_members' key,
-        // messages' (room, seq)).
+        // One statement. The rooms are picked first, by name alone (the
+        // lobby, the viewer's, then the first public ones in the key's
+        // order), and only those are counted: each count is an index lookup
+        // (room_members' key, messages' (room, seq)), however many rooms
+        // there are.
         let rows = sqlx::query(
-            "SELECT r.name, r.private,
+            "WITH mine AS (SELECT room AS name FROM room_members WHERE user_id = ?1),
+                  picked AS (
+                      SELECT name, 0 AS rank FROM rooms WHERE name = ?4
+                      UNION ALL SELECT name, 1 FROM mine WHERE name != ?4
+                      UNION ALL SELECT * FROM (
+                          SELECT name, 2 FROM rooms
+                          WHERE private = 0 AND name != ?4 AND name NOT IN (SELECT name FROM mine)
+                          ORDER BY name LIMIT ?3))
+             SELECT r.name, r.private,
                     (SELECT COUNT(*) FROM room_members m WHERE m.room = r.name) AS members,
                     (SELECT COUNT(*) FROM room_members m
                      WHERE m.room = r.name AND m.user_id IN (SELECT value FROM json_each(?2))) AS online,
                     EXISTS (SELECT 1 FROM room_members m WHERE m.room = r.name AND m.user_id = ?1) AS joined,
                     (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = r.name) AS last_seq
-             FROM rooms r
-             WHERE r.private = 0 OR r.name IN (SELECT room FROM room_members WHERE user_id = ?1)
-             ORDER BY r.name = ?4 DESC, joined DESC, r.name LIMIT ?3",
+             FROM (SELECT name, rank FROM picked ORDER BY rank, name LIMIT ?3) p
+             JOIN rooms r ON r.name = p.name
+             ORDER BY p.rank, r.name",
         )
         .bind(viewer)
         .bind(online)
