@@ -31,8 +31,8 @@ pub struct Config {
     /// Packets queued for one socket before it counts as a slow consumer.
     pub socket_buffer: usize,
     /// Bytes one WebSocket connection may have waiting on the direct path
-    /// (`delivery::wire`); a connection past it, or whose queue has not
-    /// drained within the pong timeout, is closed. (What socketioxide's
+    /// (`delivery::wire`); a connection past it, or whose queue has had
+    /// nothing written out for the pong timeout, is closed. (What socketioxide's
     /// own writer holds is bounded by `socket_buffer` packets.)
     pub outbound_bytes: usize,
     /// Largest `history` reply (and page's history), in bytes of JSON: a

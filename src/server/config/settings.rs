@@ -101,8 +101,8 @@ pub const SETTINGS: &[Setting] = &[
     // bytes of JSON each) reaches 12 MB; a client that never reads could
     // make the server hold many (docs/security.md).
     Setting::new(
-        "bytes waiting to be written directly to one WebSocket connection; past it, or not drained within the \
-         pong timeout, the connection is closed",
+        "bytes waiting to be written directly to one WebSocket connection; past it, or with nothing written out \
+         for the pong timeout, the connection is closed",
         "RTCA_OUTBOUND_BYTES",
         "1048576",
         |c, v| {
