@@ -35,7 +35,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::server::delivery::wire::{Peer, WireListener, WireStream};
-use crate::server::limits::client;
+use crate::server::limits::{client, release};
 
 /// The accept loop's limits.
 #[derive(Debug, Clone, Copy)]
@@ -173,12 +173,7 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut counts = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         counts.total = counts.total.saturating_sub(1);
-        if let Some(here) = counts.by_address.get_mut(&self.address) {
-            *here = here.saturating_sub(1);
-            if *here == 0 {
-                counts.by_address.remove(&self.address);
-            }
-        }
+        release(&mut counts.by_address, &self.address);
     }
 }
 

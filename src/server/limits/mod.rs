@@ -185,7 +185,8 @@ struct OpenConnections {
     by_address: HashMap<IpAddr, usize>,
 }
 
-fn release<K: Eq + Hash>(counts: &mut HashMap<K, usize>, key: &K) {
+/// One fewer for `key`; a count of zero leaves the table.
+pub fn release<K: Eq + Hash>(counts: &mut HashMap<K, usize>, key: &K) {
     if let Some(count) = counts.get_mut(key) {
         *count = count.saturating_sub(1);
         if *count == 0 {

@@ -24,7 +24,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use self::blobs::BlobStore;
 use super::config::Config;
-use super::limits::client;
+use super::limits::{client, release};
 use crate::error::ChatError;
 use crate::protocol::UserId;
 
@@ -89,12 +89,7 @@ impl Drop for UploadSlot {
     fn drop(&mut self) {
         let mut counts = self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for who in &self.uploaders {
-            if let Some(count) = counts.get_mut(who) {
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    counts.remove(who);
-                }
-            }
+            release(&mut counts, who);
         }
     }
 }

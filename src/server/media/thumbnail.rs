@@ -96,22 +96,27 @@ mod tests {
         assert_eq!((preview.width(), preview.height()), (30, 20));
     }
 
-    #[test]
-    fn turns_a_photo_upright_and_drops_its_metadata() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("phone.jpg");
+    /// A JPEG of `width` × `height` as stored, in `dir`, with an EXIF
+    /// segment right after the start marker: orientation 6, as a phone held
+    /// upright writes it (stored sideways, turn 90°).
+    fn sideways_photo(dir: &Path, width: u32, height: u32) -> std::path::PathBuf {
         let mut jpeg = Vec::new();
-        JpegEncoder::new(&mut jpeg).encode_image(&RgbImage::from_pixel(200, 100, Rgb([9, 9, 9]))).unwrap();
-        // An EXIF segment right after the start marker: orientation 6, as
-        // a phone held upright writes it (stored sideways, turn 90°).
+        JpegEncoder::new(&mut jpeg).encode_image(&RgbImage::from_pixel(width, height, Rgb([9, 9, 9]))).unwrap();
         let tiff: &[u8] =
             b"MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00";
         let mut segment = vec![0xff, 0xe1, 0, (2 + 6 + tiff.len()) as u8];
         segment.extend_from_slice(b"Exif\0\0");
         segment.extend_from_slice(tiff);
         jpeg.splice(2..2, segment);
+        let path = dir.join(format!("photo-{width}x{height}.jpg"));
         std::fs::write(&path, &jpeg).unwrap();
-        let thumb = make(&path).unwrap();
+        path
+    }
+
+    #[test]
+    fn turns_a_photo_upright_and_drops_its_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let thumb = make(&sideways_photo(dir.path(), 200, 100)).unwrap();
         assert_eq!((thumb.width, thumb.height), (100, 200), "upright size");
         let preview = image::load_from_memory(&thumb.bytes).unwrap();
         assert_eq!((preview.width(), preview.height()), (100, 200));
@@ -123,17 +128,7 @@ mod tests {
     #[test]
     fn a_big_sideways_photo_is_shrunk_then_turned() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big.jpg");
-        let mut jpeg = Vec::new();
-        JpegEncoder::new(&mut jpeg).encode_image(&RgbImage::from_pixel(3000, 1500, Rgb([9, 9, 9]))).unwrap();
-        let tiff: &[u8] =
-            b"MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00";
-        let mut segment = vec![0xff, 0xe1, 0, (2 + 6 + tiff.len()) as u8];
-        segment.extend_from_slice(b"Exif\0\0");
-        segment.extend_from_slice(tiff);
-        jpeg.splice(2..2, segment);
-        std::fs::write(&path, &jpeg).unwrap();
-        let thumb = make(&path).unwrap();
+        let thumb = make(&sideways_photo(dir.path(), 3000, 1500)).unwrap();
         assert_eq!((thumb.width, thumb.height), (1500, 3000), "upright size of the original");
         let preview = image::load_from_memory(&thumb.bytes).unwrap();
         assert_eq!((preview.width(), preview.height()), (600, 1200));
