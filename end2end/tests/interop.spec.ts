@@ -104,6 +104,13 @@ for (const transport of ["websocket", "polling"] as Transport[]) {
         error: { code: "no_such_user" },
       });
 
+      // `rooms` with no payload at all is the first page; a query narrows it.
+      const rooms = await alice.emitWithAck("rooms");
+      expect(rooms).toMatchObject({ ok: true, more: false });
+      expect(rooms.rooms.map((r: any) => r.name)).toContain("lobby");
+      const found = await alice.emitWithAck("rooms", { query: "LOB" });
+      expect(found.rooms.map((r: any) => r.name)).toEqual(["lobby"]);
+
       // Bob leaves: the others hear `offline`.
       const bobOffline = next(alice, "offline", (e: any) => e.user.id === bobAck.user.id);
       bob.disconnect();

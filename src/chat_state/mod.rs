@@ -24,7 +24,7 @@ use leptos::prelude::*;
 pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
     event, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange, PresenceChanges,
-    PresenceList, RoomInfo, SecretMessage, SessionInfo, User, UserId, LOBBY,
+    PresenceList, RoomInfo, RoomsCreated, SecretMessage, SessionInfo, User, UserId, LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -240,9 +240,19 @@ impl ChatState {
                     return self.arrived(secret.into());
                 }
             }
-            event::ROOM_CREATED | event::INVITED => {
+            event::INVITED => {
                 if let Ok(room) = serde_json::from_str::<RoomInfo>(data) {
                     self.note_room(room);
+                }
+            }
+            event::ROOM_CREATED => {
+                if let Ok(room) = serde_json::from_str::<RoomInfo>(data) {
+                    self.room_announced(room);
+                }
+            }
+            event::ROOMS_CREATED => {
+                if let Ok(created) = serde_json::from_str::<RoomsCreated>(data) {
+                    created.rooms.into_iter().for_each(|room| self.room_announced(room));
                 }
             }
             event::ERROR => {

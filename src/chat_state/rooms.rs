@@ -36,6 +36,14 @@ impl ChatState {
         });
     }
 
+    /// A new public room, as everyone but its creator sees it: added if I
+    /// do not know it yet (I may be its creator, who knows it better).
+    pub fn room_announced(&self, room: RoomInfo) {
+        if !self.rooms.with_untracked(|rooms| rooms.iter().any(|r| r.name == room.name)) {
+            self.note_room(room);
+        }
+    }
+
     /// Whether I am a member of the room `name` (the lobby is everyone's).
     pub fn joined(&self, name: &str) -> bool {
         self.rooms.with(|rooms| rooms.iter().any(|r| r.name == name && r.joined))

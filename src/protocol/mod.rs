@@ -44,7 +44,8 @@ pub mod event {
     /// Client → server, with ack: my private conversations, most recent
     /// first, each with its last `seq` (what a resuming client compares).
     pub const CONVERSATIONS: &str = "conversations";
-    /// Client → server, with ack: the public rooms and my private ones.
+    /// Client → server, with ack: the lobby, my rooms and public ones, a
+    /// page at a time (`{query?, after?}`, see `RoomsRequest`).
     pub const ROOMS: &str = "rooms";
     /// Client → server, with ack: `{name, private?}`.
     pub const CREATE_ROOM: &str = "create_room";
@@ -56,6 +57,9 @@ pub mod event {
     pub const INVITE: &str = "invite";
     /// Server → everyone: a public room was created.
     pub const ROOM_CREATED: &str = "room_created";
+    /// Server → everyone: several public rooms were created within one
+    /// second (`RoomsCreated`), announced together.
+    pub const ROOMS_CREATED: &str = "rooms_created";
     /// Server → the invitee's sockets: you were added to a private room.
     pub const INVITED: &str = "invited";
 }
@@ -83,8 +87,9 @@ pub const HISTORY_PAGE: usize = 50;
 pub const MAX_HISTORY_PAGE: usize = 500;
 /// The most private conversations `conversations` lists (most recent first).
 pub const MAX_CONVERSATIONS: usize = 200;
-/// The most rooms one listing returns (by name).
-pub const MAX_LISTED_ROOMS: usize = 500;
+/// The most public rooms one listing returns (by name), besides the lobby
+/// and the viewer's own rooms, which are always listed.
+pub const MAX_LISTED_ROOMS: usize = 100;
 /// Longest room name, in characters.
 pub const MAX_ROOM_NAME_CHARS: usize = 32;
 
@@ -258,10 +263,48 @@ pub struct RoomInfo {
     pub last_seq: i64,
 }
 
+/// `rooms`: a page of the rooms I can see. With neither field (or no
+/// payload at all): the lobby, every room I am in, then the first
+/// [`MAX_LISTED_ROOMS`] public ones by name. `after` (the last public
+/// room's name of the page before) pages on through public rooms only.
+/// `query` keeps names that contain it, in any case.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoomsRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+impl RoomsRequest {
+    /// The query as room names are written (trimmed, lower case; empty
+    /// when there is none), or why it cannot match any room.
+    pub fn query(&self) -> Result<String, InvalidInput> {
+        let query = self.query.as_deref().unwrap_or_default().trim().to_lowercase();
+        if query.chars().count() > MAX_ROOM_NAME_CHARS {
+            return Err(InvalidInput::InvalidRoomName { max: MAX_ROOM_NAME_CHARS });
+        }
+        Ok(query)
+    }
+}
+
 /// Ack body of `rooms`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct RoomList {
     pub rooms: Vec<RoomInfo>,
+    /// More public rooms follow: ask again with `after` the last one.
+    #[serde(default)]
+    pub more: bool,
+}
+
+/// `rooms_created`: public rooms created close together, as everyone
+/// but their creators sees them. `more`: others were created too, which
+/// only `rooms` lists.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct RoomsCreated {
+    pub rooms: Vec<RoomInfo>,
+    #[serde(default)]
+    pub more: bool,
 }
 
 /// `create_room`.

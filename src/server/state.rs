@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 
 use super::config::Config;
 use super::delivery::presence_feed::PresenceFeed;
+use super::delivery::room_feed::RoomFeed;
 use super::delivery::Outbound;
 use super::limits::Limits;
 use super::media::MediaService;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub presence: Arc<Presence>,
     /// Presence changes and lists on their way to sockets, coalesced.
     pub presence_feed: PresenceFeed,
+    /// New public rooms on their way to everyone, coalesced.
+    pub room_feed: RoomFeed,
     /// The one way out to sockets.
     pub outbound: Outbound,
     pub limits: Arc<Limits>,

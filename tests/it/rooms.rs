@@ -191,10 +191,89 @@ async fn nobody_can_bury_the_room_list() {
         }
     }
     let list = viewer.emit_ack("rooms", json!(null)).await;
-    let names: Vec<&str> = list["rooms"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names.len(), listed);
-    for own in ["lobby", "zzz-mine", "zzz-public"] {
-        assert!(names.contains(&own), "{own} was pushed out of its member's list");
+    let names = |list: &Value| -> Vec<String> {
+        list["rooms"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let first = names(&list);
+    assert_eq!(first.len(), listed + 3, "the lobby, my two rooms, then a page of public ones");
+    assert_eq!(first[..3], ["lobby", "zzz-mine", "zzz-public"], "{list}");
+    assert_eq!(list["more"], true);
+    // The rest pages on from the last public room, and one query finds a
+    // room anywhere in the list.
+    let mut seen = first.len() - 3;
+    let mut after = first.last().cloned();
+    while let Some(last) = after.take() {
+        let page = viewer.emit_ack("rooms", json!({ "after": last })).await;
+        let more = names(&page);
+        assert!(more.iter().all(|name| name.as_str() > last.as_str() && name.starts_with("0000-")), "{page}");
+        seen += more.len();
+        if page["more"] == true {
+            after = more.last().cloned();
+        }
     }
+    assert_eq!(seen, 10 + (listed / 90 + 1) * 90, "every public room, once (the first flooder's ten too)");
+    let last_guest = listed / 90;
+    let found = viewer.emit_ack("rooms", json!({ "query": format!(" 0000-{last_guest}-89 ") })).await;
+    assert_eq!(names(&found), [format!("0000-{last_guest}-89")], "{found}");
+    let refused = viewer.emit_ack("rooms", json!({ "query": "x".repeat(33) })).await;
+    assert_eq!(refused["error"]["code"], "invalid_room_name", "{refused}");
+    server.stop().await;
+}
+
+/// New public rooms are announced at once after a quiet spell, and a flood
+/// of them costs everyone else at most one frame a second, which names
+/// them all or says that more were made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_new_rooms_is_announced_a_flush_at_a_time() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start_with(db, |config| {
+        config.limits.public_rooms = rtca::server::config::Rate::new(100_000.0, 100_000);
+        config.limits.other_per_connection = rtca::server::config::Rate::new(100_000.0, 100_000);
+    })
+    .await;
+    let (bystander, _) = server.online("bystander").await;
+    // Three makers: each may be in at most `RTCA_MAX_ROOMS_PER_USER` rooms.
+    let mut makers = Vec::new();
+    for n in 0..3 {
+        makers.push(server.online(&format!("maker{n}")).await.0);
+    }
+    assert_eq!(makers[0].emit_ack("create_room", json!({ "name": "first" })).await["ok"], true);
+    let first = bystander.event("room_created").await;
+    assert_eq!((first["name"].as_str(), first["joined"].as_bool()), (Some("first"), Some(false)), "{first}");
+
+    let started = std::time::Instant::now();
+    let made: Vec<String> = (0..120).map(|n| format!("flood-{n:03}")).collect();
+    for (n, name) in made.iter().enumerate() {
+        let ack = makers[n % 3].emit_ack("create_room", json!({ "name": name })).await;
+        assert_eq!(ack["ok"], true, "{ack}");
+    }
+    let frames: Vec<(String, Value)> = bystander
+        .drain(Duration::from_millis(2_500))
+        .await
+        .into_iter()
+        .filter(|(event, _)| event.starts_with("room"))
+        .collect();
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        (frames.len() as f64) <= seconds.ceil() + 1.0,
+        "{} announcements in {seconds:.1} s: {frames:?}",
+        frames.len()
+    );
+    let mut announced = Vec::new();
+    let mut more = false;
+    for (event, data) in &frames {
+        match event.as_str() {
+            "room_created" => announced.push(data["name"].as_str().unwrap_or_default().to_owned()),
+            "rooms_created" => {
+                more |= data["more"] == true;
+                let rooms = data["rooms"].as_array().unwrap();
+                assert!(rooms.len() <= 50, "{data}");
+                announced.extend(rooms.iter().map(|r| r["name"].as_str().unwrap_or_default().to_owned()));
+            }
+            other => panic!("unexpected `{other}`"),
+        }
+    }
+    assert!(announced.iter().all(|name| made.contains(name)), "{announced:?}");
+    assert!(more || announced.len() == made.len(), "{} of {} announced, and no `more`", announced.len(), made.len());
     server.stop().await;
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rtca::protocol::{ConversationId, Message, User};
 use rtca::server::store::{
-    self, CommitSink, Committed, Cursor, Insert, NewGuest, NewMember, NewMessage, NewUpload, Store,
+    self, CommitSink, Committed, Cursor, Insert, NewGuest, NewMember, NewMessage, NewUpload, RoomFilter, Store,
 };
 use rtca::server::store::{StoreError, StoreResult};
 
@@ -321,22 +321,41 @@ async fn rooms_and_their_members() {
         assert_eq!(store.memberships(alice.id).await.unwrap(), ["dev", "secret"]);
         stored(store.insert_message(new(&ConversationId::room("dev"), &bob, "hi", None)).await);
 
-        let names = |listing: Vec<store::RoomListing>| listing.into_iter().map(|l| l.room.name).collect::<Vec<_>>();
+        let all = RoomFilter::default();
+        let names = |page: store::RoomPage| page.rooms.into_iter().map(|l| l.room.name).collect::<Vec<_>>();
         // The lobby first, then the viewer's rooms, then the others.
-        assert_eq!(names(store.room_listing(Some(bob.id), &[], 10).await.unwrap()), ["lobby", "dev"]);
-        assert_eq!(names(store.room_listing(None, &[], 10).await.unwrap()), ["lobby", "dev"]);
-        let alices = store.room_listing(Some(alice.id), &[bob.id], 10).await.unwrap();
-        assert_eq!(names(alices.clone()), ["lobby", "dev", "secret"]);
+        assert_eq!(names(store.room_listing(Some(bob.id), &[], all, 10).await.unwrap()), ["lobby", "dev"]);
+        assert_eq!(names(store.room_listing(None, &[], all, 10).await.unwrap()), ["lobby", "dev"]);
+        let alices = store.room_listing(Some(alice.id), &[bob.id], all, 10).await.unwrap();
+        assert!(!alices.more);
+        let alices = alices.rooms;
+        assert_eq!(alices.iter().map(|l| l.room.name.as_str()).collect::<Vec<_>>(), ["lobby", "dev", "secret"]);
         let dev = &alices[1];
         assert_eq!((dev.members, dev.online, dev.joined, dev.last_seq), (2, 1, true, 1), "{}", backend.name);
         assert!(alices[2].room.private);
         store.remove_member("secret", alice.id).await.unwrap();
         assert!(!store.is_member("secret", alice.id).await.unwrap());
         assert_eq!(store.room("secret").await.unwrap().map(|r| r.private), Some(true), "rooms outlive members");
-        // A room bob is not in comes after his, whatever its name.
+        // A room bob is not in comes after his, whatever its name; the
+        // limit counts public rooms only, and says when more follow.
         store.create_room("aaa", false, alice.id, 4).await.unwrap().unwrap();
-        assert_eq!(names(store.room_listing(Some(bob.id), &[], 10).await.unwrap()), ["lobby", "dev", "aaa"]);
-        assert_eq!(names(store.room_listing(Some(bob.id), &[], 2).await.unwrap()), ["lobby", "dev"]);
+        store.create_room("abc", false, alice.id, 5).await.unwrap().unwrap();
+        assert_eq!(
+            names(store.room_listing(Some(bob.id), &[], all, 10).await.unwrap()),
+            ["lobby", "dev", "aaa", "abc"]
+        );
+        let first = store.room_listing(Some(bob.id), &[], all, 1).await.unwrap();
+        assert!(first.more);
+        assert_eq!(names(first), ["lobby", "dev", "aaa"]);
+        let next = store.room_listing(Some(bob.id), &[], RoomFilter { after: Some("aaa"), ..all }, 1).await.unwrap();
+        assert!(!next.more);
+        assert_eq!(names(next), ["abc"], "a later page holds public rooms only");
+        // A query keeps names that hold it, the viewer's own included.
+        let find = |query| RoomFilter { query, after: None };
+        assert_eq!(names(store.room_listing(Some(bob.id), &[], find("bc"), 10).await.unwrap()), ["abc"]);
+        assert_eq!(names(store.room_listing(Some(bob.id), &[], find("b"), 10).await.unwrap()), ["lobby", "abc"]);
+        assert_eq!(names(store.room_listing(Some(bob.id), &[], find("ev"), 10).await.unwrap()), ["dev"]);
+        assert_eq!(names(store.room_listing(Some(bob.id), &[], find("ecr"), 10).await.unwrap()), Vec::<String>::new());
     }
 }
 

@@ -7,19 +7,29 @@ use std::net::IpAddr;
 
 use super::access::{check_can_post, visible_room};
 use crate::error::ChatError;
-use crate::protocol::{event, validate_room_name, ConversationId, RoomInfo, User, UserId, LOBBY, MAX_LISTED_ROOMS};
+use crate::protocol::{
+    event, validate_room_name, ConversationId, RoomInfo, RoomList, RoomsRequest, User, UserId, LOBBY, MAX_LISTED_ROOMS,
+    MAX_ROOM_NAME_CHARS,
+};
 use crate::server::clock::now_ms;
 use crate::server::delivery::Audience;
 use crate::server::state::AppState;
-use crate::server::store::Room;
+use crate::server::store::{Room, RoomFilter};
 
-/// The rooms `viewer` can see, with counts: the lobby and the viewer's
-/// own rooms always, then public rooms by name up to the list's length.
-/// One query however many rooms there are.
-pub async fn list_for(state: &AppState, viewer: Option<UserId>) -> Result<Vec<RoomInfo>, ChatError> {
+/// A page of the rooms `viewer` can see, with counts (see
+/// [`RoomsRequest`]): the lobby and the viewer's own rooms always on the
+/// first page, then public rooms by name, a page at a time. One query
+/// however many rooms there are.
+pub async fn list_for(state: &AppState, viewer: Option<UserId>, request: &RoomsRequest) -> Result<RoomList, ChatError> {
+    let query = request.query()?;
+    if request.after.as_ref().is_some_and(|after| after.len() > MAX_ROOM_NAME_CHARS) {
+        return Err(ChatError::InvalidPayload("`after` is the name of the last room listed".into()));
+    }
     let online = state.presence.online_ids();
-    let listing = state.store.room_listing(viewer, &online, MAX_LISTED_ROOMS).await?;
-    Ok(listing
+    let filter = RoomFilter { query: &query, after: request.after.as_deref() };
+    let page = state.store.room_listing(viewer, &online, filter, MAX_LISTED_ROOMS).await?;
+    let rooms = page
+        .rooms
         .into_iter()
         .map(|line| {
             let lobby = line.room.name == LOBBY;
@@ -32,7 +42,8 @@ pub async fn list_for(state: &AppState, viewer: Option<UserId>) -> Result<Vec<Ro
                 last_seq: line.last_seq,
             }
         })
-        .collect())
+        .collect();
+    Ok(RoomList { rooms, more: page.more })
 }
 
 /// One room as a viewer sees it, with its counts (after a create, join,
@@ -83,9 +94,7 @@ pub async fn create(
     let info = describe(state, room, Some(creator.id)).await?;
     if !info.private {
         // As everyone else sees it: not (yet) theirs.
-        let announced = RoomInfo { joined: false, ..info.clone() };
-        let everyone_else = Audience::Everyone { except: Some(creator.id) };
-        state.outbound.send_one(everyone_else, event::ROOM_CREATED, &announced).await;
+        state.room_feed.announce(RoomInfo { joined: false, ..info.clone() }, creator.id);
     }
     Ok(info)
 }

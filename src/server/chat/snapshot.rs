@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use crate::error::{ApiError, ChatError};
 use crate::protocol::{
-    ChatSnapshot, ConversationId, HistoryPage, User, UserId, HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS,
+    ChatSnapshot, ConversationId, HistoryPage, RoomsRequest, User, UserId, HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS,
 };
 use crate::server::chat::access::check_can_read;
 use crate::server::chat::history;
@@ -57,7 +57,7 @@ pub async fn load(
         None => Vec::new(),
     };
     Ok(ChatSnapshot {
-        rooms: list_for(state, me_id).await?,
+        rooms: list_for(state, me_id, &RoomsRequest::default()).await?.rooms,
         me,
         room,
         direct,

@@ -8,12 +8,14 @@
 //! - [`fanout`]: committed messages, handed over by the store in commit
 //!   order, each acked to its sender and then delivered.
 //! - [`presence_feed`]: presence changes and lists, coalesced into flushes.
+//! - [`room_feed`]: new public rooms, announced a flush at a time.
 //! - [`direct`], [`wire`]: encoded and framed once, written to every
 //!   WebSocket without a task or a copy per recipient.
 
 pub mod direct;
 pub mod fanout;
 pub mod presence_feed;
+pub mod room_feed;
 pub mod wire;
 
 use std::sync::{Arc, OnceLock};

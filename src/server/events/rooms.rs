@@ -5,17 +5,24 @@ use socketioxide::extract::{SocketRef, State, TryData};
 
 use super::context::{connection_limits, payload, seat_user, signed_in, throttle, Responder};
 use crate::error::ChatError;
-use crate::protocol::{CreateRoomRequest, InviteRequest, RoomInfo, RoomList, RoomRequest, User};
+use crate::protocol::{CreateRoomRequest, InviteRequest, RoomInfo, RoomRequest, RoomsRequest, User};
 use crate::server::chat::rooms;
 use crate::server::limits::Action;
 use crate::server::state::AppState;
 
-/// `rooms`: the public rooms and my private ones, with counts.
-pub async fn list(s: SocketRef, State(state): State<AppState>, reply: Responder) {
+/// `rooms {query?, after?}`: a page of the rooms I can see, with counts.
+/// No payload (or `null`) asks for the first page.
+pub async fn list(
+    s: SocketRef,
+    TryData(request): TryData<Option<RoomsRequest>>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
     let result = async {
         throttle(&s, Action::Read)?;
+        let request = payload(request)?.unwrap_or_default();
         let viewer = seat_user(&s)?.map(|u| u.id);
-        Ok(RoomList { rooms: rooms::list_for(&state, viewer).await? })
+        rooms::list_for(&state, viewer, &request).await
     };
     reply.send(result.await);
 }

@@ -34,6 +34,7 @@ use super::chat::identity;
 use super::config::Config;
 use super::delivery::fanout::Fanout;
 use super::delivery::presence_feed::PresenceFeed;
+use super::delivery::room_feed::RoomFeed;
 use super::delivery::wire::{Budget, WireListener};
 use super::delivery::Outbound;
 use super::events;
@@ -100,6 +101,7 @@ pub async fn run(
         store,
         presence: Arc::new(Presence::default()),
         presence_feed: PresenceFeed::default(),
+        room_feed: RoomFeed::default(),
         media,
         history_epoch: history_epoch.into(),
     };
@@ -113,6 +115,7 @@ pub async fn run(
         Arc::clone(&state.presence),
         presence_stopped,
     ));
+    let room_feed = tokio::spawn(state.room_feed.clone().run(state.outbound.clone()));
     let media_sweep =
         tokio::spawn(sweep::run(Arc::clone(&state.store), Arc::clone(&state.media.blobs), state.config.media_grace));
     let session_sweep = tokio::spawn(identity::sweep_sessions(Arc::clone(&state.store), SESSION_SWEEP));
@@ -145,6 +148,8 @@ pub async fn run(
     serve::serve(listener, app, serve_settings, shutdown, async move { outbound.close_all().await }).await;
     media_sweep.abort();
     session_sweep.abort();
+    // Rooms not yet announced are in every list that is asked for.
+    room_feed.abort();
     // What was stored in the last moments is committed and handed to
     // delivery; closing the store ends delivery, once it has delivered it.
     state.store.close().await;

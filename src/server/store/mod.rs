@@ -152,6 +152,24 @@ pub struct RoomListing {
     pub last_seq: i64,
 }
 
+/// Which rooms a listing holds. The first page (`after: None`) holds the
+/// lobby and the viewer's own rooms, whatever their number, then up to
+/// `limit` public rooms by name; a later page holds only public rooms
+/// after `after`. `query` (lower case, possibly empty) keeps only names
+/// that contain it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RoomFilter<'a> {
+    pub query: &'a str,
+    pub after: Option<&'a str>,
+}
+
+/// A page of a room listing, and whether more public rooms follow it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomPage {
+    pub rooms: Vec<RoomListing>,
+    pub more: bool,
+}
+
 /// A finished upload to record: its bytes are already in the blob store.
 #[derive(Debug, Clone, Copy)]
 pub struct NewUpload<'a> {
@@ -240,18 +258,19 @@ pub trait RoomStore: Send + Sync {
     /// is taken.
     async fn create_room(&self, name: &str, private: bool, creator: UserId, at: i64) -> StoreResult<Option<Room>>;
     async fn room(&self, name: &str) -> StoreResult<Option<Room>>;
-    /// Public rooms, and the private ones `viewer` is a member of (at most
-    /// `limit`), counted in one query: members, how many of `online` are
-    /// members, whether `viewer` is one, the newest seq. The lobby comes
-    /// first, then `viewer`'s rooms, then the others, each by name: however
-    /// many rooms others create, `viewer`'s own are listed (a user is in at
-    /// most `RTCA_MAX_ROOMS_PER_USER`, well under `limit`).
+    /// A page of the rooms `viewer` can see (see [`RoomFilter`]), counted
+    /// in one query: members, how many of `online` are members, whether
+    /// `viewer` is one, the newest seq. The lobby comes first, then
+    /// `viewer`'s rooms, then public ones, each by name: however many rooms
+    /// others create, `viewer`'s own are listed, outside `limit` (a user
+    /// is in at most `RTCA_MAX_ROOMS_PER_USER`).
     async fn room_listing(
         &self,
         viewer: Option<UserId>,
         online: &[UserId],
+        filter: RoomFilter<'_>,
         limit: usize,
-    ) -> StoreResult<Vec<RoomListing>>;
+    ) -> StoreResult<RoomPage>;
     /// How many rooms `user` has created.
     async fn rooms_created_by(&self, user: UserId) -> StoreResult<usize>;
     async fn is_member(&self, room: &str, user: UserId) -> StoreResult<bool>;

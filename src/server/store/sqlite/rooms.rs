@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use crate::protocol::{UserId, LOBBY};
-use crate::server::store::{Room, RoomListing, RoomStore, StoreError, StoreResult};
+use crate::server::store::{Room, RoomFilter, RoomListing, RoomPage, RoomStore, StoreResult};
 
 #[async_trait]
 impl RoomStore for SqliteStore {
@@ -46,55 +46,67 @@ impl RoomStore for SqliteStore {
         &self,
         viewer: Option<UserId>,
         online: &[UserId],
+        filter: RoomFilter<'_>,
         limit: usize,
-    ) -> StoreResult<Vec<RoomListing>> {
+    ) -> StoreResult<RoomPage> {
         // SQLITE-ONLY: the online ids travel as one JSON array, unpacked by
         // `json_each`; PostgreSQL binds an array (`= ANY($2)`).
         let online = serde_json::to_string(online).unwrap_or_else(|_| "[]".to_owned());
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // One more public room than asked for says whether more follow.
+        let public = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
         // One statement. The rooms are picked first, by name alone (the
-        // lobby, the viewer's, then the first public ones in the key's
-        // order), and only those are counted: each count is an index lookup
-        // (room_members' key, messages' (room, seq)), however many rooms
-        // there are.
+        // lobby and the viewer's on the first page, then public ones in the
+        // key's order), and only those are counted: each count is an index
+        // lookup (room_members' key, messages' (room, seq)), however many
+        // rooms there are. `instr(name, '')` is 1: no query keeps all.
         let rows = sqlx::query(
             "WITH mine AS (SELECT room AS name FROM room_members WHERE user_id = ?1),
                   picked AS (
-                      SELECT name, 0 AS rank FROM rooms WHERE name = ?4
-                      UNION ALL SELECT name, 1 FROM mine WHERE name != ?4
+                      SELECT name, 0 AS rank FROM rooms WHERE name = ?4 AND ?5 IS NULL AND instr(name, ?6) > 0
+                      UNION ALL SELECT name, 1 FROM mine WHERE name != ?4 AND ?5 IS NULL AND instr(name, ?6) > 0
                       UNION ALL SELECT * FROM (
                           SELECT name, 2 FROM rooms
                           WHERE private = 0 AND name != ?4 AND name NOT IN (SELECT name FROM mine)
+                                AND (?5 IS NULL OR name > ?5) AND instr(name, ?6) > 0
                           ORDER BY name LIMIT ?3))
-             SELECT r.name, r.private,
+             SELECT r.name, r.private, p.rank,
                     (SELECT COUNT(*) FROM room_members m WHERE m.room = r.name) AS members,
                     (SELECT COUNT(*) FROM room_members m
                      WHERE m.room = r.name AND m.user_id IN (SELECT value FROM json_each(?2))) AS online,
                     EXISTS (SELECT 1 FROM room_members m WHERE m.room = r.name AND m.user_id = ?1) AS joined,
                     (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = r.name) AS last_seq
-             FROM (SELECT name, rank FROM picked ORDER BY rank, name LIMIT ?3) p
+             FROM picked p
              JOIN rooms r ON r.name = p.name
              ORDER BY p.rank, r.name",
         )
         .bind(viewer)
         .bind(online)
-        .bind(limit)
+        .bind(public)
         .bind(LOBBY)
+        .bind(filter.after)
+        .bind(filter.query)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let count = |column: &str| row.try_get::<i64, _>(column).map(|n| usize::try_from(n).unwrap_or(0));
-                Ok(RoomListing {
-                    room: Room { name: row.try_get("name")?, private: row.try_get("private")? },
-                    members: count("members")?,
-                    online: count("online")?,
-                    joined: row.try_get("joined")?,
-                    last_seq: row.try_get("last_seq")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(StoreError::from)
+        let mut page = RoomPage::default();
+        let mut public_rooms = 0;
+        for row in &rows {
+            if row.try_get::<i64, _>("rank")? == 2 {
+                public_rooms += 1;
+                if public_rooms > limit {
+                    page.more = true;
+                    break;
+                }
+            }
+            let count = |column: &str| row.try_get::<i64, _>(column).map(|n| usize::try_from(n).unwrap_or(0));
+            page.rooms.push(RoomListing {
+                room: Room { name: row.try_get("name")?, private: row.try_get("private")? },
+                members: count("members")?,
+                online: count("online")?,
+                joined: row.try_get("joined")?,
+                last_seq: row.try_get("last_seq")?,
+            });
+        }
+        Ok(page)
     }
 
     async fn rooms_created_by(&self, user: UserId) -> StoreResult<usize> {
