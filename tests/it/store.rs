@@ -359,6 +359,45 @@ async fn rooms_and_their_members() {
     }
 }
 
+/// Guests nobody can be any more are forgotten, with their memberships;
+/// anyone with a session, a message, a file or a room is kept, as are the
+/// online, the young and every account.
+#[tokio::test]
+async fn abandoned_guests_are_forgotten() {
+    for backend in backends().await {
+        let store = &backend.store;
+        let [lurker, idle, poster, recipient, uploader, founder, online, keeper] =
+            ["lurker", "idle", "poster", "recipient", "uploader", "founder", "online", "keeper"];
+        let (lurker, idle, poster) =
+            (guest(&**store, lurker).await, guest(&**store, idle).await, guest(&**store, poster).await);
+        let (recipient, uploader) = (guest(&**store, recipient).await, guest(&**store, uploader).await);
+        let (founder, online, keeper) =
+            (guest(&**store, founder).await, guest(&**store, online).await, guest(&**store, keeper).await);
+        let young = NewGuest { name: "young", name_key: "young", at: 500, token_hash: b"young", expires_at: 1_000 };
+        let young = store.create_guest_with_session(young).await.unwrap();
+        let dora = NewMember { name: "Dora", name_key: "dora", password_hash: "hash", at: 3 };
+        let member = store.create_member(dora).await.unwrap().unwrap();
+
+        let pair = ConversationId::pair(poster.id, recipient.id);
+        stored(store.insert_message(NewMessage { to: Some(&recipient), ..new(&pair, &poster, "hi", None) }).await);
+        store.insert_upload(upload("kept", "k1", uploader.id)).await.unwrap();
+        store.create_room("dev", false, founder.id, 2).await.unwrap().unwrap();
+        store.add_member("dev", lurker.id, 3).await.unwrap();
+        store.create_session(b"keeper's second", keeper.id, 2, 90_000).await.unwrap();
+        store.delete_expired_sessions(5_000).await.unwrap();
+
+        assert_eq!(store.delete_abandoned_guests(100, &[online.id]).await.unwrap(), 2, "{}", backend.name);
+        for gone in [&lurker, &idle] {
+            assert_eq!(store.user(gone.id).await.unwrap(), None, "{} was kept", gone.name);
+        }
+        for kept in [&poster, &recipient, &uploader, &founder, &online, &keeper, &young, &member] {
+            assert_eq!(store.user(kept.id).await.unwrap().as_ref(), Some(kept), "{} was forgotten", kept.name);
+        }
+        assert_eq!(store.room_members("dev").await.unwrap(), [founder.id], "memberships go with their guest");
+        assert_eq!(store.delete_abandoned_guests(100, &[online.id]).await.unwrap(), 0);
+    }
+}
+
 /// Uploads no message took go after their grace; blobs no upload uses
 /// go once their bytes are removed, unless an upload came back for them.
 #[tokio::test]

@@ -19,6 +19,7 @@ use crate::server::clock::now_ms;
 use crate::server::config::Config;
 use crate::server::delivery::wire::Peer;
 use crate::server::names::name_key;
+use crate::server::socket::presence::Presence;
 use crate::server::socket::seat::Seat;
 use crate::server::state::AppState;
 use crate::server::store::{NewGuest, Store, StoreResult};
@@ -133,8 +134,15 @@ pub async fn renew_session(state: &AppState, user: &User, known: Option<&str>) -
     start_session(state, user).await
 }
 
-/// Forgets expired sessions every `every`, for the server's life.
-pub async fn sweep_sessions(store: Arc<dyn Store>, every: Duration) {
+/// How old a guest must be before the sweep may forget them: a guest and
+/// their first session are made in one commit, so this only spares the
+/// moments around it from any doubt.
+const GUEST_GRACE: Duration = Duration::from_secs(3600);
+
+/// Every `every`, for the server's life: forgets expired sessions, then
+/// the guests nobody can speak for any more (see
+/// `IdentityStore::delete_abandoned_guests`), so neither table only grows.
+pub async fn sweep_identities(store: Arc<dyn Store>, presence: Arc<Presence>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -143,6 +151,12 @@ pub async fn sweep_sessions(store: Arc<dyn Store>, every: Duration) {
             Ok(0) => {}
             Ok(sessions) => tracing::info!(sessions, "forgot expired sessions"),
             Err(error) => tracing::warn!(%error, "the session sweep failed; it will try again"),
+        }
+        let created_before = now_ms().saturating_sub(i64::try_from(GUEST_GRACE.as_millis()).unwrap_or(i64::MAX));
+        match store.delete_abandoned_guests(created_before, &presence.online_ids()).await {
+            Ok(0) => {}
+            Ok(guests) => tracing::info!(guests, "forgot guests with no session who never posted"),
+            Err(error) => tracing::warn!(%error, "the guest sweep failed; it will try again"),
         }
     }
 }

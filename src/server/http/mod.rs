@@ -52,8 +52,9 @@ use crate::app::{shell, CHAT_PATHS};
 /// client a SYN retransmit, a second or more.
 const ACCEPT_BACKLOG: u32 = 4096;
 
-/// How often expired sessions are forgotten.
-const SESSION_SWEEP: std::time::Duration = std::time::Duration::from_secs(3600);
+/// How often expired sessions, and guests nobody can be any more, are
+/// forgotten.
+const IDENTITY_SWEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Binds `addr` with a backlog for crowds (see [`ACCEPT_BACKLOG`]).
 pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -118,7 +119,8 @@ pub async fn run(
     let room_feed = tokio::spawn(state.room_feed.clone().run(state.outbound.clone()));
     let media_sweep =
         tokio::spawn(sweep::run(Arc::clone(&state.store), Arc::clone(&state.media.blobs), state.config.media_grace));
-    let session_sweep = tokio::spawn(identity::sweep_sessions(Arc::clone(&state.store), SESSION_SWEEP));
+    let identity_sweep =
+        tokio::spawn(identity::sweep_identities(Arc::clone(&state.store), Arc::clone(&state.presence), IDENTITY_SWEEP));
 
     let pace = BodyPace { idle: state.config.body_idle, min_bytes_per_second: state.config.body_min_rate };
     let serve_settings = ServeSettings {
@@ -147,7 +149,7 @@ pub async fn run(
     // first.
     serve::serve(listener, app, serve_settings, shutdown, async move { outbound.close_all().await }).await;
     media_sweep.abort();
-    session_sweep.abort();
+    identity_sweep.abort();
     // Rooms not yet announced are in every list that is asked for.
     room_feed.abort();
     // What was stored in the last moments is committed and handed to

@@ -228,6 +228,12 @@ pub trait IdentityStore: Send + Sync {
     async fn renew_session(&self, token_hash: &[u8], now: i64, expires_at: i64) -> StoreResult<bool>;
     /// Forgets every session over at `now`; returns how many.
     async fn delete_expired_sessions(&self, now: i64) -> StoreResult<u64>;
+    /// Forgets guests nobody can be any more: created before
+    /// `created_before`, holding no session (a guest has no password, so
+    /// without one nobody can speak for them again), not in `online`, who
+    /// never posted, were never written to privately, own no upload and
+    /// created no room. Their memberships go with them. Returns how many.
+    async fn delete_abandoned_guests(&self, created_before: i64, online: &[UserId]) -> StoreResult<u64>;
 }
 
 /// Conversations and their messages.

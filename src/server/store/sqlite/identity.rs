@@ -105,4 +105,45 @@ impl IdentityStore for SqliteStore {
         let deleted = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
         Ok(deleted.rows_affected())
     }
+
+    async fn delete_abandoned_guests(&self, created_before: i64, online: &[UserId]) -> StoreResult<u64> {
+        // SQLITE-ONLY: the online ids travel as one JSON array (`json_each`).
+        let online = serde_json::to_string(online).unwrap_or_else(|_| "[]".to_owned());
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM users").fetch_one(&self.pool).await?;
+        let mut deleted = 0;
+        // A window of ids per statement: each is one short write (other
+        // writers wait for at most one: about 10 ms where every guest in
+        // it goes, docs/performance.md), and every user is looked at once.
+        // Each test is an index lookup: sessions_by_user, messages'
+        // (user_id, cid) and messages_private_received, uploads_by_owner,
+        // rooms_by_creator.
+        let mut start = 0;
+        while start < last.unwrap_or(0) {
+            let end = start.saturating_add(GUEST_SWEEP_WINDOW);
+            let window = sqlx::query(
+                "DELETE FROM users WHERE id IN (
+                     SELECT u.id FROM users u
+                     WHERE u.id > ?1 AND u.id <= ?2 AND u.kind = 'guest' AND u.created_at < ?3
+                       AND u.id NOT IN (SELECT value FROM json_each(?4))
+                       AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = u.id)
+                       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.user_id = u.id)
+                       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.to_user_id = u.id)
+                       AND NOT EXISTS (SELECT 1 FROM uploads p WHERE p.owner = u.id)
+                       AND NOT EXISTS (SELECT 1 FROM rooms r WHERE r.created_by = u.id))",
+            )
+            .bind(start)
+            .bind(end)
+            .bind(created_before)
+            .bind(&online)
+            .execute(&self.pool)
+            .await?;
+            deleted += window.rows_affected();
+            start = end;
+            tokio::task::yield_now().await;
+        }
+        Ok(deleted)
+    }
 }
+
+/// How many user ids one statement of the guest sweep looks at.
+const GUEST_SWEEP_WINDOW: i64 = 2_000;
