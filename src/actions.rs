@@ -13,7 +13,7 @@ use leptos::prelude::*;
 
 use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
-use crate::protocol::UserId;
+use crate::protocol::{RoomsRequest, UserId};
 
 /// Everything the interface can ask of the browser session.
 // `async fn`: the browser runs one thread, and nothing here is ever sent
@@ -34,6 +34,8 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Loads the page before `before` in `conversation`.
     async fn load_earlier(&self, conversation: Conversation, before: i64);
     async fn create_room(&self, name: String, private: bool) -> Result<(), ApiError>;
+    /// Adds a page of rooms to the list: a search, or the next page.
+    async fn find_rooms(&self, request: RoomsRequest) -> Result<(), ApiError>;
     async fn join_room(&self, room: String) -> Result<(), ApiError>;
     /// Leaves, and goes back to the lobby.
     async fn leave_room(&self, room: String) -> Result<(), ApiError>;
@@ -88,6 +90,9 @@ impl ChatActions for NoActions {
     async fn create_room(&self, _: String, _: bool) -> Result<(), ApiError> {
         Ok(())
     }
+    async fn find_rooms(&self, _: RoomsRequest) -> Result<(), ApiError> {
+        Ok(())
+    }
     async fn join_room(&self, _: String) -> Result<(), ApiError> {
         Ok(())
     }
@@ -125,7 +130,7 @@ mod browser {
     use crate::chat_state::{ChatState, Conversation};
     use crate::client::{session, upload, voice};
     use crate::error::ApiError;
-    use crate::protocol::UserId;
+    use crate::protocol::{RoomsRequest, UserId};
 
     #[derive(Clone, Copy)]
     pub struct BrowserActions {
@@ -165,6 +170,10 @@ mod browser {
 
         async fn create_room(&self, name: String, private: bool) -> Result<(), ApiError> {
             session::create_room(self.chat, name, private).await
+        }
+
+        async fn find_rooms(&self, request: RoomsRequest) -> Result<(), ApiError> {
+            session::find_rooms(self.chat, request).await
         }
 
         async fn join_room(&self, room: String) -> Result<(), ApiError> {

@@ -1,6 +1,8 @@
 // Rooms in the browser: create one, find it in the list, join, talk, leave;
 // private rooms that outsiders cannot see or open; room addresses that are
 // server-rendered, so they work as links and without JavaScript.
+import { io } from "socket.io-client";
+import { startServer } from "../server";
 import { test, expect, joinAs, openPage, onlineUser, send, message, uniqueName, baseUrl } from "./fixtures";
 
 function roomButton(page: import("@playwright/test").Page, name: string) {
@@ -153,4 +155,54 @@ test("a room that heard live messages before it was first opened shows its histo
   for (const text of [...history, live]) await expect(message(bob.page, text)).toHaveCount(1);
   const shown = await bob.page.getByTestId("messages").locator(".text").allTextContents();
   expect(shown).toEqual([...history, live]);
+});
+
+test("public rooms past the first page are found by search and by More rooms, with or without JavaScript", async ({ browser, users }) => {
+  const server = await startServer({ env: { RTCA_RATE_PUBLIC_ROOMS: "1000:1000", RTCA_RATE_OTHER: "1000:1000" } });
+  try {
+    // 110 public rooms, made by two guests (each may be in 100): the first
+    // page lists 100 of them, by name, so pg-b-45 to pg-b-54 are past it.
+    for (const maker of ["a", "b"]) {
+      const socket = io(server.url, { transports: ["websocket"], forceNew: true, reconnection: false });
+      expect(await socket.emitWithAck("online", { name: uniqueName(`maker-${maker}`) })).toMatchObject({ ok: true });
+      for (let n = 0; n < 55; n++) {
+        const name = `pg-${maker}-${String(n).padStart(2, "0")}`;
+        expect(await socket.emitWithAck("create_room", { name })).toMatchObject({ ok: true });
+      }
+      socket.disconnect();
+    }
+    const rooms = (page: import("@playwright/test").Page) => page.getByTestId("rooms").locator("button.room");
+
+    const reader = await openPage(browser, { url: server.url });
+    users.push(reader);
+    await expect(reader.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+    await expect(rooms(reader.page)).toHaveCount(1 + 100);
+    await expect(roomButton(reader.page, "pg-b-54")).toHaveCount(0);
+    // A search asks the server, so it finds a room the list did not hold.
+    await reader.page.getByLabel("Find a room").fill("B-54");
+    await expect(rooms(reader.page)).toHaveCount(1);
+    await expect(roomButton(reader.page, "pg-b-54")).toHaveCount(1);
+    await expect(reader.page.getByRole("link", { name: "More rooms" })).toHaveCount(0);
+    // Without a search, the next page comes after the first.
+    await reader.page.getByLabel("Find a room").fill("");
+    await reader.page.getByRole("link", { name: "More rooms" }).click();
+    await expect(rooms(reader.page)).toHaveCount(1 + 110);
+    await expect(reader.page.getByRole("link", { name: "More rooms" })).toHaveCount(0);
+
+    // Without JavaScript both are a GET of the page.
+    const plain = await openPage(browser, { url: server.url, javaScriptEnabled: false });
+    users.push(plain);
+    await plain.page.getByLabel("Find a room").fill("b-54");
+    await plain.page.getByLabel("Find a room").press("Enter");
+    await expect(plain.page).toHaveURL(/\?query=b-54$/);
+    await expect(rooms(plain.page)).toHaveCount(1);
+    await expect(roomButton(plain.page, "pg-b-54")).toHaveCount(1);
+    await plain.page.goto(server.url);
+    await expect(roomButton(plain.page, "pg-b-54")).toHaveCount(0);
+    await plain.page.getByRole("link", { name: "More rooms" }).click();
+    await expect(roomButton(plain.page, "pg-b-54")).toHaveCount(1);
+    await expect(roomButton(plain.page, "lobby")).toHaveCount(1);
+  } finally {
+    await server.stop();
+  }
 });

@@ -23,8 +23,8 @@ use leptos::prelude::*;
 
 pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
-    event, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange, PresenceChanges,
-    PresenceList, RoomInfo, RoomsCreated, SecretMessage, SessionInfo, User, UserId, LOBBY,
+    event, next_rooms_after, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange,
+    PresenceChanges, PresenceList, RoomInfo, RoomsCreated, SecretMessage, SessionInfo, User, UserId, LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -126,6 +126,10 @@ pub struct ChatState {
     pub loaded: StoredValue<HashSet<ConversationId>>,
     /// The rooms I can see, by name.
     pub rooms: RwSignal<Vec<RoomInfo>>,
+    /// Where the next page of public rooms starts, if there is one.
+    pub rooms_after: RwSignal<Option<String>>,
+    /// The room search typed in the sidebar; `rooms` holds the answer.
+    pub room_query: RwSignal<String>,
     /// My private conversations, most recent first, each with the newest
     /// `seq` I know of (loaded or not).
     pub conversations: RwSignal<Vec<ConversationSummary>>,
@@ -168,6 +172,8 @@ impl ChatState {
             messages: RwSignal::new(messages),
             unread: RwSignal::new(HashMap::new()),
             loaded: StoredValue::new(shown.into_iter().collect()),
+            rooms_after: RwSignal::new(next_rooms_after(&snapshot.rooms, snapshot.more_rooms)),
+            room_query: RwSignal::new(snapshot.room_query),
             rooms: RwSignal::new(snapshot.rooms),
             conversations: RwSignal::new(snapshot.conversations),
             online: RwSignal::new(snapshot.online),

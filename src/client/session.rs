@@ -16,9 +16,10 @@ use crate::chat_state::{ChatState, ConnStatus, Conversation, Gap, Outgoing};
 use crate::engine_io::RawPayload;
 use crate::error::{code, ApiError};
 use crate::protocol::{
-    check_reply, event, parse_reply, read_reply_body, validate_name, ConversationId, ConversationList,
-    CreateRoomRequest, HistoryPage, HistoryRequest, InviteRequest, MessageAck, MessageRequest, OnlineAck,
-    OnlineRequest, RoomInfo, RoomList, RoomRequest, SecretRequest, UserId, ADOPT_SESSION_PATH, LOBBY, MAX_HISTORY_PAGE,
+    check_reply, event, next_rooms_after, parse_reply, read_reply_body, validate_name, ConversationId,
+    ConversationList, CreateRoomRequest, HistoryPage, HistoryRequest, InviteRequest, MessageAck, MessageRequest,
+    OnlineAck, OnlineRequest, RoomInfo, RoomList, RoomRequest, RoomsRequest, SecretRequest, UserId, ADOPT_SESSION_PATH,
+    LOBBY, MAX_HISTORY_PAGE,
 };
 
 thread_local! {
@@ -254,7 +255,10 @@ async fn resume(chat: ChatState) {
     // Then every other room I have messages of, if the list says it moved
     // on; rooms I never opened load when I open them.
     let rooms = match ask::<RoomList>(event::ROOMS, no_payload()).await {
-        Ok(list) => list.rooms,
+        Ok(list) => {
+            chat.rooms_after.set(next_rooms_after(&list.rooms, list.more));
+            list.rooms
+        }
         Err(error) => return chat.notice.set(Some(error.message)),
     };
     chat.rooms.set(rooms.clone());
@@ -396,6 +400,21 @@ fn show_address(conversation: &Conversation) {
     if let Some(history) = web_sys::window().and_then(|window| window.history().ok()) {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&conversation.path()));
     }
+}
+
+/// A page of rooms: a first page (of a search, or of every room) becomes
+/// my list; a later page (`after`) is added to it. The next page starts
+/// where this one ends.
+pub async fn find_rooms(chat: ChatState, request: RoomsRequest) -> Result<(), ApiError> {
+    let first = request.after.is_none();
+    let list: RoomList = ask(event::ROOMS, payload(&request)?).await?;
+    chat.rooms_after.set(next_rooms_after(&list.rooms, list.more));
+    if first {
+        chat.rooms.set(list.rooms);
+    } else {
+        list.rooms.into_iter().for_each(|room| chat.note_room(room));
+    }
+    Ok(())
 }
 
 /// Creates a room and opens it.

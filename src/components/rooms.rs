@@ -1,19 +1,60 @@
-//! The room list in the sidebar: every room I can see, with unread counts,
-//! and a form to create a room. Joining and leaving happen in the
-//! conversation itself (see `composer` and `conversation`).
+//! The room list in the sidebar: the lobby, my rooms and a page of public
+//! ones, with unread counts; a search that finds any room I can see (the
+//! list becomes the server's answer as I type), and the next page of
+//! public rooms (both work without JavaScript, as a GET of the page with
+//! `?query=&after=`); and a form to create a room.
+//! Joining and leaving happen in the conversation itself (see `composer`
+//! and `conversation`).
 
 use leptos::prelude::*;
 
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
-use crate::protocol::{validate_room_name, ConversationId, RoomInfo, MAX_ROOM_NAME_CHARS};
+use crate::protocol::{validate_room_name, ConversationId, RoomInfo, RoomsRequest, MAX_ROOM_NAME_CHARS};
 
 #[component]
 pub fn RoomList() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    let actions = use_actions();
+    let query = chat.room_query;
+    let find = move |after: Option<String>| {
+        let query = Some(query.get_untracked()).filter(|q| !q.trim().is_empty());
+        leptos::task::spawn_local(async move {
+            // A refused search (too long, too often) leaves the list as it
+            // was, and the notice says why.
+            if let Err(problem) = actions.find_rooms(RoomsRequest { query, after }).await {
+                chat.notice.set(Some(problem.message));
+            }
+        });
+    };
+    let more_href = move || {
+        let after = chat.rooms_after.get().unwrap_or_default();
+        // Only what a room name holds can match, and needs no escaping.
+        let wanted: String = query.with(|q| {
+            q.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+        });
+        format!("?query={wanted}&after={after}")
+    };
     view! {
         <nav class="rooms" aria-label="Rooms">
             <h2>"Rooms"</h2>
+            <form class="find-room" method="get" role="search" on:submit=move |ev| {
+                ev.prevent_default();
+                find(None);
+            }>
+                <input
+                    type="search"
+                    name="query"
+                    aria-label="Find a room"
+                    placeholder="Find a room"
+                    maxlength=MAX_ROOM_NAME_CHARS.to_string()
+                    prop:value=move || query.get()
+                    on:input=move |ev| {
+                        query.set(event_target_value(&ev));
+                        find(None);
+                    }
+                />
+            </form>
             <ul data-testid="rooms">
                 <For
                     each=move || chat.rooms.get()
@@ -23,6 +64,17 @@ pub fn RoomList() -> impl IntoView {
                     <RoomRow room/>
                 </For>
             </ul>
+            <a
+                class="more-rooms"
+                href=more_href
+                hidden=move || chat.rooms_after.with(Option::is_none)
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    find(chat.rooms_after.get_untracked());
+                }
+            >
+                "More rooms"
+            </a>
             <Show when=move || chat.me.with(Option::is_some)>
                 <NewRoom/>
             </Show>

@@ -280,7 +280,7 @@ impl RoomsRequest {
     /// The query as room names are written (trimmed, lower case; empty
     /// when there is none), or why it cannot match any room.
     pub fn query(&self) -> Result<String, InvalidInput> {
-        let query = self.query.as_deref().unwrap_or_default().trim().to_lowercase();
+        let query = self.query.as_deref().unwrap_or_default().trim().to_ascii_lowercase();
         if query.chars().count() > MAX_ROOM_NAME_CHARS {
             return Err(InvalidInput::InvalidRoomName { max: MAX_ROOM_NAME_CHARS });
         }
@@ -297,15 +297,18 @@ pub struct RoomList {
     pub more: bool,
 }
 
+/// Where the page after `rooms` starts, if `more` follow: the last public
+/// room listed that is not mine (the server lists those last, by name).
+pub fn next_rooms_after(rooms: &[RoomInfo], more: bool) -> Option<String> {
+    let public = |room: &&RoomInfo| !room.joined && room.name != LOBBY;
+    more.then(|| rooms.iter().rev().find(public).map(|room| room.name.clone())).flatten()
+}
+
 /// `rooms_created`: public rooms created close together, as everyone
 /// but their creators sees them. `more`: others were created too, which
-/// only `rooms` lists.
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
-pub struct RoomsCreated {
-    pub rooms: Vec<RoomInfo>,
-    #[serde(default)]
-    pub more: bool,
-}
+/// only `rooms` lists. The shape of a `rooms` page (one decoder in the
+/// browser for both).
+pub type RoomsCreated = RoomList;
 
 /// `create_room`.
 #[derive(Serialize, Deserialize, Clone, Debug)]

@@ -19,9 +19,16 @@ pub struct ChatSnapshot {
     pub messages: Vec<ChatMessage>,
     #[serde(default)]
     pub secrets: Vec<SecretMessage>,
-    /// The rooms I can see: the lobby, public rooms, my private ones.
+    /// The rooms I can see: the lobby, my rooms, then a page of public ones
+    /// (`rooms` with the address's `?query=&after=`, see `RoomsRequest`).
     #[serde(default)]
     pub rooms: Vec<RoomInfo>,
+    /// More public rooms follow those listed.
+    #[serde(default)]
+    pub more_rooms: bool,
+    /// The room search the address asked for (`?query=`), if any.
+    #[serde(default)]
+    pub room_query: String,
     pub online: Vec<User>,
     /// My private conversations, most recent first.
     #[serde(default)]

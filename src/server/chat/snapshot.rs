@@ -18,13 +18,16 @@ use crate::server::state::AppState;
 /// address asks for, if this visitor may see it; otherwise the lobby, with a
 /// word on why (a link to a room that is gone, a private conversation after
 /// signing out). `reader`: where the request came from, whose read budget
-/// the page's history is charged to.
+/// the page's history is charged to. `rooms`: the room search and page the
+/// address asks for (`?query=&after=`); a later page comes after the first,
+/// so the lobby and my rooms are always listed.
 pub async fn load(
     state: &AppState,
     reader: Option<IpAddr>,
     me: Option<User>,
     room: Option<String>,
     with: Option<UserId>,
+    rooms: RoomsRequest,
 ) -> Result<ChatSnapshot, ApiError> {
     let me_id = me.as_ref().map(|u| u.id);
     let mut notice = None;
@@ -56,8 +59,18 @@ pub async fn load(
         Some(me_id) => state.store.conversations(me_id, MAX_CONVERSATIONS).await?,
         None => Vec::new(),
     };
+    // A search too long to match any room name is no search.
+    let rooms = if rooms.query().is_ok() { rooms } else { RoomsRequest::default() };
+    let mut listed = list_for(state, me_id, &RoomsRequest { after: None, ..rooms.clone() }).await?;
+    if rooms.after.is_some() {
+        let next = list_for(state, me_id, &rooms).await?;
+        listed.rooms.extend(next.rooms);
+        listed.more = next.more;
+    }
     Ok(ChatSnapshot {
-        rooms: list_for(state, me_id, &RoomsRequest::default()).await?.rooms,
+        rooms: listed.rooms,
+        more_rooms: listed.more,
+        room_query: rooms.query.unwrap_or_default(),
         me,
         room,
         direct,

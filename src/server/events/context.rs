@@ -103,6 +103,35 @@ pub fn payload<T>(data: Result<T, impl std::fmt::Display>) -> Result<T, ChatErro
     data.map_err(|e| ChatError::InvalidPayload(e.to_string()))
 }
 
+/// An event's first argument, or `None` when it was sent with none
+/// (`socket.emit("rooms", ack)`) or with `null`: use as
+/// `TryData<FirstArg<T>>`. socketioxide's `Data<T>` reads the first
+/// argument only and refuses an event without one ("first element not
+/// found"). DEPENDENCY: socketioxide-parser-common hands a type that
+/// deserializes as a tuple the whole argument list instead
+/// (`value::from_value`, `is_de_tuple`), which is what this is; the
+/// interop tests send `rooms` with no argument, so a change there fails
+/// them.
+pub struct FirstArg<T>(pub Option<T>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for FirstArg<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Arguments<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Arguments<T> {
+            type Value = FirstArg<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an event's arguments")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut args: A) -> Result<FirstArg<T>, A::Error> {
+                let first = args.next_element::<Option<T>>()?.flatten();
+                while args.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(FirstArg(first))
+            }
+        }
+        deserializer.deserialize_tuple(1, Arguments(std::marker::PhantomData))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

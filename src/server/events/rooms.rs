@@ -3,7 +3,7 @@
 
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use super::context::{connection_limits, payload, seat_user, signed_in, throttle, Responder};
+use super::context::{connection_limits, payload, seat_user, signed_in, throttle, FirstArg, Responder};
 use crate::error::ChatError;
 use crate::protocol::{CreateRoomRequest, InviteRequest, RoomInfo, RoomRequest, RoomsRequest, User};
 use crate::server::chat::rooms;
@@ -14,13 +14,14 @@ use crate::server::state::AppState;
 /// No payload (or `null`) asks for the first page.
 pub async fn list(
     s: SocketRef,
-    TryData(request): TryData<Option<RoomsRequest>>,
+    TryData(request): TryData<FirstArg<RoomsRequest>>,
     State(state): State<AppState>,
     reply: Responder,
 ) {
     let result = async {
         throttle(&s, Action::Read)?;
-        let request = payload(request)?.unwrap_or_default();
+        let FirstArg(request) = payload(request)?;
+        let request = request.unwrap_or_default();
         let viewer = seat_user(&s)?.map(|u| u.id);
         rooms::list_for(&state, viewer, &request).await
     };

@@ -15,7 +15,7 @@ use leptos_axum::render_app_async_with_context;
 use crate::app::{shell, Page};
 use crate::components::chat_page::PageSnapshot;
 use crate::error::{code, ApiError};
-use crate::protocol::ChatSnapshot;
+use crate::protocol::{ChatSnapshot, RoomsRequest};
 use crate::server::chat::identity::{session_cookie, token_from_headers, user_for_token};
 use crate::server::chat::snapshot;
 use crate::server::delivery::wire::Peer;
@@ -38,7 +38,7 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
             };
             let refused = request.uri().query().and_then(refusals::verified);
             match me {
-                Ok(me) => snapshot::load(&state, reader, me, room, with)
+                Ok(me) => snapshot::load(&state, reader, me, room, with, rooms_asked_for(request.uri()))
                     .await
                     .map(|snapshot| ChatSnapshot { refused, ..snapshot }),
                 Err(error) => Err(error),
@@ -64,4 +64,11 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
     let mut response = render(request).await;
     response.extensions_mut().insert(script_nonce);
     response
+}
+
+/// The room search and page a chat address asks for (`?query=&after=`);
+/// anything else in the query is someone else's (a refused form's).
+fn rooms_asked_for(uri: &axum::http::Uri) -> RoomsRequest {
+    let asked = axum::extract::Query::<RoomsRequest>::try_from_uri(uri).map(|query| query.0).unwrap_or_default();
+    RoomsRequest { after: asked.after.filter(|after| !after.is_empty()), ..asked }
 }
