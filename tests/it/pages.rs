@@ -111,5 +111,18 @@ async fn a_public_address_is_the_only_own_origin_and_makes_cookies_host_only() {
     assert!(page_as(format!("__Host-rtca_session={token}")).await.contains("carol"));
     // A plain cookie of the same value (planted over http, say) is no one.
     assert!(!page_as(format!("rtca_session={token}")).await.contains("carol"));
+
+    // A rebound name reads nothing, not even the lobby anyone may read;
+    // the public name, an address and localhost do.
+    let page_for = |host: &'static str| {
+        let url = format!("http://{}/", server.addr);
+        async move { reqwest::Client::new().get(url).header("host", host).send().await.unwrap() }
+    };
+    let rebound = page_for("rebound.example:3000").await;
+    assert_eq!(rebound.status(), reqwest::StatusCode::MISDIRECTED_REQUEST);
+    assert!(!rebound.text().await.unwrap().contains("lobby"));
+    for host in ["chat.example.com", "127.0.0.1:3000", "localhost"] {
+        assert_eq!(page_for(host).await.status(), reqwest::StatusCode::OK, "{host}");
+    }
     server.stop().await;
 }

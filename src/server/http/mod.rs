@@ -135,8 +135,10 @@ pub async fn run(
         .layer(middleware::from_fn(refusals::sign_refusals))
         .layer(middleware::from_fn_with_state(pace, body::paced_body))
         .layer(middleware::from_fn_with_state(state.clone(), handshake::limit_handshakes))
-        // Added last, so it runs first: a foreign page never reaches the socket.
-        .layer(middleware::from_fn_with_state(state.clone(), origin::check_origin));
+        // Added last, so they run first: a foreign page never reaches the
+        // socket, nor a rebound name any page.
+        .layer(middleware::from_fn_with_state(state.clone(), origin::check_origin))
+        .layer(middleware::from_fn_with_state(state.clone(), origin::check_host));
 
     tracing::info!("listening on http://{addr}");
     let outbound = state.outbound.clone();
