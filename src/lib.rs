@@ -68,15 +68,16 @@
 //!   path for rooms and private conversations), `history` (pages capped in
 //!   bytes, read from a budget per address), `access` (who
 //!   may see, read and post where), `rooms`, `identity` (guests, sessions,
-//!   cookies, renames), `accounts` (argon2id passwords, off the runtime),
+//!   cookies, renames, the hourly sweep of expired sessions and abandoned
+//!   guests), `accounts` (argon2id passwords, off the runtime),
 //!   `snapshot` (what a page starts from).
 //! - `server::delivery`: the one way out — `Outbound` (to a conversation, a
 //!   user, a session, everyone), `ack` and `to_socket` (one socket);
 //!   `fanout` delivers what the store committed, in commit order, each
 //!   acked to its sender first; `presence_feed` coalesces presence into
-//!   flushes; `direct` and `wire` encode and frame once and write straight
-//!   to every WebSocket, closing a connection past its budget of unsent
-//!   bytes.
+//!   flushes, and `room_feed` announcements of new public rooms; `direct`
+//!   and `wire` encode and frame once and write straight to every
+//!   WebSocket, closing a connection past its budget of unsent bytes.
 //! - `server::socket`: the socketioxide layer's pieces — the transport's
 //!   limits, `keys` (every Socket.IO room name, and the rule that keeps
 //!   chat rooms apart from them), `seat` (which user a socket speaks for,
