@@ -77,7 +77,9 @@
 //!   acked to its sender first; `presence_feed` coalesces presence into
 //!   flushes, and `room_feed` announcements of new public rooms; `direct`
 //!   and `wire` encode and frame once and write straight to every
-//!   WebSocket, closing a connection past its budget of unsent bytes.
+//!   WebSocket, closing a connection past its budget of unsent bytes;
+//!   `backlog` is that budget for sessions socketioxide carries
+//!   (long-polling, or upgraded from it).
 //! - `server::socket`: the socketioxide layer's pieces — the transport's
 //!   limits, `keys` (every Socket.IO room name, and the rule that keeps
 //!   chat rooms apart from them), `seat` (which user a socket speaks for,

@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::config::Config;
+use super::delivery::backlog::Backlogs;
 use super::delivery::presence_feed::PresenceFeed;
 use super::delivery::room_feed::RoomFeed;
 use super::delivery::Outbound;
@@ -29,6 +30,9 @@ pub struct AppState {
     pub room_feed: RoomFeed,
     /// The one way out to sockets.
     pub outbound: Outbound,
+    /// What socketioxide holds for each session on long-polling, by its
+    /// Engine.IO id.
+    pub backlogs: Arc<Backlogs>,
     pub limits: Arc<Limits>,
     /// Shared files: blob store and upload bounds.
     pub media: Arc<MediaService>,

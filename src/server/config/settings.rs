@@ -101,8 +101,9 @@ pub const SETTINGS: &[Setting] = &[
     // bytes of JSON each) reaches 12 MB; a client that never reads could
     // make the server hold many (docs/security.md).
     Setting::new(
-        "bytes waiting to be written directly to one WebSocket connection; past it, or with nothing written out \
-         for the pong timeout, the connection is closed",
+        "bytes waiting to be written to one connection (directly to a WebSocket, or through socketioxide for a \
+         session on long-polling or upgraded from it); past it, or with nothing written out for the pong timeout, \
+         the connection is closed or the session ended",
         "RTCA_OUTBOUND_BYTES",
         "1048576",
         |c, v| {

@@ -30,6 +30,7 @@ use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::operators::BroadcastOperators;
 use socketioxide::TransportType;
 
+use super::backlog;
 use super::wire::{self, Peer, Sent, Wire};
 use crate::engine_io::{encode_ack, encode_event};
 
@@ -69,6 +70,9 @@ pub async fn broadcast(recipients: BroadcastOperators, events: &[Event<'_>], dir
     // lets the CPU overlap the cache misses of many sockets; between two
     // writes (syscalls) they would be paid one at a time (finding 25).
     let wires: Vec<Option<&Arc<Wire>>> = sockets.iter().map(wire_of).collect();
+    // What one recipient through socketioxide is handed, about (its packet
+    // framing aside), for its backlog.
+    let through_socketioxide = || events.iter().map(|(event, data)| event.len() + data.get().len()).sum::<usize>();
     let (mut dropped, mut failed) = (0usize, 0usize);
     for (n, (socket, wire)) in sockets.iter().zip(wires).enumerate() {
         if n % WRITES_PER_YIELD == WRITES_PER_YIELD - 1 {
@@ -81,6 +85,7 @@ pub async fn broadcast(recipients: BroadcastOperators, events: &[Event<'_>], dir
         match wire.map_or(Sent::NotDirect, |wire| wire.send(&frames)) {
             Sent::Yes => {}
             Sent::Dropped => dropped += 1,
+            Sent::NotDirect if !backlog::admit(socket, through_socketioxide) => dropped += 1,
             Sent::NotDirect => {
                 for &(event, data) in events {
                     failed += usize::from(socket.emit(event, data).is_err());
@@ -113,7 +118,9 @@ pub fn ack<T: Serialize>(socket: &SocketRef, fallback: AckSender, id: i64, reply
         Sent::Yes => {}
         Sent::Dropped => tracing::debug!(sid = %socket.id, "ack dropped: the connection is full or gone"),
         Sent::NotDirect => {
-            if let Err(error) = fallback.send(reply) {
+            if !backlog::admit(socket, || serde_json::to_vec(reply).map_or(0, |json| json.len())) {
+                tracing::debug!(sid = %socket.id, "ack dropped: the session is over its budget");
+            } else if let Err(error) = fallback.send(reply) {
                 tracing::debug!(sid = %socket.id, ?error, "ack not delivered");
             }
         }

@@ -11,7 +11,10 @@
 //! - [`room_feed`]: new public rooms, announced a flush at a time.
 //! - [`direct`], [`wire`]: encoded and framed once, written to every
 //!   WebSocket without a task or a copy per recipient.
+//! - [`backlog`]: the budget of unsent bytes of sockets on long-polling, or
+//!   upgraded from it, which socketioxide carries.
 
+pub mod backlog;
 pub mod direct;
 pub mod fanout;
 pub mod presence_feed;
@@ -145,6 +148,10 @@ impl Outbound {
 /// connection, and `error` events. A failure means the socket is gone or
 /// too slow to keep up; neither is the sender's problem, so it is logged.
 pub fn to_socket<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) {
+    let size = || event.len() + serde_json::to_vec(data).map_or(0, |json| json.len());
+    if !backlog::admit(socket, size) {
+        return;
+    }
     if let Err(error) = socket.emit(event, data) {
         tracing::debug!(sid = %socket.id, %event, ?error, "emit failed");
     }

@@ -97,6 +97,7 @@ pub async fn run(
     let state = AppState {
         leptos_options,
         outbound: Outbound::new(direct_writes),
+        backlogs: Arc::default(),
         limits: Arc::new(Limits::new(config.limits)),
         config: Arc::new(config),
         store,
@@ -130,6 +131,7 @@ pub async fn run(
     };
     let app = router(&state)
         .layer(socket_layer)
+        .layer(middleware::from_fn_with_state(state.clone(), handshake::track_backlogs))
         .layer(middleware::from_fn(socket::head::own_request_head))
         .layer(middleware::from_fn(headers::security_headers))
         .layer(middleware::from_fn(refusals::sign_refusals))

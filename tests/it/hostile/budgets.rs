@@ -12,7 +12,7 @@ use rtca::server::Config;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{closed_within, raw_socket_from, Arena};
+use super::{closed_within, raw_socket_from, Arena, Polling};
 use crate::common::{TestClient, WAIT};
 
 /// Another address on loopback: the attacker's, apart from the
@@ -111,6 +111,76 @@ async fn a_socket_that_never_reads_is_closed_at_its_byte_budget() {
     assert!(closed_within(&mut sloth, WAIT).await, "a socket that never reads was kept ({sent} requests sent)");
     arena.survived("a socket that never reads, asking for heavy history").await;
     arena.finish("outbound-budget").await;
+}
+
+/// The same over long-polling, where socketioxide's queue carries
+/// everything: a session that asks for heavy history but never collects
+/// it is ended at its budget (its requests refused, so its client
+/// reconnects and resumes), where the queue would otherwise hold twenty
+/// pages until the heartbeat dropped it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polling_session_that_never_collects_is_ended_at_its_byte_budget() {
+    let (_dir, mut arena) = Arena::start(|config| {
+        quick_posting(config);
+        config.outbound_bytes = 512 * 1024;
+    })
+    .await;
+    let (writer, _) = arena.server.online("writer").await;
+    seed(&writer, 60).await;
+
+    let sloth = Polling::open(arena.addr()).await;
+    assert_eq!(sloth.post("40").await, Some(reqwest::StatusCode::OK));
+    let (status, connected) = sloth.get().await;
+    assert!(status.is_success() && connected.contains("40{"), "{status}: {connected}");
+    let mut refused = None;
+    for n in 0..20u64 {
+        let ask = encode_event("history", &json!({ "limit": 500 }), Some(n)).unwrap();
+        match sloth.post(ask).await {
+            Some(status) if status.is_success() => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => {
+                refused = Some((n, other));
+                break;
+            }
+        }
+    }
+    // Pages of 256 KiB: the budget holds two, and the third ends it.
+    let (asked, status) = refused.expect("a polling session that never collects was kept");
+    assert_eq!(status, Some(reqwest::StatusCode::BAD_REQUEST));
+    assert!(asked >= 2, "ended after only {asked} requests");
+    assert_eq!(sloth.get().await.0, reqwest::StatusCode::BAD_REQUEST, "an ended session still polls");
+    arena.survived("a polling session that never collects heavy history").await;
+    arena.finish("polling-budget").await;
+}
+
+/// And a session that upgraded from long-polling, whose events socketioxide
+/// writes to its WebSocket: one that never reads is ended at its budget,
+/// long before any pong timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_session_that_never_reads_is_ended_at_its_byte_budget() {
+    let (_dir, mut arena) = Arena::start(|config| {
+        quick_posting(config);
+        config.outbound_bytes = 512 * 1024;
+    })
+    .await;
+    let (writer, _) = arena.server.online("writer").await;
+    seed(&writer, 60).await;
+
+    let polling = Polling::open_from(arena.addr(), Some(ELSEWHERE)).await;
+    assert_eq!(polling.post("40").await, Some(reqwest::StatusCode::OK));
+    assert!(polling.get().await.1.contains("40{"));
+    let mut sloth = polling.upgrade(4096).await;
+    let mut sent = 0;
+    for n in 0..60u64 {
+        let ask = encode_event("history", &json!({ "limit": 500 }), Some(n)).unwrap();
+        if sloth.send(Message::text(ask)).await.is_err() || sloth.send(Message::text("3")).await.is_err() {
+            break;
+        }
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(closed_within(&mut sloth, WAIT).await, "an upgraded session that never reads was kept ({sent} sent)");
+    arena.survived("an upgraded session that never reads, asking for heavy history").await;
+    arena.finish("upgraded-budget").await;
 }
 
 /// A binary packet announcing attachments: socketioxide would keep up to

@@ -79,15 +79,42 @@ impl Arena {
 pub struct Polling {
     http: reqwest::Client,
     url: String,
+    addr: SocketAddr,
+    from: Option<IpAddr>,
+    sid: String,
 }
 
 impl Polling {
     pub async fn open(addr: SocketAddr) -> Polling {
-        let http = reqwest::Client::new();
+        Polling::open_from(addr, None).await
+    }
+
+    /// The same, from the local address `from` (see [`raw_socket_from`]).
+    pub async fn open_from(addr: SocketAddr, from: Option<IpAddr>) -> Polling {
+        let http = reqwest::Client::builder().local_address(from).build().unwrap();
         let base = format!("http://{addr}/socket.io/?EIO=4&transport=polling");
         let body = http.get(&base).send().await.unwrap().text().await.unwrap();
         let open: Value = serde_json::from_str(body.strip_prefix('0').expect("an open packet")).unwrap();
-        Polling { http, url: format!("{base}&sid={}", open["sid"].as_str().unwrap()) }
+        let sid = open["sid"].as_str().unwrap().to_owned();
+        Polling { http, url: format!("{base}&sid={sid}"), addr, from, sid }
+    }
+
+    /// Upgrades the session to a WebSocket (the probe, then `5`), on a
+    /// connection with a receive buffer of `receive_buffer` bytes.
+    pub async fn upgrade(&self, receive_buffer: u32) -> RawSocket {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(receive_buffer).unwrap();
+        if let Some(from) = self.from {
+            socket.bind(SocketAddr::new(from, 0)).unwrap();
+        }
+        let stream = socket.connect(self.addr).await.unwrap();
+        let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket&sid={}", self.addr, self.sid);
+        let (mut ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+        ws.send(Message::text("2probe")).await.unwrap();
+        let probe = ws.next().await.unwrap().unwrap();
+        assert_eq!(probe.to_text().unwrap(), "3probe");
+        ws.send(Message::text("5")).await.unwrap();
+        ws
     }
 
     /// The status, or `None` if the server cut the connection first.

@@ -40,7 +40,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -49,6 +49,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+use super::backlog::Backlog;
 
 mod frames;
 mod listener;
@@ -94,6 +96,10 @@ pub struct Wire {
     budget: Budget,
     /// Who is at the other end, for the log.
     peer: SocketAddr,
+    /// The socket this connection carries out through socketioxide, when
+    /// one upgraded to it from long-polling: every byte written here is
+    /// one less it holds (`delivery::backlog`).
+    backlog: OnceLock<Arc<Backlog>>,
 }
 
 struct WriteState {
@@ -139,7 +145,7 @@ impl WireStream {
             waiting_since: None,
             draining: false,
         };
-        let wire = Wire { state: Mutex::new(state), boundary: Notify::new(), budget, peer };
+        let wire = Wire { state: Mutex::new(state), boundary: Notify::new(), budget, peer, backlog: OnceLock::new() };
         WireStream { read, wire: Arc::new(wire), _held: None }
     }
 
@@ -177,8 +183,14 @@ impl Wire {
         shut
     }
 
+    /// Counts what this connection writes as sent for `backlog` (a socket
+    /// that upgraded to it).
+    pub fn counts_for(&self, backlog: Arc<Backlog>) {
+        let _ = self.backlog.set(backlog);
+    }
+
     /// Closes a connection that went past its budget.
-    fn overflow(&self, why: &str) {
+    pub(crate) fn overflow(&self, why: &str) {
         tracing::info!(peer = %self.peer, why, "closing a connection that does not read what it is sent");
         // Already shut down: nothing more to do.
         let _ = self.close(Shutdown::Both);
@@ -399,6 +411,9 @@ impl AsyncWrite for WireStream {
             match state.write.as_ref().ok_or_else(gone).and_then(|write| write.try_write(&buf[..limit])) {
                 Ok(written) => {
                     state.frames.feed(&buf[..written]);
+                    if let Some(backlog) = wire.backlog.get() {
+                        backlog.sent(written);
+                    }
                     if state.ours_first() {
                         wire.boundary.notify_one();
                     }
