@@ -117,13 +117,18 @@ pub fn ack<T: Serialize>(socket: &SocketRef, fallback: AckSender, id: i64, reply
     match sent {
         Sent::Yes => {}
         Sent::Dropped => tracing::debug!(sid = %socket.id, "ack dropped: the connection is full or gone"),
-        Sent::NotDirect => {
-            if !backlog::admit(socket, || serde_json::to_vec(reply).map_or(0, |json| json.len())) {
+        Sent::NotDirect => match serde_json::value::to_raw_value(reply) {
+            // Encoded once: its length is what the socket's backlog counts.
+            Ok(reply) if !backlog::admit(socket, || reply.get().len()) => {
                 tracing::debug!(sid = %socket.id, "ack dropped: the session is over its budget");
-            } else if let Err(error) = fallback.send(reply) {
-                tracing::debug!(sid = %socket.id, ?error, "ack not delivered");
             }
-        }
+            Ok(reply) => {
+                if let Err(error) = fallback.send(&reply) {
+                    tracing::debug!(sid = %socket.id, ?error, "ack not delivered");
+                }
+            }
+            Err(error) => tracing::warn!(sid = %socket.id, %error, "an ack could not be encoded"),
+        },
     }
 }
 

@@ -148,11 +148,15 @@ impl Outbound {
 /// connection, and `error` events. A failure means the socket is gone or
 /// too slow to keep up; neither is the sender's problem, so it is logged.
 pub fn to_socket<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) {
-    let size = || event.len() + serde_json::to_vec(data).map_or(0, |json| json.len());
-    if !backlog::admit(socket, size) {
+    // Encoded once: its length is what the socket's backlog counts.
+    let data = match serde_json::value::to_raw_value(data) {
+        Ok(data) => data,
+        Err(error) => return tracing::warn!(sid = %socket.id, %event, %error, "an event could not be encoded"),
+    };
+    if !backlog::admit(socket, || event.len() + data.get().len()) {
         return;
     }
-    if let Err(error) = socket.emit(event, data) {
+    if let Err(error) = socket.emit(event, &data) {
         tracing::debug!(sid = %socket.id, %event, ?error, "emit failed");
     }
 }

@@ -64,6 +64,9 @@ pub async fn track_backlogs(State(state): State<AppState>, mut request: Request,
         // socketioxide keeps the handshake's request parts for the socket.
         request.extensions_mut().insert(Arc::clone(&backlog));
         let (parts, body) = next.run(request).await.into_parts();
+        if !parts.status.is_success() {
+            return Response::from_parts(parts, body);
+        }
         let Ok(open) = axum::body::to_bytes(body, OPEN_PACKET_MAX).await else {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         };

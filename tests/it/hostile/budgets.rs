@@ -96,17 +96,7 @@ async fn a_socket_that_never_reads_is_closed_at_its_byte_budget() {
     seed(&writer, 60).await;
 
     let mut sloth = raw_socket_from(arena.addr(), Some(ELSEWHERE), json!({}), Some(4096)).await;
-    // 60 pages of 256 KiB: 15 MiB, far more than the kernel's buffers and
-    // the budget hold. Pongs all along.
-    let mut sent = 0;
-    for n in 0..60u64 {
-        let ask = encode_event("history", &json!({ "limit": 500 }), Some(n)).unwrap();
-        if sloth.send(Message::text(ask)).await.is_err() || sloth.send(Message::text("3")).await.is_err() {
-            break;
-        }
-        sent += 1;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let sent = ask_for_heavy_pages(&mut sloth).await;
     // The default pong timeout is 20 s: closing within 5 is the budget's.
     assert!(closed_within(&mut sloth, WAIT).await, "a socket that never reads was kept ({sent} requests sent)");
     arena.survived("a socket that never reads, asking for heavy history").await;
@@ -169,6 +159,16 @@ async fn an_upgraded_session_that_never_reads_is_ended_at_its_byte_budget() {
     assert_eq!(polling.post("40").await, Some(reqwest::StatusCode::OK));
     assert!(polling.get().await.1.contains("40{"));
     let mut sloth = polling.upgrade(4096).await;
+    let sent = ask_for_heavy_pages(&mut sloth).await;
+    assert!(closed_within(&mut sloth, WAIT).await, "an upgraded session that never reads was kept ({sent} sent)");
+    arena.survived("an upgraded session that never reads, asking for heavy history").await;
+    arena.finish("upgraded-budget").await;
+}
+
+/// Asks for 60 pages of 256 KiB (15 MiB, far more than the kernel's
+/// buffers and any budget hold), answering pings all along and reading
+/// nothing; how many requests went out before the connection ended.
+async fn ask_for_heavy_pages(sloth: &mut super::RawSocket) -> usize {
     let mut sent = 0;
     for n in 0..60u64 {
         let ask = encode_event("history", &json!({ "limit": 500 }), Some(n)).unwrap();
@@ -178,9 +178,7 @@ async fn an_upgraded_session_that_never_reads_is_ended_at_its_byte_budget() {
         sent += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(closed_within(&mut sloth, WAIT).await, "an upgraded session that never reads was kept ({sent} sent)");
-    arena.survived("an upgraded session that never reads, asking for heavy history").await;
-    arena.finish("upgraded-budget").await;
+    sent
 }
 
 /// A binary packet announcing attachments: socketioxide would keep up to
