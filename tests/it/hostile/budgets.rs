@@ -119,9 +119,7 @@ async fn a_polling_session_that_never_collects_is_ended_at_its_byte_budget() {
     seed(&writer, 60).await;
 
     let sloth = Polling::open(arena.addr()).await;
-    assert_eq!(sloth.post("40").await, Some(reqwest::StatusCode::OK));
-    let (status, connected) = sloth.get().await;
-    assert!(status.is_success() && connected.contains("40{"), "{status}: {connected}");
+    sloth.connect().await;
     let mut refused = None;
     for n in 0..20u64 {
         let ask = encode_event("history", &json!({ "limit": 500 }), Some(n)).unwrap();
@@ -156,8 +154,7 @@ async fn an_upgraded_session_that_never_reads_is_ended_at_its_byte_budget() {
     seed(&writer, 60).await;
 
     let polling = Polling::open_from(arena.addr(), Some(ELSEWHERE)).await;
-    assert_eq!(polling.post("40").await, Some(reqwest::StatusCode::OK));
-    assert!(polling.get().await.1.contains("40{"));
+    polling.connect().await;
     let mut sloth = polling.upgrade(4096).await;
     let sent = ask_for_heavy_pages(&mut sloth).await;
     assert!(closed_within(&mut sloth, WAIT).await, "an upgraded session that never reads was kept ({sent} sent)");

@@ -99,6 +99,15 @@ impl Polling {
         Polling { http, url: format!("{base}&sid={sid}"), addr, from, sid }
     }
 
+    /// Joins namespace `/`, and collects until the server's CONNECT answer
+    /// is in (a poll may come back first with a ping alone).
+    pub async fn connect(&self) {
+        assert_eq!(self.post("40").await, Some(reqwest::StatusCode::OK));
+        let connected =
+            tokio::time::timeout(crate::common::WAIT, async { while !self.get().await.1.contains("40{") {} });
+        assert!(connected.await.is_ok(), "no CONNECT answer on long-polling");
+    }
+
     /// Upgrades the session to a WebSocket (the probe, then `5`), on a
     /// connection with a receive buffer of `receive_buffer` bytes.
     pub async fn upgrade(&self, receive_buffer: u32) -> RawSocket {
