@@ -206,3 +206,33 @@ test("public rooms past the first page are found by search and by More rooms, wi
     await server.stop();
   }
 });
+
+test("Back and Forward move between conversations, at their addresses", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const { page } = alice;
+  const room = uniqueName("pw-back-");
+  await createRoom(page, room);
+  await roomButton(page, "lobby").click();
+  await expect(page).toHaveURL(/\/$/);
+  await page.getByTestId("online-users").locator("button.person", { hasText: bob.name }).click();
+  await expect(page).toHaveURL(/\/dm\/\d+$/);
+  const title = page.getByTestId("conversation-title");
+  await expect(title).toContainText(bob.name);
+  await page.evaluate(() => ((window as any).stillThisPage = true));
+
+  await page.goBack();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(title).toHaveText("# lobby");
+  await page.goBack();
+  await expect(page).toHaveURL(new RegExp(`/r/${room}$`));
+  await expect(title).toHaveText(`# ${room}`);
+  await page.goForward();
+  await page.goForward();
+  await expect(page).toHaveURL(/\/dm\/\d+$/);
+  await expect(title).toContainText(bob.name);
+  // All of it in the one page, which never reloaded.
+  expect(await page.evaluate(() => (window as any).stillThisPage)).toBe(true);
+  await expect(page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+});

@@ -2,6 +2,7 @@
 //! glue that feeds it into the chat's signals and does what the interface
 //! asks (through `crate::actions`).
 
+pub mod address;
 pub mod session;
 pub mod socket;
 pub mod transport;

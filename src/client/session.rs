@@ -11,6 +11,7 @@ use serde::Serialize;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
+use super::address;
 use super::socket::{SocketClient, SocketEvent};
 use crate::chat_state::{ChatState, ConnStatus, Conversation, Gap, Outgoing};
 use crate::engine_io::RawPayload;
@@ -63,7 +64,8 @@ pub fn start(chat: ChatState) {
     watch_network(chat);
     // The server may have shown something other than the address asked for
     // (the lobby, for a room that is not there): say where we are.
-    show_address(&chat.active.get_untracked());
+    address::show(&chat.active.get_untracked());
+    address::follow_back_and_forward(chat);
 }
 
 /// Follows the browser's own idea of the network: say "offline" at once,
@@ -376,7 +378,13 @@ pub async fn load_earlier(chat: ChatState, conversation: Conversation, before: i
 /// I hold it already (a room may hold only what arrived live before it was
 /// first opened).
 pub fn open(chat: ChatState, conversation: Conversation) {
-    show_address(&conversation);
+    address::push(&conversation);
+    switch(chat, conversation);
+}
+
+/// Shows `conversation`, loading its latest page unless I hold it already,
+/// without touching the address (Back and Forward already moved it).
+pub fn switch(chat: ChatState, conversation: Conversation) {
     chat.open(conversation.clone());
     let Some(id) = conversation.id(chat.me_id()).filter(|id| !chat.holds_latest(id)) else { return };
     leptos::task::spawn_local(async move {
@@ -391,14 +399,6 @@ async fn load_latest(chat: ChatState, id: &ConversationId) {
     match history(request).await {
         Ok(page) => chat.merge_latest(id, page.into_messages()),
         Err(error) => chat.notice.set(Some(error.message)),
-    }
-}
-
-/// Puts `conversation`'s address in the address bar. Replaced, not pushed:
-/// the page never navigates, so Back leaves it.
-fn show_address(conversation: &Conversation) {
-    if let Some(history) = web_sys::window().and_then(|window| window.history().ok()) {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&conversation.path()));
     }
 }
 
