@@ -200,3 +200,28 @@ test("a lost presence batch is noticed by the next one, and the list is asked fo
   await expect(onlineUser(bob.page, carol.name)).toBeVisible();
   await expect(bob.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
 });
+
+test("while the connection is down, the online list says it is only the last one known", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  users.push(alice);
+  const stale = alice.page.getByTestId("online-stale");
+  const people = alice.page.locator("section.people");
+  await expect(stale).toBeHidden();
+  await expect(people).not.toHaveClass(/stale/);
+
+  const dot = onlineUser(alice.page, alice.name).locator(".presence-dot");
+  const colour = () => dot.evaluate((e) => getComputedStyle(e).backgroundColor);
+  const online = await colour();
+
+  await alice.context.setOffline(true);
+  await expect(alice.page.getByTestId("connection-status")).toHaveAttribute("data-state", "offline");
+  await expect(stale).toBeVisible();
+  await expect(people).toHaveClass(/stale/);
+  // The dots lose their green: nobody's presence is known now.
+  expect(await colour()).not.toBe(online);
+
+  await alice.context.setOffline(false);
+  await expect(alice.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+  await expect(stale).toBeHidden();
+  alice.errors.splice(0, alice.errors.length, ...alice.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/.test(e)));
+});

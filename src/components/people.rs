@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::rooms::RoomList;
 use crate::actions::{use_actions, ChatActions};
-use crate::chat_state::{ChatState, Conversation};
+use crate::chat_state::{ChatState, ConnStatus, Conversation};
 use crate::protocol::ConversationId;
 use crate::protocol::User;
 
@@ -25,10 +25,17 @@ pub fn People() -> impl IntoView {
                 .collect::<Vec<User>>()
         })
     };
+    // While the connection is down, the list is who was online when it
+    // dropped: it says so, and its dots go grey.
+    let stale =
+        move || chat.status.with(|status| matches!(status, ConnStatus::Reconnecting { .. } | ConnStatus::Offline));
     view! {
         <RoomList/>
-        <section class="people" aria-label="Online">
+        <section class="people" class:stale=stale aria-label="Online">
             <h2>"Online " <span class="count" data-testid="online-count">{move || chat.online.with(Vec::len)}</span></h2>
+            <p class="stale-note" data-testid="online-stale" hidden=move || !stale()>
+                "As of the last connection"
+            </p>
             <ul data-testid="online-users">
                 <For each=move || chat.online.get() key=|user| (user.id, user.name.clone()) let:user>
                     <PersonRow user online=true/>
