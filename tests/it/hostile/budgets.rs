@@ -80,6 +80,19 @@ async fn a_history_reply_is_capped_in_bytes_and_says_there_is_more() {
     arena.finish("history-cap").await;
 }
 
+/// An arena whose connections may have 512 KiB unsent, and a lobby of 60
+/// heavy messages: two pages of 256 KiB fill the budget.
+async fn heavy_arena() -> (tempfile::TempDir, Arena) {
+    let (dir, arena) = Arena::start(|config| {
+        quick_posting(config);
+        config.outbound_bytes = 512 * 1024;
+    })
+    .await;
+    let (writer, _) = arena.server.online("writer").await;
+    seed(&writer, 60).await;
+    (dir, arena)
+}
+
 /// A socket that never reads a byte but answers every ping (a bare `3`
 /// keeps any heartbeat happy) asks for page after page of heavy history.
 /// Without a budget the server would queue all of it; with one, the
@@ -87,13 +100,7 @@ async fn a_history_reply_is_capped_in_bytes_and_says_there_is_more() {
 /// timeout, and the others chat on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_that_never_reads_is_closed_at_its_byte_budget() {
-    let (_dir, mut arena) = Arena::start(|config| {
-        quick_posting(config);
-        config.outbound_bytes = 512 * 1024;
-    })
-    .await;
-    let (writer, _) = arena.server.online("writer").await;
-    seed(&writer, 60).await;
+    let (_dir, mut arena) = heavy_arena().await;
 
     let mut sloth = raw_socket_from(arena.addr(), Some(ELSEWHERE), json!({}), Some(4096)).await;
     let sent = ask_for_heavy_pages(&mut sloth).await;
@@ -110,13 +117,7 @@ async fn a_socket_that_never_reads_is_closed_at_its_byte_budget() {
 /// pages until the heartbeat dropped it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_polling_session_that_never_collects_is_ended_at_its_byte_budget() {
-    let (_dir, mut arena) = Arena::start(|config| {
-        quick_posting(config);
-        config.outbound_bytes = 512 * 1024;
-    })
-    .await;
-    let (writer, _) = arena.server.online("writer").await;
-    seed(&writer, 60).await;
+    let (_dir, mut arena) = heavy_arena().await;
 
     let sloth = Polling::open(arena.addr()).await;
     sloth.connect().await;
@@ -145,13 +146,7 @@ async fn a_polling_session_that_never_collects_is_ended_at_its_byte_budget() {
 /// long before any pong timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upgraded_session_that_never_reads_is_ended_at_its_byte_budget() {
-    let (_dir, mut arena) = Arena::start(|config| {
-        quick_posting(config);
-        config.outbound_bytes = 512 * 1024;
-    })
-    .await;
-    let (writer, _) = arena.server.online("writer").await;
-    seed(&writer, 60).await;
+    let (_dir, mut arena) = heavy_arena().await;
 
     let polling = Polling::open_from(arena.addr(), Some(ELSEWHERE)).await;
     polling.connect().await;
