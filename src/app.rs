@@ -3,8 +3,8 @@
 //! nothing there.
 //!
 //! Why no router: the page never navigates. Opening a room or a private
-//! conversation only replaces the address (`client::session::open`), so
-//! the one decision is made once, from the address the page was loaded at:
+//! conversation only changes the address (`client::address`), so the one
+//! decision is made once, from the address the page was loaded at:
 //! the request's on the server, the browser's when hydrating (the same
 //! address, so both render the same view). leptos_router cost 54 KB of the
 //! gzipped WASM for that (docs/performance.md, finding 22).
@@ -12,8 +12,7 @@
 use leptos::prelude::*;
 
 use crate::components::chat_page::ChatPage;
-use crate::components::forms::percent_decode as decode;
-use crate::protocol::UserId;
+use crate::protocol::Page;
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -44,32 +43,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// other one gets the not-found page from the fallback.
 pub const CHAT_PATHS: [&str; 3] = ["/", "/r/{room}", "/dm/{user}"];
 
-/// What an address asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Page {
-    /// A room (`None`: the lobby), or my private conversation with a user.
-    /// A `/dm/` address whose id is not a number opens the lobby, as a
-    /// user who is gone does.
-    Chat {
-        room: Option<String>,
-        with: Option<UserId>,
-    },
-    NotFound,
-}
-
-impl Page {
-    /// Exact segments: `/r/general/` (a trailing slash) is not a room.
-    pub fn from_path(path: &str) -> Page {
-        let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
-        match segments.as_slice() {
-            [""] => Page::Chat { room: None, with: None },
-            ["r", room] if !room.is_empty() => Page::Chat { room: Some(decode(room)), with: None },
-            ["dm", user] if !user.is_empty() => Page::Chat { room: None, with: user.parse().ok() },
-            _ => Page::NotFound,
-        }
-    }
-}
-
 /// The path this page was asked for.
 fn current_path() -> String {
     #[cfg(feature = "ssr")]
@@ -94,24 +67,5 @@ pub fn App() -> impl IntoView {
         // address, and loaded what the page shows (server::http::chat_page).
         Page::Chat { .. } => view! { <ChatPage/> }.into_any(),
         Page::NotFound => view! { <p class="not-found">"There is nothing at this address."</p> }.into_any(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn addresses_name_pages() {
-        let chat = |room: Option<&str>, with: Option<UserId>| Page::Chat { room: room.map(str::to_owned), with };
-        assert_eq!(Page::from_path("/"), chat(None, None));
-        assert_eq!(Page::from_path("/r/general"), chat(Some("general"), None));
-        assert_eq!(Page::from_path("/r/caf%C3%A9"), chat(Some("café"), None));
-        assert_eq!(Page::from_path("/dm/42"), chat(None, Some(42)));
-        assert_eq!(Page::from_path("/dm/bob"), chat(None, None));
-        for nowhere in ["/r", "/r/", "/r/general/", "/dm/", "/x", "/r/a/b", "//"] {
-            assert_eq!(Page::from_path(nowhere), Page::NotFound, "{nowhere}");
-        }
     }
 }

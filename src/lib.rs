@@ -11,7 +11,10 @@
 //!   are `message` and `secret`); `protocol::media` for files (the upload
 //!   path, a message's `Media`); `protocol::name_order` for the order
 //!   people are listed in, the same on both sides; `protocol::reply` for
-//!   acks; `protocol::snapshot` for what a page starts from.
+//!   acks; `protocol::snapshot` for what a page starts from;
+//!   `protocol::rooms` for room listings; `protocol::address` for the
+//!   chat's addresses (`/`, `/r/…`, `/dm/…`), read by the server's pages
+//!   and the browser's Back and Forward alike.
 //!   `docs/protocol.md` is its prose twin.
 //! - [`error`]: every error with its stable code; `{code, message}` on the
 //!   wire. `InvalidInput`, the part the browser checks itself, is its own type.
@@ -26,8 +29,8 @@
 //!   upload, record, rooms, go online) behind one trait: the browser's
 //!   implementation hands each to `client/`, the server's does nothing. No
 //!   component knows which side it runs on.
-//! - [`app`]: the HTML shell, and which address shows what (`/`, `/r/…`,
-//!   `/dm/…`; no client-side router: the page never navigates).
+//! - [`app`]: the HTML shell, and which address shows what (no client-side
+//!   router: the page never navigates).
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
 //!   `conversation`, `composer`, `join_form`, `account`, `attachments`,
 //!   `media`, `connection_status`), each with the server functions it
@@ -46,6 +49,8 @@
 //!   `version` (a packet the server dropped).
 //! - `client::upload`, `client::voice`: files with progress, and voice
 //!   messages from the microphone.
+//! - `client::address`: the address bar; each switch of conversation is a
+//!   history entry, and Back and Forward switch back in the page.
 //!
 //! Server only (`server/`, feature `ssr`), one folder per stage of a
 //! message's way through, each depending only on those after it (the order

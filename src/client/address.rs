@@ -8,9 +8,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::session;
-use crate::app::Page;
 use crate::chat_state::{ChatState, Conversation};
-use crate::protocol::{User, LOBBY};
+use crate::protocol::{Page, User, LOBBY};
 
 /// Says where the page is without a new entry: where the server's render
 /// put it (the lobby, for a room that is not there).

@@ -25,29 +25,6 @@ pub fn refused_post(path: &str) -> Option<String> {
     use_context::<RefusedForm>().filter(|refused| refused.path == path).map(|refused| refused.error.message)
 }
 
-/// Percent-decoding. Room names are plain ASCII, so an encoded one is a
-/// name that does not exist; decoding it still shows the reader the name
-/// they typed in the notice.
-pub fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

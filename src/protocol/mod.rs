@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ChatError, InvalidInput};
 
+mod address;
 mod conversation;
 mod media;
 mod name_order;
 mod reply;
 mod rooms;
 mod snapshot;
+pub use address::{percent_decode, Page};
 pub use conversation::*;
 pub use media::*;
 pub use name_order::by_name;

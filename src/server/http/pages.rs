@@ -12,10 +12,10 @@ use leptos::nonce::Nonce;
 use leptos::prelude::provide_context;
 use leptos_axum::render_app_async_with_context;
 
-use crate::app::{shell, Page};
+use crate::app::shell;
 use crate::components::chat_page::PageSnapshot;
 use crate::error::{code, ApiError};
-use crate::protocol::{ChatSnapshot, RoomsRequest};
+use crate::protocol::{ChatSnapshot, Page, RoomsRequest};
 use crate::server::chat::identity::{session_cookie, token_from_headers, user_for_token};
 use crate::server::chat::snapshot;
 use crate::server::delivery::wire::Peer;

@@ -20,8 +20,8 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
-use crate::components::forms::percent_decode;
 use crate::error::{code, ApiError};
+use crate::protocol::percent_decode;
 use crate::protocol::RefusedForm;
 
 /// The signing key, new each time the server starts: a refusal is shown
