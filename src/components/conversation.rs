@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::media::MediaView;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{clock_time, ChatState, Conversation, Outgoing};
-use crate::protocol::{ConversationId, Message, User, LOBBY};
+use crate::protocol::{ConversationId, Message, User, UserId, LOBBY};
 
 #[component]
 pub fn ConversationView() -> impl IntoView {
@@ -39,29 +39,66 @@ pub fn ConversationView() -> impl IntoView {
     let first_seq = move || rows.with(|rows| rows.first().map(|row| row.seq));
     let has_earlier = move || first_seq().is_some_and(|seq| seq > 1);
     let loading_earlier = RwSignal::new(false);
+    let list: NodeRef<leptos::html::Ol> = NodeRef::new();
     let load_earlier = move |_| {
         let Some(before) = first_seq() else { return };
         loading_earlier.set(true);
         let conversation = chat.active.get_untracked();
+        // The page goes in above what is on screen: keep that where it is,
+        // measured from the bottom, which the new page does not move.
+        let from_bottom = list.get_untracked().map(|list| list.scroll_height() - list.scroll_top());
         leptos::task::spawn_local(async move {
             actions.load_earlier(conversation, before).await;
             loading_earlier.set(false);
+            if let (Some(list), Some(from_bottom)) = (list.get_untracked(), from_bottom) {
+                request_animation_frame(move || list.set_scroll_top(list.scroll_height() - from_bottom));
+            }
         });
     };
-    let list: NodeRef<leptos::html::Ol> = NodeRef::new();
-    // Keep the newest message in view (but stay put when older ones load).
-    let newest = Memo::new(move |_| rows.with(|rows| rows.last().map(|row| row.id)));
+    // Following the conversation: a reader at the bottom stays there as
+    // messages come; one who scrolled up stays put, and a pill counts what
+    // came since. Opening a conversation, or sending, goes to the newest.
+    let at_bottom = StoredValue::new(true);
+    let unseen = RwSignal::new(0usize);
+    let to_newest = move || {
+        unseen.set(0);
+        at_bottom.set_value(true);
+        if let Some(list) = list.get_untracked() {
+            // After the rows that changed are in the page.
+            request_animation_frame(move || list.set_scroll_top(list.scroll_height()));
+        }
+    };
+    let on_scroll = move |_| {
+        let Some(list) = list.get_untracked() else { return };
+        let bottom = list.scroll_height() - list.scroll_top() - list.client_height() < 48;
+        at_bottom.set_value(bottom);
+        if bottom {
+            unseen.set(0);
+        }
+    };
+    let newest = Memo::new(move |_| rows.with(|rows| rows.last().map(|row| (row.id, row.from.id))));
     // My messages still on their way, in this conversation.
     let pending = move || {
         let active = chat.active.get();
         chat.outbox.with(|outbox| outbox.iter().filter(|m| m.to == active).cloned().collect::<Vec<Outgoing>>())
     };
-    Effect::new(move |_| {
-        newest.track();
-        chat.outbox.track();
-        if let Some(list) = list.get() {
-            list.set_scroll_top(list.scroll_height());
+    // What the view last followed: the conversation, its newest message,
+    // how many messages it held, and how many of mine were on their way.
+    type Followed = (Option<ConversationId>, Option<(i64, UserId)>, usize, usize);
+    Effect::new(move |before: Option<Followed>| -> Followed {
+        let now: Followed = (chat.active_id(), newest.get(), rows.with(Vec::len), pending().len());
+        let (switched, grew, sending) = match &before {
+            None => (true, false, false),
+            Some((conversation, newest, _, pending)) => (*conversation != now.0, *newest != now.1, now.3 > *pending),
+        };
+        let mine = now.1.is_some_and(|(_, from)| chat.me_id() == Some(from));
+        if switched || sending || (grew && (mine || at_bottom.get_value())) {
+            to_newest();
+        } else if grew && now.1.is_some() {
+            let came = before.map_or(1, |(_, _, held, _)| now.2.saturating_sub(held).max(1));
+            unseen.update(|n| *n += came);
         }
+        now
     });
     view! {
         <section class="messages-pane" class:private=private data-testid="conversation">
@@ -75,7 +112,7 @@ pub fn ConversationView() -> impl IntoView {
                     <button type="button" class="leave" on:click=leave>"Leave room"</button>
                 </Show>
             </header>
-            <ol class="messages" node_ref=list aria-live="polite" data-testid="messages">
+            <ol class="messages" node_ref=list aria-live="polite" data-testid="messages" on:scroll=on_scroll>
                 <Show when=has_earlier>
                     <li class="earlier">
                         <button type="button" on:click=load_earlier disabled=move || loading_earlier.get()>
@@ -90,6 +127,18 @@ pub fn ConversationView() -> impl IntoView {
                     <PendingRow outgoing/>
                 </For>
             </ol>
+            <button
+                type="button"
+                class="new-messages"
+                data-testid="new-messages"
+                hidden=move || unseen.get() == 0
+                on:click=move |_| to_newest()
+            >
+                {move || match unseen.get() {
+                    1 => "1 new message ↓".to_owned(),
+                    n => format!("{n} new messages ↓"),
+                }}
+            </button>
             <Show when=move || rows.with(Vec::is_empty)>
                 <p class="empty">"No messages yet. Say hello!"</p>
             </Show>
