@@ -82,11 +82,13 @@ pub fn ConversationView() -> impl IntoView {
         let active = chat.active.get();
         chat.outbox.with(|outbox| outbox.iter().filter(|m| m.to == active).cloned().collect::<Vec<Outgoing>>())
     };
+    // How many of those there are, without copying them.
+    let waiting = move || chat.active.with(|active| chat.outbox.with(|o| o.iter().filter(|m| m.to == *active).count()));
     // What the view last followed: the conversation, its newest message,
     // how many messages it held, and how many of mine were on their way.
     type Followed = (Option<ConversationId>, Option<(i64, UserId)>, usize, usize);
     Effect::new(move |before: Option<Followed>| -> Followed {
-        let now: Followed = (chat.active_id(), newest.get(), rows.with(Vec::len), pending().len());
+        let now: Followed = (chat.active_id(), newest.get(), rows.with(Vec::len), waiting());
         let (switched, grew, sending) = match &before {
             None => (true, false, false),
             Some((conversation, newest, _, pending)) => (*conversation != now.0, *newest != now.1, now.3 > *pending),
