@@ -72,4 +72,9 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
+if ! command -v sqlite3 >/dev/null; then
+    log "installing Debian's sqlite3 (the day-separator tests age stored messages)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3
+fi
 log "all tools present"

@@ -24,12 +24,14 @@ export interface PageOptions {
   javaScriptEnabled?: boolean;
   url?: string;
   viewport?: { width: number; height: number };
+  /** The browser's time zone (an IANA name), instead of the machine's. */
+  timezoneId?: string;
   /** Runs on the new context before the page loads (to route its traffic, say). */
   prepare?: (context: BrowserContext) => Promise<void>;
 }
 
 export async function openPage(browser: Browser, options: PageOptions = {}): Promise<ChatUser> {
-  const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true, viewport: options.viewport });
+  const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true, viewport: options.viewport, timezoneId: options.timezoneId });
   await options.prepare?.(context);
   const page = await context.newPage();
   const errors: string[] = [];

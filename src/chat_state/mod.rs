@@ -8,12 +8,14 @@
 //! messages are kept per [`ConversationId`] (`conversations.rs`), however
 //! they arrived (`message` or `secret`, live or paged).
 
+mod calendar;
 mod conversations;
 mod outbox;
 mod presence;
 mod rooms;
 mod uploads;
 
+pub use calendar::{iso_day, iso_instant, LocalClock};
 pub use outbox::{Outgoing, MAX_OUTBOX};
 pub use uploads::{Upload, MAX_TRAY};
 
@@ -145,8 +147,9 @@ pub struct ChatState {
     pub active: RwSignal<Conversation>,
     /// The last error the server pushed without an ack to carry it.
     pub notice: RwSignal<Option<String>>,
-    /// Minutes east of UTC for showing times; 0 until the browser says.
-    pub utc_offset_minutes: RwSignal<i32>,
+    /// The reader's clock for showing times and days: the server's, in
+    /// UTC, until the browser says.
+    pub clock: RwSignal<LocalClock>,
     /// Messages I wrote that the server has not confirmed yet, oldest first.
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// The history epoch the messages above belong to.
@@ -182,7 +185,7 @@ impl ChatState {
             status: RwSignal::new(ConnStatus::Connecting),
             active: RwSignal::new(active),
             notice: RwSignal::new(snapshot.notice),
-            utc_offset_minutes: RwSignal::new(0),
+            clock: RwSignal::new(LocalClock { offset_minutes: 0, now_ms: snapshot.now }),
             outbox: RwSignal::new(Vec::new()),
             epoch: StoredValue::new(snapshot.epoch),
             uploads: RwSignal::new(Vec::new()),
@@ -313,12 +316,6 @@ impl ChatState {
         }
         self.active.set(conversation);
     }
-}
-
-/// `HH:MM` for a millisecond timestamp, shifted by `offset_minutes`.
-pub fn clock_time(at_ms: i64, offset_minutes: i32) -> String {
-    let minutes = (at_ms / 60_000 + i64::from(offset_minutes)).rem_euclid(24 * 60);
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 #[cfg(test)]

@@ -259,13 +259,6 @@ fn only_a_latest_page_counts_as_holding_a_conversation() {
 }
 
 #[test]
-fn clock_time_wraps_midnight() {
-    assert_eq!(clock_time(0, 0), "00:00");
-    assert_eq!(clock_time(0, -60), "23:00");
-    assert_eq!(clock_time((13 * 60 + 7) * 60_000, 120), "15:07");
-}
-
-#[test]
 fn rooms_stay_by_name_and_conversations_newest_first() {
     Owner::new_root(None).with(|| {
         let chat = ChatState::new(ChatSnapshot::default());

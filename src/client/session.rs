@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 
 use super::address;
 use super::socket::{SocketClient, SocketEvent};
-use crate::chat_state::{ChatState, ConnStatus, Conversation, Gap, Outgoing};
+use crate::chat_state::{ChatState, ConnStatus, Conversation, Gap, LocalClock, Outgoing};
 use crate::engine_io::RawPayload;
 use crate::error::{code, ApiError};
 use crate::protocol::{
@@ -26,6 +26,20 @@ use crate::protocol::{
 thread_local! {
     // The browser runs one thread; this is the page's one connection.
     static CLIENT: RefCell<Option<SocketClient>> = const { RefCell::new(None) };
+}
+
+/// The browser's offset from UTC and its clock, for times and days.
+fn read_clock(chat: ChatState) {
+    let now = js_sys::Date::new_0();
+    let offset_minutes = -(now.get_timezone_offset() as i32);
+    let clock = LocalClock { offset_minutes, now_ms: now.get_time() as i64 };
+    // Only when the day or offset changes: every time label reads it.
+    if chat
+        .clock
+        .with_untracked(|old| old.offset_minutes != offset_minutes || old.day(old.now_ms) != clock.day(clock.now_ms))
+    {
+        chat.clock.set(clock);
+    }
 }
 
 fn client() -> Option<SocketClient> {
@@ -42,8 +56,9 @@ pub fn start(chat: ChatState) {
     if client().is_some() {
         return;
     }
-    let offset = -(js_sys::Date::new_0().get_timezone_offset() as i32);
-    chat.utc_offset_minutes.set(offset);
+    read_clock(chat);
+    // "Today" moves on at midnight, for a tab left open overnight.
+    let _ = set_interval_with_handle(move || read_clock(chat), std::time::Duration::from_secs(60));
 
     let socket = SocketClient::start(move |happening| match happening {
         SocketEvent::Status(status) => chat.status.set(status),

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::media::MediaView;
 use crate::actions::{use_actions, ChatActions};
-use crate::chat_state::{clock_time, ChatState, Conversation, Outgoing};
+use crate::chat_state::{iso_day, iso_instant, ChatState, Conversation, LocalClock, Outgoing};
 use crate::protocol::{ConversationId, Message, User, UserId, LOBBY};
 
 #[component]
@@ -122,8 +122,8 @@ pub fn ConversationView() -> impl IntoView {
                         </button>
                     </li>
                 </Show>
-                <For each=move || rows.get() key=|message| message.id let:message>
-                    <MessageRow message/>
+                <For each=move || rows.with(|rows| laid_out(rows, chat.clock.get())) key=|(message, place)| (message.id, *place) let:row>
+                    <MessageRow message=row.0 place=row.1/>
                 </For>
                 <For each=pending key=|m| (m.cid.clone(), m.refused.clone()) let:outgoing>
                     <PendingRow outgoing/>
@@ -190,20 +190,58 @@ fn Invite() -> impl IntoView {
     }
 }
 
-/// One message, of a room or a private conversation alike.
+/// How long after one message the next from the same person still joins
+/// its group, under the first one's name and time.
+const GROUP_WITHIN_MS: i64 = 5 * 60_000;
+
+/// Where a message sits among its neighbours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Place {
+    /// A new day starts with it: a separator goes above.
+    new_day: bool,
+    /// It continues the group of the message above: same person, same
+    /// day, a few minutes apart.
+    continued: bool,
+}
+
+/// The messages with their places, on the reader's `clock`.
+fn laid_out(rows: &[Message], clock: LocalClock) -> Vec<(Message, Place)> {
+    let mut above: Option<&Message> = None;
+    let mut laid = Vec::with_capacity(rows.len());
+    for message in rows {
+        let new_day = above.is_none_or(|above| clock.day(above.at) != clock.day(message.at));
+        let continued = !new_day
+            && above.is_some_and(|above| {
+                above.from.id == message.from.id && (0..GROUP_WITHIN_MS).contains(&(message.at - above.at))
+            });
+        laid.push((message.clone(), Place { new_day, continued }));
+        above = Some(message);
+    }
+    laid
+}
+
+/// One message, of a room or a private conversation alike, with the day
+/// separator above it when a day starts with it.
 #[component]
-fn MessageRow(message: Message) -> impl IntoView {
-    let private = matches!(message.conversation, ConversationId::Pair(..));
+fn MessageRow(message: Message, place: Place) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let from = message.from.id;
     let mine = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id == from));
     let at = message.at;
+    let clock = move || chat.clock.get();
+    let separator = place.new_day.then(|| {
+        view! {
+            <li class="day" data-testid="day">
+                <time datetime=move || iso_day(clock().day(at))>{move || clock().day_label(clock().day(at))}</time>
+            </li>
+        }
+    });
     view! {
-        <li class="message" class:mine=mine class:private=private data-testid="message">
+        {separator}
+        <li class="message" class:mine=mine class:continued=place.continued data-testid="message">
             <div class="meta">
                 <span class="from">{message.from.name}</span>
-                <time>{move || clock_time(at, chat.utc_offset_minutes.get())}</time>
-                {private.then(|| view! { <span class="lock" title="private">"private"</span> })}
+                <time datetime=iso_instant(at) title=move || clock().full(at)>{move || clock().time(at)}</time>
             </div>
             {message.media.map(|media| view! { <MediaView media/> })}
             {(!message.text.is_empty()).then(|| view! { <p class="text">{message.text}</p> })}
@@ -244,5 +282,52 @@ fn PendingRow(outgoing: Outgoing) -> impl IntoView {
                     }
                 })}
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: i64, from: i64, at: i64) -> Message {
+        Message {
+            id,
+            seq: id,
+            conversation: ConversationId::Room(LOBBY.into()),
+            from: User { id: from, name: format!("user {from}") },
+            to: None,
+            text: String::new(),
+            at,
+            cid: None,
+            media: None,
+        }
+    }
+
+    #[test]
+    fn groups_one_persons_messages_within_minutes_of_the_same_day() {
+        let minute = 60_000;
+        let evening = 86_400_000 - 3 * minute;
+        let rows = [
+            message(1, 1, evening),
+            message(2, 1, evening + minute),
+            message(3, 2, evening + minute),
+            message(4, 2, evening + 2 * minute),
+            message(5, 2, evening + 4 * minute),
+            message(6, 2, evening + 10 * minute),
+        ];
+        let places =
+            |clock| laid_out(&rows, clock).into_iter().map(|(_, p)| (p.new_day, p.continued)).collect::<Vec<_>>();
+        let utc = LocalClock { offset_minutes: 0, now_ms: 0 };
+        assert_eq!(
+            places(utc),
+            [(true, false), (false, true), (false, false), (false, true), (true, false), (false, false)],
+            "midnight in UTC falls before the fifth"
+        );
+        // An hour east, every one of them is on the next day.
+        let east = LocalClock { offset_minutes: 60, ..utc };
+        assert_eq!(
+            places(east),
+            [(true, false), (false, true), (false, false), (false, true), (false, true), (false, false)]
+        );
     }
 }

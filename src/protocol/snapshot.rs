@@ -51,6 +51,10 @@ pub struct ChatSnapshot {
     /// sending a byte.
     #[serde(default)]
     pub max_upload_bytes: u64,
+    /// The server's clock when it rendered the page (ms since the epoch),
+    /// so that the first frame says "Today" where the server did.
+    #[serde(default)]
+    pub now: i64,
 }
 
 /// A form post the server refused: the server function's path (so that

@@ -12,6 +12,7 @@ use crate::protocol::{
 use crate::server::chat::access::check_can_read;
 use crate::server::chat::history;
 use crate::server::chat::rooms::list_for;
+use crate::server::clock::now_ms;
 use crate::server::state::AppState;
 
 /// The snapshot for `me` at the address naming `room` or `with`. What the
@@ -83,5 +84,6 @@ pub async fn load(
         epoch: state.history_epoch.to_string(),
         allow_guests: state.config.allow_guests,
         max_upload_bytes: state.config.max_upload_bytes,
+        now: now_ms(),
     })
 }
