@@ -47,7 +47,7 @@ pub enum ChatError {
     InvalidPayload(String),
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
-    #[error("that name is in use by someone online; pick another")]
+    #[error("that name, or one that looks just like it, is someone else's; pick another")]
     NameTaken,
     #[error("there is no such user")]
     NoSuchUser,

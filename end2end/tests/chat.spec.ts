@@ -1,4 +1,5 @@
 // The chat as people use it, in real Chromium against the real server.
+import { io } from "socket.io-client";
 import { test, expect, joinAs, openPage, onlineUser, send, message, uniqueName, baseUrl } from "./fixtures";
 
 test("a message appears live for everyone in the lobby", async ({ browser, users }) => {
@@ -54,14 +55,16 @@ test("a private message reaches only its recipient", async ({ browser, users }) 
   await expect(alice.page.getByTestId("conversation-title")).toHaveText(`Private conversation with ${bob.name}`);
   const secret = `only for ${bob.name}`;
   await send(alice.page, secret);
-  await expect(message(alice.page, secret)).toHaveClass(/private/);
+  // The whole conversation is marked private, not each message; mine look different from theirs.
+  await expect(alice.page.getByTestId("conversation")).toHaveClass(/private/);
+  await expect(message(alice.page, secret)).toHaveClass(/mine/);
 
-  // Bob sees an unread badge, then the message, styled as private.
+  // Bob sees an unread badge, then the message, in a conversation marked private.
   await expect(onlineUser(bob.page, alice.name).locator(".badge")).toHaveText("1");
   await expect(message(bob.page, secret)).toHaveCount(0);
   await onlineUser(bob.page, alice.name).click();
   await expect(message(bob.page, secret)).toBeVisible();
-  await expect(message(bob.page, secret)).toHaveClass(/private/);
+  await expect(message(bob.page, secret)).not.toHaveClass(/mine/);
   await expect(bob.page.getByTestId("conversation")).toHaveClass(/private/);
 
   // A lobby message afterwards is a barrier for carol.
@@ -157,6 +160,8 @@ test("the composer explains empty and too-long messages", async ({ browser, user
   await expect(composer).toHaveValue("x".repeat(4001));
 });
 
+const TAKEN = "that name, or one that looks just like it, is someone else's; pick another";
+
 test("a name held by someone online is refused with a clear message", async ({ browser, users }) => {
   const alice = await joinAs(browser, uniqueName("alice"));
   const imposter = await openPage(browser);
@@ -164,7 +169,54 @@ test("a name held by someone online is refused with a clear message", async ({ b
   await expect(imposter.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
   await imposter.page.getByLabel("Pick a name to join the chat").fill(alice.name.toUpperCase());
   await imposter.page.getByRole("button", { name: "Join" }).click();
-  await expect(imposter.page.getByTestId("join-error")).toHaveText("that name is in use by someone online; pick another");
+  await expect(imposter.page.getByTestId("join-error")).toHaveText(TAKEN);
+});
+
+test("a guest's name stays theirs while they are away, look-alikes included", async ({ browser, users }) => {
+  const olivia = await joinAs(browser, uniqueName("Olivia"));
+  users.push(olivia);
+  await olivia.page.close();
+  const imposter = await openPage(browser);
+  users.push(imposter);
+  await expect(imposter.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+  await expect(onlineUser(imposter.page, olivia.name)).toHaveCount(0);
+  const lookAlike = olivia.name.replace("i", "\u0456"); // a Cyrillic і
+  expect(lookAlike).not.toBe(olivia.name);
+  for (const name of [olivia.name, olivia.name.toLowerCase(), lookAlike]) {
+    await imposter.page.getByLabel("Pick a name to join the chat").fill(name);
+    await imposter.page.getByRole("button", { name: "Join" }).click();
+    await expect(imposter.page.getByTestId("join-error"), name).toHaveText(TAKEN);
+  }
+  // Olivia comes back to her name.
+  olivia.page = await olivia.context.newPage();
+  await olivia.page.goto(baseUrl());
+  await expect(olivia.page.getByTestId("me")).toHaveText(olivia.name);
+  await expect(onlineUser(imposter.page, olivia.name)).toHaveCount(1);
+});
+
+test("two people who still share a name are told apart", async ({ browser, users }) => {
+  // A client that never presents its token (the prototype's) holds no name
+  // once it goes; it can still come back with its token and keep its name.
+  const name = uniqueName("Sam");
+  const first = io(baseUrl(), { transports: ["websocket"], forceNew: true });
+  const firstAck = await first.emitWithAck("online", { name });
+  first.disconnect();
+  const second = io(baseUrl(), { transports: ["websocket"], forceNew: true });
+  const secondAck = await second.emitWithAck("online", { name });
+  expect(secondAck.ok).toBe(true);
+  const back = io(baseUrl(), { transports: ["websocket"], forceNew: true, auth: { token: firstAck.token } });
+  try {
+    const viewer = await openPage(browser);
+    users.push(viewer);
+    const both = viewer.page.getByTestId("online-users").locator("button.person", { hasText: name });
+    // In id order (the list's order for one name): the first came first.
+    await expect(both).toHaveText([`${name} #${firstAck.user.id}`, `${name} #${secondAck.user.id}`]);
+    second.disconnect();
+    await expect(both).toHaveText([name]);
+  } finally {
+    back.disconnect();
+    second.disconnect();
+  }
 });
 
 test("works on a phone-sized screen", async ({ browser, users }) => {

@@ -103,7 +103,7 @@ test("a private conversation a stranger started while I was away shows up when I
 
   await alice.context.setOffline(false);
   await expect(status).toHaveAttribute("data-state", "connected");
-  const carolRow = alice.page.locator("button.person", { hasText: carol.name });
+  const carolRow = alice.page.getByTestId("private-conversations").locator("button.person", { hasText: carol.name });
   await expect(carolRow.locator(".badge")).toHaveText("1");
   await carolRow.click();
   await expect(message(alice.page, text)).toHaveCount(1);

@@ -125,9 +125,10 @@ test("without JavaScript a message on a /dm address stays private", async ({ bro
   await visitor.page.getByTestId("composer").fill(text);
   await visitor.page.getByRole("button", { name: "Send" }).click();
   await expect(message(visitor.page, text)).toHaveCount(1);
-  await expect(message(visitor.page, text)).toHaveClass(/private/);
+  await expect(visitor.page.getByTestId("conversation")).toHaveClass(/private/);
   // alice gets it privately; bob, in the lobby, never sees it.
-  await expect(alice.page.locator("button.person", { hasText: name }).locator(".badge")).toHaveText("1");
+  const visitorRow = alice.page.getByTestId("private-conversations").locator("button.person", { hasText: name });
+  await expect(visitorRow.locator(".badge")).toHaveText("1");
   await expect(bob.page.locator("body")).not.toContainText(text);
 });
 

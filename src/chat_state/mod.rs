@@ -157,6 +157,8 @@ pub struct ChatState {
     /// Files being uploaded, in the order they were picked.
     pub uploads: RwSignal<Vec<Upload>>,
     pub max_upload_bytes: StoredValue<u64>,
+    /// Names that two or more people I can see go by ([`ChatState::display_name`]).
+    pub namesakes: Memo<HashSet<String>>,
 }
 
 impl ChatState {
@@ -170,7 +172,7 @@ impl ChatState {
         let page = page.into_messages();
         let shown = active.id(me);
         let messages = shown.clone().map(|id| (id, page)).into_iter().collect();
-        ChatState {
+        let chat = ChatState {
             me: RwSignal::new(snapshot.me),
             messages: RwSignal::new(messages),
             unread: RwSignal::new(HashMap::new()),
@@ -190,7 +192,10 @@ impl ChatState {
             epoch: StoredValue::new(snapshot.epoch),
             uploads: RwSignal::new(Vec::new()),
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
-        }
+            // Set below: it reads the state it belongs to.
+            namesakes: Memo::new(|_| HashSet::new()),
+        };
+        ChatState { namesakes: Memo::new(move |_| chat.find_namesakes()), ..chat }
     }
 
     /// Who I am, untracked.

@@ -3,12 +3,44 @@
 //! not batch). A skipped batch is a gap the session fills by asking for the
 //! list again.
 
+use std::collections::HashSet;
+
 use leptos::prelude::*;
 
 use super::{ChatState, Gap};
 use crate::protocol::{by_name, PresenceChanges, PresenceList, User};
 
 impl ChatState {
+    /// The names two or more different people go by among those I can see
+    /// now: who is online, my private conversations, and the authors of
+    /// the open conversation. Names are kept apart on the server, but a
+    /// restored session keeps its name, and old messages keep the name of
+    /// a guest long gone.
+    pub(super) fn find_namesakes(&self) -> HashSet<String> {
+        let mut people: Vec<(String, i64)> =
+            self.online.with(|online| online.iter().map(|u| (u.name.clone(), u.id)).collect());
+        self.conversations.with(|list| people.extend(list.iter().map(|c| (c.with.name.clone(), c.with.id))));
+        if let Some(open) = self.active.with(|active| active.id(self.me.with(|me| me.as_ref().map(|me| me.id)))) {
+            self.messages.with(|all| {
+                let authors = all.get(&open).into_iter().flatten().map(|m| (m.from.name.clone(), m.from.id));
+                people.extend(authors);
+            });
+        }
+        people.sort_unstable();
+        people.dedup();
+        people.windows(2).filter(|pair| pair[0].0 == pair[1].0).map(|pair| pair[0].0.clone()).collect()
+    }
+
+    /// `user`'s name as shown: with their id when someone else I can see
+    /// goes by the same name ("Alicia #17"), so the two are told apart.
+    pub fn display_name(&self, user: &User) -> String {
+        if self.namesakes.with(|names| names.contains(&user.name)) {
+            format!("{} #{}", user.name, user.id)
+        } else {
+            user.name.clone()
+        }
+    }
+
     pub(super) fn set_presence(&self, list: PresenceList) {
         self.presence_version.set_value(Some(list.version));
         self.online.set(list.users);

@@ -85,7 +85,7 @@ pub fn Composer() -> impl IntoView {
     };
     let placeholder = move || match chat.active.get() {
         Conversation::Room(room) => format!("Message #{room}"),
-        Conversation::Direct(peer) => format!("Private message to {}", peer.name),
+        Conversation::Direct(peer) => format!("Private message to {}", chat.display_name(&peer)),
     };
     // Where a form post (without JavaScript) goes: the room on screen, or
     // privately to the person on screen.

@@ -20,7 +20,7 @@ pub fn ConversationView() -> impl IntoView {
     let private = move || chat.active.with(|a| matches!(a, Conversation::Direct(_)));
     let title = move || match chat.active.get() {
         Conversation::Room(room) => format!("# {room}"),
-        Conversation::Direct(peer) => format!("Private conversation with {}", peer.name),
+        Conversation::Direct(peer) => format!("Private conversation with {}", chat.display_name(&peer)),
     };
     // A room I joined (not the lobby, which nobody leaves) can be left.
     let leavable = move || match chat.active.get() {
@@ -240,7 +240,7 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
         {separator}
         <li class="message" class:mine=mine class:continued=place.continued data-testid="message">
             <div class="meta">
-                <span class="from">{message.from.name}</span>
+                <span class="from">{move || chat.display_name(&message.from)}</span>
                 <time datetime=iso_instant(at) title=move || clock().full(at)>{move || clock().time(at)}</time>
             </div>
             {message.media.map(|media| view! { <MediaView media/> })}

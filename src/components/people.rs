@@ -13,18 +13,14 @@ use crate::protocol::User;
 pub fn People() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let me = move || chat.me.get().map(|u| u.id);
-    // People I have a private conversation with who are not online now,
-    // most recent first.
-    let offline_peers = move || {
+    // Everyone I have a private conversation with, most recent first,
+    // online or not: a conversation keeps its place either way.
+    let peers = move || {
         let Some(me) = me() else { return Vec::new() };
-        let online = chat.online.get();
-        chat.conversations.with(|list| {
-            list.iter()
-                .map(|c| c.with.clone())
-                .filter(|peer| peer.id != me && !online.iter().any(|u| u.id == peer.id))
-                .collect::<Vec<User>>()
-        })
+        chat.conversations
+            .with(|list| list.iter().map(|c| c.with.clone()).filter(|peer| peer.id != me).collect::<Vec<User>>())
     };
+    let is_online = move |id| chat.online.with(|online| online.iter().any(|u| u.id == id));
     // While the connection is down, the list is who was online when it
     // dropped: it says so, and its dots go grey.
     let stale =
@@ -38,14 +34,14 @@ pub fn People() -> impl IntoView {
             </p>
             <ul data-testid="online-users">
                 <For each=move || chat.online.get() key=|user| (user.id, user.name.clone()) let:user>
-                    <PersonRow user online=true/>
+                    <PersonRow user online=Signal::stored(true)/>
                 </For>
             </ul>
-            <Show when=move || !offline_peers().is_empty()>
+            <Show when=move || !peers().is_empty()>
                 <h2>"Private conversations"</h2>
-                <ul>
-                    <For each=offline_peers key=|user| user.id let:user>
-                        <PersonRow user online=false/>
+                <ul data-testid="private-conversations">
+                    <For each=peers key=|user| (user.id, user.name.clone()) let:user>
+                        <PersonRow online=Signal::derive(move || is_online(user.id)) user/>
                     </For>
                 </ul>
             </Show>
@@ -55,7 +51,7 @@ pub fn People() -> impl IntoView {
 }
 
 #[component]
-fn PersonRow(user: User, online: bool) -> impl IntoView {
+fn PersonRow(user: User, online: Signal<bool>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let id = user.id;
     let is_me = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id == id));
@@ -66,7 +62,8 @@ fn PersonRow(user: User, online: bool) -> impl IntoView {
         chat.unread.with(|u| conversation.and_then(|c| u.get(&c).copied()).unwrap_or(0))
     };
     let has_unread = move || unread() > 0;
-    let name = user.name.clone();
+    let shown = user.clone();
+    let name = move || chat.display_name(&shown);
     let actions = use_actions();
     let open = move |_| {
         if chat.me.with_untracked(Option::is_some) && !is_me() {
@@ -78,13 +75,14 @@ fn PersonRow(user: User, online: bool) -> impl IntoView {
             <button
                 class="person"
                 class:active=active
-                class:offline=!online
+                class:offline=move || !online.get()
                 data-user-id=id.to_string()
                 title=move || if is_me() { "This is you".to_owned() } else { "Send a private message".to_owned() }
                 on:click=open
             >
                 <span class="presence-dot" aria-hidden="true"></span>
                 <span class="name">{name}</span>
+                <span class="visually-hidden">{move || if online.get() { "" } else { " (offline)" }}</span>
                 <Show when=is_me>
                     <span class="you">" (you)"</span>
                 </Show>

@@ -29,7 +29,7 @@ pub(crate) mod failure;
 pub(crate) mod http;
 pub(crate) mod limits;
 pub(crate) mod media;
-pub(crate) mod names;
+pub mod names;
 pub(crate) mod socket;
 pub(crate) mod state;
 pub mod store;

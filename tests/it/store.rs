@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rtca::protocol::{ConversationId, Message, User};
+use rtca::server::names::NameKeys;
 use rtca::server::store::{
-    self, CommitSink, Committed, Cursor, Insert, NewGuest, NewMember, NewMessage, NewUpload, RoomFilter, Store,
+    self, CommitSink, Committed, Cursor, Insert, NameHolder, NewGuest, NewMember, NewMessage, NewUpload, RoomFilter,
+    Store,
 };
 use rtca::server::store::{StoreError, StoreResult};
 
@@ -61,7 +63,8 @@ async fn backends() -> Vec<Backend> {
 
 async fn guest(store: &dyn Store, name: &'static str) -> User {
     let token_hash = format!("{name}'s token");
-    let new = NewGuest { name, name_key: name, at: 1, token_hash: token_hash.as_bytes(), expires_at: 1_000 };
+    let keys = NameKeys::of(name);
+    let new = NewGuest { name, keys: &keys, at: 1, token_hash: token_hash.as_bytes(), expires_at: 1_000 };
     store.create_guest_with_session(new).await.unwrap()
 }
 
@@ -262,6 +265,34 @@ async fn private_conversations_are_listed_for_their_two_only() {
     }
 }
 
+/// Who holds a name: an account for good; a guest while a session of
+/// theirs is live and was presented once; look-alikes and other cases too.
+#[tokio::test]
+async fn names_are_held_by_accounts_and_by_guests_who_can_return() {
+    for backend in backends().await {
+        let store = &backend.store;
+        let holder = |name: &str, except: Option<i64>, now: i64| {
+            let keys = NameKeys::of(name);
+            async move { store.name_holder(&keys, except, now).await.unwrap() }
+        };
+        let olivia = guest(&**store, "Olivia").await;
+        assert_eq!(holder("olivia", None, 2).await, None, "a session never presented keeps no name");
+        assert_eq!(store.session_user(b"Olivia's token", 2).await.unwrap(), Some(olivia.clone()));
+        assert_eq!(holder("OLIVIA", None, 2).await, Some(NameHolder::Guest), "{}", backend.name);
+        assert_eq!(holder("Olivіa", None, 2).await, Some(NameHolder::Guest), "a Cyrillic і");
+        assert_eq!(holder("Olivia", Some(olivia.id), 2).await, None, "one's own name");
+        assert_eq!(holder("Olivia", None, 1_000).await, None, "the session is over");
+        assert_eq!(holder("Oliver", None, 2).await, None);
+
+        let keys = NameKeys::of("Dora");
+        store.create_member(NewMember { name: "Dora", keys: &keys, password_hash: "hash", at: 3 }).await.unwrap();
+        assert_eq!(holder("D0ra", None, i64::MAX).await, Some(NameHolder::Member), "accounts hold theirs for good");
+        store.rename_user(olivia.id, "Dora", &keys).await.unwrap();
+        assert_eq!(holder("dora", None, 2).await, Some(NameHolder::Member), "an account before a guest");
+        assert_eq!(holder("Olivia", None, 2).await, None, "a rename lets the old name go");
+    }
+}
+
 /// Guests and their sessions, accounts by name key, renames.
 #[tokio::test]
 async fn users_sessions_and_accounts() {
@@ -286,7 +317,8 @@ async fn users_sessions_and_accounts() {
         assert_eq!(store.delete_expired_sessions(5_000).await.unwrap(), 0);
         assert_eq!(store.session_user(b"third", 5_000).await.unwrap(), Some(alice.clone()));
 
-        let dora = NewMember { name: "Dora", name_key: "dora", password_hash: "hash", at: 3 };
+        let dora_keys = NameKeys::of("Dora");
+        let dora = NewMember { name: "Dora", keys: &dora_keys, password_hash: "hash", at: 3 };
         let member = store.create_member(dora).await.unwrap().unwrap();
         let again = NewMember { name: "DORA", password_hash: "other", ..dora };
         assert_eq!(store.create_member(again).await.unwrap(), None, "one name key once");
@@ -295,7 +327,7 @@ async fn users_sessions_and_accounts() {
         assert!(!store.is_registered(alice.id).await.unwrap());
         assert_eq!(store.member("alice").await.unwrap(), None, "guests are no accounts");
 
-        store.rename_user(alice.id, "Alicia", "alicia").await.unwrap();
+        store.rename_user(alice.id, "Alicia", &NameKeys::of("Alicia")).await.unwrap();
         assert_eq!(store.user(alice.id).await.unwrap().map(|u| u.name), Some("Alicia".to_owned()));
         assert_eq!(store.user(9_999).await.unwrap(), None, "{}", backend.name);
     }
@@ -373,9 +405,11 @@ async fn abandoned_guests_are_forgotten() {
         let (recipient, uploader) = (guest(&**store, recipient).await, guest(&**store, uploader).await);
         let (founder, online, keeper) =
             (guest(&**store, founder).await, guest(&**store, online).await, guest(&**store, keeper).await);
-        let young = NewGuest { name: "young", name_key: "young", at: 500, token_hash: b"young", expires_at: 1_000 };
+        let young_keys = NameKeys::of("young");
+        let young = NewGuest { name: "young", keys: &young_keys, at: 500, token_hash: b"young", expires_at: 1_000 };
         let young = store.create_guest_with_session(young).await.unwrap();
-        let dora = NewMember { name: "Dora", name_key: "dora", password_hash: "hash", at: 3 };
+        let dora_keys = NameKeys::of("Dora");
+        let dora = NewMember { name: "Dora", keys: &dora_keys, password_hash: "hash", at: 3 };
         let member = store.create_member(dora).await.unwrap().unwrap();
 
         let pair = ConversationId::pair(poster.id, recipient.id);

@@ -16,11 +16,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use tokio::sync::Semaphore;
 
-use super::identity::{check_not_registered, hash_token, start_session};
+use super::identity::{check_name_unheld, hash_token, start_session};
 use crate::error::ChatError;
 use crate::protocol::{validate_name, User, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use crate::server::clock::now_ms;
-use crate::server::names::name_key;
+use crate::server::names::{name_key, NameKeys};
 use crate::server::state::AppState;
 use crate::server::store::NewMember;
 /// Hashes computed at once; each takes 19 MiB and a core for a moment.
@@ -123,10 +123,10 @@ pub async fn register(
     state.presence.check_name_free(name, None)?;
     // Refuse a taken name before the slow hash; the unique index still
     // settles a race between two sign-ups.
-    let key = name_key(name);
-    check_not_registered(state, &key).await?;
+    let keys = NameKeys::of(name);
+    check_name_unheld(state, &keys, None).await?;
     let hash = hash_password(password.to_owned()).await?;
-    let member = NewMember { name, name_key: &key, password_hash: &hash, at: now_ms() };
+    let member = NewMember { name, keys: &keys, password_hash: &hash, at: now_ms() };
     let user = state.store.create_member(member).await?.ok_or(ChatError::NameRegistered)?;
     tracing::info!(user = user.id, "account created");
     let token = start_session(state, &user).await?;

@@ -14,15 +14,15 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::{code, ApiError, ChatError};
-use crate::protocol::{validate_name, User};
+use crate::protocol::{validate_name, User, UserId};
 use crate::server::clock::now_ms;
 use crate::server::config::Config;
 use crate::server::delivery::wire::Peer;
-use crate::server::names::name_key;
+use crate::server::names::NameKeys;
 use crate::server::socket::presence::Presence;
 use crate::server::socket::seat::Seat;
 use crate::server::state::AppState;
-use crate::server::store::{NewGuest, Store, StoreResult};
+use crate::server::store::{NameHolder, NewGuest, Store, StoreResult};
 
 /// The session cookie's name; `__Host-` prefixed when people reach RTCA
 /// over https (`RTCA_PUBLIC_URL`): the browser then keeps it only if it is
@@ -52,7 +52,8 @@ pub async fn request_address() -> Option<IpAddr> {
 }
 
 /// Creates a guest user named `name` with a new session; returns the user
-/// and the session token. Refuses a name held by another online user.
+/// and the session token. Refuses a name held by another online user, an
+/// account, or a guest whose session is live.
 pub async fn join_as_guest(state: &AppState, name: &str, address: Option<IpAddr>) -> Result<(User, String), ChatError> {
     if !state.config.allow_guests {
         return Err(ChatError::GuestsDisabled);
@@ -60,12 +61,12 @@ pub async fn join_as_guest(state: &AppState, name: &str, address: Option<IpAddr>
     let name = validate_name(name)?;
     state.presence.check_name_free(name, None)?;
     state.limits.address_joins(address)?;
-    let key = name_key(name);
-    check_not_registered(state, &key).await?;
+    let keys = NameKeys::of(name);
+    check_name_unheld(state, &keys, None).await?;
     let now = now_ms();
     let token = new_token();
     let guest =
-        NewGuest { name, name_key: &key, at: now, token_hash: &hash_token(&token), expires_at: expires(state, now) };
+        NewGuest { name, keys: &keys, at: now, token_hash: &hash_token(&token), expires_at: expires(state, now) };
     let user = state.store.create_guest_with_session(guest).await?;
     Ok((user, token))
 }
@@ -83,14 +84,14 @@ pub async fn rename(state: &AppState, seat: &Seat, current: &User, name: &str) -
     if state.store.is_registered(current.id).await? {
         return Err(ChatError::MemberRename);
     }
-    let key = name_key(name);
-    check_not_registered(state, &key).await?;
+    let keys = NameKeys::of(name);
+    check_name_unheld(state, &keys, Some(current.id)).await?;
     let renamed = User { id: current.id, name: name.to_owned() };
     // Claimed in presence first, under its lock, so that two racing claims
     // of one name cannot both win; given back if the store fails, so that
     // live messages and history never carry different names.
     seat.rename(&renamed, &state.presence)?;
-    if let Err(error) = state.store.rename_user(renamed.id, name, &key).await {
+    if let Err(error) = state.store.rename_user(renamed.id, name, &keys).await {
         seat.restore_name(current, &state.presence);
         return Err(error.into());
     }
@@ -103,10 +104,14 @@ fn expires(state: &AppState, now: i64) -> i64 {
     now.saturating_add(ttl)
 }
 
-/// Fails with `name_registered` if an account holds the name `key`.
-pub async fn check_not_registered(state: &AppState, key: &str) -> Result<(), ChatError> {
-    match state.store.member(key).await? {
-        Some(_) => Err(ChatError::NameRegistered),
+/// Fails with `name_registered` if an account holds the name `keys`, and
+/// with `name_taken` if a guest other than `except` does while their
+/// session is live: a guest who went offline comes back to their name,
+/// not to an impostor's.
+pub async fn check_name_unheld(state: &AppState, keys: &NameKeys, except: Option<UserId>) -> Result<(), ChatError> {
+    match state.store.name_holder(keys, except, now_ms()).await? {
+        Some(NameHolder::Member) => Err(ChatError::NameRegistered),
+        Some(NameHolder::Guest) => Err(ChatError::NameTaken),
         None => Ok(()),
     }
 }

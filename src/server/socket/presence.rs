@@ -10,44 +10,63 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::error::ChatError;
 use crate::protocol::{by_name, User, UserId};
-use crate::server::names::name_key;
+use crate::server::names::NameKeys;
 
 #[derive(Default)]
 pub struct Presence {
     online: Mutex<Online>,
 }
 
-/// Everyone online, by id and by name key, so checking a name costs one
-/// map lookup however many are online.
+/// Everyone online, by id and by name keys, so checking a name costs two
+/// map lookups however many are online.
 #[derive(Default)]
 struct Online {
     users: HashMap<UserId, OnlineUser>,
-    /// Name key → the online users who hold it. Usually one; two when a
-    /// restored session keeps a name someone else claimed meanwhile.
-    names: HashMap<String, Vec<UserId>>,
+    /// Name key (folded or skeleton, see `server::names`) → the online
+    /// users who hold it. Usually one; two when a restored session keeps a
+    /// name someone else claimed meanwhile.
+    names: HashMap<IndexKey, Vec<UserId>>,
+}
+
+/// A key of the name index: the two kinds never match each other.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum IndexKey {
+    Folded(String),
+    Skeleton(String),
+}
+
+fn index_keys(keys: &NameKeys) -> [IndexKey; 2] {
+    [IndexKey::Folded(keys.folded.clone()), IndexKey::Skeleton(keys.skeleton.clone())]
 }
 
 struct OnlineUser {
     user: User,
-    key: String,
+    keys: NameKeys,
     connections: usize,
 }
 
 impl Online {
-    /// Whether an online user other than `claimant` holds the name `key`.
-    fn held_by_other(&self, key: &str, claimant: Option<UserId>) -> bool {
-        self.names.get(key).is_some_and(|holders| holders.iter().any(|id| Some(*id) != claimant))
+    /// Whether an online user other than `claimant` holds the name `keys`
+    /// (either key).
+    fn held_by_other(&self, keys: &NameKeys, claimant: Option<UserId>) -> bool {
+        index_keys(keys)
+            .iter()
+            .any(|key| self.names.get(key).is_some_and(|holders| holders.iter().any(|id| Some(*id) != claimant)))
     }
 
-    fn index(&mut self, key: &str, id: UserId) {
-        self.names.entry(key.to_owned()).or_default().push(id);
+    fn index(&mut self, keys: &NameKeys, id: UserId) {
+        for key in index_keys(keys) {
+            self.names.entry(key).or_default().push(id);
+        }
     }
 
-    fn unindex(&mut self, key: &str, id: UserId) {
-        if let Some(holders) = self.names.get_mut(key) {
-            holders.retain(|holder| *holder != id);
-            if holders.is_empty() {
-                self.names.remove(key);
+    fn unindex(&mut self, keys: &NameKeys, id: UserId) {
+        for key in index_keys(keys) {
+            if let Some(holders) = self.names.get_mut(&key) {
+                holders.retain(|holder| *holder != id);
+                if holders.is_empty() {
+                    self.names.remove(&key);
+                }
             }
         }
     }
@@ -62,7 +81,7 @@ impl Presence {
 
     /// Fails with `name_taken` when another online user holds `name`.
     pub fn check_name_free(&self, name: &str, claimant: Option<UserId>) -> Result<(), ChatError> {
-        if self.lock().held_by_other(&name_key(name), claimant) {
+        if self.lock().held_by_other(&NameKeys::of(name), claimant) {
             return Err(ChatError::NameTaken);
         }
         Ok(())
@@ -73,7 +92,7 @@ impl Presence {
     /// another online user holds the name (checked under the same lock, so two
     /// racing claims cannot both win).
     pub fn connect(&self, user: &User, claim_name: bool) -> Result<bool, ChatError> {
-        let key = name_key(&user.name);
+        let key = NameKeys::of(&user.name);
         let mut online = self.lock();
         if claim_name && online.held_by_other(&key, Some(user.id)) {
             return Err(ChatError::NameTaken);
@@ -83,7 +102,7 @@ impl Presence {
             return Ok(false);
         }
         online.index(&key, user.id);
-        online.users.insert(user.id, OnlineUser { user: user.clone(), key, connections: 1 });
+        online.users.insert(user.id, OnlineUser { user: user.clone(), keys: key, connections: 1 });
         Ok(true)
     }
 
@@ -92,7 +111,7 @@ impl Presence {
     /// user's other connections, if any, take the name too. One lock for
     /// both, so that no claim can come in between.
     pub fn connect_renamed(&self, user: &User) -> Result<bool, ChatError> {
-        let key = name_key(&user.name);
+        let key = NameKeys::of(&user.name);
         let mut online = self.lock();
         if online.held_by_other(&key, Some(user.id)) {
             return Err(ChatError::NameTaken);
@@ -101,7 +120,7 @@ impl Presence {
             Some(entry) => {
                 entry.connections += 1;
                 entry.user.name.clone_from(&user.name);
-                Some(std::mem::replace(&mut entry.key, key.clone()))
+                Some(std::mem::replace(&mut entry.keys, key.clone()))
             }
             None => None,
         };
@@ -113,7 +132,7 @@ impl Presence {
             }
             None => {
                 online.index(&key, user.id);
-                online.users.insert(user.id, OnlineUser { user: user.clone(), key, connections: 1 });
+                online.users.insert(user.id, OnlineUser { user: user.clone(), keys: key, connections: 1 });
                 Ok(true)
             }
         }
@@ -128,7 +147,7 @@ impl Presence {
             return None;
         }
         let gone = online.users.remove(&user)?;
-        online.unindex(&gone.key, user);
+        online.unindex(&gone.keys, user);
         Some(gone.user)
     }
 
@@ -146,14 +165,14 @@ impl Presence {
     }
 
     fn set_name(&self, user: &User, claim: bool) -> Result<(), ChatError> {
-        let key = name_key(&user.name);
+        let key = NameKeys::of(&user.name);
         let mut online = self.lock();
         if claim && online.held_by_other(&key, Some(user.id)) {
             return Err(ChatError::NameTaken);
         }
         let Some(entry) = online.users.get_mut(&user.id) else { return Ok(()) };
         entry.user.name.clone_from(&user.name);
-        let old = std::mem::replace(&mut entry.key, key.clone());
+        let old = std::mem::replace(&mut entry.keys, key.clone());
         online.unindex(&old, user.id);
         online.index(&key, user.id);
         Ok(())
@@ -238,6 +257,17 @@ mod tests {
         p.rename(&user(5, "dave")).unwrap();
         assert!(p.check_name_free("carol", None).is_ok());
         assert_eq!(p.check_name_free("Dave", None), Err(ChatError::NameTaken));
+    }
+
+    #[test]
+    fn look_alike_names_are_taken_too() {
+        let p = Presence::default();
+        p.connect(&user(1, "Olivia2"), true).unwrap();
+        assert_eq!(p.connect(&user(2, "Olivіa2"), true), Err(ChatError::NameTaken), "a Cyrillic і");
+        assert_eq!(p.check_name_free("0livia2", None), Err(ChatError::NameTaken), "a digit zero");
+        p.rename(&user(1, "Alice")).unwrap();
+        assert_eq!(p.check_name_free("AIice", None), Err(ChatError::NameTaken), "a capital I");
+        assert!(p.check_name_free("Olivіa2", None).is_ok(), "the old name's keys went with it");
     }
 
     #[test]

@@ -34,6 +34,7 @@ use async_trait::async_trait;
 pub use error::{StoreError, StoreResult};
 
 use crate::protocol::{ConversationId, ConversationSummary, Media, Message, User, UserId};
+use crate::server::names::NameKeys;
 
 /// Opens the store the URL names, by its scheme: `sqlite://FILE` (created
 /// if missing). `sink` hears of every commit of messages.
@@ -118,18 +119,25 @@ pub enum Cursor {
 #[derive(Debug, Clone, Copy)]
 pub struct NewGuest<'a> {
     pub name: &'a str,
-    /// The name as compared (`server::chat::names::name_key`).
-    pub name_key: &'a str,
+    /// The name as compared (`server::names`).
+    pub keys: &'a NameKeys,
     pub at: i64,
     pub token_hash: &'a [u8],
     pub expires_at: i64,
+}
+
+/// Who holds a name (see [`IdentityStore::name_holder`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameHolder {
+    Member,
+    Guest,
 }
 
 /// A registered account to create.
 #[derive(Debug, Clone, Copy)]
 pub struct NewMember<'a> {
     pub name: &'a str,
-    pub name_key: &'a str,
+    pub keys: &'a NameKeys,
     /// argon2id, as a PHC string.
     pub password_hash: &'a str,
     pub at: i64,
@@ -214,12 +222,20 @@ pub trait IdentityStore: Send + Sync {
     async fn create_member(&self, member: NewMember<'_>) -> StoreResult<Option<User>>;
     /// A registered account by name key, with its password hash.
     async fn member(&self, name_key: &str) -> StoreResult<Option<(User, String)>>;
+    /// Who holds the name `keys` (either key equal), other than `except`:
+    /// an account, which holds its name for good, before a guest with a
+    /// session live at `now` and presented at least once, who holds it
+    /// until the session ends. A session never presented (a prototype
+    /// client's, which forgets its token) keeps no name: nobody could
+    /// ever come back to it.
+    async fn name_holder(&self, keys: &NameKeys, except: Option<UserId>, now: i64) -> StoreResult<Option<NameHolder>>;
     /// Whether `id` is a registered account (not a guest).
     async fn is_registered(&self, id: UserId) -> StoreResult<bool>;
-    async fn rename_user(&self, id: UserId, name: &str, name_key: &str) -> StoreResult<()>;
+    async fn rename_user(&self, id: UserId, name: &str, keys: &NameKeys) -> StoreResult<()>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn create_session(&self, token_hash: &[u8], user: UserId, at: i64, expires_at: i64) -> StoreResult<()>;
-    /// The user a live (unexpired) session token hash belongs to.
+    /// The user a live (unexpired) session token hash belongs to. The
+    /// session counts as presented from then on (see `name_holder`).
     async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>>;
     /// Ends a session (logout). Unknown hashes are no error.
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;

@@ -99,6 +99,7 @@ enum Command {
 struct GuestJob {
     name: String,
     name_key: String,
+    name_skeleton: String,
     at: i64,
     token_hash: Vec<u8>,
     expires_at: i64,
@@ -164,7 +165,8 @@ impl Writer {
     pub(super) async fn create_guest(&self, g: NewGuest<'_>) -> StoreResult<i64> {
         let guest = GuestJob {
             name: g.name.to_owned(),
-            name_key: g.name_key.to_owned(),
+            name_key: g.keys.folded.clone(),
+            name_skeleton: g.keys.skeleton.clone(),
             at: g.at,
             token_hash: g.token_hash.to_vec(),
             expires_at: g.expires_at,
@@ -308,8 +310,10 @@ fn commit(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<(Done, Option
 /// A guest and its session inside the batch's transaction.
 fn insert_guest(tx: &Transaction<'_>, guest: &GuestJob) -> rusqlite::Result<i64> {
     let id: i64 = tx
-        .prepare_cached("INSERT INTO users (name, name_key, kind, created_at) VALUES (?, ?, 'guest', ?) RETURNING id")?
-        .query_row(rusqlite::params![guest.name, guest.name_key, guest.at], |row| row.get(0))?;
+        .prepare_cached(
+            "INSERT INTO users (name, name_key, name_skeleton, kind, created_at) VALUES (?, ?, ?, 'guest', ?) RETURNING id",
+        )?
+        .query_row(rusqlite::params![guest.name, guest.name_key, guest.name_skeleton, guest.at], |row| row.get(0))?;
     tx.prepare_cached("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")?
         .execute(rusqlite::params![guest.token_hash, id, guest.at, guest.expires_at])?;
     Ok(id)

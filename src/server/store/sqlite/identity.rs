@@ -4,12 +4,38 @@
 //! through the pool.
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{Row, SqlitePool};
 
 use super::rows::user_from_row;
 use super::SqliteStore;
 use crate::protocol::{User, UserId};
-use crate::server::store::{IdentityStore, NewGuest, NewMember, StoreError, StoreResult};
+use crate::server::names::NameKeys;
+use crate::server::store::{IdentityStore, NameHolder, NewGuest, NewMember, StoreError, StoreResult};
+
+/// Fills `name_skeleton` for the users stored before it existed, a
+/// thousand to a commit; returns how many.
+pub(super) async fn backfill_name_skeletons(pool: &SqlitePool) -> StoreResult<u64> {
+    let (mut after, mut filled) = (0i64, 0u64);
+    loop {
+        let users: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, name FROM users WHERE name_skeleton = '' AND id > ? ORDER BY id LIMIT 1000")
+                .bind(after)
+                .fetch_all(pool)
+                .await?;
+        let Some((last, _)) = users.last() else { return Ok(filled) };
+        after = *last;
+        let mut tx = pool.begin().await?;
+        for (id, name) in &users {
+            sqlx::query("UPDATE users SET name_skeleton = ? WHERE id = ?")
+                .bind(NameKeys::of(name).skeleton)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        filled += users.len() as u64;
+    }
+}
 
 #[async_trait]
 impl IdentityStore for SqliteStore {
@@ -21,11 +47,12 @@ impl IdentityStore for SqliteStore {
     async fn create_member(&self, m: NewMember<'_>) -> StoreResult<Option<User>> {
         // The unique index on registered name keys decides races.
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO users (name, name_key, kind, password_hash, created_at) VALUES (?, ?, 'member', ?, ?)
-             ON CONFLICT DO NOTHING RETURNING id",
+            "INSERT INTO users (name, name_key, name_skeleton, kind, password_hash, created_at)
+             VALUES (?, ?, ?, 'member', ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(m.name)
-        .bind(m.name_key)
+        .bind(&m.keys.folded)
+        .bind(&m.keys.skeleton)
         .bind(m.password_hash)
         .bind(m.at)
         .fetch_optional(&self.pool)
@@ -42,16 +69,37 @@ impl IdentityStore for SqliteStore {
         Ok(Some((user_from_row(&row)?, row.try_get("password_hash")?)))
     }
 
+    async fn name_holder(&self, keys: &NameKeys, except: Option<UserId>, now: i64) -> StoreResult<Option<NameHolder>> {
+        // Two index lookups (name_key, name_skeleton), then each holder's
+        // kind and sessions; an account first.
+        let kind: Option<String> = sqlx::query_scalar(
+            "SELECT kind FROM users u
+             WHERE (name_key = ?1 OR name_skeleton = ?2) AND id IS NOT ?3
+               AND (kind = 'member'
+                    OR EXISTS (SELECT 1 FROM sessions s
+                               WHERE s.user_id = u.id AND s.expires_at > ?4 AND s.presented))
+             ORDER BY kind = 'member' DESC LIMIT 1",
+        )
+        .bind(&keys.folded)
+        .bind(&keys.skeleton)
+        .bind(except)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(kind.map(|kind| if kind == "member" { NameHolder::Member } else { NameHolder::Guest }))
+    }
+
     async fn is_registered(&self, id: UserId) -> StoreResult<bool> {
         let kind: Option<String> =
             sqlx::query_scalar("SELECT kind FROM users WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
         Ok(kind.as_deref() == Some("member"))
     }
 
-    async fn rename_user(&self, id: UserId, name: &str, name_key: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET name = ?, name_key = ? WHERE id = ?")
+    async fn rename_user(&self, id: UserId, name: &str, keys: &NameKeys) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET name = ?, name_key = ?, name_skeleton = ? WHERE id = ?")
             .bind(name)
-            .bind(name_key)
+            .bind(&keys.folded)
+            .bind(&keys.skeleton)
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -76,14 +124,22 @@ impl IdentityStore for SqliteStore {
 
     async fn session_user(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id
+            "SELECT u.id, u.name, s.presented FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ? AND s.expires_at > ?",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(user_from_row).transpose().map_err(StoreError::from)
+        let Some(row) = row else { return Ok(None) };
+        // Once per session: later presentations only read.
+        if !row.try_get::<bool, _>("presented")? {
+            sqlx::query("UPDATE sessions SET presented = 1 WHERE token_hash = ?")
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(user_from_row(&row)?))
     }
 
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {

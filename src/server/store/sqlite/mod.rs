@@ -52,6 +52,10 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        let filled = identity::backfill_name_skeletons(&pool).await?;
+        if filled > 0 {
+            tracing::info!(users = filled, "stored the look-alike keys of existing names");
+        }
         let writer = Writer::start(file, sink)?;
         Ok(SqliteStore { pool, writer })
     }
