@@ -154,11 +154,16 @@ pub struct ChatState {
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// The history epoch the messages above belong to.
     pub epoch: StoredValue<String>,
+    /// What the composer holds, not sent yet.
+    pub draft: RwSignal<String>,
     /// Files being uploaded, in the order they were picked.
     pub uploads: RwSignal<Vec<Upload>>,
     pub max_upload_bytes: StoredValue<u64>,
-    /// Names that two or more people I can see go by ([`ChatState::display_name`]).
-    pub namesakes: Memo<HashSet<String>>,
+    /// The people I can see who share their name with another
+    /// ([`ChatState::display_name`]). A signal of a type the app has
+    /// anyway, kept by an effect: a memo of a new type would cost the
+    /// browser bundle kilobytes of reactive machinery.
+    pub namesakes: RwSignal<Vec<User>>,
 }
 
 impl ChatState {
@@ -190,12 +195,13 @@ impl ChatState {
             clock: RwSignal::new(LocalClock { offset_minutes: 0, now_ms: snapshot.now }),
             outbox: RwSignal::new(Vec::new()),
             epoch: StoredValue::new(snapshot.epoch),
+            draft: RwSignal::new(String::new()),
             uploads: RwSignal::new(Vec::new()),
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
-            // Set below: it reads the state it belongs to.
-            namesakes: Memo::new(|_| HashSet::new()),
+            namesakes: RwSignal::new(Vec::new()),
         };
-        ChatState { namesakes: Memo::new(move |_| chat.find_namesakes()), ..chat }
+        chat.follow_namesakes();
+        chat
     }
 
     /// Who I am, untracked.

@@ -3,38 +3,51 @@
 //! not batch). A skipped batch is a gap the session fills by asking for the
 //! list again.
 
-use std::collections::HashSet;
-
 use leptos::prelude::*;
 
 use super::{ChatState, Gap};
 use crate::protocol::{by_name, PresenceChanges, PresenceList, User};
 
 impl ChatState {
-    /// The names two or more different people go by among those I can see
-    /// now: who is online, my private conversations, and the authors of
-    /// the open conversation. Names are kept apart on the server, but a
+    /// The people who go by the same name as someone else I can see now:
+    /// who is online, my private conversations, and the authors of the
+    /// open conversation. Names are kept apart on the server, but a
     /// restored session keeps its name, and old messages keep the name of
     /// a guest long gone.
-    pub(super) fn find_namesakes(&self) -> HashSet<String> {
-        let mut people: Vec<(String, i64)> =
-            self.online.with(|online| online.iter().map(|u| (u.name.clone(), u.id)).collect());
-        self.conversations.with(|list| people.extend(list.iter().map(|c| (c.with.name.clone(), c.with.id))));
+    pub(super) fn find_namesakes(&self) -> Vec<User> {
+        let mut people = self.online.get();
+        self.conversations.with(|list| people.extend(list.iter().map(|c| c.with.clone())));
         if let Some(open) = self.active.with(|active| active.id(self.me.with(|me| me.as_ref().map(|me| me.id)))) {
-            self.messages.with(|all| {
-                let authors = all.get(&open).into_iter().flatten().map(|m| (m.from.name.clone(), m.from.id));
-                people.extend(authors);
-            });
+            self.messages.with(|all| people.extend(all.get(&open).into_iter().flatten().map(|m| m.from.clone())));
         }
-        people.sort_unstable();
-        people.dedup();
-        people.windows(2).filter(|pair| pair[0].0 == pair[1].0).map(|pair| pair[0].0.clone()).collect()
+        // The list's own order: one name's people side by side.
+        people.sort_unstable_by(by_name);
+        people.dedup_by(|a, b| a.id == b.id);
+        let named_alike = |at: usize, other: Option<usize>| {
+            other.and_then(|o| people.get(o)).is_some_and(|o| o.name == people[at].name)
+        };
+        (0..people.len())
+            .filter(|&at| named_alike(at, at.checked_sub(1)) || named_alike(at, Some(at + 1)))
+            .map(|at| people[at].clone())
+            .collect()
+    }
+
+    /// Keeps [`ChatState::namesakes`] current, from the first render on.
+    pub(super) fn follow_namesakes(&self) {
+        let chat = *self;
+        chat.namesakes.set(chat.find_namesakes());
+        Effect::new(move |_| {
+            let now = chat.find_namesakes();
+            if chat.namesakes.with_untracked(|known| *known != now) {
+                chat.namesakes.set(now);
+            }
+        });
     }
 
     /// `user`'s name as shown: with their id when someone else I can see
     /// goes by the same name ("Alicia #17"), so the two are told apart.
     pub fn display_name(&self, user: &User) -> String {
-        if self.namesakes.with(|names| names.contains(&user.name)) {
+        if self.namesakes.with(|people| people.iter().any(|other| other.name == user.name)) {
             format!("{} #{}", user.name, user.id)
         } else {
             user.name.clone()

@@ -2,11 +2,15 @@
 //! (or dropped, or pasted, or recorded) until the server has it. The entry
 //! then becomes an ordinary outbox message carrying the file, so nothing
 //! half-uploaded ever shows in the conversation.
+//!
+//! A file can carry a caption: the text in the composer when it was
+//! picked, or text sent while it was still on its way. The two go out as
+//! one message.
 
 use leptos::prelude::*;
 
 use super::{ChatState, Conversation};
-use crate::protocol::human_size;
+use crate::protocol::{human_size, validate_text};
 
 /// At most this many files in the tray at once (the server also caps
 /// uploads in progress per user).
@@ -24,6 +28,8 @@ pub struct Upload {
     pub to: Conversation,
     /// Why it failed, in words; the entry stays until dismissed.
     pub problem: Option<String>,
+    /// The text that goes out with the file, if any.
+    pub caption: String,
 }
 
 impl Upload {
@@ -40,7 +46,7 @@ impl ChatState {
     /// Adds a file to the tray, checked against the server's size limit
     /// first; returns its key, or `None` if it is refused at once (the
     /// entry then says why).
-    pub fn add_upload(&self, key: u32, name: String, size: u64, to: Conversation) -> Option<u32> {
+    pub fn add_upload(&self, key: u32, name: String, size: u64, to: Conversation, caption: String) -> Option<u32> {
         let limit = self.max_upload_bytes.get_value();
         let problem = if size > limit {
             Some(format!("“{name}” is too large ({}): the limit is {}.", human_size(size), human_size(limit)))
@@ -52,8 +58,44 @@ impl ChatState {
             None
         };
         let accepted = problem.is_none();
-        self.uploads.update(|tray| tray.push(Upload { key, name, size, sent: 0, to, problem }));
+        self.uploads.update(|tray| tray.push(Upload { key, name, size, sent: 0, to, problem, caption }));
         accepted.then_some(key)
+    }
+
+    /// The composer's text as a caption for a file picked now, if it is
+    /// one a message could carry; the composer is then emptied.
+    pub fn take_caption(&self) -> String {
+        let caption = self.draft.with_untracked(|draft| validate_text(draft).map(str::to_owned).unwrap_or_default());
+        if !caption.is_empty() {
+            self.draft.set(String::new());
+        }
+        caption
+    }
+
+    /// Gives `text` to a file still on its way to the conversation on
+    /// screen, one without a caption; false if there is none.
+    pub fn caption_upload(&self, text: &str) -> bool {
+        let to = self.active.get_untracked();
+        let mut given = false;
+        self.uploads.update(|tray| {
+            let waiting = tray.iter_mut().rev().find(|u| u.to == to && u.problem.is_none() && u.caption.is_empty());
+            if let Some(upload) = waiting {
+                upload.caption = text.to_owned();
+                given = true;
+            }
+        });
+        given
+    }
+
+    /// Takes a finished upload off the tray.
+    pub fn take_upload(&self, key: u32) -> Option<Upload> {
+        let mut taken = None;
+        self.uploads.update(|tray| {
+            if let Some(at) = tray.iter().position(|u| u.key == key) {
+                taken = Some(tray.remove(at));
+            }
+        });
+        taken
     }
 
     pub fn upload_progress(&self, key: u32, sent: u64) {
@@ -87,15 +129,34 @@ mod tests {
     fn the_tray_refuses_what_the_server_would() {
         Owner::new_root(None).with(|| {
             let chat = ChatState::new(ChatSnapshot { max_upload_bytes: 1000, ..ChatSnapshot::default() });
-            assert_eq!(chat.add_upload(1, "a.png".into(), 400, Conversation::lobby()), Some(1));
+            assert_eq!(chat.add_upload(1, "a.png".into(), 400, Conversation::lobby(), String::new()), Some(1));
             chat.upload_progress(1, 100);
             assert_eq!(chat.uploads.get_untracked()[0].percent(), 25);
-            assert_eq!(chat.add_upload(2, "big.mov".into(), 5000, Conversation::lobby()), None);
+            assert_eq!(chat.add_upload(2, "big.mov".into(), 5000, Conversation::lobby(), String::new()), None);
             let refused = chat.uploads.get_untracked()[1].problem.clone().unwrap_or_default();
             assert_eq!(refused, "“big.mov” is too large (5.0 KB): the limit is 1.0 KB.");
             chat.remove_upload(1);
             chat.remove_upload(2);
             assert!(chat.uploads.get_untracked().is_empty());
+        });
+    }
+
+    #[test]
+    fn a_file_takes_the_composers_text_or_text_sent_while_it_uploads() {
+        Owner::new_root(None).with(|| {
+            let snapshot = ChatSnapshot { room: "lobby".into(), max_upload_bytes: 1000, ..ChatSnapshot::default() };
+            let chat = ChatState::new(snapshot);
+            chat.draft.set("  ".into());
+            assert_eq!(chat.take_caption(), "", "blank text is no caption");
+            chat.draft.set(" look at this ".into());
+            assert_eq!(chat.take_caption(), "look at this");
+            assert_eq!(chat.draft.get_untracked(), "");
+            chat.add_upload(1, "a.png".into(), 400, Conversation::lobby(), "look at this".into());
+            assert!(!chat.caption_upload("and this"), "it has one already");
+            chat.add_upload(2, "b.png".into(), 400, Conversation::lobby(), String::new());
+            assert!(chat.caption_upload("and this"));
+            assert_eq!(chat.take_upload(2).map(|u| u.caption).as_deref(), Some("and this"));
+            assert!(!chat.caption_upload("too late"), "nothing is on its way without a caption");
         });
     }
 }

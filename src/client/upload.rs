@@ -43,12 +43,12 @@ thread_local! {
 }
 
 /// Uploads `file` (a `File`, or a recorded `Blob`) as `name`, for the
-/// conversation on screen.
-pub fn send_file(chat: ChatState, file: &Blob, name: String) {
+/// conversation on screen, with `caption` as its message's text.
+pub fn send_file(chat: ChatState, file: &Blob, name: String, caption: String) {
     let key = NEXT_KEY.with(|next| next.replace(next.get().wrapping_add(1)));
     let to = chat.active.get_untracked();
     let size = file.size().max(0.0) as u64;
-    let Some(key) = chat.add_upload(key, name.clone(), size, to.clone()) else { return };
+    let Some(key) = chat.add_upload(key, name.clone(), size, to.clone(), caption) else { return };
     WAITING.with(|waiting| waiting.borrow_mut().push_back(Waiting { key, file: file.clone(), name, to }));
     start_next(chat);
 }
@@ -64,12 +64,14 @@ fn start_next(chat: ChatState) {
     }
 }
 
-/// Every file of a `FileList` (picked, dropped or pasted).
+/// Every file of a `FileList` (picked, dropped or pasted); the first
+/// carries what the composer holds as its caption.
 pub fn send_files(chat: ChatState, files: &web_sys::FileList) {
+    let mut caption = chat.take_caption();
     for index in 0..files.length() {
         if let Some(file) = files.get(index) {
             let name = file.name();
-            send_file(chat, &file, name);
+            send_file(chat, &file, name, std::mem::take(&mut caption));
         }
     }
 }
@@ -112,9 +114,9 @@ fn finished(chat: ChatState, key: u32, request: &XmlHttpRequest, name: &str, to:
     if status == 201 {
         match serde_json::from_str::<Media>(&body) {
             Ok(media) => {
-                chat.remove_upload(key);
+                let caption = chat.take_upload(key).map(|upload| upload.caption).unwrap_or_default();
                 let cid = crate::client::session::new_cid();
-                if chat.queue(to, String::new(), cid, Some(media)) {
+                if chat.queue(to, caption, cid, Some(media)) {
                     crate::client::session::flush_outbox(chat);
                 } else {
                     chat.notice

@@ -120,7 +120,7 @@ pub fn send(chat: ChatState) {
             kind if kind.starts_with("audio/mp4") => "m4a",
             _ => "webm",
         };
-        crate::client::upload::send_file(chat, &take, format!("voice-message.{extension}"));
+        crate::client::upload::send_file(chat, &take, format!("voice-message.{extension}"), String::new());
         let _ = web_sys::Url::revoke_object_url(&url);
     }
 }

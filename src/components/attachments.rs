@@ -7,6 +7,7 @@
 
 use leptos::prelude::*;
 
+use super::icons;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Upload};
 use crate::protocol::human_size;
@@ -20,7 +21,7 @@ pub fn AttachButton() -> impl IntoView {
         <label class="attach" title="Attach files (or drop them here, or paste an image)">
             <input type="file" multiple class="visually-hidden" data-testid="attach" aria-label="Attach files"
                 accept="image/*,audio/*,video/*,application/pdf" on:change=picked/>
-            <span aria-hidden="true">"📎"</span>
+            {icons::paper_clip()}
         </label>
     }
 }
@@ -73,7 +74,7 @@ pub fn VoiceRecorder() -> impl IntoView {
             {move || match stage.get() {
                 Voice::Idle | Voice::Problem(_) => view! {
                     <button type="button" class="record" on:click=record title="Record a voice message"
-                        aria-label="Record a voice message">"🎙"</button>
+                        aria-label="Record a voice message">{icons::microphone()}</button>
                 }.into_any(),
                 Voice::Starting => view! { <span class="voice-status">"Starting the microphone…"</span> }.into_any(),
                 Voice::Recording => view! {
@@ -114,6 +115,10 @@ fn UploadRow(upload: Upload) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let key = upload.key;
     let percent = move || chat.uploads.with(|tray| tray.iter().find(|u| u.key == key).map_or(0, Upload::percent));
+    // Given while it uploads, too.
+    let caption = move || {
+        chat.uploads.with(|tray| tray.iter().find(|u| u.key == key).map(|u| u.caption.clone()).unwrap_or_default())
+    };
     let actions = use_actions();
     let cancel = move |_| actions.cancel_upload(key);
     let size = human_size(upload.size);
@@ -128,6 +133,9 @@ fn UploadRow(upload: Upload) -> impl IntoView {
         None => view! {
             <li class="upload" data-testid="upload">
                 <span class="upload-name">{upload.name.clone()}</span>
+                <span class="upload-caption" data-testid="upload-caption" hidden=move || caption().is_empty()>
+                    {caption}
+                </span>
                 <span class="upload-size">{size}</span>
                 <progress max="100" value=move || percent().to_string()
                     aria-label=format!("Uploading {}", upload.name)></progress>

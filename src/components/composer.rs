@@ -65,7 +65,7 @@ fn form_cid() -> String {
 pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let actions = use_actions();
-    let text = RwSignal::new(String::new());
+    let text = chat.draft;
     let error = RwSignal::new(None::<String>);
 
     // The message goes into the outbox and shows as pending at once; the
@@ -77,6 +77,11 @@ pub fn Composer() -> impl IntoView {
             return;
         }
         error.set(None);
+        // A file still on its way takes the text as its caption.
+        if chat.caption_upload(draft.trim()) {
+            text.set(String::new());
+            return;
+        }
         if !actions.send_text(draft.trim().to_owned()) {
             error.set(Some("Too many messages are waiting to be sent. Wait until you are back online.".into()));
             return;

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use super::icons;
+use super::image_viewer::{ImageViewer, ImageViewerView};
 use super::media::MediaView;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{iso_day, iso_instant, ChatState, Conversation, LocalClock, Outgoing};
@@ -102,8 +104,13 @@ pub fn ConversationView() -> impl IntoView {
         }
         now
     });
+    // Images open in the page; the arrow keys go through this
+    // conversation's images.
+    let viewer = ImageViewer { open: RwSignal::new(None) };
+    provide_context(viewer);
     view! {
         <section class="messages-pane" class:private=private data-testid="conversation">
+            <ImageViewerView viewer rows/>
             <header class="conversation-title">
                 <h2 data-testid="conversation-title">{title}</h2>
                 <Show when=private>
@@ -268,7 +275,9 @@ fn PendingRow(outgoing: Outgoing) -> impl IntoView {
                 <span class="from">{name}</span>
                 <span class="delivery">{state}</span>
             </div>
-            {outgoing.media.map(|media| view! { <p class="text attachment-name">{format!("📎 {}", media.name)}</p> })}
+            {outgoing
+                .media
+                .map(|media| view! { <p class="text attachment-name">{icons::paper_clip()} " " {media.name}</p> })}
             {(!outgoing.text.is_empty()).then(|| view! { <p class="text">{outgoing.text}</p> })}
             {refused
                 .map(|reason| {

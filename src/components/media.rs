@@ -5,7 +5,9 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{human_size, thumbnail_size, Media, MediaKind};
+use super::icons;
+use super::image_viewer::ImageViewer;
+use crate::protocol::{human_size, preview_size, Media, MediaKind};
 
 #[component]
 pub fn MediaView(media: Media) -> impl IntoView {
@@ -13,13 +15,30 @@ pub fn MediaView(media: Media) -> impl IntoView {
     let name = media.name.clone();
     match media.kind {
         MediaKind::Image => {
-            let (width, height) = thumbnail_size(media.width, media.height);
+            let (width, height) = preview_size(media.width, media.height);
             let title = name.clone();
+            let label = name.clone();
+            let id = media.id.clone();
+            // In the page's viewer when there is one (and no modifier key
+            // asks for a new tab); else the link opens the file.
+            let viewer = use_context::<ImageViewer>();
+            let opened = media.id.clone();
+            let view_here = move |ev: leptos::ev::MouseEvent| {
+                let plain = ev.button() == 0 && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
+                if let (Some(viewer), true) = (viewer, plain) {
+                    ev.prevent_default();
+                    viewer.show(opened.clone());
+                }
+            };
             view! {
-                <a class="media image" href=url target="_blank" rel="noopener" data-testid="media-image"
-                    title=title>
-                    <img src=media.thumbnail_url() alt=name width=width height=height loading="lazy"/>
-                </a>
+                <figure class="media image">
+                    <a href=url target="_blank" rel="noopener" data-testid="media-image" title=title data-media=id
+                        on:click=view_here>
+                        <img src=media.thumbnail_url() alt=name width=width height=height loading="lazy"/>
+                    </a>
+                    // The image's own name (its link reads it already).
+                    <figcaption aria-hidden="true">{label}</figcaption>
+                </figure>
             }
             .into_any()
         }
@@ -45,7 +64,7 @@ pub fn MediaView(media: Media) -> impl IntoView {
             let download = name.clone();
             view! {
                 <a class="media file" href=url download=download data-testid="media-file">
-                    <span class="file-icon" aria-hidden="true">"📄"</span>
+                    <span class="file-icon">{icons::file()}</span>
                     <span class="file-name">{name}</span>
                     <span class="file-details">{details}</span>
                 </a>

@@ -9,6 +9,8 @@ pub mod composer;
 pub mod connection_status;
 pub mod conversation;
 pub mod forms;
+pub mod icons;
+pub mod image_viewer;
 pub mod join_form;
 pub mod media;
 pub mod people;

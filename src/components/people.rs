@@ -20,7 +20,6 @@ pub fn People() -> impl IntoView {
         chat.conversations
             .with(|list| list.iter().map(|c| c.with.clone()).filter(|peer| peer.id != me).collect::<Vec<User>>())
     };
-    let is_online = move |id| chat.online.with(|online| online.iter().any(|u| u.id == id));
     // While the connection is down, the list is who was online when it
     // dropped: it says so, and its dots go grey.
     let stale =
@@ -34,14 +33,14 @@ pub fn People() -> impl IntoView {
             </p>
             <ul data-testid="online-users">
                 <For each=move || chat.online.get() key=|user| (user.id, user.name.clone()) let:user>
-                    <PersonRow user online=Signal::stored(true)/>
+                    <PersonRow user listed_online=true/>
                 </For>
             </ul>
             <Show when=move || !peers().is_empty()>
                 <h2>"Private conversations"</h2>
                 <ul data-testid="private-conversations">
                     <For each=peers key=|user| (user.id, user.name.clone()) let:user>
-                        <PersonRow online=Signal::derive(move || is_online(user.id)) user/>
+                        <PersonRow user listed_online=false/>
                     </For>
                 </ul>
             </Show>
@@ -50,8 +49,10 @@ pub fn People() -> impl IntoView {
     .into_any()
 }
 
+/// One person; `listed_online` in the online list, else whether they are
+/// online is looked up.
 #[component]
-fn PersonRow(user: User, online: Signal<bool>) -> impl IntoView {
+fn PersonRow(user: User, listed_online: bool) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let id = user.id;
     let is_me = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id == id));
@@ -62,6 +63,7 @@ fn PersonRow(user: User, online: Signal<bool>) -> impl IntoView {
         chat.unread.with(|u| conversation.and_then(|c| u.get(&c).copied()).unwrap_or(0))
     };
     let has_unread = move || unread() > 0;
+    let online = move || listed_online || chat.online.with(|online| online.iter().any(|u| u.id == id));
     let shown = user.clone();
     let name = move || chat.display_name(&shown);
     let actions = use_actions();
@@ -75,14 +77,14 @@ fn PersonRow(user: User, online: Signal<bool>) -> impl IntoView {
             <button
                 class="person"
                 class:active=active
-                class:offline=move || !online.get()
+                class:offline=move || !online()
                 data-user-id=id.to_string()
                 title=move || if is_me() { "This is you".to_owned() } else { "Send a private message".to_owned() }
                 on:click=open
             >
                 <span class="presence-dot" aria-hidden="true"></span>
                 <span class="name">{name}</span>
-                <span class="visually-hidden">{move || if online.get() { "" } else { " (offline)" }}</span>
+                <span class="visually-hidden">{move || if online() { "" } else { " (offline)" }}</span>
                 <Show when=is_me>
                     <span class="you">" (you)"</span>
                 </Show>

@@ -8,6 +8,7 @@
 
 use leptos::prelude::*;
 
+use super::icons;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
 use crate::protocol::{validate_room_name, ConversationId, RoomInfo, RoomsRequest, MAX_ROOM_NAME_CHARS};
@@ -112,7 +113,7 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
                 on:click=open
             >
                 <span class="sigil">
-                    {if room.private { lock_icon().into_any() } else { "#".into_any() }}
+                    {if room.private { icons::lock().into_any() } else { "#".into_any() }}
                 </span>
                 <span class="name">{name.clone()}</span>
                 {move || {
@@ -125,14 +126,6 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
 }
 
 /// A padlock that any font can show (not every system has emoji).
-fn lock_icon() -> impl IntoView {
-    view! {
-        <svg viewBox="0 0 16 16" role="img" aria-label="private">
-            <path fill="currentColor" d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z"/>
-        </svg>
-    }
-}
-
 #[component]
 fn NewRoom() -> impl IntoView {
     let name = RwSignal::new(String::new());

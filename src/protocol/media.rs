@@ -70,10 +70,14 @@ impl Media {
     }
 }
 
-/// The size of an image's preview: the long edge at most 1200 px, the
-/// aspect kept. The page reserves this box before the preview loads.
-pub fn thumbnail_size(width: Option<u32>, height: Option<u32>) -> (u32, u32) {
-    const MAX_EDGE: u32 = THUMBNAIL_EDGE;
+/// The long edge of an image's preview in a message, in CSS pixels (22rem).
+pub const PREVIEW_EDGE: u32 = 352;
+
+/// The box an image's preview shows in: the long edge at most
+/// [`PREVIEW_EDGE`], the aspect kept. The page reserves this box before
+/// the preview loads, so nothing below it moves when it does.
+pub fn preview_size(width: Option<u32>, height: Option<u32>) -> (u32, u32) {
+    const MAX_EDGE: u32 = PREVIEW_EDGE;
     match (width, height) {
         (Some(w), Some(h)) if w > 0 && h > 0 => {
             let long = w.max(h);
@@ -134,9 +138,10 @@ mod tests {
 
     #[test]
     fn previews_keep_the_aspect_within_the_long_edge() {
-        assert_eq!(thumbnail_size(Some(900), Some(600)), (900, 600));
-        assert_eq!(thumbnail_size(Some(2400), Some(600)), (1200, 300));
-        assert_eq!(thumbnail_size(Some(600), Some(4000)), (180, 1200));
-        assert_eq!(thumbnail_size(None, None), (320, 240));
+        assert_eq!(preview_size(Some(300), Some(200)), (300, 200), "never enlarged");
+        assert_eq!(preview_size(Some(900), Some(600)), (352, 235));
+        assert_eq!(preview_size(Some(2400), Some(600)), (352, 88));
+        assert_eq!(preview_size(Some(200), Some(700)), (101, 352));
+        assert_eq!(preview_size(None, None), (320, 240));
     }
 }
