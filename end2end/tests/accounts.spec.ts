@@ -6,9 +6,20 @@ import { test, expect, openPage, joinAs, onlineUser, uniqueName, send, message, 
 import { startServer } from "../server";
 
 async function useAccount(user: ChatUser, button: "Sign in" | "Create account", name: string, password: string) {
-  await user.page.getByLabel("Account name").fill(name);
-  await user.page.getByLabel("Password").fill(password);
-  await user.page.getByRole("button", { name: button }).click();
+  const { page } = user;
+  if (button === "Create account") {
+    // Creating an account is its own form, behind "Create an account".
+    const signUp = page.locator("details.sign-up");
+    if (!(await signUp.evaluate((details: HTMLDetailsElement) => details.open))) await signUp.locator("summary").click();
+    await page.getByLabel("New account name", { exact: true }).fill(name);
+    await expect(page.getByLabel("New password", { exact: true })).toHaveAttribute("autocomplete", "new-password");
+    await page.getByLabel("New password", { exact: true }).fill(password);
+  } else {
+    await page.getByLabel("Account name", { exact: true }).fill(name);
+    await expect(page.getByLabel("Password", { exact: true })).toHaveAttribute("autocomplete", "current-password");
+    await page.getByLabel("Password", { exact: true }).fill(password);
+  }
+  await page.getByRole("button", { name: button }).click();
 }
 
 test("create an account, sign out, and sign in again", async ({ browser, users }) => {
@@ -25,7 +36,7 @@ test("create an account, sign out, and sign in again", async ({ browser, users }
 
   await user.page.getByRole("button", { name: "Sign out" }).click();
   await expect(user.page.getByTestId("me")).toHaveCount(0);
-  await expect(user.page.getByLabel("Account name")).toBeVisible();
+  await expect(user.page.getByLabel("Account name", { exact: true })).toBeVisible();
 
   await useAccount(user, "Sign in", name, "not the password");
   await expect(user.page.getByTestId("account-error")).toHaveText("wrong name or password");
@@ -45,7 +56,7 @@ test("without JavaScript an account can be created and used", async ({ browser, 
   await user.page.getByRole("button", { name: "Send" }).click();
   await expect(message(user.page, text)).toHaveCount(1);
   await user.page.getByRole("button", { name: "Sign out" }).click();
-  await expect(user.page.getByLabel("Account name")).toBeVisible();
+  await expect(user.page.getByLabel("Account name", { exact: true })).toBeVisible();
   // A taken name is refused in words.
   await useAccount(user, "Create account", name, "another long one");
   await expect(user.page.getByTestId("account-error")).toContainText("registered account");
@@ -56,7 +67,7 @@ test("a server without guests offers accounts only", async ({ browser, users }) 
   try {
     const user = await openPage(browser, { url: server.url });
     users.push(user);
-    await expect(user.page.getByLabel("Account name")).toBeVisible();
+    await expect(user.page.getByLabel("Account name", { exact: true })).toBeVisible();
     await expect(user.page.getByLabel("Pick a name to join the chat")).toHaveCount(0);
     const name = uniqueName("onlymember");
     await useAccount(user, "Create account", name, "a long password");

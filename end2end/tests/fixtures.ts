@@ -61,6 +61,12 @@ export function onlineUser(page: Page, name: string) {
   return page.getByTestId("online-users").locator("button.person", { hasText: name });
 }
 
+/** Opens the sidebar's "New room" form (it opens on demand). */
+export async function openNewRoom(page: Page) {
+  const panel = page.locator("details.new-room-panel");
+  if (!(await panel.evaluate((details: HTMLDetailsElement) => details.open))) await panel.locator("summary").click();
+}
+
 export async function send(page: Page, text: string) {
   const composer = page.getByTestId("composer");
   await composer.fill(text);

@@ -3,13 +3,14 @@
 // server-rendered, so they work as links and without JavaScript.
 import { io } from "socket.io-client";
 import { startServer } from "../server";
-import { test, expect, joinAs, openPage, onlineUser, send, message, uniqueName, baseUrl } from "./fixtures";
+import { test, expect, joinAs, openPage, onlineUser, send, message, uniqueName, baseUrl, openNewRoom } from "./fixtures";
 
 function roomButton(page: import("@playwright/test").Page, name: string) {
   return page.getByTestId("rooms").locator(`button[data-room="${name}"]`);
 }
 
 async function createRoom(page: import("@playwright/test").Page, name: string, isPrivate = false) {
+  await openNewRoom(page);
   await page.getByLabel("New room name").fill(name);
   if (isPrivate) await page.getByLabel("Private room", { exact: true }).check();
   await page.getByRole("button", { name: "Create" }).click();
@@ -21,13 +22,22 @@ test("create a room, others find it, join, talk and leave", async ({ browser, us
   const bob = await joinAs(browser, uniqueName("bob"));
   users.push(alice, bob);
   const room = uniqueName("pw-room-");
+  // The form opens on demand.
+  await expect(alice.page.getByLabel("New room name")).toBeHidden();
   await createRoom(alice.page, room);
   await expect(alice.page).toHaveURL(new RegExp(`/r/${room}$`));
+  const listed = (page: import("@playwright/test").Page, list: string) => page.getByTestId(list).locator(`button[data-room="${room}"]`);
+  await expect(listed(alice.page, "my-rooms")).toHaveCount(1);
 
-  // bob sees it appear, opens it, and must join before posting.
+  // bob sees it appear among rooms to browse, opens it, and must join
+  // before posting; then it is one of his rooms.
+  await expect(listed(bob.page, "browse-rooms")).toHaveCount(1);
+  await expect(listed(bob.page, "my-rooms")).toHaveCount(0);
   await roomButton(bob.page, room).click();
   await expect(bob.page.getByTestId("conversation-title")).toHaveText(`# ${room}`);
   await bob.page.getByRole("button", { name: `Join #${room}` }).click();
+  await expect(listed(bob.page, "my-rooms")).toHaveCount(1);
+  await expect(listed(bob.page, "browse-rooms")).toHaveCount(0);
   const hello = `hello ${room} from ${bob.name}`;
   await send(bob.page, hello);
   await expect(message(alice.page, hello)).toHaveCount(1);
@@ -42,6 +52,7 @@ test("create a room, others find it, join, talk and leave", async ({ browser, us
 
   await bob.page.getByRole("button", { name: "Leave room" }).click();
   await expect(bob.page.getByTestId("conversation-title")).toHaveText("# lobby");
+  await expect(listed(bob.page, "browse-rooms")).toHaveCount(1);
   await roomButton(alice.page, room).click();
   await send(alice.page, `after bob left ${room}`);
   await roomButton(bob.page, room).click();

@@ -2,7 +2,7 @@
 // UPDATE_SCREENSHOT=1; otherwise writes it to test-results/ so the run still
 // proves the view renders.
 import * as path from "node:path";
-import { test, expect, joinAs, send, message } from "./fixtures";
+import { test, expect, joinAs, send, message, openNewRoom } from "./fixtures";
 import { startServer } from "../server";
 
 test("screenshot of a conversation", async ({ browser, users }) => {
@@ -14,6 +14,7 @@ test("screenshot of a conversation", async ({ browser, users }) => {
     const carol = await joinAs(browser, "Carol", { url: server.url });
     users.push(alice, bob, carol);
     for (const [room, isPrivate] of [["design", false], ["release", true]] as const) {
+      await openNewRoom(alice.page);
       await alice.page.getByLabel("New room name").fill(room);
       if (isPrivate) await alice.page.getByLabel("Private room", { exact: true }).check();
       await alice.page.getByRole("button", { name: "Create" }).click();

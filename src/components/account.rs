@@ -54,41 +54,42 @@ pub async fn logout() -> Result<(), ApiError> {
     clear_session_cookie(&state).await
 }
 
+/// Signing in, and creating an account behind a disclosure: two forms, so
+/// that each password field tells the browser what it is for (a password
+/// manager fills `current-password` and offers to make up a
+/// `new-password`).
 #[component]
 pub fn AccountForm() -> impl IntoView {
     let (login_path, register_path) = (<Login as ServerFn>::PATH, <Register as ServerFn>::PATH);
-    let error = super::forms::refused_post(login_path).or_else(|| super::forms::refused_post(register_path));
+    let sign_up_refused = super::forms::refused_post(register_path);
+    let signing_up = sign_up_refused.is_some();
+    let error = super::forms::refused_post(login_path).or(sign_up_refused);
     view! {
         <form class="join account" method="post" action=login_path>
             <label for="account-name">"Or use an account"</label>
             <div class="row">
-                <input
-                    id="account-name"
-                    type="text"
-                    name="name"
-                    required
-                    maxlength=MAX_NAME_CHARS.to_string()
-                    autocomplete="username"
-                    placeholder="Account name"
-                    aria-label="Account name"
-                />
-                <input
-                    id="account-password"
-                    type="password"
-                    name="password"
-                    required
-                    maxlength=MAX_PASSWORD_CHARS.to_string()
-                    autocomplete="current-password"
-                    placeholder=format!("Password ({MIN_PASSWORD_CHARS} characters or more)")
-                    aria-label="Password"
-                />
-            </div>
-            <div class="row">
+                <input id="account-name" type="text" name="name" required maxlength=MAX_NAME_CHARS.to_string()
+                    autocomplete="username" placeholder="Account name" aria-label="Account name"/>
+                <input id="account-password" type="password" name="password" required
+                    maxlength=MAX_PASSWORD_CHARS.to_string() autocomplete="current-password" placeholder="Password"
+                    aria-label="Password"/>
                 <button type="submit">"Sign in"</button>
-                <button type="submit" class="secondary" formaction=register_path>"Create account"</button>
             </div>
-            <p class="form-error" role="alert" data-testid="account-error">{error}</p>
         </form>
+        <details class="sign-up" open=signing_up>
+            <summary>"New here? Create an account"</summary>
+            <form class="join account" method="post" action=register_path>
+                <div class="row">
+                    <input type="text" name="name" required maxlength=MAX_NAME_CHARS.to_string()
+                        autocomplete="username" placeholder="Account name" aria-label="New account name"/>
+                    <input type="password" name="password" required maxlength=MAX_PASSWORD_CHARS.to_string() autocomplete="new-password"
+                        placeholder=format!("Password ({MIN_PASSWORD_CHARS} characters or more)")
+                        aria-label="New password"/>
+                    <button type="submit">"Create account"</button>
+                </div>
+            </form>
+        </details>
+        <p class="form-error account-error" role="alert" data-testid="account-error">{error}</p>
     }
 }
 

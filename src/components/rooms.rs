@@ -1,8 +1,9 @@
-//! The room list in the sidebar: the lobby, my rooms and a page of public
-//! ones, with unread counts; a search that finds any room I can see (the
-//! list becomes the server's answer as I type), and the next page of
-//! public rooms (both work without JavaScript, as a GET of the page with
-//! `?query=&after=`); and a form to create a room.
+//! The room list in the sidebar: the lobby and the rooms I joined, with
+//! unread counts; apart from them, public rooms to browse, with a search
+//! that finds any room I can see (the lists become the server's answer as
+//! I type) and the next page (both work without JavaScript, as a GET of the
+//! page with `?query=&after=`); and a form to create a room, opened on
+//! demand.
 //! Joining and leaving happen in the conversation itself (see `composer`
 //! and `conversation`).
 
@@ -11,7 +12,7 @@ use leptos::prelude::*;
 use super::icons;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
-use crate::protocol::{validate_room_name, ConversationId, RoomInfo, RoomsRequest, MAX_ROOM_NAME_CHARS};
+use crate::protocol::{validate_room_name, ConversationId, RoomInfo, RoomsRequest, LOBBY, MAX_ROOM_NAME_CHARS};
 
 #[component]
 pub fn RoomList() -> impl IntoView {
@@ -37,8 +38,18 @@ pub fn RoomList() -> impl IntoView {
         format!("?query={wanted}&after={after}")
     };
     view! {
-        <nav class="rooms" aria-label="Rooms">
+        <nav class="rooms" aria-label="Rooms" data-testid="rooms">
             <h2>"Rooms"</h2>
+            <ul data-testid="my-rooms">
+                <RoomGroup joined=true/>
+            </ul>
+            <Show when=move || chat.me.with(Option::is_some)>
+                <details class="new-room-panel">
+                    <summary>"New room"</summary>
+                    <NewRoom/>
+                </details>
+            </Show>
+            <h2>"Browse rooms"</h2>
             <form class="find-room" method="get" role="search" on:submit=move |ev| {
                 ev.prevent_default();
                 find(None);
@@ -56,14 +67,8 @@ pub fn RoomList() -> impl IntoView {
                     }
                 />
             </form>
-            <ul data-testid="rooms">
-                <For
-                    each=move || chat.rooms.get()
-                    key=|room| (room.name.clone(), room.joined, room.private, room.members, room.online)
-                    let:room
-                >
-                    <RoomRow room/>
-                </For>
+            <ul class="browse-rooms" data-testid="browse-rooms">
+                <RoomGroup joined=false/>
             </ul>
             <a
                 class="more-rooms"
@@ -76,10 +81,22 @@ pub fn RoomList() -> impl IntoView {
             >
                 "More rooms"
             </a>
-            <Show when=move || chat.me.with(Option::is_some)>
-                <NewRoom/>
-            </Show>
         </nav>
+    }
+}
+
+/// The rooms I am in (`joined`: the lobby is everyone's), or the others.
+#[component]
+fn RoomGroup(joined: bool) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let rooms = move || {
+        let mine = |room: &RoomInfo| room.joined || room.name == LOBBY;
+        chat.rooms.with(|rooms| rooms.iter().filter(|room| mine(room) == joined).cloned().collect::<Vec<_>>())
+    };
+    view! {
+        <For each=rooms key=|room| (room.name.clone(), room.joined, room.private, room.members, room.online) let:room>
+            <RoomRow room/>
+        </For>
     }
 }
 
