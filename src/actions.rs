@@ -33,7 +33,8 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     fn retry(&self, cid: &str);
     /// Loads the page before `before` in `conversation`.
     async fn load_earlier(&self, conversation: Conversation, before: i64);
-    async fn create_room(&self, name: String, private: bool) -> Result<(), ApiError>;
+    /// Creates a room titled `title` and opens it.
+    async fn create_room(&self, title: String, private: bool) -> Result<(), ApiError>;
     /// Adds a page of rooms to the list: a search, or the next page.
     async fn find_rooms(&self, request: RoomsRequest) -> Result<(), ApiError>;
     async fn join_room(&self, room: String) -> Result<(), ApiError>;
@@ -168,8 +169,8 @@ mod browser {
             session::load_earlier(self.chat, conversation, before).await;
         }
 
-        async fn create_room(&self, name: String, private: bool) -> Result<(), ApiError> {
-            session::create_room(self.chat, name, private).await
+        async fn create_room(&self, title: String, private: bool) -> Result<(), ApiError> {
+            session::create_room(self.chat, title, private).await
         }
 
         async fn find_rooms(&self, request: RoomsRequest) -> Result<(), ApiError> {

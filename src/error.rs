@@ -121,6 +121,8 @@ pub enum InvalidInput {
     InvalidName(String),
     #[error("a room name is 1 to {max} lowercase letters, digits, - or _")]
     InvalidRoomName { max: usize },
+    #[error("a room title is 1 to {max} characters, in any script, on one line")]
+    InvalidRoomTitle { max: usize },
 }
 
 impl InvalidInput {
@@ -190,6 +192,7 @@ mod tests {
             (ChatError::Invalid(size), "text_too_long"),
             (ChatError::Invalid(InvalidInput::InvalidName(String::new())), "invalid_name"),
             (ChatError::Invalid(InvalidInput::InvalidRoomName { max: 1 }), "invalid_room_name"),
+            (ChatError::Invalid(InvalidInput::InvalidRoomTitle { max: 1 }), "invalid_room_title"),
             (ChatError::NameTaken, "name_taken"),
             (ChatError::NoSuchUser, "no_such_user"),
             (ChatError::NoSuchRoom, "no_such_room"),

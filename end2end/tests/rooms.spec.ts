@@ -59,6 +59,39 @@ test("create a room, others find it, join, talk and leave", async ({ browser, us
   await expect(bob.page.getByRole("button", { name: `Join #${room}` })).toBeVisible();
 });
 
+test("room titles in any script, next to the key in their address", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const latin = `Design Team ${uniqueName("")}`;
+  await openNewRoom(alice.page);
+  await alice.page.getByLabel("New room name").fill(latin);
+  await alice.page.getByRole("button", { name: "Create" }).click();
+  await expect(alice.page.getByTestId("conversation-title")).toHaveText(`# ${latin}`);
+  await expect(alice.page).toHaveURL(new RegExp(`/r/${latin.toLowerCase().replace(/ /g, "-")}$`));
+  await expect(alice.page.getByTestId("composer")).toHaveAttribute("placeholder", `Message #${latin}`);
+
+  const chinese = `设计 ${uniqueName("")}`;
+  await openNewRoom(alice.page);
+  await alice.page.getByLabel("New room name").fill(chinese);
+  await alice.page.getByRole("button", { name: "Create" }).click();
+  await expect(alice.page.getByTestId("conversation-title")).toHaveText(`# ${chinese}`);
+  const address = alice.page.url();
+
+  // Bob finds it by its title, in its own script, and reads the title.
+  await bob.page.getByLabel("Find a room").fill("设计");
+  const found = bob.page.getByTestId("browse-rooms").locator("button.room");
+  await expect(found).toHaveCount(1);
+  await expect(found).toContainText(chinese);
+  await found.click();
+  await expect(bob.page.getByRole("button", { name: `Join #${chinese}` })).toBeVisible();
+
+  // Without JavaScript, its address shows the title too.
+  const plain = await openPage(browser, { url: address, javaScriptEnabled: false });
+  users.push(plain);
+  await expect(plain.page.getByTestId("conversation-title")).toHaveText(`# ${chinese}`);
+});
+
 test("a private room is invisible to outsiders, even by its address", async ({ browser, users }) => {
   const alice = await joinAs(browser, uniqueName("alice"));
   const carol = await joinAs(browser, uniqueName("carol"));

@@ -1,13 +1,24 @@
 // Regenerates the README's screenshot (docs/screenshot.png) when
 // UPDATE_SCREENSHOT=1; otherwise writes it to test-results/ so the run still
 // proves the view renders.
+import { execFileSync } from "node:child_process";
 import * as path from "node:path";
+import { io } from "socket.io-client";
 import { test, expect, joinAs, send, message, openNewRoom } from "./fixtures";
 import { startServer } from "../server";
 
 test("screenshot of a conversation", async ({ browser, users }) => {
-  // A server of its own, so the picture shows no other test's messages.
-  const server = await startServer();
+  // A server of its own, so the picture shows no other test's messages;
+  // yesterday's are written first, then moved back a day.
+  const first = await startServer();
+  const dan = io(first.url, { transports: ["websocket"], forceNew: true });
+  await dan.emitWithAck("online", { name: "Dan" });
+  await dan.emitWithAck("message", { text: "Release notes are drafted, they're in the wiki." });
+  await dan.emitWithAck("message", { text: "Off for today, see you all tomorrow!" });
+  dan.disconnect();
+  await first.stop();
+  execFileSync("sqlite3", [first.dbPath, "UPDATE messages SET created_at = created_at - 86400000;"]);
+  const server = await startServer({ dbPath: first.dbPath });
   try {
     const alice = await joinAs(browser, "Alice", { url: server.url, viewport: { width: 1100, height: 620 } });
     const bob = await joinAs(browser, "Bob", { url: server.url });
@@ -24,7 +35,8 @@ test("screenshot of a conversation", async ({ browser, users }) => {
     await send(carol.page, "Hi both! Who has the release notes?");
     await send(alice.page, "Morning! Is the deploy still on for today?");
     await send(bob.page, "Yes, at 14:00. I'll post in here when it starts.");
-    await send(alice.page, "Great. <b>tags</b> show up as plain text, by the way.");
+    await send(alice.page, "Great, thanks.");
+    await send(alice.page, "<b>tags</b> show up as plain text, by the way.");
     await expect(message(alice.page, "plain text")).toBeVisible();
     const target = process.env.UPDATE_SCREENSHOT
       ? path.resolve(__dirname, "..", "..", "docs", "screenshot.png")

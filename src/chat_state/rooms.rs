@@ -48,4 +48,11 @@ impl ChatState {
     pub fn joined(&self, name: &str) -> bool {
         self.rooms.with(|rooms| rooms.iter().any(|r| r.name == name && r.joined))
     }
+
+    /// What to call the room `name` on screen: its title when I know it.
+    pub fn room_title(&self, name: &str) -> String {
+        self.rooms.with(|rooms| {
+            rooms.iter().find(|r| r.name == name).map_or_else(|| name.to_owned(), |r| r.shown_title().to_owned())
+        })
+    }
 }

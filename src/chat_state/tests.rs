@@ -264,6 +264,7 @@ fn rooms_stay_by_name_and_conversations_newest_first() {
         let chat = ChatState::new(ChatSnapshot::default());
         let room = |name: &str, members: usize| RoomInfo {
             name: name.into(),
+            title: name.into(),
             private: false,
             members,
             online: 0,

@@ -432,9 +432,10 @@ pub async fn find_rooms(chat: ChatState, request: RoomsRequest) -> Result<(), Ap
     Ok(())
 }
 
-/// Creates a room and opens it.
-pub async fn create_room(chat: ChatState, name: String, private: bool) -> Result<(), ApiError> {
-    let room: RoomInfo = ask(event::CREATE_ROOM, payload(&CreateRoomRequest { name, private })?).await?;
+/// Creates a room titled `title` (the server makes its name) and opens it.
+pub async fn create_room(chat: ChatState, title: String, private: bool) -> Result<(), ApiError> {
+    let request = CreateRoomRequest { title: Some(title), name: None, private };
+    let room: RoomInfo = ask(event::CREATE_ROOM, payload(&request)?).await?;
     let name = room.name.clone();
     chat.note_room(room);
     open(chat, Conversation::Room(name));

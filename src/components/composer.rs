@@ -89,7 +89,7 @@ pub fn Composer() -> impl IntoView {
         text.set(String::new());
     };
     let placeholder = move || match chat.active.get() {
-        Conversation::Room(room) => format!("Message #{room}"),
+        Conversation::Room(room) => format!("Message #{}", chat.room_title(&room)),
         Conversation::Direct(peer) => format!("Private message to {}", chat.display_name(&peer)),
     };
     // Where a form post (without JavaScript) goes: the room on screen, or
@@ -171,7 +171,7 @@ pub fn RoomGate() -> impl IntoView {
     view! {
         <Show when=move || unjoined().is_none() fallback=move || view! {
             <div class="join-room">
-                <button type="button" on:click=join>{move || format!("Join #{}", unjoined().unwrap_or_default())}</button>
+                <button type="button" on:click=join>{move || format!("Join #{}", chat.room_title(&unjoined().unwrap_or_default()))}</button>
                 <span class="hint">"to post here and hear it live"</span>
                 <p class="form-error" role="alert">{move || error.get()}</p>
             </div>

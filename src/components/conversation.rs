@@ -21,7 +21,7 @@ pub fn ConversationView() -> impl IntoView {
     });
     let private = move || chat.active.with(|a| matches!(a, Conversation::Direct(_)));
     let title = move || match chat.active.get() {
-        Conversation::Room(room) => format!("# {room}"),
+        Conversation::Room(room) => format!("# {}", chat.room_title(&room)),
         Conversation::Direct(peer) => format!("Private conversation with {}", chat.display_name(&peer)),
     };
     // A room I joined (not the lobby, which nobody leaves) can be left.

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use super::icons;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
-use crate::protocol::{validate_room_name, ConversationId, RoomInfo, RoomsRequest, LOBBY, MAX_ROOM_NAME_CHARS};
+use crate::protocol::{validate_room_title, ConversationId, RoomInfo, RoomsRequest, LOBBY, MAX_ROOM_TITLE_CHARS};
 
 #[component]
 pub fn RoomList() -> impl IntoView {
@@ -31,11 +31,7 @@ pub fn RoomList() -> impl IntoView {
     };
     let more_href = move || {
         let after = chat.rooms_after.get().unwrap_or_default();
-        // Only what a room name holds can match, and needs no escaping.
-        let wanted: String = query.with(|q| {
-            q.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
-        });
-        format!("?query={wanted}&after={after}")
+        format!("?query={}&after={after}", query.with(|q| percent_encode(q.trim())))
     };
     view! {
         <nav class="rooms" aria-label="Rooms" data-testid="rooms">
@@ -59,7 +55,7 @@ pub fn RoomList() -> impl IntoView {
                     name="query"
                     aria-label="Find a room"
                     placeholder="Find a room"
-                    maxlength=MAX_ROOM_NAME_CHARS.to_string()
+                    maxlength=MAX_ROOM_TITLE_CHARS.to_string()
                     prop:value=move || query.get()
                     on:input=move |ev| {
                         query.set(event_target_value(&ev));
@@ -85,6 +81,20 @@ pub fn RoomList() -> impl IntoView {
     }
 }
 
+/// `text` for an address's query: letters, digits, `-` and `_` as they
+/// are, every other byte as `%XX` (a title may be in any script).
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 /// The rooms I am in (`joined`: the lobby is everyone's), or the others.
 #[component]
 fn RoomGroup(joined: bool) -> impl IntoView {
@@ -94,7 +104,11 @@ fn RoomGroup(joined: bool) -> impl IntoView {
         chat.rooms.with(|rooms| rooms.iter().filter(|room| mine(room) == joined).cloned().collect::<Vec<_>>())
     };
     view! {
-        <For each=rooms key=|room| (room.name.clone(), room.joined, room.private, room.members, room.online) let:room>
+        <For
+            each=rooms
+            key=|room| (room.name.clone(), room.title.clone(), room.joined, room.private, room.members, room.online)
+            let:room
+        >
             <RoomRow room/>
         </For>
     }
@@ -132,7 +146,7 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
                 <span class="sigil">
                     {if room.private { icons::lock().into_any() } else { "#".into_any() }}
                 </span>
-                <span class="name">{name.clone()}</span>
+                <span class="name">{room.shown_title().to_owned()}</span>
                 {move || {
                     let count = unread();
                     (count > 0).then(|| view! { <span class="badge" aria-label="unread messages">{count}</span> })
@@ -152,7 +166,7 @@ fn NewRoom() -> impl IntoView {
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = name.get_untracked().trim().to_owned();
-        if let Err(problem) = validate_room_name(&draft) {
+        if let Err(problem) = validate_room_title(&draft) {
             error.set(Some(problem.to_string()));
             return;
         }
@@ -162,6 +176,10 @@ fn NewRoom() -> impl IntoView {
                 Ok(()) => {
                     name.set(String::new());
                     private.set(false);
+                    // The form was for that room: it folds away.
+                    if let Ok(Some(panel)) = document().query_selector("details.new-room-panel") {
+                        let _ = panel.remove_attribute("open");
+                    }
                 }
                 Err(problem) => error.set(Some(problem.message)),
             }
@@ -172,8 +190,8 @@ fn NewRoom() -> impl IntoView {
             <input
                 type="text"
                 aria-label="New room name"
-                placeholder="new-room-name"
-                maxlength=MAX_ROOM_NAME_CHARS.to_string()
+                placeholder="Room name"
+                maxlength=MAX_ROOM_TITLE_CHARS.to_string()
                 prop:value=move || name.get()
                 on:input=move |ev| name.set(event_target_value(&ev))
             />

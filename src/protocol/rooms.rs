@@ -1,7 +1,8 @@
 //! Rooms on the wire: how one is listed for a viewer, the listing's pages
 //! and search (`rooms`), its announcements (`room_created`,
-//! `rooms_created`), the requests that change membership, and the rule for
-//! a room's name.
+//! `rooms_created`), the requests that change membership, and the rules for
+//! a room's name (its key, in addresses and the protocol) and its title
+//! (what people read, in any script).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,11 +14,18 @@ use crate::error::InvalidInput;
 pub const MAX_LISTED_ROOMS: usize = 100;
 /// Longest room name, in characters.
 pub const MAX_ROOM_NAME_CHARS: usize = 32;
+/// Longest room title, in characters.
+pub const MAX_ROOM_TITLE_CHARS: usize = 64;
 
 /// A room as listed for one viewer.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct RoomInfo {
+    /// The room's key: in its address (`/r/{name}`) and every request.
     pub name: String,
+    /// What people read ("Design Team", "中文"); a room made before titles,
+    /// or by a client that gave only a name, has its name as its title.
+    #[serde(default)]
+    pub title: String,
     pub private: bool,
     /// How many users are members, and how many of them are online.
     pub members: usize,
@@ -33,7 +41,7 @@ pub struct RoomInfo {
 /// payload at all): the lobby, every room I am in, then the first
 /// [`MAX_LISTED_ROOMS`] public ones by name. `after` (the last public
 /// room's name of the page before) pages on through public rooms only.
-/// `query` keeps names that contain it, in any case.
+/// `query` keeps rooms whose name or title contains it, in any case.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct RoomsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,12 +51,12 @@ pub struct RoomsRequest {
 }
 
 impl RoomsRequest {
-    /// The query as room names are written (trimmed, lower case; empty
-    /// when there is none), or why it cannot match any room.
+    /// The query as rooms are compared (trimmed, ASCII letters in lower
+    /// case; empty when there is none), or why it cannot match any room.
     pub fn query(&self) -> Result<String, InvalidInput> {
         let query = self.query.as_deref().unwrap_or_default().trim().to_ascii_lowercase();
-        if query.chars().count() > MAX_ROOM_NAME_CHARS {
-            return Err(InvalidInput::InvalidRoomName { max: MAX_ROOM_NAME_CHARS });
+        if query.chars().count() > MAX_ROOM_TITLE_CHARS {
+            return Err(InvalidInput::InvalidRoomTitle { max: MAX_ROOM_TITLE_CHARS });
         }
         Ok(query)
     }
@@ -76,12 +84,54 @@ pub fn next_rooms_after(rooms: &[RoomInfo], more: bool) -> Option<String> {
 /// browser for both).
 pub type RoomsCreated = RoomList;
 
-/// `create_room`.
-#[derive(Serialize, Deserialize, Clone, Debug)]
+/// `create_room`: a `title` in any script, a `name` (the key), or both.
+/// Without a name, the server makes one from the title; without a title,
+/// the name is the title too.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct CreateRoomRequest {
-    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     #[serde(default)]
     pub private: bool,
+}
+
+impl RoomInfo {
+    /// What to call the room on screen.
+    pub fn shown_title(&self) -> &str {
+        if self.title.is_empty() {
+            &self.name
+        } else {
+            &self.title
+        }
+    }
+}
+
+/// Checks a room title: 1–64 characters once trimmed, any script, no
+/// control characters (so no line breaks).
+pub fn validate_room_title(title: &str) -> Result<&str, InvalidInput> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > MAX_ROOM_TITLE_CHARS || title.chars().any(char::is_control) {
+        return Err(InvalidInput::InvalidRoomTitle { max: MAX_ROOM_TITLE_CHARS });
+    }
+    Ok(title)
+}
+
+/// A room name (key) made from a title: its ASCII letters and digits in
+/// lower case, other runs of characters as one `-`, at most 32; empty
+/// when the title has no ASCII letter or digit ("中文").
+pub fn room_name_from_title(title: &str) -> String {
+    let mut name = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    name.truncate(MAX_ROOM_NAME_CHARS);
+    name.trim_end_matches('-').to_owned()
 }
 
 /// `join_room`, `leave_room`.
@@ -106,4 +156,23 @@ pub fn validate_room_name(name: &str) -> Result<&str, InvalidInput> {
         return Err(InvalidInput::InvalidRoomName { max: MAX_ROOM_NAME_CHARS });
     }
     Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_take_any_script_and_make_a_name() {
+        assert_eq!(validate_room_title("  Design Team "), Ok("Design Team"));
+        assert_eq!(validate_room_title("中文"), Ok("中文"));
+        assert!(validate_room_title(" ").is_err());
+        assert!(validate_room_title("two\nlines").is_err());
+        assert!(validate_room_title(&"x".repeat(MAX_ROOM_TITLE_CHARS + 1)).is_err());
+        assert_eq!(room_name_from_title("Design Team"), "design-team");
+        assert_eq!(room_name_from_title("  Q4 — plans!"), "q4-plans");
+        assert_eq!(room_name_from_title("中文"), "");
+        assert_eq!(room_name_from_title(&"abc ".repeat(20)).len(), MAX_ROOM_NAME_CHARS - 1, "no dash at the end");
+        assert!(validate_room_name(&room_name_from_title("Café & Crème")).is_ok());
+    }
 }

@@ -125,6 +125,50 @@ async fn a_private_room_does_not_exist_for_outsiders() {
     server.stop().await;
 }
 
+/// A room has a title in any script beside its name (the key): made from
+/// the title when a client gives only that, kept apart when taken, the
+/// title found by a search, shown on the server's page; a client that
+/// gives only a name (the prototype's way) gets it as the title.
+#[tokio::test]
+async fn rooms_have_titles_in_any_script() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, _) = server.online("alice").await;
+    let (bob, _) = server.online("bob").await;
+    let design = alice.emit_ack("create_room", json!({ "title": "  Design Team " })).await;
+    assert_eq!((design["name"].clone(), design["title"].clone()), (json!("design-team"), json!("Design Team")));
+    let announced = bob.event("room_created").await;
+    assert_eq!(announced["title"], "Design Team", "{announced}");
+    let again = alice.emit_ack("create_room", json!({ "title": "design team!" })).await;
+    assert_eq!((again["name"].clone(), again["title"].clone()), (json!("design-team-2"), json!("design team!")));
+    let chinese = alice.emit_ack("create_room", json!({ "title": "中文" })).await;
+    assert_eq!(chinese["title"], "中文", "{chinese}");
+    let key = chinese["name"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("room"), "{key}");
+    let plain = alice.emit_ack("create_room", json!({ "name": "general" })).await;
+    assert_eq!(plain["title"], "general", "a name alone is the title too");
+    let both = alice.emit_ack("create_room", json!({ "name": "ops", "title": "Ops 运维" })).await;
+    assert_eq!((both["name"].clone(), both["title"].clone()), (json!("ops"), json!("Ops 运维")));
+
+    for bad in [json!({ "title": " " }), json!({ "title": "two\nlines" }), json!({ "title": "x".repeat(65) })] {
+        let ack = alice.emit_ack("create_room", bad.clone()).await;
+        assert_eq!(ack["error"]["code"], "invalid_room_title", "{bad}: {ack}");
+    }
+    assert_eq!(alice.emit_ack("create_room", json!({})).await["error"]["code"], "invalid_payload");
+    let mixed = alice.emit_ack("create_room", json!({ "name": "Not A Key", "title": "fine" })).await;
+    assert_eq!(mixed["error"]["code"], "invalid_room_name", "a name given is still a key");
+
+    // A search matches titles too, in any script.
+    assert_eq!(names(&bob.emit_ack("rooms", json!({ "query": "中" })).await), [key.as_str()]);
+    assert_eq!(names(&bob.emit_ack("rooms", json!({ "query": "运维" })).await), ["ops"]);
+    assert_eq!(names(&bob.emit_ack("rooms", json!({ "query": "TEAM" })).await), ["design-team", "design-team-2"]);
+
+    // The page of the room, rendered by the server, reads its title.
+    let page = reqwest::get(format!("http://{}/r/{key}", server.addr)).await.unwrap().text().await.unwrap();
+    assert!(page.contains("# 中文"), "the title on the server's page");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn room_names_and_memberships_are_bounded() {
     let (_dir, db) = temp_db();
@@ -215,8 +259,9 @@ async fn nobody_can_bury_the_room_list() {
     let last_guest = listed / 90;
     let found = viewer.emit_ack("rooms", json!({ "query": format!(" 0000-{last_guest}-89 ") })).await;
     assert_eq!(names(&found), [format!("0000-{last_guest}-89")], "{found}");
-    let refused = viewer.emit_ack("rooms", json!({ "query": "x".repeat(33) })).await;
-    assert_eq!(refused["error"]["code"], "invalid_room_name", "{refused}");
+    // A search is for a name or a title: no longer than a title.
+    let refused = viewer.emit_ack("rooms", json!({ "query": "x".repeat(65) })).await;
+    assert_eq!(refused["error"]["code"], "invalid_room_title", "{refused}");
     server.stop().await;
 }
 

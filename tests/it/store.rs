@@ -168,7 +168,7 @@ async fn members_only_rooms_check_the_membership_when_storing() {
     for backend in backends().await {
         let store = &backend.store;
         let (alice, bob) = (guest(&**store, "alice").await, guest(&**store, "bob").await);
-        store.create_room("club", true, alice.id, 1).await.unwrap().unwrap();
+        store.create_room("club", "club", true, alice.id, 1).await.unwrap().unwrap();
         let club = ConversationId::room("club");
         let members_only = |from| NewMessage { members_only: true, ..new(&club, from, "hello", None) };
         assert_eq!(store.insert_message(members_only(&bob)).await.unwrap(), Insert::NotAMember);
@@ -340,9 +340,9 @@ async fn rooms_and_their_members() {
     for backend in backends().await {
         let store = &backend.store;
         let (alice, bob) = (guest(&**store, "alice").await, guest(&**store, "bob").await);
-        assert!(store.create_room("dev", false, alice.id, 1).await.unwrap().is_some());
-        assert_eq!(store.create_room("dev", true, bob.id, 2).await.unwrap(), None, "the name is taken");
-        store.create_room("secret", true, alice.id, 3).await.unwrap().unwrap();
+        assert!(store.create_room("dev", "dev", false, alice.id, 1).await.unwrap().is_some());
+        assert_eq!(store.create_room("dev", "dev", true, bob.id, 2).await.unwrap(), None, "the name is taken");
+        store.create_room("secret", "secret", true, alice.id, 3).await.unwrap().unwrap();
         assert_eq!(store.rooms_created_by(alice.id).await.unwrap(), 2);
         store.add_member("dev", bob.id, 4).await.unwrap();
         store.add_member("dev", bob.id, 5).await.unwrap();
@@ -370,8 +370,8 @@ async fn rooms_and_their_members() {
         assert_eq!(store.room("secret").await.unwrap().map(|r| r.private), Some(true), "rooms outlive members");
         // A room bob is not in comes after his, whatever its name; the
         // limit counts public rooms only, and says when more follow.
-        store.create_room("aaa", false, alice.id, 4).await.unwrap().unwrap();
-        store.create_room("abc", false, alice.id, 5).await.unwrap().unwrap();
+        store.create_room("aaa", "aaa", false, alice.id, 4).await.unwrap().unwrap();
+        store.create_room("abc", "abc", false, alice.id, 5).await.unwrap().unwrap();
         assert_eq!(
             names(store.room_listing(Some(bob.id), &[], all, 10).await.unwrap()),
             ["lobby", "dev", "aaa", "abc"]
@@ -415,7 +415,7 @@ async fn abandoned_guests_are_forgotten() {
         let pair = ConversationId::pair(poster.id, recipient.id);
         stored(store.insert_message(NewMessage { to: Some(&recipient), ..new(&pair, &poster, "hi", None) }).await);
         store.insert_upload(upload("kept", "k1", uploader.id)).await.unwrap();
-        store.create_room("dev", false, founder.id, 2).await.unwrap().unwrap();
+        store.create_room("dev", "dev", false, founder.id, 2).await.unwrap().unwrap();
         store.add_member("dev", lurker.id, 3).await.unwrap();
         store.create_session(b"keeper's second", keeper.id, 2, 90_000).await.unwrap();
         store.delete_expired_sessions(5_000).await.unwrap();

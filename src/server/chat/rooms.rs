@@ -8,13 +8,13 @@ use std::net::IpAddr;
 use super::access::{check_can_post, visible_room};
 use crate::error::ChatError;
 use crate::protocol::{
-    event, validate_room_name, ConversationId, RoomInfo, RoomList, RoomsRequest, User, UserId, LOBBY, MAX_LISTED_ROOMS,
-    MAX_ROOM_NAME_CHARS,
+    event, room_name_from_title, validate_room_name, validate_room_title, ConversationId, CreateRoomRequest, RoomInfo,
+    RoomList, RoomsRequest, User, UserId, LOBBY, MAX_LISTED_ROOMS, MAX_ROOM_NAME_CHARS,
 };
 use crate::server::clock::now_ms;
 use crate::server::delivery::Audience;
 use crate::server::state::AppState;
-use crate::server::store::{Room, RoomFilter};
+use crate::server::store::{Room, RoomFilter, StoreResult};
 
 /// A page of the rooms `viewer` can see, with counts (see
 /// [`RoomsRequest`]): the lobby and the viewer's own rooms always on the
@@ -38,6 +38,7 @@ pub async fn list_for(state: &AppState, viewer: Option<UserId>, request: &RoomsR
                 online: if lobby { online.len() } else { line.online },
                 joined: if lobby { viewer.is_some() } else { line.joined },
                 name: line.room.name,
+                title: line.room.title,
                 private: line.room.private,
                 last_seq: line.last_seq,
             }
@@ -54,7 +55,15 @@ async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Resul
     if room.name == LOBBY {
         let online = state.presence.online_count();
         let joined = viewer.is_some();
-        return Ok(RoomInfo { name: room.name, private: false, members: online, online, joined, last_seq });
+        return Ok(RoomInfo {
+            name: room.name,
+            title: room.title,
+            private: false,
+            members: online,
+            online,
+            joined,
+            last_seq,
+        });
     }
     let members = state.store.room_members(&room.name).await?;
     let online = state.presence.count_online(&members);
@@ -63,21 +72,31 @@ async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Resul
         members: members.len(),
         online,
         name: room.name,
+        title: room.title,
         private: room.private,
         last_seq,
     })
 }
 
-/// Creates the room `name` with `creator` as its first member, and tells
-/// everyone else of a public one.
+/// Creates the room `request` asks for with `creator` as its first member,
+/// and tells everyone else of a public one. Without a name, the name comes
+/// from the title; if that one is taken, a number or a few random letters
+/// follow it.
 pub async fn create(
     state: &AppState,
     creator: &User,
     address: Option<IpAddr>,
-    name: &str,
-    private: bool,
+    request: &CreateRoomRequest,
 ) -> Result<RoomInfo, ChatError> {
-    let name = validate_room_name(name)?;
+    let private = request.private;
+    let (name, title) = match (request.name.as_deref(), request.title.as_deref()) {
+        (Some(name), title) => {
+            let name = validate_room_name(name)?;
+            (Some(name.to_owned()), validate_room_title(title.unwrap_or(name))?)
+        }
+        (None, Some(title)) => (None, validate_room_title(title)?),
+        (None, None) => return Err(ChatError::InvalidPayload("a room needs a `title` or a `name`".into())),
+    };
     check_room_cap(state, creator.id).await?;
     // Public rooms are everyone's list: a few guests from one address must
     // not be able to bury it (nor cost every socket a frame per room).
@@ -89,7 +108,11 @@ pub async fn create(
     if state.store.rooms_created_by(creator.id).await? >= max {
         return Err(ChatError::TooManyRooms { max });
     }
-    let room = state.store.create_room(name, private, creator.id, now_ms()).await?.ok_or(ChatError::RoomExists)?;
+    let room = match name {
+        Some(name) => state.store.create_room(&name, title, private, creator.id, now_ms()).await?,
+        None => create_named_after(state, title, private, creator.id).await?,
+    };
+    let room = room.ok_or(ChatError::RoomExists)?;
     state.outbound.subscribe(creator.id, &room.name, true).await;
     let info = describe(state, room, Some(creator.id)).await?;
     if !info.private {
@@ -97,6 +120,48 @@ pub async fn create(
         state.room_feed.announce(RoomInfo { joined: false, ..info.clone() }, creator.id);
     }
     Ok(info)
+}
+
+/// Creates a room titled `title` under the first free name made from it:
+/// `design-team`, `design-team-2` … `design-team-9`, then with random
+/// letters (and `room-…` for a title with no ASCII letter).
+async fn create_named_after(
+    state: &AppState,
+    title: &str,
+    private: bool,
+    creator: UserId,
+) -> StoreResult<Option<Room>> {
+    let base = room_name_from_title(title);
+    let base = if base.is_empty() { "room".to_owned() } else { base };
+    let numbered = (1..10).map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") });
+    let random = (0..3).map(|_| {
+        let mut letters = [0u8; 3];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut letters);
+        format!("{base}-{}", hex::encode(letters))
+    });
+    let skip_plain = base == "room";
+    for name in numbered.skip(usize::from(skip_plain)).chain(random) {
+        let name = fit_room_name(&name);
+        if let Some(room) = state.store.create_room(&name, title, private, creator, now_ms()).await? {
+            return Ok(Some(room));
+        }
+    }
+    Ok(None)
+}
+
+/// `name` cut to the longest room name, keeping its ending (the number or
+/// the random letters that tell it apart).
+fn fit_room_name(name: &str) -> String {
+    let Some(extra) = name.len().checked_sub(MAX_ROOM_NAME_CHARS).filter(|extra| *extra > 0) else {
+        return name.to_owned();
+    };
+    match name.rsplit_once('-') {
+        Some((base, ending)) => {
+            let keep = base.len().saturating_sub(extra).max(1);
+            format!("{}-{ending}", base[..keep].trim_end_matches('-'))
+        }
+        None => name[..MAX_ROOM_NAME_CHARS].to_owned(),
+    }
 }
 
 async fn check_room_cap(state: &AppState, user: UserId) -> Result<(), ChatError> {

@@ -28,8 +28,8 @@ pub async fn list(
     reply.send(result.await);
 }
 
-/// `create_room {name, private?}`: creates the room with me as its first
-/// member.
+/// `create_room {title?, name?, private?}`: creates the room with me as
+/// its first member.
 pub async fn create(
     s: SocketRef,
     TryData(request): TryData<CreateRoomRequest>,
@@ -37,8 +37,7 @@ pub async fn create(
     reply: Responder,
 ) {
     let address = connection_limits(&s).and_then(|limits| limits.address());
-    let create =
-        async |user: User, r: CreateRoomRequest| rooms::create(&state, &user, address, &r.name, r.private).await;
+    let create = async |user: User, r: CreateRoomRequest| rooms::create(&state, &user, address, &r).await;
     reply.send(by_someone(&s, request, create).await);
 }
 

@@ -147,6 +147,8 @@ pub struct NewMember<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {
     pub name: String,
+    /// What people read, in any script (the name for rooms made before).
+    pub title: String,
     pub private: bool,
 }
 
@@ -278,7 +280,14 @@ pub trait MessageStore: Send + Sync {
 pub trait RoomStore: Send + Sync {
     /// A new room with `creator` as its first member; `None` if the name
     /// is taken.
-    async fn create_room(&self, name: &str, private: bool, creator: UserId, at: i64) -> StoreResult<Option<Room>>;
+    async fn create_room(
+        &self,
+        name: &str,
+        title: &str,
+        private: bool,
+        creator: UserId,
+        at: i64,
+    ) -> StoreResult<Option<Room>>;
     async fn room(&self, name: &str) -> StoreResult<Option<Room>>;
     /// A page of the rooms `viewer` can see (see [`RoomFilter`]), counted
     /// in one query: members, how many of `online` are members, whether

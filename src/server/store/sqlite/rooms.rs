@@ -9,13 +9,21 @@ use crate::server::store::{Room, RoomFilter, RoomListing, RoomPage, RoomStore, S
 
 #[async_trait]
 impl RoomStore for SqliteStore {
-    async fn create_room(&self, name: &str, private: bool, creator: UserId, at: i64) -> StoreResult<Option<Room>> {
+    async fn create_room(
+        &self,
+        name: &str,
+        title: &str,
+        private: bool,
+        creator: UserId,
+        at: i64,
+    ) -> StoreResult<Option<Room>> {
         let mut tx = self.pool.begin().await?;
         let created: Option<String> = sqlx::query_scalar(
-            "INSERT INTO rooms (name, private, created_by, created_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO rooms (name, title, private, created_by, created_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING RETURNING name",
         )
         .bind(name)
+        .bind(title)
         .bind(private)
         .bind(creator)
         .bind(at)
@@ -31,15 +39,15 @@ impl RoomStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Some(Room { name: name.to_owned(), private }))
+        Ok(Some(Room { name: name.to_owned(), title: title.to_owned(), private }))
     }
 
     async fn room(&self, name: &str) -> StoreResult<Option<Room>> {
-        let private: Option<bool> = sqlx::query_scalar("SELECT private FROM rooms WHERE name = ?")
+        let found: Option<(String, bool)> = sqlx::query_as("SELECT title, private FROM rooms WHERE name = ?")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(private.map(|private| Room { name: name.to_owned(), private }))
+        Ok(found.map(|(title, private)| Room { name: name.to_owned(), title, private }))
     }
 
     async fn room_listing(
@@ -58,18 +66,23 @@ impl RoomStore for SqliteStore {
         // lobby and the viewer's on the first page, then public ones in the
         // key's order), and only those are counted: each count is an index
         // lookup (room_members' key, messages' (room, seq)), however many
-        // rooms there are. `instr(name, '')` is 1: no query keeps all.
+        // rooms there are. `instr(name, '')` is 1: no query keeps all. A
+        // query matches the name or the title (lower() folds ASCII only,
+        // as the query is folded).
         let rows = sqlx::query(
             "WITH mine AS (SELECT room AS name FROM room_members WHERE user_id = ?1),
                   picked AS (
-                      SELECT name, 0 AS rank FROM rooms WHERE name = ?4 AND ?5 IS NULL AND instr(name, ?6) > 0
-                      UNION ALL SELECT name, 1 FROM mine WHERE name != ?4 AND ?5 IS NULL AND instr(name, ?6) > 0
+                      SELECT name, 0 AS rank FROM rooms
+                      WHERE name = ?4 AND ?5 IS NULL AND (instr(name, ?6) > 0 OR instr(lower(title), ?6) > 0)
+                      UNION ALL SELECT m.name, 1 FROM mine m JOIN rooms r ON r.name = m.name
+                      WHERE m.name != ?4 AND ?5 IS NULL AND (instr(m.name, ?6) > 0 OR instr(lower(r.title), ?6) > 0)
                       UNION ALL SELECT * FROM (
                           SELECT name, 2 FROM rooms
                           WHERE private = 0 AND name != ?4 AND name NOT IN (SELECT name FROM mine)
-                                AND (?5 IS NULL OR name > ?5) AND instr(name, ?6) > 0
+                                AND (?5 IS NULL OR name > ?5)
+                                AND (instr(name, ?6) > 0 OR instr(lower(title), ?6) > 0)
                           ORDER BY name LIMIT ?3))
-             SELECT r.name, r.private, p.rank,
+             SELECT r.name, r.title, r.private, p.rank,
                     (SELECT COUNT(*) FROM room_members m WHERE m.room = r.name) AS members,
                     (SELECT COUNT(*) FROM room_members m
                      WHERE m.room = r.name AND m.user_id IN (SELECT value FROM json_each(?2))) AS online,
@@ -99,7 +112,11 @@ impl RoomStore for SqliteStore {
             }
             let count = |column: &str| row.try_get::<i64, _>(column).map(|n| usize::try_from(n).unwrap_or(0));
             page.rooms.push(RoomListing {
-                room: Room { name: row.try_get("name")?, private: row.try_get("private")? },
+                room: Room {
+                    name: row.try_get("name")?,
+                    title: row.try_get("title")?,
+                    private: row.try_get("private")?,
+                },
                 members: count("members")?,
                 online: count("online")?,
                 joined: row.try_get("joined")?,
