@@ -13,7 +13,7 @@ use leptos::prelude::*;
 
 use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
-use crate::protocol::{RoomsRequest, UserId};
+use crate::protocol::{RoomMembers, RoomsRequest, UserId};
 
 /// Everything the interface can ask of the browser session.
 // `async fn`: the browser runs one thread, and nothing here is ever sent
@@ -41,6 +41,8 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Leaves, and goes back to the lobby.
     async fn leave_room(&self, room: String) -> Result<(), ApiError>;
     async fn invite(&self, room: String, user: UserId) -> Result<(), ApiError>;
+    /// Who is in `room`, online or when last seen.
+    async fn room_members(&self, room: String) -> Result<RoomMembers, ApiError>;
     /// Takes a name, and keeps it across reloads.
     async fn go_online(&self, name: String) -> Result<(), ApiError>;
     /// Sends the files dropped on the conversation.
@@ -103,6 +105,9 @@ impl ChatActions for NoActions {
     async fn invite(&self, _: String, _: UserId) -> Result<(), ApiError> {
         Ok(())
     }
+    async fn room_members(&self, _: String) -> Result<RoomMembers, ApiError> {
+        Ok(RoomMembers::default())
+    }
     async fn go_online(&self, _: String) -> Result<(), ApiError> {
         Ok(())
     }
@@ -131,7 +136,7 @@ mod browser {
     use crate::chat_state::{ChatState, Conversation};
     use crate::client::{session, upload, voice};
     use crate::error::ApiError;
-    use crate::protocol::{RoomsRequest, UserId};
+    use crate::protocol::{RoomMembers, RoomsRequest, UserId};
 
     #[derive(Clone, Copy)]
     pub struct BrowserActions {
@@ -187,6 +192,10 @@ mod browser {
 
         async fn invite(&self, room: String, user: UserId) -> Result<(), ApiError> {
             session::invite(room, user).await
+        }
+
+        async fn room_members(&self, room: String) -> Result<RoomMembers, ApiError> {
+            session::room_members(room).await
         }
 
         async fn go_online(&self, name: String) -> Result<(), ApiError> {

@@ -59,6 +59,32 @@ test("create a room, others find it, join, talk and leave", async ({ browser, us
   await expect(bob.page.getByRole("button", { name: `Join #${room}` })).toBeVisible();
 });
 
+test("a room shows who is in it: online first, the others with when they were last seen", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  const carol = await joinAs(browser, uniqueName("carol"));
+  users.push(alice, bob, carol);
+  const room = uniqueName("pw-crew-");
+  await createRoom(alice.page, room);
+  for (const member of [bob, carol]) {
+    await roomButton(member.page, room).click();
+    await member.page.getByRole("button", { name: `Join #${room}` }).click();
+    await expect(member.page.getByRole("button", { name: "Leave room" })).toBeVisible();
+  }
+  await carol.page.close();
+  await expect(onlineUser(alice.page, carol.name)).toHaveCount(0);
+
+  await alice.page.locator("details.room-members summary").click();
+  const rows = alice.page.getByTestId("room-members").locator("li");
+  await expect(rows).toHaveCount(3);
+  await expect(rows.nth(0)).toContainText(alice.name);
+  await expect(rows.nth(0)).toContainText("online");
+  await expect(rows.nth(1)).toContainText(bob.name);
+  await expect(rows.nth(2)).toContainText(carol.name);
+  await expect(rows.nth(2)).toContainText(/last seen today at \d\d:\d\d/);
+  await expect(rows.nth(2)).toHaveClass(/offline/);
+});
+
 test("room titles in any script, next to the key in their address", async ({ browser, users }) => {
   const alice = await joinAs(browser, uniqueName("alice"));
   const bob = await joinAs(browser, uniqueName("bob"));

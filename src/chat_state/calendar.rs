@@ -66,6 +66,17 @@ impl LocalClock {
         }
     }
 
+    /// When someone was last seen: "today at 14:03", "yesterday at 09:12",
+    /// "on Monday 30 November", "on 30 October 2025".
+    pub fn last_seen(self, at_ms: i64) -> String {
+        let day = self.day(at_ms);
+        match self.day(self.now_ms) - day {
+            0 => format!("today at {}", self.time(at_ms)),
+            1 => format!("yesterday at {}", self.time(at_ms)),
+            _ => format!("on {}", self.day_label(day)),
+        }
+    }
+
     /// The full date and time on the reader's clock, for a tooltip:
     /// "Friday 4 December 2026, 09:26".
     pub fn full(self, at_ms: i64) -> String {
@@ -148,6 +159,9 @@ mod tests {
         assert_eq!(day(NOW - 24 * HOUR), "Yesterday");
         assert_eq!(day(NOW - 4 * 24 * HOUR), "Monday 30 November");
         assert_eq!(day(NOW - 400 * 24 * HOUR), "30 October 2025");
+        assert_eq!(clock.last_seen(NOW - HOUR), "today at 08:26");
+        assert_eq!(clock.last_seen(NOW - 24 * HOUR), "yesterday at 09:26");
+        assert_eq!(clock.last_seen(NOW - 4 * 24 * HOUR), "on Monday 30 November");
         // Fifteen hours east it is already Saturday: an hour ago was Friday.
         let east = LocalClock { offset_minutes: 15 * 60, ..clock };
         assert_eq!(east.day_label(east.day(NOW)), "Today");

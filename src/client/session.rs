@@ -19,8 +19,8 @@ use crate::error::{code, ApiError};
 use crate::protocol::{
     check_reply, event, next_rooms_after, parse_reply, read_reply_body, validate_name, ConversationId,
     ConversationList, CreateRoomRequest, HistoryPage, HistoryRequest, InviteRequest, MessageAck, MessageRequest,
-    OnlineAck, OnlineRequest, RoomInfo, RoomList, RoomRequest, RoomsRequest, SecretRequest, UserId, ADOPT_SESSION_PATH,
-    LOBBY, MAX_HISTORY_PAGE,
+    OnlineAck, OnlineRequest, RoomInfo, RoomList, RoomMembers, RoomRequest, RoomsRequest, SecretRequest, UserId,
+    ADOPT_SESSION_PATH, LOBBY, MAX_HISTORY_PAGE,
 };
 
 thread_local! {
@@ -447,6 +447,11 @@ pub async fn join_room(chat: ChatState, room: String) -> Result<(), ApiError> {
     let room: RoomInfo = ask(event::JOIN_ROOM, payload(&RoomRequest { room })?).await?;
     chat.note_room(room);
     Ok(())
+}
+
+/// Who is in `room`.
+pub async fn room_members(room: String) -> Result<RoomMembers, ApiError> {
+    ask(event::ROOM_MEMBERS, payload(&RoomRequest { room })?).await
 }
 
 /// Adds `user` to the private room `room`.

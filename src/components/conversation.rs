@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::icons;
 use super::image_viewer::{ImageViewer, ImageViewerView};
 use super::media::MediaView;
+use super::room_members::RoomMembersPanel;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{iso_day, iso_instant, ChatState, Conversation, LocalClock, Outgoing};
 use crate::protocol::{ConversationId, Message, User, UserId, LOBBY};
@@ -116,6 +117,10 @@ pub fn ConversationView() -> impl IntoView {
                 <Show when=private>
                     <span class="private-note">"Only the two of you can see these messages."</span>
                 </Show>
+                {move || match chat.active.get() {
+                    Conversation::Room(room) if room != LOBBY => Some(view! { <RoomMembersPanel room/> }),
+                    _ => None,
+                }}
                 <Show when=move || leavable().is_some()>
                     <Invite/>
                     <button type="button" class="leave" on:click=leave>"Leave room"</button>

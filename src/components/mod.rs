@@ -14,4 +14,5 @@ pub mod image_viewer;
 pub mod join_form;
 pub mod media;
 pub mod people;
+pub mod room_members;
 pub mod rooms;

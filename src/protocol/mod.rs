@@ -51,7 +51,7 @@ pub mod event {
     /// Client → server, with ack: the lobby, my rooms and public ones, a
     /// page at a time (`{query?, after?}`, see `RoomsRequest`).
     pub const ROOMS: &str = "rooms";
-    /// Client → server, with ack: `{name, private?}`.
+    /// Client → server, with ack: `{title?, name?, private?}`.
     pub const CREATE_ROOM: &str = "create_room";
     /// Client → server, with ack: `{room}`.
     pub const JOIN_ROOM: &str = "join_room";
@@ -59,6 +59,8 @@ pub mod event {
     pub const LEAVE_ROOM: &str = "leave_room";
     /// Client → server, with ack: `{room, user}` (private rooms).
     pub const INVITE: &str = "invite";
+    /// Client → server, with ack: `{room}`: who is in it (`RoomMembers`).
+    pub const ROOM_MEMBERS: &str = "room_members";
     /// Server → everyone: a public room was created.
     pub const ROOM_CREATED: &str = "room_created";
     /// Server → everyone: several public rooms were created within one

@@ -140,6 +140,30 @@ pub struct RoomRequest {
     pub room: String,
 }
 
+/// The most members `room_members` lists (online ones first).
+pub const MAX_LISTED_MEMBERS: usize = 500;
+
+/// One member of a room, as `room_members` lists them.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RoomMember {
+    pub id: UserId,
+    pub name: String,
+    pub online: bool,
+    /// When they were last connected (ms since the epoch), while offline;
+    /// absent when nobody knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<i64>,
+}
+
+/// Ack body of `room_members`: online members first, then the others, each
+/// by name; `more` when there are more than [`MAX_LISTED_MEMBERS`].
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoomMembers {
+    pub members: Vec<RoomMember>,
+    #[serde(default)]
+    pub more: bool,
+}
+
 /// `invite`: add `user` to the private room `room`.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct InviteRequest {

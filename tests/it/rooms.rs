@@ -169,6 +169,56 @@ async fn rooms_have_titles_in_any_script() {
     server.stop().await;
 }
 
+/// A room's members, online first, the others with when they were last
+/// seen; a private room's only for its members.
+#[tokio::test]
+async fn room_members_show_who_is_online_and_when_others_were_last_seen() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, _) = server.online("alice").await;
+    let (bob, _) = server.online("Bob").await;
+    let (carol, _) = server.online("carol").await;
+    alice.emit_ack("create_room", json!({ "name": "team" })).await;
+    bob.emit_ack("join_room", json!({ "room": "team" })).await;
+    carol.emit_ack("join_room", json!({ "room": "team" })).await;
+    alice.emit_ack("create_room", json!({ "name": "hideout", "private": true })).await;
+    let before = rtca_now();
+    carol.close().await;
+    // carol's going is noted once her last connection has closed.
+    let mut listed = Value::Null;
+    for _ in 0..50 {
+        listed = alice.emit_ack("room_members", json!({ "room": "team" })).await;
+        if listed["members"][2]["last_seen"].is_i64() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let members = listed["members"].as_array().unwrap();
+    let shown: Vec<(&str, bool)> =
+        members.iter().map(|m| (m["name"].as_str().unwrap(), m["online"].as_bool().unwrap())).collect();
+    assert_eq!(shown, [("alice", true), ("Bob", true), ("carol", false)], "{listed}");
+    assert!(members[0].get("last_seen").is_none(), "online people have no last seen: {listed}");
+    assert!(members[2]["last_seen"].as_i64().unwrap() >= before, "{listed}");
+    assert_eq!(listed["more"], false);
+
+    let outsider = server.client().await;
+    assert_eq!(
+        outsider.emit_ack("room_members", json!({ "room": "team" })).await["members"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let hidden = bob.emit_ack("room_members", json!({ "room": "hideout" })).await;
+    assert_eq!(hidden["error"]["code"], "no_such_room", "{hidden}");
+    let inside = alice.emit_ack("room_members", json!({ "room": "hideout" })).await;
+    assert_eq!(inside["members"][0]["name"], "alice", "{inside}");
+    let lobby = outsider.emit_ack("room_members", json!({ "room": "lobby" })).await;
+    assert_eq!(lobby["members"].as_array().map(Vec::len), Some(2), "the lobby's are everyone online: {lobby}");
+    server.stop().await;
+}
+
+fn rtca_now() -> i64 {
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap()
+}
+
 #[tokio::test]
 async fn room_names_and_memberships_are_bounded() {
     let (_dir, db) = temp_db();

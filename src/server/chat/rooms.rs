@@ -9,7 +9,8 @@ use super::access::{check_can_post, visible_room};
 use crate::error::ChatError;
 use crate::protocol::{
     event, room_name_from_title, validate_room_name, validate_room_title, ConversationId, CreateRoomRequest, RoomInfo,
-    RoomList, RoomsRequest, User, UserId, LOBBY, MAX_LISTED_ROOMS, MAX_ROOM_NAME_CHARS,
+    RoomList, RoomMember, RoomMembers, RoomsRequest, User, UserId, LOBBY, MAX_LISTED_MEMBERS, MAX_LISTED_ROOMS,
+    MAX_ROOM_NAME_CHARS,
 };
 use crate::server::clock::now_ms;
 use crate::server::delivery::Audience;
@@ -193,6 +194,32 @@ async fn room_asked_for(state: &AppState, user: &User, name: &str, about_the_lob
         return Err(ChatError::InvalidPayload(about_the_lobby.into()));
     }
     visible_room(state, Some(user.id), name).await?.ok_or(ChatError::NoSuchRoom)
+}
+
+/// Who is in the room `name` (if `viewer` can see it): online members
+/// first, then the others with when they were last seen, each by name. The
+/// lobby's are everyone online.
+pub async fn members(state: &AppState, viewer: Option<UserId>, name: &str) -> Result<RoomMembers, ChatError> {
+    let online = |user: User| RoomMember { id: user.id, name: user.name, online: true, last_seen: None };
+    if name == LOBBY {
+        let mut members: Vec<RoomMember> = state.presence.users().into_iter().map(online).collect();
+        let more = members.len() > MAX_LISTED_MEMBERS;
+        members.truncate(MAX_LISTED_MEMBERS);
+        return Ok(RoomMembers { members, more });
+    }
+    visible_room(state, viewer, name).await?.ok_or(ChatError::NoSuchRoom)?;
+    let listed = state.store.room_member_list(name, MAX_LISTED_MEMBERS + 1).await?;
+    let more = listed.len() > MAX_LISTED_MEMBERS;
+    let mut members: Vec<RoomMember> = listed
+        .into_iter()
+        .take(MAX_LISTED_MEMBERS)
+        .map(|(user, last_seen)| match state.presence.online_user(user.id) {
+            Some(now) => online(now),
+            None => RoomMember { id: user.id, name: user.name, online: false, last_seen },
+        })
+        .collect();
+    members.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase())));
+    Ok(RoomMembers { members, more })
 }
 
 /// A member of the private room `name` adds `guest` to it; the guest's open

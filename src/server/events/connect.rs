@@ -8,6 +8,7 @@ use super::context::{seat, SessionToken};
 use crate::error::ChatError;
 use crate::protocol::{event, HandshakeAuth, SessionInfo, BATCHED_PRESENCE, LOBBY};
 use crate::server::chat::identity::{hash_token, session_cookie, token_from_headers, user_for_token};
+use crate::server::clock::now_ms;
 use crate::server::delivery::{self, wire::Peer};
 use crate::server::limits::ConnectionLimits;
 use crate::server::socket::keys;
@@ -81,10 +82,15 @@ pub async fn connected(s: SocketRef, State(state): State<AppState>) {
     state.presence_feed.snapshot_for(&s);
 }
 
-/// Counts the connection out; the user's last one broadcasts `offline`.
+/// Counts the connection out; the user's last one broadcasts `offline`,
+/// and is when they were last seen.
 pub async fn disconnected(s: SocketRef, State(state): State<AppState>) {
     let Ok(seat) = seat(&s) else { return };
     if let Some(user) = seat.leave(&state.presence) {
+        let id = user.id;
         state.presence_feed.offline(user);
+        if let Err(error) = state.store.set_last_seen(id, now_ms()).await {
+            tracing::warn!(%error, user = id, "could not note when a user was last seen");
+        }
     }
 }

@@ -45,6 +45,7 @@ fn on(s: &SocketRef) {
     s.on(event::JOIN_ROOM, rooms::join);
     s.on(event::LEAVE_ROOM, rooms::leave);
     s.on(event::INVITE, rooms::invite);
+    s.on(event::ROOM_MEMBERS, rooms::members);
     s.on_fallback(unknown);
     s.on_disconnect(connect::disconnected);
 }

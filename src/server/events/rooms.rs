@@ -1,5 +1,5 @@
-//! Rooms: `rooms` (the list), `create_room`, `join_room`, `leave_room` and
-//! `invite`. The rules are `chat::rooms`'.
+//! Rooms: `rooms` (the list), `create_room`, `join_room`, `leave_room`,
+//! `invite` and `room_members`. The rules are `chat::rooms`'.
 
 use socketioxide::extract::{SocketRef, State, TryData};
 
@@ -61,6 +61,23 @@ pub async fn leave(
 ) {
     let leave = async |user: User, r: RoomRequest| rooms::leave(&state, &user, &r.room).await;
     reply.send(by_someone(&s, request, leave).await);
+}
+
+/// `room_members {room}`: who is in a room I can see, online or when last
+/// seen.
+pub async fn members(
+    s: SocketRef,
+    TryData(request): TryData<RoomRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let result = async {
+        throttle(&s, Action::Read)?;
+        let request = payload(request)?;
+        let viewer = seat_user(&s)?.map(|u| u.id);
+        rooms::members(&state, viewer, &request.room).await
+    };
+    reply.send(result.await);
 }
 
 /// `invite {room, user}`: a member of a private room adds someone to it.

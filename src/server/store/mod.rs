@@ -234,6 +234,8 @@ pub trait IdentityStore: Send + Sync {
     /// Whether `id` is a registered account (not a guest).
     async fn is_registered(&self, id: UserId) -> StoreResult<bool>;
     async fn rename_user(&self, id: UserId, name: &str, keys: &NameKeys) -> StoreResult<()>;
+    /// `id`'s last connection closed at `at`.
+    async fn set_last_seen(&self, id: UserId, at: i64) -> StoreResult<()>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn create_session(&self, token_hash: &[u8], user: UserId, at: i64, expires_at: i64) -> StoreResult<()>;
     /// The user a live (unexpired) session token hash belongs to. The
@@ -309,6 +311,9 @@ pub trait RoomStore: Send + Sync {
     async fn add_member(&self, room: &str, user: UserId, at: i64) -> StoreResult<()>;
     async fn remove_member(&self, room: &str, user: UserId) -> StoreResult<()>;
     async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>>;
+    /// Up to `limit` members of `room` with their names and when each was
+    /// last seen (see `IdentityStore::set_last_seen`), in no order.
+    async fn room_member_list(&self, room: &str, limit: usize) -> StoreResult<Vec<(User, Option<i64>)>>;
     /// The rooms `user` is a member of, by name.
     async fn memberships(&self, user: UserId) -> StoreResult<Vec<String>>;
 }

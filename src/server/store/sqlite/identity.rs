@@ -106,6 +106,11 @@ impl IdentityStore for SqliteStore {
         Ok(())
     }
 
+    async fn set_last_seen(&self, id: UserId, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_seen_at = ? WHERE id = ?").bind(at).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
         let row = sqlx::query("SELECT id, name FROM users WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(user_from_row).transpose().map_err(StoreError::from)

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::SqliteStore;
-use crate::protocol::{UserId, LOBBY};
+use crate::protocol::{User, UserId, LOBBY};
 use crate::server::store::{Room, RoomFilter, RoomListing, RoomPage, RoomStore, StoreResult};
 
 #[async_trait]
@@ -160,6 +160,18 @@ impl RoomStore for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn room_member_list(&self, room: &str, limit: usize) -> StoreResult<Vec<(User, Option<i64>)>> {
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT u.id, u.name, u.last_seen_at FROM room_members m JOIN users u ON u.id = m.user_id
+             WHERE m.room = ? LIMIT ?",
+        )
+        .bind(room)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id, name, last_seen)| (User { id, name }, last_seen)).collect())
     }
 
     async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>> {
