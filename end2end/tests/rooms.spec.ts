@@ -85,6 +85,34 @@ test("a room shows who is in it: online first, the others with when they were la
   await expect(rows.nth(2)).toHaveClass(/offline/);
 });
 
+test("a visitor who has not joined keeps no unread counts", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  users.push(alice);
+  const room = uniqueName("pw-open-");
+  await createRoom(alice.page, room);
+  // A visitor reads the public room; talk goes on in the lobby and the room.
+  const visitor = await openPage(browser, { url: `${baseUrl()}/r/${room}` });
+  users.push(visitor);
+  await expect(visitor.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+  await roomButton(alice.page, "lobby").click();
+  const text = `while the visitor reads ${room}`;
+  await send(alice.page, text);
+  await expect(message(alice.page, text)).toHaveCount(1);
+  await roomButton(visitor.page, "lobby").click();
+  await expect(message(visitor.page, text)).toHaveCount(1);
+  await roomButton(visitor.page, room).click();
+  await send(alice.page, `${text}, again`);
+  await expect(message(alice.page, `${text}, again`)).toHaveCount(1);
+  // Bob joining comes after that message on the visitor's socket: once
+  // the visitor sees him, the message has arrived too.
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(bob);
+  await expect(onlineUser(visitor.page, bob.name)).toBeVisible();
+  await expect(visitor.page.getByTestId("rooms").locator(".badge")).toHaveCount(0);
+  await roomButton(visitor.page, "lobby").click();
+  await expect(message(visitor.page, `${text}, again`)).toHaveCount(1);
+});
+
 test("room titles in any script, next to the key in their address", async ({ browser, users }) => {
   const alice = await joinAs(browser, uniqueName("alice"));
   const bob = await joinAs(browser, uniqueName("bob"));

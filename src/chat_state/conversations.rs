@@ -11,8 +11,8 @@ use crate::protocol::{ConversationId, ConversationSummary, Message, MessageAck, 
 
 impl ChatState {
     /// A message new to me (live, missed while I was away, or mine just
-    /// acked): shown, and counted unread unless I wrote it or I am looking
-    /// at its conversation. Returns the gap before it, if it skipped some
+    /// acked): shown, and counted unread unless I wrote it, I am looking at
+    /// its conversation, or I have not joined (a visitor). Returns the gap before it, if it skipped some
     /// `seq` after the newest I knew of there (a conversation's `seq` has
     /// no holes).
     pub fn add_message(&self, message: Message) -> Option<Gap> {
@@ -20,7 +20,9 @@ impl ChatState {
         let seen = self.known_seq(&id);
         let gap = seen.filter(|seen| message.seq > seen + 1).map(|seen| Gap::Conversation { id: id.clone(), seen });
         self.note_private(&message);
-        let counts = !self.is_me(message.from.id) && self.active_id_untracked().as_ref() != Some(&id);
+        // Unread is a member's: a visitor who has not joined keeps no count.
+        let member = self.me_id().is_some();
+        let counts = member && !self.is_me(message.from.id) && self.active_id_untracked().as_ref() != Some(&id);
         let mut added = false;
         self.messages.update(|all| added = insert_by_seq(all.entry(id.clone()).or_default(), message));
         if added && counts {
