@@ -23,8 +23,10 @@
 //! - [`chat_state`]: the chat as reactive signals, and the one function that
 //!   applies a server event to them; `conversations` keeps every
 //!   conversation's messages, rooms and private ones alike, with unread
-//!   counts and the gaps a live message reveals; `outbox`, `presence`,
-//!   `rooms` and `uploads` hold the methods for the other parts.
+//!   counts and the gaps a live message reveals; `outbox`, `presence`
+//!   (with the people who share a name), `rooms` and `uploads` hold the
+//!   methods for the other parts; `calendar` shows times and days on the
+//!   reader's clock.
 //! - [`actions`]: what the interface asks of the browser (open, send,
 //!   upload, record, rooms, go online) behind one trait: the browser's
 //!   implementation hands each to `client/`, the server's does nothing. No
@@ -33,8 +35,9 @@
 //!   router: the page never navigates).
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
 //!   `conversation`, `composer`, `join_form`, `account`, `attachments`,
-//!   `media`, `connection_status`), each with the server functions it
-//!   calls; `forms` reads the refusal a plain form post comes back with.
+//!   `media`, `image_viewer`, `room_members`, `connection_status`), each
+//!   with the server functions it calls; `forms` reads the refusal a plain
+//!   form post comes back with; `icons` holds the inline SVG icons.
 //!   `chat_page` carries the page's snapshot as JSON for hydration.
 //!
 //! Browser only (`client/`, feature `hydrate`):
@@ -103,7 +106,8 @@
 //! - At the root: `state` (`AppState`, composed by `http::run`), `config`
 //!   (every setting, in the table `config::settings`), `limits` (rate
 //!   limits, read budgets and connection caps), `clock`,
-//!   `names` (when two names are one), `failure` (a failure logged with
+//!   `names` (when two names are one: up to case, or look-alikes by their
+//!   Unicode TS #39 skeleton), `failure` (a failure logged with
 //!   its causes, answered `internal`).
 //!
 //! A message flows one way: browser composer → `client::session`'s outbox →
