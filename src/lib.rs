@@ -92,7 +92,8 @@
 //!   limits, `keys` (every Socket.IO room name, and the rule that keeps
 //!   chat rooms apart from them), `seat` (which user a socket speaks for,
 //!   race-free against a disconnect), `presence` (who is online, per user
-//!   across tabs), `head` (request heads copied out of read buffers).
+//!   across tabs), `last_seen` (when each user went, written in batches),
+//!   `head` (request heads copied out of read buffers).
 //! - `server::store`: one trait per aggregate (`IdentityStore`,
 //!   `MessageStore`, `RoomStore`, `MediaStore`; `Store` is all four) with
 //!   the contract in its docs, `store::open` picking the backend by URL,

@@ -10,16 +10,13 @@ use crate::protocol::{by_name, PresenceChanges, PresenceList, User};
 
 impl ChatState {
     /// The people who go by the same name as someone else I can see now:
-    /// who is online, my private conversations, and the authors of the
-    /// open conversation. Names are kept apart on the server, but a
-    /// restored session keeps its name, and old messages keep the name of
-    /// a guest long gone.
+    /// who is online, and my private conversations. Names are kept apart
+    /// on the server, but a restored session keeps its name, and a
+    /// conversation keeps the name of a guest long gone. (Not every
+    /// message's author: that would be work on every message.)
     pub(super) fn find_namesakes(&self) -> Vec<User> {
         let mut people = self.online.get();
         self.conversations.with(|list| people.extend(list.iter().map(|c| c.with.clone())));
-        if let Some(open) = self.active.with(|active| active.id(self.me.with(|me| me.as_ref().map(|me| me.id)))) {
-            self.messages.with(|all| people.extend(all.get(&open).into_iter().flatten().map(|m| m.from.clone())));
-        }
         // The list's own order: one name's people side by side.
         people.sort_unstable_by(by_name);
         people.dedup_by(|a, b| a.id == b.id);
@@ -35,7 +32,7 @@ impl ChatState {
     /// Keeps [`ChatState::namesakes`] current, from the first render on.
     pub(super) fn follow_namesakes(&self) {
         let chat = *self;
-        chat.namesakes.set(chat.find_namesakes());
+        chat.namesakes.set(untrack(|| chat.find_namesakes()));
         Effect::new(move |_| {
             let now = chat.find_namesakes();
             if chat.namesakes.with_untracked(|known| *known != now) {

@@ -58,6 +58,13 @@ impl ChatState {
             None
         };
         let accepted = problem.is_none();
+        // A refused file's caption goes back to the composer.
+        let caption = if accepted {
+            caption
+        } else {
+            self.restore_draft(caption);
+            String::new()
+        };
         self.uploads.update(|tray| tray.push(Upload { key, name, size, sent: 0, to, problem, caption }));
         accepted.then_some(key)
     }
@@ -106,11 +113,27 @@ impl ChatState {
         });
     }
 
+    /// `key` failed: it stays in the tray with why, and its caption goes
+    /// back to the composer.
     pub fn upload_failed(&self, key: u32, problem: String) {
+        let mut caption = String::new();
         self.uploads.update(|tray| {
             if let Some(upload) = tray.iter_mut().find(|u| u.key == key) {
                 upload.problem = Some(problem);
+                caption = std::mem::take(&mut upload.caption);
             }
+        });
+        self.restore_draft(caption);
+    }
+
+    /// Puts a caption that will not go out back in the composer, before
+    /// whatever is there now, so no text is lost.
+    pub fn restore_draft(&self, caption: String) {
+        if caption.is_empty() {
+            return;
+        }
+        self.draft.update(|draft| {
+            *draft = if draft.trim().is_empty() { caption } else { format!("{caption}\n{draft}") };
         });
     }
 
@@ -157,6 +180,13 @@ mod tests {
             assert!(chat.caption_upload("and this"));
             assert_eq!(chat.take_upload(2).map(|u| u.caption).as_deref(), Some("and this"));
             assert!(!chat.caption_upload("too late"), "nothing is on its way without a caption");
+            // A failed file gives its caption back; a refused one never takes it.
+            chat.upload_failed(1, "the connection failed".into());
+            assert_eq!(chat.draft.get_untracked(), "look at this");
+            chat.draft.set("big one".into());
+            let caption = chat.take_caption();
+            assert_eq!(chat.add_upload(3, "big.mov".into(), 5000, Conversation::lobby(), caption), None);
+            assert_eq!(chat.draft.get_untracked(), "big one");
         });
     }
 }

@@ -67,6 +67,10 @@ fn start_next(chat: ChatState) {
 /// Every file of a `FileList` (picked, dropped or pasted); the first
 /// carries what the composer holds as its caption.
 pub fn send_files(chat: ChatState, files: &web_sys::FileList) {
+    // A drop of text, or a picker closed without a file, keeps the draft.
+    if files.length() == 0 {
+        return;
+    }
     let mut caption = chat.take_caption();
     for index in 0..files.length() {
         if let Some(file) = files.get(index) {
@@ -134,14 +138,16 @@ fn finished(chat: ChatState, key: u32, request: &XmlHttpRequest, name: &str, to:
 }
 
 /// Stops an upload (or takes it out of line) and off the tray; nothing
-/// reaches the chat.
+/// reaches the chat, and its caption goes back to the composer.
 pub fn cancel(chat: ChatState, key: u32) {
     WAITING.with(|waiting| waiting.borrow_mut().retain(|w| w.key != key));
     let in_flight = IN_FLIGHT.with(|all| all.borrow_mut().remove(&key));
     if let Some(in_flight) = &in_flight {
         let _ = in_flight.request.abort();
     }
-    chat.remove_upload(key);
+    if let Some(upload) = chat.take_upload(key) {
+        chat.restore_draft(upload.caption);
+    }
     // Handlers may still be on the stack of this very event; drop them after.
     leptos::task::spawn_local(async move {
         drop(in_flight);

@@ -12,6 +12,7 @@
 use leptos::prelude::*;
 use leptos::wasm_bindgen::JsCast;
 
+use crate::chat_state::ChatState;
 use crate::protocol::{Media, MediaKind, Message};
 
 /// The id of the image on view, if any; provided by the conversation view,
@@ -47,10 +48,11 @@ fn images(rows: &[Message]) -> impl Iterator<Item = &Media> {
 pub fn ImageViewerView(viewer: ImageViewer, rows: Memo<Vec<Message>>) -> impl IntoView {
     let open = viewer.open;
     // The open image, where it is among the conversation's images, and how
-    // many there are.
+    // many there are. Read when the image changes, not on every new
+    // message (that would rebuild the viewer and lose its focus).
     let shown = move || {
         let id = open.get()?;
-        rows.with(|rows| {
+        rows.with_untracked(|rows| {
             let at = images(rows).position(|media| media.id == id)?;
             Some((images(rows).nth(at)?.clone(), at, images(rows).count()))
         })
@@ -85,6 +87,14 @@ pub fn ImageViewerView(viewer: ImageViewer, rows: Memo<Vec<Message>>) -> impl In
         ev.prevent_default();
     });
     on_cleanup(move || keys.remove());
+    // Another conversation closes it.
+    let chat = expect_context::<ChatState>();
+    Effect::new(move |before: Option<()>| {
+        chat.active.track();
+        if before.is_some() {
+            open.set(None);
+        }
+    });
     let beside = move |ev: leptos::ev::MouseEvent| {
         if ev.target() == ev.current_target() {
             close();

@@ -12,7 +12,9 @@ use leptos::prelude::*;
 use super::icons;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
-use crate::protocol::{validate_room_title, ConversationId, RoomInfo, RoomsRequest, LOBBY, MAX_ROOM_TITLE_CHARS};
+use crate::protocol::{
+    percent_encode, validate_room_title, ConversationId, RoomInfo, RoomsRequest, LOBBY, MAX_ROOM_TITLE_CHARS,
+};
 
 #[component]
 pub fn RoomList() -> impl IntoView {
@@ -81,20 +83,6 @@ pub fn RoomList() -> impl IntoView {
     }
 }
 
-/// `text` for an address's query: letters, digits, `-` and `_` as they
-/// are, every other byte as `%XX` (a title may be in any script).
-fn percent_encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
-
 /// The rooms I am in (`joined`: the lobby is everyone's), or the others.
 #[component]
 fn RoomGroup(joined: bool) -> impl IntoView {
@@ -126,6 +114,8 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
         let id = ConversationId::room(name.as_str());
         move || chat.unread.with(|u| u.get(&id).copied().unwrap_or(0))
     };
+    let title_of = room.shown_title().to_owned();
+    let twin = move || chat.rooms.with(|rooms| rooms.iter().filter(|r| r.shown_title() == title_of).count() > 1);
     let kind = if room.private { "Private room" } else { "Public room" };
     let title = format!("{kind}: {} members, {} online", room.members, room.online);
     let actions = use_actions();
@@ -147,6 +137,11 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
                     {if room.private { icons::lock().into_any() } else { "#".into_any() }}
                 </span>
                 <span class="name">{room.shown_title().to_owned()}</span>
+                // Two rooms that read alike are told apart by their names.
+                {
+                    let key = format!("#{name}");
+                    move || twin().then(|| view! { <span class="room-key">{key.clone()}</span> })
+                }
                 {move || {
                     let count = unread();
                     (count > 0).then(|| view! { <span class="badge" aria-label="unread messages">{count}</span> })
@@ -156,7 +151,6 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
     }
 }
 
-/// A padlock that any font can show (not every system has emoji).
 #[component]
 fn NewRoom() -> impl IntoView {
     let name = RwSignal::new(String::new());

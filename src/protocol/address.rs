@@ -29,6 +29,20 @@ impl Page {
     }
 }
 
+/// `text` for an address's query: letters, digits, `-` and `_` as they
+/// are, every other byte as `%XX` (a title may be in any script).
+pub fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 /// Percent-decoding. Room names are plain ASCII, so an encoded one is a
 /// name that does not exist; decoding it still shows the reader the name
 /// they typed in the notice.

@@ -17,7 +17,7 @@ mod name_order;
 mod reply;
 mod rooms;
 mod snapshot;
-pub use address::{percent_decode, Page};
+pub use address::{percent_decode, percent_encode, Page};
 pub use conversation::*;
 pub use media::*;
 pub use name_order::by_name;

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{UserId, LOBBY};
+use super::{is_invisible_format, UserId, LOBBY};
 use crate::error::InvalidInput;
 
 /// The most public rooms one listing returns (by name), besides the lobby
@@ -109,10 +109,11 @@ impl RoomInfo {
 }
 
 /// Checks a room title: 1–64 characters once trimmed, any script, no
-/// control characters (so no line breaks).
+/// control characters (so no line breaks) and no invisible ones (as names).
 pub fn validate_room_title(title: &str) -> Result<&str, InvalidInput> {
     let title = title.trim();
-    if title.is_empty() || title.chars().count() > MAX_ROOM_TITLE_CHARS || title.chars().any(char::is_control) {
+    let unseen = |c: char| c.is_control() || is_invisible_format(c);
+    if title.is_empty() || title.chars().count() > MAX_ROOM_TITLE_CHARS || title.chars().any(unseen) {
         return Err(InvalidInput::InvalidRoomTitle { max: MAX_ROOM_TITLE_CHARS });
     }
     Ok(title)
@@ -192,6 +193,7 @@ mod tests {
         assert_eq!(validate_room_title("中文"), Ok("中文"));
         assert!(validate_room_title(" ").is_err());
         assert!(validate_room_title("two\nlines").is_err());
+        assert!(validate_room_title("gen\u{200B}eral").is_err(), "an invisible character");
         assert!(validate_room_title(&"x".repeat(MAX_ROOM_TITLE_CHARS + 1)).is_err());
         assert_eq!(room_name_from_title("Design Team"), "design-team");
         assert_eq!(room_name_from_title("  Q4 — plans!"), "q4-plans");

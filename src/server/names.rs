@@ -29,7 +29,8 @@ impl NameKeys {
     pub fn of(name: &str) -> NameKeys {
         let written: String = name.trim().nfkc().collect();
         let skeleton: String = unicode_security::skeleton(&written).collect();
-        NameKeys { folded: name_key(&written), skeleton: name_key(&skeleton) }
+        // The folded key exactly as sign-in looks an account up.
+        NameKeys { folded: name_key(name), skeleton: name_key(&skeleton) }
     }
 }
 
@@ -60,7 +61,9 @@ mod tests {
         assert_eq!(skeleton("pаypal"), skeleton("paypal"), "a Cyrillic а");
         assert_eq!(skeleton("中文"), "中文");
         assert_ne!(skeleton("alice"), skeleton("alicia"));
-        // Case alone is the folded key's business.
+        // Case alone is the folded key's business, the same key sign-in
+        // looks for, even where NFKC makes a leading space.
         assert_eq!(NameKeys::of("ALICE").folded, NameKeys::of("alice").folded);
+        assert_eq!(NameKeys::of("\u{b4}Bob").folded, name_key("\u{b4}Bob"));
     }
 }

@@ -13,6 +13,7 @@ use super::delivery::room_feed::RoomFeed;
 use super::delivery::Outbound;
 use super::limits::Limits;
 use super::media::MediaService;
+use super::socket::last_seen::LastSeen;
 use super::socket::presence::Presence;
 use super::store::Store;
 use crate::error::{code, ApiError};
@@ -36,6 +37,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Shared files: blob store and upload bounds.
     pub media: Arc<MediaService>,
+    /// When users were last seen, on its way to the store.
+    pub last_seen: Arc<LastSeen>,
     /// The store's history epoch, read once at start.
     pub history_epoch: Arc<str>,
 }

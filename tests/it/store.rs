@@ -322,6 +322,9 @@ async fn users_sessions_and_accounts() {
         let member = store.create_member(dora).await.unwrap().unwrap();
         let again = NewMember { name: "DORA", password_hash: "other", ..dora };
         assert_eq!(store.create_member(again).await.unwrap(), None, "one name key once");
+        let look_alike_keys = NameKeys::of("D0ra");
+        let look_alike = NewMember { name: "D0ra", keys: &look_alike_keys, password_hash: "hash", at: 3 };
+        assert_eq!(store.create_member(look_alike).await.unwrap(), None, "nor a look-alike");
         assert_eq!(store.member("dora").await.unwrap(), Some((member.clone(), "hash".to_owned())));
         assert!(store.is_registered(member.id).await.unwrap());
         assert!(!store.is_registered(alice.id).await.unwrap());

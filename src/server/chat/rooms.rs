@@ -124,24 +124,25 @@ pub async fn create(
 }
 
 /// Creates a room titled `title` under the first free name made from it:
-/// `design-team`, `design-team-2` … `design-team-9`, then with random
-/// letters (and `room-…` for a title with no ASCII letter).
+/// `design-team`, `design-team-2` … `design-team-4`, then with random
+/// letters (`room-…` at once for a title with no ASCII letter or digit).
 async fn create_named_after(
     state: &AppState,
     title: &str,
     private: bool,
     creator: UserId,
 ) -> StoreResult<Option<Room>> {
-    let base = room_name_from_title(title);
-    let base = if base.is_empty() { "room".to_owned() } else { base };
-    let numbered = (1..10).map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") });
+    let made = room_name_from_title(title);
+    // A title with no ASCII letter or digit names nothing: random letters.
+    let numbered = if made.is_empty() { 0 } else { 4 };
+    let base = if made.is_empty() { "room".to_owned() } else { made };
+    let numbered = (1..=numbered).map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") });
     let random = (0..3).map(|_| {
         let mut letters = [0u8; 3];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut letters);
         format!("{base}-{}", hex::encode(letters))
     });
-    let skip_plain = base == "room";
-    for name in numbered.skip(usize::from(skip_plain)).chain(random) {
+    for name in numbered.chain(random) {
         let name = fit_room_name(&name);
         if let Some(room) = state.store.create_room(&name, title, private, creator, now_ms()).await? {
             return Ok(Some(room));
@@ -199,7 +200,7 @@ async fn room_asked_for(state: &AppState, user: &User, name: &str, about_the_lob
 /// Who is in the room `name` (if `viewer` can see it): online members
 /// first, then the others with when they were last seen, each by name. The
 /// lobby's are everyone online.
-pub async fn members(state: &AppState, viewer: Option<UserId>, name: &str) -> Result<RoomMembers, ChatError> {
+pub async fn members(state: &AppState, viewer: UserId, name: &str) -> Result<RoomMembers, ChatError> {
     let online = |user: User| RoomMember { id: user.id, name: user.name, online: true, last_seen: None };
     if name == LOBBY {
         let mut members: Vec<RoomMember> = state.presence.users().into_iter().map(online).collect();
@@ -207,18 +208,25 @@ pub async fn members(state: &AppState, viewer: Option<UserId>, name: &str) -> Re
         members.truncate(MAX_LISTED_MEMBERS);
         return Ok(RoomMembers { members, more });
     }
-    visible_room(state, viewer, name).await?.ok_or(ChatError::NoSuchRoom)?;
-    let listed = state.store.room_member_list(name, MAX_LISTED_MEMBERS + 1).await?;
+    visible_room(state, Some(viewer), name).await?.ok_or(ChatError::NoSuchRoom)?;
+    let online_ids = state.presence.online_ids();
+    let listed = state.store.room_member_list(name, &online_ids, MAX_LISTED_MEMBERS + 1).await?;
     let more = listed.len() > MAX_LISTED_MEMBERS;
+    let listed: Vec<_> = listed.into_iter().take(MAX_LISTED_MEMBERS).collect();
+    // Their names as they are online now, under one lock.
+    let now = state.presence.online_users(listed.iter().map(|(user, _)| user.id));
     let mut members: Vec<RoomMember> = listed
         .into_iter()
-        .take(MAX_LISTED_MEMBERS)
-        .map(|(user, last_seen)| match state.presence.online_user(user.id) {
+        .zip(now)
+        .map(|((user, last_seen), now)| match now {
             Some(now) => online(now),
-            None => RoomMember { id: user.id, name: user.name, online: false, last_seen },
+            None => {
+                let last_seen = state.last_seen.unwritten(user.id).or(last_seen);
+                RoomMember { id: user.id, name: user.name, online: false, last_seen }
+            }
         })
         .collect();
-    members.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase())));
+    members.sort_by_cached_key(|member| (!member.online, member.name.to_lowercase()));
     Ok(RoomMembers { members, more })
 }
 

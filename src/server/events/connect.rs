@@ -87,10 +87,7 @@ pub async fn connected(s: SocketRef, State(state): State<AppState>) {
 pub async fn disconnected(s: SocketRef, State(state): State<AppState>) {
     let Ok(seat) = seat(&s) else { return };
     if let Some(user) = seat.leave(&state.presence) {
-        let id = user.id;
+        state.last_seen.note(user.id, now_ms());
         state.presence_feed.offline(user);
-        if let Err(error) = state.store.set_last_seen(id, now_ms()).await {
-            tracing::warn!(%error, user = id, "could not note when a user was last seen");
-        }
     }
 }

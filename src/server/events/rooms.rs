@@ -64,7 +64,8 @@ pub async fn leave(
 }
 
 /// `room_members {room}`: who is in a room I can see, online or when last
-/// seen.
+/// seen. For people in the chat only: when someone was last seen is not
+/// for anonymous visitors.
 pub async fn members(
     s: SocketRef,
     TryData(request): TryData<RoomRequest>,
@@ -73,9 +74,9 @@ pub async fn members(
 ) {
     let result = async {
         throttle(&s, Action::Read)?;
+        let viewer = signed_in(&s)?;
         let request = payload(request)?;
-        let viewer = seat_user(&s)?.map(|u| u.id);
-        rooms::members(&state, viewer, &request.room).await
+        rooms::members(&state, viewer.id, &request.room).await
     };
     reply.send(result.await);
 }

@@ -105,6 +105,7 @@ pub async fn run(
         presence_feed: PresenceFeed::default(),
         room_feed: RoomFeed::default(),
         media,
+        last_seen: Arc::default(),
         history_epoch: history_epoch.into(),
     };
     let (socket_layer, io) = socket::builder(&state.config).with_state(state.clone()).build_layer();
@@ -122,6 +123,7 @@ pub async fn run(
         tokio::spawn(sweep::run(Arc::clone(&state.store), Arc::clone(&state.media.blobs), state.config.media_grace));
     let identity_sweep =
         tokio::spawn(identity::sweep_identities(Arc::clone(&state.store), Arc::clone(&state.presence), IDENTITY_SWEEP));
+    let last_seen = tokio::spawn(Arc::clone(&state.last_seen).write_every(Arc::clone(&state.store)));
 
     let pace = BodyPace { idle: state.config.body_idle, min_bytes_per_second: state.config.body_min_rate };
     let serve_settings = ServeSettings {
@@ -154,6 +156,9 @@ pub async fn run(
     serve::serve(listener, app, serve_settings, shutdown, async move { outbound.close_all().await }).await;
     media_sweep.abort();
     identity_sweep.abort();
+    last_seen.abort();
+    // Who went with the last connections.
+    state.last_seen.write(state.store.as_ref()).await;
     // Rooms not yet announced are in every list that is asked for.
     room_feed.abort();
     // What was stored in the last moments is committed and handed to

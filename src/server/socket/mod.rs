@@ -1,12 +1,13 @@
 //! The socketioxide layer's pieces that everything above builds on: the
 //! transport's limits ([`builder`]), the names of the Socket.IO rooms
 //! sockets join ([`keys`]), which user a socket speaks for ([`seat`]), who
-//! is online across tabs ([`presence`]), and the copied request head
-//! ([`head`]). The events a socket can send are registered in
+//! is online across tabs ([`presence`]) and when each user was last seen
+//! ([`last_seen`]), and the copied request head ([`head`]). The events a socket can send are registered in
 //! `server::events`.
 
 pub mod head;
 pub mod keys;
+pub mod last_seen;
 pub mod presence;
 pub mod seat;
 

@@ -194,6 +194,12 @@ impl Presence {
         self.lock().users.keys().copied().collect()
     }
 
+    /// Each of `ids` as online now, with their current name, or `None`.
+    pub fn online_users(&self, ids: impl Iterator<Item = UserId>) -> Vec<Option<User>> {
+        let online = self.lock();
+        ids.map(|id| online.users.get(&id).map(|entry| entry.user.clone())).collect()
+    }
+
     /// `id` as online now, with their current name.
     pub fn online_user(&self, id: UserId) -> Option<User> {
         self.lock().users.get(&id).map(|online| online.user.clone())

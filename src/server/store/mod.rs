@@ -220,7 +220,8 @@ pub struct UploadRecord {
 pub trait IdentityStore: Send + Sync {
     /// A guest and its first session, in one commit.
     async fn create_guest_with_session(&self, guest: NewGuest<'_>) -> StoreResult<User>;
-    /// A registered account; `None` if the name is registered already.
+    /// A registered account; `None` if the name, or a look-alike (either
+    /// key), is registered already.
     async fn create_member(&self, member: NewMember<'_>) -> StoreResult<Option<User>>;
     /// A registered account by name key, with its password hash.
     async fn member(&self, name_key: &str) -> StoreResult<Option<(User, String)>>;
@@ -234,8 +235,9 @@ pub trait IdentityStore: Send + Sync {
     /// Whether `id` is a registered account (not a guest).
     async fn is_registered(&self, id: UserId) -> StoreResult<bool>;
     async fn rename_user(&self, id: UserId, name: &str, keys: &NameKeys) -> StoreResult<()>;
-    /// `id`'s last connection closed at `at`.
-    async fn set_last_seen(&self, id: UserId, at: i64) -> StoreResult<()>;
+    /// Each `(user, at)`: that user's last connection closed at `at`. One
+    /// transaction for all.
+    async fn set_last_seen(&self, seen: &[(UserId, i64)]) -> StoreResult<()>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn create_session(&self, token_hash: &[u8], user: UserId, at: i64, expires_at: i64) -> StoreResult<()>;
     /// The user a live (unexpired) session token hash belongs to. The
@@ -312,8 +314,14 @@ pub trait RoomStore: Send + Sync {
     async fn remove_member(&self, room: &str, user: UserId) -> StoreResult<()>;
     async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>>;
     /// Up to `limit` members of `room` with their names and when each was
-    /// last seen (see `IdentityStore::set_last_seen`), in no order.
-    async fn room_member_list(&self, room: &str, limit: usize) -> StoreResult<Vec<(User, Option<i64>)>>;
+    /// last seen (see `IdentityStore::set_last_seen`): those in `online`
+    /// first, then the most recently seen.
+    async fn room_member_list(
+        &self,
+        room: &str,
+        online: &[UserId],
+        limit: usize,
+    ) -> StoreResult<Vec<(User, Option<i64>)>>;
     /// The rooms `user` is a member of, by name.
     async fn memberships(&self, user: UserId) -> StoreResult<Vec<String>>;
 }

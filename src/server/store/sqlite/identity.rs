@@ -45,10 +45,14 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn create_member(&self, m: NewMember<'_>) -> StoreResult<Option<User>> {
-        // The unique index on registered name keys decides races.
+        // One statement, so two sign-ups racing for one name, or for two
+        // look-alikes, cannot both pass: the unique index on registered
+        // name keys settles the first, the NOT EXISTS the second.
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO users (name, name_key, name_skeleton, kind, password_hash, created_at)
-             VALUES (?, ?, ?, 'member', ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+             SELECT ?1, ?2, ?3, 'member', ?4, ?5
+             WHERE NOT EXISTS (SELECT 1 FROM users WHERE kind = 'member' AND (name_key = ?2 OR name_skeleton = ?3))
+             ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(m.name)
         .bind(&m.keys.folded)
@@ -106,8 +110,12 @@ impl IdentityStore for SqliteStore {
         Ok(())
     }
 
-    async fn set_last_seen(&self, id: UserId, at: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_seen_at = ? WHERE id = ?").bind(at).bind(id).execute(&self.pool).await?;
+    async fn set_last_seen(&self, seen: &[(UserId, i64)]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (id, at) in seen {
+            sqlx::query("UPDATE users SET last_seen_at = ? WHERE id = ?").bind(at).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -162,12 +162,22 @@ impl RoomStore for SqliteStore {
         Ok(())
     }
 
-    async fn room_member_list(&self, room: &str, limit: usize) -> StoreResult<Vec<(User, Option<i64>)>> {
+    async fn room_member_list(
+        &self,
+        room: &str,
+        online: &[UserId],
+        limit: usize,
+    ) -> StoreResult<Vec<(User, Option<i64>)>> {
+        // SQLITE-ONLY: the online ids as one JSON array (see room_listing).
+        let online = serde_json::to_string(online).unwrap_or_else(|_| "[]".to_owned());
         let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
             "SELECT u.id, u.name, u.last_seen_at FROM room_members m JOIN users u ON u.id = m.user_id
-             WHERE m.room = ? LIMIT ?",
+             WHERE m.room = ?1
+             ORDER BY u.id IN (SELECT value FROM json_each(?2)) DESC, u.last_seen_at DESC
+             LIMIT ?3",
         )
         .bind(room)
+        .bind(online)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
