@@ -17,26 +17,16 @@ pub struct Presence {
     online: Mutex<Online>,
 }
 
-/// Everyone online, by id and by name keys, so checking a name costs two
-/// map lookups however many are online.
+/// Everyone online, by id and by both name keys (see `server::names`), so
+/// checking a name costs two map lookups however many are online.
 #[derive(Default)]
 struct Online {
     users: HashMap<UserId, OnlineUser>,
-    /// Name key (folded or skeleton, see `server::names`) → the online
-    /// users who hold it. Usually one; two when a restored session keeps a
-    /// name someone else claimed meanwhile.
-    names: HashMap<IndexKey, Vec<UserId>>,
-}
-
-/// A key of the name index: the two kinds never match each other.
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum IndexKey {
-    Folded(String),
-    Skeleton(String),
-}
-
-fn index_keys(keys: &NameKeys) -> [IndexKey; 2] {
-    [IndexKey::Folded(keys.folded.clone()), IndexKey::Skeleton(keys.skeleton.clone())]
+    /// Folded name key → the online users who hold it. Usually one; two
+    /// when a restored session keeps a name someone else claimed meanwhile.
+    folded: HashMap<String, Vec<UserId>>,
+    /// Skeleton → the online users who hold it, the same way.
+    skeletons: HashMap<String, Vec<UserId>>,
 }
 
 struct OnlineUser {
@@ -45,30 +35,39 @@ struct OnlineUser {
     connections: usize,
 }
 
+/// Whether anyone but `claimant` holds `key` in `index`.
+fn held(index: &HashMap<String, Vec<UserId>>, key: &str, claimant: Option<UserId>) -> bool {
+    index.get(key).is_some_and(|holders| holders.iter().any(|id| Some(*id) != claimant))
+}
+
+fn add(index: &mut HashMap<String, Vec<UserId>>, key: &str, id: UserId) {
+    index.entry(key.to_owned()).or_default().push(id);
+}
+
+fn remove(index: &mut HashMap<String, Vec<UserId>>, key: &str, id: UserId) {
+    if let Some(holders) = index.get_mut(key) {
+        holders.retain(|holder| *holder != id);
+        if holders.is_empty() {
+            index.remove(key);
+        }
+    }
+}
+
 impl Online {
     /// Whether an online user other than `claimant` holds the name `keys`
     /// (either key).
     fn held_by_other(&self, keys: &NameKeys, claimant: Option<UserId>) -> bool {
-        index_keys(keys)
-            .iter()
-            .any(|key| self.names.get(key).is_some_and(|holders| holders.iter().any(|id| Some(*id) != claimant)))
+        held(&self.folded, &keys.folded, claimant) || held(&self.skeletons, &keys.skeleton, claimant)
     }
 
     fn index(&mut self, keys: &NameKeys, id: UserId) {
-        for key in index_keys(keys) {
-            self.names.entry(key).or_default().push(id);
-        }
+        add(&mut self.folded, &keys.folded, id);
+        add(&mut self.skeletons, &keys.skeleton, id);
     }
 
     fn unindex(&mut self, keys: &NameKeys, id: UserId) {
-        for key in index_keys(keys) {
-            if let Some(holders) = self.names.get_mut(&key) {
-                holders.retain(|holder| *holder != id);
-                if holders.is_empty() {
-                    self.names.remove(&key);
-                }
-            }
-        }
+        remove(&mut self.folded, &keys.folded, id);
+        remove(&mut self.skeletons, &keys.skeleton, id);
     }
 }
 
