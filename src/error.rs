@@ -91,6 +91,14 @@ pub enum ChatError {
     TooManyUploads,
     #[error("the upload stopped arriving; check your connection and try again")]
     RequestTimeout,
+    #[error("there is no such message")]
+    NoSuchMessage,
+    #[error("only its author can edit or delete a message")]
+    NotYourMessage,
+    #[error("that message was deleted")]
+    MessageDeleted,
+    #[error("a message can carry at most {max} different reactions")]
+    TooManyReactions { max: usize },
     #[error("the server failed; please try again")]
     Internal,
 }
@@ -215,6 +223,10 @@ mod tests {
             (ChatError::UnreadableImage, "unreadable_image"),
             (ChatError::TooManyUploads, "too_many_uploads"),
             (ChatError::RequestTimeout, "request_timeout"),
+            (ChatError::NoSuchMessage, "no_such_message"),
+            (ChatError::NotYourMessage, "not_your_message"),
+            (ChatError::MessageDeleted, "message_deleted"),
+            (ChatError::TooManyReactions { max: 1 }, "too_many_reactions"),
             (ChatError::Internal, code::INTERNAL),
         ];
         for (error, code) in &codes {

@@ -60,6 +60,7 @@ impl ChatState {
             at: ack.at,
             cid: Some(sent.cid),
             media: sent.media,
+            revision: Default::default(),
         })
     }
 
@@ -136,9 +137,9 @@ impl ChatState {
                 Some(known) => {
                     let known = list.remove(known);
                     let (last_seq, last_at) = (known.last_seq.max(seq), known.last_at.max(at));
-                    ConversationSummary { with: with.clone(), last_seq, last_at }
+                    ConversationSummary { with: with.clone(), last_seq, last_at, last_change: known.last_change }
                 }
-                None => ConversationSummary { with: with.clone(), last_seq: seq, last_at: at },
+                None => ConversationSummary { with: with.clone(), last_seq: seq, last_at: at, last_change: 0 },
             };
             // The list is in order already: put this one back in its place.
             let before = |c: &ConversationSummary| (c.last_at, summary.with.id) > (summary.last_at, c.with.id);

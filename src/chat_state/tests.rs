@@ -175,6 +175,7 @@ fn room_message(seq: i64) -> Message {
         at: 0,
         cid: None,
         media: None,
+        revision: Default::default(),
     }
 }
 
@@ -270,6 +271,7 @@ fn rooms_stay_by_name_and_conversations_newest_first() {
             online: 0,
             joined: true,
             last_seq: 0,
+            last_change: 0,
         };
         for name in ["lobby", "dev", "zoo", "art", "dev"] {
             chat.note_room(room(name, 1));

@@ -314,6 +314,7 @@ mod tests {
             at,
             cid: None,
             media: None,
+            revision: Default::default(),
         }
     }
 

@@ -8,7 +8,7 @@
 //! `secret` ([`SecretMessage`]). [`Message::into_wire`] and the `From`
 //! conversions below are the only places that know it.
 
-use super::{ChatMessage, HistoryPage, Media, SecretMessage, User, UserId};
+use super::{ChatMessage, HistoryPage, Media, Revision, SecretMessage, User, UserId};
 
 /// Which conversation: a room, by name, or the private conversation of two
 /// users (their ids, the lower first, whoever writes).
@@ -60,6 +60,8 @@ pub struct Message {
     pub at: i64,
     pub cid: Option<String>,
     pub media: Option<Media>,
+    /// Edits, deletion and reactions since it was sent.
+    pub revision: Revision,
 }
 
 /// A message in its wire shape.
@@ -80,15 +82,51 @@ impl Message {
         }
     }
 
+    /// The event its changes travel as: `message_changed` in a room,
+    /// `secret_changed` in a pair.
+    pub fn changed_event(&self) -> &'static str {
+        match self.conversation {
+            ConversationId::Room(_) => super::event::MESSAGE_CHANGED,
+            ConversationId::Pair(..) => super::event::SECRET_CHANGED,
+        }
+    }
+
     pub fn into_wire(self) -> WireMessage {
-        let Message { id, seq, conversation, from, to, text, at, cid, media } = self;
+        let Message { id, seq, conversation, from, to, text, at, cid, media, revision } = self;
+        let Revision { edited_at, deleted, reactions, change } = revision;
         match conversation {
-            ConversationId::Room(room) => WireMessage::Room(ChatMessage { id, seq, room, from, text, at, cid, media }),
+            ConversationId::Room(room) => WireMessage::Room(ChatMessage {
+                id,
+                seq,
+                room,
+                from,
+                text,
+                at,
+                cid,
+                media,
+                edited_at,
+                deleted,
+                reactions,
+                change,
+            }),
             ConversationId::Pair(a, b) => {
                 // Every stored pair message names its recipient; should one
                 // not, the id alone still says who it is.
                 let to = to.unwrap_or_else(|| User { id: if from.id == a { b } else { a }, name: String::new() });
-                WireMessage::Pair(SecretMessage { id, seq, from, to, text, at, cid, media })
+                WireMessage::Pair(SecretMessage {
+                    id,
+                    seq,
+                    from,
+                    to,
+                    text,
+                    at,
+                    cid,
+                    media,
+                    edited_at,
+                    deleted,
+                    reactions,
+                    change,
+                })
             }
         }
     }
@@ -96,24 +134,26 @@ impl Message {
 
 impl From<ChatMessage> for Message {
     fn from(m: ChatMessage) -> Message {
-        let ChatMessage { id, seq, room, from, text, at, cid, media } = m;
-        Message { id, seq, conversation: ConversationId::Room(room), from, to: None, text, at, cid, media }
+        let ChatMessage { id, seq, room, from, text, at, cid, media, edited_at, deleted, reactions, change } = m;
+        let revision = Revision { edited_at, deleted, reactions, change };
+        Message { id, seq, conversation: ConversationId::Room(room), from, to: None, text, at, cid, media, revision }
     }
 }
 
 impl From<SecretMessage> for Message {
     fn from(m: SecretMessage) -> Message {
-        let SecretMessage { id, seq, from, to, text, at, cid, media } = m;
+        let SecretMessage { id, seq, from, to, text, at, cid, media, edited_at, deleted, reactions, change } = m;
         let conversation = ConversationId::pair(from.id, to.id);
-        Message { id, seq, conversation, from, to: Some(to), text, at, cid, media }
+        let revision = Revision { edited_at, deleted, reactions, change };
+        Message { id, seq, conversation, from, to: Some(to), text, at, cid, media, revision }
     }
 }
 
 impl HistoryPage {
     /// A page of one conversation's messages, in their wire shapes: a
     /// room's fill `messages`, a pair's fill `secrets`.
-    pub fn of(page: Vec<Message>, more: bool, epoch: String) -> HistoryPage {
-        let mut out = HistoryPage { more, epoch, ..HistoryPage::default() };
+    pub fn of(page: Vec<Message>, more: bool, epoch: String, changes: i64) -> HistoryPage {
+        let mut out = HistoryPage { more, epoch, changes, ..HistoryPage::default() };
         for message in page {
             match message.into_wire() {
                 WireMessage::Room(message) => out.messages.push(message),
@@ -159,6 +199,10 @@ mod tests {
             at: 9,
             cid: Some("c".into()),
             media: None,
+            edited_at: Some(11),
+            deleted: false,
+            reactions: vec![super::super::Reaction { emoji: "👍".into(), users: vec![2, 3] }],
+            change: 2,
         };
         let message = Message::from(room.clone());
         assert_eq!(message.event(), "message");
@@ -172,6 +216,10 @@ mod tests {
             at: 10,
             cid: None,
             media: None,
+            edited_at: None,
+            deleted: true,
+            reactions: Vec::new(),
+            change: 1,
         };
         let message = Message::from(secret.clone());
         assert_eq!(message.conversation, ConversationId::Pair(3, 5));

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ChatError, InvalidInput};
 
 mod address;
+mod changes;
 mod conversation;
 mod media;
 mod name_order;
@@ -18,6 +19,7 @@ mod reply;
 mod rooms;
 mod snapshot;
 pub use address::{percent_decode, percent_encode, Page};
+pub use changes::*;
 pub use conversation::*;
 pub use media::*;
 pub use name_order::by_name;
@@ -68,6 +70,21 @@ pub mod event {
     pub const ROOMS_CREATED: &str = "rooms_created";
     /// Server → the invitee's sockets: you were added to a private room.
     pub const INVITED: &str = "invited";
+    /// Client → server, with ack: `{id, text}`, new text for my message.
+    pub const EDIT: &str = "edit";
+    /// Client → server, with ack: `{id}`, my message deleted for everyone.
+    pub const DELETE: &str = "delete";
+    /// Client → server, with ack: `{id, emoji}`, my reaction on or off.
+    pub const REACT: &str = "react";
+    /// Client → server, with ack: `{room?, with?, after}`, the messages
+    /// changed since a change number (`ChangesRequest`).
+    pub const CHANGES: &str = "changes";
+    /// Server → a room's members: a message of it changed, in its current
+    /// state (a `message`'s shape).
+    pub const MESSAGE_CHANGED: &str = "message_changed";
+    /// Server → the two parties: a private message changed (a `secret`'s
+    /// shape).
+    pub const SECRET_CHANGED: &str = "secret_changed";
 }
 
 /// Where the browser turns a session token into the session cookie (the
@@ -168,6 +185,10 @@ pub struct HistoryPage {
     /// has and starts over: the server's history was reset.
     #[serde(default)]
     pub epoch: String,
+    /// The conversation's change number when the page was read (read
+    /// first): the page shows every change up to it.
+    #[serde(default)]
+    pub changes: i64,
 }
 
 /// `secret`: a private message to one user, relayed by the server.
@@ -258,6 +279,9 @@ pub struct ConversationSummary {
     pub last_seq: i64,
     /// When its newest message was sent.
     pub last_at: i64,
+    /// Its newest change number (edits, deletions, reactions; 0: none).
+    #[serde(default)]
+    pub last_change: i64,
 }
 
 /// Ack body of `conversations`.
@@ -284,6 +308,17 @@ pub struct ChatMessage {
     pub cid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<Media>,
+    /// When its text was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// Deleted by its author: `text` is empty and there is no `media`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// The change number of its latest change, if it ever changed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub change: i64,
 }
 
 /// `secret` as delivered to the sender's and the recipient's sockets only.
@@ -299,6 +334,25 @@ pub struct SecretMessage {
     pub cid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<Media>,
+    /// When its text was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// Deleted by its author: `text` is empty and there is no `media`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// The change number of its latest change, if it ever changed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub change: i64,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
 }
 
 impl SecretMessage {

@@ -35,6 +35,9 @@ pub struct RoomInfo {
     /// The room's newest `seq` (0 when empty): what a resuming client compares.
     #[serde(default)]
     pub last_seq: i64,
+    /// Its newest change number (0: nothing changed), compared likewise.
+    #[serde(default)]
+    pub last_change: i64,
 }
 
 /// `rooms`: a page of the rooms I can see. With neither field (or no

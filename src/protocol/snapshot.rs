@@ -19,6 +19,10 @@ pub struct ChatSnapshot {
     pub messages: Vec<ChatMessage>,
     #[serde(default)]
     pub secrets: Vec<SecretMessage>,
+    /// That conversation's change number when the page was read (see
+    /// `HistoryPage::changes`).
+    #[serde(default)]
+    pub changes: i64,
     /// The rooms I can see: the lobby, my rooms, then a page of public ones
     /// (`rooms` with the address's `?query=&after=`, see `RoomsRequest`).
     #[serde(default)]

@@ -6,6 +6,7 @@
 //!
 //! - `realtime`: the event contract and bad input;
 //! - `history`: paging, resume, the conversation list, the history epoch;
+//! - `changes`: edits, deletions and reactions, live and caught up with;
 //! - `presence`: crowds joining and leaving, batched and classic;
 //! - `rooms`: public and private rooms on every read and post path;
 //! - `accounts`: sign-up, sign-in, sign-out, registered names;
@@ -24,6 +25,7 @@
 mod common;
 
 mod accounts;
+mod changes;
 mod churn;
 mod consistency;
 mod durability;

@@ -1,7 +1,9 @@
 //! Reading a conversation back, a page at a time, by `seq` cursor: how a
 //! client scrolls up (`before`), resumes after a reconnect (`after`), or
-//! opens a conversation (neither: the latest page). Whether the reader may
-//! read it is `access`'s to say, before this is asked.
+//! opens a conversation (neither: the latest page); and the messages
+//! changed since a change number ([`changed`]), how a client catches up
+//! with edits, deletions and reactions. Whether the reader may read it is
+//! `access`'s to say, before this is asked.
 //!
 //! Every read is bounded twice: a page holds at most `history_reply_bytes`
 //! of JSON (500 long messages of control characters would be 12 MB), and
@@ -16,14 +18,26 @@ use crate::server::state::AppState;
 use crate::server::store::Cursor;
 
 /// What a message's wire shape adds beyond its strings: the keys, ids,
-/// numbers and punctuation (`{"id":…,"seq":…,"room":"","from":{…},…}`),
+/// numbers and punctuation (`{"id":…,"seq":…,"room":"","from":{…},…}`,
+/// an edit's time and a change number),
 /// rounded up.
-const MESSAGE_FRAME_BYTES: usize = 192;
+const MESSAGE_FRAME_BYTES: usize = 256;
+
+/// A page of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Oldest first (by `seq`; by change number for [`changed`]).
+    pub messages: Vec<Message>,
+    /// There are others beyond them in the direction asked.
+    pub more: bool,
+    /// The conversation's change number, read before the messages: they
+    /// show every change up to it.
+    pub changes: i64,
+}
 
 /// Up to `limit` messages of `conversation`, oldest first: next to the
 /// cursor, or the newest with none, and no more than the reply's byte
-/// limit. `more` says there are others beyond them in the direction
-/// asked. `reader`: the address the read comes from, for its budget
+/// limit. `reader`: the address the read comes from, for its budget
 /// (`None`: from inside the server).
 pub async fn page(
     state: &AppState,
@@ -31,8 +45,11 @@ pub async fn page(
     conversation: &ConversationId,
     cursor: Option<Cursor>,
     limit: usize,
-) -> Result<(Vec<Message>, bool), ChatError> {
+) -> Result<Page, ChatError> {
     state.limits.may_read(reader)?;
+    // First: a change committed between the two reads is then one the
+    // reader asks for again, never one it believes it has.
+    let changes = state.store.last_change(conversation).await?;
     // One more than asked says whether there is more.
     let mut rows = match cursor {
         Some(cursor) => state.store.page(conversation, cursor, limit + 1).await?,
@@ -50,7 +67,27 @@ pub async fn page(
         rows.reverse();
     }
     state.limits.charge_read(reader, bytes);
-    Ok((rows, more))
+    Ok(Page { messages: rows, more, changes })
+}
+
+/// Up to `limit` messages of `conversation` changed after the change
+/// number `after`, in their current state, by change number, within the
+/// reply's byte limit and the reader's budget as pages are.
+pub async fn changed(
+    state: &AppState,
+    reader: Option<IpAddr>,
+    conversation: &ConversationId,
+    after: i64,
+    limit: usize,
+) -> Result<Page, ChatError> {
+    state.limits.may_read(reader)?;
+    let changes = state.store.last_change(conversation).await?;
+    let mut rows = state.store.changed_since(conversation, after, limit + 1).await?;
+    let (kept, bytes) = within(&rows, limit, state.config.history_reply_bytes);
+    let more = rows.len() > kept;
+    rows.truncate(kept);
+    state.limits.charge_read(reader, bytes);
+    Ok(Page { messages: rows, more, changes })
 }
 
 /// How many of `rows` (nearest the cursor first) fit in `limit` messages
@@ -79,6 +116,10 @@ fn wire_bytes(message: &Message) -> usize {
     if let Some(media) = &message.media {
         size += MESSAGE_FRAME_BYTES + json_len(&media.id) + json_len(&media.name) + json_len(&media.mime);
     }
+    // `{"emoji":"…","users":[…]}`: an id is at most 20 digits and a comma.
+    for reaction in &message.revision.reactions {
+        size += 32 + json_len(&reaction.emoji) + 21 * reaction.users.len();
+    }
     size
 }
 
@@ -98,7 +139,7 @@ fn json_len(text: &str) -> usize {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::protocol::{Media, MediaKind, User};
+    use crate::protocol::{Media, MediaKind, Reaction, Revision, User};
 
     fn message(text: &str) -> Message {
         Message {
@@ -119,6 +160,15 @@ mod tests {
                 width: Some(u32::MAX),
                 height: Some(u32::MAX),
             }),
+            revision: Revision {
+                edited_at: Some(i64::MAX),
+                deleted: true,
+                reactions: vec![
+                    Reaction { emoji: "\"<".into(), users: vec![i64::MIN, i64::MAX] },
+                    Reaction { emoji: "👨‍👩‍👧".into(), users: vec![i64::MIN] },
+                ],
+                change: i64::MAX,
+            },
         }
     }
 

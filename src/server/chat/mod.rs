@@ -2,6 +2,7 @@
 //! a server function, a form without JavaScript, a page load):
 //!
 //! - [`post`]: posting a message, to a room or to one person;
+//! - [`changes`]: editing, deleting and reacting to messages;
 //! - [`history`]: reading a conversation back, a page at a time;
 //! - [`access`]: who may see, read and post where;
 //! - [`rooms`]: creating, joining, leaving, inviting, listing;
@@ -11,6 +12,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod changes;
 pub mod history;
 pub mod identity;
 pub mod post;

@@ -42,6 +42,7 @@ pub async fn list_for(state: &AppState, viewer: Option<UserId>, request: &RoomsR
                 title: line.room.title,
                 private: line.room.private,
                 last_seq: line.last_seq,
+                last_change: line.last_change,
             }
         })
         .collect();
@@ -52,7 +53,9 @@ pub async fn list_for(state: &AppState, viewer: Option<UserId>, request: &RoomsR
 /// leave or invite). The lobby has no membership rows: everyone online is
 /// in it.
 async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Result<RoomInfo, ChatError> {
-    let last_seq = state.store.last_seq(&ConversationId::room(room.name.as_str())).await?;
+    let conversation = ConversationId::room(room.name.as_str());
+    let last_seq = state.store.last_seq(&conversation).await?;
+    let last_change = state.store.last_change(&conversation).await?;
     if room.name == LOBBY {
         let online = state.presence.online_count();
         let joined = viewer.is_some();
@@ -64,6 +67,7 @@ async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Resul
             online,
             joined,
             last_seq,
+            last_change,
         });
     }
     let members = state.store.room_members(&room.name).await?;
@@ -76,6 +80,7 @@ async fn describe(state: &AppState, room: Room, viewer: Option<UserId>) -> Resul
         title: room.title,
         private: room.private,
         last_seq,
+        last_change,
     })
 }
 

@@ -54,8 +54,8 @@ pub async fn load(
         }
         _ => ConversationId::room(room.as_str()),
     };
-    let (page, _) = history::page(state, reader, &conversation, None, HISTORY_PAGE).await?;
-    let page = HistoryPage::of(page, false, String::new());
+    let page = history::page(state, reader, &conversation, None, HISTORY_PAGE).await?;
+    let page = HistoryPage::of(page.messages, false, String::new(), page.changes);
     let conversations = match me_id {
         Some(me_id) => state.store.conversations(me_id, MAX_CONVERSATIONS).await?,
         None => Vec::new(),
@@ -79,6 +79,7 @@ pub async fn load(
         refused: None,
         messages: page.messages,
         secrets: page.secrets,
+        changes: page.changes,
         online: state.presence.users(),
         conversations,
         epoch: state.history_epoch.to_string(),

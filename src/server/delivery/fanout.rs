@@ -3,6 +3,10 @@
 //! `seq` order per conversation by construction: one writer commits, one
 //! task delivers, and nothing in between reorders them.
 //!
+//! Changes to messages (edits, deletions, reactions) come in the same
+//! stream, so a change never reaches a socket before the message it
+//! changes, and each conversation's change numbers go out in order too.
+//!
 //! For each message, its sender's ack goes first (the `on_commit` the
 //! sender's request gave the store), then the message to its conversation.
 //! On the sender's socket the ack therefore always comes before its own
@@ -44,11 +48,11 @@ impl Fanout {
 }
 
 async fn deliver(outbound: &Outbound, batch: Vec<Committed>) {
-    for Committed { message, on_commit } in batch {
+    for Committed { message, changed, on_commit } in batch {
         if let Some(ack) = on_commit {
             ack(&message);
         }
-        outbound.deliver(message).await;
+        outbound.deliver(message, changed).await;
     }
 }
 

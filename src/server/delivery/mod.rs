@@ -104,9 +104,11 @@ impl Outbound {
         }
     }
 
-    /// Delivers a committed message to its conversation, in its wire shape.
-    pub async fn deliver(&self, message: Message) {
-        let (event, conversation) = (message.event(), message.conversation.clone());
+    /// Delivers a committed message to its conversation, in its wire shape:
+    /// new, or `changed` (its state after an edit, deletion or reaction).
+    pub async fn deliver(&self, message: Message, changed: bool) {
+        let event = if changed { message.changed_event() } else { message.event() };
+        let conversation = message.conversation.clone();
         let data = match message.into_wire() {
             WireMessage::Room(message) => serde_json::value::to_raw_value(&message),
             WireMessage::Pair(secret) => serde_json::value::to_raw_value(&secret),

@@ -6,12 +6,9 @@
 //! ack always comes before the message it acks. Only a retry or a refusal,
 //! which deliver nothing, is answered from here.
 
-use std::sync::{Arc, Mutex};
-
 use socketioxide::extract::{SocketRef, State, TryData};
-use tokio::sync::OwnedSemaphorePermit;
 
-use super::context::{connection_limits, in_flight, payload, seat_user, signed_in, throttle, Responder};
+use super::context::{connection_limits, in_flight, payload, seat_user, signed_in, throttle, AckSlot, Responder};
 use crate::error::ChatError;
 use crate::protocol::{
     ConversationList, HistoryPage, HistoryRequest, MessageAck, MessageRequest, SecretRequest, HISTORY_PAGE, LOBBY,
@@ -22,7 +19,7 @@ use crate::server::chat::history;
 use crate::server::chat::post::{post, Post, Posted, Recipient};
 use crate::server::limits::Action;
 use crate::server::state::AppState;
-use crate::server::store::{Cursor, OnCommit};
+use crate::server::store::Cursor;
 
 /// `message {text, cid, room?, media?}`: post to a room.
 pub async fn message(
@@ -79,50 +76,19 @@ async fn posted(
     let result = async {
         throttle(s, Action::Send)?;
         let sender = signed_in(s)?;
-        let on_commit = ack.on_commit(in_flight(s).await);
+        let on_commit = ack.on_commit(in_flight(s).await, |message| MessageAck {
+            id: message.id,
+            seq: message.seq,
+            at: message.at,
+        });
         post(state, &sender, payload(request)?.post(), Some(on_commit)).await
     };
-    let result = result.await;
-    ack.settle(result);
-}
-
-/// A post's [`Responder`], answered exactly once: by the commit (through
-/// [`AckSlot::on_commit`]), or else by [`AckSlot::settle`].
-struct AckSlot(Arc<Mutex<Option<Responder>>>);
-
-impl AckSlot {
-    fn new(reply: Responder) -> AckSlot {
-        AckSlot(Arc::new(Mutex::new(Some(reply))))
-    }
-
-    fn take(slot: &Mutex<Option<Responder>>) -> Option<Responder> {
-        slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
-    }
-
-    /// Acks the message once committed. `place` (one of the connection's
-    /// messages in flight) is held until then.
-    fn on_commit(&self, place: Option<OwnedSemaphorePermit>) -> OnCommit {
-        let slot = Arc::clone(&self.0);
-        Box::new(move |message| {
-            if let Some(reply) = AckSlot::take(&slot) {
-                reply.send(Ok(MessageAck { id: message.id, seq: message.seq, at: message.at }));
-            }
-            drop(place);
-        })
-    }
-
-    /// Answers what the commit did not: a retry (acked with the first
-    /// copy's ack) or a refusal.
-    fn settle(self, result: Result<Posted, ChatError>) {
-        let answer = match result {
-            Ok(Posted { fresh: true, .. }) => return,
-            Ok(Posted { ack, .. }) => Ok(ack),
-            Err(error) => Err(error),
-        };
-        if let Some(reply) = AckSlot::take(&self.0) {
-            reply.send(answer);
-        }
-    }
+    let answer = match result.await {
+        Ok(Posted { fresh: true, .. }) => None,
+        Ok(Posted { ack, .. }) => Some(Ok(ack)),
+        Err(error) => Some(Err(error)),
+    };
+    ack.settle(answer);
 }
 
 /// `history {room?, with?, before?, after?, limit?}`: a page of a
@@ -158,8 +124,8 @@ async fn read_history(
     let reader = seat_user(s)?.map(|user| user.id);
     let conversation = conversation_to_read(state, reader, request.room.as_deref(), request.with).await?;
     let address = connection_limits(s).and_then(|limits| limits.address());
-    let (messages, more) = history::page(state, address, &conversation, cursor, limit).await?;
-    Ok(HistoryPage::of(messages, more, state.history_epoch.to_string()))
+    let page = history::page(state, address, &conversation, cursor, limit).await?;
+    Ok(HistoryPage::of(page.messages, page.more, state.history_epoch.to_string(), page.changes))
 }
 
 /// `conversations`: the caller's private conversations, most recent first,

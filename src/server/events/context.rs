@@ -3,7 +3,7 @@
 //! put in place by `connect::identify` before any handler can run.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use socketioxide::adapter::LocalAdapter;
@@ -13,10 +13,11 @@ use socketioxide::socket::Socket;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::{ApiError, ChatError};
-use crate::protocol::{event, Reply, User};
+use crate::protocol::{event, Message, Reply, User};
 use crate::server::delivery;
 use crate::server::limits::{Action, ConnectionLimits};
 use crate::server::socket::seat::Seat;
+use crate::server::store::OnCommit;
 
 /// Answers an event: through its ack when the client asked for one,
 /// otherwise errors go out as an `error` event so they are never silent.
@@ -44,6 +45,47 @@ impl Responder {
             delivery::ack(&self.socket, self.ack, id, &Reply::from(result));
         } else if let Err(error) = result {
             delivery::to_socket(&self.socket, event::ERROR, &ApiError::from(error));
+        }
+    }
+}
+
+/// The [`Responder`] of a write that the store commits (a message, a
+/// change to one), answered exactly once: by the commit (through
+/// [`AckSlot::on_commit`]), or else by [`AckSlot::settle`].
+pub struct AckSlot(Arc<Mutex<Option<Responder>>>);
+
+impl AckSlot {
+    pub fn new(reply: Responder) -> AckSlot {
+        AckSlot(Arc::new(Mutex::new(Some(reply))))
+    }
+
+    fn take(slot: &Mutex<Option<Responder>>) -> Option<Responder> {
+        slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+    }
+
+    /// Acks with `body(message)` once committed. `place` (one of the
+    /// connection's writes in flight) is held until then.
+    pub fn on_commit<T: Serialize + 'static>(
+        &self,
+        place: Option<OwnedSemaphorePermit>,
+        body: fn(&Message) -> T,
+    ) -> OnCommit {
+        let slot = Arc::clone(&self.0);
+        Box::new(move |message| {
+            if let Some(reply) = AckSlot::take(&slot) {
+                reply.send(Ok(body(message)));
+            }
+            drop(place);
+        })
+    }
+
+    /// Answers what the commit did not (`None`: it did): a write that
+    /// changed nothing, or a refusal.
+    pub fn settle<T: Serialize>(self, answer: Option<Result<T, ChatError>>) {
+        // Taken only to answer: the commit may not have run yet.
+        let Some(answer) = answer else { return };
+        if let Some(reply) = AckSlot::take(&self.0) {
+            reply.send(answer);
         }
     }
 }

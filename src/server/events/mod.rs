@@ -1,5 +1,5 @@
 //! What a socket can ask for: one small handler per client event, grouped
-//! by what they touch (`chat`, `presence`, `rooms`), and `connect` for a
+//! by what they touch (`chat`, `changes`, `presence`, `rooms`), and `connect` for a
 //! socket's arrival and departure. Handlers stay thin: they read the
 //! request, call the rules in `server::chat`, and answer through their
 //! [`Responder`].
@@ -9,6 +9,7 @@
 //! right after connecting (the prototype's does) could otherwise lose that
 //! event.
 
+mod changes;
 mod chat;
 mod connect;
 mod context;
@@ -46,6 +47,10 @@ fn on(s: &SocketRef) {
     s.on(event::LEAVE_ROOM, rooms::leave);
     s.on(event::INVITE, rooms::invite);
     s.on(event::ROOM_MEMBERS, rooms::members);
+    s.on(event::EDIT, changes::edit);
+    s.on(event::DELETE, changes::delete);
+    s.on(event::REACT, changes::react);
+    s.on(event::CHANGES, changes::changes);
     s.on_fallback(unknown);
     s.on_disconnect(connect::disconnected);
 }

@@ -23,6 +23,14 @@
 //!   if its sender uploaded it and no other message carries it), in the
 //!   transaction that stores it: someone removed from a room a moment ago
 //!   cannot post into it, and one upload never goes out twice.
+//! - **Changes are numbered like messages.** An edit, a deletion or a
+//!   reaction takes its conversation's next change number (from 1, no
+//!   gaps, in commit order), stored on the message it changed, and reaches
+//!   the [`CommitSink`] in the same stream as new messages, in commit
+//!   order: a change never overtakes the message it changes. Who may
+//!   make it is checked in its transaction. A deletion keeps nothing of
+//!   what the message said: its text, its reactions and its file's upload
+//!   go (the blob follows with the sweep, once no upload uses it).
 
 mod error;
 pub(crate) mod sqlite;
@@ -57,16 +65,18 @@ pub type OnCommit = Box<dyn FnOnce(&Message) + Send>;
 /// Runs the `on_commit` of every message of a batch that nobody will
 /// deliver, so that each is still acked.
 pub fn acknowledge(batch: Vec<Committed>) {
-    for Committed { message, on_commit } in batch {
+    for Committed { message, on_commit, .. } in batch {
         if let Some(ack) = on_commit {
             ack(&message);
         }
     }
 }
 
-/// A committed message on its way to delivery.
+/// A committed message on its way to delivery: new, or in its state after
+/// a change (`changed`).
 pub struct Committed {
     pub message: Message,
+    pub changed: bool,
     pub on_commit: Option<OnCommit>,
 }
 
@@ -106,6 +116,52 @@ pub enum Insert {
     MediaRefused,
     /// The room is for members only and the sender is not one.
     NotAMember,
+}
+
+/// What a change does to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit<'a> {
+    /// New text (empty only for a message with a file).
+    Text(&'a str),
+    Delete,
+    /// Adds this reaction of the changer's, or takes it back.
+    React(&'a str),
+}
+
+/// A change to store.
+pub struct MessageChange<'a> {
+    pub id: i64,
+    /// Who makes it: the author, to edit or delete; anyone who may post
+    /// in the conversation, to react.
+    pub by: UserId,
+    pub edit: Edit<'a>,
+    pub at: i64,
+    /// The most different emoji the message may carry.
+    pub max_reactions: usize,
+    /// Runs once it is committed, as for a new message.
+    pub on_commit: Option<OnCommit>,
+}
+
+/// The outcome of `change_message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// Committed: the message in its new state (boxed: it is large).
+    Changed(Box<Message>),
+    /// Nothing to change (the same text again, a message deleted already):
+    /// its state, untouched; `on_commit` is dropped uncalled.
+    Unchanged(Box<Message>),
+    /// No such message, or none `by` may read.
+    NoSuchMessage,
+    /// Only its author may edit or delete it.
+    NotYours,
+    /// It was deleted: there is nothing left to edit or react to.
+    Deleted,
+    /// Reacting in a room takes being a member, as posting does.
+    NotAMember,
+    /// It carries `max_reactions` different emoji already.
+    TooManyReactions,
+    /// Its new text is empty, and it has no file to keep it.
+    EmptyText,
 }
 
 /// Where a history page starts.
@@ -160,6 +216,7 @@ pub struct RoomListing {
     pub online: usize,
     pub joined: bool,
     pub last_seq: i64,
+    pub last_change: i64,
 }
 
 /// Which rooms a listing holds. The first page (`after: None`) holds the
@@ -275,6 +332,15 @@ pub trait MessageStore: Send + Sync {
     async fn page(&self, conversation: &ConversationId, cursor: Cursor, limit: usize) -> StoreResult<Vec<Message>>;
     /// A conversation's newest `seq`, 0 when it has none.
     async fn last_seq(&self, conversation: &ConversationId) -> StoreResult<i64>;
+    /// Edits, deletes or reacts to a message, unless refused (nothing is
+    /// stored then). Returns once it is committed; see the contract above.
+    async fn change_message(&self, change: MessageChange<'_>) -> StoreResult<ChangeOutcome>;
+    /// A conversation's newest change number, 0 when nothing changed.
+    async fn last_change(&self, conversation: &ConversationId) -> StoreResult<i64>;
+    /// Up to `limit` messages whose latest change is numbered after
+    /// `after`, in their current state, by change number.
+    async fn changed_since(&self, conversation: &ConversationId, after: i64, limit: usize)
+        -> StoreResult<Vec<Message>>;
     /// `user`'s private conversations, most recently active first.
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
 }

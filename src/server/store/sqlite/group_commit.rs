@@ -1,5 +1,6 @@
 //! Group commit: one writer thread stores every chat message (and every
-//! guest sign-up, a user and its session), many to a transaction. With
+//! change to one, and every guest sign-up, a user and its session), many
+//! to a transaction. With
 //! `synchronous=FULL` a commit costs an fsync, and one commit per message
 //! capped durable writes near 1 500/s; now the writes that arrive while a
 //! batch is being written go in the next one together.
@@ -32,10 +33,12 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use super::changes::{self, ChangeJob};
 use super::rows::{key_of, media};
-use crate::protocol::{ConversationId, Media, Message, User};
+use crate::protocol::{ConversationId, Media, Message, Revision, User};
 use crate::server::store::{
-    acknowledge, CommitSink, Committed, NewGuest, NewMessage, OnCommit, StoreError, StoreResult,
+    acknowledge, ChangeOutcome, CommitSink, Committed, MessageChange, NewGuest, NewMessage, OnCommit, StoreError,
+    StoreResult,
 };
 
 /// Writes waiting for the writer; a full queue makes senders wait.
@@ -65,11 +68,12 @@ pub(super) enum Written {
 }
 
 /// What the writer did with one job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Done {
     Message(Written),
     /// The new guest's user id.
     Guest(i64),
+    Change(ChangeOutcome),
 }
 
 type Reply = oneshot::Sender<StoreResult<Done>>;
@@ -85,6 +89,9 @@ enum Write {
     /// A guest and its first session: two rows, one commit. A crowd signing
     /// up at once (a join storm) otherwise costs two commits each.
     Guest(GuestJob),
+    /// An edit, a deletion or a reaction: in the same stream as messages,
+    /// so that delivery hears of both in commit order.
+    Change(ChangeJob),
 }
 
 /// What the writer's queue carries. Writes, the common case, travel
@@ -156,7 +163,15 @@ impl Writer {
         };
         match self.submit(Write::Message(message)).await? {
             Done::Message(written) => Ok(written),
-            Done::Guest(_) => Err(StoreError::Closed),
+            _ => Err(StoreError::Closed),
+        }
+    }
+
+    /// Changes a message and returns once the change has committed.
+    pub(super) async fn change(&self, change: MessageChange<'_>) -> StoreResult<ChangeOutcome> {
+        match self.submit(Write::Change(ChangeJob::from(change))).await? {
+            Done::Change(outcome) => Ok(outcome),
+            _ => Err(StoreError::Closed),
         }
     }
 
@@ -173,7 +188,7 @@ impl Writer {
         };
         match self.submit(Write::Guest(guest)).await? {
             Done::Guest(id) => Ok(id),
-            Done::Message(_) => Err(StoreError::Closed),
+            _ => Err(StoreError::Closed),
         }
     }
 
@@ -225,8 +240,15 @@ fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, sink: Option<&
                 let mut committed = Vec::new();
                 let mut answers = Vec::with_capacity(batch.len());
                 for (job, (done, file)) in batch.drain(..).zip(results) {
-                    if let (Write::Message(message), Done::Message(Written::Stored { id, seq })) = (job.write, done) {
-                        committed.push(message.committed(id, seq, file));
+                    match (job.write, &done) {
+                        (Write::Message(message), Done::Message(Written::Stored { id, seq })) => {
+                            committed.push(message.committed(*id, *seq, file));
+                        }
+                        (Write::Change(change), Done::Change(ChangeOutcome::Changed(message))) => {
+                            let message = Message::clone(message);
+                            committed.push(Committed { message, changed: true, on_commit: change.on_commit });
+                        }
+                        _ => {}
                     }
                     answers.push((job.reply, done));
                 }
@@ -273,8 +295,9 @@ impl MessageJob {
             at: self.at,
             cid: self.cid,
             media: file,
+            revision: Revision::default(),
         };
-        Committed { message, on_commit: self.on_commit }
+        Committed { message, changed: false, on_commit: self.on_commit }
     }
 }
 
@@ -300,6 +323,7 @@ fn commit(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<(Done, Option
                 insert_one(&mut tx, message).map(|(written, file)| (Done::Message(written), file))
             }
             Write::Guest(guest) => insert_guest(&tx, guest).map(|id| (Done::Guest(id), None)),
+            Write::Change(change) => changes::apply(&mut tx, change).map(|outcome| (Done::Change(outcome), None)),
         };
         results.push(done.map_err(|error| Failed::Job(at, error))?);
     }

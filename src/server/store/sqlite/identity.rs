@@ -185,7 +185,7 @@ impl IdentityStore for SqliteStore {
         // it goes, docs/performance.md), and every user is looked at once.
         // Each test is an index lookup: sessions_by_user, messages'
         // (user_id, cid) and messages_private_received, uploads_by_owner,
-        // rooms_by_creator.
+        // rooms_by_creator, reactions_by_user.
         let mut start = 0;
         while start < last.unwrap_or(0) {
             let end = start.saturating_add(GUEST_SWEEP_WINDOW);
@@ -198,7 +198,8 @@ impl IdentityStore for SqliteStore {
                        AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.user_id = u.id)
                        AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.to_user_id = u.id)
                        AND NOT EXISTS (SELECT 1 FROM uploads p WHERE p.owner = u.id)
-                       AND NOT EXISTS (SELECT 1 FROM rooms r WHERE r.created_by = u.id))",
+                       AND NOT EXISTS (SELECT 1 FROM rooms r WHERE r.created_by = u.id)
+                       AND NOT EXISTS (SELECT 1 FROM reactions x WHERE x.user_id = u.id))",
             )
             .bind(start)
             .bind(end)

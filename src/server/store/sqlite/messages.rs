@@ -8,7 +8,9 @@ use super::group_commit::Written;
 use super::rows::{key_of, message_from_row};
 use super::SqliteStore;
 use crate::protocol::{ConversationId, ConversationSummary, Message, User, UserId};
-use crate::server::store::{Cursor, Insert, MessageStore, NewMessage, StoreError, StoreResult};
+use crate::server::store::{
+    ChangeOutcome, Cursor, Insert, MessageChange, MessageStore, NewMessage, StoreError, StoreResult,
+};
 
 #[async_trait]
 impl MessageStore for SqliteStore {
@@ -43,15 +45,40 @@ impl MessageStore for SqliteStore {
             .await?)
     }
 
+    async fn change_message(&self, change: MessageChange<'_>) -> StoreResult<ChangeOutcome> {
+        self.writer.change(change).await
+    }
+
+    async fn last_change(&self, conversation: &ConversationId) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(change_seq), 0) FROM messages WHERE room = ? AND change_seq > 0")
+            .bind(key_of(conversation))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn changed_since(&self, conversation: &ConversationId, after: i64, limit: usize) -> StoreResult<Vec<Message>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = sqlx::query(select_messages!("WHERE m.room = ? AND m.change_seq > ? ORDER BY m.change_seq LIMIT ?"))
+            .bind(key_of(conversation))
+            .bind(after.max(0))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // Sent and received are read apart so each side uses its own index.
         let rows = sqlx::query(
-            "SELECT c.peer, u.name, MAX(c.last_seq) AS last_seq, MAX(c.last_at) AS last_at
-             FROM (SELECT room, to_user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at
+            "SELECT c.peer, u.name, MAX(c.last_seq) AS last_seq, MAX(c.last_at) AS last_at,
+                    MAX(c.last_change) AS last_change
+             FROM (SELECT room, to_user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at,
+                          MAX(change_seq) AS last_change
                    FROM messages WHERE user_id = ?1 AND to_user_id IS NOT NULL GROUP BY room
                    UNION ALL
-                   SELECT room, user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at
+                   SELECT room, user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at,
+                          MAX(change_seq) AS last_change
                    FROM messages WHERE to_user_id = ?1 GROUP BY room) c
              JOIN users u ON u.id = c.peer
              GROUP BY c.room ORDER BY last_at DESC, c.peer LIMIT ?2",
@@ -66,6 +93,7 @@ impl MessageStore for SqliteStore {
                     with: User { id: row.try_get("peer")?, name: row.try_get("name")? },
                     last_seq: row.try_get("last_seq")?,
                     last_at: row.try_get("last_at")?,
+                    last_change: row.try_get("last_change")?,
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()

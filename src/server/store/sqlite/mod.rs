@@ -3,8 +3,8 @@
 //! sqlx runs each SQLite connection on its own thread, so no query blocks the
 //! async runtime. `synchronous=FULL` makes every commit reach the disk before
 //! its ack goes out. Chat messages and guest sign-ups are written by one
-//! thread, many to a commit (`group_commit`); everything else goes through
-//! the pool. One file per aggregate (`identity`, `messages`, `rooms`,
+//! thread, many to a commit (`group_commit`), and so are changes to
+//! messages (`changes`); everything else goes through the pool. One file per aggregate (`identity`, `messages`, `rooms`,
 //! `media`) implements its trait; `rows` decodes what they read.
 
 use std::str::FromStr;
@@ -19,6 +19,7 @@ use super::{CommitSink, Store, StoreError, StoreResult};
 // Declared first: `select_messages!` is used by the others.
 #[macro_use]
 mod rows;
+mod changes;
 mod group_commit;
 mod identity;
 mod media;

@@ -87,7 +87,9 @@ impl RoomStore for SqliteStore {
                     (SELECT COUNT(*) FROM room_members m
                      WHERE m.room = r.name AND m.user_id IN (SELECT value FROM json_each(?2))) AS online,
                     EXISTS (SELECT 1 FROM room_members m WHERE m.room = r.name AND m.user_id = ?1) AS joined,
-                    (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = r.name) AS last_seq
+                    (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = r.name) AS last_seq,
+                    (SELECT COALESCE(MAX(change_seq), 0) FROM messages WHERE room = r.name AND change_seq > 0)
+                        AS last_change
              FROM picked p
              JOIN rooms r ON r.name = p.name
              ORDER BY p.rank, r.name",
@@ -121,6 +123,7 @@ impl RoomStore for SqliteStore {
                 online: count("online")?,
                 joined: row.try_get("joined")?,
                 last_seq: row.try_get("last_seq")?,
+                last_change: row.try_get("last_change")?,
             });
         }
         Ok(page)

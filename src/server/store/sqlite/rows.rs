@@ -1,5 +1,6 @@
 //! How rows read back: the one `SELECT` every message read starts with,
-//! and the decoding of users, messages and their files.
+//! and the decoding of users, messages, their files and their reactions
+//! (read by sqlx here, and by the writer thread's rusqlite in `changes`).
 //!
 //! A conversation is stored by its key in `messages.room`: a room's name,
 //! or `dm:<low id>:<high id>` for the private conversation of two users
@@ -8,7 +9,7 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use crate::protocol::{ConversationId, Media, MediaKind, Message, User};
+use crate::protocol::{ConversationId, Media, MediaKind, Message, Reaction, Revision, User};
 use crate::server::store::{StoreError, StoreResult};
 
 /// Every message read starts with this, so rows always decode the same way.
@@ -18,7 +19,11 @@ macro_rules! select_messages {
             "SELECT m.id, m.seq, m.room, m.text, m.cid, m.created_at,
                     m.user_id, f.name AS from_name, m.to_user_id, t.name AS to_name,
                     u.id AS media_id, u.name AS media_name, u.mime AS media_mime,
-                    b.size AS media_size, b.width AS media_width, b.height AS media_height
+                    b.size AS media_size, b.width AS media_width, b.height AS media_height,
+                    m.edited_at, m.deleted_at, m.change_seq,
+                    (SELECT group_concat(r.first || char(9) || r.emoji || char(9) || r.users, char(10))
+                     FROM (SELECT emoji, MIN(created_at) AS first, group_concat(user_id) AS users
+                           FROM reactions WHERE message_id = m.id GROUP BY emoji) r) AS reactions
              FROM messages m JOIN users f ON f.id = m.user_id LEFT JOIN users t ON t.id = m.to_user_id
                   LEFT JOIN uploads u ON u.id = m.media_id LEFT JOIN media_blobs b ON b.sha256 = u.sha256 ",
             $where
@@ -63,7 +68,32 @@ pub(super) fn message_from_row(row: &SqliteRow) -> StoreResult<Message> {
         at: row.try_get("created_at")?,
         cid: row.try_get("cid")?,
         media: media_from_row(row)?,
+        revision: revision(
+            row.try_get("edited_at")?,
+            row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+            row.try_get("change_seq")?,
+            row.try_get("reactions")?,
+        ),
     })
+}
+
+/// A message's revision from its columns; `reactions` is the
+/// `select_messages!` column: a line per emoji, `first\temoji\tid,id…`.
+pub(super) fn revision(edited_at: Option<i64>, deleted: bool, change: i64, reactions: Option<String>) -> Revision {
+    let mut read: Vec<(i64, Reaction)> = reactions
+        .as_deref()
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, '\t');
+            let first = fields.next()?.parse().ok()?;
+            let emoji = fields.next()?.to_owned();
+            let users = fields.next()?.split(',').filter_map(|id| id.parse().ok()).collect();
+            Some((first, Reaction { emoji, users }))
+        })
+        .collect();
+    read.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.emoji.cmp(&y.emoji)));
+    Revision { edited_at, deleted, reactions: read.into_iter().map(|(_, reaction)| reaction).collect(), change }
 }
 
 /// A pixel size column (NULL for files that are not images).
@@ -109,5 +139,14 @@ mod tests {
         }
         assert_eq!(key_of(&ConversationId::pair(9, 2)), "dm:2:9");
         assert!(conversation_of_key("dm:x:1").is_err());
+    }
+
+    #[test]
+    fn reactions_read_back_in_the_order_first_used() {
+        let column = "20\t❤️\t7\n10\t👍\t3,9\n20\t🎉\t3".to_owned();
+        let read = revision(None, false, 4, Some(column));
+        let emoji: Vec<_> = read.reactions.iter().map(|r| (r.emoji.as_str(), r.users.clone())).collect();
+        assert_eq!(emoji, [("👍", vec![3, 9]), ("❤️", vec![7]), ("🎉", vec![3])]);
+        assert_eq!(revision(Some(1), true, 2, None), Revision { edited_at: Some(1), deleted: true, reactions: vec![], change: 2 });
     }
 }

@@ -15,6 +15,8 @@ use rtca::server::store::{
 };
 use rtca::server::store::{StoreError, StoreResult};
 
+mod changes;
+
 /// A store on a fresh database, and what its commit sink heard.
 struct Backend {
     name: &'static str,
@@ -36,7 +38,7 @@ struct Heard {
 impl CommitSink for Heard {
     fn committed(&self, batch: Vec<Committed>) {
         self.batches.lock().unwrap().push(batch.len());
-        for Committed { message, on_commit } in batch {
+        for Committed { message, on_commit, .. } in batch {
             if let Some(on_commit) = on_commit {
                 on_commit(&message);
             }
