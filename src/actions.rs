@@ -61,6 +61,9 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     fn send_recording(&self);
     /// Drops the take, or a recording in progress, and the microphone.
     fn discard_recording(&self);
+    /// Sends what a message's form asks (edit, delete, react: its
+    /// `data-change`) over the socket instead of posting the form.
+    fn submit_change(&self, event: &leptos::ev::SubmitEvent);
 }
 
 /// The actions of this build: the browser session's, or the server's none.
@@ -123,6 +126,7 @@ impl ChatActions for NoActions {
     }
     fn send_recording(&self) {}
     fn discard_recording(&self) {}
+    fn submit_change(&self, _: &leptos::ev::SubmitEvent) {}
 }
 
 /// The browser's: each action handed to the part of the client that does
@@ -245,5 +249,42 @@ mod browser {
         fn discard_recording(&self) {
             voice::discard();
         }
+
+        fn submit_change(&self, event: &leptos::ev::SubmitEvent) {
+            event.prevent_default();
+            let Some(form) = event.target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) else {
+                return;
+            };
+            let Some(change) = read_change(&form, event) else { return };
+            // The menu the form sits in closes; the change shows as it
+            // comes back live.
+            if let Ok(Some(menu)) = form.closest("details") {
+                let _ = menu.remove_attribute("open");
+            }
+            let chat = self.chat;
+            leptos::task::spawn_local(async move {
+                if let Err(problem) = session::change_message(change).await {
+                    chat.notice.set(Some(problem.message));
+                }
+            });
+        }
+    }
+
+    /// The change a message's form asks for: its `data-change`, the
+    /// message's `id`, and its `text`, or its `emoji` (the button pressed,
+    /// or the field).
+    fn read_change(form: &web_sys::HtmlFormElement, event: &leptos::ev::SubmitEvent) -> Option<session::MessageChange> {
+        let fields = web_sys::FormData::new_with_form(form).ok()?;
+        let field = |name: &str| fields.get(name).as_string();
+        let id = field("id")?.parse().ok()?;
+        Some(match form.get_attribute("data-change")?.as_str() {
+            "edit" => session::MessageChange::Edit { id, text: field("text")? },
+            "delete" => session::MessageChange::Delete { id },
+            "react" => {
+                let pressed = event.submitter().and_then(|button| button.get_attribute("value"));
+                session::MessageChange::React { id, emoji: pressed.or_else(|| field("emoji"))? }
+            }
+            _ => return None,
+        })
     }
 }

@@ -78,9 +78,11 @@ impl ChatState {
         });
     }
 
-    /// The latest page of a conversation, merged: I now hold its latest page.
-    pub fn merge_latest(&self, id: &ConversationId, page: Vec<Message>) {
+    /// The latest page of a conversation, merged: I now hold its latest
+    /// page, current up to the change number `changes`.
+    pub fn merge_latest(&self, id: &ConversationId, page: Vec<Message>, changes: i64) {
         self.merge_page(id, page);
+        self.first_change(id, changes);
         self.loaded.update_value(|loaded| {
             loaded.insert(id.clone());
         });
@@ -94,13 +96,17 @@ impl ChatState {
     /// Replaces what I have of a conversation with its latest page (the gap
     /// was too large to fill), keeping what arrived live after that page was
     /// read.
-    pub fn restart(&self, id: &ConversationId, page: Vec<Message>) {
+    pub fn restart(&self, id: &ConversationId, page: Vec<Message>, changes: i64) {
         let newest = page.last().map(|m| m.seq);
         self.messages.update(|all| {
             let later = all.remove(id).unwrap_or_default().into_iter().filter(|m| newest.is_some_and(|n| m.seq > n));
             all.insert(id.clone(), later.collect());
         });
-        self.merge_latest(id, page);
+        // What I keep is the page, and what came live after it.
+        self.changes_seen.update_value(|seen| {
+            seen.insert(id.clone(), changes);
+        });
+        self.merge_latest(id, page, changes);
     }
 
     /// The newest `seq` I know of in a conversation: of the messages I hold,
@@ -150,10 +156,14 @@ impl ChatState {
 }
 
 /// Keeps `list` ordered by seq whatever order messages arrive in, never
-/// shows one message twice, and keeps the newest [`MAX_KEPT_MESSAGES`].
-/// Returns whether `message` was new.
+/// shows one message twice (a copy in a later state replaces an earlier
+/// one), and keeps the newest [`MAX_KEPT_MESSAGES`]. Returns whether
+/// `message` was new.
 pub(super) fn insert_by_seq(list: &mut Vec<Message>, message: Message) -> bool {
-    if list.iter().rev().any(|m| m.id == message.id) {
+    if let Some(held) = list.iter_mut().rev().find(|m| m.id == message.id) {
+        if held.revision.change < message.revision.change {
+            *held = message;
+        }
         return false;
     }
     let position = list.iter().rposition(|m| m.seq < message.seq).map_or(0, |p| p + 1);

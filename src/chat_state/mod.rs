@@ -9,6 +9,7 @@
 //! they arrived (`message` or `secret`, live or paged).
 
 mod calendar;
+mod changes;
 mod conversations;
 mod outbox;
 mod presence;
@@ -44,6 +45,9 @@ pub enum Gap {
     /// reader hold everyone back. `seen` is the newest `seq` I had before
     /// the jump.
     Conversation { id: ConversationId, seen: i64 },
+    /// A live change to a message skipped a change number after `seen`,
+    /// the newest I had in that conversation: ask for what changed since.
+    Changes { id: ConversationId, seen: i64 },
     /// A `presence_changes` batch was skipped: ask for the whole list.
     Presence,
 }
@@ -154,6 +158,9 @@ pub struct ChatState {
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// The history epoch the messages above belong to.
     pub epoch: StoredValue<String>,
+    /// The newest change number (edits, deletions, reactions) I know of
+    /// per conversation (`changes.rs`).
+    pub changes_seen: StoredValue<HashMap<ConversationId, i64>>,
     /// What the composer holds, not sent yet.
     pub draft: RwSignal<String>,
     /// Files being uploaded, in the order they were picked.
@@ -177,6 +184,7 @@ impl ChatState {
         let page = page.into_messages();
         let shown = active.id(me);
         let messages = shown.clone().map(|id| (id, page)).into_iter().collect();
+        let changes_seen = shown.clone().map(|id| (id, snapshot.changes)).into_iter().collect();
         let chat = ChatState {
             me: RwSignal::new(snapshot.me),
             messages: RwSignal::new(messages),
@@ -195,6 +203,7 @@ impl ChatState {
             clock: RwSignal::new(LocalClock { offset_minutes: 0, now_ms: snapshot.now }),
             outbox: RwSignal::new(Vec::new()),
             epoch: StoredValue::new(snapshot.epoch),
+            changes_seen: StoredValue::new(changes_seen),
             draft: RwSignal::new(String::new()),
             uploads: RwSignal::new(Vec::new()),
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
@@ -260,6 +269,16 @@ impl ChatState {
                     return self.arrived(secret.into());
                 }
             }
+            event::MESSAGE_CHANGED => {
+                if let Ok(message) = serde_json::from_str::<ChatMessage>(data) {
+                    return self.changed(message.into());
+                }
+            }
+            event::SECRET_CHANGED => {
+                if let Ok(secret) = serde_json::from_str::<SecretMessage>(data) {
+                    return self.changed(secret.into());
+                }
+            }
             event::INVITED => {
                 if let Ok(room) = serde_json::from_str::<RoomInfo>(data) {
                     self.note_room(room);
@@ -315,6 +334,7 @@ impl ChatState {
         self.conversations.set(Vec::new());
         self.unread.set(HashMap::new());
         self.loaded.set_value(HashSet::new());
+        self.changes_seen.set_value(HashMap::new());
         self.unfilled_gaps.set_value(Vec::new());
     }
 

@@ -147,7 +147,7 @@ fn a_restart_keeps_what_came_after_its_page_and_unfilled_gaps_are_bounded() {
         let chat = ChatState::new(ChatSnapshot { room: LOBBY.into(), ..ChatSnapshot::default() });
         let lobby = ConversationId::room(LOBBY);
         chat.merge_page(&lobby, vec![room_message(1), room_message(2), room_message(900)]);
-        chat.restart(&lobby, vec![room_message(800), room_message(850)]);
+        chat.restart(&lobby, vec![room_message(800), room_message(850)], 0);
         assert_eq!(seqs(&held(&chat, &lobby)), [800, 850, 900]);
 
         let gap = |n: i64| Gap::Conversation { id: ConversationId::pair(0, n), seen: 1 };
@@ -252,7 +252,7 @@ fn only_a_latest_page_counts_as_holding_a_conversation() {
             json!({ "id": 70, "seq": 12, "room": "design", "from": user(2, "bob"), "text": "t", "at": 0, "cid": null });
         chat.apply_json("message", live);
         assert!(!chat.holds_latest(&design), "one live message is not its history");
-        chat.merge_latest(&design, vec![]);
+        chat.merge_latest(&design, vec![], 0);
         assert!(chat.holds_latest(&design));
         chat.start_over("another".into());
         assert!(!chat.holds_latest(&lobby) && !chat.holds_latest(&design));

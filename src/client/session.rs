@@ -17,10 +17,10 @@ use crate::chat_state::{ChatState, ConnStatus, Conversation, Gap, LocalClock, Ou
 use crate::engine_io::RawPayload;
 use crate::error::{code, ApiError};
 use crate::protocol::{
-    check_reply, event, next_rooms_after, parse_reply, read_reply_body, validate_name, ConversationId,
-    ConversationList, CreateRoomRequest, HistoryPage, HistoryRequest, InviteRequest, MessageAck, MessageRequest,
-    OnlineAck, OnlineRequest, RoomInfo, RoomList, RoomMembers, RoomRequest, RoomsRequest, SecretRequest, UserId,
-    ADOPT_SESSION_PATH, LOBBY, MAX_HISTORY_PAGE,
+    check_reply, event, next_rooms_after, parse_reply, read_reply_body, validate_name, ChangesRequest,
+    ConversationId, ConversationList, CreateRoomRequest, DeleteRequest, EditRequest, HistoryPage, HistoryRequest,
+    InviteRequest, MessageAck, MessageRequest, OnlineAck, OnlineRequest, ReactRequest, RoomInfo, RoomList,
+    RoomMembers, RoomRequest, RoomsRequest, SecretRequest, UserId, ADOPT_SESSION_PATH, LOBBY, MAX_HISTORY_PAGE,
 };
 
 thread_local! {
@@ -279,12 +279,15 @@ async fn resume(chat: ChatState) {
         Err(error) => return chat.notice.set(Some(error.message)),
     };
     chat.rooms.set(rooms.clone());
-    for room in rooms.into_iter().filter(|room| room.name != LOBBY) {
+    for room in rooms {
         let id = ConversationId::room(room.name.as_str());
-        let Some(seen) = chat.known_seq(&id) else { continue };
-        if seen < room.last_seq {
-            absorb(chat, &id, catch_up(room_page(&room.name), Some(seen)).await);
+        if room.name != LOBBY {
+            let Some(seen) = chat.known_seq(&id) else { continue };
+            if seen < room.last_seq {
+                absorb(chat, &id, catch_up(room_page(&room.name), Some(seen)).await);
+            }
         }
+        catch_up_changes(chat, &id, room.last_change).await;
     }
     let Some(me) = chat.me.get_untracked().map(|me| me.id) else { return };
     let list = match ask::<ConversationList>(event::CONVERSATIONS, no_payload()).await {
@@ -302,6 +305,49 @@ async fn resume(chat: ChatState) {
             chat.note_conversation(&summary.with, summary.last_seq, summary.last_at);
         }
     }
+    // Then the changes to messages I held, where the list says some came.
+    let list = chat.conversations.get_untracked();
+    for summary in list {
+        let id = ConversationId::pair(me, summary.with.id);
+        catch_up_changes(chat, &id, summary.last_change).await;
+    }
+}
+
+/// Pages of changed messages a catch-up reads at most before it reloads
+/// the conversation's latest page instead.
+const MAX_CHANGE_PAGES: usize = 8;
+
+/// Brings the messages I hold of `id` up to date with every edit,
+/// deletion and reaction since the newest change I know of, if `last`
+/// (the server's newest) is past it. A conversation of which I have
+/// read no page yet needs none: its page will be current. Returns
+/// whether it caught up.
+async fn catch_up_changes(chat: ChatState, id: &ConversationId, last: i64) -> bool {
+    let (Some(mut after), Some(request)) = (chat.known_change(id), page_of(chat, id)) else { return true };
+    if after >= last {
+        return true;
+    }
+    for _ in 0..MAX_CHANGE_PAGES {
+        let ask_for = ChangesRequest { room: request.room.clone(), with: request.with, after };
+        let page: HistoryPage = match ask(event::CHANGES, payload(&ask_for).unwrap_or_else(|_| no_payload())).await {
+            Ok(page) => page,
+            Err(error) => {
+                chat.notice.set(Some(error.message));
+                return false;
+            }
+        };
+        let (more, read_first) = (page.more, page.changes);
+        let changed = page.into_messages();
+        after = changed.iter().map(|m| m.revision.change).max().unwrap_or(after);
+        // A whole answer covers every change up to the number read before
+        // it; a cut one, those up to its last.
+        let upto = if more { after } else { after.max(read_first) };
+        chat.receive_changes(id, changed, upto);
+        if !more {
+            return true;
+        }
+    }
+    absorb(chat, id, history(request).await.map(CaughtUp::Restart))
 }
 
 /// Fetches what a live event showed I missed while connected: a
@@ -314,6 +360,7 @@ async fn fill_gap(chat: ChatState, gap: Gap) {
             Some(request) => absorb(chat, id, catch_up(request, Some(*seen)).await),
             None => true,
         },
+        Gap::Changes { id, seen } => catch_up_changes(chat, id, seen + 1).await,
         // The list comes as a `presence` event, with the server's next
         // flush. If asking fails, the connection's next list will do: every
         // connection starts with one.
@@ -352,7 +399,10 @@ fn page_of(chat: ChatState, id: &ConversationId) -> Option<HistoryRequest> {
 fn absorb(chat: ChatState, id: &ConversationId, caught: Result<CaughtUp, ApiError>) -> bool {
     match caught {
         Ok(CaughtUp::Missed(page)) => chat.receive_missed(page.into_messages()),
-        Ok(CaughtUp::Restart(page)) => chat.restart(id, page.into_messages()),
+        Ok(CaughtUp::Restart(page)) => {
+            let changes = page.changes;
+            chat.restart(id, page.into_messages(), changes);
+        }
         Err(error) => {
             chat.notice.set(Some(error.message));
             return false;
@@ -369,7 +419,8 @@ enum CaughtUp {
 }
 
 async fn catch_up(conversation: HistoryRequest, seen: Option<i64>) -> Result<CaughtUp, ApiError> {
-    let Some(seen) = seen else { return history(conversation).await.map(CaughtUp::Missed) };
+    // Nothing held: the latest page is all there is to have.
+    let Some(seen) = seen else { return history(conversation).await.map(CaughtUp::Restart) };
     let missed =
         history(HistoryRequest { after: Some(seen), limit: Some(MAX_HISTORY_PAGE), ..conversation.clone() }).await?;
     if !missed.more {
@@ -412,9 +463,30 @@ pub fn switch(chat: ChatState, conversation: Conversation) {
 async fn load_latest(chat: ChatState, id: &ConversationId) {
     let Some(request) = page_of(chat, id) else { return };
     match history(request).await {
-        Ok(page) => chat.merge_latest(id, page.into_messages()),
+        Ok(page) => {
+            let changes = page.changes;
+            chat.merge_latest(id, page.into_messages(), changes);
+        }
         Err(error) => chat.notice.set(Some(error.message)),
     }
+}
+
+/// What a message's form asks for.
+pub enum MessageChange {
+    Edit { id: i64, text: String },
+    Delete { id: i64 },
+    React { id: i64, emoji: String },
+}
+
+/// Edits, deletes or reacts to a message. The change itself comes back
+/// live (`message_changed`, `secret_changed`), to every tab alike.
+pub async fn change_message(change: MessageChange) -> Result<(), ApiError> {
+    let (name, request) = match change {
+        MessageChange::Edit { id, text } => (event::EDIT, payload(&EditRequest { id, text })?),
+        MessageChange::Delete { id } => (event::DELETE, payload(&DeleteRequest { id })?),
+        MessageChange::React { id, emoji } => (event::REACT, payload(&ReactRequest { id, emoji })?),
+    };
+    ask_until_accepted(name, request).await.map(|_| ())
 }
 
 /// A page of rooms: a first page (of a search, or of every room) becomes

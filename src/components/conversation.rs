@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::icons;
 use super::image_viewer::{ImageViewer, ImageViewerView};
 use super::media::MediaView;
+use super::message_actions::{refused_change, MessageMenu, Reactions};
 use super::room_members::RoomMembersPanel;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{iso_day, iso_instant, ChatState, Conversation, LocalClock, Outgoing};
@@ -125,6 +126,7 @@ pub fn ConversationView() -> impl IntoView {
                     <Invite/>
                     <button type="button" class="leave" on:click=leave>"Leave room"</button>
                 </Show>
+                {refused_change().map(|why| view! { <p class="form-error" role="alert">{why}</p> })}
             </header>
             <ol class="messages" node_ref=list aria-live="polite" data-testid="messages" on:scroll=on_scroll>
                 <Show when=has_earlier>
@@ -134,7 +136,11 @@ pub fn ConversationView() -> impl IntoView {
                         </button>
                     </li>
                 </Show>
-                <For each=move || rows.with(|rows| laid_out(rows, chat.clock.get())) key=|(message, place)| (message.id, *place) let:row>
+                <For
+                    each=move || rows.with(|rows| laid_out(rows, chat.clock.get()))
+                    key=|(message, place)| (message.id, message.revision.change, *place)
+                    let:row
+                >
                     <MessageRow message=row.0 place=row.1/>
                 </For>
                 <For each=pending key=|m| (m.cid.clone(), m.refused.clone()) let:outgoing>
@@ -233,7 +239,9 @@ fn laid_out(rows: &[Message], clock: LocalClock) -> Vec<(Message, Place)> {
 }
 
 /// One message, of a room or a private conversation alike, with the day
-/// separator above it when a day starts with it.
+/// separator above it when a day starts with it: its file and text, or a
+/// tombstone once deleted; "edited"; its reactions; and, for someone
+/// signed in, its menu.
 #[component]
 fn MessageRow(message: Message, place: Place) -> impl IntoView {
     let chat = expect_context::<ChatState>();
@@ -248,15 +256,34 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
             </li>
         }
     });
+    let Message { id, text, media, revision, .. } = message;
+    let deleted = revision.deleted;
+    let edited = revision.edited_at.map(|edited| {
+        view! { <span class="edited" data-testid="edited" title=move || clock().full(edited)>"(edited)"</span> }
+    });
+    let body = if deleted {
+        view! { <p class="text tombstone" data-testid="tombstone">"Message deleted"</p> }.into_any()
+    } else {
+        let menu_text = text.clone();
+        view! {
+            {media.map(|media| view! { <MediaView media/> })}
+            {(!text.is_empty()).then(|| view! { <p class="text">{text}</p> })}
+            {(!revision.reactions.is_empty()).then(|| view! { <Reactions id reactions=revision.reactions/> })}
+            <Show when=move || chat.me.with(Option::is_some)>
+                <MessageMenu id author=from text=menu_text.clone()/>
+            </Show>
+        }
+        .into_any()
+    };
     view! {
         {separator}
-        <li class="message" class:mine=mine class:continued=place.continued data-testid="message">
+        <li class="message" class:mine=mine class:continued=place.continued class:deleted=deleted data-testid="message">
             <div class="meta">
                 <span class="from">{move || chat.display_name(&message.from)}</span>
                 <time datetime=iso_instant(at) title=move || clock().full(at)>{move || clock().time(at)}</time>
+                {edited}
             </div>
-            {message.media.map(|media| view! { <MediaView media/> })}
-            {(!message.text.is_empty()).then(|| view! { <p class="text">{message.text}</p> })}
+            {body}
         </li>
     }
 }

@@ -1,0 +1,159 @@
+// A message can change after it is sent: its author edits or deletes it,
+// anyone reacts to it. Each change shows live in every browser, reaches
+// one that was offline when it comes back, and shows (and can be made)
+// without JavaScript too.
+import { Page } from "@playwright/test";
+import { test, expect, joinAs, openPage, send, message, uniqueName } from "./fixtures";
+
+/** Opens the menu of the message holding `text`. */
+async function menu(page: Page, text: string) {
+  const row = message(page, text);
+  await row.hover();
+  const details = row.getByTestId("message-menu");
+  if (!(await details.evaluate((d: HTMLDetailsElement) => d.open))) await details.locator(":scope > summary").click();
+  return details;
+}
+
+async function edit(page: Page, text: string, replacement: string) {
+  const details = await menu(page, text);
+  await details.getByTestId("edit-text").fill(replacement);
+  await details.getByRole("button", { name: "Save edit" }).click();
+}
+
+function chip(page: Page, text: string, emoji: string) {
+  return message(page, text).getByTestId("reactions").locator("button.reaction", { hasText: emoji });
+}
+
+test("edits, reactions and deletions show live in every browser", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const draft = `first draft by ${alice.name}`;
+  const final = `final words by ${alice.name}`;
+  await send(alice.page, draft);
+  await expect(message(bob.page, draft)).toHaveCount(1);
+
+  // Only the author is offered editing and deleting.
+  const bobsMenu = await menu(bob.page, draft);
+  await expect(bobsMenu.getByRole("button", { name: "Save edit" })).toHaveCount(0);
+  await bobsMenu.locator(":scope > summary").click();
+
+  await edit(alice.page, draft, final);
+  for (const user of [alice, bob]) {
+    await expect(message(user.page, final)).toHaveCount(1);
+    await expect(message(user.page, final).getByTestId("edited")).toHaveText("(edited)");
+    await expect(message(user.page, draft)).toHaveCount(0);
+  }
+
+  // Bob reacts from the menu; both see it, and it is pressed for him only.
+  await (await menu(bob.page, final)).getByRole("button", { name: "React with 👍" }).click();
+  for (const user of [alice, bob]) await expect(chip(user.page, final, "👍")).toHaveText("👍 1");
+  await expect(chip(bob.page, final, "👍")).toHaveAttribute("aria-pressed", "true");
+  await expect(chip(alice.page, final, "👍")).toHaveAttribute("aria-pressed", "false");
+  await expect(chip(alice.page, final, "👍")).toHaveAttribute("title", new RegExp(bob.name));
+  // Alice adds hers by pressing the chip; bob takes his back the same way.
+  await chip(alice.page, final, "👍").click();
+  await expect(chip(bob.page, final, "👍")).toHaveText("👍 2");
+  await chip(bob.page, final, "👍").click();
+  await expect(chip(alice.page, final, "👍")).toHaveText("👍 1");
+  await expect(chip(alice.page, final, "👍")).toHaveAttribute("aria-pressed", "true");
+  // Any emoji, typed.
+  const other = await menu(bob.page, final);
+  await other.getByLabel("Another emoji").fill("🦀");
+  await other.getByRole("button", { name: "React", exact: true }).click();
+  await expect(chip(alice.page, final, "🦀")).toHaveText("🦀 1");
+
+  // Deleting leaves a tombstone in its place, for everyone.
+  const alicesMenu = await menu(alice.page, final);
+  await alicesMenu.getByText("Delete…").click();
+  await alicesMenu.getByRole("button", { name: "Delete for everyone" }).click();
+  for (const user of [alice, bob]) {
+    await expect(message(user.page, final)).toHaveCount(0);
+    await expect(user.page.getByTestId("tombstone").last()).toHaveText("Message deleted");
+  }
+});
+
+test("changes made while a browser was offline reach it when it is back", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const before = `said before ${alice.name}`;
+  const gone = `to be deleted ${alice.name}`;
+  for (const text of [before, gone]) {
+    await send(alice.page, text);
+    await expect(message(bob.page, text)).toHaveCount(1);
+  }
+  const status = bob.page.getByTestId("connection-status");
+  await bob.context.setOffline(true);
+  await expect(status).toHaveAttribute("data-state", "offline");
+  const after = `said after ${alice.name}`;
+  await edit(alice.page, before, after);
+  await expect(message(alice.page, after)).toHaveCount(1);
+  await (await menu(alice.page, after)).getByRole("button", { name: "React with 🎉" }).click();
+  await expect(chip(alice.page, after, "🎉")).toHaveText("🎉 1");
+  const alicesMenu = await menu(alice.page, gone);
+  await alicesMenu.getByText("Delete…").click();
+  await alicesMenu.getByRole("button", { name: "Delete for everyone" }).click();
+  await expect(message(alice.page, gone)).toHaveCount(0);
+  await expect(message(bob.page, before)).toHaveCount(1);
+
+  await bob.context.setOffline(false);
+  await expect(status).toHaveAttribute("data-state", "connected");
+  await expect(message(bob.page, after)).toHaveCount(1);
+  await expect(chip(bob.page, after, "🎉")).toHaveText("🎉 1");
+  await expect(message(bob.page, gone)).toHaveCount(0);
+  await expect(message(bob.page, before)).toHaveCount(0);
+});
+
+test("without JavaScript a page shows every change, and reacting, editing and deleting are forms", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  users.push(alice);
+  const text = `for the plain page ${alice.name}`;
+  await send(alice.page, text);
+  await expect(message(alice.page, text)).toHaveCount(1);
+  await (await menu(alice.page, text)).getByRole("button", { name: "React with ❤️" }).click();
+  await expect(chip(alice.page, text, "❤️")).toHaveText("❤️ 1");
+
+  const plain = await openPage(browser, { javaScriptEnabled: false });
+  users.push(plain);
+  await expect(chip(plain.page, text, "❤️")).toHaveText("❤️ 1");
+  const name = uniqueName("nojs");
+  await plain.page.getByLabel("Pick a name to join the chat").fill(name);
+  await plain.page.getByRole("button", { name: "Join" }).click();
+  await expect(plain.page.getByTestId("me")).toHaveText(name);
+
+  // A reaction by form: the page comes back with it, and alice sees it live.
+  await chip(plain.page, text, "❤️").click();
+  await expect(chip(plain.page, text, "❤️")).toHaveText("❤️ 2");
+  await expect(chip(alice.page, text, "❤️")).toHaveText("❤️ 2");
+  // Someone else's message offers no editing; one's own does.
+  await expect(message(plain.page, text).getByTestId("edit-text")).toHaveCount(0);
+  const mine = `mine without script ${name}`;
+  await plain.page.getByTestId("composer").fill(mine);
+  await plain.page.getByRole("button", { name: "Send" }).click();
+  await expect(message(plain.page, mine)).toHaveCount(1);
+  const edited = `${mine}, edited`;
+  await edit(plain.page, mine, edited);
+  await expect(message(plain.page, edited).getByTestId("edited")).toHaveText("(edited)");
+  await expect(message(alice.page, edited)).toHaveCount(1);
+  const plainMenu = await menu(plain.page, edited);
+  await plainMenu.getByText("Delete…").click();
+  await plainMenu.getByRole("button", { name: "Delete for everyone" }).click();
+  await expect(message(plain.page, edited)).toHaveCount(0);
+  await expect(message(alice.page, edited)).toHaveCount(0);
+  // Someone else's message cannot be edited by a crafted post either.
+  const refused = await plain.page.request.post(new URL("/api/edit_message", plain.page.url()).href, {
+    form: { id: await messageId(alice.page, text), text: "taken over" },
+    headers: { origin: new URL(plain.page.url()).origin },
+    maxRedirects: 0,
+  });
+  expect(refused.status(), await refused.text()).not.toBe(200);
+  await plain.page.reload();
+  await expect(message(plain.page, text)).toHaveCount(1);
+  await expect(message(plain.page, "taken over")).toHaveCount(0);
+});
+
+/** The id of the message holding `text`, from its menu's form. */
+async function messageId(page: Page, text: string) {
+  return message(page, text).locator("input[name=id]").first().inputValue();
+}

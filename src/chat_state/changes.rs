@@ -1,0 +1,111 @@
+//! Messages that changed after they were sent, in the browser: an edit, a
+//! deletion or a reaction replaces the message I hold by its current
+//! state, and the newest change number I know of per conversation says
+//! when one was missed (a live change that skips a number) and what to
+//! ask for after a reconnect (`changes {after}`).
+
+use leptos::prelude::*;
+
+use super::{ChatState, Gap};
+use crate::protocol::{ConversationId, Message, User, UserId};
+
+/// Names a reaction's label lists before "and N others".
+const NAMED_REACTORS: usize = 5;
+
+impl ChatState {
+    /// A message's new state, live: replaces the copy I hold. Returns the
+    /// gap it revealed, if its change number skips one after the newest I
+    /// knew of in its conversation.
+    pub fn changed(&self, message: Message) -> Option<Gap> {
+        let id = message.conversation.clone();
+        let change = message.revision.change;
+        let seen = self.known_change(&id);
+        self.replace_held(message);
+        let seen = seen?;
+        if change > seen + 1 {
+            return Some(Gap::Changes { id, seen });
+        }
+        self.note_change(&id, change);
+        None
+    }
+
+    /// Messages in their current state, from `changes {after}`: replaces
+    /// the copies I hold; `upto` is the newest change number they cover.
+    pub fn receive_changes(&self, id: &ConversationId, changed: Vec<Message>, upto: i64) {
+        for message in changed {
+            self.replace_held(message);
+        }
+        self.note_change(id, upto);
+    }
+
+    /// The newest change number I know of in a conversation: `None` until
+    /// I have read a page of it (what I hold then is current up to it).
+    pub fn known_change(&self, id: &ConversationId) -> Option<i64> {
+        self.changes_seen.with_value(|seen| seen.get(id).copied())
+    }
+
+    /// Moves the newest change number known of `id` on to `change`.
+    pub(super) fn note_change(&self, id: &ConversationId, change: i64) {
+        self.changes_seen.update_value(|seen| {
+            let known = seen.entry(id.clone()).or_default();
+            *known = (*known).max(change);
+        });
+    }
+
+    /// A page's change number counts only for a conversation I knew none
+    /// of: a page shows its own messages as they are, not the changes to
+    /// others I hold that I may have missed.
+    pub(super) fn first_change(&self, id: &ConversationId, change: i64) {
+        self.changes_seen.update_value(|seen| {
+            seen.entry(id.clone()).or_insert(change);
+        });
+    }
+
+    /// Who reacted, for a reaction's label: "Alice, Bob and 3 others",
+    /// by the names I know (me, people online, authors of what I hold).
+    pub fn reacted_by(&self, users: &[UserId]) -> String {
+        let name = |id: UserId| {
+            let known = |list: &[User]| list.iter().find(|u| u.id == id).map(|u| self.display_name(u));
+            self.me
+                .with_untracked(|me| me.as_ref().filter(|me| me.id == id).map(|_| "you".to_owned()))
+                .or_else(|| self.online.with_untracked(|online| known(online)))
+                .or_else(|| {
+                    self.messages.with_untracked(|all| {
+                        all.values().flatten().find(|m| m.from.id == id).map(|m| self.display_name(&m.from))
+                    })
+                })
+                .unwrap_or_else(|| "someone".to_owned())
+        };
+        let mut names: Vec<String> = users.iter().take(NAMED_REACTORS).map(|&id| name(id)).collect();
+        let others = users.len().saturating_sub(NAMED_REACTORS);
+        let last = match others {
+            0 => names.pop(),
+            1 => Some("1 other".to_owned()),
+            n => Some(format!("{n} others")),
+        };
+        match (names.is_empty(), last) {
+            (_, None) => String::new(),
+            (true, Some(last)) => last,
+            (false, Some(last)) => format!("{} and {last}", names.join(", ")),
+        }
+    }
+
+    /// Replaces the copy of `message` I hold, if I hold one and it is not
+    /// newer: a message I do not hold is read in its current state when
+    /// its page is.
+    fn replace_held(&self, message: Message) {
+        let id = message.conversation.clone();
+        let held = self.messages.with_untracked(|all| {
+            all.get(&id).is_some_and(|list| {
+                list.iter().any(|m| m.id == message.id && m.revision.change < message.revision.change)
+            })
+        });
+        if held {
+            self.messages.update(|all| {
+                if let Some(old) = all.get_mut(&id).and_then(|list| list.iter_mut().find(|m| m.id == message.id)) {
+                    *old = message;
+                }
+            });
+        }
+    }
+}
