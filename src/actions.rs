@@ -62,7 +62,8 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Drops the take, or a recording in progress, and the microphone.
     fn discard_recording(&self);
     /// Sends what a message's form asks (edit, delete, react: its
-    /// `data-change`) over the socket instead of posting the form.
+    /// `data-change`) over the socket instead of posting the form; any
+    /// other form is left alone.
     fn submit_change(&self, event: &leptos::ev::SubmitEvent);
 }
 
@@ -251,15 +252,17 @@ mod browser {
         }
 
         fn submit_change(&self, event: &leptos::ev::SubmitEvent) {
-            event.prevent_default();
             let Some(form) = event.target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) else {
                 return;
             };
             let Some(change) = read_change(&form, event) else { return };
-            // The menu the form sits in closes; the change shows as it
+            event.prevent_default();
+            // The menus the form sits in close; the change shows as it
             // comes back live.
-            if let Ok(Some(menu)) = form.closest("details") {
-                let _ = menu.remove_attribute("open");
+            for menu in ["details", ".message-menu"] {
+                if let Ok(Some(menu)) = form.closest(menu) {
+                    let _ = menu.remove_attribute("open");
+                }
             }
             let chat = self.chat;
             leptos::task::spawn_local(async move {

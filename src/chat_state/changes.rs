@@ -76,18 +76,22 @@ impl ChatState {
                 })
                 .unwrap_or_else(|| "someone".to_owned())
         };
-        let mut names: Vec<String> = users.iter().take(NAMED_REACTORS).map(|&id| name(id)).collect();
-        let others = users.len().saturating_sub(NAMED_REACTORS);
-        let last = match others {
-            0 => names.pop(),
-            1 => Some("1 other".to_owned()),
-            n => Some(format!("{n} others")),
-        };
-        match (names.is_empty(), last) {
-            (_, None) => String::new(),
-            (true, Some(last)) => last,
-            (false, Some(last)) => format!("{} and {last}", names.join(", ")),
+        let named = users.len().min(NAMED_REACTORS);
+        let others = users.len() - named;
+        let mut said = String::new();
+        for (n, &id) in users[..named].iter().enumerate() {
+            let last = n + 1 == named;
+            if n > 0 {
+                said.push_str(if last && others == 0 { " and " } else { ", " });
+            }
+            said.push_str(&name(id));
         }
+        match others {
+            0 => {}
+            1 => said.push_str(" and 1 other"),
+            n => said.push_str(&format!(" and {n} others")),
+        }
+        said
     }
 
     /// Replaces the copy of `message` I hold, if I hold one and it is not
@@ -107,5 +111,31 @@ impl ChatState {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use leptos::prelude::*;
+
+    use crate::chat_state::ChatState;
+    use crate::protocol::{ChatSnapshot, User};
+
+    #[test]
+    fn a_reaction_says_who_by_the_names_known() {
+        Owner::new_root(None).with(|| {
+            let user = |id, name: &str| User { id, name: name.into() };
+            let snapshot = ChatSnapshot {
+                me: Some(user(1, "me")),
+                online: vec![user(2, "Ann"), user(3, "Bo"), user(4, "Cy"), user(5, "Di"), user(6, "Ed")],
+                ..ChatSnapshot::default()
+            };
+            let chat = ChatState::new(snapshot);
+            assert_eq!(chat.reacted_by(&[2]), "Ann");
+            assert_eq!(chat.reacted_by(&[2, 1]), "Ann and you");
+            assert_eq!(chat.reacted_by(&[2, 3, 99]), "Ann, Bo and someone");
+            assert_eq!(chat.reacted_by(&[2, 3, 4, 5, 6, 1]), "Ann, Bo, Cy, Di, Ed and 1 other");
+            assert_eq!(chat.reacted_by(&[2, 3, 4, 5, 6, 1, 7, 8]), "Ann, Bo, Cy, Di, Ed and 3 others");
+        });
     }
 }

@@ -94,6 +94,11 @@ fn page_snapshot() -> Result<(ChatSnapshot, String), ApiError> {
 fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
     let allow_guests = snapshot.allow_guests;
     let chat = ChatState::new(snapshot);
+    // A change to a message posted without JavaScript and refused: its
+    // forms sit in every message, so the reason goes above them all.
+    if let Some(why) = super::message_actions::refused_change() {
+        chat.notice.set(Some(why));
+    }
     provide_context(chat);
     let actions = Actions::new(chat);
     provide_context(actions);

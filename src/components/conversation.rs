@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::icons;
 use super::image_viewer::{ImageViewer, ImageViewerView};
 use super::media::MediaView;
-use super::message_actions::{refused_change, MessageMenu, Reactions};
+use super::message_actions::message_tools;
 use super::room_members::RoomMembersPanel;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{iso_day, iso_instant, ChatState, Conversation, LocalClock, Outgoing};
@@ -126,9 +126,15 @@ pub fn ConversationView() -> impl IntoView {
                     <Invite/>
                     <button type="button" class="leave" on:click=leave>"Leave room"</button>
                 </Show>
-                {refused_change().map(|why| view! { <p class="form-error" role="alert">{why}</p> })}
             </header>
-            <ol class="messages" node_ref=list aria-live="polite" data-testid="messages" on:scroll=on_scroll>
+            <ol
+                class="messages"
+                node_ref=list
+                aria-live="polite"
+                data-testid="messages"
+                on:scroll=on_scroll
+                on:submit=move |ev| actions.submit_change(&ev)
+            >
                 <Show when=has_earlier>
                     <li class="earlier">
                         <button type="button" on:click=load_earlier disabled=move || loading_earlier.get()>
@@ -261,20 +267,13 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
     let edited = revision.edited_at.map(|edited| {
         view! { <span class="edited" data-testid="edited" title=move || clock().full(edited)>"(edited)"</span> }
     });
-    let body = if deleted {
-        view! { <p class="text tombstone" data-testid="tombstone">"Message deleted"</p> }.into_any()
-    } else {
-        let menu_text = text.clone();
-        view! {
-            {media.map(|media| view! { <MediaView media/> })}
-            {(!text.is_empty()).then(|| view! { <p class="text">{text}</p> })}
-            {(!revision.reactions.is_empty()).then(|| view! { <Reactions id reactions=revision.reactions/> })}
-            <Show when=move || chat.me.with(Option::is_some)>
-                <MessageMenu id author=from text=menu_text.clone()/>
-            </Show>
-        }
-        .into_any()
-    };
+    let tombstone = deleted.then(|| view! { <p class="text tombstone" data-testid="tombstone">"Message deleted"</p> });
+    // Reactions and the menu follow who I am (signing in shows the menu).
+    let tools = (!deleted).then(|| {
+        let (reactions, text) = (revision.reactions, text.clone());
+        let markup = move || message_tools(chat, id, from, &reactions, &text);
+        view! { <div class="message-tools" inner_html=markup></div> }
+    });
     view! {
         {separator}
         <li class="message" class:mine=mine class:continued=place.continued class:deleted=deleted data-testid="message">
@@ -283,7 +282,10 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
                 <time datetime=iso_instant(at) title=move || clock().full(at)>{move || clock().time(at)}</time>
                 {edited}
             </div>
-            {body}
+            {tombstone}
+            {media.map(|media| view! { <MediaView media/> })}
+            {(!text.is_empty()).then(|| view! { <p class="text">{text}</p> })}
+            {tools}
         </li>
     }
 }

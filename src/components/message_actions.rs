@@ -1,15 +1,23 @@
 //! What can be done to a message once it is sent: reacting (the chips
 //! under it, and a menu of quick emoji), and editing or deleting one's
 //! own. Each is a plain form that posts to its server function below, so
-//! it works without JavaScript; with the WASM loaded, the form goes over
-//! the socket instead (`ChatActions::submit_change`, by its
-//! `data-change`), and the change shows when it comes back live.
+//! it works without JavaScript; with the WASM loaded, the conversation's
+//! list catches every form's submit and sends it over the socket instead
+//! (`ChatActions::submit_change`, by the form's `data-change`), and the
+//! change shows when it comes back live.
+//!
+//! The forms are markup written by [`message_tools`], one string per
+//! message put in one element: the same on the server and in the browser,
+//! and no view types or handlers per form, which in Leptos views cost the
+//! browser bundle about 15 KB (docs/performance.md, finding 32). Every
+//! value in it is escaped ([`escape`]).
+
+use std::fmt::Write;
 
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use super::forms::refused_post;
-use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::ChatState;
 use crate::error::ApiError;
 use crate::protocol::{Reaction, UserId, MAX_EMOJI_BYTES, QUICK_REACTIONS};
@@ -54,75 +62,100 @@ pub fn refused_change() -> Option<String> {
         .find_map(refused_post)
 }
 
-/// The emoji on a message with their counts; pressing one adds mine, or
-/// takes it back.
-#[component]
-pub fn Reactions(id: i64, reactions: Vec<Reaction>) -> impl IntoView {
-    let chat = expect_context::<ChatState>();
-    let actions = use_actions();
-    let chips = reactions
-        .into_iter()
-        .map(|Reaction { emoji, users }| {
-            let count = users.len();
-            let label = format!("{emoji} {count}: {}", chat.reacted_by(&users));
-            let mine = move || chat.me.with(|me| me.as_ref().is_some_and(|me| users.contains(&me.id))).to_string();
-            let value = emoji.clone();
-            view! {
-                <button type="submit" name="emoji" value=value class="reaction" aria-pressed=mine title=label.clone() aria-label=label>
-                    {emoji} " " {count}
-                </button>
-            }
-        })
-        .collect_view();
-    let react_path = <React as ServerFn>::PATH;
-    view! {
-        <form class="reactions" method="post" action=react_path data-change="react" data-testid="reactions" on:submit=move |ev| actions.submit_change(&ev)>
-            <input type="hidden" name="id" value=id/>
-            {chips}
-        </form>
+/// A message's reactions and menu, as markup, for the reader `me`: the
+/// emoji with their counts (pressing one adds mine, or takes it back),
+/// and for someone signed in, a menu to react with one click or any
+/// emoji and, on their own message, to edit or delete it.
+pub fn message_tools(chat: ChatState, id: i64, author: UserId, reactions: &[Reaction], text: &str) -> String {
+    let me = chat.me.with(|me| me.as_ref().map(|me| me.id));
+    let react = <React as ServerFn>::PATH;
+    let mut html = String::new();
+    let form = |html: &mut String, class: &str, action: &str, change: &str| {
+        let _ = write!(
+            html,
+            r#"<form class="{class}" data-testid="{class}" method="post" action="{action}" data-change="{change}"><input type="hidden" name="id" value="{id}">"#
+        );
+    };
+    if !reactions.is_empty() {
+        form(&mut html, "reactions", react, "react");
+        for Reaction { emoji, users } in reactions {
+            let pressed = me.is_some_and(|me| users.contains(&me));
+            let label = escape(&format!("{emoji} {}: {}", users.len(), chat.reacted_by(users)));
+            let _ = write!(
+                html,
+                r#"<button type="submit" name="emoji" value="{}" class="reaction" aria-pressed="{pressed}" title="{label}" aria-label="{label}">{} {}</button>"#,
+                escape(emoji),
+                escape(emoji),
+                users.len()
+            );
+        }
+        html.push_str("</form>");
     }
+    let Some(me) = me else { return html };
+    html.push_str(
+        r#"<details class="message-menu" data-testid="message-menu"><summary aria-label="Message actions" title="React, edit or delete">⋯</summary><div class="menu">"#,
+    );
+    form(&mut html, "quick-reactions", react, "react");
+    for emoji in QUICK_REACTIONS {
+        let _ = write!(html, r#"<button type="submit" name="emoji" value="{emoji}" aria-label="React with {emoji}">{emoji}</button>"#);
+    }
+    html.push_str("</form>");
+    form(&mut html, "other-reaction", react, "react");
+    let _ = write!(
+        html,
+        r#"<input name="emoji" required maxlength="{MAX_EMOJI_BYTES}" aria-label="Another emoji" placeholder="Other emoji"><button type="submit">React</button></form>"#
+    );
+    if me == author {
+        form(&mut html, "edit-message", <EditMessage as ServerFn>::PATH, "edit");
+        let _ = write!(
+            html,
+            r#"<textarea name="text" rows="3" aria-label="Edit message" data-testid="edit-text">{}</textarea><button type="submit">Save edit</button></form>"#,
+            escape(text)
+        );
+        html.push_str(r#"<details class="delete-message"><summary>Delete…</summary>"#);
+        form(&mut html, "delete-form", <DeleteMessage as ServerFn>::PATH, "delete");
+        html.push_str(r#"<button type="submit" class="danger">Delete for everyone</button></form></details>"#);
+    }
+    html.push_str("</div></details>");
+    html
 }
 
-/// The menu of a message: react with one click or any emoji, and, on my
-/// own, edit or delete it.
-#[component]
-pub fn MessageMenu(id: i64, author: UserId, text: String) -> impl IntoView {
-    let chat = expect_context::<ChatState>();
-    let actions = use_actions();
-    let submit = move |ev: leptos::ev::SubmitEvent| actions.submit_change(&ev);
-    let mine = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id == author));
-    let react_path = <React as ServerFn>::PATH;
-    let (edit_path, delete_path) = (<EditMessage as ServerFn>::PATH, <DeleteMessage as ServerFn>::PATH);
-    let quick = QUICK_REACTIONS
-        .map(|emoji| view! { <button type="submit" name="emoji" value=emoji aria-label=format!("React with {emoji}")>{emoji}</button> });
-    view! {
-        <details class="message-menu" data-testid="message-menu">
-            <summary aria-label="Message actions" title="React, edit or delete">"⋯"</summary>
-            <div class="menu">
-                <form class="quick-reactions" method="post" action=react_path data-change="react" on:submit=submit>
-                    <input type="hidden" name="id" value=id/>
-                    {quick}
-                </form>
-                <form class="other-reaction" method="post" action=react_path data-change="react" on:submit=submit>
-                    <input type="hidden" name="id" value=id/>
-                    <input name="emoji" required maxlength=MAX_EMOJI_BYTES aria-label="Another emoji" placeholder="Other emoji"/>
-                    <button type="submit">"React"</button>
-                </form>
-                <Show when=mine>
-                    <form class="edit-message" method="post" action=edit_path data-change="edit" on:submit=submit>
-                        <input type="hidden" name="id" value=id/>
-                        <textarea name="text" rows="3" aria-label="Edit message" data-testid="edit-text">{text.clone()}</textarea>
-                        <button type="submit">"Save edit"</button>
-                    </form>
-                    <details class="delete-message">
-                        <summary>"Delete…"</summary>
-                        <form method="post" action=delete_path data-change="delete" on:submit=submit>
-                            <input type="hidden" name="id" value=id/>
-                            <button type="submit" class="danger">"Delete for everyone"</button>
-                        </form>
-                    </details>
-                </Show>
-            </div>
-        </details>
+/// `text` as HTML text or an attribute's value: nothing in it can open a
+/// tag, an entity or end the attribute.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ChatSnapshot, User};
+
+    #[test]
+    fn markup_escapes_what_people_wrote() {
+        assert_eq!(escape(r#"<b title="x">'&'</b>"#), "&lt;b title=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/b&gt;");
+        Owner::new_root(None).with(|| {
+            let me = User { id: 7, name: "<i>me</i>".into() };
+            let chat = ChatState::new(ChatSnapshot { me: Some(me), ..ChatSnapshot::default() });
+            let reactions = [Reaction { emoji: "\"><script>".into(), users: vec![7, 8] }];
+            let html = message_tools(chat, 3, 7, &reactions, "</textarea><script>alert(1)</script>");
+            assert!(!html.contains("<script>") && html.contains(">&lt;/textarea&gt;&lt;script&gt;"), "{html}");
+            assert!(html.contains(r#"value="&quot;&gt;&lt;script&gt;""#), "{html}");
+            assert!(html.contains(r#"aria-pressed="true""#) && html.contains("Save edit"), "{html}");
+            // Someone else's message: reactions and the menu, no editing.
+            let theirs = message_tools(chat, 3, 8, &[], "hi");
+            assert!(theirs.contains("React with") && !theirs.contains("Save edit"), "{theirs}");
+        });
     }
 }
