@@ -129,6 +129,34 @@ for (const transport of ["websocket", "polling"] as Transport[]) {
       await expect(connect(transport, { token: "not-a-real-token" })).rejects.toThrow(/session/);
     });
 
+    test("edit, react, delete and changes", async () => {
+      const [alice, bob] = [await open(), await open()];
+      const aliceAck = await alice.emitWithAck("online", { name: uniqueName("alice") });
+      const bobAck = await bob.emitWithAck("online", { name: uniqueName("bob") });
+      const sent = await alice.emitWithAck("message", { text: `draft over ${transport}` });
+      const seen = (await bob.emitWithAck("history", {})).changes;
+
+      const edited = next(bob, "message_changed", (m: any) => m.id === sent.id && m.text === `final over ${transport}`);
+      expect(await alice.emitWithAck("edit", { id: sent.id, text: `final over ${transport}` })).toMatchObject({ ok: true, id: sent.id });
+      expect(await edited).toMatchObject({ seq: sent.seq, from: { id: aliceAck.user.id }, edited_at: expect.any(Number) });
+
+      const reacted = next(alice, "message_changed", (m: any) => m.id === sent.id && m.reactions?.length === 1);
+      expect(await bob.emitWithAck("react", { id: sent.id, emoji: "👍" })).toMatchObject({ ok: true });
+      expect((await reacted).reactions).toEqual([{ emoji: "👍", users: [bobAck.user.id] }]);
+      expect(await bob.emitWithAck("edit", { id: sent.id, text: "mine" })).toMatchObject({ ok: false, error: { code: "not_your_message" } });
+
+      const secret = await alice.emitWithAck("secret", { to: bobAck.user.id, text: "psst" });
+      const gone = next(bob, "secret_changed", (m: any) => m.id === secret.id);
+      expect(await alice.emitWithAck("delete", { id: secret.id })).toMatchObject({ ok: true });
+      expect(await gone).toMatchObject({ deleted: true, text: "" });
+
+      // What changed in the lobby since bob's page, each message once, as it is now.
+      const caught = await bob.emitWithAck("changes", { after: seen });
+      const mine = caught.messages.filter((m: any) => m.id === sent.id);
+      expect(mine).toEqual([expect.objectContaining({ text: `final over ${transport}`, reactions: [{ emoji: "👍", users: [bobAck.user.id] }] })]);
+      expect(caught).toMatchObject({ ok: true, more: false, secrets: [] });
+    });
+
     test("bad input gets an error, never a crash", async () => {
       const socket = await open();
       expect(await socket.emitWithAck("message", { text: "too early" })).toMatchObject({ ok: false, error: { code: "not_online" } });
