@@ -65,6 +65,9 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// `data-change`) over the socket instead of posting the form; any
     /// other form is left alone.
     fn submit_change(&self, event: &leptos::ev::SubmitEvent);
+    /// Says I am typing in the conversation on screen (at most every few
+    /// seconds, however often it is called).
+    fn typing(&self);
 }
 
 /// The actions of this build: the browser session's, or the server's none.
@@ -128,6 +131,7 @@ impl ChatActions for NoActions {
     fn send_recording(&self) {}
     fn discard_recording(&self) {}
     fn submit_change(&self, _: &leptos::ev::SubmitEvent) {}
+    fn typing(&self) {}
 }
 
 /// The browser's: each action handed to the part of the client that does
@@ -249,6 +253,10 @@ mod browser {
 
         fn discard_recording(&self) {
             voice::discard();
+        }
+
+        fn typing(&self) {
+            session::typing(self.chat);
         }
 
         fn submit_change(&self, event: &leptos::ev::SubmitEvent) {

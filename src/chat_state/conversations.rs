@@ -120,7 +120,7 @@ impl ChatState {
     }
 
     /// The conversation on screen, untracked.
-    fn active_id_untracked(&self) -> Option<ConversationId> {
+    pub(super) fn active_id_untracked(&self) -> Option<ConversationId> {
         self.active.with_untracked(|active| active.id(self.me_id()))
     }
 

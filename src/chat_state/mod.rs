@@ -27,7 +27,7 @@ use leptos::prelude::*;
 pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
     event, next_rooms_after, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange,
-    PresenceChanges, PresenceList, RoomInfo, RoomsCreated, SecretMessage, SessionInfo, User, UserId, LOBBY,
+    PresenceChanges, PresenceList, RoomInfo, RoomsCreated, SecretMessage, SessionInfo, Typing, User, UserId, LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -161,6 +161,10 @@ pub struct ChatState {
     /// The newest change number (edits, deletions, reactions) I know of
     /// per conversation (`changes.rs`).
     pub changes_seen: StoredValue<HashMap<ConversationId, i64>>,
+    /// Who is typing where, as the server last said (me left out).
+    pub typists: StoredValue<HashMap<ConversationId, Vec<User>>>,
+    /// Who is typing in the conversation on screen.
+    pub typing: RwSignal<Vec<User>>,
     /// What the composer holds, not sent yet.
     pub draft: RwSignal<String>,
     /// Files being uploaded, in the order they were picked.
@@ -204,6 +208,8 @@ impl ChatState {
             outbox: RwSignal::new(Vec::new()),
             epoch: StoredValue::new(snapshot.epoch),
             changes_seen: StoredValue::new(changes_seen),
+            typists: StoredValue::new(HashMap::new()),
+            typing: RwSignal::new(Vec::new()),
             draft: RwSignal::new(String::new()),
             uploads: RwSignal::new(Vec::new()),
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
@@ -279,6 +285,11 @@ impl ChatState {
                     return self.changed(secret.into());
                 }
             }
+            event::TYPING => {
+                if let Ok(typing) = serde_json::from_str::<Typing>(data) {
+                    self.typing_changed(typing);
+                }
+            }
             event::INVITED => {
                 if let Ok(room) = serde_json::from_str::<RoomInfo>(data) {
                     self.note_room(room);
@@ -346,6 +357,32 @@ impl ChatState {
             });
         }
         self.active.set(conversation);
+        self.show_typing();
+    }
+
+    /// Who is typing where, as a `typing` event says: the list replaces
+    /// the last one of its conversation.
+    fn typing_changed(&self, typing: Typing) {
+        let Some(id) = typing.conversation() else { return };
+        let me = self.me_id();
+        let users: Vec<User> = typing.users.into_iter().filter(|user| Some(user.id) != me).collect();
+        self.typists.update_value(|typists| {
+            if users.is_empty() {
+                typists.remove(&id);
+            } else {
+                typists.insert(id, users);
+            }
+        });
+        self.show_typing();
+    }
+
+    /// Puts who is typing in the conversation on screen into `typing`.
+    fn show_typing(&self) {
+        let now = self.active_id_untracked().and_then(|id| self.typists.with_value(|t| t.get(&id).cloned()));
+        let now = now.unwrap_or_default();
+        if self.typing.with_untracked(|shown| *shown != now) {
+            self.typing.set(now);
+        }
     }
 }
 

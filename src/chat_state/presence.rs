@@ -84,6 +84,9 @@ impl ChatState {
     /// on the old one would only make the first batch look like a loss.
     pub fn reconnected(&self) {
         self.presence_version.set_value(None);
+        // Who was typing is stale: the lists start again with the next news.
+        self.typists.set_value(Default::default());
+        self.typing.set(Vec::new());
     }
 }
 

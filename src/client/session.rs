@@ -20,7 +20,8 @@ use crate::protocol::{
     check_reply, event, next_rooms_after, parse_reply, read_reply_body, validate_name, ChangesRequest,
     ConversationId, ConversationList, CreateRoomRequest, DeleteRequest, EditRequest, HistoryPage, HistoryRequest,
     InviteRequest, MessageAck, MessageRequest, OnlineAck, OnlineRequest, ReactRequest, RoomInfo, RoomList,
-    RoomMembers, RoomRequest, RoomsRequest, SecretRequest, UserId, ADOPT_SESSION_PATH, LOBBY, MAX_HISTORY_PAGE,
+    RoomMembers, RoomRequest, RoomsRequest, SecretRequest, TypingRequest, UserId, ADOPT_SESSION_PATH, LOBBY,
+    MAX_HISTORY_PAGE, TYPING_EVERY_MS,
 };
 
 thread_local! {
@@ -151,6 +152,29 @@ pub fn new_cid() -> String {
 
 thread_local! {
     static FLUSHING: Cell<bool> = const { Cell::new(false) };
+    /// Where and when I last said I was typing (ms since the epoch).
+    static TYPED: RefCell<(String, f64)> = const { RefCell::new((String::new(), 0.0)) };
+}
+
+/// Says I am typing in the conversation on screen, unless I said so there
+/// less than `TYPING_EVERY_MS` ago. Nothing is lost if it fails: typing
+/// is only ever a hint.
+pub fn typing(chat: ChatState) {
+    let (now, here) = (js_sys::Date::now(), chat.active.with_untracked(Conversation::path));
+    let said = TYPED.with(|typed| typed.borrow().0 == here && now - typed.borrow().1 < TYPING_EVERY_MS as f64);
+    if chat.me_id().is_none() || said {
+        return;
+    }
+    TYPED.with(|typed| *typed.borrow_mut() = (here, now));
+    let request = match chat.active.get_untracked() {
+        Conversation::Room(room) => TypingRequest { room: Some(room), with: None },
+        Conversation::Direct(peer) => TypingRequest { room: None, with: Some(peer.id) },
+    };
+    let Some(socket) = client() else { return };
+    let Ok(request) = payload(&request) else { return };
+    leptos::task::spawn_local(async move {
+        let _ = socket.emit_with_ack(event::TYPING, request).await;
+    });
 }
 
 /// Sends the outbox, oldest first and one at a time so order is kept. A

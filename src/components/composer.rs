@@ -129,6 +129,9 @@ pub fn Composer() -> impl IntoView {
                 prop:value=move || text.get()
                 on:input=move |ev| {
                     text.set(event_target_value(&ev));
+                    if text.with_untracked(|text| !text.trim().is_empty()) {
+                        actions.typing();
+                    }
                     if error.with_untracked(Option::is_some) {
                         error.set(None);
                     }

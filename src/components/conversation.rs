@@ -10,7 +10,7 @@ use super::message_actions::message_tools;
 use super::room_members::RoomMembersPanel;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{iso_day, iso_instant, ChatState, Conversation, LocalClock, Outgoing};
-use crate::protocol::{ConversationId, Message, User, UserId, LOBBY};
+use crate::protocol::{typing_line, ConversationId, Message, User, UserId, LOBBY};
 
 #[component]
 pub fn ConversationView() -> impl IntoView {
@@ -153,6 +153,12 @@ pub fn ConversationView() -> impl IntoView {
                     <PendingRow outgoing/>
                 </For>
             </ol>
+            <p class="typing" data-testid="typing" aria-live="polite">
+                {move || {
+                    let names: Vec<String> = chat.typing.with(|users| users.iter().map(|u| chat.display_name(u)).collect());
+                    typing_line(&names)
+                }}
+            </p>
             <button
                 type="button"
                 class="new-messages"

@@ -18,6 +18,7 @@ mod name_order;
 mod reply;
 mod rooms;
 mod snapshot;
+mod typing;
 pub use address::{percent_decode, percent_encode, Page};
 pub use changes::*;
 pub use conversation::*;
@@ -26,6 +27,7 @@ pub use name_order::by_name;
 pub use reply::*;
 pub use rooms::*;
 pub use snapshot::{ChatSnapshot, RefusedForm};
+pub use typing::*;
 
 /// Event names. Extend the list, never rename an entry: the prototype's
 /// clients depend on them.
@@ -85,6 +87,10 @@ pub mod event {
     /// Server → the two parties: a private message changed (a `secret`'s
     /// shape).
     pub const SECRET_CHANGED: &str = "secret_changed";
+    /// Client → server, with ack: `{room?, with?}`, I am typing there.
+    /// Server → a conversation's sockets: who is typing there now
+    /// (`Typing`), at most once a second.
+    pub const TYPING: &str = "typing";
 }
 
 /// Where the browser turns a session token into the session cookie (the

@@ -10,6 +10,7 @@ use super::config::Config;
 use super::delivery::backlog::Backlogs;
 use super::delivery::presence_feed::PresenceFeed;
 use super::delivery::room_feed::RoomFeed;
+use super::delivery::typing_feed::TypingFeed;
 use super::delivery::Outbound;
 use super::limits::Limits;
 use super::media::MediaService;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub presence_feed: PresenceFeed,
     /// New public rooms on their way to everyone, coalesced.
     pub room_feed: RoomFeed,
+    /// Who is typing where, on its way to the conversations, coalesced.
+    pub typing: TypingFeed,
     /// The one way out to sockets.
     pub outbound: Outbound,
     /// What socketioxide holds for each session on long-polling, by its

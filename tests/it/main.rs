@@ -7,6 +7,7 @@
 //! - `realtime`: the event contract and bad input;
 //! - `history`: paging, resume, the conversation list, the history epoch;
 //! - `changes`: edits, deletions and reactions, live and caught up with;
+//! - `typing`: who is typing, to the conversation only, coalesced;
 //! - `presence`: crowds joining and leaving, batched and classic;
 //! - `rooms`: public and private rooms on every read and post path;
 //! - `accounts`: sign-up, sign-in, sign-out, registered names;
@@ -38,3 +39,4 @@ mod realtime;
 mod rooms;
 mod store;
 mod stuck_log;
+mod typing;

@@ -8,7 +8,8 @@
 //! - [`rooms`]: creating, joining, leaving, inviting, listing;
 //! - [`identity`]: guests, sessions, cookies, renaming;
 //! - [`accounts`]: registered accounts and their passwords;
-//! - [`snapshot`]: what a chat page starts from.
+//! - [`snapshot`]: what a chat page starts from;
+//! - [`typing`]: who is typing where.
 
 pub mod access;
 pub mod accounts;
@@ -18,3 +19,4 @@ pub mod identity;
 pub mod post;
 pub mod rooms;
 pub mod snapshot;
+pub mod typing;

@@ -77,7 +77,10 @@ pub async fn post(
         media: post.media,
         on_commit,
     };
-    match state.store.insert_message(new).await? {
+    let inserted = state.store.insert_message(new).await?;
+    // Whatever came of it, they are not typing any more.
+    state.typing.stopped(&conversation, sender.id);
+    match inserted {
         Insert::Stored { id, seq } => Ok(Posted { ack: MessageAck { id, seq, at }, fresh: true }),
         Insert::Duplicate(first) => {
             let same_media = first.media.as_ref().map(|media| media.id.as_str()) == post.media;

@@ -9,6 +9,7 @@
 //!   order, each acked to its sender and then delivered.
 //! - [`presence_feed`]: presence changes and lists, coalesced into flushes.
 //! - [`room_feed`]: new public rooms, announced a flush at a time.
+//! - [`typing_feed`]: who is typing where, a flush a second at most.
 //! - [`direct`], [`wire`]: encoded and framed once, written to every
 //!   WebSocket without a task or a copy per recipient.
 //! - [`backlog`]: the budget of unsent bytes of sockets on long-polling, or
@@ -19,6 +20,7 @@ pub mod direct;
 pub mod fanout;
 pub mod presence_feed;
 pub mod room_feed;
+pub mod typing_feed;
 pub mod wire;
 
 use std::sync::{Arc, OnceLock};

@@ -1,5 +1,5 @@
 //! What a socket can ask for: one small handler per client event, grouped
-//! by what they touch (`chat`, `changes`, `presence`, `rooms`), and `connect` for a
+//! by what they touch (`chat`, `changes`, `presence`, `rooms`, `typing`), and `connect` for a
 //! socket's arrival and departure. Handlers stay thin: they read the
 //! request, call the rules in `server::chat`, and answer through their
 //! [`Responder`].
@@ -15,6 +15,7 @@ mod connect;
 mod context;
 mod presence;
 mod rooms;
+mod typing;
 
 use socketioxide::extract::{Event, SocketRef};
 use socketioxide::handler::ConnectHandler;
@@ -51,6 +52,7 @@ fn on(s: &SocketRef) {
     s.on(event::DELETE, changes::delete);
     s.on(event::REACT, changes::react);
     s.on(event::CHANGES, changes::changes);
+    s.on(event::TYPING, typing::typing);
     s.on_fallback(unknown);
     s.on_disconnect(connect::disconnected);
 }

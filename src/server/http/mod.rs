@@ -35,6 +35,7 @@ use super::config::Config;
 use super::delivery::fanout::Fanout;
 use super::delivery::presence_feed::PresenceFeed;
 use super::delivery::room_feed::RoomFeed;
+use super::delivery::typing_feed::TypingFeed;
 use super::delivery::wire::{Budget, WireListener};
 use super::delivery::Outbound;
 use super::events;
@@ -104,6 +105,7 @@ pub async fn run(
         presence: Arc::new(Presence::default()),
         presence_feed: PresenceFeed::default(),
         room_feed: RoomFeed::default(),
+        typing: TypingFeed::default(),
         media,
         last_seen: Arc::default(),
         history_epoch: history_epoch.into(),
@@ -119,6 +121,7 @@ pub async fn run(
         presence_stopped,
     ));
     let room_feed = tokio::spawn(state.room_feed.clone().run(state.outbound.clone()));
+    let typing_feed = tokio::spawn(state.typing.clone().run(state.outbound.clone()));
     let media_sweep =
         tokio::spawn(sweep::run(Arc::clone(&state.store), Arc::clone(&state.media.blobs), state.config.media_grace));
     let identity_sweep =
@@ -161,6 +164,7 @@ pub async fn run(
     state.last_seen.write(state.store.as_ref()).await;
     // Rooms not yet announced are in every list that is asked for.
     room_feed.abort();
+    typing_feed.abort();
     // What was stored in the last moments is committed and handed to
     // delivery; closing the store ends delivery, once it has delivered it.
     state.store.close().await;

@@ -1,0 +1,177 @@
+//! Who is typing where, on its way out: never stored, and coalesced the way
+//! presence is. A conversation's list goes out when it changes, at most
+//! once per [`WINDOW`] for all its typists together, so fifty people
+//! typing in a room of a thousand cost each socket one frame a second, not
+//! fifty. A typist is forgotten [`TYPING_FOR`] after their last news, or at
+//! once when their message is posted.
+//!
+//! Bounded: at most [`MAX_CONVERSATIONS`] conversations with typists, and
+//! [`MAX_TYPISTS`] typists in each; past that, newcomers are not shown.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::{Audience, Outbound};
+use crate::protocol::{event, ConversationId, Typing, User, UserId, MAX_NAMED_TYPISTS};
+
+/// How long the lists of a flush gather before the next.
+pub const WINDOW: Duration = Duration::from_secs(1);
+/// How long someone counts as typing after they last said so (clients say
+/// so again every `TYPING_EVERY_MS` while they type).
+pub const TYPING_FOR: Duration = Duration::from_secs(6);
+/// The most conversations with someone typing that are kept.
+pub const MAX_CONVERSATIONS: usize = 10_000;
+/// The most typists kept per conversation.
+pub const MAX_TYPISTS: usize = 100;
+
+/// The typists' side; cloning is cheap.
+#[derive(Clone, Default)]
+pub struct TypingFeed {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    state: Mutex<State>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    /// Who types where, first first, each until when.
+    typing: HashMap<ConversationId, Vec<(User, Instant)>>,
+    /// Conversations whose list goes out with the next flush.
+    dirty: HashSet<ConversationId>,
+}
+
+impl TypingFeed {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Poisoning only means a panic mid-update; the lists are still sound.
+        self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether `user` is known to be typing in `conversation` (so was
+    /// allowed to): then they are for another [`TYPING_FOR`].
+    pub fn still_typing(&self, conversation: &ConversationId, user: UserId) -> bool {
+        let mut state = self.lock();
+        let Some(typist) = state.typing.get_mut(conversation).and_then(|list| list.iter_mut().find(|t| t.0.id == user))
+        else {
+            return false;
+        };
+        typist.1 = Instant::now() + TYPING_FOR;
+        // Said again with the next flush, for sockets that came since.
+        state.dirty.insert(conversation.clone());
+        drop(state);
+        self.inner.wake.notify_one();
+        true
+    }
+
+    /// `user`, who may post in `conversation`, started typing there.
+    pub fn started(&self, conversation: &ConversationId, user: &User) {
+        {
+            let mut state = self.lock();
+            if !state.typing.contains_key(conversation) && state.typing.len() >= MAX_CONVERSATIONS {
+                return;
+            }
+            let list = state.typing.entry(conversation.clone()).or_default();
+            if list.len() >= MAX_TYPISTS || list.iter().any(|t| t.0.id == user.id) {
+                return;
+            }
+            list.push((user.clone(), Instant::now() + TYPING_FOR));
+            state.dirty.insert(conversation.clone());
+        }
+        self.inner.wake.notify_one();
+    }
+
+    /// `user` stopped typing in `conversation` (their message was posted).
+    pub fn stopped(&self, conversation: &ConversationId, user: UserId) {
+        {
+            let mut state = self.lock();
+            let Some(list) = state.typing.get_mut(conversation) else { return };
+            let before = list.len();
+            list.retain(|t| t.0.id != user);
+            if list.len() == before {
+                return;
+            }
+            state.dirty.insert(conversation.clone());
+        }
+        self.inner.wake.notify_one();
+    }
+
+    /// Flushes for the server's life: at once after a quiet spell, then at
+    /// most once per [`WINDOW`] while anyone is typing anywhere.
+    pub async fn run(self, outbound: Outbound) {
+        loop {
+            if self.idle() {
+                self.inner.wake.notified().await;
+            }
+            for (conversation, typing) in self.due(Instant::now()) {
+                outbound.send_one(Audience::Conversation(&conversation), event::TYPING, &typing).await;
+            }
+            tokio::time::sleep(WINDOW).await;
+        }
+    }
+
+    /// Nobody is typing and nothing is waiting to go out.
+    fn idle(&self) -> bool {
+        let state = self.lock();
+        state.typing.is_empty() && state.dirty.is_empty()
+    }
+
+    /// Forgets typists whose time is up at `now`, and takes the lists that
+    /// changed since the last flush, as they go out.
+    fn due(&self, now: Instant) -> Vec<(ConversationId, Typing)> {
+        let mut state = self.lock();
+        let State { typing, dirty } = &mut *state;
+        typing.retain(|conversation, list| {
+            let before = list.len();
+            list.retain(|t| t.1 > now);
+            if list.len() != before {
+                dirty.insert(conversation.clone());
+            }
+            !list.is_empty()
+        });
+        dirty
+            .drain()
+            .map(|conversation| {
+                let list = typing.get(&conversation).map(Vec::as_slice).unwrap_or_default();
+                let users = list.iter().take(MAX_NAMED_TYPISTS).map(|t| t.0.clone()).collect();
+                let typing = Typing::of(&conversation, users, list.len());
+                (conversation, typing)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: UserId) -> User {
+        User { id, name: format!("u{id}") }
+    }
+
+    #[test]
+    fn lists_go_out_when_they_change_and_typists_expire() {
+        let feed = TypingFeed::default();
+        let room = ConversationId::room("dev");
+        assert!(!feed.still_typing(&room, 1), "not known yet");
+        for id in 1..=7 {
+            feed.started(&room, &user(id));
+        }
+        let now = Instant::now();
+        let due = feed.due(now);
+        assert_eq!(due.len(), 1, "one list for the conversation, however many typed");
+        assert_eq!((due[0].1.users.len(), due[0].1.count), (MAX_NAMED_TYPISTS, 7));
+        assert!(feed.due(now).is_empty(), "nothing changed since");
+        feed.stopped(&room, 3);
+        assert_eq!(feed.due(now)[0].1.count, 6);
+        assert!(feed.still_typing(&room, 1));
+        let later = feed.due(now + TYPING_FOR + Duration::from_secs(1));
+        assert_eq!((later[0].1.count, later[0].1.users.len()), (0, 0), "everyone's time is up");
+        assert!(feed.idle());
+    }
+}
