@@ -68,6 +68,8 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Says I am typing in the conversation on screen (at most every few
     /// seconds, however often it is called).
     fn typing(&self);
+    /// Says how far I have read the conversation on screen, if it moved on.
+    fn mark_read(&self);
 }
 
 /// The actions of this build: the browser session's, or the server's none.
@@ -132,6 +134,7 @@ impl ChatActions for NoActions {
     fn discard_recording(&self) {}
     fn submit_change(&self, _: &leptos::ev::SubmitEvent) {}
     fn typing(&self) {}
+    fn mark_read(&self) {}
 }
 
 /// The browser's: each action handed to the part of the client that does
@@ -257,6 +260,10 @@ mod browser {
 
         fn typing(&self) {
             session::typing(self.chat);
+        }
+
+        fn mark_read(&self) {
+            session::mark_read(self.chat);
         }
 
         fn submit_change(&self, event: &leptos::ev::SubmitEvent) {

@@ -13,6 +13,7 @@ mod changes;
 mod conversations;
 mod outbox;
 mod presence;
+mod reading;
 mod rooms;
 mod uploads;
 
@@ -27,7 +28,8 @@ use leptos::prelude::*;
 pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
     event, next_rooms_after, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange,
-    PresenceChanges, PresenceList, RoomInfo, RoomsCreated, SecretMessage, SessionInfo, Typing, User, UserId, LOBBY,
+    PresenceChanges, PresenceList, RoomInfo, RoomsCreated, ReadState, SecretMessage, Seen, SessionInfo, Typing, User, UserId,
+    LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -165,6 +167,13 @@ pub struct ChatState {
     pub typists: StoredValue<HashMap<ConversationId, Vec<User>>>,
     /// Who is typing in the conversation on screen.
     pub typing: RwSignal<Vec<User>>,
+    /// How far I have read each conversation (`reading.rs`).
+    pub read_seqs: StoredValue<HashMap<ConversationId, i64>>,
+    /// In my private conversations, how far the other one has read.
+    pub peer_seen: RwSignal<HashMap<ConversationId, i64>>,
+    /// Where the conversation on screen was read up to when it opened, if
+    /// others wrote since: the "New messages" line goes after it.
+    pub unread_after: RwSignal<Option<i64>>,
     /// What the composer holds, not sent yet.
     pub draft: RwSignal<String>,
     /// Files being uploaded, in the order they were picked.
@@ -189,6 +198,7 @@ impl ChatState {
         let shown = active.id(me);
         let messages = shown.clone().map(|id| (id, page)).into_iter().collect();
         let changes_seen = shown.clone().map(|id| (id, snapshot.changes)).into_iter().collect();
+        let reads = snapshot.reads;
         let chat = ChatState {
             me: RwSignal::new(snapshot.me),
             messages: RwSignal::new(messages),
@@ -210,12 +220,17 @@ impl ChatState {
             changes_seen: StoredValue::new(changes_seen),
             typists: StoredValue::new(HashMap::new()),
             typing: RwSignal::new(Vec::new()),
+            read_seqs: StoredValue::new(HashMap::new()),
+            peer_seen: RwSignal::new(HashMap::new()),
+            unread_after: RwSignal::new(None),
             draft: RwSignal::new(String::new()),
             uploads: RwSignal::new(Vec::new()),
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
             namesakes: RwSignal::new(Vec::new()),
         };
         chat.follow_namesakes();
+        chat.apply_reads(reads);
+        chat.mark_first_unread();
         chat
     }
 
@@ -285,6 +300,16 @@ impl ChatState {
                     return self.changed(secret.into());
                 }
             }
+            event::READ => {
+                if let Ok(read) = serde_json::from_str::<ReadState>(data) {
+                    self.apply_reads(vec![read]);
+                }
+            }
+            event::SEEN => {
+                if let Ok(seen) = serde_json::from_str::<Seen>(data) {
+                    self.peer_read(seen);
+                }
+            }
             event::TYPING => {
                 if let Ok(typing) = serde_json::from_str::<Typing>(data) {
                     self.typing_changed(typing);
@@ -351,12 +376,13 @@ impl ChatState {
 
     /// Puts `conversation` on screen; its messages count as read.
     pub fn open(&self, conversation: Conversation) {
+        self.active.set(conversation.clone());
+        self.mark_first_unread();
         if let Some(id) = conversation.id(self.me_id()) {
             self.unread.update(|unread| {
                 unread.remove(&id);
             });
         }
-        self.active.set(conversation);
         self.show_typing();
     }
 

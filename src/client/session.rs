@@ -19,7 +19,8 @@ use crate::error::{code, ApiError};
 use crate::protocol::{
     check_reply, event, next_rooms_after, parse_reply, read_reply_body, validate_name, ChangesRequest,
     ConversationId, ConversationList, CreateRoomRequest, DeleteRequest, EditRequest, HistoryPage, HistoryRequest,
-    InviteRequest, MessageAck, MessageRequest, OnlineAck, OnlineRequest, ReactRequest, RoomInfo, RoomList,
+    InviteRequest, MessageAck, MessageRequest, OnlineAck, OnlineRequest, ReactRequest, ReadRequest, ReadStates,
+    RoomInfo, RoomList,
     RoomMembers, RoomRequest, RoomsRequest, SecretRequest, TypingRequest, UserId, ADOPT_SESSION_PATH, LOBBY,
     MAX_HISTORY_PAGE, TYPING_EVERY_MS,
 };
@@ -84,6 +85,19 @@ pub fn start(chat: ChatState) {
     address::follow_back_and_forward(chat);
 }
 
+/// Says how far I have read the conversation on screen, if it moved on
+/// and the tab is seen: the server tells my other tabs, and in a private
+/// conversation the other one ("Seen").
+pub fn mark_read(chat: ChatState) {
+    let visible = !web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+    let Some((id, seq)) = chat.take_unread_seq(visible) else { return };
+    let Some(page) = page_of(chat, &id) else { return };
+    let Ok(request) = payload(&ReadRequest { room: page.room, with: page.with, seq }) else { return };
+    leptos::task::spawn_local(async move {
+        let _ = ask_until_accepted(event::READ, request).await;
+    });
+}
+
 /// Follows the browser's own idea of the network: say "offline" at once,
 /// and retry at once when it comes back rather than waiting out a backoff.
 fn watch_network(chat: ChatState) {
@@ -92,11 +106,17 @@ fn watch_network(chat: ChatState) {
     };
     let went_offline = Closure::<dyn Fn()>::new(move || chat.status.set(ConnStatus::Offline));
     let came_online = Closure::<dyn Fn()>::new(reconnect);
+    // A tab seen again has read what came while it was hidden.
+    let shown = Closure::<dyn Fn()>::new(move || mark_read(chat));
     let _ = window.add_event_listener_with_callback("offline", went_offline.as_ref().unchecked_ref());
     let _ = window.add_event_listener_with_callback("online", came_online.as_ref().unchecked_ref());
+    if let Some(document) = window.document() {
+        let _ = document.add_event_listener_with_callback("visibilitychange", shown.as_ref().unchecked_ref());
+    }
     // The listeners live as long as the page.
     went_offline.forget();
     came_online.forget();
+    shown.forget();
 }
 
 /// Reconnects now, e.g. so a new session cookie takes effect.
@@ -334,6 +354,16 @@ async fn resume(chat: ChatState) {
     for summary in list {
         let id = ConversationId::pair(me, summary.with.id);
         catch_up_changes(chat, &id, summary.last_change).await;
+    }
+    // And where I am everywhere: the server's word replaces mine, and
+    // what I read while away from it is said again.
+    match ask::<ReadStates>(event::READS, no_payload()).await {
+        Ok(states) => {
+            chat.read_seqs.set_value(Default::default());
+            chat.apply_reads(states.reads);
+            mark_read(chat);
+        }
+        Err(error) => chat.notice.set(Some(error.message)),
     }
 }
 

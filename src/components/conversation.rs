@@ -106,6 +106,40 @@ pub fn ConversationView() -> impl IntoView {
         }
         now
     });
+    // Reading: what is on screen is read; where I had read up to when it
+    // opened is marked, and a private conversation says what the other
+    // one has read.
+    Effect::new(move |_| {
+        newest.track();
+        chat.active.track();
+        actions.mark_read();
+    });
+    let reader = move || Reader {
+        clock: chat.clock.get(),
+        me: chat.me.with(|me| me.as_ref().map(|me| me.id)),
+        unread_after: chat.unread_after.get(),
+        peer_seen: chat.active_id().and_then(|id| chat.peer_seen.with(|seen| seen.get(&id).copied())),
+    };
+    let jump = move |_| {
+        let conversation = chat.active.get_untracked();
+        leptos::task::spawn_local(async move {
+            // Earlier pages until the first news is here (a few at most).
+            for _ in 0..10 {
+                let first = rows.with_untracked(|rows| rows.first().map(|row| row.seq));
+                let (Some(after), Some(first)) = (chat.unread_after.get_untracked(), first) else { break };
+                if first <= after + 1 {
+                    break;
+                }
+                actions.load_earlier(conversation.clone(), first).await;
+            }
+            request_animation_frame(move || {
+                let line = list.get_untracked().and_then(|list| list.query_selector(".unread-line").ok().flatten());
+                if let Some(line) = line {
+                    line.scroll_into_view();
+                }
+            });
+        });
+    };
     // Images open in the page; the arrow keys go through this
     // conversation's images.
     let viewer = ImageViewer { open: RwSignal::new(None) };
@@ -122,6 +156,11 @@ pub fn ConversationView() -> impl IntoView {
                     Conversation::Room(room) if room != LOBBY => Some(view! { <RoomMembersPanel room/> }),
                     _ => None,
                 }}
+                <Show when=move || chat.unread_after.with(Option::is_some)>
+                    <button type="button" class="jump-unread" data-testid="jump-unread" on:click=jump>
+                        "Jump to new messages ↑"
+                    </button>
+                </Show>
                 <Show when=move || leavable().is_some()>
                     <Invite/>
                     <button type="button" class="leave" on:click=leave>"Leave room"</button>
@@ -143,7 +182,7 @@ pub fn ConversationView() -> impl IntoView {
                     </li>
                 </Show>
                 <For
-                    each=move || rows.with(|rows| laid_out(rows, chat.clock.get()))
+                    each=move || rows.with(|rows| laid_out(rows, reader()))
                     key=|(message, place)| (message.id, message.revision.change, *place)
                     let:row
                 >
@@ -225,26 +264,49 @@ fn Invite() -> impl IntoView {
 const GROUP_WITHIN_MS: i64 = 5 * 60_000;
 
 /// Where a message sits among its neighbours.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 struct Place {
     /// A new day starts with it: a separator goes above.
     new_day: bool,
     /// It continues the group of the message above: same person, same
     /// day, a few minutes apart.
     continued: bool,
+    /// The first news since I last read: the "New messages" line goes
+    /// above.
+    first_unread: bool,
+    /// My last message the other one of a private conversation has read.
+    seen: bool,
 }
 
-/// The messages with their places, on the reader's `clock`.
-fn laid_out(rows: &[Message], clock: LocalClock) -> Vec<(Message, Place)> {
+/// What the reader brings to the layout: their clock, who they are, where
+/// they had read up to when they opened the conversation, and how far the
+/// other one has read (in a private conversation).
+#[derive(Clone, Copy, Debug, Default)]
+struct Reader {
+    clock: LocalClock,
+    me: Option<UserId>,
+    unread_after: Option<i64>,
+    peer_seen: Option<i64>,
+}
+
+/// The messages with their places, for `reader`.
+fn laid_out(rows: &[Message], reader: Reader) -> Vec<(Message, Place)> {
+    let Reader { clock, me, unread_after, peer_seen } = reader;
+    let mine = |m: &Message| Some(m.from.id) == me;
+    let first_unread = unread_after.and_then(|after| rows.iter().find(|m| m.seq > after && !mine(m)).map(|m| m.id));
+    let seen = peer_seen.and_then(|seen| rows.iter().rev().find(|m| mine(m) && m.seq <= seen).map(|m| m.id));
     let mut above: Option<&Message> = None;
     let mut laid = Vec::with_capacity(rows.len());
     for message in rows {
         let new_day = above.is_none_or(|above| clock.day(above.at) != clock.day(message.at));
+        let first_unread = first_unread == Some(message.id);
         let continued = !new_day
+            && !first_unread
             && above.is_some_and(|above| {
                 above.from.id == message.from.id && (0..GROUP_WITHIN_MS).contains(&(message.at - above.at))
             });
-        laid.push((message.clone(), Place { new_day, continued }));
+        let seen = seen == Some(message.id);
+        laid.push((message.clone(), Place { new_day, continued, first_unread, seen }));
         above = Some(message);
     }
     laid
@@ -268,6 +330,10 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
             </li>
         }
     });
+    let unread_line = place
+        .first_unread
+        .then(|| view! { <li class="unread-line" data-testid="unread-line"><span>"New messages"</span></li> });
+    let seen = place.seen.then(|| view! { <span class="seen" data-testid="seen">"Seen"</span> });
     let Message { id, text, media, revision, .. } = message;
     let deleted = revision.deleted;
     let edited = revision.edited_at.map(|edited| {
@@ -282,6 +348,7 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
     });
     view! {
         {separator}
+        {unread_line}
         <li class="message" class:mine=mine class:continued=place.continued class:deleted=deleted data-testid="message">
             <div class="meta">
                 <span class="from">{move || chat.display_name(&message.from)}</span>
@@ -292,6 +359,7 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
             {media.map(|media| view! { <MediaView media/> })}
             {(!text.is_empty()).then(|| view! { <p class="text">{text}</p> })}
             {tools}
+            {seen}
         </li>
     }
 }
@@ -366,13 +434,26 @@ mod tests {
             message(6, 2, evening + 10 * minute),
         ];
         let places =
-            |clock| laid_out(&rows, clock).into_iter().map(|(_, p)| (p.new_day, p.continued)).collect::<Vec<_>>();
+            |clock| {
+                let reader = Reader { clock, ..Reader::default() };
+                laid_out(&rows, reader).into_iter().map(|(_, p)| (p.new_day, p.continued)).collect::<Vec<_>>()
+            };
         let utc = LocalClock { offset_minutes: 0, now_ms: 0 };
         assert_eq!(
             places(utc),
             [(true, false), (false, true), (false, false), (false, true), (true, false), (false, false)],
             "midnight in UTC falls before the fifth"
         );
+        // User 1 had read up to 3 when they opened it, and the other one
+        // has read up to 5: the line goes above 4, "Seen" under 1's last, 2.
+        let reader = Reader { clock: utc, me: Some(1), unread_after: Some(3), peer_seen: Some(5) };
+        let marks: Vec<_> = laid_out(&rows, reader).into_iter().map(|(m, p)| (m.id, p.first_unread, p.seen)).collect();
+        assert_eq!(marks.iter().filter(|m| m.1).map(|m| m.0).collect::<Vec<_>>(), [4]);
+        assert_eq!(marks.iter().filter(|m| m.2).map(|m| m.0).collect::<Vec<_>>(), [2]);
+        let reader = Reader { me: Some(2), ..reader };
+        let marks: Vec<_> = laid_out(&rows, reader).into_iter().map(|(m, p)| (m.id, p.first_unread, p.seen)).collect();
+        assert!(!marks.iter().any(|m| m.1), "all after 3 is user 2's own");
+        assert_eq!(marks.iter().filter(|m| m.2).map(|m| m.0).collect::<Vec<_>>(), [5]);
         // An hour east, every one of them is on the next day.
         let east = LocalClock { offset_minutes: 60, ..utc };
         assert_eq!(

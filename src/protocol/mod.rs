@@ -15,6 +15,7 @@ mod changes;
 mod conversation;
 mod media;
 mod name_order;
+mod reading;
 mod reply;
 mod rooms;
 mod snapshot;
@@ -24,6 +25,7 @@ pub use changes::*;
 pub use conversation::*;
 pub use media::*;
 pub use name_order::by_name;
+pub use reading::*;
 pub use reply::*;
 pub use rooms::*;
 pub use snapshot::{ChatSnapshot, RefusedForm};
@@ -91,6 +93,15 @@ pub mod event {
     /// Server → a conversation's sockets: who is typing there now
     /// (`Typing`), at most once a second.
     pub const TYPING: &str = "typing";
+    /// Client → server, with ack: `{room?, with?, seq}`, I read up to
+    /// `seq`. Server → my other sockets: where I am now (`ReadState`).
+    pub const READ: &str = "read";
+    /// Client → server, with ack: where I am in every conversation of mine
+    /// (`ReadStates`).
+    pub const READS: &str = "reads";
+    /// Server → the other party of a private conversation: how far it was
+    /// read (`Seen`).
+    pub const SEEN: &str = "seen";
 }
 
 /// Where the browser turns a session token into the session cookie (the

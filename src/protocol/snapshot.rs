@@ -23,6 +23,9 @@ pub struct ChatSnapshot {
     /// `HistoryPage::changes`).
     #[serde(default)]
     pub changes: i64,
+    /// Where I am in each conversation of mine (unread counts).
+    #[serde(default)]
+    pub reads: Vec<super::ReadState>,
     /// The rooms I can see: the lobby, my rooms, then a page of public ones
     /// (`rooms` with the address's `?query=&after=`, see `RoomsRequest`).
     #[serde(default)]

@@ -8,6 +8,7 @@
 //! - `history`: paging, resume, the conversation list, the history epoch;
 //! - `changes`: edits, deletions and reactions, live and caught up with;
 //! - `typing`: who is typing, to the conversation only, coalesced;
+//! - `reading`: how far each person has read, across tabs, and "Seen";
 //! - `presence`: crowds joining and leaving, batched and classic;
 //! - `rooms`: public and private rooms on every read and post path;
 //! - `accounts`: sign-up, sign-in, sign-out, registered names;
@@ -35,6 +36,7 @@ mod hostile;
 mod media;
 mod pages;
 mod presence;
+mod reading;
 mod realtime;
 mod rooms;
 mod store;

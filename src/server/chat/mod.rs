@@ -9,7 +9,8 @@
 //! - [`identity`]: guests, sessions, cookies, renaming;
 //! - [`accounts`]: registered accounts and their passwords;
 //! - [`snapshot`]: what a chat page starts from;
-//! - [`typing`]: who is typing where.
+//! - [`typing`]: who is typing where;
+//! - [`reading`]: how far each person has read, and unread counts.
 
 pub mod access;
 pub mod accounts;
@@ -17,6 +18,7 @@ pub mod changes;
 pub mod history;
 pub mod identity;
 pub mod post;
+pub mod reading;
 pub mod rooms;
 pub mod snapshot;
 pub mod typing;

@@ -256,6 +256,10 @@ async fn add_to_room(state: &AppState, user: UserId, room: &Room) -> Result<(), 
     if !state.store.is_member(&room.name, user).await? {
         check_room_cap(state, user).await?;
         state.store.add_member(&room.name, user, now_ms()).await?;
+        // What was said before they came is history, not news.
+        let conversation = ConversationId::room(room.name.as_str());
+        let last = state.store.last_seq(&conversation).await?;
+        state.store.mark_read(user, &conversation, last).await?;
     }
     state.outbound.subscribe(user, &room.name, true).await;
     Ok(())

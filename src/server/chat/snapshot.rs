@@ -11,6 +11,7 @@ use crate::protocol::{
 };
 use crate::server::chat::access::check_can_read;
 use crate::server::chat::history;
+use crate::server::chat::reading::read_states;
 use crate::server::chat::rooms::list_for;
 use crate::server::clock::now_ms;
 use crate::server::state::AppState;
@@ -60,6 +61,10 @@ pub async fn load(
         Some(me_id) => state.store.conversations(me_id, MAX_CONVERSATIONS).await?,
         None => Vec::new(),
     };
+    let reads = match me_id {
+        Some(me_id) => read_states(state, me_id).await?,
+        None => Vec::new(),
+    };
     // A search too long to match any room name is no search.
     let rooms = if rooms.query().is_ok() { rooms } else { RoomsRequest::default() };
     let mut listed = list_for(state, me_id, &RoomsRequest { after: None, ..rooms.clone() }).await?;
@@ -80,6 +85,7 @@ pub async fn load(
         messages: page.messages,
         secrets: page.secrets,
         changes: page.changes,
+        reads,
         online: state.presence.users(),
         conversations,
         epoch: state.history_epoch.to_string(),

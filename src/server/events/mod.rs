@@ -1,5 +1,5 @@
 //! What a socket can ask for: one small handler per client event, grouped
-//! by what they touch (`chat`, `changes`, `presence`, `rooms`, `typing`), and `connect` for a
+//! by what they touch (`chat`, `changes`, `presence`, `reading`, `rooms`, `typing`), and `connect` for a
 //! socket's arrival and departure. Handlers stay thin: they read the
 //! request, call the rules in `server::chat`, and answer through their
 //! [`Responder`].
@@ -14,6 +14,7 @@ mod chat;
 mod connect;
 mod context;
 mod presence;
+mod reading;
 mod rooms;
 mod typing;
 
@@ -53,6 +54,8 @@ fn on(s: &SocketRef) {
     s.on(event::REACT, changes::react);
     s.on(event::CHANGES, changes::changes);
     s.on(event::TYPING, typing::typing);
+    s.on(event::READ, reading::read);
+    s.on(event::READS, reading::reads);
     s.on_fallback(unknown);
     s.on_disconnect(connect::disconnected);
 }

@@ -41,7 +41,7 @@ use async_trait::async_trait;
 
 pub use error::{StoreError, StoreResult};
 
-use crate::protocol::{ConversationId, ConversationSummary, Media, Message, User, UserId};
+use crate::protocol::{ConversationId, ConversationSummary, Media, Message, ReadState, User, UserId};
 use crate::server::names::NameKeys;
 
 /// Opens the store the URL names, by its scheme: `sqlite://FILE` (created
@@ -341,6 +341,14 @@ pub trait MessageStore: Send + Sync {
     /// `after`, in their current state, by change number.
     async fn changed_since(&self, conversation: &ConversationId, after: i64, limit: usize)
         -> StoreResult<Vec<Message>>;
+    /// `user` has read `conversation` up to `seq`. Never moves back: returns
+    /// how far they have read now.
+    async fn mark_read(&self, user: UserId, conversation: &ConversationId, seq: i64) -> StoreResult<i64>;
+    /// Where `user` is in each of `conversations`: the last `seq` read (0
+    /// for none), how many messages after it others wrote (at most
+    /// `MAX_UNREAD`), and in a private conversation, how far the other one
+    /// read.
+    async fn read_states(&self, user: UserId, conversations: &[ConversationId]) -> StoreResult<Vec<ReadState>>;
     /// `user`'s private conversations, most recently active first.
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
 }

@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::group_commit::Written;
 use super::rows::{key_of, message_from_row};
 use super::SqliteStore;
-use crate::protocol::{ConversationId, ConversationSummary, Message, User, UserId};
+use crate::protocol::{ConversationId, ConversationSummary, Message, ReadState, User, UserId};
 use crate::server::store::{
     ChangeOutcome, Cursor, Insert, MessageChange, MessageStore, NewMessage, StoreError, StoreResult,
 };
@@ -65,6 +65,14 @@ impl MessageStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(message_from_row).collect()
+    }
+
+    async fn mark_read(&self, user: UserId, conversation: &ConversationId, seq: i64) -> StoreResult<i64> {
+        self.write_read(user, conversation, seq).await
+    }
+
+    async fn read_states(&self, user: UserId, conversations: &[ConversationId]) -> StoreResult<Vec<ReadState>> {
+        self.read_lines(user, conversations).await
     }
 
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>> {

@@ -24,6 +24,7 @@ mod group_commit;
 mod identity;
 mod media;
 mod messages;
+mod reading;
 mod rooms;
 
 use group_commit::Writer;

@@ -1,0 +1,47 @@
+//! How far each person has read: `read` moves it on (never back), tells
+//! the reader's other sockets, so a badge cleared in one tab clears in all,
+//! and in a private conversation tells the other party ("Seen"). In rooms
+//! it stays the reader's own. `reads` lists it for every conversation of
+//! theirs, with unread counts, for a page or a reconnect.
+
+use crate::error::ChatError;
+use crate::protocol::{event, ConversationId, ReadState, Seen, User, UserId, LOBBY, MAX_CONVERSATIONS};
+use crate::server::chat::access::conversation_to_read;
+use crate::server::delivery::Audience;
+use crate::server::state::AppState;
+
+/// `user` has read `room` (default the lobby), or their private
+/// conversation `with` someone, up to `seq` (past the newest counts as
+/// the newest). Returns where they are now.
+pub async fn mark_read(
+    state: &AppState,
+    user: &User,
+    room: Option<&str>,
+    with: Option<UserId>,
+    seq: i64,
+) -> Result<ReadState, ChatError> {
+    if seq < 0 {
+        return Err(ChatError::InvalidPayload("`seq` cannot be negative".into()));
+    }
+    let conversation = conversation_to_read(state, Some(user.id), room, with).await?;
+    let last = state.store.last_seq(&conversation).await?;
+    let now = state.store.mark_read(user.id, &conversation, seq.min(last)).await?;
+    let read = state.store.read_states(user.id, std::slice::from_ref(&conversation)).await?.pop();
+    let read = read.unwrap_or_else(|| ReadState { seq: now, ..ReadState::at(&conversation) });
+    state.outbound.send_one(Audience::User(user.id), event::READ, &read).await;
+    if let (ConversationId::Pair(a, b), Some(peer)) = (&conversation, conversation.peer_of(user.id)) {
+        let seen = Seen { pair: [*a, *b], user: user.id, seq: now };
+        state.outbound.send_one(Audience::User(peer), event::SEEN, &seen).await;
+    }
+    Ok(read)
+}
+
+/// Where `user` is in the lobby, each room of theirs and each of their
+/// private conversations.
+pub async fn read_states(state: &AppState, user: UserId) -> Result<Vec<ReadState>, ChatError> {
+    let mut conversations = vec![ConversationId::room(LOBBY)];
+    conversations.extend(state.store.memberships(user).await?.into_iter().map(ConversationId::Room));
+    let pairs = state.store.conversations(user, MAX_CONVERSATIONS).await?;
+    conversations.extend(pairs.into_iter().map(|summary| ConversationId::pair(user, summary.with.id)));
+    Ok(state.store.read_states(user, &conversations).await?)
+}
