@@ -70,6 +70,9 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     fn typing(&self);
     /// Says how far I have read the conversation on screen, if it moved on.
     fn mark_read(&self);
+    /// A click in the conversation: on a message's Reply (answer it), or on
+    /// a reply's quote (go to the original, loading earlier pages).
+    fn message_click(&self, event: &leptos::ev::MouseEvent);
 }
 
 /// The actions of this build: the browser session's, or the server's none.
@@ -135,6 +138,7 @@ impl ChatActions for NoActions {
     fn submit_change(&self, _: &leptos::ev::SubmitEvent) {}
     fn typing(&self) {}
     fn mark_read(&self) {}
+    fn message_click(&self, _: &leptos::ev::MouseEvent) {}
 }
 
 /// The browser's: each action handed to the part of the client that does
@@ -170,9 +174,11 @@ mod browser {
 
         fn send_text(&self, text: String) -> bool {
             let to = self.chat.active.get_untracked();
-            if !self.chat.queue(to, text, session::new_cid(), None) {
+            let cid = session::new_cid();
+            if !self.chat.queue(to, text, cid.clone(), None) {
                 return false;
             }
+            self.chat.attach_reply(&cid);
             session::flush_outbox(self.chat);
             true
         }
@@ -264,6 +270,25 @@ mod browser {
 
         fn mark_read(&self) {
             session::mark_read(self.chat);
+        }
+
+        fn message_click(&self, event: &leptos::ev::MouseEvent) {
+            let Some(target) = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+            let number = |element: &web_sys::Element, name: &str| element.get_attribute(name)?.parse::<i64>().ok();
+            if let Ok(Some(button)) = target.closest("[data-reply]") {
+                if let Ok(Some(menu)) = button.closest(".message-menu") {
+                    let _ = menu.remove_attribute("open");
+                }
+                if let Some(id) = number(&button, "data-reply") {
+                    self.chat.reply_to_message(id);
+                    session::focus_composer();
+                }
+            } else if let Ok(Some(quote)) = target.closest("[data-jump]") {
+                event.prevent_default();
+                if let (Some(id), Some(seq)) = (number(&quote, "data-jump"), number(&quote, "data-seq")) {
+                    leptos::task::spawn_local(session::jump_to(self.chat, id, seq));
+                }
+            }
         }
 
         fn submit_change(&self, event: &leptos::ev::SubmitEvent) {

@@ -3,7 +3,8 @@
 // one that was offline when it comes back, and shows (and can be made)
 // without JavaScript too.
 import { Page } from "@playwright/test";
-import { test, expect, joinAs, openPage, send, message, uniqueName } from "./fixtures";
+import { io } from "socket.io-client";
+import { test, expect, joinAs, openPage, send, message, uniqueName, baseUrl } from "./fixtures";
 
 /** Opens the menu of the message holding `text`. */
 async function menu(page: Page, text: string) {
@@ -157,3 +158,41 @@ test("without JavaScript a page shows every change, and reacting, editing and de
 async function messageId(page: Page, text: string) {
   return message(page, text).locator("input[name=id]").first().inputValue();
 }
+
+test("a reply quotes its original, and the quote leads back to it through earlier pages", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const question = `where is the meeting? ${alice.name}`;
+  await send(alice.page, question);
+  await expect(message(bob.page, question)).toHaveCount(1);
+
+  await (await menu(bob.page, question)).getByRole("button", { name: "Reply", exact: true }).click();
+  await expect(bob.page.getByTestId("replying")).toContainText(question);
+  await expect(bob.page.getByTestId("composer")).toBeFocused();
+  // Sixty messages later, the question is off the latest page (four
+  // writers, each within the sending limits).
+  for (let writer = 0; writer < 4; writer++) {
+    const filler = io(baseUrl(), { transports: ["websocket"], forceNew: true });
+    try {
+      await filler.emitWithAck("online", { name: uniqueName("filler") });
+      for (let n = 0; n < 15; n++) expect(await filler.emitWithAck("message", { text: `filler ${n}` })).toMatchObject({ ok: true });
+    } finally {
+      filler.disconnect();
+    }
+  }
+  const answer = `room 4, ${bob.name}`;
+  await send(bob.page, answer);
+  await expect(bob.page.getByTestId("replying")).toHaveCount(0);
+  for (const user of [alice, bob]) {
+    await expect(message(user.page, answer).getByTestId("quote")).toContainText(question);
+  }
+
+  await alice.page.reload();
+  await expect(message(alice.page, answer)).toHaveCount(1);
+  // The original itself, not the reply that quotes it.
+  const original = message(alice.page, question).filter({ has: alice.page.locator("p.text", { hasText: question }) });
+  await expect(original).toHaveCount(0);
+  await message(alice.page, answer).getByTestId("quote").click();
+  await expect(original).toBeInViewport();
+});

@@ -60,6 +60,7 @@ impl ChatState {
             at: ack.at,
             cid: Some(sent.cid),
             media: sent.media,
+            reply_to: sent.reply_to,
             revision: Default::default(),
         })
     }

@@ -28,7 +28,7 @@ use leptos::prelude::*;
 pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
     event, next_rooms_after, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange,
-    PresenceChanges, PresenceList, RoomInfo, RoomsCreated, ReadState, SecretMessage, Seen, SessionInfo, Typing, User, UserId,
+    PresenceChanges, PresenceList, RoomInfo, RoomsCreated, Quote, ReadState, SecretMessage, Seen, SessionInfo, Typing, User, UserId,
     LOBBY,
 };
 
@@ -171,6 +171,8 @@ pub struct ChatState {
     pub read_seqs: StoredValue<HashMap<ConversationId, i64>>,
     /// In my private conversations, how far the other one has read.
     pub peer_seen: RwSignal<HashMap<ConversationId, i64>>,
+    /// The message I am answering, shown above the composer.
+    pub replying: RwSignal<Option<Quote>>,
     /// Where the conversation on screen was read up to when it opened, if
     /// others wrote since: the "New messages" line goes after it.
     pub unread_after: RwSignal<Option<i64>>,
@@ -223,6 +225,7 @@ impl ChatState {
             read_seqs: StoredValue::new(HashMap::new()),
             peer_seen: RwSignal::new(HashMap::new()),
             unread_after: RwSignal::new(None),
+            replying: RwSignal::new(None),
             draft: RwSignal::new(String::new()),
             uploads: RwSignal::new(Vec::new()),
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
@@ -376,6 +379,10 @@ impl ChatState {
 
     /// Puts `conversation` on screen; its messages count as read.
     pub fn open(&self, conversation: Conversation) {
+        // A reply belongs to the conversation it was started in.
+        if self.replying.with_untracked(Option::is_some) {
+            self.replying.set(None);
+        }
         self.active.set(conversation.clone());
         self.mark_first_unread();
         if let Some(id) = conversation.id(self.me_id()) {

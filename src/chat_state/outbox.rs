@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Conversation};
-use crate::protocol::Media;
+use crate::protocol::{Media, Quote, MAX_QUOTE_CHARS};
 
 /// A message on its way out. It keeps its `cid` across every resend, so the
 /// server stores it once however often it is sent.
@@ -18,6 +18,8 @@ pub struct Outgoing {
     pub media: Option<Media>,
     /// `None` while waiting to be (re)sent; the server's reason once refused.
     pub refused: Option<String>,
+    /// The message it answers.
+    pub reply_to: Option<Quote>,
 }
 
 /// The most unconfirmed messages kept; past this the composer says to wait.
@@ -29,11 +31,40 @@ impl ChatState {
         let mut queued = false;
         self.outbox.update(|outbox| {
             if outbox.len() < MAX_OUTBOX {
-                outbox.push(Outgoing { cid, to, text, media, refused: None });
+                outbox.push(Outgoing { cid, to, text, media, refused: None, reply_to: None });
                 queued = true;
             }
         });
         queued
+    }
+
+    /// Answers the message `id` of the conversation on screen with what is
+    /// sent next.
+    pub fn reply_to_message(&self, id: i64) {
+        let Some(key) = self.active_id_untracked() else { return };
+        let quote = self.messages.with_untracked(|all| {
+            let original = all.get(&key)?.iter().find(|m| m.id == id)?;
+            Some(Quote {
+                id,
+                seq: original.seq,
+                from: original.from.clone(),
+                text: original.text.chars().take(MAX_QUOTE_CHARS).collect(),
+                deleted: original.revision.deleted,
+                media: original.media.is_some(),
+            })
+        });
+        self.replying.set(quote);
+    }
+
+    /// Makes the queued message `cid` the answer to the one I chose to
+    /// reply to (`replying`), if any.
+    pub fn attach_reply(&self, cid: &str) {
+        let Some(quote) = self.replying.try_update(Option::take).flatten() else { return };
+        self.outbox.update(|outbox| {
+            if let Some(m) = outbox.iter_mut().find(|m| m.cid == cid) {
+                m.reply_to = Some(quote);
+            }
+        });
     }
 
     /// The server stored it: it now shows as a real message.

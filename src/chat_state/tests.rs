@@ -175,6 +175,7 @@ fn room_message(seq: i64) -> Message {
         at: 0,
         cid: None,
         media: None,
+        reply_to: None,
         revision: Default::default(),
     }
 }

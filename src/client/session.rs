@@ -58,6 +58,10 @@ pub fn start(chat: ChatState) {
     if client().is_some() {
         return;
     }
+    // What only a live page can do (replying) shows from now on.
+    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("data-live", "");
+    }
     read_clock(chat);
     // "Today" moves on at midnight, for a tab left open overnight.
     let _ = set_interval_with_handle(move || read_clock(chat), std::time::Duration::from_secs(60));
@@ -83,6 +87,40 @@ pub fn start(chat: ChatState) {
     // (the lobby, for a room that is not there): say where we are.
     address::show(&chat.active.get_untracked());
     address::follow_back_and_forward(chat);
+}
+
+/// Puts the cursor in the composer.
+pub fn focus_composer() {
+    let composer = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("[data-testid=composer]").ok().flatten())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(composer) = composer {
+        let _ = composer.focus();
+    }
+}
+
+/// Shows the message `id` (at `seq`) of the conversation on screen:
+/// loads earlier pages until it is there (a few at most), then scrolls to
+/// it and lights it up a moment.
+pub async fn jump_to(chat: ChatState, id: i64, seq: i64) {
+    let conversation = chat.active.get_untracked();
+    let Some(key) = conversation.id(chat.me_id()) else { return };
+    for _ in 0..20 {
+        let first = chat.messages.with_untracked(|all| all.get(&key).and_then(|list| list.first()).map(|m| m.seq));
+        match first {
+            Some(first) if first > seq => load_earlier(chat, conversation.clone(), first).await,
+            _ => break,
+        }
+    }
+    // After the page drew what came.
+    TimeoutFuture::new(0).await;
+    let document = web_sys::window().and_then(|w| w.document());
+    let Some(row) = document.and_then(|d| d.get_element_by_id(&format!("m-{id}"))) else { return };
+    row.scroll_into_view();
+    let _ = row.class_list().add_1("flash");
+    TimeoutFuture::new(1500).await;
+    let _ = row.class_list().remove_1("flash");
 }
 
 /// Says how far I have read the conversation on screen, if it moved on
@@ -234,11 +272,15 @@ pub fn flush_outbox(chat: ChatState) {
 async fn send_one(message: &Outgoing) -> Result<MessageAck, ApiError> {
     let (text, cid) = (message.text.clone(), Some(message.cid.clone()));
     let media = message.media.as_ref().map(|media| media.id.clone());
+    let reply_to = message.reply_to.as_ref().map(|quote| quote.id);
     let (name, request) = match &message.to {
         Conversation::Room(room) => {
-            (event::MESSAGE, payload(&MessageRequest { room: Some(room.clone()), text, cid, media })?)
+            let request = MessageRequest { room: Some(room.clone()), text, cid, media, reply_to };
+            (event::MESSAGE, payload(&request)?)
         }
-        Conversation::Direct(peer) => (event::SECRET, payload(&SecretRequest { to: peer.id, text, cid, media })?),
+        Conversation::Direct(peer) => {
+            (event::SECRET, payload(&SecretRequest { to: peer.id, text, cid, media, reply_to })?)
+        }
     };
     let reply = ask_until_accepted(name, request).await?;
     read_reply_body(reply.get())

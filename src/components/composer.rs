@@ -43,7 +43,7 @@ pub async fn send_message(
         None => Recipient::Room(room.filter(|r| !r.is_empty()).unwrap_or_else(|| LOBBY.to_owned())),
     };
     // Delivered by the store's commit, like every message.
-    post(&state, &user, Post { to, text: &text, cid: cid.as_deref(), media: None }, None).await?;
+    post(&state, &user, Post { to, text: &text, cid: cid.as_deref(), media: None, reply_to: None }, None).await?;
     Ok(())
 }
 
@@ -110,8 +110,20 @@ pub fn Composer() -> impl IntoView {
     let shown_error = move || error.get().or_else(|| refused.clone());
     // An image pasted into the text box is sent as a file.
     let pasted = move |ev: leptos::ev::ClipboardEvent| actions.send_pasted(&ev);
+    let replying = chat.replying;
+    let reply_bar = move || {
+        replying.get().map(|quote| {
+            view! {
+                <div class="replying" data-testid="replying">
+                    <span>"Replying to " <b>{chat.display_name(&quote.from)}</b> ": " {quote.text}</span>
+                    <button type="button" aria-label="Cancel the reply" on:click=move |_| replying.set(None)>"×"</button>
+                </div>
+            }
+        })
+    };
     view! {
         <UploadTray/>
+        {reply_bar}
         <form class="composer" method="post" action=send_path on:submit=move |ev| {
             ev.prevent_default();
             submit();
@@ -137,6 +149,9 @@ pub fn Composer() -> impl IntoView {
                     }
                 }
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Escape" && replying.with_untracked(Option::is_some) {
+                        replying.set(None);
+                    }
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         submit();

@@ -173,6 +173,7 @@ pub fn ConversationView() -> impl IntoView {
                 data-testid="messages"
                 on:scroll=on_scroll
                 on:submit=move |ev| actions.submit_change(&ev)
+                on:click=move |ev| actions.message_click(&ev)
             >
                 <Show when=has_earlier>
                     <li class="earlier">
@@ -334,7 +335,20 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
         .first_unread
         .then(|| view! { <li class="unread-line" data-testid="unread-line"><span>"New messages"</span></li> });
     let seen = place.seen.then(|| view! { <span class="seen" data-testid="seen">"Seen"</span> });
-    let Message { id, text, media, revision, .. } = message;
+    let Message { id, text, media, revision, reply_to, .. } = message;
+    let quote = reply_to.map(|quote| {
+        let said = match (quote.deleted, quote.text.is_empty(), quote.media) {
+            (true, _, _) => "Original message deleted".to_owned(),
+            (false, true, true) => "A file".to_owned(),
+            (false, _, _) => quote.text,
+        };
+        view! {
+            <a class="quote" href=format!("#m-{}", quote.id) data-jump=quote.id data-seq=quote.seq data-testid="quote">
+                <span class="quote-from">{chat.display_name(&quote.from)}</span>
+                <span class="quote-text">{said}</span>
+            </a>
+        }
+    });
     let deleted = revision.deleted;
     let edited = revision.edited_at.map(|edited| {
         view! { <span class="edited" data-testid="edited" title=move || clock().full(edited)>"(edited)"</span> }
@@ -349,12 +363,20 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
     view! {
         {separator}
         {unread_line}
-        <li class="message" class:mine=mine class:continued=place.continued class:deleted=deleted data-testid="message">
+        <li
+            id=format!("m-{id}")
+            class="message"
+            class:mine=mine
+            class:continued=place.continued
+            class:deleted=deleted
+            data-testid="message"
+        >
             <div class="meta">
                 <span class="from">{move || chat.display_name(&message.from)}</span>
                 <time datetime=iso_instant(at) title=move || clock().full(at)>{move || clock().time(at)}</time>
                 {edited}
             </div>
+            {quote}
             {tombstone}
             {media.map(|media| view! { <MediaView media/> })}
             {(!text.is_empty()).then(|| view! { <p class="text">{text}</p> })}
@@ -417,6 +439,7 @@ mod tests {
             at,
             cid: None,
             media: None,
+            reply_to: None,
             revision: Default::default(),
         }
     }

@@ -92,8 +92,11 @@ pub fn message_tools(chat: ChatState, id: i64, author: UserId, reactions: &[Reac
         html.push_str("</form>");
     }
     let Some(me) = me else { return html };
-    html.push_str(
-        r#"<details class="message-menu" data-testid="message-menu"><summary aria-label="Message actions" title="React, edit or delete">⋯</summary><div class="menu">"#,
+    // Replying needs the browser's composer: the button shows once the
+    // page is live (`html[data-live]`).
+    let _ = write!(
+        html,
+        r#"<details class="message-menu" data-testid="message-menu"><summary aria-label="Message actions" title="Reply, react, edit or delete">⋯</summary><div class="menu"><button type="button" class="reply-start" data-reply="{id}">Reply</button>"#
     );
     form(&mut html, "quick-reactions", react, "react");
     for emoji in QUICK_REACTIONS {

@@ -25,6 +25,26 @@ pub const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮"
 /// The most changed messages one `changes` reply holds.
 pub const MAX_CHANGES_PAGE: usize = 500;
 
+/// The longest quote of the original a reply shows, in characters.
+pub const MAX_QUOTE_CHARS: usize = 200;
+
+/// What a reply shows of the message it answers: enough to recognise it,
+/// and where to find it (`id`, `seq`). Read as the original stands now.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Quote {
+    pub id: i64,
+    pub seq: i64,
+    pub from: super::User,
+    /// Its first [`MAX_QUOTE_CHARS`] characters.
+    pub text: String,
+    /// The original was deleted: there is nothing left to quote.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// The original carries a file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub media: bool,
+}
+
 /// What has happened to a message since it was sent. Empty for one that
 /// never changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! `secret` ([`SecretMessage`]). [`Message::into_wire`] and the `From`
 //! conversions below are the only places that know it.
 
-use super::{ChatMessage, HistoryPage, Media, Revision, SecretMessage, User, UserId};
+use super::{ChatMessage, HistoryPage, Media, Quote, Revision, SecretMessage, User, UserId};
 
 /// Which conversation: a room, by name, or the private conversation of two
 /// users (their ids, the lower first, whoever writes).
@@ -60,6 +60,8 @@ pub struct Message {
     pub at: i64,
     pub cid: Option<String>,
     pub media: Option<Media>,
+    /// The message it answers, quoted.
+    pub reply_to: Option<Quote>,
     /// Edits, deletion and reactions since it was sent.
     pub revision: Revision,
 }
@@ -92,7 +94,7 @@ impl Message {
     }
 
     pub fn into_wire(self) -> WireMessage {
-        let Message { id, seq, conversation, from, to, text, at, cid, media, revision } = self;
+        let Message { id, seq, conversation, from, to, text, at, cid, media, reply_to, revision } = self;
         let Revision { edited_at, deleted, reactions, change } = revision;
         match conversation {
             ConversationId::Room(room) => WireMessage::Room(ChatMessage {
@@ -104,6 +106,7 @@ impl Message {
                 at,
                 cid,
                 media,
+                reply_to,
                 edited_at,
                 deleted,
                 reactions,
@@ -122,6 +125,7 @@ impl Message {
                     at,
                     cid,
                     media,
+                    reply_to,
                     edited_at,
                     deleted,
                     reactions,
@@ -134,18 +138,20 @@ impl Message {
 
 impl From<ChatMessage> for Message {
     fn from(m: ChatMessage) -> Message {
-        let ChatMessage { id, seq, room, from, text, at, cid, media, edited_at, deleted, reactions, change } = m;
+        let ChatMessage { id, seq, room, from, text, at, cid, media, reply_to, edited_at, deleted, reactions, change } = m;
         let revision = Revision { edited_at, deleted, reactions, change };
-        Message { id, seq, conversation: ConversationId::Room(room), from, to: None, text, at, cid, media, revision }
+        let conversation = ConversationId::Room(room);
+        Message { id, seq, conversation, from, to: None, text, at, cid, media, reply_to, revision }
     }
 }
 
 impl From<SecretMessage> for Message {
     fn from(m: SecretMessage) -> Message {
-        let SecretMessage { id, seq, from, to, text, at, cid, media, edited_at, deleted, reactions, change } = m;
+        let SecretMessage { id, seq, from, to, text, at, cid, media, reply_to, edited_at, deleted, reactions, change } =
+            m;
         let conversation = ConversationId::pair(from.id, to.id);
         let revision = Revision { edited_at, deleted, reactions, change };
-        Message { id, seq, conversation, from, to: Some(to), text, at, cid, media, revision }
+        Message { id, seq, conversation, from, to: Some(to), text, at, cid, media, reply_to, revision }
     }
 }
 
@@ -199,6 +205,14 @@ mod tests {
             at: 9,
             cid: Some("c".into()),
             media: None,
+            reply_to: Some(super::super::Quote {
+                id: 9,
+                seq: 3,
+                from: user(3),
+                text: "the question".into(),
+                deleted: false,
+                media: false,
+            }),
             edited_at: Some(11),
             deleted: false,
             reactions: vec![super::super::Reaction { emoji: "👍".into(), users: vec![2, 3] }],
@@ -216,6 +230,7 @@ mod tests {
             at: 10,
             cid: None,
             media: None,
+            reply_to: None,
             edited_at: None,
             deleted: true,
             reactions: Vec::new(),

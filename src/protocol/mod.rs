@@ -169,6 +169,9 @@ pub struct MessageRequest {
     /// The id of an upload of mine (see [`UPLOAD_PATH`]) this message carries.
     #[serde(default)]
     pub media: Option<String>,
+    /// The id of the message of this room it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
 }
 
 /// `history`: a page of the lobby (default) or, with `with`, of my private
@@ -219,6 +222,9 @@ pub struct SecretRequest {
     /// As in [`MessageRequest::media`].
     #[serde(default)]
     pub media: Option<String>,
+    /// The id of the message of this conversation it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
 }
 
 // ---- server → client -------------------------------------------------------
@@ -325,6 +331,9 @@ pub struct ChatMessage {
     pub cid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<Media>,
+    /// The message it answers, quoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Quote>,
     /// When its text was last edited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<i64>,
@@ -351,6 +360,9 @@ pub struct SecretMessage {
     pub cid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<Media>,
+    /// The message it answers, quoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Quote>,
     /// When its text was last edited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<i64>,

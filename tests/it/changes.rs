@@ -213,3 +213,35 @@ async fn a_deleted_message_takes_its_file_with_it() {
     server.stop().await;
 }
 
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_quotes_its_original_in_the_same_conversation_even_once_deleted() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, alice_ack) = server.online("alice").await;
+    let (bob, bob_ack) = server.online("bob").await;
+    let question = say(&alice, &format!("what time is it? {}", "…".repeat(300))).await;
+    let reply = bob.emit_ack("message", json!({ "text": "noon", "reply_to": question })).await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    let heard = alice.event_where("message", |m| m["text"] == "noon").await;
+    let quote = &heard["reply_to"];
+    assert_eq!((quote["id"].clone(), quote["seq"].clone(), quote["from"]["id"].clone()), (json!(question), json!(1), alice_ack["user"]["id"].clone()));
+    assert_eq!(quote["text"].as_str().unwrap().chars().count(), 200, "a quote is bounded");
+
+    // Only a message of the same conversation can be answered.
+    let secret = alice.emit_ack("secret", json!({ "to": bob_ack["user"]["id"], "text": "psst" })).await["id"].clone();
+    for bad in [secret.clone(), json!(999_999)] {
+        let refused = bob.emit_ack("message", json!({ "text": "hm", "reply_to": bad })).await;
+        assert_eq!(code(&refused), "no_such_message", "{bad}");
+    }
+    let private = bob.emit_ack("secret", json!({ "to": alice_ack["user"]["id"], "text": "ok", "reply_to": secret })).await;
+    assert_eq!(private["ok"], true, "{private}");
+    assert_eq!(alice.event_where("secret", |m| m["text"] == "ok").await["reply_to"]["text"], "psst");
+
+    // The original deleted, the reply stays and says so.
+    alice.emit_ack("delete", json!({ "id": question })).await;
+    let page = bob.emit_ack("history", json!({})).await;
+    let answer = page["messages"].as_array().unwrap().iter().find(|m| m["text"] == "noon").unwrap().clone();
+    assert_eq!((answer["reply_to"]["deleted"].clone(), answer["reply_to"]["text"].clone()), (json!(true), json!("")));
+    server.stop().await;
+}

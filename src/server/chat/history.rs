@@ -116,6 +116,9 @@ fn wire_bytes(message: &Message) -> usize {
     if let Some(media) = &message.media {
         size += MESSAGE_FRAME_BYTES + json_len(&media.id) + json_len(&media.name) + json_len(&media.mime);
     }
+    if let Some(quote) = &message.reply_to {
+        size += MESSAGE_FRAME_BYTES + json_len(&quote.from.name) + json_len(&quote.text);
+    }
     // `{"emoji":"…","users":[…]}`: an id is at most 20 digits and a comma.
     for reaction in &message.revision.reactions {
         size += 32 + json_len(&reaction.emoji) + 21 * reaction.users.len();
@@ -139,7 +142,7 @@ fn json_len(text: &str) -> usize {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::protocol::{Media, MediaKind, Reaction, Revision, User};
+    use crate::protocol::{Media, MediaKind, Quote, Reaction, Revision, User};
 
     fn message(text: &str) -> Message {
         Message {
@@ -159,6 +162,14 @@ mod tests {
                 size: u64::MAX,
                 width: Some(u32::MAX),
                 height: Some(u32::MAX),
+            }),
+            reply_to: Some(Quote {
+                id: i64::MAX,
+                seq: i64::MAX,
+                from: User { id: i64::MIN, name: "\"quoted\" \u{1}".into() },
+                text: "\u{2}\"".repeat(100),
+                deleted: true,
+                media: true,
             }),
             revision: Revision {
                 edited_at: Some(i64::MAX),

@@ -28,6 +28,8 @@ pub struct Post<'a> {
     pub cid: Option<&'a str>,
     /// The id of an upload of the sender's that the message carries.
     pub media: Option<&'a str>,
+    /// The id of the message of the same conversation it answers.
+    pub reply_to: Option<i64>,
 }
 
 /// A posted message's ack, and whether it was stored now (`fresh`) or is a
@@ -75,6 +77,7 @@ pub async fn post(
         cid: post.cid,
         at,
         media: post.media,
+        reply_to: post.reply_to,
         on_commit,
     };
     let inserted = state.store.insert_message(new).await?;
@@ -90,6 +93,7 @@ pub async fn post(
             Ok(Posted { ack: MessageAck { id: first.id, seq: first.seq, at: first.at }, fresh: false })
         }
         Insert::MediaRefused => Err(ChatError::NoSuchMedia),
+        Insert::ReplyRefused => Err(ChatError::NoSuchMessage),
         Insert::NotAMember => Err(refusal_to_post(state, sender.id, room.unwrap_or_default()).await),
     }
 }

@@ -50,7 +50,7 @@ trait WirePost {
 impl WirePost for MessageRequest {
     fn post(&self) -> Post<'_> {
         let to = Recipient::Room(self.room.clone().unwrap_or_else(|| LOBBY.to_owned()));
-        Post { to, text: &self.text, cid: self.cid.as_deref(), media: self.media.as_deref() }
+        Post { to, text: &self.text, cid: self.cid.as_deref(), media: self.media.as_deref(), reply_to: self.reply_to }
     }
 }
 
@@ -61,6 +61,7 @@ impl WirePost for SecretRequest {
             text: &self.text,
             cid: self.cid.as_deref(),
             media: self.media.as_deref(),
+            reply_to: self.reply_to,
         }
     }
 }

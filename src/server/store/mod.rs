@@ -22,7 +22,8 @@
 //!   checked against the membership, and a file it carries is linked (only
 //!   if its sender uploaded it and no other message carries it), in the
 //!   transaction that stores it: someone removed from a room a moment ago
-//!   cannot post into it, and one upload never goes out twice.
+//!   cannot post into it, and one upload never goes out twice. A reply
+//!   answers a message of its own conversation, or is refused.
 //! - **Changes are numbered like messages.** An edit, a deletion or a
 //!   reaction takes its conversation's next change number (from 1, no
 //!   gaps, in commit order), stored on the message it changed, and reaches
@@ -101,6 +102,8 @@ pub struct NewMessage<'a> {
     pub at: i64,
     /// The id of an upload of `from`'s that this message carries.
     pub media: Option<&'a str>,
+    /// The id of the message of the same conversation it answers.
+    pub reply_to: Option<i64>,
     pub on_commit: Option<OnCommit>,
 }
 
@@ -116,6 +119,8 @@ pub enum Insert {
     MediaRefused,
     /// The room is for members only and the sender is not one.
     NotAMember,
+    /// The message it answers is not one of its conversation's.
+    ReplyRefused,
 }
 
 /// What a change does to a message.

@@ -72,7 +72,18 @@ async fn guest(store: &dyn Store, name: &'static str) -> User {
 
 /// A message to store, with `cid` if given.
 fn new<'a>(conversation: &'a ConversationId, from: &'a User, text: &'a str, cid: Option<&'a str>) -> NewMessage<'a> {
-    NewMessage { conversation, from, to: None, members_only: false, text, cid, at: 5, media: None, on_commit: None }
+    NewMessage {
+        conversation,
+        from,
+        to: None,
+        members_only: false,
+        text,
+        cid,
+        at: 5,
+        media: None,
+        reply_to: None,
+        on_commit: None,
+    }
 }
 
 fn stored(insert: StoreResult<Insert>) -> (i64, i64) {

@@ -9,7 +9,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction};
 
 use super::rows::{conversation_of_key, media, revision};
-use crate::protocol::{ConversationId, Message, User, UserId, LOBBY};
+use crate::protocol::{ConversationId, Message, Quote, User, UserId, LOBBY};
 use crate::server::store::{ChangeOutcome, Edit, MessageChange, OnCommit};
 
 /// A change, owned so it can cross to the writer's thread.
@@ -170,7 +170,7 @@ fn toggle(tx: &Connection, job: &ChangeJob, emoji: &str) -> rusqlite::Result<boo
 }
 
 /// A message as it stands now, read the way the pool reads it.
-fn read_message(tx: &Connection, id: i64) -> rusqlite::Result<Option<Message>> {
+pub(super) fn read_message(tx: &Connection, id: i64) -> rusqlite::Result<Option<Message>> {
     tx.prepare_cached(select_messages!("WHERE m.id = ?"))?.query_row([id], message_from_row).optional()
 }
 
@@ -201,6 +201,17 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         at: row.get("created_at")?,
         cid: row.get("cid")?,
         media: file,
+        reply_to: match row.get::<_, Option<i64>>("quote_id")? {
+            Some(id) => Some(Quote {
+                id,
+                seq: row.get("quote_seq")?,
+                from: User { id: row.get("quote_from")?, name: row.get("quote_name")? },
+                text: row.get("quote_text")?,
+                deleted: row.get("quote_deleted")?,
+                media: row.get("quote_media")?,
+            }),
+            None => None,
+        },
         revision: revision(
             row.get("edited_at")?,
             row.get::<_, Option<i64>>("deleted_at")?.is_some(),

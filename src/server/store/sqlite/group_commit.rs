@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::changes::{self, ChangeJob};
 use super::rows::{key_of, media};
-use crate::protocol::{ConversationId, Media, Message, Revision, User};
+use crate::protocol::{ConversationId, Media, Message, Quote, Revision, User};
 use crate::server::store::{
     acknowledge, ChangeOutcome, CommitSink, Committed, MessageChange, NewGuest, NewMessage, OnCommit, StoreError,
     StoreResult,
@@ -65,6 +65,7 @@ pub(super) enum Written {
     Duplicate(i64),
     MediaRefused,
     NotAMember,
+    ReplyRefused,
 }
 
 /// What the writer did with one job.
@@ -123,6 +124,7 @@ struct MessageJob {
     cid: Option<String>,
     at: i64,
     media: Option<String>,
+    reply_to: Option<i64>,
     on_commit: Option<OnCommit>,
 }
 
@@ -159,6 +161,7 @@ impl Writer {
             cid: m.cid.map(str::to_owned),
             at: m.at,
             media: m.media.map(str::to_owned),
+            reply_to: m.reply_to,
             on_commit: m.on_commit,
         };
         match self.submit(Write::Message(message)).await? {
@@ -239,10 +242,10 @@ fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, sink: Option<&
             Ok(results) => {
                 let mut committed = Vec::new();
                 let mut answers = Vec::with_capacity(batch.len());
-                for (job, (done, file)) in batch.drain(..).zip(results) {
+                for (job, (done, (file, quote))) in batch.drain(..).zip(results) {
                     match (job.write, &done) {
                         (Write::Message(message), Done::Message(Written::Stored { id, seq })) => {
-                            committed.push(message.committed(*id, *seq, file));
+                            committed.push(message.committed(*id, *seq, file, quote));
                         }
                         (Write::Change(change), Done::Change(ChangeOutcome::Changed(message))) => {
                             let message = Message::clone(message);
@@ -283,8 +286,9 @@ fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, sink: Option<&
 }
 
 impl MessageJob {
-    /// The message as committed in row `id` at `seq`, carrying `file`.
-    fn committed(self, id: i64, seq: i64, file: Option<Media>) -> Committed {
+    /// The message as committed in row `id` at `seq`, carrying `file`,
+    /// answering what `quote` shows.
+    fn committed(self, id: i64, seq: i64, file: Option<Media>, quote: Option<Quote>) -> Committed {
         let message = Message {
             id,
             seq,
@@ -295,6 +299,7 @@ impl MessageJob {
             at: self.at,
             cid: self.cid,
             media: file,
+            reply_to: quote,
             revision: Revision::default(),
         };
         Committed { message, changed: false, on_commit: self.on_commit }
@@ -309,9 +314,13 @@ enum Failed {
     Transaction(rusqlite::Error),
 }
 
+/// What a stored message carries besides what it was sent with: its file's
+/// description, and the quote of the message it answers.
+type Carried = (Option<Media>, Option<Quote>);
+
 /// Stores `jobs` in one transaction: nothing is kept unless all of it
-/// commits. Each result comes with the file a stored message carries.
-fn commit(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<(Done, Option<Media>)>, Failed> {
+/// commits. Each result comes with what a stored message carries.
+fn commit(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<(Done, Carried)>, Failed> {
     // IMMEDIATE takes the write lock up front (waiting out the busy timeout
     // if a room or upload write holds it); a deferred transaction that reads
     // first could not upgrade later under contention.
@@ -322,8 +331,10 @@ fn commit(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<(Done, Option
             Write::Message(message) => {
                 insert_one(&mut tx, message).map(|(written, file)| (Done::Message(written), file))
             }
-            Write::Guest(guest) => insert_guest(&tx, guest).map(|id| (Done::Guest(id), None)),
-            Write::Change(change) => changes::apply(&mut tx, change).map(|outcome| (Done::Change(outcome), None)),
+            Write::Guest(guest) => insert_guest(&tx, guest).map(|id| (Done::Guest(id), (None, None))),
+            Write::Change(change) => {
+                changes::apply(&mut tx, change).map(|outcome| (Done::Change(outcome), (None, None)))
+            }
         };
         results.push(done.map_err(|error| Failed::Job(at, error))?);
     }
@@ -344,7 +355,7 @@ fn insert_guest(tx: &Transaction<'_>, guest: &GuestJob) -> rusqlite::Result<i64>
 }
 
 /// One message inside the batch's transaction; a refused one keeps nothing.
-fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(Written, Option<Media>)> {
+fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(Written, Carried)> {
     // The savepoint lets a refused file undo just this message.
     let savepoint = tx.savepoint()?;
     // SQLITE-ONLY: `seq` is MAX(seq) + 1, read under SQLite's one write lock,
@@ -352,15 +363,16 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(W
     // concurrently: it needs a counter row per conversation, updated in the
     // insert's transaction. No row comes back for a non-member or a
     // repeated cid. A file id naming no upload stores NULL, which the link
-    // below then refuses.
-    let inserted: Option<(i64, i64)> = savepoint
+    // below then refuses; so does a reply to no message of this
+    // conversation.
+    let inserted: Option<(i64, i64, Option<i64>)> = savepoint
         .prepare_cached(
-            "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id)
+            "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id, reply_to)
              SELECT ?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1), ?2, ?3, ?4, ?5, ?6,
-                    (SELECT id FROM uploads WHERE id = ?7)
+                    (SELECT id FROM uploads WHERE id = ?7), (SELECT id FROM messages WHERE id = ?9 AND room = ?1)
              WHERE NOT ?8 OR EXISTS (SELECT 1 FROM room_members WHERE room = ?1 AND user_id = ?2)
              ON CONFLICT (user_id, cid) DO NOTHING
-             RETURNING id, seq",
+             RETURNING id, seq, reply_to",
         )?
         .query_row(
             rusqlite::params![
@@ -371,30 +383,39 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(W
                 job.cid,
                 job.at,
                 job.media,
-                job.members_only
+                job.members_only,
+                job.reply_to
             ],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .optional()?;
-    let Some((id, seq)) = inserted else {
+    let Some((id, seq, answered)) = inserted else {
         // A unique cid that stored nothing means the membership check failed.
-        let Some(cid) = &job.cid else { return Ok((Written::NotAMember, None)) };
+        let Some(cid) = &job.cid else { return Ok((Written::NotAMember, (None, None))) };
         let first: Option<i64> = savepoint
             .prepare_cached("SELECT id FROM messages WHERE user_id = ? AND cid = ?")?
             .query_row(rusqlite::params![job.from.id, cid], |row| row.get(0))
             .optional()?;
-        return Ok((first.map_or(Written::NotAMember, Written::Duplicate), None));
+        return Ok((first.map_or(Written::NotAMember, Written::Duplicate), (None, None)));
+    };
+    if job.reply_to.is_some() && answered.is_none() {
+        // Dropping the savepoint rolls this message back.
+        return Ok((Written::ReplyRefused, (None, None)));
+    }
+    let quote = match answered {
+        Some(_) => changes::read_message(&savepoint, id)?.and_then(|message| message.reply_to),
+        None => None,
     };
     let Some(file) = &job.media else {
         savepoint.commit()?;
-        return Ok((Written::Stored { id, seq }, None));
+        return Ok((Written::Stored { id, seq }, (None, quote)));
     };
     let linked = savepoint
         .prepare_cached("UPDATE uploads SET message_id = ? WHERE id = ? AND owner = ? AND message_id IS NULL")?
         .execute(rusqlite::params![id, file, job.from.id])?;
     if linked == 0 {
         // Dropping the savepoint rolls this message back.
-        return Ok((Written::MediaRefused, None));
+        return Ok((Written::MediaRefused, (None, None)));
     }
     // The file's description goes out with the message.
     let described = savepoint
@@ -406,5 +427,5 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(W
             Ok(media(row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, [row.get(4)?, row.get(5)?]))
         })?;
     savepoint.commit()?;
-    Ok((Written::Stored { id, seq }, Some(described)))
+    Ok((Written::Stored { id, seq }, (Some(described), quote)))
 }

@@ -27,6 +27,7 @@ impl MessageStore for SqliteStore {
             }
             Written::MediaRefused => Insert::MediaRefused,
             Written::NotAMember => Insert::NotAMember,
+            Written::ReplyRefused => Insert::ReplyRefused,
         })
     }
 

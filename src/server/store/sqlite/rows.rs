@@ -9,7 +9,7 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use crate::protocol::{ConversationId, Media, MediaKind, Message, Reaction, Revision, User};
+use crate::protocol::{ConversationId, Media, MediaKind, Message, Quote, Reaction, Revision, User};
 use crate::server::store::{StoreError, StoreResult};
 
 /// Every message read starts with this, so rows always decode the same way.
@@ -21,11 +21,15 @@ macro_rules! select_messages {
                     u.id AS media_id, u.name AS media_name, u.mime AS media_mime,
                     b.size AS media_size, b.width AS media_width, b.height AS media_height,
                     m.edited_at, m.deleted_at, m.change_seq,
+                    q.id AS quote_id, q.seq AS quote_seq, q.user_id AS quote_from, qu.name AS quote_name,
+                    substr(q.text, 1, 200) AS quote_text, q.deleted_at IS NOT NULL AS quote_deleted,
+                    q.media_id IS NOT NULL AS quote_media,
                     (SELECT group_concat(r.first || char(9) || r.emoji || char(9) || r.users, char(10))
                      FROM (SELECT emoji, MIN(created_at) AS first, group_concat(user_id) AS users
                            FROM reactions WHERE message_id = m.id GROUP BY emoji) r) AS reactions
              FROM messages m JOIN users f ON f.id = m.user_id LEFT JOIN users t ON t.id = m.to_user_id
-                  LEFT JOIN uploads u ON u.id = m.media_id LEFT JOIN media_blobs b ON b.sha256 = u.sha256 ",
+                  LEFT JOIN uploads u ON u.id = m.media_id LEFT JOIN media_blobs b ON b.sha256 = u.sha256
+                  LEFT JOIN messages q ON q.id = m.reply_to LEFT JOIN users qu ON qu.id = q.user_id ",
             $where
         )
     };
@@ -68,6 +72,17 @@ pub(super) fn message_from_row(row: &SqliteRow) -> StoreResult<Message> {
         at: row.try_get("created_at")?,
         cid: row.try_get("cid")?,
         media: media_from_row(row)?,
+        reply_to: match row.try_get::<Option<i64>, _>("quote_id")? {
+            Some(id) => Some(Quote {
+                id,
+                seq: row.try_get("quote_seq")?,
+                from: User { id: row.try_get("quote_from")?, name: row.try_get("quote_name")? },
+                text: row.try_get("quote_text")?,
+                deleted: row.try_get("quote_deleted")?,
+                media: row.try_get("quote_media")?,
+            }),
+            None => None,
+        },
         revision: revision(
             row.try_get("edited_at")?,
             row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
