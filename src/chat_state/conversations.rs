@@ -61,6 +61,7 @@ impl ChatState {
             cid: Some(sent.cid),
             media: sent.media,
             reply_to: sent.reply_to,
+            in_thread: sent.thread,
             revision: Default::default(),
         })
     }

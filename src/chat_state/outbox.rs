@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Conversation};
-use crate::protocol::{Media, Quote, MAX_QUOTE_CHARS};
+use crate::protocol::{InThread, Media, Quote, MAX_QUOTE_CHARS};
 
 /// A message on its way out. It keeps its `cid` across every resend, so the
 /// server stores it once however often it is sent.
@@ -20,6 +20,8 @@ pub struct Outgoing {
     pub refused: Option<String>,
     /// The message it answers.
     pub reply_to: Option<Quote>,
+    /// A reply in a thread.
+    pub thread: Option<InThread>,
 }
 
 /// The most unconfirmed messages kept; past this the composer says to wait.
@@ -31,7 +33,7 @@ impl ChatState {
         let mut queued = false;
         self.outbox.update(|outbox| {
             if outbox.len() < MAX_OUTBOX {
-                outbox.push(Outgoing { cid, to, text, media, refused: None, reply_to: None });
+                outbox.push(Outgoing { cid, to, text, media, refused: None, reply_to: None, thread: None });
                 queued = true;
             }
         });

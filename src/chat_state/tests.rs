@@ -176,6 +176,7 @@ fn room_message(seq: i64) -> Message {
         cid: None,
         media: None,
         reply_to: None,
+        in_thread: None,
         revision: Default::default(),
     }
 }

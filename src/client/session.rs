@@ -273,13 +273,16 @@ async fn send_one(message: &Outgoing) -> Result<MessageAck, ApiError> {
     let (text, cid) = (message.text.clone(), Some(message.cid.clone()));
     let media = message.media.as_ref().map(|media| media.id.clone());
     let reply_to = message.reply_to.as_ref().map(|quote| quote.id);
+    let (thread, also_to_conversation) = message.thread.map_or((None, false), |t| (Some(t.root), t.in_conversation));
     let (name, request) = match &message.to {
         Conversation::Room(room) => {
-            let request = MessageRequest { room: Some(room.clone()), text, cid, media, reply_to };
+            let room = Some(room.clone());
+            let request = MessageRequest { room, text, cid, media, reply_to, thread, also_to_conversation };
             (event::MESSAGE, payload(&request)?)
         }
         Conversation::Direct(peer) => {
-            (event::SECRET, payload(&SecretRequest { to: peer.id, text, cid, media, reply_to })?)
+            let request = SecretRequest { to: peer.id, text, cid, media, reply_to, thread, also_to_conversation };
+            (event::SECRET, payload(&request)?)
         }
     };
     let reply = ask_until_accepted(name, request).await?;

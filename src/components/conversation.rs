@@ -440,6 +440,7 @@ mod tests {
             cid: None,
             media: None,
             reply_to: None,
+            in_thread: None,
             revision: Default::default(),
         }
     }

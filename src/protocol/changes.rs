@@ -57,6 +57,24 @@ pub struct Revision {
     pub reactions: Vec<Reaction>,
     /// The conversation's change number of its latest change (0: none).
     pub change: i64,
+    /// On a thread's root: how many replies it has, and when the last came.
+    pub thread: Option<ThreadSummary>,
+}
+
+/// A thread's root's summary.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadSummary {
+    pub replies: u32,
+    pub last_at: i64,
+}
+
+/// Where a message sits in a thread, if it is a reply in one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InThread {
+    /// The thread's root.
+    pub root: i64,
+    /// Sent to the conversation as well: shown there too.
+    pub in_conversation: bool,
 }
 
 /// One emoji on a message, and who reacted with it, first first.

@@ -8,7 +8,7 @@
 //! `secret` ([`SecretMessage`]). [`Message::into_wire`] and the `From`
 //! conversions below are the only places that know it.
 
-use super::{ChatMessage, HistoryPage, Media, Quote, Revision, SecretMessage, User, UserId};
+use super::{ChatMessage, HistoryPage, InThread, Media, Quote, Revision, SecretMessage, User, UserId};
 
 /// Which conversation: a room, by name, or the private conversation of two
 /// users (their ids, the lower first, whoever writes).
@@ -62,6 +62,8 @@ pub struct Message {
     pub media: Option<Media>,
     /// The message it answers, quoted.
     pub reply_to: Option<Quote>,
+    /// A reply in a thread: which, and whether it is in the conversation too.
+    pub in_thread: Option<InThread>,
     /// Edits, deletion and reactions since it was sent.
     pub revision: Revision,
 }
@@ -94,8 +96,9 @@ impl Message {
     }
 
     pub fn into_wire(self) -> WireMessage {
-        let Message { id, seq, conversation, from, to, text, at, cid, media, reply_to, revision } = self;
-        let Revision { edited_at, deleted, reactions, change } = revision;
+        let Message { id, seq, conversation, from, to, text, at, cid, media, reply_to, in_thread, revision } = self;
+        let Revision { edited_at, deleted, reactions, change, thread: thread_summary } = revision;
+        let (thread, in_conversation) = in_thread.map_or((None, false), |t| (Some(t.root), t.in_conversation));
         match conversation {
             ConversationId::Room(room) => WireMessage::Room(ChatMessage {
                 id,
@@ -111,6 +114,9 @@ impl Message {
                 deleted,
                 reactions,
                 change,
+                thread,
+                in_conversation,
+                thread_summary,
             }),
             ConversationId::Pair(a, b) => {
                 // Every stored pair message names its recipient; should one
@@ -130,6 +136,9 @@ impl Message {
                     deleted,
                     reactions,
                     change,
+                    thread,
+                    in_conversation,
+                    thread_summary,
                 })
             }
         }
@@ -138,20 +147,55 @@ impl Message {
 
 impl From<ChatMessage> for Message {
     fn from(m: ChatMessage) -> Message {
-        let ChatMessage { id, seq, room, from, text, at, cid, media, reply_to, edited_at, deleted, reactions, change } = m;
-        let revision = Revision { edited_at, deleted, reactions, change };
+        let ChatMessage {
+            id,
+            seq,
+            room,
+            from,
+            text,
+            at,
+            cid,
+            media,
+            reply_to,
+            edited_at,
+            deleted,
+            reactions,
+            change,
+            thread,
+            in_conversation,
+            thread_summary,
+        } = m;
+        let revision = Revision { edited_at, deleted, reactions, change, thread: thread_summary };
+        let in_thread = thread.map(|root| InThread { root, in_conversation });
         let conversation = ConversationId::Room(room);
-        Message { id, seq, conversation, from, to: None, text, at, cid, media, reply_to, revision }
+        Message { id, seq, conversation, from, to: None, text, at, cid, media, reply_to, in_thread, revision }
     }
 }
 
 impl From<SecretMessage> for Message {
     fn from(m: SecretMessage) -> Message {
-        let SecretMessage { id, seq, from, to, text, at, cid, media, reply_to, edited_at, deleted, reactions, change } =
-            m;
+        let SecretMessage {
+            id,
+            seq,
+            from,
+            to,
+            text,
+            at,
+            cid,
+            media,
+            reply_to,
+            edited_at,
+            deleted,
+            reactions,
+            change,
+            thread,
+            in_conversation,
+            thread_summary,
+        } = m;
         let conversation = ConversationId::pair(from.id, to.id);
-        let revision = Revision { edited_at, deleted, reactions, change };
-        Message { id, seq, conversation, from, to: Some(to), text, at, cid, media, reply_to, revision }
+        let revision = Revision { edited_at, deleted, reactions, change, thread: thread_summary };
+        let in_thread = thread.map(|root| InThread { root, in_conversation });
+        Message { id, seq, conversation, from, to: Some(to), text, at, cid, media, reply_to, in_thread, revision }
     }
 }
 
@@ -217,6 +261,9 @@ mod tests {
             deleted: false,
             reactions: vec![super::super::Reaction { emoji: "👍".into(), users: vec![2, 3] }],
             change: 2,
+            thread: Some(9),
+            in_conversation: true,
+            thread_summary: None,
         };
         let message = Message::from(room.clone());
         assert_eq!(message.event(), "message");
@@ -235,6 +282,9 @@ mod tests {
             deleted: true,
             reactions: Vec::new(),
             change: 1,
+            thread: None,
+            in_conversation: false,
+            thread_summary: Some(super::super::ThreadSummary { replies: 2, last_at: 12 }),
         };
         let message = Message::from(secret.clone());
         assert_eq!(message.conversation, ConversationId::Pair(3, 5));

@@ -171,7 +171,13 @@ pub struct MessageRequest {
     pub media: Option<String>,
     /// The id of the message of this room it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<i64>,
+    pub reply_to: Option<i64>,    /// The id of the thread's root (a message of the same conversation)
+    /// this is a reply in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i64>,
+    /// A thread reply that is sent to the conversation as well.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub also_to_conversation: bool,
 }
 
 /// `history`: a page of the lobby (default) or, with `with`, of my private
@@ -189,6 +195,10 @@ pub struct HistoryRequest {
     pub after: Option<i64>,
     #[serde(default)]
     pub limit: Option<usize>,
+    /// The replies of the thread whose root this is, instead (by `seq`,
+    /// with `after`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i64>,
 }
 
 /// Ack body of `history`: messages in `seq` order, oldest first. Room pages
@@ -224,7 +234,13 @@ pub struct SecretRequest {
     pub media: Option<String>,
     /// The id of the message of this conversation it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<i64>,
+    pub reply_to: Option<i64>,    /// The id of the thread's root (a message of the same conversation)
+    /// this is a reply in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i64>,
+    /// A thread reply that is sent to the conversation as well.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub also_to_conversation: bool,
 }
 
 // ---- server → client -------------------------------------------------------
@@ -345,6 +361,15 @@ pub struct ChatMessage {
     /// The change number of its latest change, if it ever changed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub change: i64,
+    /// A reply in a thread: its root's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i64>,
+    /// A thread reply sent to the conversation as well.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub in_conversation: bool,
+    /// A thread's root: its replies, and when the last came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_summary: Option<ThreadSummary>,
 }
 
 /// `secret` as delivered to the sender's and the recipient's sockets only.
@@ -374,6 +399,15 @@ pub struct SecretMessage {
     /// The change number of its latest change, if it ever changed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub change: i64,
+    /// A reply in a thread: its root's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i64>,
+    /// A thread reply sent to the conversation as well.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub in_conversation: bool,
+    /// A thread's root: its replies, and when the last came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_summary: Option<ThreadSummary>,
 }
 
 fn is_false(value: &bool) -> bool {

@@ -245,3 +245,40 @@ async fn a_reply_quotes_its_original_in_the_same_conversation_even_once_deleted(
     assert_eq!((answer["reply_to"]["deleted"].clone(), answer["reply_to"]["text"].clone()), (json!(true), json!("")));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thread_replies_count_on_their_root_and_read_back_as_a_thread() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, _) = server.online("alice").await;
+    let (bob, bob_ack) = server.online("bob").await;
+    let root = say(&alice, "shall we ship on friday?").await;
+    let seen = alice.emit_ack("history", json!({})).await["changes"].as_i64().unwrap();
+
+    let first = bob.emit_ack("message", json!({ "text": "yes", "thread": root })).await;
+    assert_eq!(first["ok"], true, "{first}");
+    let reply = alice.event_where("message", |m| m["text"] == "yes").await;
+    assert_eq!((reply["thread"].clone(), reply.get("in_conversation")), (json!(root), None));
+    let summary = alice.event_where("message_changed", |m| m["id"] == root).await;
+    assert_eq!(summary["thread_summary"], json!({ "replies": 1, "last_at": first["at"] }));
+    let second = bob.emit_ack("message", json!({ "text": "agreed", "thread": root, "also_to_conversation": true })).await;
+    let reply = alice.event_where("message", |m| m["text"] == "agreed").await;
+    assert_eq!(reply["in_conversation"], true);
+    let summary = alice.event_where("message_changed", |m| m["id"] == root && m["thread_summary"]["replies"] == 2).await;
+    assert_eq!(summary["thread_summary"]["last_at"], second["at"]);
+
+    let thread = alice.emit_ack("history", json!({ "thread": root })).await;
+    let texts: Vec<_> = thread["messages"].as_array().unwrap().iter().map(|m| m["text"].clone()).collect();
+    assert_eq!(texts, [json!("yes"), json!("agreed")]);
+    assert_eq!(alice.emit_ack("history", json!({ "thread": root, "after": first["seq"] })).await["messages"][0]["text"], "agreed");
+    // One level only, and in the same conversation only.
+    let secret = alice.emit_ack("secret", json!({ "to": bob_ack["user"]["id"], "text": "psst" })).await["id"].clone();
+    for bad in [first["id"].clone(), secret, json!(999_999)] {
+        assert_eq!(code(&bob.emit_ack("message", json!({ "text": "x", "thread": bad })).await), "no_such_message", "{bad}");
+    }
+    // Someone who was away learns the root's summary as a change.
+    let caught = alice.emit_ack("changes", json!({ "after": seen })).await;
+    let root_now = caught["messages"].as_array().unwrap().iter().find(|m| m["id"] == root).unwrap().clone();
+    assert_eq!(root_now["thread_summary"]["replies"], 2);
+    server.stop().await;
+}

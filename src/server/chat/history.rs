@@ -19,9 +19,9 @@ use crate::server::store::Cursor;
 
 /// What a message's wire shape adds beyond its strings: the keys, ids,
 /// numbers and punctuation (`{"id":…,"seq":…,"room":"","from":{…},…}`,
-/// an edit's time and a change number),
+/// an edit's time, a change number, a thread's fields),
 /// rounded up.
-const MESSAGE_FRAME_BYTES: usize = 256;
+const MESSAGE_FRAME_BYTES: usize = 384;
 
 /// A page of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,26 @@ pub async fn page(
     if newest_first {
         rows.reverse();
     }
+    state.limits.charge_read(reader, bytes);
+    Ok(Page { messages: rows, more, changes })
+}
+
+/// Up to `limit` replies in the thread of `root`, a message of
+/// `conversation`, after `after`, oldest first, bounded as pages are.
+pub async fn thread(
+    state: &AppState,
+    reader: Option<IpAddr>,
+    conversation: &ConversationId,
+    root: i64,
+    after: i64,
+    limit: usize,
+) -> Result<Page, ChatError> {
+    state.limits.may_read(reader)?;
+    let changes = state.store.last_change(conversation).await?;
+    let mut rows = state.store.thread_replies(conversation, root, after, limit + 1).await?;
+    let (kept, bytes) = within(&rows, limit, state.config.history_reply_bytes);
+    let more = rows.len() > kept;
+    rows.truncate(kept);
     state.limits.charge_read(reader, bytes);
     Ok(Page { messages: rows, more, changes })
 }
@@ -142,7 +162,7 @@ fn json_len(text: &str) -> usize {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::protocol::{Media, MediaKind, Quote, Reaction, Revision, User};
+    use crate::protocol::{InThread, Media, MediaKind, Quote, Reaction, Revision, ThreadSummary, User};
 
     fn message(text: &str) -> Message {
         Message {
@@ -171,6 +191,7 @@ mod tests {
                 deleted: true,
                 media: true,
             }),
+            in_thread: Some(InThread { root: i64::MAX, in_conversation: true }),
             revision: Revision {
                 edited_at: Some(i64::MAX),
                 deleted: true,
@@ -179,6 +200,7 @@ mod tests {
                     Reaction { emoji: "👨‍👩‍👧".into(), users: vec![i64::MIN] },
                 ],
                 change: i64::MAX,
+                thread: Some(ThreadSummary { replies: u32::MAX, last_at: i64::MAX }),
             },
         }
     }

@@ -5,7 +5,7 @@
 
 use super::access::refusal_to_post;
 use crate::error::ChatError;
-use crate::protocol::{validate_body, validate_cid, ConversationId, MessageAck, User, UserId, LOBBY};
+use crate::protocol::{validate_body, validate_cid, ConversationId, InThread, MessageAck, User, UserId, LOBBY};
 use crate::server::clock::now_ms;
 use crate::server::state::AppState;
 use crate::server::store::{Insert, NewMessage, OnCommit};
@@ -30,6 +30,8 @@ pub struct Post<'a> {
     pub media: Option<&'a str>,
     /// The id of the message of the same conversation it answers.
     pub reply_to: Option<i64>,
+    /// A reply in this thread, of the same conversation.
+    pub thread: Option<InThread>,
 }
 
 /// A posted message's ack, and whether it was stored now (`fresh`) or is a
@@ -78,6 +80,7 @@ pub async fn post(
         at,
         media: post.media,
         reply_to: post.reply_to,
+        thread: post.thread,
         on_commit,
     };
     let inserted = state.store.insert_message(new).await?;

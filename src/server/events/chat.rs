@@ -11,7 +11,7 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use super::context::{connection_limits, in_flight, payload, seat_user, signed_in, throttle, AckSlot, Responder};
 use crate::error::ChatError;
 use crate::protocol::{
-    ConversationList, HistoryPage, HistoryRequest, MessageAck, MessageRequest, SecretRequest, HISTORY_PAGE, LOBBY,
+    ConversationList, HistoryPage, InThread, HistoryRequest, MessageAck, MessageRequest, SecretRequest, HISTORY_PAGE, LOBBY,
     MAX_CONVERSATIONS, MAX_HISTORY_PAGE,
 };
 use crate::server::chat::access::conversation_to_read;
@@ -50,7 +50,14 @@ trait WirePost {
 impl WirePost for MessageRequest {
     fn post(&self) -> Post<'_> {
         let to = Recipient::Room(self.room.clone().unwrap_or_else(|| LOBBY.to_owned()));
-        Post { to, text: &self.text, cid: self.cid.as_deref(), media: self.media.as_deref(), reply_to: self.reply_to }
+        Post {
+            to,
+            text: &self.text,
+            cid: self.cid.as_deref(),
+            media: self.media.as_deref(),
+            reply_to: self.reply_to,
+            thread: in_thread(self.thread, self.also_to_conversation),
+        }
     }
 }
 
@@ -62,8 +69,13 @@ impl WirePost for SecretRequest {
             cid: self.cid.as_deref(),
             media: self.media.as_deref(),
             reply_to: self.reply_to,
+            thread: in_thread(self.thread, self.also_to_conversation),
         }
     }
+}
+
+fn in_thread(root: Option<i64>, in_conversation: bool) -> Option<InThread> {
+    root.map(|root| InThread { root, in_conversation })
 }
 
 /// One post, whichever shape it came in.
@@ -125,7 +137,13 @@ async fn read_history(
     let reader = seat_user(s)?.map(|user| user.id);
     let conversation = conversation_to_read(state, reader, request.room.as_deref(), request.with).await?;
     let address = connection_limits(s).and_then(|limits| limits.address());
-    let page = history::page(state, address, &conversation, cursor, limit).await?;
+    let page = match request.thread {
+        Some(root) if request.before.is_some() => {
+            return Err(ChatError::InvalidPayload(format!("a thread {root} is read forward, with `after`")))
+        }
+        Some(root) => history::thread(state, address, &conversation, root, request.after.unwrap_or(0), limit).await?,
+        None => history::page(state, address, &conversation, cursor, limit).await?,
+    };
     Ok(HistoryPage::of(page.messages, page.more, state.history_epoch.to_string(), page.changes))
 }
 

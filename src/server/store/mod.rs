@@ -23,7 +23,10 @@
 //!   if its sender uploaded it and no other message carries it), in the
 //!   transaction that stores it: someone removed from a room a moment ago
 //!   cannot post into it, and one upload never goes out twice. A reply
-//!   answers a message of its own conversation, or is refused.
+//!   answers a message of its own conversation, or is refused; so does a
+//!   thread reply, whose root's summary (replies, last) changes in the
+//!   same transaction and reaches the sink right after the reply, as a
+//!   change.
 //! - **Changes are numbered like messages.** An edit, a deletion or a
 //!   reaction takes its conversation's next change number (from 1, no
 //!   gaps, in commit order), stored on the message it changed, and reaches
@@ -42,7 +45,7 @@ use async_trait::async_trait;
 
 pub use error::{StoreError, StoreResult};
 
-use crate::protocol::{ConversationId, ConversationSummary, Media, Message, ReadState, User, UserId};
+use crate::protocol::{ConversationId, ConversationSummary, InThread, Media, Message, ReadState, User, UserId};
 use crate::server::names::NameKeys;
 
 /// Opens the store the URL names, by its scheme: `sqlite://FILE` (created
@@ -104,6 +107,8 @@ pub struct NewMessage<'a> {
     pub media: Option<&'a str>,
     /// The id of the message of the same conversation it answers.
     pub reply_to: Option<i64>,
+    /// A reply in the thread of this root, of the same conversation.
+    pub thread: Option<InThread>,
     pub on_commit: Option<OnCommit>,
 }
 
@@ -119,7 +124,8 @@ pub enum Insert {
     MediaRefused,
     /// The room is for members only and the sender is not one.
     NotAMember,
-    /// The message it answers is not one of its conversation's.
+    /// The message it answers, or the thread's root, is not one of its
+    /// conversation's (or the root is a reply in a thread itself).
     ReplyRefused,
 }
 
@@ -335,6 +341,15 @@ pub trait MessageStore: Send + Sync {
     /// Up to `limit` messages next to a `seq` cursor, oldest first: those
     /// right after `Cursor::After(seq)` or right before `Cursor::Before(seq)`.
     async fn page(&self, conversation: &ConversationId, cursor: Cursor, limit: usize) -> StoreResult<Vec<Message>>;
+    /// Up to `limit` replies in the thread of `root` (a message of
+    /// `conversation`) after `after`, oldest first.
+    async fn thread_replies(
+        &self,
+        conversation: &ConversationId,
+        root: i64,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>>;
     /// A conversation's newest `seq`, 0 when it has none.
     async fn last_seq(&self, conversation: &ConversationId) -> StoreResult<i64>;
     /// Edits, deletes or reacts to a message, unless refused (nothing is

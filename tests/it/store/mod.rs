@@ -82,6 +82,7 @@ fn new<'a>(conversation: &'a ConversationId, from: &'a User, text: &'a str, cid:
         at: 5,
         media: None,
         reply_to: None,
+        thread: None,
         on_commit: None,
     }
 }

@@ -8,8 +8,8 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction};
 
-use super::rows::{conversation_of_key, media, revision};
-use crate::protocol::{ConversationId, Message, Quote, User, UserId, LOBBY};
+use super::rows::{conversation_of_key, in_thread, media, revision, thread_summary};
+use crate::protocol::{ConversationId, Message, Quote, Revision, User, UserId, LOBBY};
 use crate::server::store::{ChangeOutcome, Edit, MessageChange, OnCommit};
 
 /// A change, owned so it can cross to the writer's thread.
@@ -169,6 +169,19 @@ fn toggle(tx: &Connection, job: &ChangeJob, emoji: &str) -> rusqlite::Result<boo
     Ok(true)
 }
 
+/// A thread's root after a new reply at `at`: one reply more, its last
+/// now, and the change that says so. Returns the root in its new state.
+pub(super) fn new_reply(tx: &Connection, root: i64, key: &str, at: i64) -> rusqlite::Result<Option<Message>> {
+    let change: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM messages WHERE room = ? AND change_seq > 0")?
+        .query_row([key], |row| row.get(0))?;
+    tx.prepare_cached(
+        "UPDATE messages SET thread_replies = thread_replies + 1, thread_last_at = ?, change_seq = ? WHERE id = ?",
+    )?
+    .execute(rusqlite::params![at, change, root])?;
+    read_message(tx, root)
+}
+
 /// A message as it stands now, read the way the pool reads it.
 pub(super) fn read_message(tx: &Connection, id: i64) -> rusqlite::Result<Option<Message>> {
     tx.prepare_cached(select_messages!("WHERE m.id = ?"))?.query_row([id], message_from_row).optional()
@@ -212,11 +225,15 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
             }),
             None => None,
         },
-        revision: revision(
-            row.get("edited_at")?,
-            row.get::<_, Option<i64>>("deleted_at")?.is_some(),
-            row.get("change_seq")?,
-            row.get("reactions")?,
-        ),
+        in_thread: in_thread(row.get("thread_root")?, row.get("in_conversation")?),
+        revision: Revision {
+            thread: thread_summary(row.get("thread_replies")?, row.get("thread_last_at")?),
+            ..revision(
+                row.get("edited_at")?,
+                row.get::<_, Option<i64>>("deleted_at")?.is_some(),
+                row.get("change_seq")?,
+                row.get("reactions")?,
+            )
+        },
     })
 }

@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::changes::{self, ChangeJob};
 use super::rows::{key_of, media};
-use crate::protocol::{ConversationId, Media, Message, Quote, Revision, User};
+use crate::protocol::{ConversationId, InThread, Media, Message, Quote, Revision, User};
 use crate::server::store::{
     acknowledge, ChangeOutcome, CommitSink, Committed, MessageChange, NewGuest, NewMessage, OnCommit, StoreError,
     StoreResult,
@@ -125,6 +125,7 @@ struct MessageJob {
     at: i64,
     media: Option<String>,
     reply_to: Option<i64>,
+    thread: Option<InThread>,
     on_commit: Option<OnCommit>,
 }
 
@@ -162,6 +163,7 @@ impl Writer {
             at: m.at,
             media: m.media.map(str::to_owned),
             reply_to: m.reply_to,
+            thread: m.thread,
             on_commit: m.on_commit,
         };
         match self.submit(Write::Message(message)).await? {
@@ -242,10 +244,15 @@ fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, sink: Option<&
             Ok(results) => {
                 let mut committed = Vec::new();
                 let mut answers = Vec::with_capacity(batch.len());
-                for (job, (done, (file, quote))) in batch.drain(..).zip(results) {
+                for (job, (done, carried)) in batch.drain(..).zip(results) {
                     match (job.write, &done) {
                         (Write::Message(message), Done::Message(Written::Stored { id, seq })) => {
-                            committed.push(message.committed(*id, *seq, file, quote));
+                            let root = carried.root.clone();
+                            committed.push(message.committed(*id, *seq, carried));
+                            // The thread's root, after its new reply.
+                            if let Some(message) = root {
+                                committed.push(Committed { message, changed: true, on_commit: None });
+                            }
                         }
                         (Write::Change(change), Done::Change(ChangeOutcome::Changed(message))) => {
                             let message = Message::clone(message);
@@ -286,9 +293,8 @@ fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, sink: Option<&
 }
 
 impl MessageJob {
-    /// The message as committed in row `id` at `seq`, carrying `file`,
-    /// answering what `quote` shows.
-    fn committed(self, id: i64, seq: i64, file: Option<Media>, quote: Option<Quote>) -> Committed {
+    /// The message as committed in row `id` at `seq`, with what it carries.
+    fn committed(self, id: i64, seq: i64, carried: Carried) -> Committed {
         let message = Message {
             id,
             seq,
@@ -298,8 +304,9 @@ impl MessageJob {
             text: self.text,
             at: self.at,
             cid: self.cid,
-            media: file,
-            reply_to: quote,
+            media: carried.file,
+            reply_to: carried.quote,
+            in_thread: self.thread,
             revision: Revision::default(),
         };
         Committed { message, changed: false, on_commit: self.on_commit }
@@ -314,9 +321,17 @@ enum Failed {
     Transaction(rusqlite::Error),
 }
 
-/// What a stored message carries besides what it was sent with: its file's
-/// description, and the quote of the message it answers.
-type Carried = (Option<Media>, Option<Quote>);
+/// What a stored message carries besides what it was sent with, and what
+/// it changed.
+#[derive(Default)]
+struct Carried {
+    /// Its file's description.
+    file: Option<Media>,
+    /// The quote of the message it answers.
+    quote: Option<Quote>,
+    /// Its thread's root, in its new state.
+    root: Option<Message>,
+}
 
 /// Stores `jobs` in one transaction: nothing is kept unless all of it
 /// commits. Each result comes with what a stored message carries.
@@ -331,9 +346,9 @@ fn commit(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<(Done, Carrie
             Write::Message(message) => {
                 insert_one(&mut tx, message).map(|(written, file)| (Done::Message(written), file))
             }
-            Write::Guest(guest) => insert_guest(&tx, guest).map(|id| (Done::Guest(id), (None, None))),
+            Write::Guest(guest) => insert_guest(&tx, guest).map(|id| (Done::Guest(id), Carried::default())),
             Write::Change(change) => {
-                changes::apply(&mut tx, change).map(|outcome| (Done::Change(outcome), (None, None)))
+                changes::apply(&mut tx, change).map(|outcome| (Done::Change(outcome), Carried::default()))
             }
         };
         results.push(done.map_err(|error| Failed::Job(at, error))?);
@@ -364,15 +379,17 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(W
     // insert's transaction. No row comes back for a non-member or a
     // repeated cid. A file id naming no upload stores NULL, which the link
     // below then refuses; so does a reply to no message of this
-    // conversation.
-    let inserted: Option<(i64, i64, Option<i64>)> = savepoint
+    // conversation, or in a thread whose root is none (or is a reply).
+    let inserted: Option<(i64, i64, Option<i64>, Option<i64>)> = savepoint
         .prepare_cached(
-            "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id, reply_to)
+            "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id, reply_to,
+                                   thread_root, in_conversation)
              SELECT ?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1), ?2, ?3, ?4, ?5, ?6,
-                    (SELECT id FROM uploads WHERE id = ?7), (SELECT id FROM messages WHERE id = ?9 AND room = ?1)
+                    (SELECT id FROM uploads WHERE id = ?7), (SELECT id FROM messages WHERE id = ?9 AND room = ?1),
+                    (SELECT id FROM messages WHERE id = ?10 AND room = ?1 AND thread_root IS NULL), ?11
              WHERE NOT ?8 OR EXISTS (SELECT 1 FROM room_members WHERE room = ?1 AND user_id = ?2)
              ON CONFLICT (user_id, cid) DO NOTHING
-             RETURNING id, seq, reply_to",
+             RETURNING id, seq, reply_to, thread_root",
         )?
         .query_row(
             rusqlite::params![
@@ -384,38 +401,44 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(W
                 job.at,
                 job.media,
                 job.members_only,
-                job.reply_to
+                job.reply_to,
+                job.thread.map(|t| t.root),
+                job.thread.is_some_and(|t| t.in_conversation)
             ],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
         )
         .optional()?;
-    let Some((id, seq, answered)) = inserted else {
+    let Some((id, seq, answered, root)) = inserted else {
         // A unique cid that stored nothing means the membership check failed.
-        let Some(cid) = &job.cid else { return Ok((Written::NotAMember, (None, None))) };
+        let Some(cid) = &job.cid else { return Ok((Written::NotAMember, Carried::default())) };
         let first: Option<i64> = savepoint
             .prepare_cached("SELECT id FROM messages WHERE user_id = ? AND cid = ?")?
             .query_row(rusqlite::params![job.from.id, cid], |row| row.get(0))
             .optional()?;
-        return Ok((first.map_or(Written::NotAMember, Written::Duplicate), (None, None)));
+        return Ok((first.map_or(Written::NotAMember, Written::Duplicate), Carried::default()));
     };
-    if job.reply_to.is_some() && answered.is_none() {
+    if (job.reply_to.is_some() && answered.is_none()) || (job.thread.is_some() && root.is_none()) {
         // Dropping the savepoint rolls this message back.
-        return Ok((Written::ReplyRefused, (None, None)));
+        return Ok((Written::ReplyRefused, Carried::default()));
     }
     let quote = match answered {
         Some(_) => changes::read_message(&savepoint, id)?.and_then(|message| message.reply_to),
         None => None,
     };
+    let root = match root {
+        Some(root) => changes::new_reply(&savepoint, root, &job.key, job.at)?,
+        None => None,
+    };
     let Some(file) = &job.media else {
         savepoint.commit()?;
-        return Ok((Written::Stored { id, seq }, (None, quote)));
+        return Ok((Written::Stored { id, seq }, Carried { file: None, quote, root }));
     };
     let linked = savepoint
         .prepare_cached("UPDATE uploads SET message_id = ? WHERE id = ? AND owner = ? AND message_id IS NULL")?
         .execute(rusqlite::params![id, file, job.from.id])?;
     if linked == 0 {
         // Dropping the savepoint rolls this message back.
-        return Ok((Written::MediaRefused, (None, None)));
+        return Ok((Written::MediaRefused, Carried::default()));
     }
     // The file's description goes out with the message.
     let described = savepoint
@@ -427,5 +450,5 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(W
             Ok(media(row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, [row.get(4)?, row.get(5)?]))
         })?;
     savepoint.commit()?;
-    Ok((Written::Stored { id, seq }, (Some(described), quote)))
+    Ok((Written::Stored { id, seq }, Carried { file: Some(described), quote, root }))
 }

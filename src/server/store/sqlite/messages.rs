@@ -50,6 +50,25 @@ impl MessageStore for SqliteStore {
         self.writer.change(change).await
     }
 
+    async fn thread_replies(
+        &self,
+        conversation: &ConversationId,
+        root: i64,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let rows = sqlx::query(select_messages!(
+            "WHERE m.thread_root = ? AND m.room = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
+        ))
+        .bind(root)
+        .bind(key_of(conversation))
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
     async fn last_change(&self, conversation: &ConversationId) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COALESCE(MAX(change_seq), 0) FROM messages WHERE room = ? AND change_seq > 0")
             .bind(key_of(conversation))

@@ -9,7 +9,7 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use crate::protocol::{ConversationId, Media, MediaKind, Message, Quote, Reaction, Revision, User};
+use crate::protocol::{ConversationId, InThread, Media, MediaKind, Message, Quote, Reaction, Revision, ThreadSummary, User};
 use crate::server::store::{StoreError, StoreResult};
 
 /// Every message read starts with this, so rows always decode the same way.
@@ -24,6 +24,7 @@ macro_rules! select_messages {
                     q.id AS quote_id, q.seq AS quote_seq, q.user_id AS quote_from, qu.name AS quote_name,
                     substr(q.text, 1, 200) AS quote_text, q.deleted_at IS NOT NULL AS quote_deleted,
                     q.media_id IS NOT NULL AS quote_media,
+                    m.thread_root, m.in_conversation, m.thread_replies, m.thread_last_at,
                     (SELECT group_concat(r.first || char(9) || r.emoji || char(9) || r.users, char(10))
                      FROM (SELECT emoji, MIN(created_at) AS first, group_concat(user_id) AS users
                            FROM reactions WHERE message_id = m.id GROUP BY emoji) r) AS reactions
@@ -83,13 +84,28 @@ pub(super) fn message_from_row(row: &SqliteRow) -> StoreResult<Message> {
             }),
             None => None,
         },
-        revision: revision(
-            row.try_get("edited_at")?,
-            row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
-            row.try_get("change_seq")?,
-            row.try_get("reactions")?,
-        ),
+        in_thread: in_thread(row.try_get("thread_root")?, row.try_get("in_conversation")?),
+        revision: Revision {
+            thread: thread_summary(row.try_get("thread_replies")?, row.try_get("thread_last_at")?),
+            ..revision(
+                row.try_get("edited_at")?,
+                row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+                row.try_get("change_seq")?,
+                row.try_get("reactions")?,
+            )
+        },
     })
+}
+
+/// Where a message sits in a thread, from its columns.
+pub(super) fn in_thread(root: Option<i64>, in_conversation: bool) -> Option<InThread> {
+    root.map(|root| InThread { root, in_conversation })
+}
+
+/// A root's summary from its columns: none until it has a reply.
+pub(super) fn thread_summary(replies: i64, last_at: Option<i64>) -> Option<ThreadSummary> {
+    let replies = u32::try_from(replies).ok().filter(|n| *n > 0)?;
+    Some(ThreadSummary { replies, last_at: last_at.unwrap_or(0) })
 }
 
 /// A message's revision from its columns; `reactions` is the
@@ -108,7 +124,8 @@ pub(super) fn revision(edited_at: Option<i64>, deleted: bool, change: i64, react
         })
         .collect();
     read.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.emoji.cmp(&y.emoji)));
-    Revision { edited_at, deleted, reactions: read.into_iter().map(|(_, reaction)| reaction).collect(), change }
+    let reactions = read.into_iter().map(|(_, reaction)| reaction).collect();
+    Revision { edited_at, deleted, reactions, change, thread: None }
 }
 
 /// A pixel size column (NULL for files that are not images).
@@ -162,6 +179,9 @@ mod tests {
         let read = revision(None, false, 4, Some(column));
         let emoji: Vec<_> = read.reactions.iter().map(|r| (r.emoji.as_str(), r.users.clone())).collect();
         assert_eq!(emoji, [("👍", vec![3, 9]), ("❤️", vec![7]), ("🎉", vec![3])]);
-        assert_eq!(revision(Some(1), true, 2, None), Revision { edited_at: Some(1), deleted: true, reactions: vec![], change: 2 });
+        let read = revision(Some(1), true, 2, None);
+        assert_eq!(read, Revision { edited_at: Some(1), deleted: true, reactions: vec![], change: 2, thread: None });
+        assert_eq!(thread_summary(0, None), None);
+        assert_eq!(thread_summary(2, Some(7)), Some(ThreadSummary { replies: 2, last_at: 7 }));
     }
 }
