@@ -29,6 +29,12 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Queues `text` for the conversation on screen; false when too many
     /// messages are waiting already.
     fn send_text(&self, text: String) -> bool;
+    /// Queues `text` as a reply in the thread of `root` of the conversation
+    /// on screen (and in the conversation too, with `also`); false when too
+    /// many messages are waiting already.
+    fn send_in_thread(&self, text: String, root: i64, also: bool) -> bool;
+    /// Loads the replies of the thread of `root` not held yet.
+    async fn load_thread(&self, root: i64);
     /// Sends a refused message again.
     fn retry(&self, cid: &str);
     /// Loads the page before `before` in `conversation`.
@@ -101,6 +107,10 @@ impl ChatActions for NoActions {
         false
     }
     fn retry(&self, _: &str) {}
+    fn send_in_thread(&self, _: String, _: i64, _: bool) -> bool {
+        false
+    }
+    async fn load_thread(&self, _: i64) {}
     async fn load_earlier(&self, _: Conversation, _: i64) {}
     async fn create_room(&self, _: String, _: bool) -> Result<(), ApiError> {
         Ok(())
@@ -181,6 +191,21 @@ mod browser {
             self.chat.attach_reply(&cid);
             session::flush_outbox(self.chat);
             true
+        }
+
+        fn send_in_thread(&self, text: String, root: i64, also: bool) -> bool {
+            let to = self.chat.active.get_untracked();
+            let cid = session::new_cid();
+            if !self.chat.queue(to, text, cid.clone(), None) {
+                return false;
+            }
+            self.chat.attach_thread(&cid, root, also);
+            session::flush_outbox(self.chat);
+            true
+        }
+
+        async fn load_thread(&self, root: i64) {
+            session::load_thread(self.chat, root).await;
         }
 
         fn retry(&self, cid: &str) {
@@ -275,13 +300,18 @@ mod browser {
         fn message_click(&self, event: &leptos::ev::MouseEvent) {
             let Some(target) = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
             let number = |element: &web_sys::Element, name: &str| element.get_attribute(name)?.parse::<i64>().ok();
+            // A menu's choice closes the menu.
+            if let (Ok(Some(_)), Ok(Some(menu))) = (target.closest("button"), target.closest(".message-menu")) {
+                let _ = menu.remove_attribute("open");
+            }
             if let Ok(Some(button)) = target.closest("[data-reply]") {
-                if let Ok(Some(menu)) = button.closest(".message-menu") {
-                    let _ = menu.remove_attribute("open");
-                }
                 if let Some(id) = number(&button, "data-reply") {
                     self.chat.reply_to_message(id);
                     session::focus_composer();
+                }
+            } else if let Ok(Some(summary)) = target.closest("[data-thread]") {
+                if let Some(root) = number(&summary, "data-thread") {
+                    self.chat.thread.set(Some(root));
                 }
             } else if let Ok(Some(quote)) = target.closest("[data-jump]") {
                 event.prevent_default();

@@ -196,3 +196,40 @@ test("a reply quotes its original, and the quote leads back to it through earlie
   await message(alice.page, answer).getByTestId("quote").click();
   await expect(original).toBeInViewport();
 });
+
+test("a thread opens beside the conversation, is answered there, and counts on its root", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const root = `lunch on friday? ${alice.name}`;
+  await send(alice.page, root);
+  await expect(message(bob.page, root)).toHaveCount(1);
+
+  await (await menu(bob.page, root)).getByRole("button", { name: "Reply in thread" }).click();
+  const thread = bob.page.getByTestId("thread");
+  await expect(thread.locator("[data-testid=message]", { hasText: root })).toHaveCount(1);
+  const inThread = `count me in ${bob.name}`;
+  await thread.getByTestId("thread-composer").fill(inThread);
+  await thread.getByTestId("thread-composer").press("Enter");
+  await expect(thread.locator("[data-testid=message]", { hasText: inThread })).toHaveCount(1);
+  // Not in the conversation; counted on the root, for everyone.
+  await expect(alice.page.getByTestId("messages").getByText(inThread)).toHaveCount(0);
+  await expect(message(alice.page, root).getByTestId("thread-summary")).toContainText("1 reply");
+
+  // Sent to the conversation as well, it shows in both.
+  const both = `and me, says ${bob.name}`;
+  await thread.getByLabel("Also send to the conversation").check();
+  await thread.getByTestId("thread-composer").fill(both);
+  await thread.getByTestId("thread-composer").press("Enter");
+  await expect(message(alice.page, both)).toHaveCount(1);
+  await expect(message(alice.page, both).getByTestId("thread-summary")).toHaveText("In a thread");
+  await expect(message(alice.page, root).getByTestId("thread-summary")).toContainText("2 replies");
+
+  // Alice opens it from the root, after a reload: the replies load.
+  await alice.page.reload();
+  await message(alice.page, root).getByTestId("thread-summary").click();
+  const hers = alice.page.getByTestId("thread");
+  for (const text of [inThread, both]) await expect(hers.locator("[data-testid=message]", { hasText: text })).toHaveCount(1);
+  await hers.getByRole("button", { name: "Close the thread" }).click();
+  await expect(hers).toHaveCount(0);
+});

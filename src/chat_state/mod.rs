@@ -173,6 +173,8 @@ pub struct ChatState {
     pub peer_seen: RwSignal<HashMap<ConversationId, i64>>,
     /// The message I am answering, shown above the composer.
     pub replying: RwSignal<Option<Quote>>,
+    /// The thread open beside the conversation: its root's id.
+    pub thread: RwSignal<Option<i64>>,
     /// Where the conversation on screen was read up to when it opened, if
     /// others wrote since: the "New messages" line goes after it.
     pub unread_after: RwSignal<Option<i64>>,
@@ -226,6 +228,7 @@ impl ChatState {
             peer_seen: RwSignal::new(HashMap::new()),
             unread_after: RwSignal::new(None),
             replying: RwSignal::new(None),
+            thread: RwSignal::new(None),
             draft: RwSignal::new(String::new()),
             uploads: RwSignal::new(Vec::new()),
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
@@ -379,9 +382,12 @@ impl ChatState {
 
     /// Puts `conversation` on screen; its messages count as read.
     pub fn open(&self, conversation: Conversation) {
-        // A reply belongs to the conversation it was started in.
+        // A reply, or a thread, belongs to the conversation it was in.
         if self.replying.with_untracked(Option::is_some) {
             self.replying.set(None);
+        }
+        if self.thread.with_untracked(Option::is_some) {
+            self.thread.set(None);
         }
         self.active.set(conversation.clone());
         self.mark_first_unread();

@@ -58,6 +58,16 @@ impl ChatState {
         self.replying.set(quote);
     }
 
+    /// Makes the queued message `cid` a reply in the thread of `root`
+    /// (sent to the conversation too with `in_conversation`).
+    pub fn attach_thread(&self, cid: &str, root: i64, in_conversation: bool) {
+        self.outbox.update(|outbox| {
+            if let Some(m) = outbox.iter_mut().find(|m| m.cid == cid) {
+                m.thread = Some(InThread { root, in_conversation });
+            }
+        });
+    }
+
     /// Makes the queued message `cid` the answer to the one I chose to
     /// reply to (`replying`), if any.
     pub fn attach_reply(&self, cid: &str) {

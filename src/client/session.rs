@@ -89,6 +89,30 @@ pub fn start(chat: ChatState) {
     address::follow_back_and_forward(chat);
 }
 
+/// Loads every reply of the thread of `root` in the conversation on
+/// screen (they are its messages: they join what I hold of it).
+pub async fn load_thread(chat: ChatState, root: i64) {
+    let Some(id) = chat.active.with_untracked(|active| active.id(chat.me_id())) else { return };
+    let Some(request) = page_of(chat, &id) else { return };
+    let mut after = 0;
+    for _ in 0..4 {
+        let ask_for =
+            HistoryRequest { thread: Some(root), after: Some(after), limit: Some(MAX_HISTORY_PAGE), ..request.clone() };
+        match history(ask_for).await {
+            Ok(page) => {
+                let more = page.more;
+                let replies = page.into_messages();
+                after = replies.last().map_or(after, |m| m.seq);
+                chat.merge_page(&id, replies);
+                if !more {
+                    return;
+                }
+            }
+            Err(error) => return chat.notice.set(Some(error.message)),
+        }
+    }
+}
+
 /// Puts the cursor in the composer.
 pub fn focus_composer() {
     let composer = web_sys::window()

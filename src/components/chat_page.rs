@@ -8,6 +8,7 @@ use super::account::{AccountForm, SignOut};
 use super::composer::RoomGate;
 use super::connection_status::ConnectionStatus;
 use super::conversation::ConversationView;
+use super::thread::ThreadPanel;
 use super::join_form::JoinForm;
 use super::people::People;
 use crate::actions::{Actions, ChatActions};
@@ -157,6 +158,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                 >
                     <RoomGate/>
                 </Show>
+                <ThreadPanel/>
             </main>
         </div>
     }

@@ -17,9 +17,13 @@ pub fn ConversationView() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let actions = use_actions();
     // One list per change, shared by the list, the empty notice and the scroll.
+    // A thread's replies show in the thread, and here only those sent here too.
     let rows = Memo::new(move |_| -> Vec<Message> {
         let Some(id) = chat.active_id() else { return Vec::new() };
-        chat.messages.with(|all| all.get(&id).cloned().unwrap_or_default())
+        chat.messages.with(|all| {
+            let held = all.get(&id).map(Vec::as_slice).unwrap_or_default();
+            held.iter().filter(|m| m.in_thread.is_none_or(|t| t.in_conversation)).cloned().collect()
+        })
     });
     let private = move || chat.active.with(|a| matches!(a, Conversation::Direct(_)));
     let title = move || match chat.active.get() {
@@ -84,7 +88,8 @@ pub fn ConversationView() -> impl IntoView {
     // My messages still on their way, in this conversation.
     let pending = move || {
         let active = chat.active.get();
-        chat.outbox.with(|outbox| outbox.iter().filter(|m| m.to == active).cloned().collect::<Vec<Outgoing>>())
+        let here = |m: &&Outgoing| m.to == active && m.thread.is_none_or(|t| t.in_conversation);
+        chat.outbox.with(|outbox| outbox.iter().filter(here).cloned().collect::<Vec<Outgoing>>())
     };
     // How many of those there are, without copying them.
     let waiting = move || chat.active.with(|active| chat.outbox.with(|o| o.iter().filter(|m| m.to == *active).count()));
@@ -266,7 +271,7 @@ const GROUP_WITHIN_MS: i64 = 5 * 60_000;
 
 /// Where a message sits among its neighbours.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-struct Place {
+pub struct Place {
     /// A new day starts with it: a separator goes above.
     new_day: bool,
     /// It continues the group of the message above: same person, same
@@ -318,7 +323,7 @@ fn laid_out(rows: &[Message], reader: Reader) -> Vec<(Message, Place)> {
 /// tombstone once deleted; "edited"; its reactions; and, for someone
 /// signed in, its menu.
 #[component]
-fn MessageRow(message: Message, place: Place) -> impl IntoView {
+pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let from = message.from.id;
     let mine = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id == from));
@@ -335,7 +340,26 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
         .first_unread
         .then(|| view! { <li class="unread-line" data-testid="unread-line"><span>"New messages"</span></li> });
     let seen = place.seen.then(|| view! { <span class="seen" data-testid="seen">"Seen"</span> });
-    let Message { id, text, media, revision, reply_to, .. } = message;
+    let Message { id, text, media, revision, reply_to, in_thread, .. } = message;
+    // A root says how many replies it has; a reply shown here, where from.
+    let thread = match (revision.thread, in_thread) {
+        (Some(summary), _) => Some(view! {
+            <button type="button" class="thread-summary" data-thread=id data-testid="thread-summary">
+                {match summary.replies {
+                    1 => "1 reply".to_owned(),
+                    n => format!("{n} replies"),
+                }}
+                <span class="last-reply">{move || format!(" · last {}", clock().time(summary.last_at))}</span>
+            </button>
+        }),
+        (None, Some(reply)) => Some(view! {
+            <button type="button" class="thread-summary" data-thread=reply.root data-testid="thread-summary">
+                "In a thread"
+                <span class="last-reply"></span>
+            </button>
+        }),
+        (None, None) => None,
+    };
     let quote = reply_to.map(|quote| {
         let said = match (quote.deleted, quote.text.is_empty(), quote.media) {
             (true, _, _) => "Original message deleted".to_owned(),
@@ -357,7 +381,8 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
     // Reactions and the menu follow who I am (signing in shows the menu).
     let tools = (!deleted).then(|| {
         let (reactions, text) = (revision.reactions, text.clone());
-        let markup = move || message_tools(chat, id, from, &reactions, &text);
+        let threadable = in_thread.is_none();
+        let markup = move || message_tools(chat, id, from, &reactions, &text, threadable);
         view! { <div class="message-tools" inner_html=markup></div> }
     });
     view! {
@@ -380,6 +405,7 @@ fn MessageRow(message: Message, place: Place) -> impl IntoView {
             {tombstone}
             {media.map(|media| view! { <MediaView media/> })}
             {(!text.is_empty()).then(|| view! { <p class="text">{text}</p> })}
+            {thread}
             {tools}
             {seen}
         </li>

@@ -66,7 +66,14 @@ pub fn refused_change() -> Option<String> {
 /// emoji with their counts (pressing one adds mine, or takes it back),
 /// and for someone signed in, a menu to react with one click or any
 /// emoji and, on their own message, to edit or delete it.
-pub fn message_tools(chat: ChatState, id: i64, author: UserId, reactions: &[Reaction], text: &str) -> String {
+pub fn message_tools(
+    chat: ChatState,
+    id: i64,
+    author: UserId,
+    reactions: &[Reaction],
+    text: &str,
+    threadable: bool,
+) -> String {
     let me = chat.me.with(|me| me.as_ref().map(|me| me.id));
     let react = <React as ServerFn>::PATH;
     let mut html = String::new();
@@ -98,6 +105,9 @@ pub fn message_tools(chat: ChatState, id: i64, author: UserId, reactions: &[Reac
         html,
         r#"<details class="message-menu" data-testid="message-menu"><summary aria-label="Message actions" title="Reply, react, edit or delete">⋯</summary><div class="menu"><button type="button" class="reply-start" data-reply="{id}">Reply</button>"#
     );
+    if threadable {
+        let _ = write!(html, r#"<button type="button" class="reply-start" data-thread="{id}">Reply in thread</button>"#);
+    }
     form(&mut html, "quick-reactions", react, "react");
     for emoji in QUICK_REACTIONS {
         let _ = write!(html, r#"<button type="submit" name="emoji" value="{emoji}" aria-label="React with {emoji}">{emoji}</button>"#);
@@ -152,13 +162,14 @@ mod tests {
             let me = User { id: 7, name: "<i>me</i>".into() };
             let chat = ChatState::new(ChatSnapshot { me: Some(me), ..ChatSnapshot::default() });
             let reactions = [Reaction { emoji: "\"><script>".into(), users: vec![7, 8] }];
-            let html = message_tools(chat, 3, 7, &reactions, "</textarea><script>alert(1)</script>");
+            let html = message_tools(chat, 3, 7, &reactions, "</textarea><script>alert(1)</script>", true);
             assert!(!html.contains("<script>") && html.contains(">&lt;/textarea&gt;&lt;script&gt;"), "{html}");
             assert!(html.contains(r#"value="&quot;&gt;&lt;script&gt;""#), "{html}");
             assert!(html.contains(r#"aria-pressed="true""#) && html.contains("Save edit"), "{html}");
             // Someone else's message: reactions and the menu, no editing.
-            let theirs = message_tools(chat, 3, 8, &[], "hi");
+            let theirs = message_tools(chat, 3, 8, &[], "hi", false);
             assert!(theirs.contains("React with") && !theirs.contains("Save edit"), "{theirs}");
+            assert!(html.contains("Reply in thread") && !theirs.contains("Reply in thread"), "a reply starts none");
         });
     }
 }

@@ -17,3 +17,4 @@ pub mod message_actions;
 pub mod people;
 pub mod room_members;
 pub mod rooms;
+pub mod thread;
