@@ -53,6 +53,9 @@ const scenarios = [
   { name: "durable", full: "--scenario durable --senders 50 --clients 50 --room-size 1 --duration 10", smoke: "--scenario durable --senders 5 --clients 5 --room-size 1 --duration 2" },
   // RTCA only: the peer renders no pages.
   { name: "page", rtcaOnly: true, full: "--scenario page --messages 50 --requests 300", smoke: "--scenario page --messages 50 --requests 10" },
+  // RTCA only: typing and reactions, which the peer does not have. Fifty
+  // typists and 100 reactions a second among 1 000 in one room.
+  { name: "chatter", rtcaOnly: true, full: "--scenario chatter --clients 1000 --senders 50 --rate 100 --duration 10", smoke: "--scenario chatter --clients 20 --senders 4 --rate 10 --duration 2" },
   // Only with --only ramp: it takes as long as all the others together.
   { name: "ramp", optional: true, full: "--scenario ramp --clients 1000 --senders 30 --rates 40,80,150,300 --duration 5", smoke: "--scenario ramp --clients 10 --senders 2 --rates 5,10 --duration 1" },
 ].filter((s) => (only ? only.includes(s.name) : !s.optional));
@@ -226,6 +229,11 @@ const figures = {
     ["p99 ms", (r) => r.latency_ms.p99, true],
     ["server µs/message", (r) => r.server?.cpu_us_per_delivery, true],
   ],
+  chatter: [
+    ["typing frames/socket/s", (r) => r.typing_frames_per_socket_s, true],
+    ["message_changed frames/socket/s", (r) => r.changed_frames_per_socket_s, true],
+    ["server CPU cores", (r) => r.server_cpu_cores, true],
+  ],
   ramp: [0, 1, 2, 3].flatMap((step) => [
     [`step ${step + 1} p99 ms`, (r) => r.steps[step]?.latency_ms.p99, true],
     [`step ${step + 1} µs/delivery`, (r) => r.steps[step]?.server?.cpu_us_per_delivery, true],
@@ -242,6 +250,13 @@ function check(name, result) {
   }
   if (result.scenario === "page" && result.complete !== result.requests) {
     throw new Error(`${name}: ${result.complete} of ${result.requests} pages were complete`);
+  }
+  // Typing reaches everyone, coalesced: at most about one frame a second.
+  if (result.scenario === "chatter" && !(result.typing_frames_per_socket_s > 0 && result.typing_frames_per_socket_s < 2)) {
+    throw new Error(`${name}: ${result.typing_frames_per_socket_s} typing frames per socket per second`);
+  }
+  if (result.scenario === "chatter" && !(result.changed_frames_per_socket_s > 0)) {
+    throw new Error(`${name}: no reaction reached the sockets`);
   }
   if (result.scenario === "join-storm" && result.consistent !== result.clients) {
     throw new Error(`${name}: only ${result.consistent} of ${result.clients} clients saw everyone online`);

@@ -30,6 +30,9 @@
 //! each sender posts to its own room: many small conversations instead of
 //! one lobby. Without it everyone talks in the lobby.
 //!
+//! - `chatter` (RTCA only, `chatter.rs`): typing and reactions in a crowd;
+//!   frames per socket per second, and server CPU.
+//!
 //! The last line of output is `RESULT {json}` for `bench/run.js`.
 
 use std::collections::BTreeMap;
@@ -45,6 +48,7 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
+mod chatter;
 mod proc_stats;
 
 use proc_stats::CpuSample;
@@ -116,7 +120,7 @@ impl Args {
     }
 }
 
-const USAGE: &str = "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable|page]
+const USAGE: &str = "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable|page|chatter]
   [--clients N] [--senders S] [--rate MSG_PER_S] [--rates R1,R2,..] [--duration SECS]
   [--server-pid PID] [--threads N] [--connect-concurrency N] [--room-size K] [--messages N] [--requests N]";
 
@@ -164,6 +168,7 @@ async fn run(args: Args) -> Result<Value, String> {
         "idle" => idle(&args).await,
         "durable" => durable(&args).await,
         "page" => page(&args).await,
+        "chatter" => chatter::chatter(&args).await,
         other => Err(format!("unknown scenario {other}\n{USAGE}")),
     }
 }
