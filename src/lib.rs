@@ -12,7 +12,11 @@
 //!   path, a message's `Media`); `protocol::name_order` for the order
 //!   people are listed in, the same on both sides; `protocol::reply` for
 //!   acks; `protocol::snapshot` for what a page starts from;
-//!   `protocol::rooms` for room listings; `protocol::address` for the
+//!   `protocol::rooms` for room listings; `protocol::changes` for what
+//!   happens to a message after it is sent (edits, deletion, reactions,
+//!   reply quotes, thread summaries, each numbered by a change counter);
+//!   `protocol::typing` and `protocol::reading` for who is typing and how
+//!   far each person has read; `protocol::address` for the
 //!   chat's addresses (`/`, `/r/…`, `/dm/…`), read by the server's pages
 //!   and the browser's Back and Forward alike.
 //!   `docs/protocol.md` is its prose twin.
@@ -23,10 +27,13 @@
 //! - [`chat_state`]: the chat as reactive signals, and the one function that
 //!   applies a server event to them; `conversations` keeps every
 //!   conversation's messages, rooms and private ones alike, with unread
-//!   counts and the gaps a live message reveals; `outbox`, `presence`
-//!   (with the people who share a name), `rooms` and `uploads` hold the
-//!   methods for the other parts; `calendar` shows times and days on the
-//!   reader's clock.
+//!   counts and the gaps a live message reveals; `changes` replaces a
+//!   message by its new state and notices a skipped change number;
+//!   `reading` keeps how far I have read (unread counts, the "New
+//!   messages" line, "Seen"); `outbox` (with replies and thread replies),
+//!   `presence` (with the people who share a name), `rooms` and `uploads`
+//!   hold the methods for the other parts; `calendar` shows times and days
+//!   on the reader's clock.
 //! - [`actions`]: what the interface asks of the browser (open, send,
 //!   upload, record, rooms, go online) behind one trait: the browser's
 //!   implementation hands each to `client/`, the server's does nothing. No
@@ -35,9 +42,11 @@
 //!   router: the page never navigates).
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
 //!   `conversation`, `composer`, `join_form`, `account`, `attachments`,
-//!   `media`, `image_viewer`, `room_members`, `connection_status`), each
-//!   with the server functions it calls; `forms` reads the refusal a plain
-//!   form post comes back with; `icons` holds the inline SVG icons.
+//!   `media`, `image_viewer`, `room_members`, `connection_status`,
+//!   `message_actions` (reactions and a message's menu, as escaped markup
+//!   with plain forms), `thread` (a thread beside the conversation)),
+//!   each with the server functions it calls; `forms` reads the refusal a
+//!   plain form post comes back with; `icons` holds the inline SVG icons.
 //!   `chat_page` carries the page's snapshot as JSON for hydration.
 //!
 //! Browser only (`client/`, feature `hydrate`):
@@ -68,13 +77,17 @@
 //!   (`http::headers`), refused forms signed and checked
 //!   (`http::refusals`).
 //! - `server::events`: one handler per client event, thin, grouped as
-//!   `chat` (`message`, `secret`, `history`, `conversations`), `presence`
-//!   (`online`, `presence`) and `rooms`; `connect` identifies a socket at
+//!   `chat` (`message`, `secret`, `history`, `conversations`), `changes`
+//!   (`edit`, `delete`, `react`, `changes`), `presence` (`online`,
+//!   `presence`), `reading` (`read`, `reads`), `typing` and `rooms`; `connect` identifies a socket at
 //!   CONNECT; `context` holds the `Responder` that acks and the socket's
 //!   seat and limits; `mod.rs` is the registration table.
 //! - `server::chat`: the rules, however a request arrives — `post` (one
-//!   path for rooms and private conversations), `history` (pages capped in
-//!   bytes, read from a budget per address), `access` (who
+//!   path for rooms and private conversations, replies and thread replies
+//!   included), `changes` (edit, delete, react), `typing`, `reading`
+//!   (read state, unread counts, "Seen"), `history` (pages capped in
+//!   bytes, read from a budget per address; threads; changes since a
+//!   change number), `access` (who
 //!   may see, read and post where), `rooms`, `identity` (guests, sessions,
 //!   cookies, renames, the hourly sweep of expired sessions and abandoned
 //!   guests), `accounts` (argon2id passwords, off the runtime),
@@ -83,7 +96,8 @@
 //!   user, a session, everyone), `ack` and `to_socket` (one socket);
 //!   `fanout` delivers what the store committed, in commit order, each
 //!   acked to its sender first; `presence_feed` coalesces presence into
-//!   flushes, and `room_feed` announcements of new public rooms; `direct`
+//!   flushes, `room_feed` announcements of new public rooms, and
+//!   `typing_feed` who is typing where, a flush a second at most; `direct`
 //!   and `wire` encode and frame once and write straight to every
 //!   WebSocket, closing a connection past its budget of unsent bytes;
 //!   `backlog` is that budget for sessions socketioxide carries
@@ -100,7 +114,9 @@
 //!   `store::error` (failures in no backend's terms, keeping the cause);
 //!   `store::sqlite` implements it, one file per aggregate, with
 //!   `group_commit` (one writer thread, many messages to a commit, each
-//!   batch handed to delivery in commit order).
+//!   batch handed to delivery in commit order), `changes` (edits,
+//!   deletions, reactions and thread summaries, written by that same
+//!   writer so they keep commit order with messages) and `reading`.
 //! - `server::media`: shared files — `upload` (streamed), `sniff` (the type
 //!   from the bytes), `thumbnail` (previews, off the runtime), `blobs`
 //!   (content-addressed storage), `serve` (Range, safe headers), `sweep`.
