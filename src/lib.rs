@@ -43,6 +43,7 @@
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
 //!   `conversation`, `composer`, `join_form`, `account`, `attachments`,
 //!   `media`, `image_viewer`, `room_members`, `connection_status`,
+//!   `message` (one message: its place, quote, tombstone, thread),
 //!   `message_actions` (reactions and a message's menu, as escaped markup
 //!   with plain forms), `thread` (a thread beside the conversation)),
 //!   each with the server functions it calls; `forms` reads the refusal a
@@ -56,9 +57,11 @@
 //!   long-polling when a WebSocket is blocked, upgraded in place later.
 //! - `client::session`: starts the connection after hydration and connects
 //!   it to the signals; sends the outbox (same `cid` on every resend),
-//!   resumes each conversation by `seq` on every (re)connect, and fills the
-//!   gap when a live message skips a `seq` or a presence batch skips a
-//!   `version` (a packet the server dropped).
+//!   typing and read state, and what the interface asks.
+//! - `client::resume`: on every (re)connect, each conversation by `seq`,
+//!   the changes to what I hold by change number, and where I am; and the
+//!   gap a live message, change or presence batch reveals when it skips a
+//!   number (a packet the server dropped).
 //! - `client::upload`, `client::voice`: files with progress, and voice
 //!   messages from the microphone.
 //! - `client::address`: the address bar; each switch of conversation is a

@@ -28,8 +28,8 @@ use leptos::prelude::*;
 pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
     event, next_rooms_after, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange,
-    PresenceChanges, PresenceList, RoomInfo, RoomsCreated, Quote, ReadState, SecretMessage, Seen, SessionInfo, Typing, User, UserId,
-    LOBBY,
+    PresenceChanges, PresenceList, Quote, ReadState, RoomInfo, RoomsCreated, SecretMessage, Seen, SessionInfo, Typing,
+    User, UserId, LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.

@@ -76,9 +76,9 @@ impl ChatState {
         let after = self.active_id_untracked().and_then(|id| {
             let read = self.read_seq(&id);
             let unread = self.unread.with_untracked(|unread| unread.get(&id).copied().unwrap_or(0)) > 0;
-            let held = self.messages.with_untracked(|all| {
-                all.get(&id).is_some_and(|list| list.iter().any(|m| self.is_news(m, read)))
-            });
+            let held = self
+                .messages
+                .with_untracked(|all| all.get(&id).is_some_and(|list| list.iter().any(|m| self.is_news(m, read))));
             (unread || held).then_some(read)
         });
         self.unread_after.set(after);

@@ -3,6 +3,7 @@
 //! asks (through `crate::actions`).
 
 pub mod address;
+mod resume;
 pub mod session;
 pub mod socket;
 pub mod transport;

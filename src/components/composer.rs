@@ -43,7 +43,8 @@ pub async fn send_message(
         None => Recipient::Room(room.filter(|r| !r.is_empty()).unwrap_or_else(|| LOBBY.to_owned())),
     };
     // Delivered by the store's commit, like every message.
-    post(&state, &user, Post { to, text: &text, cid: cid.as_deref(), media: None, reply_to: None, thread: None }, None).await?;
+    post(&state, &user, Post { to, text: &text, cid: cid.as_deref(), media: None, reply_to: None, thread: None }, None)
+        .await?;
     Ok(())
 }
 

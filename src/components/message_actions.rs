@@ -106,11 +106,15 @@ pub fn message_tools(
         r#"<details class="message-menu" data-testid="message-menu"><summary aria-label="Message actions" title="Reply, react, edit or delete">⋯</summary><div class="menu"><button type="button" class="reply-start" data-reply="{id}">Reply</button>"#
     );
     if threadable {
-        let _ = write!(html, r#"<button type="button" class="reply-start" data-thread="{id}">Reply in thread</button>"#);
+        let _ =
+            write!(html, r#"<button type="button" class="reply-start" data-thread="{id}">Reply in thread</button>"#);
     }
     form(&mut html, "quick-reactions", react, "react");
     for emoji in QUICK_REACTIONS {
-        let _ = write!(html, r#"<button type="submit" name="emoji" value="{emoji}" aria-label="React with {emoji}">{emoji}</button>"#);
+        let _ = write!(
+            html,
+            r#"<button type="submit" name="emoji" value="{emoji}" aria-label="React with {emoji}">{emoji}</button>"#
+        );
     }
     html.push_str("</form>");
     form(&mut html, "other-reaction", react, "react");

@@ -13,6 +13,7 @@ pub mod icons;
 pub mod image_viewer;
 pub mod join_form;
 pub mod media;
+pub mod message;
 pub mod message_actions;
 pub mod people;
 pub mod room_members;

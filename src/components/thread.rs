@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::conversation::MessageRow;
+use super::message::MessageRow;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::ChatState;
 use crate::protocol::{validate_text, Message};

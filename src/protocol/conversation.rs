@@ -5,10 +5,12 @@
 //!
 //! Only the wire tells them apart, in the prototype's two shapes: a room's
 //! message travels as a `message` event ([`ChatMessage`]), a pair's as a
-//! `secret` ([`SecretMessage`]). [`Message::into_wire`] and the `From`
-//! conversions below are the only places that know it.
+//! `secret` ([`SecretMessage`]), both defined here. [`Message::into_wire`]
+//! and the `From` conversions below are the only places that know it.
 
-use super::{ChatMessage, HistoryPage, InThread, Media, Quote, Revision, SecretMessage, User, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::{HistoryPage, InThread, Media, Quote, Reaction, Revision, ThreadSummary, User, UserId};
 
 /// Which conversation: a room, by name, or the private conversation of two
 /// users (their ids, the lower first, whoever writes).
@@ -75,6 +77,100 @@ pub enum WireMessage {
     Room(ChatMessage),
     /// `secret`, to the two parties.
     Pair(SecretMessage),
+}
+
+/// `message` as delivered to every member of the room.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub id: i64,
+    pub seq: i64,
+    pub room: String,
+    pub from: User,
+    pub text: String,
+    pub at: i64,
+    pub cid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
+    /// The message it answers, quoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Quote>,
+    /// When its text was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// Deleted by its author: `text` is empty and there is no `media`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// The change number of its latest change, if it ever changed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub change: i64,
+    /// A reply in a thread: its root's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i64>,
+    /// A thread reply sent to the conversation as well.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub in_conversation: bool,
+    /// A thread's root: its replies, and when the last came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_summary: Option<ThreadSummary>,
+}
+
+/// `secret` as delivered to the sender's and the recipient's sockets only.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SecretMessage {
+    pub id: i64,
+    /// Position in this pair's private conversation.
+    pub seq: i64,
+    pub from: User,
+    pub to: User,
+    pub text: String,
+    pub at: i64,
+    pub cid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
+    /// The message it answers, quoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Quote>,
+    /// When its text was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// Deleted by its author: `text` is empty and there is no `media`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// The change number of its latest change, if it ever changed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub change: i64,
+    /// A reply in a thread: its root's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i64>,
+    /// A thread reply sent to the conversation as well.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub in_conversation: bool,
+    /// A thread's root: its replies, and when the last came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_summary: Option<ThreadSummary>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
+}
+
+impl SecretMessage {
+    /// The other party, seen from `me`.
+    pub fn peer(&self, me: UserId) -> &User {
+        if self.from.id == me {
+            &self.to
+        } else {
+            &self.from
+        }
+    }
 }
 
 impl Message {

@@ -171,7 +171,8 @@ pub struct MessageRequest {
     pub media: Option<String>,
     /// The id of the message of this room it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<i64>,    /// The id of the thread's root (a message of the same conversation)
+    pub reply_to: Option<i64>,
+    /// The id of the thread's root (a message of the same conversation)
     /// this is a reply in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread: Option<i64>,
@@ -234,7 +235,8 @@ pub struct SecretRequest {
     pub media: Option<String>,
     /// The id of the message of this conversation it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<i64>,    /// The id of the thread's root (a message of the same conversation)
+    pub reply_to: Option<i64>,
+    /// The id of the thread's root (a message of the same conversation)
     /// this is a reply in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread: Option<i64>,
@@ -333,100 +335,6 @@ pub struct ConversationList {
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct SessionInfo {
     pub user: Option<User>,
-}
-
-/// `message` as delivered to every member of the room.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ChatMessage {
-    pub id: i64,
-    pub seq: i64,
-    pub room: String,
-    pub from: User,
-    pub text: String,
-    pub at: i64,
-    pub cid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media: Option<Media>,
-    /// The message it answers, quoted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<Quote>,
-    /// When its text was last edited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edited_at: Option<i64>,
-    /// Deleted by its author: `text` is empty and there is no `media`.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub deleted: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reactions: Vec<Reaction>,
-    /// The change number of its latest change, if it ever changed.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub change: i64,
-    /// A reply in a thread: its root's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thread: Option<i64>,
-    /// A thread reply sent to the conversation as well.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub in_conversation: bool,
-    /// A thread's root: its replies, and when the last came.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thread_summary: Option<ThreadSummary>,
-}
-
-/// `secret` as delivered to the sender's and the recipient's sockets only.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct SecretMessage {
-    pub id: i64,
-    /// Position in this pair's private conversation.
-    pub seq: i64,
-    pub from: User,
-    pub to: User,
-    pub text: String,
-    pub at: i64,
-    pub cid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media: Option<Media>,
-    /// The message it answers, quoted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<Quote>,
-    /// When its text was last edited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edited_at: Option<i64>,
-    /// Deleted by its author: `text` is empty and there is no `media`.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub deleted: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reactions: Vec<Reaction>,
-    /// The change number of its latest change, if it ever changed.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub change: i64,
-    /// A reply in a thread: its root's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thread: Option<i64>,
-    /// A thread reply sent to the conversation as well.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub in_conversation: bool,
-    /// A thread's root: its replies, and when the last came.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thread_summary: Option<ThreadSummary>,
-}
-
-fn is_false(value: &bool) -> bool {
-    !*value
-}
-
-fn is_zero(value: &i64) -> bool {
-    *value == 0
-}
-
-impl SecretMessage {
-    /// The other party, seen from `me`.
-    pub fn peer(&self, me: UserId) -> &User {
-        if self.from.id == me {
-            &self.to
-        } else {
-            &self.from
-        }
-    }
 }
 
 // ---- validation, shared so the composer can say what is wrong before sending

@@ -29,7 +29,10 @@ async fn edits_reactions_and_deletions_reach_the_conversation_live() {
     let id = say(&alice, "helo").await;
 
     let edited = alice.emit_ack("edit", json!({ "id": id, "text": " hello " })).await;
-    assert_eq!((edited["ok"].clone(), edited["id"].clone(), edited["change"].clone()), (json!(true), json!(id), json!(1)));
+    assert_eq!(
+        (edited["ok"].clone(), edited["id"].clone(), edited["change"].clone()),
+        (json!(true), json!(id), json!(1))
+    );
     let seen = bob.event_where("message_changed", |m| m["id"] == id).await;
     assert_eq!((seen["text"].clone(), seen["change"].clone()), (json!("hello"), json!(1)));
     assert!(seen["edited_at"].as_i64().unwrap() >= seen["at"].as_i64().unwrap(), "{seen}");
@@ -213,7 +216,6 @@ async fn a_deleted_message_takes_its_file_with_it() {
     server.stop().await;
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_quotes_its_original_in_the_same_conversation_even_once_deleted() {
     let (_dir, db) = temp_db();
@@ -225,7 +227,10 @@ async fn a_reply_quotes_its_original_in_the_same_conversation_even_once_deleted(
     assert_eq!(reply["ok"], true, "{reply}");
     let heard = alice.event_where("message", |m| m["text"] == "noon").await;
     let quote = &heard["reply_to"];
-    assert_eq!((quote["id"].clone(), quote["seq"].clone(), quote["from"]["id"].clone()), (json!(question), json!(1), alice_ack["user"]["id"].clone()));
+    assert_eq!(
+        (quote["id"].clone(), quote["seq"].clone(), quote["from"]["id"].clone()),
+        (json!(question), json!(1), alice_ack["user"]["id"].clone())
+    );
     assert_eq!(quote["text"].as_str().unwrap().chars().count(), 200, "a quote is bounded");
 
     // Only a message of the same conversation can be answered.
@@ -234,7 +239,8 @@ async fn a_reply_quotes_its_original_in_the_same_conversation_even_once_deleted(
         let refused = bob.emit_ack("message", json!({ "text": "hm", "reply_to": bad })).await;
         assert_eq!(code(&refused), "no_such_message", "{bad}");
     }
-    let private = bob.emit_ack("secret", json!({ "to": alice_ack["user"]["id"], "text": "ok", "reply_to": secret })).await;
+    let private =
+        bob.emit_ack("secret", json!({ "to": alice_ack["user"]["id"], "text": "ok", "reply_to": secret })).await;
     assert_eq!(private["ok"], true, "{private}");
     assert_eq!(alice.event_where("secret", |m| m["text"] == "ok").await["reply_to"]["text"], "psst");
 
@@ -261,20 +267,29 @@ async fn thread_replies_count_on_their_root_and_read_back_as_a_thread() {
     assert_eq!((reply["thread"].clone(), reply.get("in_conversation")), (json!(root), None));
     let summary = alice.event_where("message_changed", |m| m["id"] == root).await;
     assert_eq!(summary["thread_summary"], json!({ "replies": 1, "last_at": first["at"] }));
-    let second = bob.emit_ack("message", json!({ "text": "agreed", "thread": root, "also_to_conversation": true })).await;
+    let second =
+        bob.emit_ack("message", json!({ "text": "agreed", "thread": root, "also_to_conversation": true })).await;
     let reply = alice.event_where("message", |m| m["text"] == "agreed").await;
     assert_eq!(reply["in_conversation"], true);
-    let summary = alice.event_where("message_changed", |m| m["id"] == root && m["thread_summary"]["replies"] == 2).await;
+    let summary =
+        alice.event_where("message_changed", |m| m["id"] == root && m["thread_summary"]["replies"] == 2).await;
     assert_eq!(summary["thread_summary"]["last_at"], second["at"]);
 
     let thread = alice.emit_ack("history", json!({ "thread": root })).await;
     let texts: Vec<_> = thread["messages"].as_array().unwrap().iter().map(|m| m["text"].clone()).collect();
     assert_eq!(texts, [json!("yes"), json!("agreed")]);
-    assert_eq!(alice.emit_ack("history", json!({ "thread": root, "after": first["seq"] })).await["messages"][0]["text"], "agreed");
+    assert_eq!(
+        alice.emit_ack("history", json!({ "thread": root, "after": first["seq"] })).await["messages"][0]["text"],
+        "agreed"
+    );
     // One level only, and in the same conversation only.
     let secret = alice.emit_ack("secret", json!({ "to": bob_ack["user"]["id"], "text": "psst" })).await["id"].clone();
     for bad in [first["id"].clone(), secret, json!(999_999)] {
-        assert_eq!(code(&bob.emit_ack("message", json!({ "text": "x", "thread": bad })).await), "no_such_message", "{bad}");
+        assert_eq!(
+            code(&bob.emit_ack("message", json!({ "text": "x", "thread": bad })).await),
+            "no_such_message",
+            "{bad}"
+        );
     }
     // Someone who was away learns the root's summary as a change.
     let caught = alice.emit_ack("changes", json!({ "after": seen })).await;

@@ -194,9 +194,11 @@ async fn readers_that_keep_dropping_end_with_every_edit_deletion_and_reaction() 
     }
     changes_done.store(true, std::sync::atomic::Ordering::SeqCst);
     let truth = writer.emit_ack("history", json!({ "limit": 500 })).await;
-    let truth: Held = truth["messages"].as_array().unwrap().iter().map(|m| (m["id"].as_i64().unwrap(), m.clone())).collect();
+    let truth: Held =
+        truth["messages"].as_array().unwrap().iter().map(|m| (m["id"].as_i64().unwrap(), m.clone())).collect();
     for reader in readers {
-        let held = tokio::time::timeout(Duration::from_secs(60), reader).await.expect("a reader never finished").unwrap();
+        let held =
+            tokio::time::timeout(Duration::from_secs(60), reader).await.expect("a reader never finished").unwrap();
         assert_eq!(held, truth, "a reader's messages differ from the server's");
     }
     server.stop().await;

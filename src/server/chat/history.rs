@@ -82,12 +82,8 @@ pub async fn thread(
 ) -> Result<Page, ChatError> {
     state.limits.may_read(reader)?;
     let changes = state.store.last_change(conversation).await?;
-    let mut rows = state.store.thread_replies(conversation, root, after, limit + 1).await?;
-    let (kept, bytes) = within(&rows, limit, state.config.history_reply_bytes);
-    let more = rows.len() > kept;
-    rows.truncate(kept);
-    state.limits.charge_read(reader, bytes);
-    Ok(Page { messages: rows, more, changes })
+    let rows = state.store.thread_replies(conversation, root, after, limit + 1).await?;
+    Ok(forward(state, reader, rows, limit, changes))
 }
 
 /// Up to `limit` messages of `conversation` changed after the change
@@ -102,12 +98,18 @@ pub async fn changed(
 ) -> Result<Page, ChatError> {
     state.limits.may_read(reader)?;
     let changes = state.store.last_change(conversation).await?;
-    let mut rows = state.store.changed_since(conversation, after, limit + 1).await?;
+    let rows = state.store.changed_since(conversation, after, limit + 1).await?;
+    Ok(forward(state, reader, rows, limit, changes))
+}
+
+/// The page of `rows`, read forward and one more than `limit`: what fits
+/// in `limit` and the reply's bytes, charged to `reader`.
+fn forward(state: &AppState, reader: Option<IpAddr>, mut rows: Vec<Message>, limit: usize, changes: i64) -> Page {
     let (kept, bytes) = within(&rows, limit, state.config.history_reply_bytes);
     let more = rows.len() > kept;
     rows.truncate(kept);
     state.limits.charge_read(reader, bytes);
-    Ok(Page { messages: rows, more, changes })
+    Page { messages: rows, more, changes }
 }
 
 /// How many of `rows` (nearest the cursor first) fit in `limit` messages

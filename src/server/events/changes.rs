@@ -16,7 +16,12 @@ use crate::server::limits::Action;
 use crate::server::state::AppState;
 
 /// `edit {id, text}`: new text for a message of mine.
-pub async fn edit(s: SocketRef, TryData(request): TryData<EditRequest>, State(state): State<AppState>, reply: Responder) {
+pub async fn edit(
+    s: SocketRef,
+    TryData(request): TryData<EditRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
     changed(&s, &state, reply, request.map(|r| (r.id, Owned::Edit(r.text)))).await;
 }
 
@@ -64,10 +69,8 @@ async fn changed(
             Owned::Delete => Change::Delete,
             Owned::React(emoji) => Change::React(emoji),
         };
-        let on_commit = ack.on_commit(in_flight(s).await, |message| ChangeAck {
-            id: message.id,
-            change: message.revision.change,
-        });
+        let on_commit =
+            ack.on_commit(in_flight(s).await, |message| ChangeAck { id: message.id, change: message.revision.change });
         change(state, &user, id, what, Some(on_commit)).await
     };
     let answer = match result.await {

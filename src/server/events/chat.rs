@@ -11,8 +11,8 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use super::context::{connection_limits, in_flight, payload, seat_user, signed_in, throttle, AckSlot, Responder};
 use crate::error::ChatError;
 use crate::protocol::{
-    ConversationList, HistoryPage, InThread, HistoryRequest, MessageAck, MessageRequest, SecretRequest, HISTORY_PAGE, LOBBY,
-    MAX_CONVERSATIONS, MAX_HISTORY_PAGE,
+    ConversationList, HistoryPage, HistoryRequest, InThread, MessageAck, MessageRequest, SecretRequest, HISTORY_PAGE,
+    LOBBY, MAX_CONVERSATIONS, MAX_HISTORY_PAGE,
 };
 use crate::server::chat::access::conversation_to_read;
 use crate::server::chat::history;

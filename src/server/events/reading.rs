@@ -9,7 +9,12 @@ use crate::server::chat::reading::{mark_read, read_states};
 use crate::server::limits::Action;
 use crate::server::state::AppState;
 
-pub async fn read(s: SocketRef, TryData(request): TryData<ReadRequest>, State(state): State<AppState>, reply: Responder) {
+pub async fn read(
+    s: SocketRef,
+    TryData(request): TryData<ReadRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
     let result = async {
         throttle(&s, Action::Other)?;
         let user = signed_in(&s)?;

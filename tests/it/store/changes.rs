@@ -29,7 +29,9 @@ async fn changes_are_numbered_per_conversation_and_heard_in_commit_order() {
         let pair = ConversationId::pair(alice.id, bob.id);
         let (first, _) = stored(store.insert_message(new(&lobby, &alice, "first", None)).await);
         let (private, _) = stored(
-            store.insert_message(rtca::server::store::NewMessage { to: Some(&bob), ..new(&pair, &alice, "psst", None) }).await,
+            store
+                .insert_message(rtca::server::store::NewMessage { to: Some(&bob), ..new(&pair, &alice, "psst", None) })
+                .await,
         );
         // Racing writers: reactions to both conversations, and new messages.
         let mut writers = Vec::new();

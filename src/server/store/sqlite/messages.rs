@@ -76,7 +76,12 @@ impl MessageStore for SqliteStore {
             .await?)
     }
 
-    async fn changed_since(&self, conversation: &ConversationId, after: i64, limit: usize) -> StoreResult<Vec<Message>> {
+    async fn changed_since(
+        &self,
+        conversation: &ConversationId,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = sqlx::query(select_messages!("WHERE m.room = ? AND m.change_seq > ? ORDER BY m.change_seq LIMIT ?"))
             .bind(key_of(conversation))

@@ -9,7 +9,9 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use crate::protocol::{ConversationId, InThread, Media, MediaKind, Message, Quote, Reaction, Revision, ThreadSummary, User};
+use crate::protocol::{
+    ConversationId, InThread, Media, MediaKind, Message, Quote, Reaction, Revision, ThreadSummary, User,
+};
 use crate::server::store::{StoreError, StoreResult};
 
 /// Every message read starts with this, so rows always decode the same way.
