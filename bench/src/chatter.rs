@@ -94,7 +94,8 @@ pub async fn chatter(args: &Args) -> Result<Value, String> {
         (Some(before), Some(after)) => Some(after.since(&before).total()),
         _ => None,
     };
-    let per_socket = |count: &AtomicU64| count.load(Ordering::Relaxed) as f64 / args.clients as f64 / elapsed.as_secs_f64();
+    let per_socket =
+        |count: &AtomicU64| count.load(Ordering::Relaxed) as f64 / args.clients as f64 / elapsed.as_secs_f64();
     let (typing, changed, other) = (per_socket(&frames.typing), per_socket(&frames.changed), per_socket(&frames.other));
     let cores = server.map(|cpu| cpu / elapsed.as_secs_f64());
     println!(

@@ -120,7 +120,8 @@ impl Args {
     }
 }
 
-const USAGE: &str = "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable|page|chatter]
+const USAGE: &str =
+    "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable|page|chatter]
   [--clients N] [--senders S] [--rate MSG_PER_S] [--rates R1,R2,..] [--duration SECS]
   [--server-pid PID] [--threads N] [--connect-concurrency N] [--room-size K] [--messages N] [--requests N]";
 

@@ -2,13 +2,17 @@
 // anyone reacts to it. Each change shows live in every browser, reaches
 // one that was offline when it comes back, and shows (and can be made)
 // without JavaScript too.
-import { Page } from "@playwright/test";
+import { Locator, Page } from "@playwright/test";
 import { io } from "socket.io-client";
 import { test, expect, joinAs, openPage, send, message, uniqueName, baseUrl } from "./fixtures";
 
 /** Opens the menu of the message holding `text`. */
 async function menu(page: Page, text: string) {
-  const row = message(page, text);
+  return menuOf(message(page, text));
+}
+
+/** Opens the menu of the message `row`. */
+async function menuOf(row: Locator) {
   await row.hover();
   const details = row.getByTestId("message-menu");
   if (!(await details.evaluate((d: HTMLDetailsElement) => d.open))) await details.locator(":scope > summary").click();
@@ -195,6 +199,15 @@ test("a reply quotes its original, and the quote leads back to it through earlie
   await expect(original).toHaveCount(0);
   await message(alice.page, answer).getByTestId("quote").click();
   await expect(original).toBeInViewport();
+
+  // The original deleted, quotes of it say so at once, everywhere.
+  const alicesMenu = await menuOf(original);
+  await alicesMenu.getByText("Delete…").click();
+  await alicesMenu.getByRole("button", { name: "Delete for everyone" }).click();
+  for (const user of [alice, bob]) {
+    await expect(message(user.page, answer).getByTestId("quote")).toContainText("Original message deleted");
+    await expect(message(user.page, answer).getByTestId("quote")).not.toContainText(question);
+  }
 });
 
 test("a thread opens beside the conversation, is answered there, and counts on its root", async ({ browser, users }) => {

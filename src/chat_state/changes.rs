@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Gap};
-use crate::protocol::{ConversationId, Message, User, UserId};
+use crate::protocol::{ConversationId, Message, User, UserId, MAX_QUOTE_CHARS};
 
 /// Names a reaction's label lists before "and N others".
 const NAMED_REACTORS: usize = 5;
@@ -61,6 +61,25 @@ impl ChatState {
         });
     }
 
+    /// The replies I hold to `original` quote it as it is now: edited, or
+    /// deleted (then nothing of it is left in them either).
+    fn requote(&self, original: &Message) {
+        let id = original.conversation.clone();
+        let stale = |m: &Message| m.reply_to.as_ref().is_some_and(|q| q.id == original.id);
+        if !self.messages.with_untracked(|all| all.get(&id).is_some_and(|list| list.iter().any(stale))) {
+            return;
+        }
+        self.messages.update(|all| {
+            for reply in all.get_mut(&id).into_iter().flatten() {
+                if let Some(quote) = reply.reply_to.as_mut().filter(|q| q.id == original.id) {
+                    quote.text = original.text.chars().take(MAX_QUOTE_CHARS).collect();
+                    quote.deleted = original.revision.deleted;
+                    quote.media = original.media.is_some();
+                }
+            }
+        });
+    }
+
     /// Who reacted, for a reaction's label: "Alice, Bob and 3 others",
     /// by the names I know (me, people online, authors of what I hold).
     pub fn reacted_by(&self, users: &[UserId]) -> String {
@@ -98,6 +117,7 @@ impl ChatState {
     /// newer: a message I do not hold is read in its current state when
     /// its page is.
     fn replace_held(&self, message: Message) {
+        self.requote(&message);
         let id = message.conversation.clone();
         let held = self.messages.with_untracked(|all| {
             all.get(&id).is_some_and(|list| {

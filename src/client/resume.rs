@@ -60,7 +60,7 @@ pub(super) async fn resume(chat: ChatState) {
         Ok(list) => list,
         Err(error) => return chat.notice.set(Some(error.message)),
     };
-    for summary in list.conversations {
+    for summary in &list.conversations {
         let id = ConversationId::pair(me, summary.with.id);
         let seen = chat.known_seq(&id);
         if seen.is_some_and(|seen| seen >= summary.last_seq) {
@@ -71,9 +71,9 @@ pub(super) async fn resume(chat: ChatState) {
             chat.note_conversation(&summary.with, summary.last_seq, summary.last_at);
         }
     }
-    // Then the changes to messages I held, where the list says some came.
-    let list = chat.conversations.get_untracked();
-    for summary in list {
+    // Then the changes to messages I held, where the server's list says
+    // some came.
+    for summary in &list.conversations {
         let id = ConversationId::pair(me, summary.with.id);
         catch_up_changes(chat, &id, summary.last_change).await;
     }

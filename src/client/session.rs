@@ -149,13 +149,35 @@ pub async fn jump_to(chat: ChatState, id: i64, seq: i64) {
 /// Says how far I have read the conversation on screen, if it moved on
 /// and the tab is seen: the server tells my other tabs, and in a private
 /// conversation the other one ("Seen").
+/// At most one `read` per this many ms from a tab: in a busy room every
+/// reader would otherwise write its place for every message.
+const READ_EVERY_MS: u32 = 2_000;
+
+thread_local! {
+    /// A turn of saying what I read is running (sending, or waiting out
+    /// `READ_EVERY_MS` after it).
+    static READ_TURN: Cell<bool> = const { Cell::new(false) };
+    /// Something may have been read since the running turn looked.
+    static READ_WANTED: Cell<bool> = const { Cell::new(false) };
+}
+
 pub fn mark_read(chat: ChatState) {
-    let visible = !web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
-    let Some((id, seq)) = chat.take_unread_seq(visible) else { return };
-    let Some(page) = page_of(chat, &id) else { return };
-    let Ok(request) = payload(&ReadRequest { room: page.room, with: page.with, seq }) else { return };
+    READ_WANTED.with(|wanted| wanted.set(true));
+    if READ_TURN.with(|turn| turn.replace(true)) {
+        return;
+    }
     leptos::task::spawn_local(async move {
-        let _ = ask_until_accepted(event::READ, request).await;
+        while READ_WANTED.with(|wanted| wanted.replace(false)) {
+            let visible = !web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+            let Some((id, seq)) = chat.take_unread_seq(visible) else { continue };
+            let request = page_of(chat, &id).map(|page| ReadRequest { room: page.room, with: page.with, seq });
+            if let Some(Ok(request)) = request.map(|request| payload(&request)) {
+                let _ = ask_until_accepted(event::READ, request).await;
+            }
+            // What is read meanwhile waits for the next turn.
+            TimeoutFuture::new(READ_EVERY_MS).await;
+        }
+        READ_TURN.with(|turn| turn.set(false));
     });
 }
 

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::icons;
 use super::image_viewer::{ImageViewer, ImageViewerView};
-use super::message::{laid_out, MessageRow, Reader};
+use super::message::{laid_out, row_key, MessageRow, Reader};
 use super::room_members::RoomMembersPanel;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation, Outgoing};
@@ -188,7 +188,7 @@ pub fn ConversationView() -> impl IntoView {
                 </Show>
                 <For
                     each=move || rows.with(|rows| laid_out(rows, reader()))
-                    key=|(message, place)| (message.id, message.revision.change, *place)
+                    key=|(message, place)| row_key(message, *place)
                     let:row
                 >
                     <MessageRow message=row.0 place=row.1/>

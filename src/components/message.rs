@@ -40,6 +40,14 @@ pub struct Reader {
     pub peer_seen: Option<i64>,
 }
 
+/// What a row is drawn from and may change: a message's id, its change
+/// number and the quote it shows (which follows its original), and its
+/// place. A row is drawn again when its key changes.
+pub fn row_key(message: &Message, place: Place) -> (i64, i64, Option<(bool, String)>, Place) {
+    let quote = message.reply_to.as_ref().map(|q| (q.deleted, q.text.clone()));
+    (message.id, message.revision.change, quote, place)
+}
+
 /// The messages with their places, for `reader`.
 pub fn laid_out(rows: &[Message], reader: Reader) -> Vec<(Message, Place)> {
     let Reader { clock, me, unread_after, peer_seen } = reader;
@@ -88,23 +96,25 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
     let Message { id, text, media, revision, reply_to, in_thread, .. } = message;
     // A root says how many replies it has; a reply shown here, where from.
     let thread = match (revision.thread, in_thread) {
-        (Some(summary), _) => Some(view! {
-            <button type="button" class="thread-summary" data-thread=id data-testid="thread-summary">
-                {match summary.replies {
-                    1 => "1 reply".to_owned(),
-                    n => format!("{n} replies"),
-                }}
-                <span class="last-reply">{move || format!(" · last {}", clock().time(summary.last_at))}</span>
-            </button>
-        }),
-        (None, Some(reply)) => Some(view! {
-            <button type="button" class="thread-summary" data-thread=reply.root data-testid="thread-summary">
-                "In a thread"
-                <span class="last-reply"></span>
-            </button>
-        }),
+        (Some(summary), _) => {
+            let replies = match summary.replies {
+                1 => "1 reply".to_owned(),
+                n => format!("{n} replies"),
+            };
+            Some((id, replies, Some(summary.last_at)))
+        }
+        (None, Some(reply)) => Some((reply.root, "In a thread".to_owned(), None)),
         (None, None) => None,
     };
+    let thread = thread.map(|(root, label, last)| {
+        let last = move || last.map(|at| format!(" · last {}", clock().time(at))).unwrap_or_default();
+        view! {
+            <button type="button" class="thread-summary" data-thread=root data-testid="thread-summary">
+                {label}
+                <span class="last-reply">{last}</span>
+            </button>
+        }
+    });
     let quote = reply_to.map(|quote| {
         let said = match (quote.deleted, quote.text.is_empty(), quote.media) {
             (true, _, _) => "Original message deleted".to_owned(),

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::message::MessageRow;
+use super::message::{row_key, MessageRow, Place};
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::ChatState;
 use crate::protocol::{validate_text, Message};
@@ -53,8 +53,12 @@ pub fn ThreadPanel() -> impl IntoView {
                     <h3>"Thread"</h3>
                     <button type="button" aria-label="Close the thread" on:click=move |_| chat.thread.set(None)>"×"</button>
                 </header>
-                <ol class="messages thread-messages" on:click=move |ev| actions.message_click(&ev)>
-                    <For each=move || shown.get() key=|m| (m.id, m.revision.change) let:message>
+                <ol
+                    class="messages thread-messages"
+                    on:click=move |ev| actions.message_click(&ev)
+                    on:submit=move |ev| actions.submit_change(&ev)
+                >
+                    <For each=move || shown.get() key=|m| row_key(m, Place::default()) let:message>
                         <MessageRow message place=Default::default()/>
                     </For>
                 </ol>

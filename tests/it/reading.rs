@@ -43,6 +43,12 @@ async fn reading_moves_forward_and_every_tab_hears_it() {
         assert_eq!(bob.emit_ack("read", bad.clone()).await["error"]["code"], code, "{bad}");
     }
     assert_eq!(server.client().await.emit_ack("read", json!({ "seq": 1 })).await["error"]["code"], "not_online");
+    // A newcomer has read what the lobby said before they came.
+    let (newcomer, _) = server.online("newcomer").await;
+    let lobby = state_of(&newcomer, |r| r["room"] == "lobby").await;
+    assert_eq!((lobby["seq"].clone(), lobby["unread"].clone()), (json!(4), json!(0)), "{lobby}");
+    alice.emit_ack("message", json!({ "text": "news for the newcomer" })).await;
+    assert_eq!(state_of(&newcomer, |r| r["room"] == "lobby").await["unread"], 1);
     server.stop().await;
 }
 

@@ -191,6 +191,8 @@ pub async fn leave(state: &AppState, user: &User, name: &str) -> Result<RoomInfo
     let room = room_asked_for(state, user, name, "everyone stays in the lobby").await?;
     state.store.remove_member(&room.name, user.id).await?;
     state.outbound.subscribe(user.id, &room.name, false).await;
+    // Not typing in a room one is not in.
+    state.typing.stopped(&ConversationId::room(room.name.as_str()), user.id);
     describe(state, room, Some(user.id)).await
 }
 

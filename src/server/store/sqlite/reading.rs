@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::rows::{conversation_of_key, key_of};
 use super::SqliteStore;
-use crate::protocol::{ConversationId, ReadState, UserId, MAX_UNREAD};
+use crate::protocol::{ConversationId, ReadState, UserId, LOBBY, MAX_UNREAD};
 use crate::server::store::{StoreError, StoreResult};
 
 impl SqliteStore {
@@ -34,18 +34,32 @@ impl SqliteStore {
         // One statement for all: each count stops at MAX_UNREAD rows of the
         // (room, seq) index. The other party's row is read for private
         // conversations only: in a room, where others are is theirs.
+        // Someone who never read the lobby has read all of it that came
+        // before they did: its history is not news to a newcomer (a room's
+        // is marked read on joining).
         let rows = sqlx::query(
-            "SELECT k.value AS room, COALESCE(r.seq, 0) AS seq,
+            "SELECT k.value AS room, r.seq AS seq,
                     (SELECT COUNT(*) FROM (SELECT 1 FROM messages m
-                                           WHERE m.room = k.value AND m.seq > COALESCE(r.seq, 0) AND m.user_id != ?1
+                                           WHERE m.room = k.value AND m.seq > r.seq AND m.user_id != ?1
                                            LIMIT ?3)) AS unread,
                     CASE WHEN k.value LIKE 'dm:%' THEN
                          (SELECT p.seq FROM read_state p WHERE p.room = k.value AND p.user_id != ?1) END AS peer_seq
-             FROM json_each(?2) k LEFT JOIN read_state r ON r.user_id = ?1 AND r.room = k.value",
+             FROM json_each(?2) k JOIN (
+                 SELECT k2.value AS room,
+                        COALESCE(
+                            (SELECT seq FROM read_state WHERE user_id = ?1 AND room = k2.value),
+                            CASE WHEN k2.value = ?4 THEN
+                                (SELECT m.seq FROM messages m
+                                 WHERE m.room = k2.value
+                                   AND m.created_at < (SELECT created_at FROM users WHERE id = ?1)
+                                 ORDER BY m.seq DESC LIMIT 1) END,
+                            0) AS seq
+                 FROM json_each(?2) k2) r ON r.room = k.value",
         )
         .bind(user)
         .bind(keys)
         .bind(i64::try_from(MAX_UNREAD).unwrap_or(i64::MAX))
+        .bind(LOBBY)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
