@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Gap};
-use crate::protocol::{ConversationId, Message, User, UserId, MAX_QUOTE_CHARS};
+use crate::protocol::{ConversationId, Message, User, UserId};
 
 /// Names a reaction's label lists before "and N others".
 const NAMED_REACTORS: usize = 5;
@@ -72,9 +72,7 @@ impl ChatState {
         self.messages.update(|all| {
             for reply in all.get_mut(&id).into_iter().flatten() {
                 if let Some(quote) = reply.reply_to.as_mut().filter(|q| q.id == original.id) {
-                    quote.text = original.text.chars().take(MAX_QUOTE_CHARS).collect();
-                    quote.deleted = original.revision.deleted;
-                    quote.media = original.media.is_some();
+                    *quote = original.quote();
                 }
             }
         });

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Conversation};
-use crate::protocol::{InThread, Media, Quote, MAX_QUOTE_CHARS};
+use crate::protocol::{InThread, Media, Quote};
 
 /// A message on its way out. It keeps its `cid` across every resend, so the
 /// server stores it once however often it is sent.
@@ -44,17 +44,7 @@ impl ChatState {
     /// sent next.
     pub fn reply_to_message(&self, id: i64) {
         let Some(key) = self.active_id_untracked() else { return };
-        let quote = self.messages.with_untracked(|all| {
-            let original = all.get(&key)?.iter().find(|m| m.id == id)?;
-            Some(Quote {
-                id,
-                seq: original.seq,
-                from: original.from.clone(),
-                text: original.text.chars().take(MAX_QUOTE_CHARS).collect(),
-                deleted: original.revision.deleted,
-                media: original.media.is_some(),
-            })
-        });
+        let quote = self.messages.with_untracked(|all| Some(all.get(&key)?.iter().find(|m| m.id == id)?.quote()));
         self.replying.set(quote);
     }
 

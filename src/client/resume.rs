@@ -105,7 +105,11 @@ async fn catch_up_changes(chat: ChatState, id: &ConversationId, last: i64) -> bo
     }
     for _ in 0..MAX_CHANGE_PAGES {
         let ask_for = ChangesRequest { room: request.room.clone(), with: request.with, after };
-        let page: HistoryPage = match ask(event::CHANGES, payload(&ask_for).unwrap_or_else(|_| no_payload())).await {
+        let asked = match payload(&ask_for) {
+            Ok(data) => ask::<HistoryPage>(event::CHANGES, data).await,
+            Err(error) => Err(error),
+        };
+        let page = match asked {
             Ok(page) => page,
             Err(error) => {
                 chat.notice.set(Some(error.message));

@@ -182,6 +182,18 @@ impl Message {
         }
     }
 
+    /// What a reply to it shows of it, as it stands now.
+    pub fn quote(&self) -> Quote {
+        Quote {
+            id: self.id,
+            seq: self.seq,
+            from: self.from.clone(),
+            text: self.text.chars().take(super::MAX_QUOTE_CHARS).collect(),
+            deleted: self.revision.deleted,
+            media: self.media.is_some(),
+        }
+    }
+
     /// The event its changes travel as: `message_changed` in a room,
     /// `secret_changed` in a pair.
     pub fn changed_event(&self) -> &'static str {

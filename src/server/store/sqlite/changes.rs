@@ -92,9 +92,7 @@ pub(super) fn apply(tx: &mut Transaction<'_>, job: &ChangeJob) -> rusqlite::Resu
         return Ok(read_message(&savepoint, job.id)?
             .map_or(ChangeOutcome::NoSuchMessage, |message| ChangeOutcome::Unchanged(Box::new(message))));
     }
-    let change: i64 = savepoint
-        .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM messages WHERE room = ? AND change_seq > 0")?
-        .query_row([&key], |row| row.get(0))?;
+    let change = next_change(&savepoint, &key)?;
     match &job.edit {
         OwnedEdit::Text(text) => {
             savepoint
@@ -169,12 +167,16 @@ fn toggle(tx: &Connection, job: &ChangeJob, emoji: &str) -> rusqlite::Result<boo
     Ok(true)
 }
 
+/// The next change number of the conversation stored under `key`.
+fn next_change(tx: &Connection, key: &str) -> rusqlite::Result<i64> {
+    tx.prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM messages WHERE room = ? AND change_seq > 0")?
+        .query_row([key], |row| row.get(0))
+}
+
 /// A thread's root after a new reply at `at`: one reply more, its last
 /// now, and the change that says so. Returns the root in its new state.
 pub(super) fn new_reply(tx: &Connection, root: i64, key: &str, at: i64) -> rusqlite::Result<Option<Message>> {
-    let change: i64 = tx
-        .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM messages WHERE room = ? AND change_seq > 0")?
-        .query_row([key], |row| row.get(0))?;
+    let change = next_change(tx, key)?;
     tx.prepare_cached(
         "UPDATE messages SET thread_replies = thread_replies + 1, thread_last_at = ?, change_seq = ? WHERE id = ?",
     )?
