@@ -66,7 +66,11 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn close(&self) {
-        self.writer.close().await;
+        // The pool first, the writer's one connection last and alone: the
+        // last connection to close checkpoints the WAL into the database
+        // and deletes it, which two closing at once can each leave to the
+        // other. sqlx's `close` returns once every connection is closed.
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
