@@ -7,6 +7,9 @@
 //!
 //! Bounded: at most [`MAX_CONVERSATIONS`] conversations with typists, and
 //! [`MAX_TYPISTS`] typists in each; past that, newcomers are not shown.
+//! One person types in at most [`MAX_PER_USER`] conversations at once:
+//! starting in another forgets the one they started in first, so nobody
+//! can fill the feed alone.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,6 +29,9 @@ pub const TYPING_FOR: Duration = Duration::from_secs(6);
 pub const MAX_CONVERSATIONS: usize = 10_000;
 /// The most typists kept per conversation.
 pub const MAX_TYPISTS: usize = 100;
+/// The most conversations one person is shown typing in at once (a few
+/// tabs, each in its own conversation).
+pub const MAX_PER_USER: usize = 3;
 
 /// The typists' side; cloning is cheap.
 #[derive(Clone, Default)]
@@ -45,6 +51,35 @@ struct State {
     typing: HashMap<ConversationId, Vec<(User, Instant)>>,
     /// Conversations whose list goes out with the next flush.
     dirty: HashSet<ConversationId>,
+    /// Where each typist types, first first (at most [`MAX_PER_USER`]).
+    places: HashMap<UserId, Vec<ConversationId>>,
+}
+
+impl State {
+    /// Takes `user` off `conversation`'s list; whether they were on it.
+    fn remove(&mut self, conversation: &ConversationId, user: UserId) -> bool {
+        let Some(list) = self.typing.get_mut(conversation) else { return false };
+        let before = list.len();
+        list.retain(|t| t.0.id != user);
+        if list.len() == before {
+            return false;
+        }
+        if list.is_empty() {
+            self.typing.remove(conversation);
+        }
+        self.forget_place(user, conversation);
+        self.dirty.insert(conversation.clone());
+        true
+    }
+
+    fn forget_place(&mut self, user: UserId, conversation: &ConversationId) {
+        if let Some(places) = self.places.get_mut(&user) {
+            places.retain(|place| place != conversation);
+            if places.is_empty() {
+                self.places.remove(&user);
+            }
+        }
+    }
 }
 
 impl TypingFeed {
@@ -82,23 +117,21 @@ impl TypingFeed {
             }
             list.push((user.clone(), Instant::now() + TYPING_FOR));
             state.dirty.insert(conversation.clone());
+            let places = state.places.entry(user.id).or_default();
+            places.push(conversation.clone());
+            let oldest = (places.len() > MAX_PER_USER).then(|| places[0].clone());
+            if let Some(oldest) = oldest {
+                state.remove(&oldest, user.id);
+            }
         }
         self.inner.wake.notify_one();
     }
 
     /// `user` stopped typing in `conversation` (their message was posted).
     pub fn stopped(&self, conversation: &ConversationId, user: UserId) {
-        {
-            let mut state = self.lock();
-            let Some(list) = state.typing.get_mut(conversation) else { return };
-            let before = list.len();
-            list.retain(|t| t.0.id != user);
-            if list.len() == before {
-                return;
-            }
-            state.dirty.insert(conversation.clone());
+        if self.lock().remove(conversation, user) {
+            self.inner.wake.notify_one();
         }
-        self.inner.wake.notify_one();
     }
 
     /// Flushes for the server's life: at once after a quiet spell, then at
@@ -125,15 +158,21 @@ impl TypingFeed {
     /// changed since the last flush, as they go out.
     fn due(&self, now: Instant) -> Vec<(ConversationId, Typing)> {
         let mut state = self.lock();
-        let State { typing, dirty } = &mut *state;
+        let State { typing, dirty, places } = &mut *state;
         typing.retain(|conversation, list| {
-            let before = list.len();
-            list.retain(|t| t.1 > now);
-            if list.len() != before {
-                dirty.insert(conversation.clone());
-            }
+            list.retain(|t| {
+                let on = t.1 > now;
+                if !on {
+                    dirty.insert(conversation.clone());
+                    if let Some(mine) = places.get_mut(&t.0.id) {
+                        mine.retain(|place| place != conversation);
+                    }
+                }
+                on
+            });
             !list.is_empty()
         });
+        places.retain(|_, mine| !mine.is_empty());
         dirty
             .drain()
             .map(|conversation| {
@@ -173,5 +212,29 @@ mod tests {
         let later = feed.due(now + TYPING_FOR + Duration::from_secs(1));
         assert_eq!((later[0].1.count, later[0].1.users.len()), (0, 0), "everyone's time is up");
         assert!(feed.idle());
+        assert!(feed.lock().places.is_empty(), "nobody's places are left behind");
+    }
+
+    #[test]
+    fn one_person_types_in_a_few_conversations_at_most() {
+        let feed = TypingFeed::default();
+        let rooms: Vec<_> = (0..MAX_PER_USER + 2).map(|n| ConversationId::room(&format!("r{n}"))).collect();
+        for room in &rooms {
+            feed.started(room, &user(1));
+        }
+        feed.started(&rooms[MAX_PER_USER + 1], &user(2));
+        let state = feed.lock();
+        let typing_in = |id: UserId| {
+            let state = &state;
+            rooms.iter().filter(move |r| state.typing.get(*r).is_some_and(|l| l.iter().any(|t| t.0.id == id)))
+        };
+        assert_eq!(typing_in(1).count(), MAX_PER_USER);
+        assert!(typing_in(1).eq(rooms[2..].iter()), "the first ones started are forgotten");
+        assert_eq!(state.places[&1], rooms[2..].to_vec());
+        assert!(!state.typing.contains_key(&rooms[0]), "an emptied list goes");
+        assert!(state.dirty.contains(&rooms[0]), "and says so with the next flush");
+        drop(state);
+        feed.stopped(&rooms[3], 1);
+        assert_eq!(feed.lock().places[&1].len(), MAX_PER_USER - 1);
     }
 }
