@@ -79,6 +79,9 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// A click in the conversation: on a message's Reply (answer it), or on
     /// a reply's quote (go to the original, loading earlier pages).
     fn message_click(&self, event: &leptos::ev::MouseEvent);
+    /// A key in the conversation: Esc closes the menu it was pressed in
+    /// (the innermost first) and leaves the focus on its button.
+    fn message_key(&self, event: &leptos::ev::KeyboardEvent);
 }
 
 /// The actions of this build: the browser session's, or the server's none.
@@ -149,6 +152,7 @@ impl ChatActions for NoActions {
     fn typing(&self) {}
     fn mark_read(&self) {}
     fn message_click(&self, _: &leptos::ev::MouseEvent) {}
+    fn message_key(&self, _: &leptos::ev::KeyboardEvent) {}
 }
 
 /// The browser's: each action handed to the part of the client that does
@@ -318,6 +322,20 @@ mod browser {
                 if let (Some(id), Some(seq)) = (number(&quote, "data-jump"), number(&quote, "data-seq")) {
                     leptos::task::spawn_local(session::jump_to(self.chat, id, seq));
                 }
+            }
+        }
+
+        fn message_key(&self, event: &leptos::ev::KeyboardEvent) {
+            if event.key() != "Escape" {
+                return;
+            }
+            let Some(target) = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+            let Ok(Some(menu)) = target.closest("details[open]") else { return };
+            event.prevent_default();
+            let _ = menu.remove_attribute("open");
+            let summary = menu.query_selector(":scope > summary").ok().flatten();
+            if let Some(summary) = summary.and_then(|s| s.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = summary.focus();
             }
         }
 

@@ -41,7 +41,11 @@ test("edits, reactions and deletions show live in every browser", async ({ brows
   // Only the author is offered editing and deleting.
   const bobsMenu = await menu(bob.page, draft);
   await expect(bobsMenu.getByRole("button", { name: "Save edit" })).toHaveCount(0);
-  await bobsMenu.locator(":scope > summary").click();
+  // Esc closes it from inside, and the focus stays on its button.
+  await bobsMenu.getByRole("button", { name: "React with 👍" }).focus();
+  await bob.page.keyboard.press("Escape");
+  await expect(bobsMenu).not.toHaveAttribute("open");
+  await expect(bobsMenu.locator(":scope > summary")).toBeFocused();
 
   await edit(alice.page, draft, final);
   for (const user of [alice, bob]) {
@@ -70,6 +74,11 @@ test("edits, reactions and deletions show live in every browser", async ({ brows
 
   // Deleting leaves a tombstone in its place, for everyone.
   const alicesMenu = await menu(alice.page, final);
+  await alicesMenu.getByText("Delete…").click();
+  // Esc closes the innermost first: the confirmation, then the menu.
+  await alice.page.keyboard.press("Escape");
+  await expect(alicesMenu.locator("details.delete-message")).not.toHaveAttribute("open");
+  await expect(alicesMenu).toHaveAttribute("open");
   await alicesMenu.getByText("Delete…").click();
   await alicesMenu.getByRole("button", { name: "Delete for everyone" }).click();
   for (const user of [alice, bob]) {

@@ -178,6 +178,7 @@ pub fn ConversationView() -> impl IntoView {
                 on:scroll=on_scroll
                 on:submit=move |ev| actions.submit_change(&ev)
                 on:click=move |ev| actions.message_click(&ev)
+                on:keydown=move |ev| actions.message_key(&ev)
             >
                 <Show when=has_earlier>
                     <li class="earlier">

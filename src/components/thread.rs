@@ -56,6 +56,7 @@ pub fn ThreadPanel() -> impl IntoView {
                 <ol
                     class="messages thread-messages"
                     on:click=move |ev| actions.message_click(&ev)
+                    on:keydown=move |ev| actions.message_key(&ev)
                     on:submit=move |ev| actions.submit_change(&ev)
                 >
                     <For each=move || shown.get() key=|m| row_key(m, Place::default()) let:message>
