@@ -142,7 +142,7 @@ for (const transport of ["websocket", "polling"] as Transport[]) {
 
       const reacted = next(alice, "message_changed", (m: any) => m.id === sent.id && m.reactions?.length === 1);
       expect(await bob.emitWithAck("react", { id: sent.id, emoji: "👍" })).toMatchObject({ ok: true });
-      expect((await reacted).reactions).toEqual([{ emoji: "👍", users: [bobAck.user.id] }]);
+      expect((await reacted).reactions).toEqual([{ emoji: "👍", users: [bobAck.user.id], count: 1 }]);
       expect(await bob.emitWithAck("edit", { id: sent.id, text: "mine" })).toMatchObject({ ok: false, error: { code: "not_your_message" } });
 
       const secret = await alice.emitWithAck("secret", { to: bobAck.user.id, text: "psst" });
@@ -153,7 +153,7 @@ for (const transport of ["websocket", "polling"] as Transport[]) {
       // What changed in the lobby since bob's page, each message once, as it is now.
       const caught = await bob.emitWithAck("changes", { after: seen });
       const mine = caught.messages.filter((m: any) => m.id === sent.id);
-      expect(mine).toEqual([expect.objectContaining({ text: `final over ${transport}`, reactions: [{ emoji: "👍", users: [bobAck.user.id] }] })]);
+      expect(mine).toEqual([expect.objectContaining({ text: `final over ${transport}`, reactions: [{ emoji: "👍", users: [bobAck.user.id], count: 1 }] })]);
       expect(caught).toMatchObject({ ok: true, more: false, secrets: [] });
     });
 

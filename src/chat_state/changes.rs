@@ -79,8 +79,9 @@ impl ChatState {
     }
 
     /// Who reacted, for a reaction's label: "Alice, Bob and 3 others",
-    /// by the names I know (me, people online, authors of what I hold).
-    pub fn reacted_by(&self, users: &[UserId]) -> String {
+    /// by the names I know (me, people online, authors of what I hold);
+    /// `users` are the first of the `count` who did.
+    pub fn reacted_by(&self, users: &[UserId], count: usize) -> String {
         let name = |id: UserId| {
             let known = |list: &[User]| list.iter().find(|u| u.id == id).map(|u| self.display_name(u));
             self.me
@@ -94,7 +95,7 @@ impl ChatState {
                 .unwrap_or_else(|| "someone".to_owned())
         };
         let named = users.len().min(NAMED_REACTORS);
-        let others = users.len() - named;
+        let others = count.saturating_sub(named);
         let mut said = String::new();
         for (n, &id) in users[..named].iter().enumerate() {
             let last = n + 1 == named;
@@ -149,11 +150,12 @@ mod tests {
                 ..ChatSnapshot::default()
             };
             let chat = ChatState::new(snapshot);
-            assert_eq!(chat.reacted_by(&[2]), "Ann");
-            assert_eq!(chat.reacted_by(&[2, 1]), "Ann and you");
-            assert_eq!(chat.reacted_by(&[2, 3, 99]), "Ann, Bo and someone");
-            assert_eq!(chat.reacted_by(&[2, 3, 4, 5, 6, 1]), "Ann, Bo, Cy, Di, Ed and 1 other");
-            assert_eq!(chat.reacted_by(&[2, 3, 4, 5, 6, 1, 7, 8]), "Ann, Bo, Cy, Di, Ed and 3 others");
+            assert_eq!(chat.reacted_by(&[2], 1), "Ann");
+            assert_eq!(chat.reacted_by(&[2, 1], 2), "Ann and you");
+            assert_eq!(chat.reacted_by(&[2, 3, 99], 3), "Ann, Bo and someone");
+            assert_eq!(chat.reacted_by(&[2, 3, 4, 5, 6, 1], 6), "Ann, Bo, Cy, Di, Ed and 1 other");
+            assert_eq!(chat.reacted_by(&[2, 3, 4, 5, 6, 1, 7, 8], 8), "Ann, Bo, Cy, Di, Ed and 3 others");
+            assert_eq!(chat.reacted_by(&[2, 3], 1000), "Ann, Bo and 998 others", "the first listed of many");
         });
     }
 }

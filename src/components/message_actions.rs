@@ -85,15 +85,15 @@ pub fn message_tools(
     };
     if !reactions.is_empty() {
         form(&mut html, "reactions", react, "react");
-        for Reaction { emoji, users } in reactions {
+        for Reaction { emoji, users, count } in reactions {
             let pressed = me.is_some_and(|me| users.contains(&me));
-            let label = escape(&format!("{emoji} {}: {}", users.len(), chat.reacted_by(users)));
+            let label = escape(&format!("{emoji} {count}: {}", chat.reacted_by(users, *count)));
             let _ = write!(
                 html,
                 r#"<button type="submit" name="emoji" value="{}" class="reaction" aria-pressed="{pressed}" title="{label}" aria-label="{label}">{} {}</button>"#,
                 escape(emoji),
                 escape(emoji),
-                users.len()
+                count
             );
         }
         html.push_str("</form>");
@@ -165,7 +165,7 @@ mod tests {
         Owner::new_root(None).with(|| {
             let me = User { id: 7, name: "<i>me</i>".into() };
             let chat = ChatState::new(ChatSnapshot { me: Some(me), ..ChatSnapshot::default() });
-            let reactions = [Reaction { emoji: "\"><script>".into(), users: vec![7, 8] }];
+            let reactions = [Reaction { emoji: "\"><script>".into(), users: vec![7, 8], count: 2 }];
             let html = message_tools(chat, 3, 7, &reactions, "</textarea><script>alert(1)</script>", true);
             assert!(!html.contains("<script>") && html.contains(">&lt;/textarea&gt;&lt;script&gt;"), "{html}");
             assert!(html.contains(r#"value="&quot;&gt;&lt;script&gt;""#), "{html}");

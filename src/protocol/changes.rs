@@ -77,11 +77,19 @@ pub struct InThread {
     pub in_conversation: bool,
 }
 
-/// One emoji on a message, and who reacted with it, first first.
+/// Who reacted with an emoji is listed up to this many, first first;
+/// [`Reaction::count`] says how many did. A message in a big room can
+/// gather thousands, and every change sends the message whole to everyone.
+pub const MAX_LISTED_REACTORS: usize = 50;
+
+/// One emoji on a message, and who reacted with it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Reaction {
     pub emoji: String,
+    /// Who chose it, first first: at most [`MAX_LISTED_REACTORS`].
     pub users: Vec<UserId>,
+    /// How many chose it.
+    pub count: usize,
 }
 
 /// `edit {id, text}`: new text for a message of mine.

@@ -367,7 +367,7 @@ mod tests {
             }),
             edited_at: Some(11),
             deleted: false,
-            reactions: vec![super::super::Reaction { emoji: "👍".into(), users: vec![2, 3] }],
+            reactions: vec![super::super::Reaction { emoji: "👍".into(), users: vec![2, 3], count: 2 }],
             change: 2,
             thread: Some(9),
             in_conversation: true,

@@ -42,26 +42,32 @@ async fn edits_reactions_and_deletions_reach_the_conversation_live() {
     let on = bob.emit_ack("react", json!({ "id": id, "emoji": "👍" })).await;
     assert_eq!(on["change"], 2, "{on}");
     let seen = alice.event_where("message_changed", |m| m["change"] == 2).await;
-    assert_eq!(seen["reactions"], json!([{ "emoji": "👍", "users": [bob_id] }]));
+    assert_eq!(seen["reactions"], json!([{ "emoji": "👍", "users": [bob_id], "count": 1 }]));
     alice.emit_ack("react", json!({ "id": id, "emoji": "🎉" })).await;
     bob.emit_ack("react", json!({ "id": id, "emoji": "👍" })).await;
     let seen = alice.event_where("message_changed", |m| m["change"] == 4).await;
     let alice_id = alice_ack["user"]["id"].as_i64().unwrap();
-    assert_eq!(seen["reactions"], json!([{ "emoji": "🎉", "users": [alice_id] }]));
+    assert_eq!(seen["reactions"], json!([{ "emoji": "🎉", "users": [alice_id], "count": 1 }]));
+    // Who reacted are listed first first, not by id.
+    bob.emit_ack("react", json!({ "id": id, "emoji": "👍" })).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    alice.emit_ack("react", json!({ "id": id, "emoji": "👍" })).await;
+    let seen = bob.event_where("message_changed", |m| m["change"] == 6).await;
+    assert_eq!(seen["reactions"][1], json!({ "emoji": "👍", "users": [bob_id, alice_id], "count": 2 }));
 
     // Deleting leaves a tombstone, and nothing of what it said.
     let deleted = alice.emit_ack("delete", json!({ "id": id })).await;
-    assert_eq!(deleted["change"], 5, "{deleted}");
-    let seen = bob.event_where("message_changed", |m| m["change"] == 5).await;
+    assert_eq!(deleted["change"], 7, "{deleted}");
+    let seen = bob.event_where("message_changed", |m| m["change"] == 7).await;
     assert_eq!((seen["deleted"].clone(), seen["text"].clone()), (json!(true), json!("")));
     assert!(seen.get("reactions").is_none() && seen.get("edited_at").is_none(), "{seen}");
     let page = bob.emit_ack("history", json!({})).await;
-    assert_eq!((page["messages"][0]["deleted"].clone(), page["changes"].clone()), (json!(true), json!(5)));
+    assert_eq!((page["messages"][0]["deleted"].clone(), page["changes"].clone()), (json!(true), json!(7)));
     let stored = crate::common::stored_messages(&db).await;
     assert_eq!(stored[0].2, "", "the text is gone from the database");
     // Deleting again changes nothing, and says so with the same change.
     let again = alice.emit_ack("delete", json!({ "id": id })).await;
-    assert_eq!((again["ok"].clone(), again["change"].clone()), (json!(true), json!(5)));
+    assert_eq!((again["ok"].clone(), again["change"].clone()), (json!(true), json!(7)));
     assert_eq!(code(&alice.emit_ack("edit", json!({ "id": id, "text": "back" })).await), "message_deleted");
     assert_eq!(code(&bob.emit_ack("react", json!({ "id": id, "emoji": "👍" })).await), "message_deleted");
     server.stop().await;

@@ -141,9 +141,10 @@ fn wire_bytes(message: &Message) -> usize {
     if let Some(quote) = &message.reply_to {
         size += MESSAGE_FRAME_BYTES + json_len(&quote.from.name) + json_len(&quote.text);
     }
-    // `{"emoji":"…","users":[…]}`: an id is at most 20 digits and a comma.
+    // `{"emoji":"…","users":[…],"count":…}`: an id or the count is at
+    // most 20 digits and a comma.
     for reaction in &message.revision.reactions {
-        size += 32 + json_len(&reaction.emoji) + 21 * reaction.users.len();
+        size += 42 + json_len(&reaction.emoji) + 21 * reaction.users.len();
     }
     size
 }
@@ -198,8 +199,8 @@ mod tests {
                 edited_at: Some(i64::MAX),
                 deleted: true,
                 reactions: vec![
-                    Reaction { emoji: "\"<".into(), users: vec![i64::MIN, i64::MAX] },
-                    Reaction { emoji: "👨‍👩‍👧".into(), users: vec![i64::MIN] },
+                    Reaction { emoji: "\"<".into(), users: vec![i64::MIN, i64::MAX], count: usize::MAX },
+                    Reaction { emoji: "👨‍👩‍👧".into(), users: vec![i64::MIN], count: 1 },
                 ],
                 change: i64::MAX,
                 thread: Some(ThreadSummary { replies: u32::MAX, last_at: i64::MAX }),

@@ -11,6 +11,7 @@ use sqlx::Row;
 
 use crate::protocol::{
     ConversationId, InThread, Media, MediaKind, Message, Quote, Reaction, Revision, ThreadSummary, User,
+    MAX_LISTED_REACTORS,
 };
 use crate::server::store::{StoreError, StoreResult};
 
@@ -28,7 +29,7 @@ macro_rules! select_messages {
                     q.media_id IS NOT NULL AS quote_media,
                     m.thread_root, m.in_conversation, m.thread_replies, m.thread_last_at,
                     (SELECT group_concat(r.first || char(9) || r.emoji || char(9) || r.users, char(10))
-                     FROM (SELECT emoji, MIN(created_at) AS first, group_concat(user_id) AS users
+                     FROM (SELECT emoji, MIN(created_at) AS first, group_concat(user_id, ',' ORDER BY created_at, user_id) AS users
                            FROM reactions WHERE message_id = m.id GROUP BY emoji) r) AS reactions
              FROM messages m JOIN users f ON f.id = m.user_id LEFT JOIN users t ON t.id = m.to_user_id
                   LEFT JOIN uploads u ON u.id = m.media_id LEFT JOIN media_blobs b ON b.sha256 = u.sha256
@@ -121,8 +122,15 @@ pub(super) fn revision(edited_at: Option<i64>, deleted: bool, change: i64, react
             let mut fields = line.splitn(3, '\t');
             let first = fields.next()?.parse().ok()?;
             let emoji = fields.next()?.to_owned();
-            let users = fields.next()?.split(',').filter_map(|id| id.parse().ok()).collect();
-            Some((first, Reaction { emoji, users }))
+            // All are counted, the first few listed (MAX_LISTED_REACTORS).
+            let (mut users, mut count) = (Vec::new(), 0);
+            for id in fields.next()?.split(',').filter_map(|id| id.parse().ok()) {
+                count += 1;
+                if users.len() < MAX_LISTED_REACTORS {
+                    users.push(id);
+                }
+            }
+            Some((first, Reaction { emoji, users, count }))
         })
         .collect();
     read.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.emoji.cmp(&y.emoji)));
@@ -183,6 +191,11 @@ mod tests {
         assert_eq!(emoji, [("👍", vec![3, 9]), ("❤️", vec![7]), ("🎉", vec![3])]);
         let read = revision(Some(1), true, 2, None);
         assert_eq!(read, Revision { edited_at: Some(1), deleted: true, reactions: vec![], change: 2, thread: None });
+        // Thousands of reactors are counted, and the first few listed.
+        let many: Vec<String> = (1..=3 * MAX_LISTED_REACTORS).map(|id| id.to_string()).collect();
+        let read = revision(None, false, 5, Some(format!("1\t👍\t{}", many.join(","))));
+        let first: Vec<i64> = (1..=MAX_LISTED_REACTORS as i64).collect();
+        assert_eq!((read.reactions[0].count, &read.reactions[0].users), (3 * MAX_LISTED_REACTORS, &first));
         assert_eq!(thread_summary(0, None), None);
         assert_eq!(thread_summary(2, Some(7)), Some(ThreadSummary { replies: 2, last_at: 7 }));
     }
