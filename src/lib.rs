@@ -119,7 +119,9 @@
 //!   `group_commit` (one writer thread, many messages to a commit, each
 //!   batch handed to delivery in commit order), `changes` (edits,
 //!   deletions, reactions and thread summaries, written by that same
-//!   writer so they keep commit order with messages) and `reading`.
+//!   writer so they keep commit order with messages) and `reading`;
+//!   `store::read_marks` holds how far people read in memory, written in
+//!   batches every 2 s and read over the store's answers.
 //! - `server::media`: shared files — `upload` (streamed), `sniff` (the type
 //!   from the bytes), `thumbnail` (previews, off the runtime), `blobs`
 //!   (content-addressed storage), `serve` (Range, safe headers), `sweep`.

@@ -16,6 +16,7 @@ use super::limits::Limits;
 use super::media::MediaService;
 use super::socket::last_seen::LastSeen;
 use super::socket::presence::Presence;
+use super::store::read_marks::ReadMarks;
 use super::store::Store;
 use crate::error::{code, ApiError};
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub media: Arc<MediaService>,
     /// When users were last seen, on its way to the store.
     pub last_seen: Arc<LastSeen>,
+    /// How far people have read, on its way to the store.
+    pub read_marks: Arc<ReadMarks>,
     /// The store's history epoch, read once at start.
     pub history_epoch: Arc<str>,
 }

@@ -17,7 +17,7 @@ async fn state_of(client: &TestClient, matches: impl Fn(&Value) -> bool) -> Valu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reading_moves_forward_and_every_tab_hears_it() {
     let (_dir, db) = temp_db();
-    let server = TestServer::start(db).await;
+    let server = TestServer::start(db.clone()).await;
     let (alice, _) = server.online("alice").await;
     let (bob, bob_ack) = server.online("bob").await;
     let bob_too = TestClient::connect(server.addr, Some(json!({ "token": token(&bob_ack) }))).await.unwrap();
@@ -49,6 +49,14 @@ async fn reading_moves_forward_and_every_tab_hears_it() {
     assert_eq!((lobby["seq"].clone(), lobby["unread"].clone()), (json!(4), json!(0)), "{lobby}");
     alice.emit_ack("message", json!({ "text": "news for the newcomer" })).await;
     assert_eq!(state_of(&newcomer, |r| r["room"] == "lobby").await["unread"], 1);
+    // Marks are written a few at a time, and all of them by a graceful
+    // stop: bob has read the lobby to 4 after a restart.
+    server.stop().await;
+    let server = TestServer::start(db).await;
+    let bob = TestClient::connect(server.addr, Some(json!({ "token": token(&bob_ack) }))).await.unwrap();
+    assert_eq!(bob.emit_ack("online", json!({ "name": "bob" })).await["ok"], true);
+    let lobby = state_of(&bob, |r| r["room"] == "lobby").await;
+    assert_eq!((lobby["seq"].clone(), lobby["unread"].clone()), (json!(4), json!(1)), "{lobby}");
     server.stop().await;
 }
 

@@ -108,6 +108,7 @@ pub async fn run(
         typing: TypingFeed::default(),
         media,
         last_seen: Arc::default(),
+        read_marks: Arc::default(),
         history_epoch: history_epoch.into(),
     };
     let (socket_layer, io) = socket::builder(&state.config).with_state(state.clone()).build_layer();
@@ -127,6 +128,7 @@ pub async fn run(
     let identity_sweep =
         tokio::spawn(identity::sweep_identities(Arc::clone(&state.store), Arc::clone(&state.presence), IDENTITY_SWEEP));
     let last_seen = tokio::spawn(Arc::clone(&state.last_seen).write_every(Arc::clone(&state.store)));
+    let read_marks = tokio::spawn(Arc::clone(&state.read_marks).write_every(Arc::clone(&state.store)));
 
     let pace = BodyPace { idle: state.config.body_idle, min_bytes_per_second: state.config.body_min_rate };
     let serve_settings = ServeSettings {
@@ -160,8 +162,10 @@ pub async fn run(
     media_sweep.abort();
     identity_sweep.abort();
     last_seen.abort();
-    // Who went with the last connections.
+    read_marks.abort();
+    // Who went with the last connections, and what was read last.
     state.last_seen.write(state.store.as_ref()).await;
+    state.read_marks.write(state.store.as_ref()).await;
     // Rooms not yet announced are in every list that is asked for.
     room_feed.abort();
     typing_feed.abort();

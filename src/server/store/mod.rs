@@ -37,6 +37,7 @@
 //!   go (the blob follows with the sweep, once no upload uses it).
 
 mod error;
+pub mod read_marks;
 pub(crate) mod sqlite;
 
 use std::sync::Arc;
@@ -364,11 +365,15 @@ pub trait MessageStore: Send + Sync {
     /// `user` has read `conversation` up to `seq`. Never moves back: returns
     /// how far they have read now.
     async fn mark_read(&self, user: UserId, conversation: &ConversationId, seq: i64) -> StoreResult<i64>;
-    /// Where `user` is in each of `conversations`: the last `seq` read (0
-    /// for none), how many messages after it others wrote (at most
-    /// `MAX_UNREAD`), and in a private conversation, how far the other one
-    /// read.
-    async fn read_states(&self, user: UserId, conversations: &[ConversationId]) -> StoreResult<Vec<ReadState>>;
+    /// Each mark's person has read its conversation up to its `seq`, all
+    /// in one transaction. Never moves anyone back.
+    async fn mark_reads(&self, marks: &[ReadMark]) -> StoreResult<()>;
+    /// Where `user` is in each of `conversations`, having read at least up
+    /// to the `seq` beside it (a mark not written yet; 0 for none): the
+    /// last `seq` read (0 for none), how many messages after it others
+    /// wrote (at most `MAX_UNREAD`), and in a private conversation, how far
+    /// the other one read.
+    async fn read_states(&self, user: UserId, conversations: &[(ConversationId, i64)]) -> StoreResult<Vec<ReadState>>;
     /// `user`'s private conversations, most recently active first.
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
 }
@@ -442,6 +447,20 @@ pub trait MediaStore: Send + Sync {
         cutoff: i64,
         remove: &(dyn Fn() -> futures::future::BoxFuture<'static, std::io::Result<()>> + Send + Sync),
     ) -> StoreResult<bool>;
+}
+
+/// How far one person read one conversation ([`Store::mark_reads`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadMark {
+    pub user: UserId,
+    pub conversation: ConversationId,
+    pub seq: i64,
+}
+
+impl ReadMark {
+    pub fn new(user: UserId, conversation: &ConversationId, seq: i64) -> ReadMark {
+        ReadMark { user, conversation: conversation.clone(), seq }
+    }
 }
 
 /// The whole store.

@@ -9,7 +9,7 @@ use super::rows::{key_of, message_from_row};
 use super::SqliteStore;
 use crate::protocol::{ConversationId, ConversationSummary, Message, ReadState, User, UserId};
 use crate::server::store::{
-    ChangeOutcome, Cursor, Insert, MessageChange, MessageStore, NewMessage, StoreError, StoreResult,
+    ChangeOutcome, Cursor, Insert, MessageChange, MessageStore, NewMessage, ReadMark, StoreError, StoreResult,
 };
 
 #[async_trait]
@@ -96,7 +96,11 @@ impl MessageStore for SqliteStore {
         self.write_read(user, conversation, seq).await
     }
 
-    async fn read_states(&self, user: UserId, conversations: &[ConversationId]) -> StoreResult<Vec<ReadState>> {
+    async fn mark_reads(&self, marks: &[ReadMark]) -> StoreResult<()> {
+        self.write_reads(marks).await
+    }
+
+    async fn read_states(&self, user: UserId, conversations: &[(ConversationId, i64)]) -> StoreResult<Vec<ReadState>> {
         self.read_lines(user, conversations).await
     }
 

@@ -1,13 +1,13 @@
 //! How far each person has read, in SQLite: one row per person and
 //! conversation, written through the pool (it is no message: nothing
-//! waits on its order).
+//! waits on its order), many marks to a statement (`store::read_marks`).
 
 use sqlx::Row;
 
 use super::rows::{conversation_of_key, key_of};
 use super::SqliteStore;
 use crate::protocol::{ConversationId, ReadState, UserId, LOBBY, MAX_UNREAD};
-use crate::server::store::{StoreError, StoreResult};
+use crate::server::store::{ReadMark, StoreError, StoreResult};
 
 impl SqliteStore {
     pub(super) async fn write_read(&self, user: UserId, conversation: &ConversationId, seq: i64) -> StoreResult<i64> {
@@ -24,40 +24,59 @@ impl SqliteStore {
         .await?)
     }
 
+    pub(super) async fn write_reads(&self, marks: &[ReadMark]) -> StoreResult<()> {
+        let marks: Vec<(UserId, String, i64)> =
+            marks.iter().map(|mark| (mark.user, key_of(&mark.conversation), mark.seq.max(0))).collect();
+        let marks = serde_json::to_string(&marks).map_err(StoreError::backend)?;
+        // One statement for all (`WHERE true` tells SQLite's parser the
+        // upsert is not part of the SELECT's join).
+        sqlx::query(
+            "INSERT INTO read_state (user_id, room, seq)
+             SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true
+             ON CONFLICT (user_id, room) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+        )
+        .bind(marks)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub(super) async fn read_lines(
         &self,
         user: UserId,
-        conversations: &[ConversationId],
+        conversations: &[(ConversationId, i64)],
     ) -> StoreResult<Vec<ReadState>> {
-        let keys: Vec<String> = conversations.iter().map(key_of).collect();
-        let keys = serde_json::to_string(&keys).map_err(StoreError::backend)?;
+        let asked: Vec<(String, i64)> = conversations.iter().map(|(c, floor)| (key_of(c), *floor)).collect();
+        let asked = serde_json::to_string(&asked).map_err(StoreError::backend)?;
         // One statement for all: each count stops at MAX_UNREAD rows of the
         // (room, seq) index. The other party's row is read for private
         // conversations only: in a room, where others are is theirs.
         // Someone who never read the lobby has read all of it that came
         // before they did: its history is not news to a newcomer (a room's
-        // is marked read on joining).
+        // is marked read on joining). A mark not written yet is a floor.
         let rows = sqlx::query(
-            "SELECT k.value AS room, r.seq AS seq,
+            "WITH asked (room, floor) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?2)),
+                  r (room, seq) AS (
+                      SELECT a.room,
+                             MAX(a.floor, COALESCE(
+                                 (SELECT seq FROM read_state WHERE user_id = ?1 AND room = a.room),
+                                 CASE WHEN a.room = ?4 THEN
+                                     (SELECT m.seq FROM messages m
+                                      WHERE m.room = a.room
+                                        AND m.created_at < (SELECT created_at FROM users WHERE id = ?1)
+                                      ORDER BY m.seq DESC LIMIT 1) END,
+                                 0))
+                      FROM asked a)
+             SELECT r.room AS room, r.seq AS seq,
                     (SELECT COUNT(*) FROM (SELECT 1 FROM messages m
-                                           WHERE m.room = k.value AND m.seq > r.seq AND m.user_id != ?1
+                                           WHERE m.room = r.room AND m.seq > r.seq AND m.user_id != ?1
                                            LIMIT ?3)) AS unread,
-                    CASE WHEN k.value LIKE 'dm:%' THEN
-                         (SELECT p.seq FROM read_state p WHERE p.room = k.value AND p.user_id != ?1) END AS peer_seq
-             FROM json_each(?2) k JOIN (
-                 SELECT k2.value AS room,
-                        COALESCE(
-                            (SELECT seq FROM read_state WHERE user_id = ?1 AND room = k2.value),
-                            CASE WHEN k2.value = ?4 THEN
-                                (SELECT m.seq FROM messages m
-                                 WHERE m.room = k2.value
-                                   AND m.created_at < (SELECT created_at FROM users WHERE id = ?1)
-                                 ORDER BY m.seq DESC LIMIT 1) END,
-                            0) AS seq
-                 FROM json_each(?2) k2) r ON r.room = k.value",
+                    CASE WHEN r.room LIKE 'dm:%' THEN
+                         (SELECT p.seq FROM read_state p WHERE p.room = r.room AND p.user_id != ?1) END AS peer_seq
+             FROM r",
         )
         .bind(user)
-        .bind(keys)
+        .bind(asked)
         .bind(i64::try_from(MAX_UNREAD).unwrap_or(i64::MAX))
         .bind(LOBBY)
         .fetch_all(&self.pool)

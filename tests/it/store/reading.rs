@@ -1,0 +1,49 @@
+//! The contract's read state: marks never move back, many are written in
+//! one call, a mark not written yet is a floor under what is read back,
+//! and unread counts leave out one's own messages.
+
+use rtca::protocol::ConversationId;
+use rtca::server::store::ReadMark;
+
+use super::{backends, guest, new, stored};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_marks_move_forward_in_batches_under_floors() {
+    for backend in backends().await {
+        let store = &backend.store;
+        let (alice, bob) = (guest(&**store, "alice").await, guest(&**store, "bob").await);
+        let room = ConversationId::room("lobby");
+        let pair = ConversationId::pair(alice.id, bob.id);
+        for n in 0..5 {
+            let text = format!("lobby {n}");
+            stored(store.insert_message(new(&room, &bob, &text, None)).await);
+        }
+        let to_bob = rtca::server::store::NewMessage { to: Some(&bob), ..new(&pair, &alice, "psst", None) };
+        stored(store.insert_message(to_bob).await);
+        let to_alice = rtca::server::store::NewMessage { to: Some(&alice), ..new(&pair, &bob, "hi", None) };
+        stored(store.insert_message(to_alice).await);
+
+        // Several people and conversations in one call; a mark further
+        // back changes nothing.
+        let marks =
+            [ReadMark::new(alice.id, &room, 3), ReadMark::new(bob.id, &pair, 2), ReadMark::new(alice.id, &pair, 1)];
+        store.mark_reads(&marks).await.unwrap();
+        store.mark_reads(&[ReadMark::new(alice.id, &room, 1)]).await.unwrap();
+        let reads = store.read_states(alice.id, &[(room.clone(), 0), (pair.clone(), 0)]).await.unwrap();
+        let got: Vec<_> = reads.iter().map(|r| (r.conversation(), r.seq, r.unread, r.peer_seq)).collect();
+        assert_eq!(
+            got,
+            [(Some(room.clone()), 3, 2, None), (Some(pair.clone()), 1, 1, Some(2))],
+            "{}: two of bob's after 3 in the lobby; bob's reply unread, and bob read both",
+            backend.name
+        );
+        // A mark not written yet is a floor: counts are from there.
+        let reads = store.read_states(alice.id, &[(room.clone(), 4), (pair.clone(), 0)]).await.unwrap();
+        assert_eq!((reads[0].seq, reads[0].unread), (4, 1), "{}", backend.name);
+        let reads = store.read_states(alice.id, &[(room.clone(), 2)]).await.unwrap();
+        assert_eq!(reads[0].seq, 3, "{}: a lower floor changes nothing", backend.name);
+        // Unread counts leave one's own messages out.
+        let reads = store.read_states(bob.id, &[(room.clone(), 0)]).await.unwrap();
+        assert_eq!(reads[0].unread, 0, "{}: bob wrote them all", backend.name);
+    }
+}
