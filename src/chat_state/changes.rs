@@ -11,6 +11,9 @@ use crate::protocol::{ConversationId, Message, User, UserId};
 
 /// Names a reaction's label lists before "and N others".
 const NAMED_REACTORS: usize = 5;
+/// Live changes kept per conversation until its first page: the changes
+/// that can arrive while that page is on its way.
+const MAX_EARLY_CHANGES: usize = 10;
 
 impl ChatState {
     /// A message's new state, live: replaces the copy I hold. Returns the
@@ -20,8 +23,18 @@ impl ChatState {
         let id = message.conversation.clone();
         let change = message.revision.change;
         let seen = self.known_change(&id);
-        self.replace_held(message);
-        let seen = seen?;
+        self.replace_held(message.clone());
+        let Some(seen) = seen else {
+            // No page of it yet: the first may have been read before this.
+            self.changes_early.update_value(|early| {
+                let list = early.entry(id).or_default();
+                if list.len() == MAX_EARLY_CHANGES {
+                    list.remove(0);
+                }
+                list.push(message);
+            });
+            return None;
+        };
         if change > seen + 1 {
             return Some(Gap::Changes { id, seen });
         }
@@ -54,11 +67,20 @@ impl ChatState {
 
     /// A page's change number counts only for a conversation I knew none
     /// of: a page shows its own messages as they are, not the changes to
-    /// others I hold that I may have missed.
+    /// others I hold that I may have missed. The changes that came live
+    /// before it are applied over it, those after `change` counted.
     pub(super) fn first_change(&self, id: &ConversationId, change: i64) {
         self.changes_seen.update_value(|seen| {
             seen.entry(id.clone()).or_insert(change);
         });
+        let early = self.changes_early.try_update_value(|early| early.remove(id)).flatten();
+        for message in early.unwrap_or_default() {
+            if message.revision.change <= change {
+                continue;
+            }
+            // A skipped number shows again with the next live change.
+            let _ = self.changed(message);
+        }
     }
 
     /// The replies I hold to `original` quote it as it is now: edited, or

@@ -163,6 +163,10 @@ pub struct ChatState {
     /// The newest change number (edits, deletions, reactions) I know of
     /// per conversation (`changes.rs`).
     pub changes_seen: StoredValue<HashMap<ConversationId, i64>>,
+    /// Live changes to conversations whose change number I did not know
+    /// yet (no page of them held), kept for their first page, which may
+    /// have been read before them (`changes.rs`).
+    pub changes_early: StoredValue<HashMap<ConversationId, Vec<Message>>>,
     /// Who is typing where, as the server last said (me left out).
     pub typists: StoredValue<HashMap<ConversationId, Vec<User>>>,
     /// Who is typing in the conversation on screen.
@@ -222,6 +226,7 @@ impl ChatState {
             outbox: RwSignal::new(Vec::new()),
             epoch: StoredValue::new(snapshot.epoch),
             changes_seen: StoredValue::new(changes_seen),
+            changes_early: StoredValue::new(HashMap::new()),
             typists: StoredValue::new(HashMap::new()),
             typing: RwSignal::new(Vec::new()),
             read_seqs: StoredValue::new(HashMap::new()),
@@ -377,6 +382,7 @@ impl ChatState {
         self.unread.set(HashMap::new());
         self.loaded.set_value(HashSet::new());
         self.changes_seen.set_value(HashMap::new());
+        self.changes_early.set_value(HashMap::new());
         self.unfilled_gaps.set_value(Vec::new());
     }
 

@@ -302,3 +302,33 @@ fn rooms_stay_by_name_and_conversations_newest_first() {
         assert_eq!(order(&chat), [(1, 6, 300), (2, 1, 300), (4, 3, 250), (3, 9, 200)]);
     });
 }
+
+/// A change that comes live while a conversation's first page is on its
+/// way is applied over that page, which may have been read before it.
+#[test]
+fn a_change_before_the_first_page_is_not_lost() {
+    Owner::new_root(None).with(|| {
+        let chat = ChatState::new(ChatSnapshot { room: LOBBY.into(), ..ChatSnapshot::default() });
+        let design = ConversationId::room("design");
+        let original = Message { conversation: design.clone(), ..room_message(4) };
+        let mut edited = original.clone();
+        (edited.text, edited.revision.change) = ("edited".into(), 1);
+        assert_eq!(chat.changed(edited), None);
+        assert_eq!(chat.known_change(&design), None, "nothing known before a page");
+        // The page was read before the edit: it has the old text.
+        chat.merge_latest(&design, vec![original.clone()], 0);
+        assert_eq!(held(&chat, &design)[0].text, "edited");
+        assert_eq!(chat.known_change(&design), Some(1));
+        // And a page read after it keeps its own.
+        let rooms = ConversationId::room("rooms");
+        let mut later = Message { conversation: rooms.clone(), ..original };
+        later.revision.change = 3;
+        chat.changed(Message {
+            text: "old".into(),
+            revision: crate::protocol::Revision { change: 2, ..later.revision.clone() },
+            ..later.clone()
+        });
+        chat.merge_latest(&rooms, vec![later], 3);
+        assert_eq!((held(&chat, &rooms)[0].text.as_str(), chat.known_change(&rooms)), ("t", Some(3)));
+    });
+}
