@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn one_person_types_in_a_few_conversations_at_most() {
         let feed = TypingFeed::default();
-        let rooms: Vec<_> = (0..MAX_PER_USER + 2).map(|n| ConversationId::room(&format!("r{n}"))).collect();
+        let rooms: Vec<_> = (0..MAX_PER_USER + 2).map(|n| ConversationId::room(format!("r{n}"))).collect();
         for room in &rooms {
             feed.started(room, &user(1));
         }
