@@ -13,6 +13,15 @@ const LOG_LINES_BUFFERED: usize = 8192;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        print!("{}", usage());
+        return Ok(());
+    }
+    if args.first().is_some_and(|arg| arg == "backup") {
+        return backup(&args[1..]).await;
+    }
+    let config = Config::load(args)?;
     // Logs go out from a thread of their own, through a bounded buffer that
     // drops lines when full: a write to stdout blocks when whatever reads it
     // falls behind (a full pipe), and it must never block the runtime. The
@@ -22,22 +31,32 @@ async fn main() -> anyhow::Result<()> {
         .buffered_lines_limit(LOG_LINES_BUFFERED)
         .lossy(true)
         .finish(std::io::stdout());
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rtca=info")))
-        .with_writer(log_writer)
-        .init();
-    let served = serve().await;
+        .with_writer(log_writer);
+    if config.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    let served = serve(config).await;
     flush_logs(flush_on_exit);
     served
 }
 
-async fn serve() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
-        print!("{}", usage());
-        return Ok(());
-    }
-    let config = Config::load(args)?;
+/// `rtca backup FILE [settings]`: a consistent copy of the database the
+/// settings name, taken while the server runs (see docs/deployment.md).
+async fn backup(args: &[String]) -> anyhow::Result<()> {
+    let Some(dest) = args.first().filter(|dest| !dest.starts_with('-')) else {
+        anyhow::bail!("usage: rtca backup FILE [--database-url URL]");
+    };
+    let config = Config::load(args[1..].to_vec())?;
+    rtca::server::store::backup(&config.database_url, std::path::Path::new(dest)).await?;
+    println!("{} copied to {dest}, with a new history epoch", config.database_url);
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
     raise_descriptor_limit();
     let listener = listen(config.addr)?;
     run(listener, config, shutdown_signal()).await

@@ -12,10 +12,11 @@
 //! ```
 //!
 //! `state` composes them for the handlers; `failure` (how a failure is
-//! logged and answered), `limits`, `names` (when two names are one), `clock`
-//! and `config` serve them all. Each depends only on those after it in this
-//! order: http, events, chat, state, delivery, socket, media, failure,
-//! store, limits, names, clock, config (`tests/it/consistency.rs` checks).
+//! logged and answered), `limits`, `names` (when two names are one),
+//! `clock`, `metrics` (what Prometheus reads) and `config` serve them all.
+//! Each depends only on those after it in this order: http, events, chat,
+//! state, delivery, socket, media, failure, store, limits, names, clock,
+//! metrics, config (`tests/it/consistency.rs` checks).
 //! The map of every module is in `lib.rs`.
 
 // Public: what the binary, the tests and the benchmark use (the settings,
@@ -29,6 +30,7 @@ pub(crate) mod failure;
 pub(crate) mod http;
 pub(crate) mod limits;
 pub(crate) mod media;
+pub(crate) mod metrics;
 pub mod names;
 pub(crate) mod socket;
 pub(crate) mod state;

@@ -1,6 +1,7 @@
 //! The state every request and socket handler shares: the services below
 //! the handlers, composed once by `http::run`.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -45,6 +46,9 @@ pub struct AppState {
     pub last_seen: Arc<LastSeen>,
     /// How far people have read, on its way to the store.
     pub read_marks: Arc<ReadMarks>,
+    /// Set once the server begins to stop: it is no longer ready
+    /// (`/readyz`).
+    pub draining: Arc<AtomicBool>,
     /// The store's history epoch, read once at start.
     pub history_epoch: Arc<str>,
 }

@@ -69,8 +69,10 @@ async fn started(
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let addr = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(addr) = line.split("listening on http://").nth(1) {
-                return addr.trim().parse::<SocketAddr>().unwrap();
+            // Text logs, or JSON ones (`RTCA_LOG_FORMAT=json`).
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+                return addr.parse::<SocketAddr>().unwrap();
             }
         }
         panic!("the server exited before listening");

@@ -18,6 +18,7 @@
 //! - `churn`: readers dropping and coming back while writers send;
 //! - `durability`: the binary killed mid-burst keeps every acked message;
 //! - `stuck_log`: a server whose log nobody reads keeps serving;
+//! - `operators`: health, readiness, Prometheus metrics and JSON logs;
 //! - `store`: the storage contract every backend must pass;
 //! - `consistency`: no import cycles; every event and setting documented.
 
@@ -34,6 +35,7 @@ mod durability;
 mod history;
 mod hostile;
 mod media;
+mod operators;
 mod pages;
 mod presence;
 mod reading;

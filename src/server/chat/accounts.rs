@@ -20,6 +20,7 @@ use super::identity::{check_name_unheld, hash_token, start_session};
 use crate::error::ChatError;
 use crate::protocol::{validate_name, User, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use crate::server::clock::now_ms;
+use crate::server::metrics;
 use crate::server::names::{name_key, NameKeys};
 use crate::server::state::AppState;
 use crate::server::store::NewMember;
@@ -49,7 +50,10 @@ impl HashQueue {
     /// so a request that is dropped while its hash runs still holds its
     /// place until the hash is done.
     async fn run<T: Send + 'static>(&'static self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ChatError> {
-        let place = self.places.try_acquire().map_err(|_| ChatError::RateLimited)?;
+        let place = self.places.try_acquire().map_err(|_| {
+            metrics::rate_limited();
+            ChatError::RateLimited
+        })?;
         let permit = self.running.acquire().await.map_err(|_| ChatError::Internal)?;
         tokio::task::spawn_blocking(move || {
             let done = work();

@@ -76,6 +76,11 @@ pub struct Config {
     pub thumbnail_workers: usize,
     /// How long an upload no message took is kept.
     pub media_grace: Duration,
+    /// Where Prometheus reads `/metrics`, if anywhere: an address of its
+    /// own, never the public one.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Logs as one JSON object a line, instead of text.
+    pub log_json: bool,
 }
 
 /// A sustained rate with a burst allowance.
@@ -223,6 +228,8 @@ impl Config {
             uploads_total: 0,
             thumbnail_workers: 0,
             media_grace: Duration::ZERO,
+            metrics_addr: None,
+            log_json: false,
         }
     }
 
@@ -265,7 +272,7 @@ pub fn usage() -> String {
         .filter_map(|s| s.flag.map(|flag| format!("[{flag} {}]", s.env.trim_start_matches("RTCA_"))))
         .collect();
     let mut text =
-        format!("usage: rtca {}\n\nEvery setting, by environment variable (flags win over them):\n", flags.join(" "));
+        format!("usage: rtca {}\n       rtca backup FILE [--database-url URL]   a consistent copy of the database, taken while it serves\n\nEvery setting, by environment variable (flags win over them):\n", flags.join(" "));
     for setting in SETTINGS {
         let default = if setting.default.is_empty() { "none" } else { setting.default };
         text.push_str(&format!("  {:<34} {} (default {default})\n", setting.env, setting.what));

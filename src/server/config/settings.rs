@@ -251,6 +251,23 @@ pub const SETTINGS: &[Setting] = &[
         c.media_grace = Duration::from_secs(secs);
         Ok(())
     }),
+    Setting::new("address serving Prometheus `/metrics` (and nothing else)", "RTCA_METRICS_ADDR", "", |c, v| {
+        c.metrics_addr = match v.trim() {
+            "" => None,
+            addr => Some(addr.parse().map_err(|_| format!("{addr:?} is not an address such as 127.0.0.1:9100"))?),
+        };
+        Ok(())
+    })
+    .flag("--metrics-addr")
+    .note("none: no metrics are kept"),
+    Setting::new("log format: `text`, or `json` (one object a line)", "RTCA_LOG_FORMAT", "text", |c, v| {
+        c.log_json = match v.trim() {
+            "text" => false,
+            "json" => true,
+            other => return Err(format!("{other:?} is neither `text` nor `json`")),
+        };
+        Ok(())
+    }),
 ];
 
 /// Any value that reads with `FromStr`.

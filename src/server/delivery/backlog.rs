@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use socketioxide::extract::SocketRef;
 
 use super::wire::Wire;
+use crate::server::metrics;
 
 /// One socket's bytes on their way through socketioxide.
 pub struct Backlog {
@@ -52,8 +53,9 @@ impl Backlog {
         if before > 0 && before + bytes > self.limit {
             self.over.store(true, Ordering::Relaxed);
             tracing::info!(waiting = before, more = bytes, "ending a session that does not collect what it is sent");
-            if let Some(wire) = self.upgraded.get().and_then(Weak::upgrade) {
-                wire.overflow("an upgraded session over its budget");
+            match self.upgraded.get().and_then(Weak::upgrade) {
+                Some(wire) => wire.overflow("an upgraded session over its budget"),
+                None => metrics::slow_consumer_closed(),
             }
             return false;
         }

@@ -44,26 +44,34 @@ const WRITES_PER_YIELD: usize = 64;
 /// Sends `events`, in order, to every recipient. With `direct`, they are
 /// encoded and framed once, into one buffer that goes out in one write per
 /// WebSocket connection; without it (`RTCA_DIRECT_WRITES=false`), each is
-/// one socketioxide broadcast, as before finding 25.
-pub async fn broadcast(recipients: BroadcastOperators, events: &[Event<'_>], direct: bool) -> Result<(), String> {
+/// one socketioxide broadcast, as before finding 25. Returns how many
+/// sockets were handed them, and what went wrong, if anything.
+pub async fn broadcast(
+    recipients: BroadcastOperators,
+    events: &[Event<'_>],
+    direct: bool,
+) -> (usize, Result<(), String>) {
     if !direct {
+        let reached = recipients.clone().sockets().len();
         let mut failed = Vec::new();
         for &(event, data) in events {
             if let Err(error) = recipients.clone().emit(event, data).await {
                 failed.push(format!("{event}: {error:?}"));
             }
         }
-        return if failed.is_empty() { Ok(()) } else { Err(failed.join("; ")) };
+        return (reached, if failed.is_empty() { Ok(()) } else { Err(failed.join("; ")) });
     }
     let sockets = recipients.sockets();
     if sockets.is_empty() {
         // Often so for the classic presence events: nobody to encode for.
-        return Ok(());
+        return (0, Ok(()));
     }
     let mut frames = Vec::new();
     for &(event, data) in events {
-        let packet = encode_event(event, data, None).map_err(|error| error.to_string())?;
-        wire::push_text_frame(&mut frames, &packet);
+        match encode_event(event, data, None) {
+            Ok(packet) => wire::push_text_frame(&mut frames, &packet),
+            Err(error) => return (0, Err(error.to_string())),
+        }
     }
     let frames: Arc<[u8]> = frames.into();
     // Finding each socket's connection first, in a loop of plain loads,
@@ -73,7 +81,7 @@ pub async fn broadcast(recipients: BroadcastOperators, events: &[Event<'_>], dir
     // What one recipient through socketioxide is handed, about (its packet
     // framing aside), for its backlog.
     let through_socketioxide = || events.iter().map(|(event, data)| event.len() + data.get().len()).sum::<usize>();
-    let (mut dropped, mut failed) = (0usize, 0usize);
+    let (mut reached, mut dropped, mut failed) = (0usize, 0usize, 0usize);
     for (n, (socket, wire)) in sockets.iter().zip(wires).enumerate() {
         if n % WRITES_PER_YIELD == WRITES_PER_YIELD - 1 {
             tokio::task::yield_now().await;
@@ -83,19 +91,21 @@ pub async fn broadcast(recipients: BroadcastOperators, events: &[Event<'_>], dir
             continue;
         }
         match wire.map_or(Sent::NotDirect, |wire| wire.send(&frames)) {
-            Sent::Yes => {}
+            Sent::Yes => reached += 1,
             Sent::Dropped => dropped += 1,
             Sent::NotDirect if !backlog::admit(socket, through_socketioxide) => dropped += 1,
             Sent::NotDirect => {
+                let before = failed;
                 for &(event, data) in events {
                     failed += usize::from(socket.emit(event, data).is_err());
                 }
+                reached += usize::from(failed == before);
             }
         }
     }
     match (dropped, failed) {
-        (0, 0) => Ok(()),
-        _ => Err(format!("{dropped} direct writes dropped, {failed} emits failed")),
+        (0, 0) => (reached, Ok(())),
+        _ => (reached, Err(format!("{dropped} direct writes dropped, {failed} emits failed"))),
     }
 }
 

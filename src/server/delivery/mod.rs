@@ -24,6 +24,7 @@ pub mod typing_feed;
 pub mod wire;
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use serde::Serialize;
 use socketioxide::extract::SocketRef;
@@ -32,6 +33,8 @@ use socketioxide::SocketIo;
 
 use super::socket::keys;
 use crate::protocol::{ConversationId, Message, UserId, WireMessage};
+use crate::server::clock::now_ms;
+use crate::server::metrics;
 
 pub use direct::{ack, Event};
 
@@ -87,21 +90,33 @@ impl Outbound {
         })
     }
 
+    /// Open sockets, as `(websocket, polling)` (for metrics, when read).
+    pub fn count_by_transport(&self) -> (usize, usize) {
+        let Some(sockets) = self.recipients(Audience::Everyone { except: None }) else { return (0, 0) };
+        let sockets = sockets.sockets();
+        let websocket = sockets.iter().filter(|s| s.transport_type() == socketioxide::TransportType::Websocket).count();
+        (websocket, sockets.len() - websocket)
+    }
+
     /// Sends `events`, in order, to `audience`: each serialised once,
     /// however many hear it. A socket that is gone or too slow misses it
     /// live; what it missed it recovers as after any reconnect, so this
     /// only logs.
-    pub async fn send(&self, audience: Audience<'_>, events: &[Event<'_>]) {
-        let Some(recipients) = self.recipients(audience) else { return };
-        if let Err(error) = direct::broadcast(recipients, events, self.direct).await {
+    pub async fn send(&self, audience: Audience<'_>, events: &[Event<'_>]) -> usize {
+        let Some(recipients) = self.recipients(audience) else { return 0 };
+        let (reached, outcome) = direct::broadcast(recipients, events, self.direct).await;
+        if let Err(error) = outcome {
             tracing::debug!(%error, ?audience, "a send reached only some sockets");
         }
+        reached
     }
 
     /// Sends one event, serialised once.
     pub async fn send_one<T: Serialize + ?Sized>(&self, audience: Audience<'_>, event: &str, data: &T) {
         match serde_json::value::to_raw_value(data) {
-            Ok(data) => self.send(audience, &[(event, &data)]).await,
+            Ok(data) => {
+                self.send(audience, &[(event, &data)]).await;
+            }
             Err(error) => tracing::warn!(%error, event, "could not encode an event"),
         }
     }
@@ -111,12 +126,18 @@ impl Outbound {
     pub async fn deliver(&self, message: Message, changed: bool) {
         let event = if changed { message.changed_event() } else { message.event() };
         let conversation = message.conversation.clone();
+        // A new message's time is when it arrived; a change's is not.
+        let arrived = (!changed).then_some(message.at);
         let data = match message.into_wire() {
             WireMessage::Room(message) => serde_json::value::to_raw_value(&message),
             WireMessage::Pair(secret) => serde_json::value::to_raw_value(&secret),
         };
         match data {
-            Ok(data) => self.send(Audience::Conversation(&conversation), &[(event, &data)]).await,
+            Ok(data) => {
+                let reached = self.send(Audience::Conversation(&conversation), &[(event, &data)]).await;
+                let since = arrived.map(|at| Duration::from_millis(u64::try_from(now_ms() - at).unwrap_or(0)));
+                metrics::delivered(reached, since);
+            }
             Err(error) => tracing::warn!(%error, "a message could not be encoded for delivery"),
         }
     }

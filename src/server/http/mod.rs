@@ -8,6 +8,7 @@ mod body;
 mod handshake;
 mod headers;
 mod media;
+mod operators;
 mod origin;
 mod pages;
 mod refusals;
@@ -42,6 +43,7 @@ use super::events;
 use super::limits::Limits;
 use super::media::blobs::LocalBlobs;
 use super::media::{sweep, MediaService};
+use super::metrics;
 use super::socket::{self, presence::Presence};
 use super::state::AppState;
 use super::store::{self, CommitSink};
@@ -109,7 +111,22 @@ pub async fn run(
         media,
         last_seen: Arc::default(),
         read_marks: Arc::default(),
+        draining: Arc::default(),
         history_epoch: history_epoch.into(),
+    };
+    // One stop for both addresses; from then on the server is not ready.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let draining = Arc::clone(&state.draining);
+    tokio::spawn(async move {
+        shutdown.await;
+        draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = stop.send(true);
+    });
+    let stopped = move || {
+        let mut stopping = stopping.clone();
+        async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }
     };
     let (socket_layer, io) = socket::builder(&state.config).with_state(state.clone()).build_layer();
     events::serve(&io);
@@ -150,6 +167,14 @@ pub async fn run(
         .layer(middleware::from_fn_with_state(state.clone(), origin::check_host));
 
     tracing::info!("listening on http://{addr}");
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        let handle = metrics::install().map_err(|error| anyhow::anyhow!("cannot keep metrics: {error}"))?;
+        let listener = TcpListener::bind(metrics_addr)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot serve metrics on {metrics_addr}: {error}"))?;
+        tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+        tokio::spawn(operators::serve_metrics(listener, state.clone(), handle, stopped()));
+    }
     let outbound = state.outbound.clone();
     // Every connection goes through `wire`, which also gives live messages,
     // presence and acks a direct path to WebSocket clients (findings 25, 27).
@@ -158,7 +183,7 @@ pub async fn run(
     // per-address limits; its connection reaches the delivery task. Open
     // sockets would keep the graceful shutdown waiting: they are closed
     // first.
-    serve::serve(listener, app, serve_settings, shutdown, async move { outbound.close_all().await }).await;
+    serve::serve(listener, app, serve_settings, stopped(), async move { outbound.close_all().await }).await;
     media_sweep.abort();
     identity_sweep.abort();
     last_seen.abort();
@@ -189,7 +214,7 @@ fn router(state: &AppState) -> Router {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
-    let mut app = Router::new().route("/health", get(health)).merge(media::routes());
+    let mut app = Router::new().merge(operators::routes()).merge(media::routes());
     for path in CHAT_PATHS {
         app = app.route(path, get(pages::chat_page));
     }
@@ -198,10 +223,6 @@ fn router(state: &AppState) -> Router {
         .leptos_routes_with_context(state, Vec::new(), with_state, render_shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
-}
-
-async fn health() -> &'static str {
-    "ok"
 }
 
 /// `429 Too Many Requests`, with when to try again and why.

@@ -16,6 +16,7 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::config::{LimitSettings, Rate};
+use super::metrics;
 use crate::error::ChatError;
 use crate::protocol::UserId;
 
@@ -325,6 +326,7 @@ fn allow(granted: bool) -> Result<(), ChatError> {
     if granted {
         Ok(())
     } else {
+        metrics::rate_limited();
         Err(ChatError::RateLimited)
     }
 }

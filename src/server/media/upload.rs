@@ -21,6 +21,7 @@ use crate::error::ChatError;
 use crate::protocol::{human_size, is_invisible_format, Media, MediaKind, UserId, MAX_FILE_NAME_CHARS};
 use crate::server::clock::now_ms;
 use crate::server::failure::internal;
+use crate::server::metrics;
 use crate::server::store::{MediaStore, NewUpload};
 
 /// After refusing a body half-way, read (and drop) at most this much more
@@ -145,6 +146,7 @@ pub async fn receive(
         staged.discard().await;
         return Err(error.into());
     }
+    metrics::uploaded(size);
     // The sweep may have taken the preview of these bytes since it was
     // found on disk: make it again then.
     if preview.is_none() && thumb_mime.is_some() && !media.blobs.has_thumbnail(&sha256).await {

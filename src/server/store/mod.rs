@@ -49,6 +49,16 @@ pub use error::{StoreError, StoreResult};
 use crate::protocol::{ConversationId, ConversationSummary, InThread, Media, Message, ReadState, User, UserId};
 use crate::server::names::NameKeys;
 
+/// Copies the database `url` names to the new file `dest`, consistent as
+/// of one moment, while a server may be writing to it; the copy gets a new
+/// history epoch (restored, it rewinds `seq`: clients must start over).
+pub async fn backup(url: &str, dest: &std::path::Path) -> StoreResult<()> {
+    match url.split_once("://").map(|(scheme, _)| scheme) {
+        Some("sqlite") => sqlite::backup(url, dest).await,
+        _ => Err(StoreError::Unsupported(format!("{url}: `rtca backup` copies SQLite databases only"))),
+    }
+}
+
 /// Opens the store the URL names, by its scheme: `sqlite://FILE` (created
 /// if missing). `sink` hears of every commit of messages.
 pub async fn open(url: &str, connections: u32, sink: Option<Arc<dyn CommitSink>>) -> StoreResult<Arc<dyn Store>> {
@@ -470,4 +480,6 @@ pub trait Store: IdentityStore + MessageStore + RoomStore + MediaStore + 'static
     /// writes fail with [`StoreError::Closed`], later reads with the
     /// backend's own error.
     async fn close(&self);
+    /// Whether the database answers (readiness): a trivial query.
+    async fn ping(&self) -> StoreResult<()>;
 }

@@ -51,6 +51,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::backlog::Backlog;
+use crate::server::metrics;
 
 mod frames;
 mod listener;
@@ -192,6 +193,7 @@ impl Wire {
     /// Closes a connection that went past its budget.
     pub(crate) fn overflow(&self, why: &str) {
         tracing::info!(peer = %self.peer, why, "closing a connection that does not read what it is sent");
+        metrics::slow_consumer_closed();
         // Already shut down: nothing more to do.
         let _ = self.close(Shutdown::Both);
     }

@@ -28,7 +28,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
@@ -36,6 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::changes::{self, ChangeJob};
 use super::rows::{key_of, media};
 use crate::protocol::{ConversationId, InThread, Media, Message, Quote, Revision, User};
+use crate::server::metrics;
 use crate::server::store::{
     acknowledge, ChangeOutcome, CommitSink, Committed, MessageChange, NewGuest, NewMessage, OnCommit, StoreError,
     StoreResult,
@@ -240,8 +241,10 @@ fn run(mut connection: Connection, mut queue: mpsc::Receiver<Command>, sink: Opt
 /// whole batch at once rather than job by job, each after its own wait.
 fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, sink: Option<&dyn CommitSink>) {
     while !batch.is_empty() {
+        let started = Instant::now();
         match commit(connection, batch) {
             Ok(results) => {
+                let took = started.elapsed();
                 let mut committed = Vec::new();
                 let mut answers = Vec::with_capacity(batch.len());
                 for (job, (done, carried)) in batch.drain(..).zip(results) {
@@ -262,6 +265,8 @@ fn write_batch(connection: &mut Connection, batch: &mut Vec<Job>, sink: Option<&
                     }
                     answers.push((job.reply, done));
                 }
+                let changes = committed.iter().filter(|c| c.changed).count();
+                metrics::committed(committed.len() - changes, changes, took);
                 // Delivery first: the batch is in its queue, in commit order,
                 // before any caller wakes up. With nobody to deliver to, the
                 // acks still go: every stored message is acked.

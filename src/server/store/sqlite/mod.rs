@@ -63,6 +63,29 @@ impl SqliteStore {
     }
 }
 
+/// `store::backup` for SQLite: `VACUUM INTO` reads one snapshot (a reader
+/// in WAL mode: writers go on meanwhile) into a compact new file, whose
+/// history epoch is then renewed.
+pub(super) async fn backup(url: &str, dest: &std::path::Path) -> StoreResult<()> {
+    use sqlx::{ConnectOptions, Connection};
+    if tokio::fs::try_exists(dest).await.unwrap_or(true) {
+        return Err(StoreError::Unsupported(format!("{} exists already; back up to a new file", dest.display())));
+    }
+    let source = SqliteConnectOptions::from_str(url)?.read_only(true).busy_timeout(std::time::Duration::from_secs(10));
+    if !tokio::fs::try_exists(source.get_filename()).await.unwrap_or(false) {
+        return Err(StoreError::Unsupported(format!("{url}: no such database")));
+    }
+    let mut connection = source.connect().await?;
+    sqlx::query("VACUUM INTO ?").bind(dest.to_string_lossy().into_owned()).execute(&mut connection).await?;
+    connection.close().await?;
+    let mut copy = SqliteConnectOptions::new().filename(dest).connect().await?;
+    sqlx::query("UPDATE meta SET value = lower(hex(randomblob(8))) WHERE key = 'history_epoch'")
+        .execute(&mut copy)
+        .await?;
+    copy.close().await?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn close(&self) {
@@ -72,5 +95,10 @@ impl Store for SqliteStore {
         // other. sqlx's `close` returns once every connection is closed.
         self.pool.close().await;
         self.writer.close().await;
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 }
