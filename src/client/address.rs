@@ -31,6 +31,16 @@ pub fn push(conversation: &Conversation) {
     }
 }
 
+/// The message the address opens at, `?around={seq}#m-{id}` (a search
+/// hit's link): its id and `seq`.
+pub fn asked_message() -> Option<(i64, i64)> {
+    let location = web_sys::window()?.location();
+    let id = location.hash().ok()?.strip_prefix("#m-")?.parse().ok()?;
+    let search = location.search().ok()?;
+    let seq = search.trim_start_matches('?').split('&').find_map(|pair| pair.strip_prefix("around="))?.parse().ok()?;
+    Some((id, seq))
+}
+
 /// Back and Forward open the conversation their entry shows.
 pub fn follow_back_and_forward(chat: ChatState) {
     let Some(window) = web_sys::window() else { return };

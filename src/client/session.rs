@@ -82,6 +82,14 @@ pub fn start(chat: ChatState) {
     });
     CLIENT.with(|c| *c.borrow_mut() = Some(socket));
     watch_network(chat);
+    // A link to one message (a search hit): go to it once the page has
+    // followed the conversation to its newest, loading earlier pages.
+    if let Some((id, seq)) = address::asked_message() {
+        leptos::task::spawn_local(async move {
+            TimeoutFuture::new(100).await;
+            jump_to(chat, id, seq).await;
+        });
+    }
     // The server may have shown something other than the address asked for
     // (the lobby, for a room that is not there): say where we are.
     address::show(&chat.active.get_untracked());

@@ -130,6 +130,12 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
             <header class="topbar">
                 <h1 class="brand">"RTCA"</h1>
                 <ConnectionStatus/>
+                // A plain form: the results are a page of their own, with
+                // or without JavaScript (`server::http::search`).
+                <form class="search" method="get" action="/search" role="search">
+                    <input type="search" name="q" aria-label="Search messages" placeholder="Search"
+                        maxlength="200" data-testid="search-input"/>
+                </form>
                 <Show when=signed_in>
                     <span class="me">
                         "Signed in as "

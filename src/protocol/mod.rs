@@ -18,6 +18,7 @@ mod name_order;
 mod reading;
 mod reply;
 mod rooms;
+mod search;
 mod snapshot;
 mod typing;
 pub use address::{percent_decode, percent_encode, Page};
@@ -28,6 +29,7 @@ pub use name_order::by_name;
 pub use reading::*;
 pub use reply::*;
 pub use rooms::*;
+pub use search::*;
 pub use snapshot::{ChatSnapshot, RefusedForm};
 pub use typing::*;
 
@@ -102,6 +104,9 @@ pub mod event {
     /// Server → the other party of a private conversation: how far it was
     /// read (`Seen`).
     pub const SEEN: &str = "seen";
+    /// Client → server, with ack: `{q, before?}`, the messages I may read
+    /// that match (`SearchPage`), newest first.
+    pub const SEARCH: &str = "search";
 }
 
 /// Where the browser turns a session token into the session cookie (the

@@ -9,6 +9,7 @@
 //! - `changes`: edits, deletions and reactions, live and caught up with;
 //! - `typing`: who is typing, to the conversation only, coalesced;
 //! - `reading`: how far each person has read, across tabs, and "Seen";
+//! - `search`: only what one may read, on every path; Chinese, accents, filters, pages;
 //! - `presence`: crowds joining and leaving, batched and classic;
 //! - `rooms`: public and private rooms on every read and post path;
 //! - `accounts`: sign-up, sign-in, sign-out, registered names;
@@ -41,6 +42,7 @@ mod presence;
 mod reading;
 mod realtime;
 mod rooms;
+mod search;
 mod store;
 mod stuck_log;
 mod typing;

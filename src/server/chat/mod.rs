@@ -10,7 +10,8 @@
 //! - [`accounts`]: registered accounts and their passwords;
 //! - [`snapshot`]: what a chat page starts from;
 //! - [`typing`]: who is typing where;
-//! - [`reading`]: how far each person has read, and unread counts.
+//! - [`reading`]: how far each person has read, and unread counts;
+//! - [`search`]: finding what one may read.
 
 pub mod access;
 pub mod accounts;
@@ -20,5 +21,6 @@ pub mod identity;
 pub mod post;
 pub mod reading;
 pub mod rooms;
+pub mod search;
 pub mod snapshot;
 pub mod typing;

@@ -1,5 +1,5 @@
 //! What a socket can ask for: one small handler per client event, grouped
-//! by what they touch (`chat`, `changes`, `presence`, `reading`, `rooms`, `typing`), and `connect` for a
+//! by what they touch (`chat`, `changes`, `presence`, `reading`, `rooms`, `search`, `typing`), and `connect` for a
 //! socket's arrival and departure. Handlers stay thin: they read the
 //! request, call the rules in `server::chat`, and answer through their
 //! [`Responder`].
@@ -16,6 +16,7 @@ mod context;
 mod presence;
 mod reading;
 mod rooms;
+mod search;
 mod typing;
 
 use socketioxide::extract::{Event, SocketRef};
@@ -56,6 +57,7 @@ fn on(s: &SocketRef) {
     s.on(event::TYPING, typing::typing);
     s.on(event::READ, reading::read);
     s.on(event::READS, reading::reads);
+    s.on(event::SEARCH, search::search);
     s.on_fallback(unknown);
     s.on_disconnect(connect::disconnected);
 }

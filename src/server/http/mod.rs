@@ -12,6 +12,7 @@ mod operators;
 mod origin;
 mod pages;
 mod refusals;
+mod search;
 mod serve;
 
 use std::future::Future;
@@ -214,7 +215,11 @@ fn router(state: &AppState) -> Router {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
-    let mut app = Router::new().merge(operators::routes()).merge(media::routes());
+    let mut app = Router::new()
+        .merge(operators::routes())
+        .merge(media::routes())
+        .route("/search", get(search::page))
+        .route("/api/search", get(search::api));
     for path in CHAT_PATHS {
         app = app.route(path, get(pages::chat_page));
     }

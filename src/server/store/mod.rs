@@ -46,7 +46,9 @@ use async_trait::async_trait;
 
 pub use error::{StoreError, StoreResult};
 
-use crate::protocol::{ConversationId, ConversationSummary, InThread, Media, Message, ReadState, User, UserId};
+use crate::protocol::{
+    ConversationId, ConversationSummary, InThread, Media, Message, ReadState, SearchQuery, User, UserId,
+};
 use crate::server::names::NameKeys;
 
 /// Copies the database `url` names to the new file `dest`, consistent as
@@ -386,6 +388,19 @@ pub trait MessageStore: Send + Sync {
     async fn read_states(&self, user: UserId, conversations: &[(ConversationId, i64)]) -> StoreResult<Vec<ReadState>>;
     /// `user`'s private conversations, most recently active first.
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
+    /// Up to `limit` messages that `reader` (`None`: someone not signed
+    /// in) may read and that match `query`, older than the message
+    /// `before`, newest first: in the lobby and public rooms, private rooms
+    /// they are in, their own private conversations, never a deleted one.
+    /// Every word is found whatever its case and accents, and inside a run
+    /// of Chinese or Japanese characters.
+    async fn search(
+        &self,
+        reader: Option<UserId>,
+        query: &SearchQuery,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>>;
 }
 
 /// Rooms and who is in them.

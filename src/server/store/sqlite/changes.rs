@@ -9,6 +9,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction};
 
 use super::rows::{conversation_of_key, in_thread, media, revision, thread_summary};
+use super::search;
 use crate::protocol::{ConversationId, Message, Quote, Revision, User, UserId, LOBBY};
 use crate::server::store::{ChangeOutcome, Edit, MessageChange, OnCommit};
 
@@ -98,6 +99,9 @@ pub(super) fn apply(tx: &mut Transaction<'_>, job: &ChangeJob) -> rusqlite::Resu
             savepoint
                 .prepare_cached("UPDATE messages SET text = ?, edited_at = ?, change_seq = ? WHERE id = ?")?
                 .execute(rusqlite::params![text, job.at, change, job.id])?;
+            // Found by its new words only.
+            search::unindex(&savepoint, job.id)?;
+            search::index(&savepoint, job.id, text)?;
         }
         OwnedEdit::Delete => {
             // Nothing of what it said stays: not its text, not who reacted,
@@ -110,6 +114,7 @@ pub(super) fn apply(tx: &mut Transaction<'_>, job: &ChangeJob) -> rusqlite::Resu
                 .execute(rusqlite::params![job.at, change, job.id])?;
             savepoint.prepare_cached("DELETE FROM reactions WHERE message_id = ?")?.execute([job.id])?;
             savepoint.prepare_cached("DELETE FROM uploads WHERE message_id = ?")?.execute([job.id])?;
+            search::unindex(&savepoint, job.id)?;
         }
         OwnedEdit::React(_) => {
             savepoint

@@ -35,6 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::changes::{self, ChangeJob};
 use super::rows::{key_of, media};
+use super::search;
 use crate::protocol::{ConversationId, InThread, Media, Message, Quote, Revision, User};
 use crate::server::metrics;
 use crate::server::store::{
@@ -426,6 +427,8 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(W
         // Dropping the savepoint rolls this message back.
         return Ok((Written::ReplyRefused, Carried::default()));
     }
+    // Findable from this commit on; rolled back with it if it is refused.
+    search::index(&savepoint, id, &job.text)?;
     let quote = match answered {
         Some(_) => changes::read_message(&savepoint, id)?.and_then(|message| message.reply_to),
         None => None,

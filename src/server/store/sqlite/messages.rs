@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::group_commit::Written;
 use super::rows::{key_of, message_from_row};
 use super::SqliteStore;
-use crate::protocol::{ConversationId, ConversationSummary, Message, ReadState, User, UserId};
+use crate::protocol::{ConversationId, ConversationSummary, Message, ReadState, SearchQuery, User, UserId};
 use crate::server::store::{
     ChangeOutcome, Cursor, Insert, MessageChange, MessageStore, NewMessage, ReadMark, StoreError, StoreResult,
 };
@@ -94,6 +94,22 @@ impl MessageStore for SqliteStore {
 
     async fn mark_read(&self, user: UserId, conversation: &ConversationId, seq: i64) -> StoreResult<i64> {
         self.write_read(user, conversation, seq).await
+    }
+
+    async fn search(
+        &self,
+        reader: Option<UserId>,
+        query: &SearchQuery,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let ids = self.search_ids(reader, query, before, limit).await?;
+        let ids = serde_json::to_string(&ids).map_err(StoreError::backend)?;
+        let rows = sqlx::query(select_messages!("WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.id DESC"))
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(message_from_row).collect()
     }
 
     async fn mark_reads(&self, marks: &[ReadMark]) -> StoreResult<()> {

@@ -5,7 +5,8 @@
 //! its ack goes out. Chat messages and guest sign-ups are written by one
 //! thread, many to a commit (`group_commit`), and so are changes to
 //! messages (`changes`); everything else goes through the pool. One file per aggregate (`identity`, `messages`, `rooms`,
-//! `media`) implements its trait; `rows` decodes what they read.
+//! `media`) implements its trait; `rows` decodes what they read; `search`
+//! keeps the full-text index.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ mod media;
 mod messages;
 mod reading;
 mod rooms;
+mod search;
 
 use group_commit::Writer;
 
@@ -57,6 +59,10 @@ impl SqliteStore {
         let filled = identity::backfill_name_skeletons(&pool).await?;
         if filled > 0 {
             tracing::info!(users = filled, "stored the look-alike keys of existing names");
+        }
+        let indexed = search::backfill(&pool).await?;
+        if indexed > 0 {
+            tracing::info!(messages = indexed, "indexed the messages stored before search existed");
         }
         let writer = Writer::start(file, sink)?;
         Ok(SqliteStore { pool, writer })

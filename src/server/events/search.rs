@@ -1,0 +1,23 @@
+//! `search {q, before?}`: a page of the messages I may read that match.
+
+use socketioxide::extract::{SocketRef, State, TryData};
+
+use super::context::{payload, seat_user, throttle, Responder};
+use crate::protocol::SearchRequest;
+use crate::server::chat::search::search as find;
+use crate::server::limits::Action;
+use crate::server::state::AppState;
+
+pub async fn search(
+    s: SocketRef,
+    TryData(request): TryData<SearchRequest>,
+    State(state): State<AppState>,
+    reply: Responder,
+) {
+    let result = async {
+        throttle(&s, Action::Read)?;
+        let reader = seat_user(&s)?;
+        find(&state, reader.as_ref(), &payload(request)?).await
+    };
+    reply.send(result.await);
+}

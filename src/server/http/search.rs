@@ -1,0 +1,163 @@
+//! Search over HTTP: `GET /api/search?q=&before=` (JSON, for clients
+//! outside a browser: a bearer token or the session cookie) and the
+//! server-rendered page `GET /search?q=`, which needs no JavaScript: a
+//! list of hits, each a link to its conversation opened around it, and a
+//! link to older ones. Both read what the asker may read, through the same
+//! rules as the socket's `search` (`chat::search`).
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use leptos::prelude::*;
+
+use crate::chat_state::iso_instant;
+use crate::components::message_actions::escape;
+use crate::error::{ApiError, ChatError};
+use crate::protocol::{hit_address, percent_encode, SearchHit, SearchPage, SearchRequest};
+use crate::server::chat::identity::http_user;
+use crate::server::chat::search::search;
+use crate::server::delivery::wire::Peer;
+use crate::server::state::AppState;
+
+/// What one search costs the asker's read budget, in bytes: its reply is
+/// small, but each is a query over every message.
+const SEARCH_COST: usize = 64 * 1024;
+
+/// A search for whoever asks, charged to their address.
+async fn run(
+    state: &AppState,
+    peer: &Peer,
+    headers: &HeaderMap,
+    request: &SearchRequest,
+) -> Result<SearchPage, ChatError> {
+    let address = Some(peer.addr.ip());
+    state.limits.may_read(address)?;
+    state.limits.charge_read(address, SEARCH_COST);
+    let reader = http_user(state, headers).await?;
+    search(state, reader.as_ref(), request).await
+}
+
+fn status(error: &ChatError) -> StatusCode {
+    match error {
+        ChatError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ChatError::InvalidSession => StatusCode::UNAUTHORIZED,
+        ChatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+pub async fn api(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    request: Result<Query<SearchRequest>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let request = match request {
+        Ok(Query(request)) => request,
+        Err(rejection) => {
+            return (StatusCode::BAD_REQUEST, Json(ApiError::new("invalid_payload", rejection.body_text())))
+                .into_response()
+        }
+    };
+    match run(&state, &peer, &headers, &request).await {
+        Ok(page) => Json(page).into_response(),
+        Err(error) => (status(&error), Json(ApiError::from(error))).into_response(),
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    request: Result<Query<SearchRequest>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    // An address that cannot be read is a page with no search yet.
+    let request = request.map(|Query(request)| request).unwrap_or_default();
+    let (code, found) = match request.q.trim() {
+        "" => (StatusCode::OK, None),
+        _ => match run(&state, &peer, &headers, &request).await {
+            Ok(page) => (StatusCode::OK, Some(Ok(page))),
+            Err(error) => (status(&error), Some(Err(ApiError::from(error).message))),
+        },
+    };
+    (code, Html(render(&request.q, found))).into_response()
+}
+
+/// The page, as HTML: no script, every text escaped by the view.
+fn render(q: &str, found: Option<Result<SearchPage, String>>) -> String {
+    let q = q.to_owned();
+    let body = match found {
+        None => {
+            view! { <p class="search-empty">"Type words to find, and filters: in:#room, from:@name, has:file."</p> }
+                .into_any()
+        }
+        Some(Err(why)) => view! { <p class="notice" role="alert" data-testid="search-error">{why}</p> }.into_any(),
+        Some(Ok(page)) if page.hits.is_empty() => {
+            view! { <p class="search-empty" data-testid="search-none">"Nothing found."</p> }.into_any()
+        }
+        Some(Ok(page)) => {
+            let older = page.more.then(|| {
+                let before = page.hits.last().map(|hit| hit.id).unwrap_or_default();
+                let href = format!("/search?q={}&before={before}", percent_encode(&q));
+                view! { <a class="search-older" href=href data-testid="search-older">"Older results"</a> }
+            });
+            let hits = page.hits.into_iter().map(hit_row).collect::<Vec<_>>();
+            view! {
+                <ol class="search-hits" data-testid="search-hits">{hits}</ol>
+                {older}
+            }
+            .into_any()
+        }
+    };
+    let title =
+        if q.trim().is_empty() { "Search · RTCA".to_owned() } else { format!("{} · Search · RTCA", q.trim()) };
+    let html = view! {
+        <header class="topbar">
+            <a class="brand" href="/">"RTCA"</a>
+            <form class="search" method="get" action="/search" role="search">
+                <input type="search" name="q" value=q aria-label="Search messages" placeholder="Search" data-testid="search-input"/>
+                <button type="submit">"Search"</button>
+            </form>
+        </header>
+        <main class="search-page">{body}</main>
+    }
+    .to_html();
+    let title = escape(&title);
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/><meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\"/><meta name=\"color-scheme\" content=\"light dark\"/>\
+         <link rel=\"icon\" href=\"/favicon.ico\"/><title>{title}</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/rtca.css\"/></head><body>{html}</body></html>"
+    )
+}
+
+fn hit_row(hit: SearchHit) -> impl IntoView {
+    let href = hit_address(&hit);
+    let place = match (&hit.room, &hit.with) {
+        (Some(room), _) => format!("#{room}"),
+        (None, Some(with)) => format!("with {}", with.name),
+        (None, None) => String::new(),
+    };
+    let snippet = hit
+        .snippet
+        .into_iter()
+        .map(|piece| match piece.hit {
+            true => view! { <mark>{piece.text}</mark> }.into_any(),
+            false => piece.text.into_any(),
+        })
+        .collect::<Vec<_>>();
+    view! {
+        <li class="search-hit" data-testid="search-hit">
+            <a href=href>
+                <span class="search-place">{place}</span>
+                " · "
+                <span class="from">{hit.from.name}</span>
+                " · "
+                <time datetime=iso_instant(hit.at)>{iso_instant(hit.at).replace('T', " ").replace('Z', " UTC")}</time>
+                {hit.file.then_some(" · a file")}
+                <p class="search-snippet">{snippet}</p>
+            </a>
+        </li>
+    }
+}

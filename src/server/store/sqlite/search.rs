@@ -1,0 +1,214 @@
+//! Full-text search in SQLite: an FTS5 index of every message's text
+//! (`messages_search`, contentless: the text itself stays in `messages`).
+//!
+//! unicode61 finds Latin, Greek and Cyrillic words, whatever their case or
+//! accents, but takes a run of Chinese or Japanese characters for one
+//! word, so `你好` would never be found inside `你好世界`. What is indexed
+//! is therefore the text with each such run written as its overlapping
+//! pairs, and its last character alone (`你好 好世 世界 界`), as Lucene's CJK
+//! analyzer does; a query is written the same way, as a phrase of its
+//! pairs. A single character is a prefix (`"界"*`); so is a Latin word
+//! (`"hel"*` finds `hello`).
+//!
+//! The writer (`group_commit`, `changes`) keeps the index true in the same
+//! transaction as the message: indexed when stored, again when edited,
+//! out when deleted. Messages older than the index are indexed when the
+//! store opens (`backfill`).
+
+use sqlx::{Row, SqlitePool};
+
+use super::SqliteStore;
+use crate::protocol::{SearchQuery, UserId, LOBBY};
+use crate::server::store::StoreResult;
+
+/// Messages indexed per transaction while catching up at open.
+const BACKFILL_BATCH: i64 = 2_000;
+
+/// Whether `c` is written without spaces between words: Chinese,
+/// Japanese kana, Korean syllables.
+fn unspaced(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}'
+        | '\u{ac00}'..='\u{d7af}' | '\u{20000}'..='\u{2ffff}')
+}
+
+/// `text` as the index reads it: each run of unspaced characters as its
+/// overlapping pairs and its last character (`query` leaves that last one
+/// out: a phrase of pairs must be found inside a run, not at its end).
+fn indexed(text: &str, query: bool) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut run: Vec<char> = Vec::new();
+    let flush = |run: &mut Vec<char>, out: &mut String| {
+        if run.is_empty() {
+            return;
+        }
+        out.push(' ');
+        for pair in run.windows(2) {
+            out.extend(pair);
+            out.push(' ');
+        }
+        if run.len() == 1 || !query {
+            out.push(run[run.len() - 1]);
+        }
+        out.push(' ');
+        run.clear();
+    };
+    for c in text.chars() {
+        if unspaced(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// The FTS5 expression finding messages with every one of `words`: each
+/// word a phrase of what the index holds for it, a prefix when it is one
+/// Latin word or one character. `None` when there is no word.
+fn match_expression(words: &[String]) -> Option<String> {
+    let phrases: Vec<String> = words
+        .iter()
+        .map(|word| {
+            let tokens = indexed(word, true);
+            let tokens: Vec<&str> = tokens.split_whitespace().collect();
+            let one_char = tokens.len() == 1 && tokens[0].chars().count() == 1;
+            let prefix = tokens.len() == 1 && (one_char || !tokens[0].chars().any(unspaced));
+            // Inside double quotes every character is literal; a quote is
+            // written twice.
+            let phrase = format!("\"{}\"", tokens.join(" ").replace('"', "\"\""));
+            if prefix {
+                phrase + "*"
+            } else {
+                phrase
+            }
+        })
+        .collect();
+    (!phrases.is_empty()).then(|| phrases.join(" AND "))
+}
+
+/// Indexes message `id`, whose text is `text`.
+pub(super) fn index(tx: &rusqlite::Connection, id: i64, text: &str) -> rusqlite::Result<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    tx.prepare_cached("INSERT INTO messages_search (rowid, body) VALUES (?, ?)")?
+        .execute(rusqlite::params![id, indexed(text, false)])?;
+    Ok(())
+}
+
+/// Takes message `id` out of the index (deleted, or about to be indexed
+/// again with its new text).
+pub(super) fn unindex(tx: &rusqlite::Connection, id: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM messages_search WHERE rowid = ?")?.execute([id])?;
+    Ok(())
+}
+
+/// Indexes the messages stored before the index existed, a batch per
+/// transaction; `meta.search_indexed_upto` says how far it got, so a stop
+/// midway resumes. Runs before the writer starts.
+pub(super) async fn backfill(pool: &SqlitePool) -> StoreResult<u64> {
+    let mut indexed_now = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let upto: Option<i64> =
+            sqlx::query_scalar("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'search_indexed_upto'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        // Absent: the index is complete, and the writer keeps it so.
+        let Some(upto) = upto else { return Ok(indexed_now) };
+        let rows = sqlx::query("SELECT id, text FROM messages WHERE id > ? AND deleted_at IS NULL ORDER BY id LIMIT ?")
+            .bind(upto)
+            .bind(BACKFILL_BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
+        let Some(last) = rows.last().map(|row| row.try_get::<i64, _>("id")).transpose()? else {
+            sqlx::query("DELETE FROM meta WHERE key = 'search_indexed_upto'").execute(&mut *tx).await?;
+            tx.commit().await?;
+            return Ok(indexed_now);
+        };
+        for row in &rows {
+            let text: String = row.try_get("text")?;
+            if !text.is_empty() {
+                sqlx::query("INSERT INTO messages_search (rowid, body) VALUES (?, ?)")
+                    .bind(row.try_get::<i64, _>("id")?)
+                    .bind(indexed(&text, false))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        sqlx::query("UPDATE meta SET value = ? WHERE key = 'search_indexed_upto'").bind(last).execute(&mut *tx).await?;
+        tx.commit().await?;
+        indexed_now += rows.len() as u64;
+    }
+}
+
+impl SqliteStore {
+    /// The ids of up to `limit` messages `reader` may read that match
+    /// `query`, older than `before`, newest first.
+    pub(super) async fn search_ids(
+        &self,
+        reader: Option<UserId>,
+        query: &SearchQuery,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<i64>> {
+        let matching = match_expression(&query.words);
+        // Who may read what (`chat::access`): the lobby and public rooms,
+        // private rooms one is a member of, one's own private
+        // conversations. Deleted messages are never found.
+        let readable = "m.deleted_at IS NULL AND m.id < ?2
+             AND (?6 IS NULL OR m.room = ?6)
+             AND (?7 IS NULL OR m.user_id IN (SELECT id FROM users WHERE name = ?7 COLLATE NOCASE))
+             AND (NOT ?8 OR m.media_id IS NOT NULL)
+             AND CASE WHEN m.room LIKE 'dm:%' THEN ?3 IS NOT NULL AND (m.user_id = ?3 OR m.to_user_id = ?3)
+                      ELSE m.room = ?5
+                           OR EXISTS (SELECT 1 FROM rooms r WHERE r.name = m.room AND r.private = 0)
+                           OR EXISTS (SELECT 1 FROM room_members rm WHERE rm.room = m.room AND rm.user_id = ?3) END";
+        let sql = match matching {
+            // The index gives its matches newest first; the first `limit`
+            // readable ones end the walk.
+            Some(_) => format!(
+                "SELECT m.id FROM messages_search s JOIN messages m ON m.id = s.rowid
+                 WHERE messages_search MATCH ?1 AND {readable}
+                 ORDER BY s.rowid DESC LIMIT ?4"
+            ),
+            None => format!("SELECT m.id FROM messages m WHERE ?1 IS NULL AND {readable} ORDER BY m.id DESC LIMIT ?4"),
+        };
+        let ids = sqlx::query_scalar(&sql)
+            .bind(matching)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(reader)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(LOBBY)
+            .bind(query.room.as_deref())
+            .bind(query.from.as_deref())
+            .bind(query.files_only)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn unspaced_runs_are_indexed_as_pairs() {
+        assert_eq!(
+            indexed("hi 你好世界!", false).split_whitespace().collect::<Vec<_>>(),
+            ["hi", "你好", "好世", "世界", "界", "!"]
+        );
+        assert_eq!(indexed("你好", true).split_whitespace().collect::<Vec<_>>(), ["你好"]);
+        assert_eq!(indexed("界", true).split_whitespace().collect::<Vec<_>>(), ["界"]);
+        let words = |w: &[&str]| match_expression(&w.iter().map(|w| w.to_string()).collect::<Vec<_>>());
+        assert_eq!(words(&["你好世"]).unwrap(), "\"你好 好世\"");
+        assert_eq!(words(&["界", "Hel"]).unwrap(), "\"界\"* AND \"Hel\"*");
+        assert_eq!(words(&["a\"b"]).unwrap(), "\"a\"\"b\"*", "a quote stays inside its phrase");
+        assert_eq!(words(&[]), None);
+    }
+}
