@@ -16,7 +16,8 @@
 //!   happens to a message after it is sent (edits, deletion, reactions,
 //!   reply quotes, thread summaries, each numbered by a change counter);
 //!   `protocol::typing` and `protocol::reading` for who is typing and how
-//!   far each person has read; `protocol::address` for the
+//!   far each person has read; `protocol::search` for a search's query
+//!   (words and filters) and its hits; `protocol::address` for the
 //!   chat's addresses (`/`, `/r/…`, `/dm/…`), read by the server's pages
 //!   and the browser's Back and Forward alike.
 //!   `docs/protocol.md` is its prose twin.
@@ -78,11 +79,13 @@
 //!   request bodies on the clock (`http::body`), new Engine.IO sessions
 //!   per address (`http::handshake`), the pages' security headers
 //!   (`http::headers`), refused forms signed and checked
-//!   (`http::refusals`).
+//!   (`http::refusals`), search over HTTP and its page without
+//!   JavaScript (`http::search`), health, readiness and the metrics
+//!   address (`http::operators`).
 //! - `server::events`: one handler per client event, thin, grouped as
 //!   `chat` (`message`, `secret`, `history`, `conversations`), `changes`
 //!   (`edit`, `delete`, `react`, `changes`), `presence` (`online`,
-//!   `presence`), `reading` (`read`, `reads`), `typing` and `rooms`; `connect` identifies a socket at
+//!   `presence`), `reading` (`read`, `reads`), `search`, `typing` and `rooms`; `connect` identifies a socket at
 //!   CONNECT; `context` holds the `Responder` that acks and the socket's
 //!   seat and limits; `mod.rs` is the registration table.
 //! - `server::chat`: the rules, however a request arrives — `post` (one
@@ -94,7 +97,8 @@
 //!   may see, read and post where), `rooms`, `identity` (guests, sessions,
 //!   cookies, renames, the hourly sweep of expired sessions and abandoned
 //!   guests), `accounts` (argon2id passwords, off the runtime),
-//!   `snapshot` (what a page starts from).
+//!   `snapshot` (what a page starts from), `search` (what one may find,
+//!   and each hit's snippet).
 //! - `server::delivery`: the one way out — `Outbound` (to a conversation, a
 //!   user, a session, everyone), `ack` and `to_socket` (one socket);
 //!   `fanout` delivers what the store committed, in commit order, each
@@ -125,12 +129,15 @@
 //! - `server::media`: shared files — `upload` (streamed), `sniff` (the type
 //!   from the bytes), `thumbnail` (previews, off the runtime), `blobs`
 //!   (content-addressed storage), `serve` (Range, safe headers), `sweep`.
+//!   `store::sqlite::search` keeps the full-text index, in the writer's
+//!   transactions.
 //! - At the root: `state` (`AppState`, composed by `http::run`), `config`
 //!   (every setting, in the table `config::settings`), `limits` (rate
 //!   limits, read budgets and connection caps), `clock`,
 //!   `names` (when two names are one: up to case, or look-alikes by their
 //!   Unicode TS #39 skeleton), `failure` (a failure logged with
-//!   its causes, answered `internal`).
+//!   its causes, answered `internal`), `metrics` (what Prometheus reads:
+//!   names, buckets, the recorder).
 //!
 //! A message flows one way: browser composer → `client::session`'s outbox →
 //! socket → `events::chat` → `chat::post` → `store` (group commit) →
@@ -140,7 +147,8 @@
 //! message then names it, and the commit links the two.
 //!
 //! Outside `src/`: `tests/` (integration, against the real server),
-//! `end2end/` (Playwright), `fuzz/` (the codec's fuzz target), `bench/` (the
+//! `end2end/` (Playwright), `fuzz/` (the codec's fuzz target), `docs/`
+//! (the protocol, security, performance, deployment), `bench/` (the
 //! load generator and the plain-socketioxide floor, its own crate, and the
 //! Node + socket.io reference peer; see docs/performance.md), `migrations/`
 //! (SQLite schema).
