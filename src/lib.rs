@@ -125,12 +125,12 @@
 //!   deletions, reactions and thread summaries, written by that same
 //!   writer so they keep commit order with messages) and `reading`;
 //!   `store::read_marks` holds how far people read in memory, written in
-//!   batches every 2 s and read over the store's answers.
+//!   batches every 2 s and read over the store's answers;
+//!   `store::sqlite::search` keeps the full-text index in the writer's
+//!   transactions.
 //! - `server::media`: shared files — `upload` (streamed), `sniff` (the type
 //!   from the bytes), `thumbnail` (previews, off the runtime), `blobs`
 //!   (content-addressed storage), `serve` (Range, safe headers), `sweep`.
-//!   `store::sqlite::search` keeps the full-text index, in the writer's
-//!   transactions.
 //! - At the root: `state` (`AppState`, composed by `http::run`), `config`
 //!   (every setting, in the table `config::settings`), `limits` (rate
 //!   limits, read budgets and connection caps), `clock`,
