@@ -56,24 +56,25 @@ impl ReadMarks {
         self.lock().get(&(user, conversation.clone())).copied().unwrap_or(0)
     }
 
-    /// Writes the marks taken so far, in one transaction. On failure they
-    /// are put back under any newer ones (and logged), to go with the next
-    /// write.
+    /// Writes the marks taken so far, in one transaction. They stay
+    /// readable (`unwritten`) until it has committed, and then go unless a
+    /// newer one came meanwhile; on failure they all stay (and it is
+    /// logged), to go with the next write. A write cut short loses nothing.
     pub async fn write(&self, store: &dyn Store) {
-        let taken = std::mem::take(&mut *self.lock());
-        if taken.is_empty() {
+        let marks: Vec<ReadMark> =
+            self.lock().iter().map(|((user, conversation), seq)| ReadMark::new(*user, conversation, *seq)).collect();
+        if marks.is_empty() {
             return;
         }
-        let marks: Vec<ReadMark> =
-            taken.iter().map(|((user, conversation), seq)| ReadMark::new(*user, conversation, *seq)).collect();
         if let Err(error) = store.mark_reads(&marks).await {
             tracing::warn!(%error, marks = marks.len(), "could not write how far people have read; trying again");
-            let mut pending = self.lock();
-            for (key, seq) in taken {
-                if pending.len() < MAX_PENDING || pending.contains_key(&key) {
-                    let mark = pending.entry(key).or_insert(seq);
-                    *mark = (*mark).max(seq);
-                }
+            return;
+        }
+        let mut pending = self.lock();
+        for mark in marks {
+            let key = (mark.user, mark.conversation);
+            if pending.get(&key).is_some_and(|seq| *seq <= mark.seq) {
+                pending.remove(&key);
             }
         }
     }

@@ -28,11 +28,13 @@ impl SqliteStore {
         let marks: Vec<(UserId, String, i64)> =
             marks.iter().map(|mark| (mark.user, key_of(&mark.conversation), mark.seq.max(0))).collect();
         let marks = serde_json::to_string(&marks).map_err(StoreError::backend)?;
-        // One statement for all (`WHERE true` tells SQLite's parser the
-        // upsert is not part of the SELECT's join).
+        // One statement for all. A guest swept meanwhile has no row to
+        // point at (its foreign key would fail the whole statement), so its
+        // marks go with it.
         sqlx::query(
             "INSERT INTO read_state (user_id, room, seq)
-             SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true
+             SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = value ->> 0)
              ON CONFLICT (user_id, room) DO UPDATE SET seq = MAX(seq, excluded.seq)",
         )
         .bind(marks)
