@@ -71,7 +71,18 @@ async fn metrics_count_what_happens_on_their_own_address_and_logs_are_json() {
     let sent = 30 - refused;
     bob.event_where("message", |m| m["text"] == format!("m{}", sent - 1)).await;
 
-    let (status, page) = scrape().await;
+    // The last delivery is counted just after its frames go out.
+    let (status, page) = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (status, page) = scrape().await;
+            if samples(&page).get("rtca_delivery_seconds_count") == Some(&(sent as f64)) {
+                break (status, page);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("every delivery is counted");
     assert_eq!(status, 200);
     let got = samples(&page);
     let at = |series: &str| got.get(series).copied().unwrap_or_else(|| panic!("no {series} in:\n{page}"));
