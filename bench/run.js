@@ -75,6 +75,8 @@ const rtcaEnv = {
   RTCA_RATE_JOIN_CONNECTION: "1000:1000",
   RTCA_RATE_SEND_CONNECTION: "100000:100000",
   RTCA_RATE_SEND_USER: "100000:100000",
+  // Each durable writer opens a room of its own, 50 from one address.
+  RTCA_RATE_PUBLIC_ROOMS: "1000000:1000000",
   RTCA_SOCKET_BUFFER: "1024",
   RUST_LOG: "warn,rtca::server::http=info",
 };
