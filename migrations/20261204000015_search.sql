@@ -1,12 +1,12 @@
 -- Full-text search over messages (src/server/store/sqlite/search.rs).
 -- Contentless: the text stays in `messages`; the index holds it with each
 -- run of Chinese or Japanese characters written as overlapping pairs, so a
--- word inside such a run is found. unicode61 folds case and accents.
--- Deletions need `contentless_delete` (SQLite 3.43).
+-- word inside such a run is found. unicode61 folds case and accents. No
+-- row sizes (`columnsize=0`): hits are ordered by time, never ranked.
 CREATE VIRTUAL TABLE messages_search USING fts5(
     body,
     content = '',
-    contentless_delete = 1,
+    columnsize = 0,
     tokenize = 'unicode61 remove_diacritics 2'
 );
 -- The messages stored before now are indexed when the store opens, a

@@ -82,9 +82,12 @@ impl SearchQuery {
             return Err(ChatError::InvalidPayload(format!("a search is at most {MAX_QUERY_CHARS} characters")));
         }
         let mut query = SearchQuery::default();
+        // Control characters (NUL among them) are never part of a word.
+        let q: String = q.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
         for part in q.split_whitespace() {
             if let Some(room) = part.strip_prefix("in:") {
-                query.room = Some(room.trim_start_matches('#').to_owned()).filter(|r| !r.is_empty());
+                // Room names are lowercase.
+                query.room = Some(room.trim_start_matches('#').to_lowercase()).filter(|r| !r.is_empty());
             } else if let Some(from) = part.strip_prefix("from:") {
                 query.from = Some(from.trim_start_matches('@').to_owned()).filter(|f| !f.is_empty());
             } else if part == "has:file" {
@@ -132,6 +135,8 @@ mod tests {
             }
         );
         assert_eq!(SearchQuery::parse("from:@bo").unwrap().words, Vec::<String>::new());
+        let odd = SearchQuery::parse("a\u{0}b in:#Club").unwrap();
+        assert_eq!((odd.words, odd.room), (vec!["a".to_owned(), "b".to_owned()], Some("club".to_owned())));
         assert!(SearchQuery::parse("   ").is_err(), "nothing to look for");
         assert!(SearchQuery::parse("-- ** ").is_err(), "punctuation alone is nothing");
         assert!(SearchQuery::parse(&"a ".repeat(9)).is_err());

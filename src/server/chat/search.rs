@@ -4,6 +4,8 @@
 //! matched. The socket event, the HTTP API and the `/search` page all come
 //! here.
 
+use std::net::IpAddr;
+
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
@@ -11,15 +13,27 @@ use crate::error::ChatError;
 use crate::protocol::{Fragment, Message, SearchHit, SearchPage, SearchQuery, SearchRequest, User, SEARCH_PAGE};
 use crate::server::state::AppState;
 
+/// What one search costs its asker's address in read budget, in bytes
+/// (`RTCA_RATE_READ_BYTES_ADDRESS`): its reply is small, but each is a
+/// query over every message.
+pub const SEARCH_COST: usize = 64 * 1024;
+
 /// Characters of a hit's text shown before its first match.
 const CONTEXT_BEFORE: usize = 40;
 /// Characters a snippet holds at most.
 const SNIPPET_CHARS: usize = 160;
 
 /// A page of what `reader` (`None`: not signed in) may read that matches
-/// `request.q`, newest first.
-pub async fn search(state: &AppState, reader: Option<&User>, request: &SearchRequest) -> Result<SearchPage, ChatError> {
+/// `request.q`, newest first; charged to the asker's `address`.
+pub async fn search(
+    state: &AppState,
+    reader: Option<&User>,
+    address: Option<IpAddr>,
+    request: &SearchRequest,
+) -> Result<SearchPage, ChatError> {
     let query = SearchQuery::parse(&request.q)?;
+    state.limits.may_read(address)?;
+    state.limits.charge_read(address, SEARCH_COST);
     let found = state.store.search(reader.map(|u| u.id), &query, request.before, SEARCH_PAGE + 1).await?;
     let more = found.len() > SEARCH_PAGE;
     let hits = found.into_iter().take(SEARCH_PAGE).map(|message| hit(message, reader, &query.words)).collect();

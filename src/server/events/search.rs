@@ -2,7 +2,7 @@
 
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use super::context::{payload, seat_user, throttle, Responder};
+use super::context::{connection_limits, payload, seat_user, throttle, Responder};
 use crate::protocol::SearchRequest;
 use crate::server::chat::search::search as find;
 use crate::server::limits::Action;
@@ -17,7 +17,8 @@ pub async fn search(
     let result = async {
         throttle(&s, Action::Read)?;
         let reader = seat_user(&s)?;
-        find(&state, reader.as_ref(), &payload(request)?).await
+        let address = connection_limits(&s).and_then(|limits| limits.address());
+        find(&state, reader.as_ref(), address, &payload(request)?).await
     };
     reply.send(result.await);
 }

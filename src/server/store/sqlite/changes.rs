@@ -100,7 +100,7 @@ pub(super) fn apply(tx: &mut Transaction<'_>, job: &ChangeJob) -> rusqlite::Resu
                 .prepare_cached("UPDATE messages SET text = ?, edited_at = ?, change_seq = ? WHERE id = ?")?
                 .execute(rusqlite::params![text, job.at, change, job.id])?;
             // Found by its new words only.
-            search::unindex(&savepoint, job.id)?;
+            search::unindex(&savepoint, job.id, &found.text)?;
             search::index(&savepoint, job.id, text)?;
         }
         OwnedEdit::Delete => {
@@ -114,7 +114,7 @@ pub(super) fn apply(tx: &mut Transaction<'_>, job: &ChangeJob) -> rusqlite::Resu
                 .execute(rusqlite::params![job.at, change, job.id])?;
             savepoint.prepare_cached("DELETE FROM reactions WHERE message_id = ?")?.execute([job.id])?;
             savepoint.prepare_cached("DELETE FROM uploads WHERE message_id = ?")?.execute([job.id])?;
-            search::unindex(&savepoint, job.id)?;
+            search::unindex(&savepoint, job.id, &found.text)?;
         }
         OwnedEdit::React(_) => {
             savepoint

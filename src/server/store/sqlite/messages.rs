@@ -105,10 +105,12 @@ impl MessageStore for SqliteStore {
     ) -> StoreResult<Vec<Message>> {
         let ids = self.search_ids(reader, query, before, limit).await?;
         let ids = serde_json::to_string(&ids).map_err(StoreError::backend)?;
-        let rows = sqlx::query(select_messages!("WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.id DESC"))
-            .bind(ids)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(select_messages!(
+            "WHERE m.id IN (SELECT value FROM json_each(?)) AND m.deleted_at IS NULL ORDER BY m.id DESC"
+        ))
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(message_from_row).collect()
     }
 

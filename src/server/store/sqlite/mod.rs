@@ -81,14 +81,21 @@ pub(super) async fn backup(url: &str, dest: &std::path::Path) -> StoreResult<()>
     if !tokio::fs::try_exists(source.get_filename()).await.unwrap_or(false) {
         return Err(StoreError::Unsupported(format!("{url}: no such database")));
     }
+    // Made under another name and renamed once whole, so a copy that
+    // failed midway is never taken for a backup with the old epoch.
+    let partial = std::path::PathBuf::from(format!("{}.partial", dest.display()));
+    if tokio::fs::try_exists(&partial).await.unwrap_or(true) {
+        return Err(StoreError::Unsupported(format!("{} is left from a failed backup; remove it", partial.display())));
+    }
     let mut connection = source.connect().await?;
-    sqlx::query("VACUUM INTO ?").bind(dest.to_string_lossy().into_owned()).execute(&mut connection).await?;
+    sqlx::query("VACUUM INTO ?").bind(partial.to_string_lossy().into_owned()).execute(&mut connection).await?;
     connection.close().await?;
-    let mut copy = SqliteConnectOptions::new().filename(dest).connect().await?;
+    let mut copy = SqliteConnectOptions::new().filename(&partial).connect().await?;
     sqlx::query("UPDATE meta SET value = lower(hex(randomblob(8))) WHERE key = 'history_epoch'")
         .execute(&mut copy)
         .await?;
     copy.close().await?;
+    tokio::fs::rename(&partial, dest).await?;
     Ok(())
 }
 

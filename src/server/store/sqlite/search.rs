@@ -11,9 +11,12 @@
 //! (`"hel"*` finds `hello`).
 //!
 //! The writer (`group_commit`, `changes`) keeps the index true in the same
-//! transaction as the message: indexed when stored, again when edited,
-//! out when deleted. Messages older than the index are indexed when the
-//! store opens (`backfill`).
+//! transaction as the message: indexed when stored; when edited or
+//! deleted, its old words taken out (FTS5's `delete` command, given the
+//! text as it was indexed) and its new ones put in. Messages stored before
+//! the index existed are indexed when the store opens ([`backfill`]).
+//! `columnsize=0`: nothing ranks hits by length, so no row sizes are kept
+//! (finding 34 measures what the index costs the writer).
 
 use sqlx::{Row, SqlitePool};
 
@@ -33,12 +36,14 @@ fn unspaced(c: char) -> bool {
 }
 
 /// `text` as the index reads it: each run of unspaced characters as its
-/// overlapping pairs and its last character (`query` leaves that last one
-/// out: a phrase of pairs must be found inside a run, not at its end).
+/// overlapping pairs and its last character. A `query` leaves that last
+/// character out of a run that ends it (the run may go on in a message:
+/// `你好` is in `你好世界`, whose tokens after `你好` are `好世`), unless it
+/// is the run's only one.
 fn indexed(text: &str, query: bool) -> String {
     let mut out = String::with_capacity(text.len() * 2);
     let mut run: Vec<char> = Vec::new();
-    let flush = |run: &mut Vec<char>, out: &mut String| {
+    let flush = |run: &mut Vec<char>, out: &mut String, ends_text: bool| {
         if run.is_empty() {
             return;
         }
@@ -47,7 +52,7 @@ fn indexed(text: &str, query: bool) -> String {
             out.extend(pair);
             out.push(' ');
         }
-        if run.len() == 1 || !query {
+        if run.len() == 1 || !(query && ends_text) {
             out.push(run[run.len() - 1]);
         }
         out.push(' ');
@@ -57,25 +62,32 @@ fn indexed(text: &str, query: bool) -> String {
         if unspaced(c) {
             run.push(c);
         } else {
-            flush(&mut run, &mut out);
+            flush(&mut run, &mut out, false);
             out.push(c);
         }
     }
-    flush(&mut run, &mut out);
+    flush(&mut run, &mut out, true);
     out
 }
 
+/// Latin words shorter than this are matched whole, not as a prefix: a
+/// prefix of one or two letters would merge a large part of the index.
+const MIN_PREFIX_CHARS: usize = 3;
+
 /// The FTS5 expression finding messages with every one of `words`: each
-/// word a phrase of what the index holds for it, a prefix when it is one
-/// Latin word or one character. `None` when there is no word.
+/// word a phrase of what the index holds for it, ending in a prefix when
+/// it ends in one unspaced character (the start of a pair) or is one Latin
+/// word of a few letters or more. `None` when there is no word.
 fn match_expression(words: &[String]) -> Option<String> {
     let phrases: Vec<String> = words
         .iter()
         .map(|word| {
             let tokens = indexed(word, true);
             let tokens: Vec<&str> = tokens.split_whitespace().collect();
-            let one_char = tokens.len() == 1 && tokens[0].chars().count() == 1;
-            let prefix = tokens.len() == 1 && (one_char || !tokens[0].chars().any(unspaced));
+            let last = tokens.last().copied().unwrap_or_default();
+            let ends_in_one = last.chars().count() == 1 && last.chars().all(unspaced);
+            let latin = tokens.len() == 1 && !last.chars().any(unspaced) && last.chars().count() >= MIN_PREFIX_CHARS;
+            let prefix = ends_in_one || latin;
             // Inside double quotes every character is literal; a quote is
             // written twice.
             let phrase = format!("\"{}\"", tokens.join(" ").replace('"', "\"\""));
@@ -89,7 +101,7 @@ fn match_expression(words: &[String]) -> Option<String> {
     (!phrases.is_empty()).then(|| phrases.join(" AND "))
 }
 
-/// Indexes message `id`, whose text is `text`.
+/// Indexes message `id`, whose text is `text`, in the writer's transaction.
 pub(super) fn index(tx: &rusqlite::Connection, id: i64, text: &str) -> rusqlite::Result<()> {
     if text.is_empty() {
         return Ok(());
@@ -99,16 +111,22 @@ pub(super) fn index(tx: &rusqlite::Connection, id: i64, text: &str) -> rusqlite:
     Ok(())
 }
 
-/// Takes message `id` out of the index (deleted, or about to be indexed
-/// again with its new text).
-pub(super) fn unindex(tx: &rusqlite::Connection, id: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached("DELETE FROM messages_search WHERE rowid = ?")?.execute([id])?;
+/// Takes message `id`, whose text was `old_text`, out of the index (it is
+/// being edited or deleted). A contentless index forgets a row only when
+/// told the very words it indexed for it: `indexed` gives them again.
+pub(super) fn unindex(tx: &rusqlite::Connection, id: i64, old_text: &str) -> rusqlite::Result<()> {
+    if old_text.is_empty() {
+        return Ok(());
+    }
+    tx.prepare_cached("INSERT INTO messages_search (messages_search, rowid, body) VALUES ('delete', ?, ?)")?
+        .execute(rusqlite::params![id, indexed(old_text, false)])?;
     Ok(())
 }
 
 /// Indexes the messages stored before the index existed, a batch per
 /// transaction; `meta.search_indexed_upto` says how far it got, so a stop
-/// midway resumes. Runs before the writer starts.
+/// midway resumes, and goes once all are (from then on the writer keeps
+/// the index whole). Runs before the writer starts.
 pub(super) async fn backfill(pool: &SqlitePool) -> StoreResult<u64> {
     let mut indexed_now = 0;
     loop {
@@ -117,7 +135,6 @@ pub(super) async fn backfill(pool: &SqlitePool) -> StoreResult<u64> {
             sqlx::query_scalar("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'search_indexed_upto'")
                 .fetch_optional(&mut *tx)
                 .await?;
-        // Absent: the index is complete, and the writer keeps it so.
         let Some(upto) = upto else { return Ok(indexed_now) };
         let rows = sqlx::query("SELECT id, text FROM messages WHERE id > ? AND deleted_at IS NULL ORDER BY id LIMIT ?")
             .bind(upto)
@@ -205,10 +222,14 @@ mod tests {
         );
         assert_eq!(indexed("你好", true).split_whitespace().collect::<Vec<_>>(), ["你好"]);
         assert_eq!(indexed("界", true).split_whitespace().collect::<Vec<_>>(), ["界"]);
+        // A run inside a word keeps its last character, as in a message.
+        assert_eq!(indexed("东京2024", true).split_whitespace().collect::<Vec<_>>(), ["东京", "京", "2024"]);
         let words = |w: &[&str]| match_expression(&w.iter().map(|w| w.to_string()).collect::<Vec<_>>());
         assert_eq!(words(&["你好世"]).unwrap(), "\"你好 好世\"");
         assert_eq!(words(&["界", "Hel"]).unwrap(), "\"界\"* AND \"Hel\"*");
-        assert_eq!(words(&["a\"b"]).unwrap(), "\"a\"\"b\"*", "a quote stays inside its phrase");
+        assert_eq!(words(&["a你"]).unwrap(), "\"a 你\"*", "a word ending in one character goes on");
+        assert_eq!(words(&["ab"]).unwrap(), "\"ab\"", "two letters are a whole word");
+        assert_eq!(words(&["a\"bc"]).unwrap(), "\"a\"\"bc\"*", "a quote stays inside its phrase");
         assert_eq!(words(&[]), None);
     }
 }
