@@ -55,6 +55,9 @@ const scenarios = [
   { name: "page", rtcaOnly: true, full: "--scenario page --messages 50 --requests 300", smoke: "--scenario page --messages 50 --requests 10" },
   // RTCA only: typing and reactions, which the peer does not have. Fifty
   // typists and 100 reactions a second among 1 000 in one room.
+  // RTCA only: the peer has no search. A million messages, then two-word
+  // searches one after another (#20's figure).
+  { name: "search", rtcaOnly: true, full: "--scenario search --clients 50 --senders 50 --room-size 1 --messages 1000000 --requests 300", smoke: "--scenario search --clients 4 --senders 4 --room-size 1 --messages 400 --requests 10" },
   { name: "chatter", rtcaOnly: true, full: "--scenario chatter --clients 1000 --senders 50 --rate 100 --duration 10", smoke: "--scenario chatter --clients 20 --senders 4 --rate 10 --duration 2" },
   // Only with --only ramp: it takes as long as all the others together.
   { name: "ramp", optional: true, full: "--scenario ramp --clients 1000 --senders 30 --rates 40,80,150,300 --duration 5", smoke: "--scenario ramp --clients 10 --senders 2 --rates 5,10 --duration 1" },
@@ -75,6 +78,8 @@ const rtcaEnv = {
   RTCA_RATE_JOIN_CONNECTION: "1000:1000",
   RTCA_RATE_SEND_CONNECTION: "100000:100000",
   RTCA_RATE_SEND_USER: "100000:100000",
+  // The search scenario's reader asks hundreds of times in a row.
+  RTCA_RATE_READ: "100000:100000",
   // Each durable writer opens a room of its own, 50 from one address.
   RTCA_RATE_PUBLIC_ROOMS: "1000000:1000000",
   RTCA_SOCKET_BUFFER: "1024",
@@ -230,6 +235,11 @@ const figures = {
     ["acked msg/s", (r) => r.acked_per_s, false],
     ["p99 ms", (r) => r.latency_ms.p99, true],
     ["server µs/message", (r) => r.server?.cpu_us_per_delivery, true],
+  ],
+  search: [
+    ["search p50 ms", (r) => r.search_ms.p50, true],
+    ["search p99 ms", (r) => r.search_ms.p99, true],
+    ["fill msg/s", (r) => r.fill_per_s, false],
   ],
   chatter: [
     ["typing frames/socket/s", (r) => r.typing_frames_per_socket_s, true],

@@ -31,7 +31,9 @@
 //! one lobby. Without it everyone talks in the lobby.
 //!
 //! - `chatter` (RTCA only, `chatter.rs`): typing and reactions in a crowd;
-//!   frames per socket per second, and server CPU.
+//!   frames per socket per second, and server CPU;
+//! - `search` (RTCA only, `search.rs`): two-word searches over a million
+//!   stored messages, one after another; their latency.
 //!
 //! The last line of output is `RESULT {json}` for `bench/run.js`.
 
@@ -50,6 +52,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod chatter;
 mod proc_stats;
+mod search;
 
 use proc_stats::CpuSample;
 
@@ -121,7 +124,7 @@ impl Args {
 }
 
 const USAGE: &str =
-    "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable|page|chatter]
+    "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable|page|chatter|search]
   [--clients N] [--senders S] [--rate MSG_PER_S] [--rates R1,R2,..] [--duration SECS]
   [--server-pid PID] [--threads N] [--connect-concurrency N] [--room-size K] [--messages N] [--requests N]";
 
@@ -170,6 +173,7 @@ async fn run(args: Args) -> Result<Value, String> {
         "durable" => durable(&args).await,
         "page" => page(&args).await,
         "chatter" => chatter::chatter(&args).await,
+        "search" => search::search(&args).await,
         other => Err(format!("unknown scenario {other}\n{USAGE}")),
     }
 }
