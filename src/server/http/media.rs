@@ -155,17 +155,6 @@ struct MediaError(ChatError);
 
 impl IntoResponse for MediaError {
     fn into_response(self) -> Response {
-        let status = match &self.0 {
-            ChatError::NotOnline | ChatError::InvalidSession => StatusCode::UNAUTHORIZED,
-            ChatError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ChatError::UnsupportedFile => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ChatError::UnreadableImage => StatusCode::UNPROCESSABLE_ENTITY,
-            ChatError::TooManyUploads | ChatError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ChatError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            ChatError::NoSuchMedia => StatusCode::NOT_FOUND,
-            ChatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        (status, Json(ApiError::from(self.0))).into_response()
+        (super::status_of(&self.0), Json(ApiError::from(self.0))).into_response()
     }
 }

@@ -231,6 +231,23 @@ fn router(state: &AppState) -> Router {
 }
 
 /// `429 Too Many Requests`, with when to try again and why.
+/// The HTTP status for a refusal of the chat's rules (files, search).
+fn status_of(error: &crate::error::ChatError) -> axum::http::StatusCode {
+    use crate::error::ChatError;
+    use axum::http::StatusCode;
+    match error {
+        ChatError::NotOnline | ChatError::InvalidSession => StatusCode::UNAUTHORIZED,
+        ChatError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        ChatError::UnsupportedFile => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ChatError::UnreadableImage => StatusCode::UNPROCESSABLE_ENTITY,
+        ChatError::TooManyUploads | ChatError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ChatError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+        ChatError::NoSuchMedia => StatusCode::NOT_FOUND,
+        ChatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
 fn too_many_requests(why: impl std::fmt::Display) -> axum::response::Response {
     use axum::response::IntoResponse;
     let retry = [(axum::http::header::RETRY_AFTER, "5")];

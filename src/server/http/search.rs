@@ -31,15 +31,6 @@ async fn run(
     search(state, reader.as_ref(), Some(peer.addr.ip()), request).await
 }
 
-fn status(error: &ChatError) -> StatusCode {
-    match error {
-        ChatError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ChatError::InvalidSession => StatusCode::UNAUTHORIZED,
-        ChatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    }
-}
-
 pub async fn api(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<Peer>,
@@ -55,7 +46,7 @@ pub async fn api(
     };
     match run(&state, &peer, &headers, &request).await {
         Ok(page) => Json(page).into_response(),
-        Err(error) => (status(&error), Json(ApiError::from(error))).into_response(),
+        Err(error) => (super::status_of(&error), Json(ApiError::from(error))).into_response(),
     }
 }
 
@@ -71,7 +62,7 @@ pub async fn page(
         "" => (StatusCode::OK, None),
         _ => match run(&state, &peer, &headers, &request).await {
             Ok(page) => (StatusCode::OK, Some(Ok(page))),
-            Err(error) => (status(&error), Some(Err(ApiError::from(error).message))),
+            Err(error) => (super::status_of(&error), Some(Err(ApiError::from(error).message))),
         },
     };
     (code, Html(render(&request.q, found))).into_response()

@@ -81,12 +81,7 @@ impl ReadMarks {
 
     /// Every [`WRITE_EVERY`], for the server's life.
     pub async fn write_every(self: Arc<Self>, store: Arc<dyn Store>) {
-        let mut ticks = tokio::time::interval(WRITE_EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            self.write(store.as_ref()).await;
-        }
+        crate::server::clock::every(WRITE_EVERY, || self.write(store.as_ref())).await;
     }
 }
 
