@@ -12,13 +12,15 @@
 use leptos::prelude::*;
 
 use crate::components::chat_page::ChatPage;
+use crate::preferences::Theme;
 use crate::protocol::Page;
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        // The reader's theme, from its cookie, so the first paint is right.
+        <html lang="en" data-theme=Theme::current().attribute()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>

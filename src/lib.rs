@@ -39,6 +39,8 @@
 //!   upload, record, rooms, go online) behind one trait: the browser's
 //!   implementation hands each to `client/`, the server's does nothing. No
 //!   component knows which side it runs on.
+//! - [`preferences`]: the reader's theme (light, dark, the system's), kept in
+//!   a cookie the server renders the first paint from.
 //! - [`app`]: the HTML shell, and which address shows what (no client-side
 //!   router: the page never navigates).
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
@@ -46,7 +48,8 @@
 //!   `media`, `image_viewer`, `room_members`, `connection_status`,
 //!   `message` (one message: its place, quote, tombstone, thread),
 //!   `message_actions` (reactions and a message's menu, as escaped markup
-//!   with plain forms), `thread` (a thread beside the conversation)),
+//!   with plain forms), `thread` (a thread beside the conversation),
+//!   `theme_switch` (light, dark or the system's)),
 //!   each with the server functions it calls; `forms` reads the refusal a
 //!   plain form post comes back with; `icons` holds the inline SVG icons.
 //!   `chat_page` carries the page's snapshot as JSON for hydration.
@@ -164,6 +167,7 @@ pub mod chat_state;
 pub mod components;
 pub mod engine_io;
 pub mod error;
+pub mod preferences;
 pub mod protocol;
 
 #[cfg(feature = "hydrate")]

@@ -26,12 +26,19 @@ export interface PageOptions {
   viewport?: { width: number; height: number };
   /** The browser's time zone (an IANA name), instead of the machine's. */
   timezoneId?: string;
+  /** What the browser reports for `prefers-color-scheme`. */
+  colorScheme?: "light" | "dark";
+  /** The browser's language (its `Accept-Language`). */
+  locale?: string;
+  /** A phone: a mobile viewport with touch. */
+  isMobile?: boolean;
+  hasTouch?: boolean;
   /** Runs on the new context before the page loads (to route its traffic, say). */
   prepare?: (context: BrowserContext) => Promise<void>;
 }
 
 export async function openPage(browser: Browser, options: PageOptions = {}): Promise<ChatUser> {
-  const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true, viewport: options.viewport, timezoneId: options.timezoneId });
+  const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true, viewport: options.viewport, timezoneId: options.timezoneId, colorScheme: options.colorScheme, locale: options.locale, isMobile: options.isMobile, hasTouch: options.hasTouch });
   await options.prepare?.(context);
   const page = await context.newPage();
   const errors: string[] = [];

@@ -10,6 +10,7 @@ use super::connection_status::ConnectionStatus;
 use super::conversation::ConversationView;
 use super::join_form::JoinForm;
 use super::people::People;
+use super::theme_switch::ThemeSwitch;
 use super::thread::ThreadPanel;
 use crate::actions::{Actions, ChatActions};
 use crate::chat_state::ChatState;
@@ -132,7 +133,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                 <ConnectionStatus/>
                 // A plain form: the results are a page of their own, with
                 // or without JavaScript (`server::http::search`).
-                <form class="search" method="get" action="/search" role="search">
+                <form class="search" method="get" action="/search" role="search" aria-label="Message search">
                     <input type="search" name="q" aria-label="Search messages" placeholder="Search"
                         maxlength="200" data-testid="search-input"/>
                 </form>
@@ -143,6 +144,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                     </span>
                     <SignOut/>
                 </Show>
+                <ThemeSwitch/>
             </header>
             <aside class="sidebar">
                 <People/>

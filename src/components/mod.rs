@@ -18,4 +18,5 @@ pub mod message_actions;
 pub mod people;
 pub mod room_members;
 pub mod rooms;
+pub mod theme_switch;
 pub mod thread;

@@ -48,7 +48,7 @@ pub fn RoomList() -> impl IntoView {
                 </details>
             </Show>
             <h2>"Browse rooms"</h2>
-            <form class="find-room" method="get" role="search" on:submit=move |ev| {
+            <form class="find-room" method="get" role="search" aria-label="Find rooms" on:submit=move |ev| {
                 ev.prevent_default();
                 find(None);
             }>

@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use crate::chat_state::iso_instant;
 use crate::components::message_actions::escape;
 use crate::error::{ApiError, ChatError};
+use crate::preferences::Theme;
 use crate::protocol::{hit_address, percent_encode, SearchHit, SearchPage, SearchRequest};
 use crate::server::chat::identity::http_user;
 use crate::server::chat::search::search;
@@ -65,11 +66,15 @@ pub async fn page(
             Err(error) => (super::status_of(&error), Some(Err(ApiError::from(error).message))),
         },
     };
-    (code, Html(render(&request.q, found))).into_response()
+    let theme = headers
+        .get(axum::http::header::COOKIE)
+        .and_then(|value| value.to_str().ok())
+        .map_or(Theme::System, Theme::from_cookie_header);
+    (code, Html(render(&request.q, found, theme))).into_response()
 }
 
 /// The page, as HTML: no script, every text escaped by the view.
-fn render(q: &str, found: Option<Result<SearchPage, String>>) -> String {
+fn render(q: &str, found: Option<Result<SearchPage, String>>, theme: Theme) -> String {
     let q = q.to_owned();
     let body = match found {
         None => {
@@ -99,7 +104,7 @@ fn render(q: &str, found: Option<Result<SearchPage, String>>) -> String {
     let html = view! {
         <header class="topbar">
             <a class="brand" href="/">"RTCA"</a>
-            <form class="search" method="get" action="/search" role="search">
+            <form class="search" method="get" action="/search" role="search" aria-label="Message search">
                 <input type="search" name="q" value=q aria-label="Search messages" placeholder="Search" data-testid="search-input"/>
                 <button type="submit">"Search"</button>
             </form>
@@ -108,8 +113,10 @@ fn render(q: &str, found: Option<Result<SearchPage, String>>) -> String {
     }
     .to_html();
     let title = escape(&title);
+    // Only ever "light" or "dark": nothing from the request is written here.
+    let theme = theme.attribute().map(|value| format!(" data-theme=\"{value}\"")).unwrap_or_default();
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/><meta name=\"viewport\" \
+        "<!DOCTYPE html><html lang=\"en\"{theme}><head><meta charset=\"utf-8\"/><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"/><meta name=\"color-scheme\" content=\"light dark\"/>\
          <link rel=\"icon\" href=\"/favicon.ico\"/><title>{title}</title>\
          <link rel=\"stylesheet\" href=\"/pkg/rtca.css\"/></head><body>{html}</body></html>"

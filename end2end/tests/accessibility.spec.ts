@@ -1,0 +1,109 @@
+// Accessible to all: axe-core finds no serious or critical violation in any
+// main state of the chat, in the light theme and the dark one.
+import AxeBuilder from "@axe-core/playwright";
+import { BrowserContext, Page } from "@playwright/test";
+import { png, attach, throttleUploads } from "./files";
+import { test, expect, openPage, joinAs, uniqueName, send, message, openNewRoom, onlineUser, baseUrl, PageOptions } from "./fixtures";
+
+/** Fails with every serious or critical violation axe finds on `page` now, named by `state`. */
+async function expectAccessible(page: Page, state: string) {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const grave = violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(" ")}: ${n.failureSummary}`).join("\n")}`);
+  expect(grave, `axe, ${state}`).toEqual([]);
+}
+
+for (const colorScheme of ["light", "dark"] as const) {
+  const options: PageOptions = { colorScheme };
+
+  test(`${colorScheme}: the forms before joining, with their errors`, async ({ browser, users }) => {
+    const visitor = await openPage(browser, options);
+    users.push(visitor);
+    const { page } = visitor;
+    await expect(page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+    await expectAccessible(page, "first visit");
+    await page.getByLabel("Account name", { exact: true }).fill(uniqueName("nobody"));
+    await page.getByLabel("Password", { exact: true }).fill("not a password at all");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByTestId("account-error")).not.toBeEmpty();
+    await page.locator("details.sign-up summary").click();
+    await page.getByLabel("New account name", { exact: true }).fill(uniqueName("new"));
+    await page.getByLabel("New password", { exact: true }).fill("short");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expectAccessible(page, "sign-in and sign-up errors");
+  });
+
+  test(`${colorScheme}: the lobby, a room, a private conversation and a thread`, async ({ browser, users }) => {
+    const alice = await joinAs(browser, uniqueName("alice"), options);
+    const bob = await joinAs(browser, uniqueName("bob"), options);
+    users.push(alice, bob);
+    const hello = `hello from ${bob.name}`;
+    await send(bob.page, hello);
+    await send(alice.page, `and from ${alice.name}`);
+    await expect(message(alice.page, hello)).toHaveCount(1);
+    await expectAccessible(alice.page, "lobby");
+
+    const row = message(alice.page, hello);
+    await row.hover();
+    await row.getByTestId("message-menu").locator(":scope > summary").click();
+    await expectAccessible(alice.page, "a message's menu");
+    await row.getByTestId("message-menu").getByRole("button", { name: "Reply in thread" }).click();
+    await expect(alice.page.getByTestId("thread")).toBeVisible();
+    await expectAccessible(alice.page, "a thread");
+
+    await openNewRoom(alice.page);
+    await alice.page.getByLabel("New room name").fill(`Room ${alice.name}`);
+    await alice.page.getByRole("button", { name: "Create" }).click();
+    await expect(alice.page.getByTestId("conversation-title")).toHaveText(`# Room ${alice.name}`);
+    await send(alice.page, "first in the room");
+    await expectAccessible(alice.page, "a room");
+
+    await onlineUser(alice.page, bob.name).click();
+    await expect(alice.page.getByTestId("conversation-title")).toContainText(bob.name);
+    await send(alice.page, "just between us");
+    await expectAccessible(alice.page, "a private conversation");
+  });
+
+  test(`${colorScheme}: uploading, recording, and the connection lost`, async ({ browser, users }) => {
+    const alice = await joinAs(browser, uniqueName("alice"), options);
+    users.push(alice);
+    const { page } = alice;
+    await throttleUploads(page, 40 * 1024);
+    await attach(page, "slow.png", "image/png", png(600, 600, true));
+    await expect(page.getByTestId("upload").locator("progress")).toBeVisible();
+    await expectAccessible(page, "the upload tray mid-upload");
+    await page.getByTestId("upload").getByRole("button", { name: "Cancel" }).click();
+
+    const voice = page.getByTestId("voice");
+    await voice.getByRole("button", { name: "Record a voice message" }).click();
+    await expect(voice.getByRole("status")).toHaveText("● Recording");
+    await expectAccessible(page, "the recorder");
+    await voice.getByRole("button", { name: "Stop" }).click();
+    await expect(voice.getByTestId("voice-preview")).toBeVisible();
+    await expectAccessible(page, "a recording's preview");
+
+    await alice.context.setOffline(true);
+    await expect(page.getByTestId("connection-status")).not.toHaveAttribute("data-state", "connected");
+    await expectAccessible(page, "the connection lost");
+    await alice.context.setOffline(false);
+    await expect(page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+  });
+
+  test(`${colorScheme}: the pages without JavaScript, and search`, async ({ browser, users }) => {
+    // axe is a script itself, so the page keeps JavaScript but never gets
+    // its WASM: what it shows is the server's page, as without JavaScript.
+    const withoutWasm = async (context: BrowserContext) => {
+      await context.route(/\/pkg\/rtca\.js$/, (route) =>
+        route.fulfill({ contentType: "text/javascript", body: "export default async function () {}\nexport function hydrate() {}" }),
+      );
+    };
+    const reader = await openPage(browser, { ...options, prepare: withoutWasm });
+    users.push(reader);
+    await expect(reader.page.getByLabel("Pick a name to join the chat")).toBeVisible();
+    await expectAccessible(reader.page, "the chat without JavaScript");
+    await reader.page.goto(`${baseUrl()}/search?q=hello`);
+    await expectAccessible(reader.page, "search results");
+  });
+}
+
