@@ -82,6 +82,14 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// A key in the conversation: Esc closes the menu it was pressed in
     /// (the innermost first) and leaves the focus on its button.
     fn message_key(&self, event: &leptos::ev::KeyboardEvent);
+    /// A key in a sidebar list: the arrow keys, Home and End move through
+    /// its buttons.
+    fn list_key(&self, event: &leptos::ev::KeyboardEvent);
+    /// The skip link: to the composer (or the field to join with).
+    fn skip_to_composer(&self, event: &leptos::ev::MouseEvent);
+    /// Puts the focus back in the composer once the view has caught up
+    /// (after a panel that had it closes).
+    fn return_to_composer(&self);
 }
 
 /// The actions of this build: the browser session's, or the server's none.
@@ -153,6 +161,9 @@ impl ChatActions for NoActions {
     fn mark_read(&self) {}
     fn message_click(&self, _: &leptos::ev::MouseEvent) {}
     fn message_key(&self, _: &leptos::ev::KeyboardEvent) {}
+    fn list_key(&self, _: &leptos::ev::KeyboardEvent) {}
+    fn skip_to_composer(&self, _: &leptos::ev::MouseEvent) {}
+    fn return_to_composer(&self) {}
 }
 
 /// The browser's: each action handed to the part of the client that does
@@ -164,7 +175,7 @@ mod browser {
 
     use super::ChatActions;
     use crate::chat_state::{ChatState, Conversation};
-    use crate::client::{session, upload, voice};
+    use crate::client::{keyboard, session, upload, voice};
     use crate::error::ApiError;
     use crate::protocol::{RoomMembers, RoomsRequest, UserId};
 
@@ -222,7 +233,10 @@ mod browser {
         }
 
         async fn create_room(&self, title: String, private: bool) -> Result<(), ApiError> {
-            session::create_room(self.chat, title, private).await
+            session::create_room(self.chat, title, private).await?;
+            // The new room is open, and the form that had the focus folds away.
+            keyboard::focus_typing_place_soon();
+            Ok(())
         }
 
         async fn find_rooms(&self, request: RoomsRequest) -> Result<(), ApiError> {
@@ -230,7 +244,10 @@ mod browser {
         }
 
         async fn join_room(&self, room: String) -> Result<(), ApiError> {
-            session::join_room(self.chat, room).await
+            session::join_room(self.chat, room).await?;
+            // The Join button had the focus, and is gone.
+            keyboard::focus_typing_place_soon();
+            Ok(())
         }
 
         async fn leave_room(&self, room: String) -> Result<(), ApiError> {
@@ -246,7 +263,10 @@ mod browser {
         }
 
         async fn go_online(&self, name: String) -> Result<(), ApiError> {
-            session::go_online(self.chat, name).await
+            session::go_online(self.chat, name).await?;
+            // The join form had the focus, and is gone.
+            keyboard::focus_typing_place_soon();
+            Ok(())
         }
 
         fn send_dropped(&self, event: &leptos::ev::DragEvent) {
@@ -311,11 +331,12 @@ mod browser {
             if let Ok(Some(button)) = target.closest("[data-reply]") {
                 if let Some(id) = number(&button, "data-reply") {
                     self.chat.reply_to_message(id);
-                    session::focus_composer();
+                    keyboard::focus_typing_place();
                 }
             } else if let Ok(Some(summary)) = target.closest("[data-thread]") {
                 if let Some(root) = number(&summary, "data-thread") {
                     self.chat.thread.set(Some(root));
+                    keyboard::focus_soon("[data-testid=thread-composer]");
                 }
             } else if let Ok(Some(quote)) = target.closest("[data-jump]") {
                 event.prevent_default();
@@ -323,6 +344,18 @@ mod browser {
                     leptos::task::spawn_local(session::jump_to(self.chat, id, seq));
                 }
             }
+        }
+
+        fn list_key(&self, event: &leptos::ev::KeyboardEvent) {
+            keyboard::move_in_list(event);
+        }
+
+        fn skip_to_composer(&self, event: &leptos::ev::MouseEvent) {
+            keyboard::skip_link(event);
+        }
+
+        fn return_to_composer(&self) {
+            keyboard::focus_typing_place_soon();
         }
 
         fn message_key(&self, event: &leptos::ev::KeyboardEvent) {

@@ -49,7 +49,8 @@
 //!   `message` (one message: its place, quote, tombstone, thread),
 //!   `message_actions` (reactions and a message's menu, as escaped markup
 //!   with plain forms), `thread` (a thread beside the conversation),
-//!   `theme_switch` (light, dark or the system's)),
+//!   `theme_switch` (light, dark or the system's), `announcer` (new
+//!   messages read out to screen readers, a burst summed up)),
 //!   each with the server functions it calls; `forms` reads the refusal a
 //!   plain form post comes back with; `icons` holds the inline SVG icons.
 //!   `chat_page` carries the page's snapshot as JSON for hydration.
@@ -70,6 +71,9 @@
 //!   messages from the microphone.
 //! - `client::address`: the address bar; each switch of conversation is a
 //!   history entry, and Back and Forward switch back in the page.
+//! - `client::keyboard`: focus and keys — the skip link, where focus goes
+//!   when the view that held it is replaced, the arrow keys in the
+//!   sidebar's lists.
 //!
 //! Server only (`server/`, feature `ssr`), one folder per stage of a
 //! message's way through, each depending only on those after it (the order

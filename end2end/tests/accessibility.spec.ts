@@ -107,3 +107,22 @@ for (const colorScheme of ["light", "dark"] as const) {
   });
 }
 
+test("new messages are read out politely, a burst summed up in one line", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const announcer = alice.page.getByTestId("announcer");
+  await expect(announcer).toHaveAttribute("aria-live", "polite");
+  // The list itself is not read out: a page of history would be read whole.
+  await expect(alice.page.getByTestId("messages")).not.toHaveAttribute("aria-live");
+  await send(bob.page, "is anyone there?");
+  await expect(announcer).toHaveText(`${bob.name}: is anyone there?`);
+  // My own messages are not read back to me.
+  await send(alice.page, "I am here");
+  await expect(message(alice.page, "I am here")).toHaveCount(1);
+  for (let i = 1; i <= 5; i++) await send(bob.page, `burst ${i}`);
+  await expect(message(alice.page, "burst 5")).toHaveCount(1);
+  await expect(announcer).toHaveText("5 new messages", { timeout: 8_000 });
+  // The connection's state is a status too, read when it changes.
+  await expect(alice.page.getByTestId("connection-status")).toHaveAttribute("role", "status");
+});

@@ -3,6 +3,7 @@
 //! asks (through `crate::actions`).
 
 pub mod address;
+pub mod keyboard;
 mod resume;
 pub mod session;
 pub mod socket;

@@ -120,17 +120,6 @@ pub async fn load_thread(chat: ChatState, root: i64) {
     }
 }
 
-/// Puts the cursor in the composer.
-pub fn focus_composer() {
-    let composer = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector("[data-testid=composer]").ok().flatten())
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-    if let Some(composer) = composer {
-        let _ = composer.focus();
-    }
-}
-
 /// Shows the message `id` (at `seq`) of the conversation on screen:
 /// loads earlier pages until it is there (a few at most), then scrolls to
 /// it and lights it up a moment.

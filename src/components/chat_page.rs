@@ -128,6 +128,9 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
     };
     view! {
         <div class="app">
+            // First in the tab order: past the header and the sidebar.
+            <a class="skip-link" href=move || if signed_in() { "#composer" } else { "#join-name" }
+                on:click=move |ev| actions.skip_to_composer(&ev)>"Skip to the composer"</a>
             <header class="topbar">
                 <h1 class="brand">"RTCA"</h1>
                 <ConnectionStatus/>
@@ -146,7 +149,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                 </Show>
                 <ThemeSwitch/>
             </header>
-            <aside class="sidebar">
+            <aside class="sidebar" on:keydown=move |ev| actions.list_key(&ev)>
                 <People/>
             </aside>
             <main class="conversation" class:dragging=move || dragging.get() on:dragover=drag_over

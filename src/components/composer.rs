@@ -133,6 +133,7 @@ pub fn Composer() -> impl IntoView {
             <input type="hidden" name="room" value=form_room/>
             <input type="hidden" name="to" value=form_to/>
             <textarea
+                id="composer"
                 name="text"
                 rows="1"
                 data-testid="composer"

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::announcer::Announcer;
 use super::icons;
 use super::image_viewer::{ImageViewer, ImageViewerView};
 use super::message::{laid_out, row_key, MessageRow, Reader};
@@ -92,6 +93,8 @@ pub fn ConversationView() -> impl IntoView {
     };
     // How many of those there are, without copying them.
     let waiting = move || chat.active.with(|active| chat.outbox.with(|o| o.iter().filter(|m| m.to == *active).count()));
+    let announcer = Announcer::new();
+    let view_announcer = announcer.view();
     // What the view last followed: the conversation, its newest message,
     // how many messages it held, and how many of mine were on their way.
     type Followed = (Option<ConversationId>, Option<(i64, UserId)>, usize, usize);
@@ -102,6 +105,15 @@ pub fn ConversationView() -> impl IntoView {
             Some((conversation, newest, _, pending)) => (*conversation != now.0, *newest != now.1, now.3 > *pending),
         };
         let mine = now.1.is_some_and(|(_, from)| chat.me_id() == Some(from));
+        if grew && !switched && !mine {
+            rows.with_untracked(|rows| {
+                if let Some(newest) = rows.last() {
+                    let what =
+                        newest.media.as_ref().filter(|_| newest.text.is_empty()).map_or(&newest.text, |m| &m.name);
+                    announcer.message(&chat.display_name(&newest.from), what);
+                }
+            });
+        }
         if switched || sending || (grew && (mine || at_bottom.get_value())) {
             to_newest();
         } else if grew && now.1.is_some() {
@@ -173,7 +185,6 @@ pub fn ConversationView() -> impl IntoView {
             <ol
                 class="messages"
                 node_ref=list
-                aria-live="polite"
                 data-testid="messages"
                 on:scroll=on_scroll
                 on:submit=move |ev| actions.submit_change(&ev)
@@ -198,6 +209,7 @@ pub fn ConversationView() -> impl IntoView {
                     <PendingRow outgoing/>
                 </For>
             </ol>
+            {view_announcer}
             <p class="typing" data-testid="typing" aria-live="polite">
                 {move || {
                     let names: Vec<String> = chat.typing.with(|users| users.iter().map(|u| chat.display_name(u)).collect());

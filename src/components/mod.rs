@@ -3,6 +3,7 @@
 //! `crate::actions`, so no component knows which side it runs on.
 
 pub mod account;
+pub mod announcer;
 pub mod attachments;
 pub mod chat_page;
 pub mod composer;

@@ -46,12 +46,22 @@ pub fn ThreadPanel() -> impl IntoView {
         };
         error.set(answer);
     };
+    // Focus goes back to the conversation's composer.
+    let close = move || {
+        chat.thread.set(None);
+        actions.return_to_composer();
+    };
     view! {
         <Show when=move || chat.thread.with(Option::is_some)>
-            <aside class="thread-panel" data-testid="thread" aria-label="Thread">
+            // Esc closes it, unless it closed a message's menu first.
+            <aside class="thread-panel" data-testid="thread" aria-label="Thread" on:keydown=move |ev| {
+                if ev.key() == "Escape" && !ev.default_prevented() {
+                    close();
+                }
+            }>
                 <header>
                     <h3>"Thread"</h3>
-                    <button type="button" aria-label="Close the thread" on:click=move |_| chat.thread.set(None)>"×"</button>
+                    <button type="button" aria-label="Close the thread" on:click=move |_| close()>"×"</button>
                 </header>
                 <ol
                     class="messages thread-messages"

@@ -1,0 +1,89 @@
+//! Focus and keys, for a whole session without a mouse: where focus goes
+//! when the view it was in is replaced (after joining the chat or a room,
+//! focus would fall to `<body>`), the skip link to the composer, and the
+//! arrow keys in the sidebar's lists. Esc in a message's menu is
+//! `actions::message_key`.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Where typing happens, in order of preference: the composer; in a room
+/// I have not joined, its Join button; before joining the chat, the name
+/// field (or, on a server without guests, the account's).
+const TYPING_PLACES: [&str; 4] = ["[data-testid=composer]", ".join-room button", "#join-name", "#account-name"];
+
+/// Focuses the first of [`TYPING_PLACES`] the page has; whether one was.
+pub fn focus_typing_place() -> bool {
+    let page = document();
+    let found = TYPING_PLACES
+        .iter()
+        .find_map(|selector| page.query_selector(selector).ok().flatten())
+        .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok());
+    found.is_some_and(|element| element.focus().is_ok())
+}
+
+/// The same, once the view has caught up with a change (the form that had
+/// the focus is gone, the composer not there yet).
+pub fn focus_typing_place_soon() {
+    request_animation_frame(|| {
+        focus_typing_place();
+    });
+}
+
+/// Focuses what `selector` finds once the view has caught up (a panel
+/// that has just opened).
+pub fn focus_soon(selector: &'static str) {
+    request_animation_frame(move || {
+        let found = document().query_selector(selector).ok().flatten();
+        if let Some(element) = found.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    });
+}
+
+/// The skip link: straight to where typing happens, without a history
+/// entry for the fragment.
+pub fn skip_link(event: &leptos::ev::MouseEvent) {
+    if focus_typing_place() {
+        event.prevent_default();
+    }
+}
+
+/// Arrow keys in a sidebar list: Up and Down move to the previous or next
+/// button of the list, Home and End to the first or last. Tab still leaves
+/// the list for the next part of the page.
+pub fn move_in_list(event: &leptos::ev::KeyboardEvent) {
+    let step = match event.key().as_str() {
+        "ArrowDown" => Step::Next,
+        "ArrowUp" => Step::Previous,
+        "Home" => Step::First,
+        "End" => Step::Last,
+        _ => return,
+    };
+    let Some(target) = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+    // Only from a list's own buttons, not from a field inside the sidebar.
+    let (Ok(Some(item)), Ok(Some(list))) = (target.closest("ul > li"), target.closest("ul")) else { return };
+    if target.tag_name() != "BUTTON" {
+        return;
+    }
+    let next = match step {
+        Step::Next => item.next_element_sibling(),
+        Step::Previous => item.previous_element_sibling(),
+        Step::First => list.first_element_child(),
+        Step::Last => list.last_element_child(),
+    };
+    let button = next
+        .and_then(|item| item.query_selector("button").ok().flatten())
+        .and_then(|button| button.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(button) = button {
+        event.prevent_default();
+        let _ = button.focus();
+    }
+}
+
+enum Step {
+    Next,
+    Previous,
+    First,
+    Last,
+}
