@@ -90,6 +90,10 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Puts the focus back in the composer once the view has caught up
     /// (after a panel that had it closes).
     fn return_to_composer(&self);
+    /// The phone's drawer opened: the focus goes into it.
+    fn drawer_opened(&self);
+    /// The phone's drawer closed: the focus goes back to its button.
+    fn drawer_closed(&self);
 }
 
 /// The actions of this build: the browser session's, or the server's none.
@@ -164,6 +168,8 @@ impl ChatActions for NoActions {
     fn list_key(&self, _: &leptos::ev::KeyboardEvent) {}
     fn skip_to_composer(&self, _: &leptos::ev::MouseEvent) {}
     fn return_to_composer(&self) {}
+    fn drawer_opened(&self) {}
+    fn drawer_closed(&self) {}
 }
 
 /// The browser's: each action handed to the part of the client that does
@@ -356,6 +362,14 @@ mod browser {
 
         fn return_to_composer(&self) {
             keyboard::focus_typing_place_soon();
+        }
+
+        fn drawer_opened(&self) {
+            keyboard::focus_soon("#sidebar button.room");
+        }
+
+        fn drawer_closed(&self) {
+            keyboard::focus_soon(".drawer-toggle");
         }
 
         fn message_key(&self, event: &leptos::ev::KeyboardEvent) {

@@ -23,7 +23,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en" data-theme=Theme::current().attribute()>
             <head>
                 <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // The page reaches under a phone's notch and rounded corners (the
+                // stylesheet pads by the safe-area insets), and shrinks with the
+                // on-screen keyboard where the browser can (Chrome).
+                <meta name="viewport"
+                    content="width=device-width, initial-scale=1, viewport-fit=cover, interactive-widget=resizes-content"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.ico"/>
                 // Static, so in the shell: leptos_meta's components cost the

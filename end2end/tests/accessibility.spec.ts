@@ -90,6 +90,21 @@ for (const colorScheme of ["light", "dark"] as const) {
     await expect(page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
   });
 
+  test(`${colorScheme}: the phone layout, its drawer closed and open`, async ({ browser, users }) => {
+    const user = await joinAs(browser, uniqueName("phone"), {
+      ...options,
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    users.push(user);
+    await send(user.page, "from a phone");
+    await expectAccessible(user.page, "the phone layout");
+    await user.page.getByRole("button", { name: "Rooms and people" }).tap();
+    await expect(user.page.locator("#sidebar")).toBeInViewport();
+    await expectAccessible(user.page, "the phone's drawer");
+  });
+
   test(`${colorScheme}: the pages without JavaScript, and search`, async ({ browser, users }) => {
     // axe is a script itself, so the page keeps JavaScript but never gets
     // its WASM: what it shows is the server's page, as without JavaScript.

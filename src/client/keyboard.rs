@@ -2,7 +2,8 @@
 //! when the view it was in is replaced (after joining the chat or a room,
 //! focus would fall to `<body>`), the skip link to the composer, and the
 //! arrow keys in the sidebar's lists. Esc in a message's menu is
-//! `actions::message_key`.
+//! `actions::message_key`. And the phone's on-screen keyboard: the page
+//! is as tall as what it leaves visible, so the composer stays above it.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -86,4 +87,25 @@ enum Step {
     Previous,
     First,
     Last,
+}
+
+/// Keeps `--viewport-height` on `<html>` at the height the on-screen
+/// keyboard leaves visible (`visualViewport`), which the page's height
+/// follows (`style/main.css`): the composer stays above the keyboard on
+/// browsers that shrink only the visual viewport (Safari on iOS).
+pub fn follow_visual_viewport() {
+    let Some(viewport) = window().visual_viewport() else { return };
+    let resize = {
+        let viewport = viewport.clone();
+        wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+            let Some(html) = document().document_element() else { return };
+            if let Ok(html) = html.dyn_into::<web_sys::HtmlElement>() {
+                let height = format!("{}px", viewport.height().round());
+                let _ = html.style().set_property("--viewport-height", &height);
+            }
+        })
+    };
+    let _ = viewport.add_event_listener_with_callback("resize", resize.as_ref().unchecked_ref());
+    // For the page's lifetime.
+    resize.forget();
 }

@@ -61,6 +61,7 @@ pub fn start(chat: ChatState) {
     if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
         let _ = root.set_attribute("data-live", "");
     }
+    super::keyboard::follow_visual_viewport();
     read_clock(chat);
     // "Today" moves on at midnight, for a tab left open overnight.
     let _ = set_interval_with_handle(move || read_clock(chat), std::time::Duration::from_secs(60));

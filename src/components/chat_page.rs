@@ -126,12 +126,44 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
         ev.prevent_default();
         actions.send_dropped(&ev);
     };
+    // On a phone (with the WASM loaded) the sidebar is a drawer: it opens
+    // from the header, and closes on Esc, a tap beside it, or when a
+    // conversation is opened from it. Wider screens and pages without
+    // JavaScript keep it in place (style/main.css).
+    let drawer = RwSignal::new(false);
+    Effect::new(move |_| {
+        chat.active.track();
+        drawer.set(false);
+    });
+    let close_drawer = move || {
+        if drawer.get_untracked() {
+            drawer.set(false);
+            actions.drawer_closed();
+        }
+    };
+    let sidebar_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            close_drawer();
+        } else {
+            actions.list_key(&ev);
+        }
+    };
     view! {
         <div class="app">
             // First in the tab order: past the header and the sidebar.
             <a class="skip-link" href=move || if signed_in() { "#composer" } else { "#join-name" }
                 on:click=move |ev| actions.skip_to_composer(&ev)>"Skip to the composer"</a>
             <header class="topbar">
+                <button type="button" class="drawer-toggle" aria-controls="sidebar"
+                    aria-expanded=move || drawer.get().to_string() on:click=move |_| {
+                        drawer.update(|open| *open = !*open);
+                        if drawer.get_untracked() {
+                            actions.drawer_opened();
+                        }
+                    }>
+                    <span aria-hidden="true">"☰"</span>
+                    <span class="visually-hidden">"Rooms and people"</span>
+                </button>
                 <h1 class="brand">"RTCA"</h1>
                 <ConnectionStatus/>
                 // A plain form: the results are a page of their own, with
@@ -149,9 +181,10 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                 </Show>
                 <ThemeSwitch/>
             </header>
-            <aside class="sidebar" on:keydown=move |ev| actions.list_key(&ev)>
+            <aside id="sidebar" class="sidebar" class:open=move || drawer.get() on:keydown=sidebar_key>
                 <People/>
             </aside>
+            <div class="drawer-backdrop" hidden=move || !drawer.get() on:click=move |_| close_drawer()></div>
             <main class="conversation" class:dragging=move || dragging.get() on:dragover=drag_over
                 on:dragleave=move |_| dragging.set(false) on:drop=dropped data-testid="drop-zone">
                 <Notice/>
