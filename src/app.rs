@@ -30,6 +30,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                     content="width=device-width, initial-scale=1, viewport-fit=cover, interactive-widget=resizes-content"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.ico"/>
+                // Installable: the manifest, and its icon for iOS.
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="apple-touch-icon" href="/icons/rtca-180.png"/>
+                <meta name="theme-color" content="#256ae0"/>
                 // Static, so in the shell: leptos_meta's components cost the
                 // WASM bundle 5.8 KB gzipped for a title that never changes.
                 // The id is the one cargo-leptos reloads the CSS by.

@@ -5,6 +5,7 @@
 pub mod address;
 pub mod keyboard;
 mod resume;
+pub mod service_worker;
 pub mod session;
 pub mod socket;
 pub mod transport;

@@ -62,6 +62,7 @@ pub fn start(chat: ChatState) {
         let _ = root.set_attribute("data-live", "");
     }
     super::keyboard::follow_visual_viewport();
+    super::service_worker::register();
     read_clock(chat);
     // "Today" moves on at midnight, for a tab left open overnight.
     let _ = set_interval_with_handle(move || read_clock(chat), std::time::Duration::from_secs(60));

@@ -1,0 +1,57 @@
+// Installable, and open offline: Chromium's own installability check finds
+// nothing missing, and once opened, the chat opens again with the network
+// down, says it is offline, keeps what is typed, and sends it when the
+// network is back.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "@playwright/test";
+import { test, expect, joinAs, uniqueName, send, message, baseUrl } from "./fixtures";
+
+test("Chromium finds the app installable", async () => {
+  // Chromium never offers to install from an incognito profile, which every
+  // Playwright context is: this test has a profile of its own.
+  const profile = mkdtempSync(join(tmpdir(), "rtca-install-"));
+  const launch = test.info().project.use.launchOptions ?? {};
+  const context = await chromium.launchPersistentContext(profile, { executablePath: launch.executablePath, args: launch.args });
+  try {
+    const page = await context.newPage();
+    await page.goto(baseUrl());
+    await expect(page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+    const manifest = await page.request.get(new URL("/manifest.webmanifest", baseUrl()).href);
+    expect(manifest.status()).toBe(200);
+    expect((await manifest.json()).display).toBe("standalone");
+    const cdp = await context.newCDPSession(page);
+    await expect
+      .poll(async () => (await cdp.send("Page.getInstallabilityErrors")).installabilityErrors.map((e) => e.errorId), {
+        message: "installability errors",
+      })
+      .toEqual([]);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test("the chat opens offline from its last copy, and sends what was typed once back", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  // The worker controls the page once it is active.
+  await expect.poll(() => alice.page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+  await alice.page.reload();
+  await expect(alice.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+
+  await alice.context.setOffline(true);
+  await alice.page.reload();
+  await expect(alice.page.getByTestId("me")).toHaveText(alice.name);
+  await expect(alice.page.getByTestId("connection-status")).not.toHaveAttribute("data-state", "connected");
+  const text = `written offline by ${alice.name}`;
+  await send(alice.page, text);
+  await expect(alice.page.getByTestId("pending")).toHaveCount(1);
+  // The reconnect attempts failed while offline: not errors of the app.
+  await alice.context.setOffline(false);
+  await expect(message(bob.page, text)).toHaveCount(1, { timeout: 30_000 });
+  await expect(alice.page.getByTestId("pending")).toHaveCount(0);
+  alice.errors.splice(0, alice.errors.length, ...alice.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|net::|WebSocket/.test(e)));
+});
