@@ -90,6 +90,9 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Puts the focus back in the composer once the view has caught up
     /// (after a panel that had it closes).
     fn return_to_composer(&self);
+    /// Focuses what `selector` finds once the view has caught up (the
+    /// control that replaced the one that had the focus).
+    fn focus_soon(&self, selector: &'static str);
     /// The phone's drawer opened: the focus goes into it.
     fn drawer_opened(&self);
     /// The phone's drawer closed: the focus goes back to its button.
@@ -168,6 +171,7 @@ impl ChatActions for NoActions {
     fn list_key(&self, _: &leptos::ev::KeyboardEvent) {}
     fn skip_to_composer(&self, _: &leptos::ev::MouseEvent) {}
     fn return_to_composer(&self) {}
+    fn focus_soon(&self, _: &'static str) {}
     fn drawer_opened(&self) {}
     fn drawer_closed(&self) {}
 }
@@ -362,6 +366,10 @@ mod browser {
 
         fn return_to_composer(&self) {
             keyboard::focus_typing_place_soon();
+        }
+
+        fn focus_soon(&self, selector: &'static str) {
+            keyboard::focus_soon(selector);
         }
 
         fn drawer_opened(&self) {

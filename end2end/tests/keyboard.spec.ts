@@ -108,3 +108,31 @@ test("a keyboard-only session: skip link, join, send, a room, the lists and a th
   await expect(page.getByTestId("thread")).toHaveCount(0);
   await expect(page.getByTestId("composer")).toBeFocused();
 });
+
+test("focus follows the control that replaced the one pressed: the recorder, a room left", async ({ browser, users }) => {
+  const user = await joinAs(browser, uniqueName("focus"));
+  users.push(user);
+  const { page } = user;
+  const voice = page.getByTestId("voice");
+  await voice.getByRole("button", { name: "Record a voice message" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(voice.getByRole("button", { name: "Stop" })).toBeFocused();
+  await page.waitForTimeout(800);
+  await page.keyboard.press("Enter");
+  await expect(voice.getByRole("button", { name: "Send voice message" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("composer")).toBeFocused();
+
+  const title = `Left ${user.name}`;
+  await page.locator("details.new-room-panel summary").focus();
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(title);
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("conversation-title")).toHaveText(`# ${title}`);
+  await expect(page.getByTestId("composer")).toBeFocused();
+  await page.getByRole("button", { name: "Leave room" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("conversation-title")).toHaveText("# lobby");
+  await expect(page.getByTestId("composer")).toBeFocused();
+});

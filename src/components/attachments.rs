@@ -51,6 +51,8 @@ pub fn VoiceRecorder() -> impl IntoView {
                 Ok(()) => Voice::Recording,
                 Err(problem) => Voice::Problem(problem),
             });
+            // Each stage replaces the button that had the focus.
+            actions.focus_soon(".voice button");
         });
     };
     let stop = move |_| {
@@ -59,15 +61,18 @@ pub fn VoiceRecorder() -> impl IntoView {
                 Ok(url) => Voice::Preview(url),
                 Err(problem) => Voice::Problem(problem),
             });
+            actions.focus_soon(".voice button");
         });
     };
     let send = move |_| {
         actions.send_recording();
         stage.set(Voice::Idle);
+        actions.return_to_composer();
     };
     let discard = move |_| {
         actions.discard_recording();
         stage.set(Voice::Idle);
+        actions.return_to_composer();
     };
     view! {
         <div class="voice" data-testid="voice">
@@ -120,13 +125,19 @@ fn UploadRow(upload: Upload) -> impl IntoView {
         chat.uploads.with(|tray| tray.iter().find(|u| u.key == key).map(|u| u.caption.clone()).unwrap_or_default())
     };
     let actions = use_actions();
-    let cancel = move |_| actions.cancel_upload(key);
+    let cancel = move |_| {
+        actions.cancel_upload(key);
+        actions.return_to_composer();
+    };
     let size = human_size(upload.size);
     match upload.problem {
         Some(problem) => view! {
             <li class="upload failed" data-testid="upload">
                 <p class="form-error" role="alert">{problem}</p>
-                <button type="button" on:click=move |_| chat.remove_upload(key)>"Dismiss"</button>
+                <button type="button" on:click=move |_| {
+                    chat.remove_upload(key);
+                    actions.return_to_composer();
+                }>"Dismiss"</button>
             </li>
         }
         .into_any(),

@@ -213,11 +213,15 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
 #[component]
 fn Notice() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    let actions = crate::actions::use_actions();
     view! {
         <Show when=move || chat.notice.with(Option::is_some)>
             <div class="notice" role="alert" data-testid="notice">
                 <span>{move || chat.notice.get().unwrap_or_default()}</span>
-                <button type="button" aria-label="Dismiss" on:click=move |_| chat.notice.set(None)>"×"</button>
+                <button type="button" aria-label="Dismiss" on:click=move |_| {
+                    chat.notice.set(None);
+                    actions.return_to_composer();
+                }>"×"</button>
             </div>
         </Show>
     }

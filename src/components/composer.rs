@@ -117,7 +117,10 @@ pub fn Composer() -> impl IntoView {
             view! {
                 <div class="replying" data-testid="replying">
                     <span>"Replying to " <b>{chat.display_name(&quote.from)}</b> ": " {quote.text}</span>
-                    <button type="button" aria-label="Cancel the reply" on:click=move |_| replying.set(None)>"×"</button>
+                    <button type="button" aria-label="Cancel the reply" on:click=move |_| {
+                        replying.set(None);
+                        actions.return_to_composer();
+                    }>"×"</button>
                 </div>
             }
         })

@@ -38,8 +38,11 @@ pub fn ConversationView() -> impl IntoView {
     let leave = move |_| {
         let Some(room) = leavable() else { return };
         leptos::task::spawn_local(async move {
-            if let Err(problem) = actions.leave_room(room).await {
-                chat.notice.set(Some(problem.message));
+            match actions.leave_room(room).await {
+                // Back in the lobby, whose composer takes the focus the
+                // Leave button had.
+                Ok(()) => actions.return_to_composer(),
+                Err(problem) => chat.notice.set(Some(problem.message)),
             }
         });
     };
@@ -289,7 +292,10 @@ fn PendingRow(outgoing: Outgoing) -> impl IntoView {
     let (retry_cid, discard_cid) = (outgoing.cid.clone(), outgoing.cid.clone());
     let actions = use_actions();
     let retry = move |_| actions.retry(&retry_cid);
-    let discard = move |_| chat.discard(&discard_cid);
+    let discard = move |_| {
+        chat.discard(&discard_cid);
+        actions.return_to_composer();
+    };
     view! {
         <li class="message mine pending" class:failed=failed data-testid="pending">
             <div class="meta">
