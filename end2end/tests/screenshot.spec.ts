@@ -1,6 +1,6 @@
-// Regenerates the README's screenshot (docs/screenshot.png) when
-// UPDATE_SCREENSHOT=1; otherwise writes it to test-results/ so the run still
-// proves the view renders.
+// Regenerates the README's screenshots (docs/screenshot*.png: desktop and
+// phone, light and dark) when UPDATE_SCREENSHOT=1; otherwise writes them to
+// test-results/ so the run still proves the views render.
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { io } from "socket.io-client";
@@ -38,10 +38,20 @@ test("screenshot of a conversation", async ({ browser, users }) => {
     await send(alice.page, "Great, thanks.");
     await send(alice.page, "<b>tags</b> show up as plain text, by the way.");
     await expect(message(alice.page, "plain text")).toBeVisible();
-    const target = process.env.UPDATE_SCREENSHOT
-      ? path.resolve(__dirname, "..", "..", "docs", "screenshot.png")
-      : test.info().outputPath("screenshot.png");
-    await alice.page.screenshot({ path: target });
+    const target = (name: string) =>
+      process.env.UPDATE_SCREENSHOT
+        ? path.resolve(__dirname, "..", "..", "docs", name)
+        : test.info().outputPath(name);
+    await alice.page.screenshot({ animations: "disabled", path: target("screenshot.png") });
+    await alice.page.emulateMedia({ colorScheme: "dark" });
+    await alice.page.screenshot({ animations: "disabled", path: target("screenshot-dark.png") });
+    // Carol on a phone: the sidebar is a drawer, closed.
+    await carol.page.setViewportSize({ width: 390, height: 760 });
+    await expect(carol.page.getByRole("button", { name: "Rooms and people" })).toBeVisible();
+    await expect(message(carol.page, "plain text")).toBeInViewport();
+    await carol.page.screenshot({ animations: "disabled", path: target("screenshot-phone.png") });
+    await carol.page.emulateMedia({ colorScheme: "dark" });
+    await carol.page.screenshot({ animations: "disabled", path: target("screenshot-phone-dark.png") });
     for (const user of users) await user.context.close();
   } finally {
     await server.stop();

@@ -174,7 +174,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                 </form>
                 <Show when=signed_in>
                     <span class="me">
-                        "Signed in as "
+                        <span class="me-label">"Signed in as "</span>
                         <strong data-testid="me">{move || chat.me.get().map(|u| u.name).unwrap_or_default()}</strong>
                     </span>
                     <SignOut/>
