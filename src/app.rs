@@ -12,6 +12,7 @@
 use leptos::prelude::*;
 
 use crate::components::chat_page::ChatPage;
+use crate::i18n::{current, tag};
 use crate::preferences::Theme;
 use crate::protocol::Page;
 
@@ -20,7 +21,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         // The reader's theme, from its cookie, so the first paint is right.
-        <html lang="en" data-theme=Theme::current().attribute()>
+        // The page's language (crate::i18n), which the browser reads back.
+        <html lang=tag(current()) data-theme=Theme::current().attribute()>
             <head>
                 <meta charset="utf-8"/>
                 // The page reaches under a phone's notch and rounded corners (the
@@ -76,6 +78,6 @@ pub fn App() -> impl IntoView {
         // The page's handler read the room or the conversation from the
         // address, and loaded what the page shows (server::http::chat_page).
         Page::Chat { .. } => view! { <ChatPage/> }.into_any(),
-        Page::NotFound => view! { <p class="not-found">"There is nothing at this address."</p> }.into_any(),
+        Page::NotFound => view! { <p class="not-found">{crate::i18n::words().not_found().inner()}</p> }.into_any(),
     }
 }

@@ -41,6 +41,10 @@
 //!   component knows which side it runs on.
 //! - [`preferences`]: the reader's theme (light, dark, the system's), kept in
 //!   a cookie the server renders the first paint from.
+//! - [`i18n`]: the interface's languages (English, Simplified Chinese): the
+//!   words of `locales/*.json`, compiled into checked constants by
+//!   `build.rs`, and which one a page is in (cookie, else
+//!   `Accept-Language`; `<html lang>` in the browser).
 //! - [`app`]: the HTML shell, and which address shows what (no client-side
 //!   router: the page never navigates).
 //! - `components/`: one file per piece of UI (`chat_page`, `rooms`, `people`,
@@ -49,7 +53,8 @@
 //!   `message` (one message: its place, quote, tombstone, thread),
 //!   `message_actions` (reactions and a message's menu, as escaped markup
 //!   with plain forms), `thread` (a thread beside the conversation),
-//!   `theme_switch` (light, dark or the system's), `announcer` (new
+//!   `theme_switch` (light, dark or the system's), `language_switch`
+//!   (English or 简体中文, a plain form), `announcer` (new
 //!   messages read out to screen readers, a burst summed up)),
 //!   each with the server functions it calls; `forms` reads the refusal a
 //!   plain form post comes back with; `icons` holds the inline SVG icons.
@@ -171,6 +176,7 @@ pub mod chat_state;
 pub mod components;
 pub mod engine_io;
 pub mod error;
+pub mod i18n;
 pub mod preferences;
 pub mod protocol;
 

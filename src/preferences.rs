@@ -48,11 +48,13 @@ impl Theme {
         (self != Theme::System).then(|| self.as_str())
     }
 
+    /// Its name, in the page's language.
     pub fn label(self) -> &'static str {
+        let words = crate::i18n::words();
         match self {
-            Theme::System => "System",
-            Theme::Light => "Light",
-            Theme::Dark => "Dark",
+            Theme::System => words.theme_system().inner(),
+            Theme::Light => words.theme_light().inner(),
+            Theme::Dark => words.theme_dark().inner(),
         }
     }
 

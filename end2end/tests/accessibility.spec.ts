@@ -141,3 +141,19 @@ test("new messages are read out politely, a burst summed up in one line", async 
   // The connection's state is a status too, read when it changes.
   await expect(alice.page.getByTestId("connection-status")).toHaveAttribute("role", "status");
 });
+
+for (const colorScheme of ["light", "dark"] as const) {
+  test(`${colorScheme}, in Chinese: the first visit and the lobby`, async ({ browser, users }) => {
+    const visitor = await openPage(browser, { colorScheme, locale: "zh-CN" });
+    users.push(visitor);
+    await expect(visitor.page.getByTestId("connection-status")).toHaveText("已连接");
+    await expectAccessible(visitor.page, "first visit, in Chinese");
+    visitor.name = uniqueName("访客");
+    await visitor.page.getByLabel("起个名字，加入聊天").fill(visitor.name);
+    await visitor.page.getByRole("button", { name: "加入", exact: true }).click();
+    await expect(visitor.page.getByTestId("me")).toHaveText(visitor.name);
+    await send(visitor.page, `大家好，我是${visitor.name}！`);
+    await expect(message(visitor.page, `我是${visitor.name}`)).toHaveCount(1);
+    await expectAccessible(visitor.page, "the lobby, in Chinese");
+  });
+}

@@ -25,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
 
+use crate::i18n::{fill, words};
 pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
     event, next_rooms_after, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange,
@@ -71,11 +72,13 @@ pub enum ConnStatus {
 impl ConnStatus {
     pub fn label(self) -> String {
         match self {
-            ConnStatus::Connecting => "Connecting…".into(),
-            ConnStatus::Connected => "Connected".into(),
-            ConnStatus::Reconnecting { attempt } if attempt <= 1 => "Reconnecting…".into(),
-            ConnStatus::Reconnecting { attempt } => format!("Reconnecting… (attempt {attempt})"),
-            ConnStatus::Offline => "Offline".into(),
+            ConnStatus::Connecting => words().status_connecting().inner().into(),
+            ConnStatus::Connected => words().status_connected().inner().into(),
+            ConnStatus::Reconnecting { attempt } if attempt <= 1 => words().status_reconnecting().inner().into(),
+            ConnStatus::Reconnecting { attempt } => {
+                fill(words().status_reconnecting_attempt().inner(), &[("attempt", &attempt.to_string())])
+            }
+            ConnStatus::Offline => words().status_offline().inner().into(),
         }
     }
 

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::error::ApiError;
+use crate::i18n::{fill, words};
 use crate::protocol::{User, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 
 /// Creates an account and signs it in.
@@ -60,32 +61,33 @@ pub async fn logout() -> Result<(), ApiError> {
 /// `new-password`).
 #[component]
 pub fn AccountForm() -> impl IntoView {
+    let w = words();
     let (login_path, register_path) = (<Login as ServerFn>::PATH, <Register as ServerFn>::PATH);
     let sign_up_refused = super::forms::refused_post(register_path);
     let signing_up = sign_up_refused.is_some();
     let error = super::forms::refused_post(login_path).or(sign_up_refused);
     view! {
         <form class="join account" method="post" action=login_path>
-            <label for="account-name">"Or use an account"</label>
+            <label for="account-name">{w.account_or().inner()}</label>
             <div class="row">
                 <input id="account-name" type="text" name="name" required maxlength=MAX_NAME_CHARS.to_string()
-                    autocomplete="username" placeholder="Account name" aria-label="Account name"/>
+                    autocomplete="username" placeholder=w.account_name().inner() aria-label=w.account_name().inner()/>
                 <input id="account-password" type="password" name="password" required
-                    maxlength=MAX_PASSWORD_CHARS.to_string() autocomplete="current-password" placeholder="Password"
-                    aria-label="Password"/>
-                <button type="submit">"Sign in"</button>
+                    maxlength=MAX_PASSWORD_CHARS.to_string() autocomplete="current-password" placeholder=w.password().inner()
+                    aria-label=w.password().inner()/>
+                <button type="submit">{w.sign_in().inner()}</button>
             </div>
         </form>
         <details class="sign-up" open=signing_up>
-            <summary>"New here? Create an account"</summary>
+            <summary>{w.sign_up_open().inner()}</summary>
             <form class="join account" method="post" action=register_path>
                 <div class="row">
                     <input type="text" name="name" required maxlength=MAX_NAME_CHARS.to_string()
-                        autocomplete="username" placeholder="Account name" aria-label="New account name"/>
+                        autocomplete="username" placeholder=w.account_name().inner() aria-label=w.new_account_name().inner()/>
                     <input type="password" name="password" required maxlength=MAX_PASSWORD_CHARS.to_string() autocomplete="new-password"
-                        placeholder=format!("Password ({MIN_PASSWORD_CHARS} characters or more)")
-                        aria-label="New password"/>
-                    <button type="submit">"Create account"</button>
+                        placeholder=fill(w.new_password_placeholder().inner(), &[("min", &MIN_PASSWORD_CHARS.to_string())])
+                        aria-label=w.new_password().inner()/>
+                    <button type="submit">{w.create_account().inner()}</button>
                 </div>
             </form>
         </details>
@@ -98,7 +100,7 @@ pub fn SignOut() -> impl IntoView {
     let logout_path = <Logout as ServerFn>::PATH;
     view! {
         <form class="sign-out" method="post" action=logout_path>
-            <button type="submit">"Sign out"</button>
+            <button type="submit">{words().sign_out().inner()}</button>
         </form>
     }
 }

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use super::icons;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Upload};
+use crate::i18n::{fill, words};
 use crate::protocol::human_size;
 
 /// Picks files to send.
@@ -18,8 +19,8 @@ pub fn AttachButton() -> impl IntoView {
     let actions = use_actions();
     let picked = move |ev: leptos::ev::Event| actions.send_picked(&ev);
     view! {
-        <label class="attach" title="Attach files (or drop them here, or paste an image)">
-            <input type="file" multiple class="visually-hidden" data-testid="attach" aria-label="Attach files"
+        <label class="attach" title=words().attach_title().inner()>
+            <input type="file" multiple class="visually-hidden" data-testid="attach" aria-label=words().attach_label().inner()
                 accept="image/*,audio/*,video/*,application/pdf" on:change=picked/>
             {icons::paper_clip()}
         </label>
@@ -78,18 +79,18 @@ pub fn VoiceRecorder() -> impl IntoView {
         <div class="voice" data-testid="voice">
             {move || match stage.get() {
                 Voice::Idle | Voice::Problem(_) => view! {
-                    <button type="button" class="record" on:click=record title="Record a voice message"
-                        aria-label="Record a voice message">{icons::microphone()}</button>
+                    <button type="button" class="record" on:click=record title=words().record().inner()
+                        aria-label=words().record().inner()>{icons::microphone()}</button>
                 }.into_any(),
-                Voice::Starting => view! { <span class="voice-status">"Starting the microphone…"</span> }.into_any(),
+                Voice::Starting => view! { <span class="voice-status">{words().starting_microphone().inner()}</span> }.into_any(),
                 Voice::Recording => view! {
-                    <span class="voice-status recording" role="status">"● Recording"</span>
-                    <button type="button" on:click=stop>"Stop"</button>
+                    <span class="voice-status recording" role="status">{words().recording().inner()}</span>
+                    <button type="button" on:click=stop>{words().stop().inner()}</button>
                 }.into_any(),
                 Voice::Preview(url) => view! {
                     <audio controls src=url data-testid="voice-preview"></audio>
-                    <button type="button" on:click=send>"Send voice message"</button>
-                    <button type="button" on:click=discard>"Discard"</button>
+                    <button type="button" on:click=send>{words().send_voice().inner()}</button>
+                    <button type="button" on:click=discard>{words().discard().inner()}</button>
                 }.into_any(),
             }}
             {move || match stage.get() {
@@ -137,7 +138,7 @@ fn UploadRow(upload: Upload) -> impl IntoView {
                 <button type="button" on:click=move |_| {
                     chat.remove_upload(key);
                     actions.return_to_composer();
-                }>"Dismiss"</button>
+                }>{words().dismiss().inner()}</button>
             </li>
         }
         .into_any(),
@@ -149,9 +150,9 @@ fn UploadRow(upload: Upload) -> impl IntoView {
                 </span>
                 <span class="upload-size">{size}</span>
                 <progress max="100" value=move || percent().to_string()
-                    aria-label=format!("Uploading {}", upload.name)></progress>
+                    aria-label=fill(words().uploading().inner(), &[("name", &upload.name)])></progress>
                 <span class="upload-percent">{move || format!("{}%", percent())}</span>
-                <button type="button" on:click=cancel>"Cancel"</button>
+                <button type="button" on:click=cancel>{words().cancel().inner()}</button>
             </li>
         }
         .into_any(),

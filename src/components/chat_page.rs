@@ -9,12 +9,14 @@ use super::composer::RoomGate;
 use super::connection_status::ConnectionStatus;
 use super::conversation::ConversationView;
 use super::join_form::JoinForm;
+use super::language_switch::LanguageSwitch;
 use super::people::People;
 use super::theme_switch::ThemeSwitch;
 use super::thread::ThreadPanel;
 use crate::actions::{Actions, ChatActions};
 use crate::chat_state::ChatState;
 use crate::error::{code, ApiError};
+use crate::i18n::{fill, words};
 use crate::protocol::{ChatSnapshot, UserId};
 
 /// What the page starts from, as JSON: me (from the session cookie), the
@@ -62,8 +64,8 @@ pub fn ChatPage() -> impl IntoView {
             .into_any()
         }
         Err(error) => view! {
-            <p class="page-error" role="alert">{format!("The chat could not be loaded: {}", error.message)}</p>
-            <p class="page-error"><a href="/" rel="external">"Go to the lobby"</a></p>
+            <p class="page-error" role="alert">{fill(words().page_load_failed().inner(), &[("why", &error.message)])}</p>
+            <p class="page-error"><a href="/" rel="external">{words().page_go_to_lobby().inner()}</a></p>
         }
         .into_any(),
     }
@@ -131,6 +133,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
     // conversation is opened from it. Wider screens and pages without
     // JavaScript keep it in place (style/main.css).
     let drawer = RwSignal::new(false);
+    let w = words();
     Effect::new(move |_| {
         chat.active.track();
         drawer.set(false);
@@ -152,7 +155,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
         <div class="app">
             // First in the tab order: past the header and the sidebar.
             <a class="skip-link" href=move || if signed_in() { "#composer" } else { "#join-name" }
-                on:click=move |ev| actions.skip_to_composer(&ev)>"Skip to the composer"</a>
+                on:click=move |ev| actions.skip_to_composer(&ev)>{w.skip_to_composer().inner()}</a>
             <header class="topbar">
                 <button type="button" class="drawer-toggle" aria-controls="sidebar"
                     aria-expanded=move || drawer.get().to_string() on:click=move |_| {
@@ -162,24 +165,25 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                         }
                     }>
                     <span aria-hidden="true">"☰"</span>
-                    <span class="visually-hidden">"Rooms and people"</span>
+                    <span class="visually-hidden">{w.drawer_toggle().inner()}</span>
                 </button>
                 <h1 class="brand">"RTCA"</h1>
                 <ConnectionStatus/>
                 // A plain form: the results are a page of their own, with
                 // or without JavaScript (`server::http::search`).
-                <form class="search" method="get" action="/search" role="search" aria-label="Message search">
-                    <input type="search" name="q" aria-label="Search messages" placeholder="Search"
+                <form class="search" method="get" action="/search" role="search" aria-label=w.search_landmark().inner()>
+                    <input type="search" name="q" aria-label=w.search_label().inner() placeholder=w.search_placeholder().inner()
                         maxlength="200" data-testid="search-input"/>
                 </form>
                 <Show when=signed_in>
                     <span class="me">
-                        <span class="me-label">"Signed in as "</span>
+                        <span class="me-label">{w.signed_in_as().inner()}</span>
                         <strong data-testid="me">{move || chat.me.get().map(|u| u.name).unwrap_or_default()}</strong>
                     </span>
                     <SignOut/>
                 </Show>
                 <ThemeSwitch/>
+                <LanguageSwitch/>
             </header>
             <aside id="sidebar" class="sidebar" class:open=move || drawer.get() on:keydown=sidebar_key>
                 <People/>
@@ -218,7 +222,7 @@ fn Notice() -> impl IntoView {
         <Show when=move || chat.notice.with(Option::is_some)>
             <div class="notice" role="alert" data-testid="notice">
                 <span>{move || chat.notice.get().unwrap_or_default()}</span>
-                <button type="button" aria-label="Dismiss" on:click=move |_| {
+                <button type="button" aria-label=words().dismiss().inner() on:click=move |_| {
                     chat.notice.set(None);
                     actions.return_to_composer();
                 }>"×"</button>

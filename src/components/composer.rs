@@ -14,6 +14,7 @@ use super::attachments::{AttachButton, UploadTray, VoiceRecorder};
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
+use crate::i18n::{fill, words};
 use crate::protocol::{validate_text, LOBBY, MAX_TEXT_CHARS};
 
 /// Posts `text` as the signed-in user (the path for browsers without
@@ -84,14 +85,18 @@ pub fn Composer() -> impl IntoView {
             return;
         }
         if !actions.send_text(draft.trim().to_owned()) {
-            error.set(Some("Too many messages are waiting to be sent. Wait until you are back online.".into()));
+            error.set(Some(words().outbox_full().inner().to_owned()));
             return;
         }
         text.set(String::new());
     };
     let placeholder = move || match chat.active.get() {
-        Conversation::Room(room) => format!("Message #{}", chat.room_title(&room)),
-        Conversation::Direct(peer) => format!("Private message to {}", chat.display_name(&peer)),
+        Conversation::Room(room) => {
+            fill(words().composer_room_placeholder().inner(), &[("room", &chat.room_title(&room))])
+        }
+        Conversation::Direct(peer) => {
+            fill(words().composer_private_placeholder().inner(), &[("name", &chat.display_name(&peer))])
+        }
     };
     // Where a form post (without JavaScript) goes: the room on screen, or
     // privately to the person on screen.
@@ -116,8 +121,8 @@ pub fn Composer() -> impl IntoView {
         replying.get().map(|quote| {
             view! {
                 <div class="replying" data-testid="replying">
-                    <span>"Replying to " <b>{chat.display_name(&quote.from)}</b> ": " {quote.text}</span>
-                    <button type="button" aria-label="Cancel the reply" on:click=move |_| {
+                    <span>{words().replying_to().inner()} <b>{chat.display_name(&quote.from)}</b> ": " {quote.text}</span>
+                    <button type="button" aria-label=words().cancel_reply().inner() on:click=move |_| {
                         replying.set(None);
                         actions.return_to_composer();
                     }>"×"</button>
@@ -140,7 +145,7 @@ pub fn Composer() -> impl IntoView {
                 name="text"
                 rows="1"
                 data-testid="composer"
-                aria-label="Message"
+                aria-label=words().composer_label().inner()
                 placeholder=placeholder
                 on:paste=pasted
                 prop:value=move || text.get()
@@ -165,7 +170,7 @@ pub fn Composer() -> impl IntoView {
             ></textarea>
             <AttachButton/>
             <VoiceRecorder/>
-            <button type="submit">"Send"</button>
+            <button type="submit">{words().send().inner()}</button>
             <Show when=near_limit>
                 <span class="remaining" class:over=over_limit>{remaining}</span>
             </Show>
@@ -194,8 +199,10 @@ pub fn RoomGate() -> impl IntoView {
     view! {
         <Show when=move || unjoined().is_none() fallback=move || view! {
             <div class="join-room">
-                <button type="button" on:click=join>{move || format!("Join #{}", chat.room_title(&unjoined().unwrap_or_default()))}</button>
-                <span class="hint">"to post here and hear it live"</span>
+                <button type="button" on:click=join>
+                    {move || fill(words().join_room().inner(), &[("room", &chat.room_title(&unjoined().unwrap_or_default()))])}
+                </button>
+                <span class="hint">{words().join_room_hint().inner()}</span>
                 <p class="form-error" role="alert">{move || error.get()}</p>
             </div>
         }>

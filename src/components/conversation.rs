@@ -10,6 +10,7 @@ use super::message::{laid_out, row_key, MessageRow, Reader};
 use super::room_members::RoomMembersPanel;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation, Outgoing};
+use crate::i18n::{fill, words};
 use crate::protocol::{typing_line, ConversationId, Message, User, UserId, LOBBY};
 
 #[component]
@@ -28,7 +29,7 @@ pub fn ConversationView() -> impl IntoView {
     let private = move || chat.active.with(|a| matches!(a, Conversation::Direct(_)));
     let title = move || match chat.active.get() {
         Conversation::Room(room) => format!("# {}", chat.room_title(&room)),
-        Conversation::Direct(peer) => format!("Private conversation with {}", chat.display_name(&peer)),
+        Conversation::Direct(peer) => fill(words().private_title().inner(), &[("name", &chat.display_name(&peer))]),
     };
     // A room I joined (not the lobby, which nobody leaves) can be left.
     let leavable = move || match chat.active.get() {
@@ -169,7 +170,7 @@ pub fn ConversationView() -> impl IntoView {
             <header class="conversation-title">
                 <h2 data-testid="conversation-title">{title}</h2>
                 <Show when=private>
-                    <span class="private-note">"Only the two of you can see these messages."</span>
+                    <span class="private-note">{words().private_note().inner()}</span>
                 </Show>
                 {move || match chat.active.get() {
                     Conversation::Room(room) if room != LOBBY => Some(view! { <RoomMembersPanel room/> }),
@@ -177,17 +178,21 @@ pub fn ConversationView() -> impl IntoView {
                 }}
                 <Show when=move || chat.unread_after.with(Option::is_some)>
                     <button type="button" class="jump-unread" data-testid="jump-unread" on:click=jump>
-                        "Jump to new messages ↑"
+                        {words().jump_to_unread().inner()}
                     </button>
                 </Show>
                 <Show when=move || leavable().is_some()>
                     <Invite/>
-                    <button type="button" class="leave" on:click=leave>"Leave room"</button>
+                    <button type="button" class="leave" on:click=leave>{words().leave_room().inner()}</button>
                 </Show>
             </header>
+            // Focusable, so the keyboard can scroll it when no message in
+            // view holds a control (a visitor's page, say).
             <ol
                 class="messages"
                 node_ref=list
+                tabindex="0"
+                aria-label=words().messages_label().inner()
                 data-testid="messages"
                 on:scroll=on_scroll
                 on:submit=move |ev| actions.submit_change(&ev)
@@ -197,7 +202,7 @@ pub fn ConversationView() -> impl IntoView {
                 <Show when=has_earlier>
                     <li class="earlier">
                         <button type="button" on:click=load_earlier disabled=move || loading_earlier.get()>
-                            "Load earlier messages"
+                            {words().load_earlier().inner()}
                         </button>
                     </li>
                 </Show>
@@ -227,12 +232,12 @@ pub fn ConversationView() -> impl IntoView {
                 on:click=move |_| to_newest()
             >
                 {move || match unseen.get() {
-                    1 => "1 new message ↓".to_owned(),
-                    n => format!("{n} new messages ↓"),
+                    1 => words().new_message_one().inner().to_owned(),
+                    n => fill(words().new_messages_many().inner(), &[("count", &n.to_string())]),
                 }}
             </button>
             <Show when=move || rows.with(Vec::is_empty)>
-                <p class="empty">"No messages yet. Say hello!"</p>
+                <p class="empty">{words().no_messages().inner()}</p>
             </Show>
         </section>
     }
@@ -261,19 +266,19 @@ fn Invite() -> impl IntoView {
         let (Some(room), Ok(user)) = (private_room(), choice.get_untracked().parse::<i64>()) else { return };
         leptos::task::spawn_local(async move {
             let outcome = actions.invite(room, user).await;
-            status.set(Some(outcome.map_or_else(|problem| problem.message, |()| "Invited.".to_owned())));
+            status.set(Some(outcome.map_or_else(|problem| problem.message, |()| words().invited().inner().to_owned())));
         });
     };
     view! {
         <Show when=move || private_room().is_some()>
             <form class="invite" on:submit=invite>
-                <select aria-label="Invite someone" on:change=move |ev| choice.set(event_target_value(&ev))>
-                    <option value="">"Invite someone online…"</option>
+                <select aria-label=words().invite_label().inner() on:change=move |ev| choice.set(event_target_value(&ev))>
+                    <option value="">{words().invite_placeholder().inner()}</option>
                     <For each=candidates key=|user| user.id let:user>
                         <option value=user.id.to_string()>{user.name}</option>
                     </For>
                 </select>
-                <button type="submit">"Invite"</button>
+                <button type="submit">{words().invite().inner()}</button>
                 <span class="invite-status" role="status" data-testid="invite-status">{move || status.get()}</span>
             </form>
         </Show>
@@ -288,7 +293,7 @@ fn PendingRow(outgoing: Outgoing) -> impl IntoView {
     let name = chat.me.get_untracked().map(|me| me.name).unwrap_or_default();
     let refused = outgoing.refused.clone();
     let failed = refused.is_some();
-    let state = if failed { "Not sent" } else { "Sending…" };
+    let state = if failed { words().not_sent().inner() } else { words().sending().inner() };
     let (retry_cid, discard_cid) = (outgoing.cid.clone(), outgoing.cid.clone());
     let actions = use_actions();
     let retry = move |_| actions.retry(&retry_cid);
@@ -312,8 +317,8 @@ fn PendingRow(outgoing: Outgoing) -> impl IntoView {
                         <p class="failure" role="alert">
                             {reason}
                             " "
-                            <button type="button" on:click=retry>"Retry"</button>
-                            <button type="button" on:click=discard>"Discard"</button>
+                            <button type="button" on:click=retry>{words().retry().inner()}</button>
+                            <button type="button" on:click=discard>{words().discard().inner()}</button>
                         </p>
                     }
                 })}

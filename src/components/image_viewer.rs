@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use leptos::wasm_bindgen::JsCast;
 
 use crate::chat_state::ChatState;
+use crate::i18n::words;
 use crate::protocol::{Media, MediaKind, Message};
 
 /// The id of the image on view, if any; provided by the conversation view,
@@ -111,14 +112,14 @@ pub fn ImageViewerView(viewer: ImageViewer, rows: Memo<Vec<Message>>) -> impl In
                         <figcaption>
                             <span class="viewer-name">{media.name.clone()}</span>
                             <span class="viewer-position" data-testid="viewer-position">{position}</span>
-                            <a href=media.url() download=media.name.clone()>"Download"</a>
+                            <a href=media.url() download=media.name.clone()>{words().download().inner()}</a>
                         </figcaption>
                     </figure>
-                    <button type="button" class="viewer-prev" aria-label="Previous image" disabled=at == 0
+                    <button type="button" class="viewer-prev" aria-label=words().previous_image().inner() disabled=at == 0
                         on:click=move |_| step(false)>"‹"</button>
-                    <button type="button" class="viewer-next" aria-label="Next image" disabled=at + 1 >= count
+                    <button type="button" class="viewer-next" aria-label=words().next_image().inner() disabled=at + 1 >= count
                         on:click=move |_| step(true)>"›"</button>
-                    <button type="button" class="viewer-close" aria-label="Close" on:click=move |_| close()>"×"</button>
+                    <button type="button" class="viewer-close" aria-label=words().close().inner() on:click=move |_| close()>"×"</button>
                 </div>
             }
             .into_any()

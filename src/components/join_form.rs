@@ -12,6 +12,7 @@ use leptos::server_fn::ServerFn;
 
 use crate::actions::{use_actions, ChatActions};
 use crate::error::ApiError;
+use crate::i18n::words;
 #[cfg(doc)]
 use crate::protocol::ADOPT_SESSION_PATH;
 use crate::protocol::{User, MAX_NAME_CHARS};
@@ -68,9 +69,10 @@ pub fn JoinForm() -> impl IntoView {
     };
     let shown_error = move || error.get().or_else(|| refused.clone());
     let join_path = <Join as ServerFn>::PATH;
+    let w = words();
     view! {
         <form class="join" method="post" action=join_path on:submit=on_submit>
-            <label for="join-name">"Pick a name to join the chat"</label>
+            <label for="join-name">{w.join_label().inner()}</label>
             <div class="row">
                 <input
                     id="join-name"
@@ -79,10 +81,10 @@ pub fn JoinForm() -> impl IntoView {
                     required
                     maxlength=MAX_NAME_CHARS.to_string()
                     autocomplete="nickname"
-                    placeholder="Your name"
+                    placeholder=w.join_placeholder().inner()
                     node_ref=name_input
                 />
-                <button type="submit" disabled=move || pending.get()>"Join"</button>
+                <button type="submit" disabled=move || pending.get()>{w.join_button().inner()}</button>
             </div>
             <p class="form-error" role="alert" data-testid="join-error">{shown_error}</p>
         </form>

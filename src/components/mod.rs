@@ -13,6 +13,7 @@ pub mod forms;
 pub mod icons;
 pub mod image_viewer;
 pub mod join_form;
+pub mod language_switch;
 pub mod media;
 pub mod message;
 pub mod message_actions;

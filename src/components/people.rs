@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::rooms::RoomList;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, ConnStatus, Conversation};
+use crate::i18n::{fill, words};
 use crate::protocol::ConversationId;
 use crate::protocol::User;
 
@@ -26,10 +27,10 @@ pub fn People() -> impl IntoView {
         move || chat.status.with(|status| matches!(status, ConnStatus::Reconnecting { .. } | ConnStatus::Offline));
     view! {
         <RoomList/>
-        <section class="people" class:stale=stale aria-label="Online">
-            <h2>"Online " <span class="count" data-testid="online-count">{move || chat.online.with(Vec::len)}</span></h2>
+        <section class="people" class:stale=stale aria-label=words().online().inner()>
+            <h2>{words().online().inner()} " " <span class="count" data-testid="online-count">{move || chat.online.with(Vec::len)}</span></h2>
             <p class="stale-note" data-testid="online-stale" hidden=move || !stale()>
-                "As of the last connection"
+                {words().online_stale().inner()}
             </p>
             <ul data-testid="online-users">
                 <For each=move || chat.online.get() key=|user| (user.id, user.name.clone()) let:user>
@@ -37,7 +38,7 @@ pub fn People() -> impl IntoView {
                 </For>
             </ul>
             <Show when=move || !peers().is_empty()>
-                <h2>"Private conversations"</h2>
+                <h2>{words().private_conversations().inner()}</h2>
                 <ul data-testid="private-conversations">
                     <For each=peers key=|user| (user.id, user.name.clone()) let:user>
                         <PersonRow user listed_online=false/>
@@ -79,17 +80,19 @@ fn PersonRow(user: User, listed_online: bool) -> impl IntoView {
                 class:active=active
                 class:offline=move || !online()
                 data-user-id=id.to_string()
-                title=move || if is_me() { "This is you".to_owned() } else { "Send a private message".to_owned() }
+                title=move || if is_me() { words().this_is_you().inner() } else { words().send_private().inner() }
                 on:click=open
             >
                 <span class="presence-dot" aria-hidden="true"></span>
                 <span class="name">{name}</span>
-                <span class="visually-hidden">{move || if online() { "" } else { " (offline)" }}</span>
+                <span class="visually-hidden">{move || if online() { "" } else { words().offline_suffix().inner() }}</span>
                 <Show when=is_me>
-                    <span class="you">" (you)"</span>
+                    <span class="you">{words().you().inner()}</span>
                 </Show>
                 <Show when=has_unread>
-                    <span class="badge" aria-label="unread private messages">{unread}</span>
+                    <span class="badge" aria-label=move || fill(words().unread_private().inner(), &[("count", &unread().to_string())])>
+                        {unread}
+                    </span>
                 </Show>
             </button>
         </li>

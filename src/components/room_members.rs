@@ -8,6 +8,7 @@ use leptos::wasm_bindgen::JsCast;
 
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::ChatState;
+use crate::i18n::words;
 use crate::protocol::RoomMember;
 
 #[component]
@@ -52,14 +53,14 @@ pub fn RoomMembersPanel(room: String) -> impl IntoView {
     };
     view! {
         <details class="room-members" on:toggle=toggled>
-            <summary>"Members"</summary>
+            <summary>{words().members().inner()}</summary>
             <div class="room-members-list">
                 <p class="form-error" role="alert">{move || problem.get()}</p>
                 <ul data-testid="room-members">
                     // Unkeyed: the list is replaced whole, each time the panel opens.
                     {move || members.get().into_iter().map(member_row).collect_view()}
                 </ul>
-                <p class="more-members" hidden=move || !more.get()>"And more."</p>
+                <p class="more-members" hidden=move || !more.get()>{words().and_more().inner()}</p>
             </div>
         </details>
     }

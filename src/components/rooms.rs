@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use super::icons;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
+use crate::i18n::{fill, words};
 use crate::protocol::{
     percent_encode, validate_room_title, ConversationId, RoomInfo, RoomsRequest, LOBBY, MAX_ROOM_TITLE_CHARS,
 };
@@ -35,28 +36,29 @@ pub fn RoomList() -> impl IntoView {
         let after = chat.rooms_after.get().unwrap_or_default();
         format!("?query={}&after={after}", query.with(|q| percent_encode(q.trim())))
     };
+    let w = words();
     view! {
-        <nav class="rooms" aria-label="Rooms" data-testid="rooms">
-            <h2>"Rooms"</h2>
+        <nav class="rooms" aria-label=w.rooms().inner() data-testid="rooms">
+            <h2>{w.rooms().inner()}</h2>
             <ul data-testid="my-rooms">
                 <RoomGroup joined=true/>
             </ul>
             <Show when=move || chat.me.with(Option::is_some)>
                 <details class="new-room-panel">
-                    <summary>"New room"</summary>
+                    <summary>{w.new_room().inner()}</summary>
                     <NewRoom/>
                 </details>
             </Show>
-            <h2>"Browse rooms"</h2>
-            <form class="find-room" method="get" role="search" aria-label="Find rooms" on:submit=move |ev| {
+            <h2>{w.browse_rooms().inner()}</h2>
+            <form class="find-room" method="get" role="search" aria-label=w.find_rooms_landmark().inner() on:submit=move |ev| {
                 ev.prevent_default();
                 find(None);
             }>
                 <input
                     type="search"
                     name="query"
-                    aria-label="Find a room"
-                    placeholder="Find a room"
+                    aria-label=w.find_room().inner()
+                    placeholder=w.find_room().inner()
                     maxlength=MAX_ROOM_TITLE_CHARS.to_string()
                     prop:value=move || query.get()
                     on:input=move |ev| {
@@ -77,7 +79,7 @@ pub fn RoomList() -> impl IntoView {
                     find(chat.rooms_after.get_untracked());
                 }
             >
-                "More rooms"
+                {w.more_rooms().inner()}
             </a>
         </nav>
     }
@@ -116,8 +118,8 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
     };
     let title_of = room.shown_title().to_owned();
     let twin = move || chat.rooms.with(|rooms| rooms.iter().filter(|r| r.shown_title() == title_of).count() > 1);
-    let kind = if room.private { "Private room" } else { "Public room" };
-    let title = format!("{kind}: {} members, {} online", room.members, room.online);
+    let summary = if room.private { words().private_room_summary() } else { words().public_room_summary() };
+    let title = fill(summary.inner(), &[("members", &room.members.to_string()), ("online", &room.online.to_string())]);
     let actions = use_actions();
     let open = {
         let name = name.clone();
@@ -144,7 +146,10 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
                 }
                 {move || {
                     let count = unread();
-                    (count > 0).then(|| view! { <span class="badge" aria-label="unread messages">{count}</span> })
+                    (count > 0).then(|| {
+                        let label = fill(words().unread_messages().inner(), &[("count", &count.to_string())]);
+                        view! { <span class="badge" aria-label=label>{count}</span> }
+                    })
                 }}
             </button>
         </li>
@@ -183,17 +188,17 @@ fn NewRoom() -> impl IntoView {
         <form class="new-room" on:submit=create>
             <input
                 type="text"
-                aria-label="New room name"
-                placeholder="Room name"
+                aria-label=words().new_room_name().inner()
+                placeholder=words().room_name_placeholder().inner()
                 maxlength=MAX_ROOM_TITLE_CHARS.to_string()
                 prop:value=move || name.get()
                 on:input=move |ev| name.set(event_target_value(&ev))
             />
             <label class="private">
-                <input type="checkbox" aria-label="Private room" prop:checked=move || private.get() on:change=move |ev| private.set(event_target_checked(&ev))/>
-                " private"
+                <input type="checkbox" aria-label=words().private_room().inner() prop:checked=move || private.get() on:change=move |ev| private.set(event_target_checked(&ev))/>
+                {words().private_checkbox().inner()}
             </label>
-            <button type="submit">"Create"</button>
+            <button type="submit">{words().create().inner()}</button>
             <p class="form-error" role="alert" data-testid="room-error">{move || error.get()}</p>
         </form>
     }

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::error::ApiError;
+use crate::i18n::words;
 use crate::preferences::Theme;
 
 /// Keeps the theme in its cookie (the path for browsers without JavaScript).
@@ -62,7 +63,8 @@ pub fn ThemeSwitch() -> impl IntoView {
     };
     let path = <SetTheme as ServerFn>::PATH;
     view! {
-        <form class="theme-switch" method="post" action=path role="group" aria-label="Theme" on:submit=choose>
+        <form class="theme-switch" method="post" action=path role="group" aria-label=words().theme().inner()
+            on:submit=choose>
             {Theme::ALL
                 .map(|theme| {
                     view! {

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use super::message::{row_key, MessageRow, Place};
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::ChatState;
+use crate::i18n::words;
 use crate::protocol::{validate_text, Message};
 
 #[component]
@@ -37,7 +38,7 @@ pub fn ThreadPanel() -> impl IntoView {
         let answer = match validate_text(&text) {
             Err(problem) => Some(problem.to_string()),
             Ok(text) if !actions.send_in_thread(text.to_owned(), root, also.get_untracked()) => {
-                Some("Too many messages are waiting to be sent. Wait until you are back online.".to_owned())
+                Some(words().outbox_full().inner().to_owned())
             }
             Ok(_) => {
                 draft.set(String::new());
@@ -54,17 +55,19 @@ pub fn ThreadPanel() -> impl IntoView {
     view! {
         <Show when=move || chat.thread.with(Option::is_some)>
             // Esc closes it, unless it closed a message's menu first.
-            <aside class="thread-panel" data-testid="thread" aria-label="Thread" on:keydown=move |ev| {
+            <aside class="thread-panel" data-testid="thread" aria-label=words().thread().inner() on:keydown=move |ev| {
                 if ev.key() == "Escape" && !ev.default_prevented() {
                     close();
                 }
             }>
                 <header>
-                    <h3>"Thread"</h3>
-                    <button type="button" aria-label="Close the thread" on:click=move |_| close()>"×"</button>
+                    <h3>{words().thread().inner()}</h3>
+                    <button type="button" aria-label=words().close_thread().inner() on:click=move |_| close()>"×"</button>
                 </header>
                 <ol
                     class="messages thread-messages"
+                    tabindex="0"
+                    aria-label=words().thread().inner()
                     on:click=move |ev| actions.message_click(&ev)
                     on:keydown=move |ev| actions.message_key(&ev)
                     on:submit=move |ev| actions.submit_change(&ev)
@@ -79,8 +82,8 @@ pub fn ThreadPanel() -> impl IntoView {
                 }>
                     <textarea
                         rows="1"
-                        aria-label="Reply in the thread"
-                        placeholder="Reply…"
+                        aria-label=words().reply_in_thread_label().inner()
+                        placeholder=words().reply_placeholder().inner()
                         data-testid="thread-composer"
                         prop:value=move || draft.get()
                         on:input=move |ev| draft.set(event_target_value(&ev))
@@ -91,10 +94,10 @@ pub fn ThreadPanel() -> impl IntoView {
                             }
                         }
                     ></textarea>
-                    <button type="submit">"Reply"</button>
+                    <button type="submit">{words().reply().inner()}</button>
                     <label class="also">
                         <input type="checkbox" prop:checked=move || also.get() on:change=move |ev| also.set(event_target_checked(&ev))/>
-                        " Also send to the conversation"
+                        {words().also_to_conversation().inner()}
                     </label>
                     <p class="form-error" role="alert">{move || error.get()}</p>
                 </form>

@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use crate::chat_state::iso_instant;
 use crate::components::message_actions::escape;
 use crate::error::{ApiError, ChatError};
+use crate::i18n::{self, I18nKeys, Locale};
 use crate::preferences::Theme;
 use crate::protocol::{hit_address, percent_encode, SearchHit, SearchPage, SearchRequest};
 use crate::server::chat::identity::http_user;
@@ -66,32 +67,30 @@ pub async fn page(
             Err(error) => (super::status_of(&error), Some(Err(ApiError::from(error).message))),
         },
     };
-    let theme = headers
-        .get(axum::http::header::COOKIE)
-        .and_then(|value| value.to_str().ok())
-        .map_or(Theme::System, Theme::from_cookie_header);
-    (code, Html(render(&request.q, found, theme))).into_response()
+    let header = |name| headers.get(name).and_then(|value: &axum::http::HeaderValue| value.to_str().ok());
+    let cookie = header(axum::http::header::COOKIE);
+    let theme = cookie.map_or(Theme::System, Theme::from_cookie_header);
+    let locale = i18n::from_headers(cookie, header(axum::http::header::ACCEPT_LANGUAGE));
+    (code, Html(render(&request.q, found, theme, locale))).into_response()
 }
 
 /// The page, as HTML: no script, every text escaped by the view.
-fn render(q: &str, found: Option<Result<SearchPage, String>>, theme: Theme) -> String {
+fn render(q: &str, found: Option<Result<SearchPage, String>>, theme: Theme, locale: Locale) -> String {
     let q = q.to_owned();
+    let w = locale.get_keys_const();
     let body = match found {
-        None => {
-            view! { <p class="search-empty">"Type words to find, and filters: in:#room, from:@name, has:file."</p> }
-                .into_any()
-        }
+        None => view! { <p class="search-empty">{w.search_help().inner()}</p> }.into_any(),
         Some(Err(why)) => view! { <p class="notice" role="alert" data-testid="search-error">{why}</p> }.into_any(),
         Some(Ok(page)) if page.hits.is_empty() => {
-            view! { <p class="search-empty" data-testid="search-none">"Nothing found."</p> }.into_any()
+            view! { <p class="search-empty" data-testid="search-none">{w.search_none().inner()}</p> }.into_any()
         }
         Some(Ok(page)) => {
             let older = page.more.then(|| {
                 let before = page.hits.last().map(|hit| hit.id).unwrap_or_default();
                 let href = format!("/search?q={}&before={before}", percent_encode(&q));
-                view! { <a class="search-older" href=href data-testid="search-older">"Older results"</a> }
+                view! { <a class="search-older" href=href data-testid="search-older">{w.search_older().inner()}</a> }
             });
-            let hits = page.hits.into_iter().map(hit_row).collect::<Vec<_>>();
+            let hits = page.hits.into_iter().map(|hit| hit_row(hit, w)).collect::<Vec<_>>();
             view! {
                 <ol class="search-hits" data-testid="search-hits">{hits}</ol>
                 {older}
@@ -99,14 +98,16 @@ fn render(q: &str, found: Option<Result<SearchPage, String>>, theme: Theme) -> S
             .into_any()
         }
     };
+    let search = w.search_title().inner();
     let title =
-        if q.trim().is_empty() { "Search · RTCA".to_owned() } else { format!("{} · Search · RTCA", q.trim()) };
+        if q.trim().is_empty() { format!("{search} · RTCA") } else { format!("{} · {search} · RTCA", q.trim()) };
     let html = view! {
         <header class="topbar">
             <a class="brand" href="/">"RTCA"</a>
-            <form class="search" method="get" action="/search" role="search" aria-label="Message search">
-                <input type="search" name="q" value=q aria-label="Search messages" placeholder="Search" data-testid="search-input"/>
-                <button type="submit">"Search"</button>
+            <form class="search" method="get" action="/search" role="search" aria-label=w.search_landmark().inner()>
+                <input type="search" name="q" value=q aria-label=w.search_label().inner()
+                    placeholder=w.search_placeholder().inner() data-testid="search-input"/>
+                <button type="submit">{w.search_button().inner()}</button>
             </form>
         </header>
         <main class="search-page">{body}</main>
@@ -115,19 +116,20 @@ fn render(q: &str, found: Option<Result<SearchPage, String>>, theme: Theme) -> S
     let title = escape(&title);
     // Only ever "light" or "dark": nothing from the request is written here.
     let theme = theme.attribute().map(|value| format!(" data-theme=\"{value}\"")).unwrap_or_default();
+    let lang = i18n::tag(locale);
     format!(
-        "<!DOCTYPE html><html lang=\"en\"{theme}><head><meta charset=\"utf-8\"/><meta name=\"viewport\" \
+        "<!DOCTYPE html><html lang=\"{lang}\"{theme}><head><meta charset=\"utf-8\"/><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"/><meta name=\"color-scheme\" content=\"light dark\"/>\
          <link rel=\"icon\" href=\"/favicon.ico\"/><title>{title}</title>\
          <link rel=\"stylesheet\" href=\"/pkg/rtca.css\"/></head><body>{html}</body></html>"
     )
 }
 
-fn hit_row(hit: SearchHit) -> impl IntoView {
+fn hit_row(hit: SearchHit, w: I18nKeys) -> impl IntoView {
     let href = hit_address(&hit);
     let place = match (&hit.room, &hit.with) {
         (Some(room), _) => format!("#{room}"),
-        (None, Some(with)) => format!("with {}", with.name),
+        (None, Some(with)) => i18n::fill(w.search_with().inner(), &[("name", &with.name)]),
         (None, None) => String::new(),
     };
     let snippet = hit
@@ -146,7 +148,7 @@ fn hit_row(hit: SearchHit) -> impl IntoView {
                 <span class="from">{hit.from.name}</span>
                 " · "
                 <time datetime=iso_instant(hit.at)>{iso_instant(hit.at).replace('T', " ").replace('Z', " UTC")}</time>
-                {hit.file.then_some(" · a file")}
+                {hit.file.then_some(w.search_a_file().inner())}
                 <p class="search-snippet">{snippet}</p>
             </a>
         </li>

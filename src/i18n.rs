@@ -1,0 +1,184 @@
+//! The interface's languages: English (`en`, the default) and Simplified
+//! Chinese (`zh-CN`).
+//!
+//! The words live in `locales/*.json`, compiled into constants by
+//! `build.rs` (leptos_i18n_build), which also fails the build when one
+//! language lacks a key the other has. Every use is checked by the
+//! compiler: `words().join_button()` is a method of the generated keys.
+//!
+//! A page is in one language from its first byte to its last: the server
+//! picks it (the reader's choice in the `rtca_lang` cookie, else their
+//! browser's `Accept-Language`), writes it into `<html lang>`, and the
+//! browser reads it back from there, so both render the same words. The
+//! switcher (`components::language_switch`) sets the cookie and reloads
+//! the page, with or without JavaScript. The words are not signals: a
+//! signal per string would cost the WASM bundle a closure each, and a
+//! language is changed far less often than it is read.
+
+/// What `build.rs` generated. Its `expect`s parse the two fixed language
+/// tags ("en", "zh-CN") into ICU locales, never input; its context and
+/// providers go unused (the app picks the locale itself).
+#[allow(clippy::expect_used, clippy::unwrap_used, unused_imports, dead_code)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
+}
+
+pub use generated::i18n::{I18nKeys, Locale};
+
+/// The cookie holding the reader's language.
+pub const LANG_COOKIE: &str = "rtca_lang";
+
+/// How long the choice is kept: a year.
+const LANG_COOKIE_MAX_AGE: u64 = 365 * 24 * 60 * 60;
+
+/// Every language, in the order the switcher offers them, each named in itself.
+pub const LANGUAGES: [(Locale, &str); 2] = [(Locale::en, "English"), (Locale::zh_CN, "简体中文")];
+
+/// The words of the page's language.
+pub fn words() -> I18nKeys {
+    current().get_keys_const()
+}
+
+/// `template` with each `{name}` replaced by its value.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut text = template.to_owned();
+    for (name, value) in values {
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    text
+}
+
+/// The `lang` attribute's value for `locale`.
+pub fn tag(locale: Locale) -> &'static str {
+    match locale {
+        Locale::en => "en",
+        Locale::zh_CN => "zh-CN",
+    }
+}
+
+/// A language tag read loosely: any Chinese (`zh`, `zh-CN`, `zh-Hans`,
+/// `zh-TW`…) is the Chinese we have, any English is English.
+pub fn from_tag(tag: &str) -> Option<Locale> {
+    let primary = tag.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+    match primary.as_str() {
+        "zh" => Some(Locale::zh_CN),
+        "en" => Some(Locale::en),
+        _ => None,
+    }
+}
+
+/// The reader's first language we have, from an `Accept-Language` value
+/// (`zh-CN,zh;q=0.9,en;q=0.8`): the highest weight wins, ties in order.
+pub fn from_accept_language(header: &str) -> Option<Locale> {
+    let mut best: Option<(f32, Locale)> = None;
+    for item in header.split(',').take(32) {
+        let mut parts = item.split(';');
+        let Some(locale) = parts.next().and_then(from_tag) else { continue };
+        let weight = parts
+            .find_map(|part| part.trim().strip_prefix("q="))
+            .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+        if weight > 0.0 && best.is_none_or(|(top, _)| weight > top) {
+            best = Some((weight, locale));
+        }
+    }
+    best.map(|(_, locale)| locale)
+}
+
+/// The language of a request: its `rtca_lang` cookie, else its
+/// `Accept-Language`, else English.
+pub fn from_headers(cookie: Option<&str>, accept_language: Option<&str>) -> Locale {
+    let chosen = cookie.and_then(|header| {
+        header
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == LANG_COOKIE)
+            .and_then(|(_, value)| from_tag(value))
+    });
+    chosen.or_else(|| accept_language.and_then(from_accept_language)).unwrap_or_default()
+}
+
+/// The `Set-Cookie` value that keeps `locale` as the reader's choice.
+pub fn lang_cookie(locale: Locale) -> String {
+    format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age={LANG_COOKIE_MAX_AGE}", tag(locale))
+}
+
+/// The language this page is in: from the request on the server, from
+/// `<html lang>` (which the server wrote) in the browser.
+pub fn current() -> Locale {
+    #[cfg(feature = "ssr")]
+    {
+        use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
+        leptos::prelude::use_context::<axum::http::request::Parts>().map_or_else(Locale::default, |parts| {
+            let header = |name| parts.headers.get(name).and_then(|value| value.to_str().ok());
+            from_headers(header(COOKIE), header(ACCEPT_LANGUAGE))
+        })
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        leptos::prelude::document()
+            .document_element()
+            .and_then(|html| html.get_attribute("lang"))
+            .and_then(|lang| from_tag(&lang))
+            .unwrap_or_default()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        Locale::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readers_language_comes_from_the_cookie_then_accept_language() {
+        assert_eq!(from_headers(None, Some("zh-CN,zh;q=0.9,en;q=0.8")), Locale::zh_CN);
+        assert_eq!(from_headers(None, Some("fr-FR,fr;q=0.9,zh-TW;q=0.8,en;q=0.7")), Locale::zh_CN);
+        assert_eq!(from_headers(None, Some("en-GB,zh;q=0.5")), Locale::en);
+        assert_eq!(from_headers(None, Some("en;q=0.2, zh-Hans;q=0.9")), Locale::zh_CN);
+        assert_eq!(from_headers(None, Some("zh;q=0, en")), Locale::en);
+        assert_eq!(from_headers(None, Some("de, fr")), Locale::en);
+        assert_eq!(from_headers(None, None), Locale::en);
+        assert_eq!(from_headers(Some("a=1; rtca_lang=zh-CN"), Some("en")), Locale::zh_CN);
+        assert_eq!(from_headers(Some("rtca_lang=en"), Some("zh-CN")), Locale::en);
+        assert_eq!(from_headers(Some("rtca_lang=<script>"), Some("zh")), Locale::zh_CN);
+        for (locale, _) in LANGUAGES {
+            assert_eq!(from_headers(Some(&lang_cookie(locale)), None), locale);
+        }
+    }
+
+    /// Both languages have every key, and the same placeholders in each
+    /// (`build.rs` refuses to build otherwise; this says which).
+    #[test]
+    fn every_key_is_in_both_languages_with_the_same_placeholders() {
+        let parse = |text: &str| -> std::collections::BTreeMap<String, String> {
+            serde_json::from_str(text).unwrap_or_default()
+        };
+        let english = parse(include_str!("../locales/en.json"));
+        let chinese = parse(include_str!("../locales/zh-CN.json"));
+        assert!(english.len() > 50, "locales/en.json did not parse");
+        let keys = |map: &std::collections::BTreeMap<String, String>| map.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&english), keys(&chinese));
+        let placeholders = |text: &str| {
+            let mut found: Vec<String> = text
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}'))
+                .map(|(name, _)| name.to_owned())
+                .collect();
+            found.sort();
+            found
+        };
+        for (key, text) in &english {
+            assert_eq!(placeholders(text), placeholders(&chinese[key]), "placeholders of {key}");
+            assert!(!chinese[key].trim().is_empty(), "{key} is empty in Chinese");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert_eq!(fill("Message #{room}", &[("room", "design")]), "Message #design");
+        assert_eq!(fill("{a} and {b}", &[("a", "Ann"), ("b", "Bo")]), "Ann and Bo");
+    }
+}
