@@ -2,7 +2,7 @@
 // (from Accept-Language), the switcher changes it and remembers it in a
 // cookie, with or without JavaScript, and hydration agrees with the
 // server's words (no console error).
-import { test, expect, openPage, uniqueName } from "./fixtures";
+import { test, expect, openPage, uniqueName, message } from "./fixtures";
 
 test("a Chinese browser gets the chat in Chinese from the first byte, and can join in it", async ({ browser, users }) => {
   const reader = await openPage(browser, { locale: "zh-CN" });
@@ -23,6 +23,19 @@ test("a Chinese browser gets the chat in Chinese from the first byte, and can jo
   await expect(page.getByTestId("composer")).toHaveAttribute("placeholder", "发消息到 #lobby");
   await expect(page.getByRole("button", { name: "发送" })).toBeVisible();
   await expect(page.getByRole("group", { name: "主题" }).getByRole("button", { name: "跟随系统" })).toHaveAttribute("aria-pressed", "true");
+
+  // A message of mine: the day, its menu and a tombstone, in Chinese.
+  const text = `你好，${name}`;
+  await page.getByTestId("composer").fill(text);
+  await page.getByTestId("composer").press("Enter");
+  const mine = message(page, text);
+  await expect(mine).toHaveCount(1);
+  await expect(page.getByTestId("messages").locator(".day").last()).toContainText("今天");
+  await mine.hover();
+  await mine.getByRole("button", { name: "消息操作" }).or(mine.locator("summary[aria-label='消息操作']")).click();
+  await mine.getByText("删除…").click();
+  await mine.getByRole("button", { name: "为所有人删除" }).click();
+  await expect(page.getByTestId("messages").getByTestId("tombstone").last()).toHaveText("消息已删除");
 });
 
 for (const javaScriptEnabled of [true, false]) {

@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{fill, words};
+
 /// The reader's clock: where "today" is and how far from UTC they live.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalClock {
@@ -19,21 +21,6 @@ pub struct LocalClock {
 }
 
 const DAY_MS: i64 = 86_400_000;
-const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 impl LocalClock {
     fn local_ms(self, at_ms: i64) -> i64 {
@@ -55,14 +42,20 @@ impl LocalClock {
     pub fn day_label(self, day: i64) -> String {
         let today = self.day(self.now_ms);
         let (year, month, date) = civil(day);
+        let words = words();
+        let date = date.to_string();
         if day == today {
-            "Today".to_owned()
+            words.day_today().inner().to_owned()
         } else if day == today - 1 {
-            "Yesterday".to_owned()
+            words.day_yesterday().inner().to_owned()
         } else if year == civil(today).0 {
-            format!("{} {date} {}", weekday(day), month_name(month))
+            fill(
+                words.day_this_year().inner(),
+                &[("weekday", weekday(day)), ("date", &date), ("month", month_name(month))],
+            )
         } else {
-            format!("{date} {} {year}", month_name(month))
+            let year = year.to_string();
+            fill(words.day_other_year().inner(), &[("date", &date), ("month", month_name(month)), ("year", &year)])
         }
     }
 
@@ -70,10 +63,12 @@ impl LocalClock {
     /// "on Monday 30 November", "on 30 October 2025".
     pub fn last_seen(self, at_ms: i64) -> String {
         let day = self.day(at_ms);
+        let words = words();
+        let time = self.time(at_ms);
         match self.day(self.now_ms) - day {
-            0 => format!("today at {}", self.time(at_ms)),
-            1 => format!("yesterday at {}", self.time(at_ms)),
-            _ => format!("on {}", self.day_label(day)),
+            0 => fill(words.seen_today().inner(), &[("time", &time)]),
+            1 => fill(words.seen_yesterday().inner(), &[("time", &time)]),
+            _ => fill(words.seen_on().inner(), &[("day", &self.day_label(day))]),
         }
     }
 
@@ -82,7 +77,15 @@ impl LocalClock {
     pub fn full(self, at_ms: i64) -> String {
         let day = self.day(at_ms);
         let (year, month, date) = civil(day);
-        format!("{} {date} {} {year}, {}", weekday(day), month_name(month), self.time(at_ms))
+        let (date, year, time) = (date.to_string(), year.to_string(), self.time(at_ms));
+        let values = [
+            ("weekday", weekday(day)),
+            ("date", &date),
+            ("month", month_name(month)),
+            ("year", &year),
+            ("time", &time),
+        ];
+        fill(words().full_time().inner(), &values)
     }
 }
 
@@ -115,13 +118,16 @@ fn civil(day: i64) -> (i64, usize, i64) {
     (year, usize::try_from(month).unwrap_or(1), date)
 }
 
+/// The day's name in the page's language (Monday first).
 fn weekday(day: i64) -> &'static str {
     // 1970-01-01 was a Thursday.
-    WEEKDAYS[usize::try_from((day + 3).rem_euclid(7)).unwrap_or(0)]
+    let index = usize::try_from((day + 3).rem_euclid(7)).unwrap_or(0);
+    words().weekdays().inner().split(',').nth(index).unwrap_or_default()
 }
 
+/// A month's name (1–12) in the page's language.
 fn month_name(month: usize) -> &'static str {
-    MONTHS.get(month.wrapping_sub(1)).copied().unwrap_or("")
+    words().months().inner().split(',').nth(month.wrapping_sub(1)).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Gap};
+use crate::i18n::{fill, words};
 use crate::protocol::{ConversationId, Message, User, UserId};
 
 /// Names a reaction's label lists before "and N others".
@@ -104,17 +105,20 @@ impl ChatState {
     /// by the names I know (me, people online, authors of what I hold);
     /// `users` are the first of the `count` who did.
     pub fn reacted_by(&self, users: &[UserId], count: usize) -> String {
+        let words = words();
         let name = |id: UserId| {
             let known = |list: &[User]| list.iter().find(|u| u.id == id).map(|u| self.display_name(u));
             self.me
-                .with_untracked(|me| me.as_ref().filter(|me| me.id == id).map(|_| "you".to_owned()))
+                .with_untracked(|me| {
+                    me.as_ref().filter(|me| me.id == id).map(|_| words.reacted_you().inner().to_owned())
+                })
                 .or_else(|| self.online.with_untracked(|online| known(online)))
                 .or_else(|| {
                     self.messages.with_untracked(|all| {
                         all.values().flatten().find(|m| m.from.id == id).map(|m| self.display_name(&m.from))
                     })
                 })
-                .unwrap_or_else(|| "someone".to_owned())
+                .unwrap_or_else(|| words.reacted_someone().inner().to_owned())
         };
         let named = users.len().min(NAMED_REACTORS);
         let others = count.saturating_sub(named);
@@ -122,14 +126,14 @@ impl ChatState {
         for (n, &id) in users[..named].iter().enumerate() {
             let last = n + 1 == named;
             if n > 0 {
-                said.push_str(if last && others == 0 { " and " } else { ", " });
+                said.push_str(if last && others == 0 { words.list_and().inner() } else { words.list_comma().inner() });
             }
             said.push_str(&name(id));
         }
         match others {
             0 => {}
-            1 => said.push_str(" and 1 other"),
-            n => said.push_str(&format!(" and {n} others")),
+            1 => said.push_str(words.reacted_one_other().inner()),
+            n => said.push_str(&fill(words.reacted_others().inner(), &[("count", &n.to_string())])),
         }
         said
     }

@@ -93,6 +93,19 @@ impl ConnStatus {
     }
 }
 
+/// What the interface says of who is typing: "Alice is typing…", "Alice
+/// and Bob are typing…", "Several people are typing…" (in the page's
+/// language); nothing when nobody is.
+pub fn typing_line(users: &[String]) -> String {
+    let words = words();
+    match users {
+        [] => String::new(),
+        [one] => fill(words.typing_one().inner(), &[("name", one)]),
+        [one, two] => fill(words.typing_two().inner(), &[("one", one), ("two", two)]),
+        _ => words.typing_many().inner().to_owned(),
+    }
+}
+
 /// The conversation on screen: a room, or my private conversation with
 /// someone (whose name the view shows).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -332,3 +332,12 @@ fn a_change_before_the_first_page_is_not_lost() {
         assert_eq!((held(&chat, &rooms)[0].text.as_str(), chat.known_change(&rooms)), ("t", Some(3)));
     });
 }
+
+#[test]
+fn the_typing_line_names_one_or_two_and_counts_more() {
+    let names = |n: usize| (0..n).map(|i| ["Alice", "Bob", "Cy"][i].to_owned()).collect::<Vec<_>>();
+    assert_eq!(typing_line(&names(0)), "");
+    assert_eq!(typing_line(&names(1)), "Alice is typing…");
+    assert_eq!(typing_line(&names(2)), "Alice and Bob are typing…");
+    assert_eq!(typing_line(&names(3)), "Several people are typing…");
+}

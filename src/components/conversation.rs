@@ -9,9 +9,9 @@ use super::image_viewer::{ImageViewer, ImageViewerView};
 use super::message::{laid_out, row_key, MessageRow, Reader};
 use super::room_members::RoomMembersPanel;
 use crate::actions::{use_actions, ChatActions};
-use crate::chat_state::{ChatState, Conversation, Outgoing};
+use crate::chat_state::{typing_line, ChatState, Conversation, Outgoing};
 use crate::i18n::{fill, words};
-use crate::protocol::{typing_line, ConversationId, Message, User, UserId, LOBBY};
+use crate::protocol::{ConversationId, Message, User, UserId, LOBBY};
 
 #[component]
 pub fn ConversationView() -> impl IntoView {

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use super::icons;
 use super::image_viewer::ImageViewer;
+use crate::i18n::words;
 use crate::protocol::{human_size, preview_size, Media, MediaKind};
 
 #[component]
@@ -43,7 +44,8 @@ pub fn MediaView(media: Media) -> impl IntoView {
             .into_any()
         }
         MediaKind::Audio => {
-            let label = if name.starts_with("voice-message") { "Voice message".to_owned() } else { name };
+            let label =
+                if name.starts_with("voice-message") { words().voice_message().inner().to_owned() } else { name };
             view! {
                 <figure class="media audio">
                     <audio controls preload="metadata" src=url data-testid="media-audio"></audio>

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use super::media::MediaView;
 use super::message_actions::message_tools;
 use crate::chat_state::{iso_day, iso_instant, ChatState, LocalClock};
+use crate::i18n::words;
 use crate::protocol::{Message, UserId};
 
 /// How long after one message the next from the same person still joins
@@ -91,8 +92,8 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
     });
     let unread_line = place
         .first_unread
-        .then(|| view! { <li class="unread-line" data-testid="unread-line"><span>"New messages"</span></li> });
-    let seen = place.seen.then(|| view! { <span class="seen" data-testid="seen">"Seen"</span> });
+        .then(|| view! { <li class="unread-line" data-testid="unread-line"><span>{words().new_messages_line().inner()}</span></li> });
+    let seen = place.seen.then(|| view! { <span class="seen" data-testid="seen">{words().seen().inner()}</span> });
     let Message { id, text, media, revision, reply_to, in_thread, .. } = message;
     // A root says how many replies it has; a reply shown here, where from.
     let thread = match (revision.thread, in_thread) {
@@ -103,7 +104,7 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
             };
             Some((id, replies, Some(summary.last_at)))
         }
-        (None, Some(reply)) => Some((reply.root, "In a thread".to_owned(), None)),
+        (None, Some(reply)) => Some((reply.root, words().in_a_thread().inner().to_owned(), None)),
         (None, None) => None,
     };
     let thread = thread.map(|(root, label, last)| {
@@ -117,8 +118,8 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
     });
     let quote = reply_to.map(|quote| {
         let said = match (quote.deleted, quote.text.is_empty(), quote.media) {
-            (true, _, _) => "Original message deleted".to_owned(),
-            (false, true, true) => "A file".to_owned(),
+            (true, _, _) => words().original_deleted().inner().to_owned(),
+            (false, true, true) => words().a_file().inner().to_owned(),
             (false, _, _) => quote.text,
         };
         view! {
@@ -132,7 +133,8 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
     let edited = revision.edited_at.map(|edited| {
         view! { <span class="edited" data-testid="edited" title=move || clock().full(edited)>"(edited)"</span> }
     });
-    let tombstone = deleted.then(|| view! { <p class="text tombstone" data-testid="tombstone">"Message deleted"</p> });
+    let tombstone = deleted
+        .then(|| view! { <p class="text tombstone" data-testid="tombstone">{words().message_deleted().inner()}</p> });
     // Reactions and the menu follow who I am (signing in shows the menu).
     let tools = (!deleted).then(|| {
         let (reactions, text) = (revision.reactions, text.clone());

@@ -20,6 +20,7 @@ use leptos::server_fn::ServerFn;
 use super::forms::refused_post;
 use crate::chat_state::ChatState;
 use crate::error::ApiError;
+use crate::i18n::{fill, words};
 use crate::protocol::{Reaction, UserId, MAX_EMOJI_BYTES, QUICK_REACTIONS};
 
 /// Edits a message of the signed-in user's (forms without JavaScript).
@@ -99,39 +100,57 @@ pub fn message_tools(
         html.push_str("</form>");
     }
     let Some(me) = me else { return html };
+    let w = words();
     // Replying needs the browser's composer: the button shows once the
     // page is live (`html[data-live]`).
+    // The words are the page's language's own: no markup in them.
     let _ = write!(
         html,
-        r#"<details class="message-menu" data-testid="message-menu"><summary aria-label="Message actions" title="Reply, react, edit or delete">⋯</summary><div class="menu"><button type="button" class="reply-start" data-reply="{id}">Reply</button>"#
+        r#"<details class="message-menu" data-testid="message-menu"><summary aria-label="{}" title="{}">⋯</summary><div class="menu"><button type="button" class="reply-start" data-reply="{id}">{}</button>"#,
+        w.menu_label().inner(),
+        w.menu_title().inner(),
+        w.reply().inner()
     );
     if threadable {
-        let _ =
-            write!(html, r#"<button type="button" class="reply-start" data-thread="{id}">Reply in thread</button>"#);
+        let _ = write!(
+            html,
+            r#"<button type="button" class="reply-start" data-thread="{id}">{}</button>"#,
+            w.reply_in_thread().inner()
+        );
     }
     form(&mut html, "quick-reactions", react, "react");
     for emoji in QUICK_REACTIONS {
         let _ = write!(
             html,
-            r#"<button type="submit" name="emoji" value="{emoji}" aria-label="React with {emoji}">{emoji}</button>"#
+            r#"<button type="submit" name="emoji" value="{emoji}" aria-label="{}">{emoji}</button>"#,
+            fill(w.react_with().inner(), &[("emoji", emoji)])
         );
     }
     html.push_str("</form>");
     form(&mut html, "other-reaction", react, "react");
     let _ = write!(
         html,
-        r#"<input name="emoji" required maxlength="{MAX_EMOJI_BYTES}" aria-label="Another emoji" placeholder="Other emoji"><button type="submit">React</button></form>"#
+        r#"<input name="emoji" required maxlength="{MAX_EMOJI_BYTES}" aria-label="{}" placeholder="{}"><button type="submit">{}</button></form>"#,
+        w.another_emoji().inner(),
+        w.other_emoji().inner(),
+        w.react().inner()
     );
     if me == author {
         form(&mut html, "edit-message", <EditMessage as ServerFn>::PATH, "edit");
         let _ = write!(
             html,
-            r#"<textarea name="text" rows="3" aria-label="Edit message" data-testid="edit-text">{}</textarea><button type="submit">Save edit</button></form>"#,
-            escape(text)
+            r#"<textarea name="text" rows="3" aria-label="{}" data-testid="edit-text">{}</textarea><button type="submit">{}</button></form>"#,
+            w.edit_message().inner(),
+            escape(text),
+            w.save_edit().inner()
         );
-        html.push_str(r#"<details class="delete-message"><summary>Delete…</summary>"#);
+        let _ = write!(html, r#"<details class="delete-message"><summary>{}</summary>"#, w.delete_open().inner());
         form(&mut html, "delete-form", <DeleteMessage as ServerFn>::PATH, "delete");
-        html.push_str(r#"<button type="submit" class="danger">Delete for everyone</button></form></details>"#);
+        let _ = write!(
+            html,
+            r#"<button type="submit" class="danger">{}</button></form></details>"#,
+            w.delete_for_everyone().inner()
+        );
     }
     html.push_str("</div></details>");
     html

@@ -56,28 +56,12 @@ impl Typing {
     }
 }
 
-/// What the interface says: "Alice is typing…", "Alice and Bob are
-/// typing…", "Several people are typing…"; nothing when nobody is.
-pub fn typing_line(users: &[String]) -> String {
-    match users {
-        [] => String::new(),
-        [one] => format!("{one} is typing…"),
-        [one, two] => format!("{one} and {two} are typing…"),
-        _ => "Several people are typing…".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_line_names_one_or_two_and_counts_more() {
-        let names = |n: usize| (0..n).map(|i| ["Alice", "Bob", "Cy"][i].to_owned()).collect::<Vec<_>>();
-        assert_eq!(typing_line(&names(0)), "");
-        assert_eq!(typing_line(&names(1)), "Alice is typing…");
-        assert_eq!(typing_line(&names(2)), "Alice and Bob are typing…");
-        assert_eq!(typing_line(&names(3)), "Several people are typing…");
+    fn a_pairs_typing_names_its_conversation() {
         let pair = Typing::of(&ConversationId::pair(9, 2), vec![], 0);
         assert_eq!((pair.pair, pair.conversation()), (Some([2, 9]), Some(ConversationId::pair(2, 9))));
     }
