@@ -25,6 +25,8 @@ mod generated {
 
 pub use generated::i18n::{I18nKeys, Locale};
 
+use crate::error::code;
+
 /// The cookie holding the reader's language.
 pub const LANG_COOKIE: &str = "rtca_lang";
 
@@ -102,6 +104,61 @@ pub fn lang_cookie(locale: Locale) -> String {
     format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age={LANG_COOKIE_MAX_AGE}", tag(locale))
 }
 
+/// What to show a reader for a refusal with `code`: in English, the
+/// server's own message (it may say more, a limit say); in another
+/// language, that language's words for the code, or the server's message
+/// for a code it has none for.
+pub fn error_message(code: &str, message: &str) -> String {
+    error_message_in(current(), code, message)
+}
+
+fn error_message_in(locale: Locale, code: &str, message: &str) -> String {
+    if locale == Locale::en {
+        return message.to_owned();
+    }
+    let words = locale.get_keys_const();
+    let said = match code {
+        "not_online" => words.error_not_online(),
+        "invalid_payload" => words.error_invalid_payload(),
+        "name_taken" => words.error_name_taken(),
+        "no_such_user" => words.error_no_such_user(),
+        "no_such_room" => words.error_no_such_room(),
+        "invalid_session" => words.error_invalid_session(),
+        "name_registered" => words.error_name_registered(),
+        "bad_credentials" => words.error_bad_credentials(),
+        "weak_password" => words.error_weak_password(),
+        "guests_disabled" => words.error_guests_disabled(),
+        "member_rename" => words.error_member_rename(),
+        "room_exists" => words.error_room_exists(),
+        "not_a_member" => words.error_not_a_member(),
+        "too_many_rooms" => words.error_too_many_rooms(),
+        code::RATE_LIMITED => words.error_rate_limited(),
+        "too_many_connections" => words.error_too_many_connections(),
+        "no_such_media" => words.error_no_such_media(),
+        "file_too_large" => words.error_file_too_large(),
+        "unsupported_file" => words.error_unsupported_file(),
+        "unreadable_image" => words.error_unreadable_image(),
+        "too_many_uploads" => words.error_too_many_uploads(),
+        "request_timeout" => words.error_request_timeout(),
+        "no_such_message" => words.error_no_such_message(),
+        "not_your_message" => words.error_not_your_message(),
+        "message_deleted" => words.error_message_deleted(),
+        "too_many_reactions" => words.error_too_many_reactions(),
+        code::INTERNAL => words.error_internal(),
+        "empty_text" => words.error_empty_text(),
+        "text_too_long" => words.error_text_too_long(),
+        "invalid_name" => words.error_invalid_name(),
+        "invalid_room_name" => words.error_invalid_room_name(),
+        "invalid_room_title" => words.error_invalid_room_title(),
+        code::DISCONNECTED => words.error_disconnected(),
+        code::TIMEOUT => words.error_timeout(),
+        "unknown_event" => words.error_unknown_event(),
+        "already_online" => words.error_already_online(),
+        _ => return message.to_owned(),
+    };
+    said.inner().to_owned()
+}
+
 /// The language this page is in: from the request on the server, from
 /// `<html lang>` (which the server wrote) in the browser.
 pub fn current() -> Locale {
@@ -174,6 +231,18 @@ mod tests {
             assert_eq!(placeholders(text), placeholders(&chinese[key]), "placeholders of {key}");
             assert!(!chinese[key].trim().is_empty(), "{key} is empty in Chinese");
         }
+    }
+
+    #[test]
+    fn every_refusal_has_its_chinese_words_and_english_keeps_the_servers() {
+        use crate::error::{ChatError, InvalidInput};
+        use strum::VariantNames;
+        let codes = ChatError::VARIANTS.iter().chain(InvalidInput::VARIANTS).filter(|code| **code != "invalid");
+        for code in codes {
+            assert_ne!(error_message_in(Locale::zh_CN, code, "the server's"), "the server's", "{code}");
+            assert_eq!(error_message_in(Locale::en, code, "the server's"), "the server's");
+        }
+        assert_eq!(error_message_in(Locale::zh_CN, "something_new", "as sent"), "as sent");
     }
 
     #[test]

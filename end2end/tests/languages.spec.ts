@@ -2,7 +2,7 @@
 // (from Accept-Language), the switcher changes it and remembers it in a
 // cookie, with or without JavaScript, and hydration agrees with the
 // server's words (no console error).
-import { test, expect, openPage, uniqueName, message } from "./fixtures";
+import { test, expect, openPage, joinAs, uniqueName, message } from "./fixtures";
 
 test("a Chinese browser gets the chat in Chinese from the first byte, and can join in it", async ({ browser, users }) => {
   const reader = await openPage(browser, { locale: "zh-CN" });
@@ -62,3 +62,21 @@ for (const javaScriptEnabled of [true, false]) {
     await expect(page.getByLabel("起个名字，加入聊天")).toBeVisible();
   });
 }
+
+test("refusals are shown in the reader's language, from a form post and from the socket", async ({ browser, users }) => {
+  const host = await joinAs(browser, uniqueName("host"));
+  users.push(host);
+  const reader = await openPage(browser, { locale: "zh-CN" });
+  users.push(reader);
+  const { page } = reader;
+  await expect(page.getByTestId("connection-status")).toHaveText("已连接");
+  // The socket's ack: the name is taken.
+  await page.getByLabel("起个名字，加入聊天").fill(host.name);
+  await page.getByRole("button", { name: "加入", exact: true }).click();
+  await expect(page.getByTestId("join-error")).toHaveText("这个名字（或与它几乎一样的名字）已经有人用了，请换一个。");
+  // A plain form post: a wrong password.
+  await page.getByLabel("账号名", { exact: true }).fill(uniqueName("nobody"));
+  await page.getByLabel("密码", { exact: true }).fill("not the password");
+  await page.getByRole("button", { name: "登录" }).click();
+  await expect(page.getByTestId("account-error")).toHaveText("账号名或密码错误。");
+});

@@ -17,6 +17,7 @@ use super::socket::{SocketClient, SocketEvent};
 use crate::chat_state::{ChatState, ConnStatus, Conversation, LocalClock, Outgoing};
 use crate::engine_io::RawPayload;
 use crate::error::{code, ApiError};
+use crate::i18n::error_message;
 use crate::protocol::{
     check_reply, event, next_rooms_after, parse_reply, read_reply_body, validate_name, ConversationId,
     CreateRoomRequest, DeleteRequest, EditRequest, HistoryPage, HistoryRequest, InviteRequest, MessageAck,
@@ -214,7 +215,7 @@ pub async fn go_online(chat: ChatState, name: String) -> Result<(), ApiError> {
     let name = validate_name(&name).map_err(ApiError::from)?.to_owned();
     let socket = connected_client()?;
     let reply = socket.emit_with_ack(event::ONLINE, payload(&OnlineRequest::Named { name })?).await?;
-    let ack: OnlineAck = parse_reply(reply.get())?;
+    let ack: OnlineAck = parse_reply(reply.get()).map_err(in_readers_words)?;
     // The cookie first: if it cannot be set, the form stays up with the
     // error, and trying again renews the token for the same user.
     adopt_session_cookie(&ack.token).await?;
@@ -365,10 +366,15 @@ pub(super) async fn ask_until_accepted(event: &str, data: RawPayload) -> Result<
                 TimeoutFuture::new(wait_ms).await;
                 wait_ms *= 2;
             }
-            Err(error) => return Err(error),
+            Err(error) => return Err(in_readers_words(error)),
             Ok(()) => return Ok(reply),
         }
     }
+}
+
+/// A refusal as the reader is shown it: in their language (`crate::i18n`).
+pub(super) fn in_readers_words(error: ApiError) -> ApiError {
+    ApiError { message: error_message(&error.code, &error.message), ..error }
 }
 
 /// The longest single wait before asking again after `rate_limited`.

@@ -13,6 +13,7 @@ use web_sys::{Blob, Event, ProgressEvent, XmlHttpRequest};
 
 use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
+use crate::i18n::{error_message, fill, words};
 use crate::protocol::{Media, UPLOAD_PATH};
 
 /// An upload in progress, with the handlers that must live as long as it.
@@ -132,9 +133,9 @@ fn finished(chat: ChatState, key: u32, request: &XmlHttpRequest, name: &str, to:
         return;
     }
     let reason = serde_json::from_str::<ApiError>(&body)
-        .map(|error| error.message)
+        .map(|error| error_message(&error.code, &error.message))
         .unwrap_or_else(|_| format!("the server answered {status}"));
-    chat.upload_failed(key, format!("“{name}” was not sent: {reason}."));
+    chat.upload_failed(key, fill(words().upload_not_sent().inner(), &[("name", name), ("reason", &reason)]));
 }
 
 /// Stops an upload (or takes it out of line) and off the tray; nothing

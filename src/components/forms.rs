@@ -22,7 +22,9 @@ pub fn provide_refused_post(refused: Option<RefusedForm>) {
 /// The message of a refused post to the server function at `path`, if the
 /// page came back with one.
 pub fn refused_post(path: &str) -> Option<String> {
-    use_context::<RefusedForm>().filter(|refused| refused.path == path).map(|refused| refused.error.message)
+    use_context::<RefusedForm>()
+        .filter(|refused| refused.path == path)
+        .map(|refused| crate::i18n::error_message(&refused.error.code, &refused.error.message))
 }
 
 #[cfg(test)]
