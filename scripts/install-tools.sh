@@ -77,4 +77,9 @@ if ! command -v sqlite3 >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3
 fi
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+    log "installing Debian's Noto CJK fonts (Chinese in the browser tests and screenshots)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk
+fi
 log "all tools present"

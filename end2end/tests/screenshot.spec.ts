@@ -52,6 +52,14 @@ test("screenshot of a conversation", async ({ browser, users }) => {
     await carol.page.screenshot({ animations: "disabled", path: target("screenshot-phone.png") });
     await carol.page.emulateMedia({ colorScheme: "dark" });
     await carol.page.screenshot({ animations: "disabled", path: target("screenshot-phone-dark.png") });
+    // Carol switches to Chinese, on a desktop again.
+    await carol.page.setViewportSize({ width: 1100, height: 620 });
+    await carol.page.emulateMedia({ colorScheme: "light" });
+    await carol.page.getByRole("group", { name: "Language" }).getByRole("button", { name: "简体中文" }).click();
+    await expect(carol.page.locator("html")).toHaveAttribute("lang", "zh-CN");
+    await expect(carol.page.getByTestId("connection-status")).toHaveText("已连接");
+    await expect(message(carol.page, "plain text")).toBeInViewport();
+    await carol.page.screenshot({ animations: "disabled", path: target("screenshot-zh.png") });
     for (const user of users) await user.context.close();
   } finally {
     await server.stop();
