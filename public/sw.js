@@ -38,6 +38,12 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+/** The chat's own pages (the server's CHAT_PATHS): the only pages kept.
+ * Files opened in a tab, search results and anything else are not. */
+function isChatPage(path) {
+  return path === "/" || /^\/(r|dm)\/[^/]+$/.test(path);
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
@@ -47,29 +53,43 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (request.method !== "GET") return;
-  if (request.mode === "navigate") {
-    event.respondWith(networkFirst(request, PAGES, "/"));
+  if (request.mode === "navigate" && isChatPage(url.pathname)) {
+    // Kept by path: a copy of the page, whatever its query said.
+    event.respondWith(networkFirst(event, PAGES, url.pathname));
   } else if (url.pathname.startsWith("/pkg/") || url.pathname.startsWith("/icons/") || APP_FILES.includes(url.pathname)) {
-    event.respondWith(networkFirst(request, FILES, null));
+    event.respondWith(networkFirst(event, FILES, url.pathname));
   }
 });
 
-/** The network's answer, kept when it is a success; else the last copy
- * (or the copy of `fallback`, the lobby, for a page never opened). */
-async function networkFirst(request, cacheName, fallback) {
+/** The network's answer, its copy kept (after it is returned) when it is
+ * a success; else the last copy (for a page never opened here, the
+ * lobby's). A new build of the app drops the page copies, which the old
+ * build rendered: hydrating one with the new bundle would fail. */
+async function networkFirst(event, cacheName, key) {
   const cache = await caches.open(cacheName);
+  let response;
   try {
-    const response = await fetch(request);
-    if (response.ok && response.type === "basic") {
-      await cache.put(request, response.clone());
-    }
-    return response;
+    response = await fetch(event.request);
   } catch (offline) {
-    const kept = (await cache.match(request, { ignoreSearch: fallback !== null })) || (fallback && (await cache.match(fallback)));
+    const kept = (await cache.match(key)) || (cacheName === PAGES && (await cache.match("/")));
     if (kept) return kept;
     return new Response("<!DOCTYPE html><title>RTCA: offline</title><p>RTCA is offline, and this page was never opened here before. Try again when the network is back.</p>", {
       status: 503,
       headers: { "Content-Type": "text/html; charset=utf-8" },
     });
   }
+  if (response.ok && response.type === "basic") {
+    const copy = response.clone();
+    event.waitUntil(
+      (async () => {
+        if (key === "/pkg/rtca.wasm") {
+          const old = await cache.match(key);
+          const changed = (r) => r.headers.get("etag") || r.headers.get("last-modified");
+          if (old && changed(old) !== changed(copy)) await caches.delete(PAGES);
+        }
+        await cache.put(key, copy);
+      })().catch(() => {}),
+    );
+  }
+  return response;
 }

@@ -26,12 +26,10 @@ mod generated {
 pub use generated::i18n::{I18nKeys, Locale};
 
 use crate::error::code;
+use crate::preferences::{cookie_value, PREFERENCE_MAX_AGE};
 
 /// The cookie holding the reader's language.
 pub const LANG_COOKIE: &str = "rtca_lang";
-
-/// How long the choice is kept: a year.
-const LANG_COOKIE_MAX_AGE: u64 = 365 * 24 * 60 * 60;
 
 /// Every language, in the order the switcher offers them, each named in itself.
 pub const LANGUAGES: [(Locale, &str); 2] = [(Locale::en, "English"), (Locale::zh_CN, "简体中文")];
@@ -41,12 +39,30 @@ pub fn words() -> I18nKeys {
     current().get_keys_const()
 }
 
-/// `template` with each `{name}` replaced by its value.
+/// `template` with each `{name}` replaced by its value, in one pass: a
+/// value that itself holds `{…}` (a name, a file name) stays as it is.
 pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut text = template.to_owned();
-    for (name, value) in values {
-        text = text.replace(&format!("{{{name}}}"), value);
+    let mut text = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        text.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            values.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value, close))
+        });
+        match value {
+            Some((value, close)) => {
+                text.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                text.push('{');
+                rest = after;
+            }
+        }
     }
+    text.push_str(rest);
     text
 }
 
@@ -89,19 +105,13 @@ pub fn from_accept_language(header: &str) -> Option<Locale> {
 /// The language of a request: its `rtca_lang` cookie, else its
 /// `Accept-Language`, else English.
 pub fn from_headers(cookie: Option<&str>, accept_language: Option<&str>) -> Locale {
-    let chosen = cookie.and_then(|header| {
-        header
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == LANG_COOKIE)
-            .and_then(|(_, value)| from_tag(value))
-    });
+    let chosen = cookie.and_then(|header| cookie_value(header, LANG_COOKIE)).and_then(from_tag);
     chosen.or_else(|| accept_language.and_then(from_accept_language)).unwrap_or_default()
 }
 
 /// The `Set-Cookie` value that keeps `locale` as the reader's choice.
 pub fn lang_cookie(locale: Locale) -> String {
-    format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age={LANG_COOKIE_MAX_AGE}", tag(locale))
+    format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age={PREFERENCE_MAX_AGE}", tag(locale))
 }
 
 /// What to show a reader for a refusal with `code`: in English, the
@@ -112,7 +122,13 @@ pub fn error_message(code: &str, message: &str) -> String {
     error_message_in(current(), code, message)
 }
 
-fn error_message_in(locale: Locale, code: &str, message: &str) -> String {
+/// What the browser's own check of an input says, in the page's language.
+pub fn input_refusal(problem: &crate::error::InvalidInput) -> String {
+    error_message(problem.code(), &problem.to_string())
+}
+
+/// The same, in `locale` (a page rendered outside the app, such as /search).
+pub fn error_message_in(locale: Locale, code: &str, message: &str) -> String {
     if locale == Locale::en {
         return message.to_owned();
     }
@@ -153,6 +169,10 @@ fn error_message_in(locale: Locale, code: &str, message: &str) -> String {
         code::DISCONNECTED => words.error_disconnected(),
         code::TIMEOUT => words.error_timeout(),
         "unknown_event" => words.error_unknown_event(),
+        code::BUSY => words.error_busy(),
+        code::REQUEST_FAILED => words.error_request_failed(),
+        code::RELOAD => words.error_reload(),
+        code::BAD_REPLY => words.error_bad_reply(),
         "already_online" => words.error_already_online(),
         _ => return message.to_owned(),
     };
@@ -162,21 +182,30 @@ fn error_message_in(locale: Locale, code: &str, message: &str) -> String {
 /// The language this page is in: from the request on the server, from
 /// `<html lang>` (which the server wrote) in the browser.
 pub fn current() -> Locale {
+    // The chat pages' handler provides it, read once per request
+    // (`server::http::pages`); other pages (not found) read the request.
     #[cfg(feature = "ssr")]
     {
         use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
-        leptos::prelude::use_context::<axum::http::request::Parts>().map_or_else(Locale::default, |parts| {
-            let header = |name| parts.headers.get(name).and_then(|value| value.to_str().ok());
-            from_headers(header(COOKIE), header(ACCEPT_LANGUAGE))
+        use leptos::prelude::use_context;
+        use_context::<Locale>().unwrap_or_else(|| {
+            use_context::<axum::http::request::Parts>().map_or_else(Locale::default, |parts| {
+                let header = |name| parts.headers.get(name).and_then(|value| value.to_str().ok());
+                from_headers(header(COOKIE), header(ACCEPT_LANGUAGE))
+            })
         })
     }
+    // Read from the page once: it never changes under a rendered page.
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
-        leptos::prelude::document()
-            .document_element()
-            .and_then(|html| html.get_attribute("lang"))
-            .and_then(|lang| from_tag(&lang))
-            .unwrap_or_default()
+        thread_local! {
+            static PAGE_LOCALE: Locale = leptos::prelude::document()
+                .document_element()
+                .and_then(|html| html.get_attribute("lang"))
+                .and_then(|lang| from_tag(&lang))
+                .unwrap_or_default();
+        }
+        PAGE_LOCALE.with(|locale| *locale)
     }
     #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     {
@@ -249,5 +278,11 @@ mod tests {
     fn placeholders_are_filled() {
         assert_eq!(fill("Message #{room}", &[("room", "design")]), "Message #design");
         assert_eq!(fill("{a} and {b}", &[("a", "Ann"), ("b", "Bo")]), "Ann and Bo");
+        assert_eq!(
+            fill("{one} and {two}", &[("one", "{two}"), ("two", "Bo")]),
+            "{two} and Bo",
+            "values are not read again"
+        );
+        assert_eq!(fill("{unknown} {x", &[("x", "y")]), "{unknown} {x");
     }
 }

@@ -10,8 +10,29 @@
 /// The cookie holding the theme; readable by the page (it holds no secret).
 pub const THEME_COOKIE: &str = "rtca_theme";
 
-/// How long the choice is kept: a year.
-pub const THEME_COOKIE_MAX_AGE: u64 = 365 * 24 * 60 * 60;
+/// How long a reader's choice (theme, language) is kept: a year.
+pub const PREFERENCE_MAX_AGE: u64 = 365 * 24 * 60 * 60;
+
+/// The value of the cookie `name` in a `Cookie` header's value.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(cookie, _)| *cookie == name)
+        .map(|(_, value)| value)
+}
+
+/// Keeps a preference: adds `cookie` (a `Set-Cookie` value) to the
+/// response of the server function being handled.
+#[cfg(feature = "ssr")]
+pub fn keep(cookie: &str) -> Result<(), crate::error::ApiError> {
+    use crate::error::{code, ApiError};
+    let failed = || ApiError::new(code::INTERNAL, "could not keep the choice");
+    let cookie = axum::http::HeaderValue::from_str(cookie).map_err(|_| failed())?;
+    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>().ok_or_else(failed)?;
+    response.append_header(axum::http::header::SET_COOKIE, cookie);
+    Ok(())
+}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Theme {
@@ -48,23 +69,9 @@ impl Theme {
         (self != Theme::System).then(|| self.as_str())
     }
 
-    /// Its name, in the page's language.
-    pub fn label(self) -> &'static str {
-        let words = crate::i18n::words();
-        match self {
-            Theme::System => words.theme_system().inner(),
-            Theme::Light => words.theme_light().inner(),
-            Theme::Dark => words.theme_dark().inner(),
-        }
-    }
-
     /// The theme a `Cookie` header's value names.
     pub fn from_cookie_header(header: &str) -> Theme {
-        header
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == THEME_COOKIE)
-            .map_or(Theme::System, |(_, value)| Theme::parse(value))
+        cookie_value(header, THEME_COOKIE).map_or(Theme::System, Theme::parse)
     }
 
     /// The theme the page is shown in: from the request's cookie on the
@@ -95,7 +102,7 @@ impl Theme {
     /// The `Set-Cookie` value that keeps this choice (the system's theme
     /// forgets the cookie).
     pub fn cookie(self) -> String {
-        let max_age = if self == Theme::System { 0 } else { THEME_COOKIE_MAX_AGE };
+        let max_age = if self == Theme::System { 0 } else { PREFERENCE_MAX_AGE };
         format!("{THEME_COOKIE}={}; Path=/; SameSite=Lax; Max-Age={max_age}", self.as_str())
     }
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "@playwright/test";
-import { test, expect, joinAs, uniqueName, send, message, baseUrl } from "./fixtures";
+import { test, expect, joinAs, uniqueName, send, message, onlineUser, baseUrl } from "./fixtures";
 
 test("Chromium finds the app installable", async () => {
   // Chromium never offers to install from an incognito profile, which every
@@ -53,5 +53,34 @@ test("the chat opens offline from its last copy, and sends what was typed once b
   await alice.context.setOffline(false);
   await expect(message(bob.page, text)).toHaveCount(1, { timeout: 30_000 });
   await expect(alice.page.getByTestId("pending")).toHaveCount(0);
+  alice.errors.splice(0, alice.errors.length, ...alice.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|net::|WebSocket/.test(e)));
+});
+
+test("signing out drops the pages kept for offline use: offline, the tab shows nothing private", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const { page } = alice;
+  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+  await onlineUser(page, bob.name).click();
+  await expect(page).toHaveURL(/\/dm\/\d+$/);
+  const secret = `only for ${bob.name}`;
+  await send(page, secret);
+  await expect(message(page, secret)).toHaveCount(1);
+  // A copy of the private conversation's page is kept.
+  const privateAddress = page.url();
+  await page.reload();
+  await expect(message(page, secret)).toHaveCount(1);
+
+  // Signed out from another page: the private one's copy must go too.
+  await page.goto(baseUrl());
+  await expect(page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByTestId("me")).toHaveCount(0);
+  await alice.context.setOffline(true);
+  await page.goto(privateAddress);
+  await expect(page.getByTestId("me")).toHaveCount(0);
+  await expect(page.getByText(secret)).toHaveCount(0);
+  await alice.context.setOffline(false);
   alice.errors.splice(0, alice.errors.length, ...alice.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|net::|WebSocket/.test(e)));
 });

@@ -98,6 +98,11 @@ pub fn follow_visual_viewport() {
     let resize = {
         let viewport = viewport.clone();
         wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+            // A pinch-zoom resizes the visual viewport too; only the
+            // keyboard's change of height (at scale 1) is followed.
+            if (viewport.scale() - 1.0).abs() > 0.01 {
+                return;
+            }
             let Some(html) = document().document_element() else { return };
             if let Ok(html) = html.dyn_into::<web_sys::HtmlElement>() {
                 let height = format!("{}px", viewport.height().round());

@@ -212,9 +212,12 @@ pub fn reconnect() {
 /// Goes `online` as `name` over the socket, then has the server set the
 /// session cookie so a reload keeps the identity.
 pub async fn go_online(chat: ChatState, name: String) -> Result<(), ApiError> {
-    let name = validate_name(&name).map_err(ApiError::from)?.to_owned();
-    let socket = connected_client()?;
-    let reply = socket.emit_with_ack(event::ONLINE, payload(&OnlineRequest::Named { name })?).await?;
+    let name = validate_name(&name).map_err(|problem| in_readers_words(problem.into()))?.to_owned();
+    let socket = connected_client().map_err(in_readers_words)?;
+    let reply = socket
+        .emit_with_ack(event::ONLINE, payload(&OnlineRequest::Named { name })?)
+        .await
+        .map_err(in_readers_words)?;
     let ack: OnlineAck = parse_reply(reply.get()).map_err(in_readers_words)?;
     // The cookie first: if it cannot be set, the form stays up with the
     // error, and trying again renews the token for the same user.
@@ -359,8 +362,8 @@ pub(super) async fn ask<T: DeserializeOwned>(event: &str, data: RawPayload) -> R
 pub(super) async fn ask_until_accepted(event: &str, data: RawPayload) -> Result<RawPayload, ApiError> {
     let mut wait_ms = 500;
     loop {
-        let socket = connected_client()?;
-        let reply = socket.emit_with_ack(event, data.clone()).await?;
+        let socket = connected_client().map_err(in_readers_words)?;
+        let reply = socket.emit_with_ack(event, data.clone()).await.map_err(in_readers_words)?;
         match check_reply(reply.get()) {
             Err(error) if error.code == code::RATE_LIMITED && wait_ms <= MAX_RATE_LIMIT_WAIT_MS => {
                 TimeoutFuture::new(wait_ms).await;

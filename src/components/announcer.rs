@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use leptos::prelude::*;
 
+use crate::i18n::{fill, words};
+
 /// How long after an announcement the next ones are gathered into one.
 const QUIET_MS: u64 = 3_000;
 
@@ -60,7 +62,7 @@ impl Announcer {
                 let next = match gathered {
                     None | Some((0, _)) => return,
                     Some((1, last)) => last,
-                    Some((n, _)) => format!("{n} new messages"),
+                    Some((n, _)) => fill(words().announce_many().inner(), &[("count", &n.to_string())]),
                 };
                 if let Ok(mut quiet) = this.quiet.lock() {
                     *quiet = Some((0, String::new()));

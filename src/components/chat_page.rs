@@ -136,7 +136,12 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
     let w = words();
     Effect::new(move |_| {
         chat.active.track();
-        drawer.set(false);
+        // The room or person that had the focus is now hidden with the
+        // drawer: the focus goes to the conversation's composer.
+        if drawer.get_untracked() {
+            drawer.set(false);
+            actions.return_to_composer();
+        }
     });
     let close_drawer = move || {
         if drawer.get_untracked() {

@@ -14,7 +14,7 @@ use super::attachments::{AttachButton, UploadTray, VoiceRecorder};
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
-use crate::i18n::{fill, words};
+use crate::i18n::{fill, input_refusal, words};
 use crate::protocol::{validate_text, LOBBY, MAX_TEXT_CHARS};
 
 /// Posts `text` as the signed-in user (the path for browsers without
@@ -75,7 +75,7 @@ pub fn Composer() -> impl IntoView {
     let submit = move || {
         let draft = text.get_untracked();
         if let Err(problem) = validate_text(&draft) {
-            error.set(Some(problem.to_string()));
+            error.set(Some(input_refusal(&problem)));
             return;
         }
         error.set(None);

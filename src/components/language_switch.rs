@@ -13,15 +13,8 @@ use crate::i18n::{current, tag, words, LANGUAGES};
 /// Keeps the language in its cookie; anything unknown is English.
 #[server(prefix = "/api", endpoint = "language")]
 pub async fn set_language(lang: String) -> Result<(), ApiError> {
-    use crate::error::code;
     use crate::i18n::{from_tag, lang_cookie};
-
-    let cookie = axum::http::HeaderValue::from_str(&lang_cookie(from_tag(&lang).unwrap_or_default()))
-        .map_err(|_| ApiError::new(code::INTERNAL, "could not keep the language"))?;
-    let response = use_context::<leptos_axum::ResponseOptions>()
-        .ok_or_else(|| ApiError::new(code::INTERNAL, "could not keep the language"))?;
-    response.append_header(axum::http::header::SET_COOKIE, cookie);
-    Ok(())
+    crate::preferences::keep(&lang_cookie(from_tag(&lang).unwrap_or_default()))
 }
 
 #[component]

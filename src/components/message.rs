@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::media::MediaView;
 use super::message_actions::message_tools;
 use crate::chat_state::{iso_day, iso_instant, ChatState, LocalClock};
-use crate::i18n::words;
+use crate::i18n::{fill, words};
 use crate::protocol::{Message, UserId};
 
 /// How long after one message the next from the same person still joins
@@ -99,8 +99,8 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
     let thread = match (revision.thread, in_thread) {
         (Some(summary), _) => {
             let replies = match summary.replies {
-                1 => "1 reply".to_owned(),
-                n => format!("{n} replies"),
+                1 => words().replies_one().inner().to_owned(),
+                n => fill(words().replies_many().inner(), &[("count", &n.to_string())]),
             };
             Some((id, replies, Some(summary.last_at)))
         }
@@ -108,7 +108,9 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
         (None, None) => None,
     };
     let thread = thread.map(|(root, label, last)| {
-        let last = move || last.map(|at| format!(" · last {}", clock().time(at))).unwrap_or_default();
+        let last = move || {
+            last.map(|at| fill(words().last_reply().inner(), &[("time", &clock().time(at))])).unwrap_or_default()
+        };
         view! {
             <button type="button" class="thread-summary" data-thread=root data-testid="thread-summary">
                 {label}
@@ -131,7 +133,7 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
     });
     let deleted = revision.deleted;
     let edited = revision.edited_at.map(|edited| {
-        view! { <span class="edited" data-testid="edited" title=move || clock().full(edited)>"(edited)"</span> }
+        view! { <span class="edited" data-testid="edited" title=move || clock().full(edited)>{words().edited().inner()}</span> }
     });
     let tombstone = deleted
         .then(|| view! { <p class="text tombstone" data-testid="tombstone">{words().message_deleted().inner()}</p> });

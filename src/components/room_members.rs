@@ -8,7 +8,7 @@ use leptos::wasm_bindgen::JsCast;
 
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::ChatState;
-use crate::i18n::words;
+use crate::i18n::{fill, words};
 use crate::protocol::RoomMember;
 
 #[component]
@@ -39,9 +39,9 @@ pub fn RoomMembersPanel(room: String) -> impl IntoView {
         let id = member.id;
         let online = move || chat.online.with(|online| online.iter().any(|u| u.id == id));
         let status = move || match (online(), member.last_seen) {
-            (true, _) => "online".to_owned(),
-            (false, Some(at)) => format!("last seen {}", chat.clock.get().last_seen(at)),
-            (false, None) => "offline".to_owned(),
+            (true, _) => words().member_online().inner().to_owned(),
+            (false, Some(at)) => fill(words().member_last_seen().inner(), &[("when", &chat.clock.get().last_seen(at))]),
+            (false, None) => words().member_offline().inner().to_owned(),
         };
         view! {
             <li class="person" class:offline=move || !online() data-user-id=id.to_string()>

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use super::icons;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
-use crate::i18n::{fill, words};
+use crate::i18n::{fill, input_refusal, words};
 use crate::protocol::{
     percent_encode, validate_room_title, ConversationId, RoomInfo, RoomsRequest, LOBBY, MAX_ROOM_TITLE_CHARS,
 };
@@ -166,7 +166,7 @@ fn NewRoom() -> impl IntoView {
         ev.prevent_default();
         let draft = name.get_untracked().trim().to_owned();
         if let Err(problem) = validate_room_title(&draft) {
-            error.set(Some(problem.to_string()));
+            error.set(Some(input_refusal(&problem)));
             return;
         }
         error.set(None);

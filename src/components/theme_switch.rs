@@ -14,14 +14,7 @@ use crate::preferences::Theme;
 /// Keeps the theme in its cookie (the path for browsers without JavaScript).
 #[server(prefix = "/api", endpoint = "theme")]
 pub async fn set_theme(theme: String) -> Result<(), ApiError> {
-    use crate::error::code;
-
-    let cookie = axum::http::HeaderValue::from_str(&Theme::parse(&theme).cookie())
-        .map_err(|_| ApiError::new(code::INTERNAL, "could not keep the theme"))?;
-    let response = use_context::<leptos_axum::ResponseOptions>()
-        .ok_or_else(|| ApiError::new(code::INTERNAL, "could not keep the theme"))?;
-    response.append_header(axum::http::header::SET_COOKIE, cookie);
-    Ok(())
+    crate::preferences::keep(&Theme::parse(&theme).cookie())
 }
 
 /// Shows `theme` now, presses its button in `switch`, and keeps it for the
@@ -53,6 +46,16 @@ fn apply(theme: Theme, switch: Option<web_sys::EventTarget>) {
 #[cfg(not(feature = "hydrate"))]
 fn apply(_theme: Theme, _switch: Option<leptos::web_sys::EventTarget>) {}
 
+/// A theme's name, in the page's language.
+fn label(theme: Theme) -> &'static str {
+    let words = words();
+    match theme {
+        Theme::System => words.theme_system().inner(),
+        Theme::Light => words.theme_light().inner(),
+        Theme::Dark => words.theme_dark().inner(),
+    }
+}
+
 #[component]
 pub fn ThemeSwitch() -> impl IntoView {
     let shown = Theme::current();
@@ -69,7 +72,7 @@ pub fn ThemeSwitch() -> impl IntoView {
                 .map(|theme| {
                     view! {
                         <button type="submit" name="theme" value=theme.as_str()
-                            aria-pressed=(shown == theme).to_string()>{theme.label()}</button>
+                            aria-pressed=(shown == theme).to_string()>{label(theme)}</button>
                     }
                 })}
         </form>

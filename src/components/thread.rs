@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::message::{row_key, MessageRow, Place};
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::ChatState;
-use crate::i18n::words;
+use crate::i18n::{input_refusal, words};
 use crate::protocol::{validate_text, Message};
 
 #[component]
@@ -36,7 +36,7 @@ pub fn ThreadPanel() -> impl IntoView {
         let Some(root) = chat.thread.get_untracked() else { return };
         let text = draft.get_untracked();
         let answer = match validate_text(&text) {
-            Err(problem) => Some(problem.to_string()),
+            Err(problem) => Some(input_refusal(&problem)),
             Ok(text) if !actions.send_in_thread(text.to_owned(), root, also.get_untracked()) => {
                 Some(words().outbox_full().inner().to_owned())
             }

@@ -181,10 +181,8 @@ pub fn token_from_headers(headers: &HeaderMap, name: &str) -> Option<String> {
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(cookie, _)| *cookie == name)
-        .map(|(_, value)| value.to_owned())
+        .find_map(|value| crate::preferences::cookie_value(value, name))
+        .map(str::to_owned)
 }
 
 /// The user a plain HTTP request (an upload, a media download) speaks

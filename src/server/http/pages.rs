@@ -49,6 +49,12 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
         Page::NotFound => Err(ApiError::new(code::NOT_FOUND, "There is nothing at this address.")),
     };
     let page = PageSnapshot(Arc::new(loaded));
+    // The page's language, read from the request once (crate::i18n).
+    let locale = {
+        let headers = request.headers();
+        let header = |name| headers.get(name).and_then(|value| value.to_str().ok());
+        crate::i18n::from_headers(header(axum::http::header::COOKIE), header(axum::http::header::ACCEPT_LANGUAGE))
+    };
     let options = state.leptos_options.clone();
     // The hydration loader's nonce, for the page's Content-Security-Policy.
     let nonce = Nonce::new();
@@ -58,6 +64,7 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
             provide_context(state.clone());
             provide_context(page.clone());
             provide_context(nonce.clone());
+            provide_context(locale);
         },
         move || shell(options.clone()),
     );

@@ -64,7 +64,7 @@ pub async fn page(
         "" => (StatusCode::OK, None),
         _ => match run(&state, &peer, &headers, &request).await {
             Ok(page) => (StatusCode::OK, Some(Ok(page))),
-            Err(error) => (super::status_of(&error), Some(Err(ApiError::from(error).message))),
+            Err(error) => (super::status_of(&error), Some(Err(ApiError::from(error)))),
         },
     };
     let header = |name| headers.get(name).and_then(|value: &axum::http::HeaderValue| value.to_str().ok());
@@ -75,12 +75,15 @@ pub async fn page(
 }
 
 /// The page, as HTML: no script, every text escaped by the view.
-fn render(q: &str, found: Option<Result<SearchPage, String>>, theme: Theme, locale: Locale) -> String {
+fn render(q: &str, found: Option<Result<SearchPage, ApiError>>, theme: Theme, locale: Locale) -> String {
     let q = q.to_owned();
     let w = locale.get_keys_const();
     let body = match found {
         None => view! { <p class="search-empty">{w.search_help().inner()}</p> }.into_any(),
-        Some(Err(why)) => view! { <p class="notice" role="alert" data-testid="search-error">{why}</p> }.into_any(),
+        Some(Err(why)) => {
+            let said = i18n::error_message_in(locale, &why.code, &why.message);
+            view! { <p class="notice" role="alert" data-testid="search-error">{said}</p> }.into_any()
+        }
         Some(Ok(page)) if page.hits.is_empty() => {
             view! { <p class="search-empty" data-testid="search-none">{w.search_none().inner()}</p> }.into_any()
         }
