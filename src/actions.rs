@@ -93,10 +93,6 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Focuses what `selector` finds once the view has caught up (the
     /// control that replaced the one that had the focus).
     fn focus_soon(&self, selector: &'static str);
-    /// The phone's drawer opened: the focus goes into it.
-    fn drawer_opened(&self);
-    /// The phone's drawer closed: the focus goes back to its button.
-    fn drawer_closed(&self);
 }
 
 /// The actions of this build: the browser session's, or the server's none.
@@ -172,8 +168,6 @@ impl ChatActions for NoActions {
     fn skip_to_composer(&self, _: &leptos::ev::MouseEvent) {}
     fn return_to_composer(&self) {}
     fn focus_soon(&self, _: &'static str) {}
-    fn drawer_opened(&self) {}
-    fn drawer_closed(&self) {}
 }
 
 /// The browser's: each action handed to the part of the client that does
@@ -370,14 +364,6 @@ mod browser {
 
         fn focus_soon(&self, selector: &'static str) {
             keyboard::focus_soon(selector);
-        }
-
-        fn drawer_opened(&self) {
-            keyboard::focus_soon("#sidebar button.room");
-        }
-
-        fn drawer_closed(&self) {
-            keyboard::focus_soon(".drawer-toggle");
         }
 
         fn message_key(&self, event: &leptos::ev::KeyboardEvent) {

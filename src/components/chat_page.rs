@@ -146,7 +146,8 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
     let close_drawer = move || {
         if drawer.get_untracked() {
             drawer.set(false);
-            actions.drawer_closed();
+            // The focus goes back to the drawer's button.
+            actions.focus_soon(".drawer-toggle");
         }
     };
     let sidebar_key = move |ev: leptos::ev::KeyboardEvent| {
@@ -166,7 +167,8 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                     aria-expanded=move || drawer.get().to_string() on:click=move |_| {
                         drawer.update(|open| *open = !*open);
                         if drawer.get_untracked() {
-                            actions.drawer_opened();
+                            // The focus goes into the drawer.
+                            actions.focus_soon("#sidebar button.room");
                         }
                     }>
                     <span aria-hidden="true">"☰"</span>
