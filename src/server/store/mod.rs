@@ -1,9 +1,12 @@
 //! Storage behind a contract: everything the chat persists goes through one
 //! trait per aggregate ([`IdentityStore`], [`MessageStore`], [`RoomStore`],
 //! [`MediaStore`]), and [`Store`] is all four. SQLite ([`sqlite`]) is the
-//! embedded default; [`open`] picks the backend from the database URL's
-//! scheme. `tests/it/store.rs` is the conformance suite every backend must
-//! pass.
+//! embedded default, PostgreSQL ([`postgres`]) the store several nodes
+//! share; [`open`] picks the backend from the database URL's scheme.
+//! `tests/it/store` is the conformance suite every backend must pass.
+//! Both write messages through one writer thread (`writer`, group
+//! commit), decode rows alike (`columns`) and index text alike for search
+//! (`search_terms`).
 //!
 //! # The contract
 //!
@@ -36,9 +39,12 @@
 //!   what the message said: its text, its reactions and its file's upload
 //!   go (the blob follows with the sweep, once no upload uses it).
 
+mod columns;
 mod error;
 pub mod read_marks;
+mod search_terms;
 pub(crate) mod sqlite;
+mod writer;
 
 use std::sync::Arc;
 
@@ -62,14 +68,17 @@ pub async fn backup(url: &str, dest: &std::path::Path) -> StoreResult<()> {
 }
 
 /// Opens the store the URL names, by its scheme: `sqlite://FILE` (created
-/// if missing). `sink` hears of every commit of messages.
+/// if missing), or `postgres://…` (a database that exists; its tables are
+/// created). `sink` hears of every commit of messages.
 pub async fn open(url: &str, connections: u32, sink: Option<Arc<dyn CommitSink>>) -> StoreResult<Arc<dyn Store>> {
     match url.split_once("://").map(|(scheme, _)| scheme) {
         Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url, connections, sink).await?)),
         Some("postgres" | "postgresql") => {
             Err(StoreError::Unsupported(format!("{url}: PostgreSQL is not supported yet; use sqlite://FILE")))
         }
-        _ => Err(StoreError::Unsupported(format!("{url}: give a database URL such as sqlite://rtca.db"))),
+        _ => Err(StoreError::Unsupported(format!(
+            "{url}: give a database URL such as sqlite://rtca.db or postgres://user@host/rtca"
+        ))),
     }
 }
 

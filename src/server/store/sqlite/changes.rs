@@ -1,5 +1,5 @@
 //! Changes to messages in SQLite: edits, deletions and reactions, written
-//! by the writer thread (`group_commit`) in the same batches as new
+//! by the writer thread (`store::writer`, `group_commit`) in the same batches as new
 //! messages, so that both reach delivery in one commit order.
 //!
 //! Each change takes its conversation's next change number, read under
@@ -8,44 +8,11 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction};
 
-use super::rows::{conversation_of_key, in_thread, media, revision, thread_summary};
 use super::search;
 use crate::protocol::{ConversationId, Message, Quote, Revision, User, UserId, LOBBY};
-use crate::server::store::{ChangeOutcome, Edit, MessageChange, OnCommit};
-
-/// A change, owned so it can cross to the writer's thread.
-pub(super) struct ChangeJob {
-    id: i64,
-    by: UserId,
-    edit: OwnedEdit,
-    at: i64,
-    max_reactions: usize,
-    pub(super) on_commit: Option<OnCommit>,
-}
-
-enum OwnedEdit {
-    Text(String),
-    Delete,
-    React(String),
-}
-
-impl From<MessageChange<'_>> for ChangeJob {
-    fn from(change: MessageChange<'_>) -> ChangeJob {
-        let edit = match change.edit {
-            Edit::Text(text) => OwnedEdit::Text(text.to_owned()),
-            Edit::Delete => OwnedEdit::Delete,
-            Edit::React(emoji) => OwnedEdit::React(emoji.to_owned()),
-        };
-        ChangeJob {
-            id: change.id,
-            by: change.by,
-            edit,
-            at: change.at,
-            max_reactions: change.max_reactions,
-            on_commit: change.on_commit,
-        }
-    }
-}
+use crate::server::store::columns::{conversation_of_key, in_thread, media, revision, thread_summary};
+use crate::server::store::writer::{ChangeJob, OwnedEdit};
+use crate::server::store::ChangeOutcome;
 
 /// The message as it stands before the change.
 struct Found {

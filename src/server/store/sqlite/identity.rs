@@ -6,10 +6,10 @@
 use async_trait::async_trait;
 use sqlx::{Row, SqlitePool};
 
-use super::rows::user_from_row;
 use super::SqliteStore;
 use crate::protocol::{User, UserId};
 use crate::server::names::NameKeys;
+use crate::server::store::columns::user_from_row;
 use crate::server::store::{IdentityStore, NameHolder, NewGuest, NewMember, StoreError, StoreResult};
 
 /// Fills `name_skeleton` for the users stored before it existed, a

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::rows::{conversation_of_key, dimension, media_from_row};
 use super::SqliteStore;
+use crate::server::store::columns::{conversation_of_key, dimension, media_from_row};
 use crate::server::store::{BlobInfo, MediaStore, NewUpload, StoreError, StoreResult, UploadRecord};
 
 #[async_trait]

@@ -2,12 +2,11 @@
 //! writer thread (`group_commit`); they are read here, through the pool.
 
 use async_trait::async_trait;
-use sqlx::Row;
 
-use super::group_commit::Written;
-use super::rows::{key_of, message_from_row};
 use super::SqliteStore;
-use crate::protocol::{ConversationId, ConversationSummary, Message, ReadState, SearchQuery, User, UserId};
+use crate::protocol::{ConversationId, ConversationSummary, Message, ReadState, SearchQuery, UserId};
+use crate::server::store::columns::{conversation_summary_from_row, key_of, message_from_row};
+use crate::server::store::writer::Written;
 use crate::server::store::{
     ChangeOutcome, Cursor, Insert, MessageChange, MessageStore, NewMessage, ReadMark, StoreError, StoreResult,
 };
@@ -142,17 +141,7 @@ impl MessageStore for SqliteStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ConversationSummary {
-                    with: User { id: row.try_get("peer")?, name: row.try_get("name")? },
-                    last_seq: row.try_get("last_seq")?,
-                    last_at: row.try_get("last_at")?,
-                    last_change: row.try_get("last_change")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(StoreError::from)
+        rows.iter().map(conversation_summary_from_row).collect()
     }
 }
 

@@ -3,10 +3,11 @@
 //! sqlx runs each SQLite connection on its own thread, so no query blocks the
 //! async runtime. `synchronous=FULL` makes every commit reach the disk before
 //! its ack goes out. Chat messages and guest sign-ups are written by one
-//! thread, many to a commit (`group_commit`), and so are changes to
-//! messages (`changes`); everything else goes through the pool. One file per aggregate (`identity`, `messages`, `rooms`,
-//! `media`) implements its trait; `rows` decodes what they read; `search`
-//! keeps the full-text index.
+//! thread, many to a commit (`store::writer`, written by `group_commit`),
+//! and so are changes to messages (`changes`); everything else goes
+//! through the pool. One file per aggregate (`identity`, `messages`,
+//! `rooms`, `media`, `reading`) implements its trait; `rows` holds the
+//! message `SELECT`; `search` keeps the full-text index.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -29,7 +30,8 @@ mod reading;
 mod rooms;
 mod search;
 
-use group_commit::Writer;
+use super::writer::Writer;
+use group_commit::SqliteBatches;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -64,7 +66,7 @@ impl SqliteStore {
         if indexed > 0 {
             tracing::info!(messages = indexed, "indexed the messages stored before search existed");
         }
-        let writer = Writer::start(file, sink)?;
+        let writer = Writer::start(move || Ok(SqliteBatches::open(&file)?), sink).await?;
         Ok(SqliteStore { pool, writer })
     }
 }

@@ -2,11 +2,9 @@
 //! conversation, written through the pool (it is no message: nothing
 //! waits on its order), many marks to a statement (`store::read_marks`).
 
-use sqlx::Row;
-
-use super::rows::{conversation_of_key, key_of};
 use super::SqliteStore;
 use crate::protocol::{ConversationId, ReadState, UserId, LOBBY, MAX_UNREAD};
+use crate::server::store::columns::{key_of, read_state_from_row};
 use crate::server::store::{ReadMark, StoreError, StoreResult};
 
 impl SqliteStore {
@@ -83,19 +81,6 @@ impl SqliteStore {
         .bind(LOBBY)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let conversation = conversation_of_key(&row.try_get::<String, _>("room")?)?;
-                Ok(ReadState {
-                    seq: row.try_get("seq")?,
-                    unread: usize::try_from(row.try_get::<i64, _>("unread")?).unwrap_or(0),
-                    peer_seq: match conversation {
-                        ConversationId::Pair(..) => Some(row.try_get::<Option<i64>, _>("peer_seq")?.unwrap_or(0)),
-                        ConversationId::Room(_) => None,
-                    },
-                    ..ReadState::at(&conversation)
-                })
-            })
-            .collect()
+        rows.iter().map(read_state_from_row).collect()
     }
 }

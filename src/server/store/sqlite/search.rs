@@ -2,13 +2,9 @@
 //! (`messages_search`, contentless: the text itself stays in `messages`).
 //!
 //! unicode61 finds Latin, Greek and Cyrillic words, whatever their case or
-//! accents, but takes a run of Chinese or Japanese characters for one
-//! word, so `你好` would never be found inside `你好世界`. What is indexed
-//! is therefore the text with each such run written as its overlapping
-//! pairs, and its last character alone (`你好 好世 世界 界`), as Lucene's CJK
-//! analyzer does; a query is written the same way, as a phrase of its
-//! pairs. A single character is a prefix (`"界"*`); so is a Latin word
-//! (`"hel"*` finds `hello`).
+//! accents; what it indexes is the text as `store::search_terms` writes it
+//! (Chinese and Japanese as overlapping pairs), and a query is a phrase of
+//! the same tokens per word (`"你好 好世"`, `"hel"*`).
 //!
 //! The writer (`group_commit`, `changes`) keeps the index true in the same
 //! transaction as the message: indexed when stored; when edited or
@@ -22,76 +18,23 @@ use sqlx::{Row, SqlitePool};
 
 use super::SqliteStore;
 use crate::protocol::{SearchQuery, UserId, LOBBY};
+use crate::server::store::search_terms::{indexed, terms};
 use crate::server::store::StoreResult;
 
 /// Messages indexed per transaction while catching up at open.
 const BACKFILL_BATCH: i64 = 2_000;
 
-/// Whether `c` is written without spaces between words: Chinese,
-/// Japanese kana, Korean syllables.
-fn unspaced(c: char) -> bool {
-    matches!(c,
-        '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}'
-        | '\u{ac00}'..='\u{d7af}' | '\u{20000}'..='\u{2ffff}')
-}
-
-/// `text` as the index reads it: each run of unspaced characters as its
-/// overlapping pairs and its last character. A `query` leaves that last
-/// character out of a run that ends it (the run may go on in a message:
-/// `你好` is in `你好世界`, whose tokens after `你好` are `好世`), unless it
-/// is the run's only one.
-fn indexed(text: &str, query: bool) -> String {
-    let mut out = String::with_capacity(text.len() * 2);
-    let mut run: Vec<char> = Vec::new();
-    let flush = |run: &mut Vec<char>, out: &mut String, ends_text: bool| {
-        if run.is_empty() {
-            return;
-        }
-        out.push(' ');
-        for pair in run.windows(2) {
-            out.extend(pair);
-            out.push(' ');
-        }
-        if run.len() == 1 || !(query && ends_text) {
-            out.push(run[run.len() - 1]);
-        }
-        out.push(' ');
-        run.clear();
-    };
-    for c in text.chars() {
-        if unspaced(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out, false);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out, true);
-    out
-}
-
-/// Latin words shorter than this are matched whole, not as a prefix: a
-/// prefix of one or two letters would merge a large part of the index.
-const MIN_PREFIX_CHARS: usize = 3;
-
 /// The FTS5 expression finding messages with every one of `words`: each
-/// word a phrase of what the index holds for it, ending in a prefix when
-/// it ends in one unspaced character (the start of a pair) or is one Latin
-/// word of a few letters or more. `None` when there is no word.
+/// term a quoted phrase, ending in `*` when it is a prefix. `None` when
+/// there is no word.
 fn match_expression(words: &[String]) -> Option<String> {
-    let phrases: Vec<String> = words
-        .iter()
-        .map(|word| {
-            let tokens = indexed(word, true);
-            let tokens: Vec<&str> = tokens.split_whitespace().collect();
-            let last = tokens.last().copied().unwrap_or_default();
-            let ends_in_one = last.chars().count() == 1 && last.chars().all(unspaced);
-            let latin = tokens.len() == 1 && !last.chars().any(unspaced) && last.chars().count() >= MIN_PREFIX_CHARS;
-            let prefix = ends_in_one || latin;
+    let phrases: Vec<String> = terms(words)
+        .into_iter()
+        .map(|term| {
             // Inside double quotes every character is literal; a quote is
             // written twice.
-            let phrase = format!("\"{}\"", tokens.join(" ").replace('"', "\"\""));
-            if prefix {
+            let phrase = format!("\"{}\"", term.tokens.join(" ").replace('"', "\"\""));
+            if term.prefix {
                 phrase + "*"
             } else {
                 phrase
@@ -215,15 +158,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unspaced_runs_are_indexed_as_pairs() {
-        assert_eq!(
-            indexed("hi 你好世界!", false).split_whitespace().collect::<Vec<_>>(),
-            ["hi", "你好", "好世", "世界", "界", "!"]
-        );
-        assert_eq!(indexed("你好", true).split_whitespace().collect::<Vec<_>>(), ["你好"]);
-        assert_eq!(indexed("界", true).split_whitespace().collect::<Vec<_>>(), ["界"]);
-        // A run inside a word keeps its last character, as in a message.
-        assert_eq!(indexed("东京2024", true).split_whitespace().collect::<Vec<_>>(), ["东京", "京", "2024"]);
+    fn terms_become_fts5_phrases() {
         let words = |w: &[&str]| match_expression(&w.iter().map(|w| w.to_string()).collect::<Vec<_>>());
         assert_eq!(words(&["你好世"]).unwrap(), "\"你好 好世\"");
         assert_eq!(words(&["界", "Hel"]).unwrap(), "\"界\"* AND \"Hel\"*");
