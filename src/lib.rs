@@ -131,15 +131,20 @@
 //!   `MessageStore`, `RoomStore`, `MediaStore`; `Store` is all four) with
 //!   the contract in its docs, `store::open` picking the backend by URL,
 //!   `store::error` (failures in no backend's terms, keeping the cause);
-//!   `store::sqlite` implements it, one file per aggregate, with
-//!   `group_commit` (one writer thread, many messages to a commit, each
-//!   batch handed to delivery in commit order), `changes` (edits,
-//!   deletions, reactions and thread summaries, written by that same
-//!   writer so they keep commit order with messages) and `reading`;
-//!   `store::read_marks` holds how far people read in memory, written in
-//!   batches every 2 s and read over the store's answers;
-//!   `store::sqlite::search` keeps the full-text index in the writer's
-//!   transactions.
+//!   `store::writer` (group commit for every backend: one writer thread,
+//!   many messages, changes and sign-ups to a commit, each batch handed to
+//!   delivery in commit order), `store::columns` (rows decoded alike by
+//!   every backend), `store::search_terms` (what search indexes: Chinese
+//!   as overlapping pairs). Two backends implement it, one file per
+//!   aggregate: `store::sqlite` (embedded, the default; `group_commit`
+//!   writes a batch with rusqlite, `search` keeps an FTS5 index) and
+//!   `store::postgres` (several nodes share it; `writer` writes a batch,
+//!   counter rows number `seq` and changes, `search` uses a tsvector).
+//!   Each has `changes` (edits, deletions, reactions and thread
+//!   summaries, written by that same writer so they keep commit order
+//!   with messages) and `reading`; `store::read_marks` holds how far
+//!   people read in memory, written in batches every 2 s and read over
+//!   the store's answers.
 //! - `server::media`: shared files — `upload` (streamed), `sniff` (the type
 //!   from the bytes), `thumbnail` (previews, off the runtime), `blobs`
 //!   (content-addressed storage), `serve` (Range, safe headers), `sweep`.

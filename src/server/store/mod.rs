@@ -41,6 +41,7 @@
 
 mod columns;
 mod error;
+pub(crate) mod postgres;
 pub mod read_marks;
 mod search_terms;
 pub(crate) mod sqlite;
@@ -73,9 +74,7 @@ pub async fn backup(url: &str, dest: &std::path::Path) -> StoreResult<()> {
 pub async fn open(url: &str, connections: u32, sink: Option<Arc<dyn CommitSink>>) -> StoreResult<Arc<dyn Store>> {
     match url.split_once("://").map(|(scheme, _)| scheme) {
         Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url, connections, sink).await?)),
-        Some("postgres" | "postgresql") => {
-            Err(StoreError::Unsupported(format!("{url}: PostgreSQL is not supported yet; use sqlite://FILE")))
-        }
+        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PostgresStore::open(url, connections, sink).await?)),
         _ => Err(StoreError::Unsupported(format!(
             "{url}: give a database URL such as sqlite://rtca.db or postgres://user@host/rtca"
         ))),

@@ -57,6 +57,24 @@ pub(super) fn indexed(text: &str, query: bool) -> String {
     out
 }
 
+/// `text` with case and accents folded away (`Café` is `cafe`), for an
+/// index that does not fold them itself (PostgreSQL's `simple`
+/// configuration lowercases, but keeps accents). Unspaced characters stay
+/// as they are: decomposing a Korean syllable would split its pairs.
+pub(super) fn folded(text: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if unspaced(c) {
+            out.push(c);
+        } else {
+            out.extend(std::iter::once(c).nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase));
+        }
+    }
+    out
+}
+
 /// One query word as the index must hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Term {
@@ -106,5 +124,11 @@ mod tests {
         assert_eq!(words(&["a你"]), [term(&["a", "你"], true)], "a word ending in one character goes on");
         assert_eq!(words(&["ab"]), [term(&["ab"], false)], "two letters are a whole word");
         assert_eq!(words(&[]), []);
+    }
+
+    #[test]
+    fn folding_drops_case_and_accents_but_keeps_cjk() {
+        assert_eq!(folded("Café CRÈME ñ"), "cafe creme n");
+        assert_eq!(folded("你好 한국어 Ünïcode"), "你好 한국어 unicode");
     }
 }

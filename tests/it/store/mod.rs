@@ -1,7 +1,8 @@
 //! The storage contract (`server::store`'s docs), as tests any backend must
 //! pass: written against the traits only, and run on every backend this
-//! build has ([`backends`]: SQLite now; PostgreSQL joins the list with its
-//! backend). Only the last test, on group commit, is SQLite's own.
+//! build has ([`backends`]: SQLite, and PostgreSQL on a throwaway server,
+//! `common::postgres`). Only the last test, on group commit, is SQLite's
+//! own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -61,7 +62,13 @@ async fn backends() -> Vec<Backend> {
     let heard = Arc::new(Heard::default());
     let sink: Arc<dyn CommitSink> = heard.clone();
     let store = store::open(&url, 4, Some(sink)).await.unwrap();
-    vec![Backend { name: "sqlite", url, store, heard, _dir: dir }]
+    let sqlite = Backend { name: "sqlite", url, store, heard, _dir: dir };
+    let url = crate::common::postgres::new_database().await;
+    let heard = Arc::new(Heard::default());
+    let sink: Arc<dyn CommitSink> = heard.clone();
+    let store = store::open(&url, 4, Some(sink)).await.unwrap();
+    let postgres = Backend { name: "postgres", url, store, heard, _dir: tempfile::tempdir().unwrap() };
+    vec![sqlite, postgres]
 }
 
 async fn guest(store: &dyn Store, name: &'static str) -> User {
@@ -571,4 +578,107 @@ async fn sqlite_commits_a_burst_together_yet_each_message_alone() {
     assert_eq!(backend.heard.messages().len(), WRITERS);
     let batches = backend.heard.batches.lock().unwrap().clone();
     assert!(batches.iter().any(|&n| n >= 10), "no batch held ten messages: {batches:?}");
+}
+
+/// PostgreSQL's own: several nodes share one database, each with its own
+/// writer. Two stores on one database stand for two nodes writing into the
+/// same conversations at once: `seq` and change numbers stay gapless
+/// across both (the counter rows), each node hears its own commits in
+/// `seq` order, and a retry sent to both nodes at once is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_nodes_share_gapless_numbers() {
+    use rtca::server::store::{ChangeOutcome, Edit, MessageChange};
+
+    let url = crate::common::postgres::new_database().await;
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let heard = Arc::new(Heard::default());
+        let sink: Arc<dyn CommitSink> = heard.clone();
+        nodes.push((store::open(&url, 4, Some(sink)).await.unwrap(), heard));
+    }
+    let alice = guest(&*nodes[0].0, "alice").await;
+    let bob = guest(&*nodes[1].0, "bob").await;
+    let conversations = [ConversationId::room("lobby"), ConversationId::pair(alice.id, bob.id)];
+    let root = stored(nodes[0].0.insert_message(new(&conversations[0], &alice, "react here", None)).await).0;
+
+    let mut writers = Vec::new();
+    for n in 0..200usize {
+        let store = Arc::clone(&nodes[n % 2].0);
+        let (alice, bob, conversation) = (alice.clone(), bob.clone(), conversations[n / 2 % 2].clone());
+        writers.push(tokio::spawn(async move {
+            if n % 5 == 4 {
+                // A reaction: a change numbered in the lobby's stream.
+                let emoji = format!("e{}", n % 3);
+                let change = MessageChange {
+                    id: root,
+                    by: bob.id,
+                    edit: Edit::React(&emoji),
+                    at: 2,
+                    max_reactions: 10,
+                    on_commit: None,
+                };
+                assert!(matches!(store.change_message(change).await.unwrap(), ChangeOutcome::Changed(_)));
+                return None;
+            }
+            let to = matches!(conversation, ConversationId::Pair(..)).then_some(&bob);
+            let text = format!("m{n}");
+            Some((
+                conversation.clone(),
+                stored(store.insert_message(NewMessage { to, ..new(&conversation, &alice, &text, None) }).await),
+            ))
+        }));
+    }
+    let mut acked: BTreeMap<ConversationId, BTreeSet<i64>> = BTreeMap::new();
+    for writer in writers {
+        if let Some((conversation, (_, seq))) = writer.await.unwrap() {
+            assert!(acked.entry(conversation).or_default().insert(seq), "seq {seq} given twice");
+        }
+    }
+    let store = &nodes[0].0;
+    for conversation in &conversations {
+        let seqs_acked: Vec<i64> = acked[conversation].iter().copied().collect();
+        let last = store.last_seq(conversation).await.unwrap();
+        assert_eq!(
+            seqs_acked,
+            (1 + i64::from(conversation.room_name().is_some())..=last).collect::<Vec<_>>(),
+            "{conversation:?}"
+        );
+        for (node, (_, heard)) in nodes.iter().enumerate() {
+            let mine: Vec<i64> = heard
+                .messages()
+                .iter()
+                .filter(|m| &m.conversation == conversation && m.revision.change == 0)
+                .map(|m| m.seq)
+                .collect();
+            assert!(mine.windows(2).all(|w| w[0] < w[1]), "node {node} heard {conversation:?} out of order: {mine:?}");
+        }
+    }
+    // 40 reactions from two nodes: change numbers 1..=40, none twice.
+    let mut changes: Vec<i64> = nodes
+        .iter()
+        .flat_map(|(_, heard)| heard.messages())
+        .filter(|m| m.id == root && m.revision.change > 0)
+        .map(|m| m.revision.change)
+        .collect();
+    changes.sort_unstable();
+    assert_eq!(changes, (1..=40).collect::<Vec<_>>());
+    assert_eq!(store.last_change(&conversations[0]).await.unwrap(), 40);
+
+    // One retry reaching both nodes at once: stored once.
+    let (first, second) = tokio::join!(
+        nodes[0].0.insert_message(new(&conversations[0], &alice, "once", Some("c1"))),
+        nodes[1].0.insert_message(new(&conversations[0], &alice, "once", Some("c1"))),
+    );
+    let ids: Vec<i64> = [first.unwrap(), second.unwrap()]
+        .into_iter()
+        .map(|insert| match insert {
+            Insert::Stored { id, .. } => id,
+            Insert::Duplicate(message) => message.id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1], "one row for one cid");
+    for (store, _) in &nodes {
+        store.close().await;
+    }
 }

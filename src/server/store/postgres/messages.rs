@@ -1,0 +1,180 @@
+//! Conversations and their messages in PostgreSQL. Messages are written by
+//! the writer (`store::writer`, `writer`); they are read here, through the
+//! pool.
+
+use async_trait::async_trait;
+
+use super::PostgresStore;
+use crate::protocol::{ConversationId, ConversationSummary, Message, ReadState, SearchQuery, UserId};
+use crate::server::store::columns::{conversation_summary_from_row, key_of, message_from_row};
+use crate::server::store::writer::Written;
+use crate::server::store::{
+    ChangeOutcome, Cursor, Insert, MessageChange, MessageStore, NewMessage, ReadMark, StoreResult,
+};
+
+/// A `LIMIT` from a count.
+pub(super) fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl MessageStore for PostgresStore {
+    async fn history_epoch(&self) -> StoreResult<String> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = 'history_epoch'").fetch_one(&self.pool).await?)
+    }
+
+    async fn insert_message(&self, m: NewMessage<'_>) -> StoreResult<Insert> {
+        Ok(match self.writer.insert(m).await? {
+            Written::Stored { id, seq } => Insert::Stored { id, seq },
+            Written::Duplicate(id) => {
+                let row = sqlx::query(select_messages!("WHERE m.id = $1")).bind(id).fetch_one(&self.pool).await?;
+                Insert::Duplicate(Box::new(message_from_row(&row)?))
+            }
+            Written::MediaRefused => Insert::MediaRefused,
+            Written::NotAMember => Insert::NotAMember,
+            Written::ReplyRefused => Insert::ReplyRefused,
+        })
+    }
+
+    async fn recent(&self, conversation: &ConversationId, limit: usize) -> StoreResult<Vec<Message>> {
+        self.read(conversation, None, limit).await
+    }
+
+    async fn page(&self, conversation: &ConversationId, cursor: Cursor, limit: usize) -> StoreResult<Vec<Message>> {
+        self.read(conversation, Some(cursor), limit).await
+    }
+
+    async fn thread_replies(
+        &self,
+        conversation: &ConversationId,
+        root: i64,
+        after: i64,
+        count: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let rows = sqlx::query(select_messages!(
+            "WHERE m.thread_root = $1 AND m.room = $2 AND m.seq > $3 ORDER BY m.seq LIMIT $4"
+        ))
+        .bind(root)
+        .bind(key_of(conversation))
+        .bind(after)
+        .bind(limit(count))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn last_seq(&self, conversation: &ConversationId) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE((SELECT last_seq FROM conversations WHERE room = $1), 0)")
+            .bind(key_of(conversation))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn change_message(&self, change: MessageChange<'_>) -> StoreResult<ChangeOutcome> {
+        self.writer.change(change).await
+    }
+
+    async fn last_change(&self, conversation: &ConversationId) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE((SELECT last_change FROM conversations WHERE room = $1), 0)")
+            .bind(key_of(conversation))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn changed_since(
+        &self,
+        conversation: &ConversationId,
+        after: i64,
+        count: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let rows =
+            sqlx::query(select_messages!("WHERE m.room = $1 AND m.change_seq > $2 ORDER BY m.change_seq LIMIT $3"))
+                .bind(key_of(conversation))
+                .bind(after.max(0))
+                .bind(limit(count))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn mark_read(&self, user: UserId, conversation: &ConversationId, seq: i64) -> StoreResult<i64> {
+        self.write_read(user, conversation, seq).await
+    }
+
+    async fn mark_reads(&self, marks: &[ReadMark]) -> StoreResult<()> {
+        self.write_reads(marks).await
+    }
+
+    async fn read_states(&self, user: UserId, conversations: &[(ConversationId, i64)]) -> StoreResult<Vec<ReadState>> {
+        self.read_lines(user, conversations).await
+    }
+
+    async fn conversations(&self, user: UserId, count: usize) -> StoreResult<Vec<ConversationSummary>> {
+        // Sent and received are read apart so each side uses its own index.
+        let rows = sqlx::query(
+            "SELECT c.peer, u.name, MAX(c.last_seq) AS last_seq, MAX(c.last_at) AS last_at,
+                    MAX(c.last_change) AS last_change
+             FROM (SELECT room, to_user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at,
+                          MAX(change_seq) AS last_change
+                   FROM messages WHERE user_id = $1 AND to_user_id IS NOT NULL GROUP BY room, to_user_id
+                   UNION ALL
+                   SELECT room, user_id AS peer, MAX(seq) AS last_seq, MAX(created_at) AS last_at,
+                          MAX(change_seq) AS last_change
+                   FROM messages WHERE to_user_id = $1 GROUP BY room, user_id) c
+             JOIN users u ON u.id = c.peer
+             GROUP BY c.room, c.peer, u.name ORDER BY last_at DESC, c.peer LIMIT $2",
+        )
+        .bind(user)
+        .bind(limit(count))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(conversation_summary_from_row).collect()
+    }
+
+    async fn search(
+        &self,
+        reader: Option<UserId>,
+        query: &SearchQuery,
+        before: Option<i64>,
+        count: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let ids = self.search_ids(reader, query, before, count).await?;
+        let rows = sqlx::query(select_messages!("WHERE m.id = ANY($1) AND m.deleted_at IS NULL ORDER BY m.id DESC"))
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+}
+
+impl PostgresStore {
+    /// Up to `count` messages of `conversation`, oldest first: next to the
+    /// cursor, or the newest with none.
+    async fn read(
+        &self,
+        conversation: &ConversationId,
+        cursor: Option<Cursor>,
+        count: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let key = key_of(conversation);
+        let query = match cursor {
+            Some(Cursor::After(seq)) => {
+                sqlx::query(select_messages!("WHERE m.room = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3"))
+                    .bind(key)
+                    .bind(seq)
+            }
+            Some(Cursor::Before(seq)) => {
+                sqlx::query(select_messages!("WHERE m.room = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"))
+                    .bind(key)
+                    .bind(seq)
+            }
+            None => sqlx::query(select_messages!("WHERE m.room = $1 ORDER BY m.seq DESC LIMIT $2")).bind(key),
+        };
+        let rows = query.bind(limit(count)).fetch_all(&self.pool).await?;
+        let mut messages = rows.iter().map(message_from_row).collect::<StoreResult<Vec<_>>>()?;
+        if !matches!(cursor, Some(Cursor::After(_))) {
+            messages.reverse();
+        }
+        Ok(messages)
+    }
+}
