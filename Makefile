@@ -42,8 +42,25 @@ lint:
 	$(LEPTOS_BUILD_ENV) cargo clippy --no-default-features --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
 
+# The integration suite runs twice: on SQLite, then with every server on
+# PostgreSQL (a throwaway one the tests start, tests/common/postgres.rs).
+# The second pass leaves out the storage contract (it ran on both backends
+# already) and the tests about SQLite's file itself, which open it to
+# look or to break it: the password hash and session rows read from it, a
+# session or a trigger planted in it, uploads counted in it, its WAL,
+# `rtca backup`, and the FTS5 index rebuilt at open.
+SQLITE_OWN_TESTS := store:: consistency:: \
+	accounts::register_sign_in_and_sign_out accounts::online_again_renews_the_session_it_has \
+	hostile::clients::hostile_clients_cannot_break_the_server_or_its_users \
+	media::too_large_or_disguised_files_are_refused_and_leave_nothing \
+	operators::a_backup_is_taken_while_the_server_writes_and_gets_a_new_epoch \
+	realtime::a_graceful_stop_closes_the_database realtime::a_rename_the_store_refuses_changes_nothing \
+	search::edits_deletions_and_pages_keep_search_true
+
 unit:
 	$(LEPTOS_BUILD_ENV) cargo test --no-default-features --features ssr -- --show-output
+	RTCA_TEST_DATABASE=postgres $(LEPTOS_BUILD_ENV) cargo test --no-default-features --features ssr --test it -- \
+		$(addprefix --skip ,$(SQLITE_OWN_TESTS))
 
 build:
 	$(ERASE_VIEWS) cargo leptos build $(LEPTOS_PROFILE_FLAG)

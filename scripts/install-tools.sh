@@ -82,4 +82,9 @@ if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk
 fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    log "installing Debian's postgresql (the tests start a throwaway server of their own; nothing runs as a service)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+fi
 log "all tools present"

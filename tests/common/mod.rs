@@ -58,7 +58,7 @@ async fn started(
     use tokio::io::AsyncBufReadExt;
     let mut child = command
         .env("RTCA_ADDR", "127.0.0.1:0")
-        .env("RTCA_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("RTCA_DATABASE_URL", database_url(db).await)
         .env("RTCA_MEDIA_DIR", db.with_file_name("media"))
         .env("RUST_LOG", log_level)
         .env("NO_COLOR", "1")
@@ -84,6 +84,18 @@ async fn started(
     (child, addr, lines)
 }
 
+/// The database a server started on the file `db` uses: that file, or
+/// with `RTCA_TEST_DATABASE=postgres`, a PostgreSQL database standing for
+/// it, the same one each time (so a restart finds its history). Tests
+/// that open the SQLite file themselves are SQLite's own (the Makefile
+/// skips them on PostgreSQL, and says why).
+pub async fn database_url(db: &std::path::Path) -> String {
+    match std::env::var("RTCA_TEST_DATABASE").as_deref() {
+        Ok("postgres") => postgres::database_for(db).await,
+        _ => format!("sqlite://{}", db.display()),
+    }
+}
+
 /// A running server; dropping the database directory removes the file.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -102,8 +114,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let media_dir = db_path.with_file_name("media");
-        let mut config =
-            Config { addr, database_url: format!("sqlite://{}", db_path.display()), media_dir, ..Config::default() };
+        let mut config = Config { addr, database_url: database_url(&db_path).await, media_dir, ..Config::default() };
         adjust(&mut config);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -141,9 +152,18 @@ impl TestServer {
 
 /// Every stored message as `(id, seq, text, cid)`, read through a connection
 /// of its own: what is here has been committed.
+/// (On PostgreSQL with `RTCA_TEST_DATABASE=postgres`, from the database
+/// standing for `db`.)
 pub async fn stored_messages(db: &std::path::Path) -> Vec<(i64, i64, String, Option<String>)> {
+    const ALL: &str = "SELECT id, seq, text, cid FROM messages ORDER BY id";
+    if std::env::var("RTCA_TEST_DATABASE").as_deref() == Ok("postgres") {
+        let pool = sqlx::PgPool::connect(&postgres::database_for(db).await).await.unwrap();
+        let rows = sqlx::query_as(ALL).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        return rows;
+    }
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-    let rows = sqlx::query_as("SELECT id, seq, text, cid FROM messages ORDER BY id").fetch_all(&pool).await.unwrap();
+    let rows = sqlx::query_as(ALL).fetch_all(&pool).await.unwrap();
     pool.close().await;
     rows
 }

@@ -60,7 +60,7 @@ pub const SETTINGS: &[Setting] = &[
         .flag("--addr"),
     Setting::new("database", "RTCA_DATABASE_URL", "sqlite://rtca.db", |c, v| text(&mut c.database_url, v))
         .flag("--database-url")
-        .note("(created if missing, WAL mode)"),
+        .note("(`sqlite://FILE`, created if missing, WAL mode; or `postgres://USER@HOST/DB`, see docs/deployment.md)"),
     Setting::new("built site (WASM, CSS, public files)", "RTCA_SITE_ROOT", "target/site", |c, v| {
         text(&mut c.site_root, v)
     })
