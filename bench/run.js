@@ -18,7 +18,7 @@
 // judges timings. Needs: target/release/rtca (make build),
 // bench/target/release/rtca-bench, and bench/peer/node_modules.
 "use strict";
-const { spawn } = require("node:child_process");
+const { execFileSync, spawn } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
@@ -86,6 +86,18 @@ const rtcaEnv = {
   RUST_LOG: "warn,rtca::server::http=info",
 };
 
+// RTCA_BENCH_POSTGRES=postgres://USER@HOST:PORT runs RTCA on PostgreSQL
+// instead of SQLite: a new database on that server for every run (made
+// with psql), as a new SQLite file is.
+const postgresBase = process.env.RTCA_BENCH_POSTGRES;
+let postgresDatabases = 0;
+function databaseUrl(dir) {
+  if (!postgresBase) return `sqlite://${path.join(dir, "bench.db")}`;
+  const name = `rtca_bench_${process.pid}_${postgresDatabases++}`;
+  execFileSync("psql", [`${postgresBase}/postgres`, "-qc", `CREATE DATABASE ${name}`]);
+  return `${postgresBase}/${name}`;
+}
+
 function start(side) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rtca-bench-${side}-`));
   const child =
@@ -98,7 +110,7 @@ function start(side) {
             ...process.env,
             ...rtcaEnv,
             RTCA_ADDR: "127.0.0.1:0",
-            RTCA_DATABASE_URL: `sqlite://${path.join(dir, "bench.db")}`,
+            RTCA_DATABASE_URL: databaseUrl(dir),
             RTCA_MEDIA_DIR: path.join(dir, "media"),
             LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
             NO_COLOR: "1",

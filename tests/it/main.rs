@@ -21,6 +21,7 @@
 //! - `stuck_log`: a server whose log nobody reads keeps serving;
 //! - `operators`: health, readiness, Prometheus metrics and JSON logs;
 //! - `store`: the storage contract every backend must pass;
+//! - `nodes`: two nodes sharing one PostgreSQL database and media directory;
 //! - `consistency`: no import cycles; every event and setting documented.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -36,6 +37,7 @@ mod durability;
 mod history;
 mod hostile;
 mod media;
+mod nodes;
 mod operators;
 mod pages;
 mod presence;

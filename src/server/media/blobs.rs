@@ -35,16 +35,29 @@ pub struct LocalBlobs {
     root: PathBuf,
 }
 
+/// A staged file untouched this long is what a crash left: an upload in
+/// progress writes to its file far more often (a body that idles is cut
+/// off after `RTCA_BODY_IDLE_SECS`).
+const STALE_STAGED: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl LocalBlobs {
-    /// Opens (creating) the directory and empties its staging area, which
-    /// only holds what a crash interrupted.
+    /// Opens (creating) the directory and clears its staging area of what
+    /// a crash left. Only stale files go: several nodes may share the
+    /// directory (docs/deployment.md), and another's uploads in progress
+    /// stay.
     pub async fn open(root: &Path) -> io::Result<LocalBlobs> {
-        let staging = root.join("staging");
-        if tokio::fs::try_exists(&staging).await? {
-            tokio::fs::remove_dir_all(&staging).await?;
-        }
         for dir in ["blobs", "thumbs", "staging"] {
             tokio::fs::create_dir_all(root.join(dir)).await?;
+        }
+        let mut staged = tokio::fs::read_dir(root.join("staging")).await?;
+        while let Some(entry) = staged.next_entry().await? {
+            let Ok(metadata) = entry.metadata().await else { continue };
+            let untouched = metadata.modified().ok().and_then(|at| at.elapsed().ok()).unwrap_or_default();
+            if metadata.is_file() && untouched > STALE_STAGED {
+                if let Err(error) = tokio::fs::remove_file(entry.path()).await {
+                    tracing::warn!(%error, path = %entry.path().display(), "could not remove a stale staged upload");
+                }
+            }
         }
         Ok(LocalBlobs { root: root.to_owned() })
     }

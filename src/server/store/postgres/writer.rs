@@ -4,9 +4,10 @@
 //!
 //! The writer is a thread (the sink may block it); sqlx is async, so the
 //! thread drives its connection with a runtime of its own, one batch at a
-//! time. A batch that meets another node's writer in a deadlock, or a
-//! serialisation failure, is written again whole; a connection that
-//! broke (the server restarted) is opened again for the next batch.
+//! time. A batch that meets another node's writer in a deadlock, a
+//! serialisation failure or a race for one cid or one file is written
+//! again whole; a connection that broke (the server restarted) is opened
+//! again for the next batch.
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -77,8 +78,14 @@ fn database_code(error: &StoreError) -> Option<String> {
     Some(sqlx.as_database_error()?.code()?.into_owned())
 }
 
-/// A deadlock or a serialisation failure: trying again may well pass.
+/// A deadlock, a serialisation failure, or another node's write in
+/// between: trying again may well pass.
 fn contended(error: &StoreError) -> bool {
+    if let StoreError::Backend(cause) = error {
+        if cause.is::<Raced>() {
+            return true;
+        }
+    }
     matches!(database_code(error).as_deref(), Some("40P01" | "40001"))
 }
 
@@ -129,32 +136,42 @@ async fn insert_guest(tx: &mut PgConnection, guest: &GuestJob) -> StoreResult<i6
     Ok(id)
 }
 
+/// Another node's writer got in between this batch's check and its write
+/// (the same cid, or the same file, at once): the batch is written again,
+/// and then sees what the other one committed.
+#[derive(Debug, thiserror::Error)]
+#[error("another node's write raced this one")]
+struct Raced;
+
 /// One message inside the batch's transaction; a refused one keeps nothing.
+///
+/// One statement does the common case, a round trip per message: it checks
+/// everything that could refuse the message (membership, a repeated cid,
+/// what it answers, its file), bumps the conversation's counter row for
+/// the next `seq` only if nothing does (its lock holds any other writer of
+/// this conversation until this transaction ends), and inserts. What a
+/// refused message was refused for is read afterwards, on that rare path.
 async fn insert_one(tx: &mut PgConnection, job: &MessageJob) -> StoreResult<(Written, Carried)> {
-    // The savepoint lets a refusal undo just this message (the counter's
-    // bump included). Dropped uncommitted, it rolls back.
-    let mut savepoint = tx.begin().await?;
-    // The next `seq` is the conversation's counter row, bumped: its lock
-    // holds any other writer of this conversation until this commits. No
-    // row comes back for a non-member or a repeated cid. A file id naming
-    // no upload stores NULL, which the link below then refuses; so does a
-    // reply to no message of this conversation, or in a thread whose root
-    // is none (or is a reply).
-    let inserted: Option<(i64, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "WITH next AS (
-             INSERT INTO conversations (room, last_seq) VALUES ($1, 1)
+    let row: (bool, Option<i64>, Option<i64>) = sqlx::query_as(
+        "WITH allowed AS (
+             SELECT 1 WHERE (NOT $8 OR EXISTS (SELECT 1 FROM room_members WHERE room = $1 AND user_id = $2))
+                 AND ($5::text IS NULL OR NOT EXISTS (SELECT 1 FROM messages WHERE user_id = $2 AND cid = $5))
+                 AND ($9::bigint IS NULL OR EXISTS (SELECT 1 FROM messages WHERE id = $9 AND room = $1))
+                 AND ($10::bigint IS NULL
+                      OR EXISTS (SELECT 1 FROM messages WHERE id = $10 AND room = $1 AND thread_root IS NULL))
+                 AND ($7::text IS NULL
+                      OR EXISTS (SELECT 1 FROM uploads WHERE id = $7 AND owner = $2 AND message_id IS NULL))),
+         next AS (
+             INSERT INTO conversations (room, last_seq) SELECT $1, 1 FROM allowed
              ON CONFLICT (room) DO UPDATE SET last_seq = conversations.last_seq + 1
-             RETURNING last_seq)
-         INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id, reply_to,
-                               thread_root, in_conversation, search)
-         SELECT $1, next.last_seq, $2, $3, $4, $5, $6,
-                (SELECT id FROM uploads WHERE id = $7), (SELECT id FROM messages WHERE id = $9 AND room = $1),
-                (SELECT id FROM messages WHERE id = $10 AND room = $1 AND thread_root IS NULL), $11,
-                to_tsvector('simple', $12)
-         FROM next
-         WHERE NOT $8 OR EXISTS (SELECT 1 FROM room_members WHERE room = $1 AND user_id = $2)
-         ON CONFLICT (user_id, cid) DO NOTHING
-         RETURNING id, seq, reply_to, thread_root",
+             RETURNING last_seq),
+         inserted AS (
+             INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id, reply_to,
+                                   thread_root, in_conversation, search)
+             SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7, $9, $10, $11, to_tsvector('simple', $12) FROM next
+             ON CONFLICT (user_id, cid) DO NOTHING
+             RETURNING id, seq)
+         SELECT EXISTS (SELECT 1 FROM next), (SELECT id FROM inserted), (SELECT seq FROM inserted)",
     )
     .bind(&job.key)
     .bind(job.from.id)
@@ -168,44 +185,36 @@ async fn insert_one(tx: &mut PgConnection, job: &MessageJob) -> StoreResult<(Wri
     .bind(job.thread.map(|t| t.root))
     .bind(job.thread.is_some_and(|t| t.in_conversation))
     .bind(search::body(&job.text))
-    .fetch_optional(&mut *savepoint)
+    .fetch_one(&mut *tx)
     .await?;
-    let Some((id, seq, answered, root)) = inserted else {
-        savepoint.rollback().await?;
-        // A unique cid that stored nothing means the membership check failed.
-        let Some(cid) = &job.cid else { return Ok((Written::NotAMember, Carried::default())) };
-        let first: Option<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE user_id = $1 AND cid = $2")
-            .bind(job.from.id)
-            .bind(cid)
-            .fetch_optional(&mut *tx)
-            .await?;
-        return Ok((first.map_or(Written::NotAMember, Written::Duplicate), Carried::default()));
+    let (id, seq) = match row {
+        (_, Some(id), Some(seq)) => (id, seq),
+        // Numbered, yet not stored: the same cid committed meanwhile by
+        // another node. The number must not be lost: write again.
+        (true, _, _) => return Err(StoreError::backend(Raced)),
+        (false, _, _) => return Ok((refusal(tx, job).await?, Carried::default())),
     };
-    if (job.reply_to.is_some() && answered.is_none()) || (job.thread.is_some() && root.is_none()) {
-        savepoint.rollback().await?;
-        return Ok((Written::ReplyRefused, Carried::default()));
-    }
-    let quote = match answered {
-        Some(_) => read_message(&mut savepoint, id).await?.and_then(|message| message.reply_to),
+    let quote = match job.reply_to {
+        Some(_) => read_message(tx, id).await?.and_then(|message| message.reply_to),
         None => None,
     };
-    let root = match root {
-        Some(root) => changes::new_reply(&mut savepoint, root, &job.key, job.at).await?,
+    let root = match job.thread {
+        Some(thread) => changes::new_reply(tx, thread.root, &job.key, job.at).await?,
         None => None,
     };
     let Some(file) = &job.media else {
-        savepoint.commit().await?;
         return Ok((Written::Stored { id, seq }, Carried { file: None, quote, root }));
     };
+    // Checked free above; taken by another node's writer since, it is
+    // written again (and then refused).
     let linked = sqlx::query("UPDATE uploads SET message_id = $1 WHERE id = $2 AND owner = $3 AND message_id IS NULL")
         .bind(id)
         .bind(file)
         .bind(job.from.id)
-        .execute(&mut *savepoint)
+        .execute(&mut *tx)
         .await?;
     if linked.rows_affected() == 0 {
-        savepoint.rollback().await?;
-        return Ok((Written::MediaRefused, Carried::default()));
+        return Err(StoreError::backend(Raced));
     }
     // The file's description goes out with the message.
     let (media_id, name, mime, size, width, height): (String, String, String, i64, Option<i64>, Option<i64>) =
@@ -214,9 +223,44 @@ async fn insert_one(tx: &mut PgConnection, job: &MessageJob) -> StoreResult<(Wri
              FROM uploads u JOIN media_blobs b ON b.sha256 = u.sha256 WHERE u.id = $1",
         )
         .bind(file)
-        .fetch_one(&mut *savepoint)
+        .fetch_one(&mut *tx)
         .await?;
-    savepoint.commit().await?;
     let file = media(media_id, name, mime, size, [width, height]);
     Ok((Written::Stored { id, seq }, Carried { file: Some(file), quote, root }))
+}
+
+/// Why a message that stored nothing was refused, in the order the
+/// contract names: an earlier copy of its cid, then membership, then what
+/// it answers, then its file.
+async fn refusal(tx: &mut PgConnection, job: &MessageJob) -> StoreResult<Written> {
+    if let Some(cid) = &job.cid {
+        let first: Option<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE user_id = $1 AND cid = $2")
+            .bind(job.from.id)
+            .bind(cid)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(first) = first {
+            return Ok(Written::Duplicate(first));
+        }
+    }
+    let (member, answers, in_thread): (bool, bool, bool) = sqlx::query_as(
+        "SELECT NOT $3 OR EXISTS (SELECT 1 FROM room_members WHERE room = $1 AND user_id = $2),
+                $4::bigint IS NULL OR EXISTS (SELECT 1 FROM messages WHERE id = $4 AND room = $1),
+                $5::bigint IS NULL
+                OR EXISTS (SELECT 1 FROM messages WHERE id = $5 AND room = $1 AND thread_root IS NULL)",
+    )
+    .bind(&job.key)
+    .bind(job.from.id)
+    .bind(job.members_only)
+    .bind(job.reply_to)
+    .bind(job.thread.map(|t| t.root))
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(if !member {
+        Written::NotAMember
+    } else if !(answers && in_thread) {
+        Written::ReplyRefused
+    } else {
+        Written::MediaRefused
+    })
 }
