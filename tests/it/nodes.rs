@@ -68,8 +68,18 @@ async fn two_nodes_share_accounts_history_and_files() {
     assert!(bytes == picture, "B served other bytes");
     let (status, _, _) = http_b.get(Some(&token(&bob_ack)), &format!("/media/{id}/thumb"), None).await;
     assert_eq!(status, StatusCode::OK);
-    // Starting another node on the directory keeps uploads in progress.
+    // Another node starting on the directory keeps what the others are
+    // uploading, and clears only what a crash left long ago.
+    let staging = shared_media.join("staging");
+    let (in_progress, crashed) = (staging.join("in-progress"), staging.join("left-by-a-crash"));
+    std::fs::write(&in_progress, b"half an upload").unwrap();
+    std::fs::write(&crashed, b"half an upload").unwrap();
+    let aged = std::process::Command::new("touch").args(["-d", "2 hours ago"]).arg(&crashed).status().unwrap();
+    assert!(aged.success());
     let c = node("c.db").await;
+    assert_eq!(Http::new(&c).get(None, "/healthz", None).await.0, StatusCode::OK, "C is up");
+    assert!(in_progress.exists(), "a node starting removed another's upload in progress");
+    assert!(!crashed.exists(), "a crash's leftovers stay");
     let (status, _) = http_b.upload(&token(&bob_ack), "after.png", "image/png", png(20, 20)).await;
     assert_eq!(status, StatusCode::CREATED);
 
