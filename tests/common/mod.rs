@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod postgres;
+pub mod redis;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -87,3 +87,96 @@ async fn two_nodes_share_accounts_history_and_files() {
         server.stop().await;
     }
 }
+
+/// The `seq`s of the next `count` new lobby messages `client` hears, in
+/// the order heard (fewer if they stop coming for `quiet`).
+async fn lobby_seqs(client: &TestClient, count: usize, quiet: std::time::Duration) -> Vec<i64> {
+    let mut seqs = Vec::new();
+    while seqs.len() < count {
+        let Some((event, data)) = client.next_event_within(quiet).await else { break };
+        if event == "message" && data["room"] == "lobby" {
+            seqs.push(data["seq"].as_i64().unwrap());
+        }
+    }
+    seqs
+}
+
+/// Two nodes joined by Redis: what one commits, the other's sockets hear
+/// live, every conversation in `seq` order across both nodes; private
+/// messages and changes cross too; and a message whose publish was lost
+/// (Redis down) reaches the other node anyway, from the store, once Redis
+/// is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
+    use std::time::Duration;
+
+    let (dir, _db) = temp_db();
+    let url = postgres::new_database().await;
+    let mut redis = crate::common::redis::Redis::start();
+    let node = |path: &str| {
+        let (url, redis_url, media) = (url.clone(), redis.url(), dir.path().join("media"));
+        TestServer::start_with(dir.path().join(path), move |config| {
+            config.database_url = url;
+            config.redis_url = Some(redis_url);
+            config.media_dir = media;
+            // Two writers send 30 messages each at once.
+            config.limits.send_per_connection = rtca::server::config::Rate::new(1000.0, 1000);
+            config.limits.send_per_user = rtca::server::config::Rate::new(1000.0, 1000);
+        })
+    };
+    let (a, b) = (node("a.db").await, node("b.db").await);
+    let (alice, _) = a.online("alice").await;
+    let (carol, _) = a.online("carol").await;
+    let (bob, bob_ack) = b.online("bob").await;
+    let (dave, _) = b.online("dave").await;
+    // Each node subscribes to what its sockets hear within a reconcile.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    for client in [&alice, &carol, &bob, &dave] {
+        client.drain(Duration::from_millis(50)).await;
+    }
+
+    // Both nodes write into the lobby at once; everyone hears every
+    // message once, in seq order, whichever node they are on.
+    let mut sends = Vec::new();
+    for n in 0..60 {
+        let (client, text) = if n % 2 == 0 { (&alice, format!("from A {n}")) } else { (&bob, format!("from B {n}")) };
+        sends.push(client.emit_ack("message", json!({ "text": text })));
+    }
+    let observed = async {
+        let (on_a, on_b) =
+            tokio::join!(lobby_seqs(&carol, 60, Duration::from_secs(5)), lobby_seqs(&dave, 60, Duration::from_secs(5)));
+        (on_a, on_b)
+    };
+    let (acks, (on_a, on_b)) = tokio::join!(futures::future::join_all(sends), observed);
+    assert!(acks.iter().all(|ack| ack["ok"] == true), "{acks:?}");
+    let all: Vec<i64> = (1..=60).collect();
+    assert_eq!(on_a, all, "node A's listener heard the lobby out of order or lost some");
+    assert_eq!(on_b, all, "node B's listener heard the lobby out of order or lost some");
+
+    // A private message crosses, and so does a change to it.
+    let bob_id = bob_ack["user"]["id"].clone();
+    let sent = alice.emit_ack("secret", json!({ "to": bob_id, "text": "psst", "cid": "s1" })).await;
+    assert_eq!(sent["ok"], true, "{sent}");
+    assert_eq!(bob.event_where("secret", |m| m["cid"] == "s1").await["text"], "psst");
+    let edited = alice.emit_ack("edit", json!({ "id": sent["id"], "text": "psst, edited" })).await;
+    assert_eq!(edited["ok"], true, "{edited}");
+    assert_eq!(bob.event_where("secret_changed", |m| m["id"] == sent["id"]).await["text"], "psst, edited");
+
+    // Redis goes down: a message committed meanwhile is published to
+    // nobody. Once Redis is back, node B finds it in the store.
+    redis.stop();
+    let lost = alice.emit_ack("message", json!({ "text": "while Redis was down" })).await;
+    assert_eq!(lost["ok"], true, "committing needs no Redis: {lost}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    redis.resume();
+    let heard = tokio::time::timeout(Duration::from_secs(5), dave.event_where("message", |m| m["seq"] == lost["seq"]))
+        .await
+        .expect("node B never delivered the message Redis missed");
+    assert_eq!(heard["text"], "while Redis was down");
+    // And what follows flows live again, in order.
+    let after = bob.emit_ack("message", json!({ "text": "Redis is back" })).await;
+    assert_eq!(carol.event_where("message", |m| m["text"] == "Redis is back").await["seq"], after["seq"]);
+
+    a.stop().await;
+    b.stop().await;
+}

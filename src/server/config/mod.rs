@@ -81,6 +81,9 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// Logs as one JSON object a line, instead of text.
     pub log_json: bool,
+    /// The Redis that joins this node to the others sharing its database
+    /// (`server::cluster`); `None`: this node is alone.
+    pub redis_url: Option<String>,
 }
 
 /// A sustained rate with a burst allowance.
@@ -229,6 +232,7 @@ impl Config {
             thumbnail_workers: 0,
             media_grace: Duration::ZERO,
             metrics_addr: None,
+            redis_url: None,
             log_json: false,
         }
     }

@@ -260,6 +260,16 @@ pub const SETTINGS: &[Setting] = &[
     })
     .flag("--metrics-addr")
     .note("none: no metrics are kept"),
+    Setting::new("Redis backplane joining this node to others on the same database", "RTCA_REDIS_URL", "", |c, v| {
+        c.redis_url = match v.trim() {
+            "" => None,
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_owned()),
+            other => return Err(format!("{other:?} is not a URL such as redis://127.0.0.1:6379")),
+        };
+        Ok(())
+    })
+    .flag("--redis-url")
+    .note("none: one node (docs/deployment.md)"),
     Setting::new("log format: `text`, or `json` (one object a line)", "RTCA_LOG_FORMAT", "text", |c, v| {
         c.log_json = match v.trim() {
             "text" => false,

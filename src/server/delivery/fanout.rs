@@ -14,6 +14,7 @@
 
 use tokio::sync::mpsc;
 
+use super::cluster::Relay;
 use super::Outbound;
 use crate::server::store::{acknowledge, CommitSink, Committed};
 
@@ -39,20 +40,25 @@ impl Fanout {
     }
 
     /// The delivery task: runs until the store, which holds the sending
-    /// side, is closed, and delivers everything it committed before.
-    pub async fn run(outbound: Outbound, FanoutQueue(mut queue): FanoutQueue) {
+    /// side, is closed, and delivers everything it committed before. With
+    /// a `relay` (several nodes), each message goes through it: to the
+    /// other nodes, and to this node's sockets in order with theirs.
+    pub async fn run(outbound: Outbound, FanoutQueue(mut queue): FanoutQueue, relay: Option<Relay>) {
         while let Some(batch) = queue.recv().await {
-            deliver(&outbound, batch).await;
+            deliver(&outbound, relay.as_ref(), batch).await;
         }
     }
 }
 
-async fn deliver(outbound: &Outbound, batch: Vec<Committed>) {
+async fn deliver(outbound: &Outbound, relay: Option<&Relay>, batch: Vec<Committed>) {
     for Committed { message, changed, on_commit } in batch {
         if let Some(ack) = on_commit {
             ack(&message);
         }
-        outbound.deliver(message, changed).await;
+        match relay {
+            Some(relay) => relay.committed(message, changed).await,
+            None => outbound.deliver(message, changed).await,
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! here: [`Outbound`] to a conversation, a user, a session or everyone;
 //! [`ack`] and [`to_socket`] to one socket. Behind it, delivery is local:
 //! `direct` writes to WebSockets (through `wire`), socketioxide carries
-//! the rest. A backplane between nodes would publish what reaches
-//! [`Outbound`] and let every node deliver it locally; nothing else emits.
+//! the rest. Between nodes, [`cluster`] publishes committed messages and
+//! delivers other nodes' through [`Outbound`] too; nothing else emits.
 //!
 //! - [`fanout`]: committed messages, handed over by the store in commit
 //!   order, each acked to its sender and then delivered.
@@ -12,10 +12,13 @@
 //! - [`typing_feed`]: who is typing where, a flush a second at most.
 //! - [`direct`], [`wire`]: encoded and framed once, written to every
 //!   WebSocket without a task or a copy per recipient.
+//! - [`cluster`]: the backplane between nodes (Redis): what this node
+//!   commits goes to the others, what they commit comes here, in order.
 //! - [`backlog`]: the budget of unsent bytes of sockets on long-polling, or
 //!   upgraded from it, which socketioxide carries.
 
 pub mod backlog;
+pub mod cluster;
 pub mod direct;
 pub mod fanout;
 pub mod presence_feed;
@@ -27,6 +30,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use socketioxide::extract::SocketRef;
 use socketioxide::operators::BroadcastOperators;
 use socketioxide::SocketIo;
@@ -124,22 +128,18 @@ impl Outbound {
     /// Delivers a committed message to its conversation, in its wire shape:
     /// new, or `changed` (its state after an edit, deletion or reaction).
     pub async fn deliver(&self, message: Message, changed: bool) {
-        let event = if changed { message.changed_event() } else { message.event() };
-        let conversation = message.conversation.clone();
-        // A new message's time is when it arrived; a change's is not.
-        let arrived = (!changed).then_some(message.at);
-        let data = match message.into_wire() {
-            WireMessage::Room(message) => serde_json::value::to_raw_value(&message),
-            WireMessage::Pair(secret) => serde_json::value::to_raw_value(&secret),
-        };
-        match data {
-            Ok(data) => {
-                let reached = self.send(Audience::Conversation(&conversation), &[(event, &data)]).await;
-                let since = arrived.map(|at| Duration::from_millis(u64::try_from(now_ms() - at).unwrap_or(0)));
-                metrics::delivered(reached, since);
-            }
-            Err(error) => tracing::warn!(%error, "a message could not be encoded for delivery"),
+        if let Some(encoded) = Encoded::of(message, changed) {
+            self.deliver_encoded(&encoded).await;
         }
+    }
+
+    /// Delivers a message encoded already (once per node, however many
+    /// sockets hear it: `cluster` relays these bytes between nodes).
+    pub async fn deliver_encoded(&self, encoded: &Encoded) {
+        let reached =
+            self.send(Audience::Conversation(&encoded.conversation), &[(&encoded.event, &encoded.data)]).await;
+        let since = encoded.arrived.map(|at| Duration::from_millis(u64::try_from(now_ms() - at).unwrap_or(0)));
+        metrics::delivered(reached, since);
     }
 
     /// Makes every open socket of `user` join (or leave) a chat room, so
@@ -165,6 +165,40 @@ impl Outbound {
     pub async fn close_all(&self) {
         if let Some(io) = self.io.get() {
             io.close().await;
+        }
+    }
+}
+
+/// A committed message in its wire shape, serialised once, with where it
+/// goes.
+#[derive(Debug)]
+pub struct Encoded {
+    pub conversation: ConversationId,
+    /// `message` or `secret`, or their `…_changed` forms.
+    pub event: String,
+    pub data: Box<RawValue>,
+    /// When a new message arrived (for the delivery latency); `None` for a
+    /// change.
+    pub arrived: Option<i64>,
+}
+
+impl Encoded {
+    /// `message` as its conversation hears it: new, or `changed`.
+    pub fn of(message: Message, changed: bool) -> Option<Encoded> {
+        let event = if changed { message.changed_event() } else { message.event() };
+        let conversation = message.conversation.clone();
+        // A new message's time is when it arrived; a change's is not.
+        let arrived = (!changed).then_some(message.at);
+        let data = match message.into_wire() {
+            WireMessage::Room(message) => serde_json::value::to_raw_value(&message),
+            WireMessage::Pair(secret) => serde_json::value::to_raw_value(&secret),
+        };
+        match data {
+            Ok(data) => Some(Encoded { conversation, event: event.to_owned(), data, arrived }),
+            Err(error) => {
+                tracing::warn!(%error, "a message could not be encoded for delivery");
+                None
+            }
         }
     }
 }

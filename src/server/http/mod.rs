@@ -34,6 +34,7 @@ use self::serve::ServeSettings;
 
 use super::chat::identity;
 use super::config::Config;
+use super::delivery::cluster;
 use super::delivery::fanout::Fanout;
 use super::delivery::presence_feed::PresenceFeed;
 use super::delivery::room_feed::RoomFeed;
@@ -132,7 +133,13 @@ pub async fn run(
     let (socket_layer, io) = socket::builder(&state.config).with_state(state.clone()).build_layer();
     events::serve(&io);
     state.outbound.attach(io);
-    let delivery = tokio::spawn(Fanout::run(state.outbound.clone(), fanout_queue));
+    // With a Redis backplane, this node is one of several sharing the
+    // database: committed messages cross nodes through it.
+    let relay = match &state.config.redis_url {
+        Some(url) => Some(cluster::start(url, state.outbound.clone(), Arc::clone(&state.store)).await?),
+        None => None,
+    };
+    let delivery = tokio::spawn(Fanout::run(state.outbound.clone(), fanout_queue, relay));
     let (stop_presence, presence_stopped) = oneshot::channel();
     let presence_feed = tokio::spawn(state.presence_feed.clone().run(
         state.outbound.clone(),

@@ -37,7 +37,7 @@ pub struct LocalBlobs {
 
 /// A staged file untouched this long is what a crash left: an upload in
 /// progress writes to its file far more often (a body that idles is cut
-/// off after `RTCA_BODY_IDLE_SECS`).
+/// off after `RTCA_BODY_IDLE_MS`).
 const STALE_STAGED: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl LocalBlobs {

@@ -378,6 +378,10 @@ pub trait MessageStore: Send + Sync {
     async fn change_message(&self, change: MessageChange<'_>) -> StoreResult<ChangeOutcome>;
     /// A conversation's newest change number, 0 when nothing changed.
     async fn last_change(&self, conversation: &ConversationId) -> StoreResult<i64>;
+    /// Each conversation's newest `seq` and change number (0 for none), in
+    /// one read: how far the store is, for nodes checking that they missed
+    /// nothing live (`server::cluster`).
+    async fn heads(&self, conversations: &[ConversationId]) -> StoreResult<Vec<(i64, i64)>>;
     /// Up to `limit` messages whose latest change is numbered after
     /// `after`, in their current state, by change number.
     async fn changed_since(&self, conversation: &ConversationId, after: i64, limit: usize)

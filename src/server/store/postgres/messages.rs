@@ -81,6 +81,19 @@ impl MessageStore for PostgresStore {
             .await?)
     }
 
+    async fn heads(&self, conversations: &[ConversationId]) -> StoreResult<Vec<(i64, i64)>> {
+        let keys: Vec<String> = conversations.iter().map(key_of).collect();
+        Ok(sqlx::query_as(
+            "SELECT COALESCE(c.last_seq, 0), COALESCE(c.last_change, 0)
+             FROM unnest($1::text[]) WITH ORDINALITY AS asked (room, n)
+             LEFT JOIN conversations c ON c.room = asked.room
+             ORDER BY asked.n",
+        )
+        .bind(keys)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn changed_since(
         &self,
         conversation: &ConversationId,

@@ -75,6 +75,15 @@ impl MessageStore for SqliteStore {
             .await?)
     }
 
+    async fn heads(&self, conversations: &[ConversationId]) -> StoreResult<Vec<(i64, i64)>> {
+        // SQLite serves one node: nobody asks for many at once.
+        let mut heads = Vec::with_capacity(conversations.len());
+        for conversation in conversations {
+            heads.push((self.last_seq(conversation).await?, self.last_change(conversation).await?));
+        }
+        Ok(heads)
+    }
+
     async fn changed_since(
         &self,
         conversation: &ConversationId,

@@ -1,0 +1,272 @@
+//! Live delivery in order across nodes. Each conversation numbers its new
+//! messages (`seq`) and its changes (`change`) without gaps, in commit
+//! order, whichever node commits them; but they reach a node by two roads
+//! (its own commits, and other nodes' through Redis), so they may come out
+//! of order, twice, or not at all. [`Order`] puts them back: per
+//! conversation, it hands out each item once, in order of both numbers, a
+//! change only after the message it changes; it holds what comes early,
+//! drops what came before, and says which conversations have had a gap
+//! open for too long, to be healed from the store ([`Order::healed`]).
+//!
+//! Pure bookkeeping, no I/O: the relay (`relay`) feeds it and
+//! delivers what it returns.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use crate::protocol::ConversationId;
+
+/// Where an item stands in its conversation's numbering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Place {
+    /// A new message, numbered `seq`.
+    New(i64),
+    /// A change numbered `change`, to the message numbered `seq`.
+    Change { change: i64, seq: i64 },
+}
+
+/// Items held back at most per conversation: past it, the oldest go (the
+/// gap they wait behind is healed from the store, which has them too).
+const MAX_HELD: usize = 512;
+
+/// Whether `place` comes before the next `seq` and change number to
+/// deliver: it was delivered already.
+fn repeats(next_seq: Option<i64>, next_change: Option<i64>, place: Place) -> bool {
+    match place {
+        Place::New(seq) => next_seq.is_some_and(|next| seq < next),
+        Place::Change { change, .. } => next_change.is_some_and(|next| change < next),
+    }
+}
+
+/// One conversation's numbering, as far as this node has delivered it.
+struct Line<T> {
+    /// The next `seq` to deliver; `None` until the first is seen.
+    next_seq: Option<i64>,
+    next_change: Option<i64>,
+    held: BTreeMap<Place, T>,
+    /// Since when something has been held (a gap is open).
+    gap_since: Option<Instant>,
+    last_seen: Instant,
+}
+
+impl<T> Line<T> {
+    fn new(now: Instant) -> Line<T> {
+        Line { next_seq: None, next_change: None, held: BTreeMap::new(), gap_since: None, last_seen: now }
+    }
+
+    /// Whether `place` comes before what has been delivered (a repeat).
+    fn delivered_already(&self, place: Place) -> bool {
+        repeats(self.next_seq, self.next_change, place)
+    }
+
+    /// Whether `place` is the very next thing to deliver.
+    fn is_next(&self, place: Place) -> bool {
+        match place {
+            Place::New(seq) => self.next_seq.is_none_or(|next| seq == next),
+            // A change waits for its message.
+            Place::Change { change, seq } => {
+                self.next_change.is_none_or(|next| change == next) && self.next_seq.is_none_or(|next| seq < next)
+            }
+        }
+    }
+
+    fn advance(&mut self, place: Place) {
+        match place {
+            Place::New(seq) => self.next_seq = Some(seq + 1),
+            Place::Change { change, .. } => self.next_change = Some(change + 1),
+        }
+    }
+
+    /// Moves what is held and now next to `out`, in order.
+    fn release(&mut self, out: &mut Vec<T>) {
+        loop {
+            let (next_seq, next_change) = (self.next_seq, self.next_change);
+            self.held.retain(|place, _| !repeats(next_seq, next_change, *place));
+            let next = self.held.keys().copied().find(|place| self.is_next(*place));
+            let Some(place) = next else { break };
+            if let Some(item) = self.held.remove(&place) {
+                out.push(item);
+            }
+            self.advance(place);
+        }
+    }
+
+    fn note_gap(&mut self, now: Instant) {
+        self.gap_since = if self.held.is_empty() { None } else { self.gap_since.or(Some(now)) };
+    }
+}
+
+/// Every conversation's line.
+pub struct Order<T> {
+    lines: HashMap<ConversationId, Line<T>>,
+}
+
+impl<T> Default for Order<T> {
+    fn default() -> Order<T> {
+        Order { lines: HashMap::new() }
+    }
+}
+
+impl<T> Order<T> {
+    /// Takes in one item; returns what may be delivered now, in order
+    /// (perhaps nothing, perhaps items held before).
+    pub fn offer(&mut self, conversation: &ConversationId, place: Place, item: T, now: Instant) -> Vec<T> {
+        let line = self.lines.entry(conversation.clone()).or_insert_with(|| Line::new(now));
+        line.last_seen = now;
+        let mut out = Vec::new();
+        if line.delivered_already(place) {
+            return out;
+        }
+        if line.is_next(place) {
+            out.push(item);
+            line.advance(place);
+            line.release(&mut out);
+        } else {
+            line.held.insert(place, item);
+            while line.held.len() > MAX_HELD {
+                line.held.pop_first();
+            }
+        }
+        line.note_gap(now);
+        out
+    }
+
+    /// Conversations with a gap open longer than `wait`, with where to
+    /// read from: the `seq` and the change number delivered last (`None`
+    /// when none was seen yet).
+    pub fn gaps(&self, now: Instant, wait: Duration) -> Vec<(ConversationId, Option<i64>, Option<i64>)> {
+        self.lines
+            .iter()
+            .filter(|(_, line)| line.gap_since.is_some_and(|since| now.duration_since(since) >= wait))
+            .map(|(conversation, line)| {
+                (conversation.clone(), line.next_seq.map(|n| n - 1), line.next_change.map(|n| n - 1))
+            })
+            .collect()
+    }
+
+    /// Conversations seen within `recently`, with the `seq` and change
+    /// number delivered last: to compare with the store's, which finds a
+    /// lost last message that no later one reveals.
+    pub fn recent(&self, now: Instant, recently: Duration) -> Vec<(ConversationId, Option<i64>, Option<i64>)> {
+        self.lines
+            .iter()
+            .filter(|(_, line)| now.duration_since(line.last_seen) < recently)
+            .map(|(conversation, line)| {
+                (conversation.clone(), line.next_seq.map(|n| n - 1), line.next_change.map(|n| n - 1))
+            })
+            .collect()
+    }
+
+    /// Takes in what the store holds past this node's numbering (read after
+    /// [`Order::gaps`] or [`Order::recent`] named the conversation): new
+    /// messages, and messages changed, each with its place. Returns what
+    /// may be delivered now, in order: the missing items, then what was
+    /// held behind them.
+    pub fn healed(&mut self, conversation: &ConversationId, mut read: Vec<(Place, T)>, now: Instant) -> Vec<T> {
+        let line = self.lines.entry(conversation.clone()).or_insert_with(|| Line::new(now));
+        read.sort_by_key(|(place, _)| match *place {
+            Place::New(seq) => (0, seq),
+            Place::Change { change, .. } => (1, change),
+        });
+        let mut out = Vec::new();
+        for (place, item) in read {
+            // From the store, in order and complete: a first read starts
+            // the numbering too.
+            let behind = match place {
+                Place::New(seq) => line.next_seq.is_none_or(|next| seq >= next),
+                Place::Change { change, seq } => {
+                    line.next_change.is_none_or(|next| change >= next) && line.next_seq.is_none_or(|next| seq < next)
+                }
+            };
+            if behind {
+                out.push(item);
+                line.advance(place);
+            }
+        }
+        line.release(&mut out);
+        // Whatever is still held waits for a later heal.
+        line.gap_since = if line.held.is_empty() { None } else { Some(now) };
+        out
+    }
+
+    /// Forgets conversations not seen for `idle` (their numbering starts
+    /// again from the next item seen), so the map stays bounded by what
+    /// is active.
+    pub fn forget_idle(&mut self, now: Instant, idle: Duration) {
+        self.lines.retain(|_, line| now.duration_since(line.last_seen) < idle);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lobby() -> ConversationId {
+        ConversationId::room("lobby")
+    }
+
+    #[test]
+    fn in_order_items_pass_and_repeats_are_dropped() {
+        let (mut order, now) = (Order::default(), Instant::now());
+        assert_eq!(order.offer(&lobby(), Place::New(5), "m5", now), ["m5"], "the first seen starts the count");
+        assert_eq!(order.offer(&lobby(), Place::New(6), "m6", now), ["m6"]);
+        assert!(order.offer(&lobby(), Place::New(6), "again", now).is_empty());
+        assert!(order.offer(&lobby(), Place::New(4), "older", now).is_empty());
+        assert!(order.gaps(now, Duration::ZERO).is_empty());
+    }
+
+    #[test]
+    fn early_items_wait_for_the_gap_and_changes_for_their_message() {
+        let (mut order, now) = (Order::default(), Instant::now());
+        order.offer(&lobby(), Place::New(1), "m1", now);
+        order.offer(&lobby(), Place::Change { change: 1, seq: 1 }, "c1", now);
+        assert!(order.offer(&lobby(), Place::New(3), "m3", now).is_empty(), "2 is missing");
+        assert!(order.offer(&lobby(), Place::Change { change: 2, seq: 3 }, "c2", now).is_empty(), "m3 first");
+        assert_eq!(order.gaps(now, Duration::ZERO), [(lobby(), Some(1), Some(1))]);
+        assert!(order.gaps(now, Duration::from_secs(1)).is_empty(), "not open for long yet");
+        assert_eq!(order.offer(&lobby(), Place::New(2), "m2", now), ["m2", "m3", "c2"]);
+        assert!(order.gaps(now, Duration::ZERO).is_empty());
+    }
+
+    #[test]
+    fn a_heal_fills_the_gap_and_releases_what_waited() {
+        let (mut order, now) = (Order::default(), Instant::now());
+        order.offer(&lobby(), Place::New(1), "m1", now);
+        order.offer(&lobby(), Place::Change { change: 1, seq: 1 }, "c1", now);
+        order.offer(&lobby(), Place::New(4), "m4", now);
+        order.offer(&lobby(), Place::Change { change: 4, seq: 1 }, "c4", now);
+        // The store has 2 and 3, and changes 2 and 3 (3 being m1's latest
+        // state, numbered after 2 was made to m2).
+        let read = vec![
+            (Place::Change { change: 3, seq: 1 }, "c3 from the store"),
+            (Place::New(3), "m3 from the store"),
+            (Place::New(2), "m2 from the store"),
+            (Place::Change { change: 2, seq: 2 }, "c2 from the store"),
+        ];
+        assert_eq!(
+            order.healed(&lobby(), read, now),
+            ["m2 from the store", "m3 from the store", "c2 from the store", "c3 from the store", "m4", "c4"]
+        );
+        assert!(order.gaps(now, Duration::ZERO).is_empty());
+        assert!(order.offer(&lobby(), Place::New(3), "late m3", now).is_empty(), "healed already");
+        // Another conversation's numbering is its own.
+        let pair = ConversationId::pair(1, 2);
+        assert_eq!(order.offer(&pair, Place::New(1), "p1", now), ["p1"]);
+        assert_eq!(order.recent(now, Duration::from_secs(1)).len(), 2);
+        order.forget_idle(now + Duration::from_secs(2), Duration::from_secs(1));
+        assert!(order.recent(now, Duration::from_secs(10)).is_empty());
+    }
+
+    #[test]
+    fn what_is_held_stays_bounded() {
+        let (mut order, now) = (Order::default(), Instant::now());
+        order.offer(&lobby(), Place::New(1), 1, now);
+        for seq in 3..(3 + 2 * MAX_HELD as i64) {
+            assert!(order.offer(&lobby(), Place::New(seq), seq, now).is_empty());
+        }
+        // The oldest went; a heal from 2 brings them back from the store.
+        let released = order.healed(&lobby(), vec![(Place::New(2), 2)], now);
+        assert_eq!(released, [2], "3 onwards were dropped first, so 2 alone passes");
+        assert_eq!(order.gaps(now, Duration::ZERO).len(), 1, "the rest is still behind a gap");
+    }
+}
