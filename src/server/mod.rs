@@ -5,10 +5,10 @@
 //! http      the router, pages, run(listener, config, shutdown)
 //! events    one file per group of client events: thin handlers
 //! chat      the rules: posting, who may read what, rooms, identity
-//! delivery  the one way out: fan-out, presence feed, direct writes
+//! delivery  the one way out: fan-out, presence feed, direct writes, nodes
 //! socket    the socketioxide layer's pieces: room keys, seats, presence
 //! media     files: upload, sniff, blobs, previews, serving, sweep
-//! store     storage, one trait per aggregate, and its SQLite backend
+//! store     storage, one trait per aggregate; SQLite and PostgreSQL
 //! ```
 //!
 //! `state` composes them for the handlers; `failure` (how a failure is

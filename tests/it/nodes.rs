@@ -103,9 +103,9 @@ async fn lobby_seqs(client: &TestClient, count: usize, quiet: std::time::Duratio
 
 /// Two nodes joined by Redis: what one commits, the other's sockets hear
 /// live, every conversation in `seq` order across both nodes; private
-/// messages and changes cross too; and a message whose publish was lost
-/// (Redis down) reaches the other node anyway, from the store, once Redis
-/// is back.
+/// messages and changes cross too; an invitation and a sign-out reach the
+/// other node's sockets; and a message whose publish was lost (Redis down)
+/// reaches the other node anyway, from the store, once Redis is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
     use std::time::Duration;
@@ -162,6 +162,30 @@ async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
     assert_eq!(edited["ok"], true, "{edited}");
     assert_eq!(bob.event_where("secret_changed", |m| m["id"] == sent["id"]).await["text"], "psst, edited");
 
+    // An invitation made on A moves the invitee's sockets on B into the
+    // room, so they hear it live.
+    let dave_id = dave.emit_ack("online", json!({ "name": "dave" })).await["user"]["id"].clone();
+    assert_eq!(alice.emit_ack("create_room", json!({ "name": "hideout", "private": true })).await["ok"], true);
+    let invited = alice.emit_ack("invite", json!({ "room": "hideout", "user": dave_id })).await;
+    assert_eq!(invited["ok"], true, "{invited}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let posted = alice.emit_ack("message", json!({ "room": "hideout", "text": "welcome, dave" })).await;
+    assert_eq!(posted["ok"], true, "{posted}");
+    assert_eq!(dave.event_where("message", |m| m["room"] == "hideout").await["text"], "welcome, dave");
+
+    // Signing out through B closes the session's sockets on A too.
+    let bob_on_a = TestClient::connect(a.addr, Some(json!({ "token": token(&bob_ack) }))).await.unwrap();
+    assert_eq!(bob_on_a.emit_ack("online", json!({ "name": "bob" })).await["ok"], true);
+    let signed_out = reqwest::Client::new()
+        .post(format!("http://{}/api/logout", b.addr))
+        .header("accept", "application/json")
+        .header("cookie", format!("rtca_session={}", token(&bob_ack)))
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_out.status().is_success(), "{}", signed_out.status());
+    assert!(bob_on_a.closed_by_server().await, "a signed-out session kept its socket on the other node");
+
     // Redis goes down: a message committed meanwhile is published to
     // nobody. Once Redis is back, node B finds it in the store.
     redis.stop();
@@ -174,7 +198,7 @@ async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
         .expect("node B never delivered the message Redis missed");
     assert_eq!(heard["text"], "while Redis was down");
     // And what follows flows live again, in order.
-    let after = bob.emit_ack("message", json!({ "text": "Redis is back" })).await;
+    let after = dave.emit_ack("message", json!({ "text": "Redis is back" })).await;
     assert_eq!(carol.event_where("message", |m| m["text"] == "Redis is back").await["seq"], after["seq"]);
 
     a.stop().await;

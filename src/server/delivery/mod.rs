@@ -66,16 +66,24 @@ pub struct Outbound {
     /// Whether WebSocket recipients are written to directly
     /// (`Config::direct_writes`).
     direct: bool,
+    /// The other nodes, when there are (`cluster`): what changes who hears
+    /// what is told to them too.
+    relay: Arc<OnceLock<cluster::Relay>>,
 }
 
 impl Outbound {
     pub fn new(direct: bool) -> Outbound {
-        Outbound { io: Arc::default(), direct }
+        Outbound { io: Arc::default(), direct, relay: Arc::default() }
     }
 
     /// Connects the handle to the Socket.IO layer; the first call wins.
     pub fn attach(&self, io: SocketIo) {
         let _ = self.io.set(io);
+    }
+
+    /// Connects the handle to the other nodes; the first call wins.
+    pub fn attach_relay(&self, relay: cluster::Relay) {
+        let _ = self.relay.set(relay);
     }
 
     /// The sockets of `audience` on this node, or `None` before the layer
@@ -143,8 +151,16 @@ impl Outbound {
     }
 
     /// Makes every open socket of `user` join (or leave) a chat room, so
-    /// that it hears the room live (or no more).
+    /// that it hears the room live (or no more), on every node.
     pub async fn subscribe(&self, user: UserId, room: &str, join: bool) {
+        if let Some(relay) = self.relay.get() {
+            relay.control(cluster::Control::Subscribe { user, room: room.to_owned(), join });
+        }
+        self.subscribe_here(user, room, join).await;
+    }
+
+    /// [`Outbound::subscribe`] for this node's sockets only.
+    pub async fn subscribe_here(&self, user: UserId, room: &str, join: bool) {
         let Some(sockets) = self.recipients(Audience::User(user)) else { return };
         let room = keys::chat_room(room);
         let moved = if join { sockets.join(room).await } else { sockets.leave(room).await };
@@ -153,8 +169,17 @@ impl Outbound {
         }
     }
 
-    /// Closes every socket of a session (it was signed out).
+    /// Closes every socket of a session (it was signed out), on every
+    /// node.
     pub async fn close_session(&self, token_hash: &[u8; 32]) {
+        if let Some(relay) = self.relay.get() {
+            relay.control(cluster::Control::CloseSession { token_hash: hex::encode(token_hash) });
+        }
+        self.close_session_here(token_hash).await;
+    }
+
+    /// [`Outbound::close_session`] for this node's sockets only.
+    pub async fn close_session_here(&self, token_hash: &[u8; 32]) {
         let Some(sockets) = self.recipients(Audience::Session(token_hash)) else { return };
         if let Err(error) = sockets.disconnect().await {
             tracing::debug!(?error, "some signed-out sockets did not close");

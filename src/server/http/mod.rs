@@ -136,7 +136,11 @@ pub async fn run(
     // With a Redis backplane, this node is one of several sharing the
     // database: committed messages cross nodes through it.
     let relay = match &state.config.redis_url {
-        Some(url) => Some(cluster::start(url, state.outbound.clone(), Arc::clone(&state.store)).await?),
+        Some(url) => {
+            let relay = cluster::start(url, state.outbound.clone(), Arc::clone(&state.store)).await?;
+            state.outbound.attach_relay(relay.clone());
+            Some(relay)
+        }
         None => None,
     };
     let delivery = tokio::spawn(Fanout::run(state.outbound.clone(), fanout_queue, relay));

@@ -6,11 +6,13 @@
 //! What crosses nodes today: every committed message and change, published
 //! by the node that committed it and delivered by every other node to its
 //! own sockets, in `seq` order, a gap filled from the store ([`relay`],
-//! [`order`]). What does not yet (#18's next steps, docs/deployment.md):
-//! presence, typing, read state, room events and signing out, which each
-//! node still keeps to its own sockets.
+//! [`order`]); and what changes who hears what ([`Control`]: a user's
+//! sockets joining or leaving a room, a session signed out). What does not
+//! yet (#18's next steps, docs/deployment.md): presence, typing, read
+//! state and room announcements, which each node keeps to its own
+//! sockets.
 
 pub mod order;
 pub mod relay;
 
-pub use relay::{start, Relay};
+pub use relay::{start, Control, Relay};

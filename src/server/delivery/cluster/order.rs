@@ -8,6 +8,13 @@
 //! drops what came before, and says which conversations have had a gap
 //! open for too long, to be healed from the store ([`Order::healed`]).
 //!
+//! Where a conversation's numbering starts on this node is not known
+//! until something of it arrives, and the first to arrive may not be the
+//! first committed (node A commits 1, node B commits 2, and B sees its own
+//! 2 first). So a conversation new to this node is held for [`SETTLE`]
+//! before its first items go out, in order, from the lowest
+//! ([`Order::settle`]).
+//!
 //! Pure bookkeeping, no I/O: the relay (`relay`) feeds it and
 //! delivers what it returns.
 
@@ -24,6 +31,10 @@ pub enum Place {
     /// A change numbered `change`, to the message numbered `seq`.
     Change { change: i64, seq: i64 },
 }
+
+/// How long the first items of a conversation new to this node are held,
+/// for any earlier one still on its way.
+pub const SETTLE: Duration = Duration::from_millis(100);
 
 /// Items held back at most per conversation: past it, the oldest go (the
 /// gap they wait behind is healed from the store, which has them too).
@@ -46,12 +57,22 @@ struct Line<T> {
     held: BTreeMap<Place, T>,
     /// Since when something has been held (a gap is open).
     gap_since: Option<Instant>,
+    /// Until when this new line holds everything (its numbering has not
+    /// started); `None` once it has.
+    settling_until: Option<Instant>,
     last_seen: Instant,
 }
 
 impl<T> Line<T> {
     fn new(now: Instant) -> Line<T> {
-        Line { next_seq: None, next_change: None, held: BTreeMap::new(), gap_since: None, last_seen: now }
+        Line {
+            next_seq: None,
+            next_change: None,
+            held: BTreeMap::new(),
+            gap_since: None,
+            settling_until: Some(now + SETTLE),
+            last_seen: now,
+        }
     }
 
     /// Whether `place` comes before what has been delivered (a repeat).
@@ -117,6 +138,10 @@ impl<T> Order<T> {
         if line.delivered_already(place) {
             return out;
         }
+        if line.settling_until.is_some() {
+            line.held.insert(place, item);
+            return out;
+        }
         if line.is_next(place) {
             out.push(item);
             line.advance(place);
@@ -128,6 +153,34 @@ impl<T> Order<T> {
             }
         }
         line.note_gap(now);
+        out
+    }
+
+    /// Starts the numbering of every new conversation held for
+    /// [`SETTLE`], from the lowest of what it holds; returns what may be
+    /// delivered now, in order.
+    pub fn settle(&mut self, now: Instant) -> Vec<T> {
+        let mut out = Vec::new();
+        for line in self.lines.values_mut() {
+            if line.settling_until.is_none_or(|until| now < until) {
+                continue;
+            }
+            line.settling_until = None;
+            line.next_seq = line.held.keys().find_map(|place| match place {
+                Place::New(seq) => Some(*seq),
+                Place::Change { .. } => None,
+            });
+            line.next_change = line
+                .held
+                .keys()
+                .filter_map(|place| match place {
+                    Place::Change { change, .. } => Some(*change),
+                    Place::New(_) => None,
+                })
+                .min();
+            line.release(&mut out);
+            line.note_gap(now);
+        }
         out
     }
 
@@ -164,6 +217,7 @@ impl<T> Order<T> {
     /// held behind them.
     pub fn healed(&mut self, conversation: &ConversationId, mut read: Vec<(Place, T)>, now: Instant) -> Vec<T> {
         let line = self.lines.entry(conversation.clone()).or_insert_with(|| Line::new(now));
+        line.settling_until = None;
         read.sort_by_key(|(place, _)| match *place {
             Place::New(seq) => (0, seq),
             Place::Change { change, .. } => (1, change),
@@ -205,10 +259,30 @@ mod tests {
         ConversationId::room("lobby")
     }
 
+    /// An order whose lobby has settled, its numbering started at `seq`.
+    fn settled_at<T>(seq: i64, item: T, now: Instant) -> Order<T> {
+        let mut order = Order::default();
+        assert!(order.offer(&lobby(), Place::New(seq), item, now).is_empty(), "a new conversation settles first");
+        assert_eq!(order.settle(now + SETTLE).len(), 1);
+        order
+    }
+
+    #[test]
+    fn a_new_conversation_settles_before_its_first_items_go_out() {
+        let (mut order, now) = (Order::default(), Instant::now());
+        assert!(order.offer(&lobby(), Place::New(2), "m2, committed here", now).is_empty());
+        assert!(order.offer(&lobby(), Place::Change { change: 1, seq: 2 }, "c1", now).is_empty());
+        assert!(order.offer(&lobby(), Place::New(1), "m1, from another node", now).is_empty());
+        assert!(order.settle(now + SETTLE / 2).is_empty(), "still settling");
+        assert_eq!(order.settle(now + SETTLE), ["m1, from another node", "m2, committed here", "c1"]);
+        assert_eq!(order.offer(&lobby(), Place::New(3), "m3", now + SETTLE), ["m3"], "then at once");
+    }
+
     #[test]
     fn in_order_items_pass_and_repeats_are_dropped() {
-        let (mut order, now) = (Order::default(), Instant::now());
-        assert_eq!(order.offer(&lobby(), Place::New(5), "m5", now), ["m5"], "the first seen starts the count");
+        let now = Instant::now();
+        let mut order = settled_at(4, "m4", now);
+        assert_eq!(order.offer(&lobby(), Place::New(5), "m5", now), ["m5"]);
         assert_eq!(order.offer(&lobby(), Place::New(6), "m6", now), ["m6"]);
         assert!(order.offer(&lobby(), Place::New(6), "again", now).is_empty());
         assert!(order.offer(&lobby(), Place::New(4), "older", now).is_empty());
@@ -217,8 +291,8 @@ mod tests {
 
     #[test]
     fn early_items_wait_for_the_gap_and_changes_for_their_message() {
-        let (mut order, now) = (Order::default(), Instant::now());
-        order.offer(&lobby(), Place::New(1), "m1", now);
+        let now = Instant::now();
+        let mut order = settled_at(1, "m1", now);
         order.offer(&lobby(), Place::Change { change: 1, seq: 1 }, "c1", now);
         assert!(order.offer(&lobby(), Place::New(3), "m3", now).is_empty(), "2 is missing");
         assert!(order.offer(&lobby(), Place::Change { change: 2, seq: 3 }, "c2", now).is_empty(), "m3 first");
@@ -230,8 +304,8 @@ mod tests {
 
     #[test]
     fn a_heal_fills_the_gap_and_releases_what_waited() {
-        let (mut order, now) = (Order::default(), Instant::now());
-        order.offer(&lobby(), Place::New(1), "m1", now);
+        let now = Instant::now();
+        let mut order = settled_at(1, "m1", now);
         order.offer(&lobby(), Place::Change { change: 1, seq: 1 }, "c1", now);
         order.offer(&lobby(), Place::New(4), "m4", now);
         order.offer(&lobby(), Place::Change { change: 4, seq: 1 }, "c4", now);
@@ -251,7 +325,8 @@ mod tests {
         assert!(order.offer(&lobby(), Place::New(3), "late m3", now).is_empty(), "healed already");
         // Another conversation's numbering is its own.
         let pair = ConversationId::pair(1, 2);
-        assert_eq!(order.offer(&pair, Place::New(1), "p1", now), ["p1"]);
+        assert!(order.offer(&pair, Place::New(1), "p1", now).is_empty());
+        assert_eq!(order.settle(now + SETTLE), ["p1"]);
         assert_eq!(order.recent(now, Duration::from_secs(1)).len(), 2);
         order.forget_idle(now + Duration::from_secs(2), Duration::from_secs(1));
         assert!(order.recent(now, Duration::from_secs(10)).is_empty());
@@ -259,8 +334,8 @@ mod tests {
 
     #[test]
     fn what_is_held_stays_bounded() {
-        let (mut order, now) = (Order::default(), Instant::now());
-        order.offer(&lobby(), Place::New(1), 1, now);
+        let now = Instant::now();
+        let mut order = settled_at(1, 1, now);
         for seq in 3..(3 + 2 * MAX_HELD as i64) {
             assert!(order.offer(&lobby(), Place::New(seq), seq, now).is_empty());
         }

@@ -23,6 +23,11 @@
 //!   commit and publish, and Redis restarting (the node subscribes again
 //!   and checks every conversation at once).
 //!
+//! - **Controls.** What changes who hears what ([`Control`]: a user's
+//!   sockets joining or leaving a room, a session signed out) goes to
+//!   every node on one channel, `rtca:control`, and each applies it to
+//!   its own sockets.
+//!
 //! Why not socketioxide's Redis adapter: delivery writes straight to
 //! WebSockets (`delivery::direct`), past any adapter, and a message lost
 //! on the way must be found again by `seq`, which an adapter cannot do.
@@ -86,10 +91,36 @@ struct Relayed {
     data: Box<RawValue>,
 }
 
-/// This node's side of the relay, for delivery (`delivery::fanout`).
+/// What changes who hears what, told to every node (on one channel,
+/// [`CONTROL`]: these are rare, unlike messages), which applies it to its
+/// own sockets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Control {
+    /// `user`'s sockets join (or leave) a chat room.
+    Subscribe { user: UserId, room: String, join: bool },
+    /// A session was signed out: its sockets close. The token's hash, in
+    /// hex (never the token).
+    CloseSession { token_hash: String },
+}
+
+/// The channel [`Control`]s travel on; every node subscribes to it.
+const CONTROL: &str = "rtca:control";
+
+/// A [`Control`] from one node.
+#[derive(Serialize, Deserialize)]
+struct ControlEnvelope {
+    node: String,
+    control: Control,
+}
+
+/// This node's side of the relay, for delivery (`delivery::fanout`) and
+/// `Outbound`'s controls.
 #[derive(Clone)]
 pub struct Relay {
     local: mpsc::Sender<(Encoded, Place)>,
+    publish: mpsc::Sender<(Vec<String>, Vec<u8>)>,
+    node: Arc<str>,
 }
 
 impl Relay {
@@ -100,6 +131,24 @@ impl Relay {
         let Some(encoded) = Encoded::of(message, changed) else { return };
         if self.local.send((encoded, place)).await.is_err() {
             tracing::warn!("the relay has stopped; a committed message reaches no socket live");
+        }
+    }
+}
+
+impl Relay {
+    /// Tells every other node to apply `control` to its sockets (this node
+    /// applies it itself). Dropped, and logged, if the publish queue is
+    /// full: such a user hears the room, or keeps a signed-out socket,
+    /// until they reconnect.
+    pub fn control(&self, control: Control) {
+        let envelope = ControlEnvelope { node: self.node.to_string(), control };
+        match serde_json::to_vec(&envelope) {
+            Ok(payload) => {
+                if self.publish.try_send((vec![CONTROL.to_owned()], payload)).is_err() {
+                    tracing::warn!(?envelope.control, "the publish queue is full; another node may not hear this");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "a control could not be encoded"),
         }
     }
 }
@@ -126,8 +175,10 @@ pub async fn start(url: &str, outbound: Outbound, store: Arc<dyn Store>) -> anyh
     let (publish, publish_queue) = mpsc::channel(PUBLISH_QUEUE);
     let mut node_id = [0u8; 8];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut node_id);
+    let id = hex::encode(node_id);
+    let relay = Relay { local, publish: publish.clone(), node: Arc::from(id.as_str()) };
     let node = Node {
-        id: hex::encode(node_id),
+        id,
         outbound,
         store,
         client: client.clone(),
@@ -137,7 +188,7 @@ pub async fn start(url: &str, outbound: Outbound, store: Arc<dyn Store>) -> anyh
     };
     tokio::spawn(publish_all(client, publisher, publish_queue));
     tokio::spawn(node.run(local_queue));
-    Ok(Relay { local })
+    Ok(relay)
 }
 
 /// Publishes what it is given, in order, on one connection, opened again
@@ -221,7 +272,8 @@ impl Node {
                 }
                 relayed = next_message(&mut stream) => {
                     match relayed {
-                        Some(payload) => self.relayed(&payload).await,
+                        Some((channel, payload)) if channel == CONTROL => self.controlled(&payload).await,
+                        Some((_, payload)) => self.relayed(&payload).await,
                         None => {
                             tracing::warn!("lost the connection to Redis; subscribing again");
                             (sink, stream) = (None, None);
@@ -248,6 +300,9 @@ impl Node {
                                 (sink, stream) = (None, None);
                             }
                         }
+                    }
+                    for ready in self.order.settle(now) {
+                        self.outbound.deliver_encoded(&ready).await;
                     }
                     self.heal_gaps(now).await;
                     if now.duration_since(tail_checked) >= TAIL_CHECK {
@@ -338,6 +393,27 @@ impl Node {
         }
     }
 
+    /// What another node told every node to do to its sockets.
+    async fn controlled(&self, payload: &[u8]) {
+        let envelope: ControlEnvelope = match serde_json::from_slice(payload) {
+            Ok(envelope) => envelope,
+            Err(error) => return tracing::warn!(%error, "an unreadable control from Redis"),
+        };
+        if envelope.node == self.id {
+            return;
+        }
+        match envelope.control {
+            Control::Subscribe { user, room, join } => self.outbound.subscribe_here(user, &room, join).await,
+            Control::CloseSession { token_hash } => {
+                let mut hash = [0u8; 32];
+                match hex::decode_to_slice(&token_hash, &mut hash) {
+                    Ok(()) => self.outbound.close_session_here(&hash).await,
+                    Err(error) => tracing::warn!(%error, "a control named no session"),
+                }
+            }
+        }
+    }
+
     /// Subscribes to the channels of what this node's sockets hear, and
     /// unsubscribes from the rest. Returns false if the connection failed.
     async fn reconcile(&mut self, sink: &mut redis::aio::PubSubSink) -> bool {
@@ -351,7 +427,8 @@ impl Node {
                 return true;
             }
         };
-        let wanted: HashSet<String> = rooms.iter().filter_map(|room| channel_of_socket_room(room)).collect();
+        let mut wanted: HashSet<String> = rooms.iter().filter_map(|room| channel_of_socket_room(room)).collect();
+        wanted.insert(CONTROL.to_owned());
         let new: Vec<&String> = wanted.difference(&self.subscribed).collect();
         let gone: Vec<&String> = self.subscribed.difference(&wanted).collect();
         if !new.is_empty() {
@@ -428,11 +505,15 @@ impl Node {
     }
 }
 
-/// The next payload on the subscriber stream; never resolves while there
-/// is none (so `select!` waits on the other branches), `None` once it ends.
-async fn next_message(stream: &mut Option<redis::aio::PubSubStream>) -> Option<Vec<u8>> {
+/// The next channel and payload on the subscriber stream; never resolves
+/// while there is none (so `select!` waits on the other branches), `None`
+/// once it ends.
+async fn next_message(stream: &mut Option<redis::aio::PubSubStream>) -> Option<(String, Vec<u8>)> {
     match stream {
-        Some(stream) => stream.next().await.map(|message| message.get_payload_bytes().to_vec()),
+        Some(stream) => stream
+            .next()
+            .await
+            .map(|message| (message.get_channel_name().to_owned(), message.get_payload_bytes().to_vec())),
         None => std::future::pending().await,
     }
 }
@@ -440,6 +521,14 @@ async fn next_message(stream: &mut Option<redis::aio::PubSubStream>) -> Option<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controls_travel_as_tagged_json() {
+        let control = Control::Subscribe { user: 7, room: "team".into(), join: true };
+        let json = serde_json::to_string(&control).unwrap_or_default();
+        assert_eq!(json, r#"{"kind":"subscribe","user":7,"room":"team","join":true}"#);
+        assert_eq!(serde_json::from_str::<Control>(&json).ok(), Some(control));
+    }
 
     #[test]
     fn chat_rooms_and_users_have_channels_and_nothing_else_does() {
