@@ -23,6 +23,9 @@ pub const SLOW_CONSUMERS_CLOSED: &str = "rtca_slow_consumers_closed_total";
 pub const RATE_LIMITED: &str = "rtca_rate_limited_total";
 pub const UPLOADS: &str = "rtca_uploads_total";
 pub const UPLOAD_BYTES: &str = "rtca_upload_bytes_total";
+pub const RELAYED: &str = "rtca_relayed_total";
+pub const RELAY_HEALED: &str = "rtca_relay_healed_total";
+pub const RELAY_LOST: &str = "rtca_relay_lost_total";
 pub const CONNECTIONS: &str = "rtca_connections";
 pub const USERS_ONLINE: &str = "rtca_users_online";
 
@@ -73,6 +76,17 @@ fn describe() {
     describe_counter!(RATE_LIMITED, Unit::Count, "Requests refused as over a rate limit.");
     describe_counter!(UPLOADS, Unit::Count, "Files uploaded.");
     describe_counter!(UPLOAD_BYTES, Unit::Bytes, "Bytes of files uploaded.");
+    describe_counter!(RELAYED, Unit::Count, "Messages and changes between nodes, `direction` out (published) or in.");
+    describe_counter!(
+        RELAY_HEALED,
+        Unit::Count,
+        "Messages and changes another node's publish missed, read from the store."
+    );
+    describe_counter!(
+        RELAY_LOST,
+        Unit::Count,
+        "Publishes to the other nodes dropped or failed (they heal from the store)."
+    );
     describe_gauge!(CONNECTIONS, Unit::Count, "Open Socket.IO connections, by transport.");
     describe_gauge!(USERS_ONLINE, Unit::Count, "People with at least one connection.");
 }
@@ -116,4 +130,21 @@ pub fn connections(websocket: usize, polling: usize, users_online: usize) {
     metrics::gauge!(CONNECTIONS, "transport" => "websocket").set(websocket as f64);
     metrics::gauge!(CONNECTIONS, "transport" => "polling").set(polling as f64);
     metrics::gauge!(USERS_ONLINE).set(users_online as f64);
+}
+
+/// `items` messages or changes went to the other nodes (`out`), or came
+/// from them (`in`).
+pub fn relayed(direction: &'static str, items: usize) {
+    metrics::counter!(RELAYED, "direction" => direction).increment(items as u64);
+}
+
+/// `items` messages or changes were read from the store to fill a gap
+/// between nodes.
+pub fn relay_healed(items: usize) {
+    metrics::counter!(RELAY_HEALED).increment(items as u64);
+}
+
+/// A publish to the other nodes was dropped or failed.
+pub fn relay_lost() {
+    metrics::counter!(RELAY_LOST).increment(1);
 }

@@ -188,15 +188,27 @@ async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
 
     // Redis goes down: a message committed meanwhile is published to
     // nobody. Once Redis is back, node B finds it in the store.
+    let ready = |server: &TestServer| {
+        let http = Http::new(server);
+        async move { http.get(None, "/readyz", None).await.0 }
+    };
+    assert_eq!(ready(&b).await, StatusCode::OK);
     redis.stop();
     let lost = alice.emit_ack("message", json!({ "text": "while Redis was down" })).await;
     assert_eq!(lost["ok"], true, "committing needs no Redis: {lost}");
     tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ready(&b).await, StatusCode::SERVICE_UNAVAILABLE, "a node that hears no other is not ready");
     redis.resume();
     let heard = tokio::time::timeout(Duration::from_secs(5), dave.event_where("message", |m| m["seq"] == lost["seq"]))
         .await
         .expect("node B never delivered the message Redis missed");
     assert_eq!(heard["text"], "while Redis was down");
+    // Ready again once it has subscribed again (within a second or so).
+    let back = std::time::Instant::now();
+    while ready(&b).await != StatusCode::OK {
+        assert!(back.elapsed() < Duration::from_secs(5), "not ready 5 s after Redis came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // And what follows flows live again, in order.
     let after = dave.emit_ack("message", json!({ "text": "Redis is back" })).await;
     assert_eq!(carol.event_where("message", |m| m["text"] == "Redis is back").await["seq"], after["seq"]);

@@ -81,6 +81,12 @@ impl Outbound {
         let _ = self.io.set(io);
     }
 
+    /// Whether this node hears the other nodes now; `None` when it is
+    /// alone.
+    pub fn hears_other_nodes(&self) -> Option<bool> {
+        self.relay.get().map(cluster::Relay::is_connected)
+    }
+
     /// Connects the handle to the other nodes; the first call wins.
     pub fn attach_relay(&self, relay: cluster::Relay) {
         let _ = self.relay.set(relay);

@@ -1,6 +1,7 @@
 //! What operators and their tools ask of a running server: `/healthz` (the
-//! process answers), `/readyz` (the database answers and the server is not
-//! stopping: a balancer sends no new clients otherwise), both cheap and
+//! process answers), `/readyz` (the database answers, Redis too for one of
+//! several nodes, and the server is not stopping: a balancer sends no new
+//! clients otherwise), both cheap and
 //! never logged, and Prometheus `/metrics`, served on `RTCA_METRICS_ADDR`
 //! alone so it is never public by accident (`server::metrics`).
 
@@ -32,13 +33,15 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if state.draining.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "stopping");
     }
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(error) => {
-            tracing::warn!(%error, "not ready: the database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer")
-        }
+    if let Err(error) = state.store.ping().await {
+        tracing::warn!(%error, "not ready: the database does not answer");
+        return (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer");
     }
+    // One of several nodes: its clients would miss the others' messages.
+    if state.outbound.hears_other_nodes() == Some(false) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "Redis does not answer");
+    }
+    (StatusCode::OK, "ready")
 }
 
 /// Serves `/metrics` on `listener` until `shutdown`, folding the

@@ -33,6 +33,7 @@
 //! on the way must be found again by `seq`, which an adapter cannot do.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,7 @@ use tokio::sync::mpsc;
 use super::order::{Order, Place};
 use crate::protocol::{ConversationId, Message, UserId};
 use crate::server::delivery::{Audience, Encoded, Outbound};
+use crate::server::metrics;
 use crate::server::store::{Cursor, Store};
 
 /// How long a gap may stay open before it is filled from the store: long
@@ -121,6 +123,8 @@ pub struct Relay {
     local: mpsc::Sender<(Encoded, Place)>,
     publish: mpsc::Sender<(Vec<String>, Vec<u8>)>,
     node: Arc<str>,
+    /// Whether this node is subscribed to Redis now (readiness).
+    connected: Arc<AtomicBool>,
 }
 
 impl Relay {
@@ -136,6 +140,12 @@ impl Relay {
 }
 
 impl Relay {
+    /// Whether this node hears the others now: false while Redis is out of
+    /// reach (`/readyz` says so).
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
     /// Tells every other node to apply `control` to its sockets (this node
     /// applies it itself). Dropped, and logged, if the publish queue is
     /// full: such a user hears the room, or keeps a signed-out socket,
@@ -176,9 +186,12 @@ pub async fn start(url: &str, outbound: Outbound, store: Arc<dyn Store>) -> anyh
     let mut node_id = [0u8; 8];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut node_id);
     let id = hex::encode(node_id);
-    let relay = Relay { local, publish: publish.clone(), node: Arc::from(id.as_str()) };
+    let connected = Arc::new(AtomicBool::new(false));
+    let relay =
+        Relay { local, publish: publish.clone(), node: Arc::from(id.as_str()), connected: Arc::clone(&connected) };
     let node = Node {
         id,
+        connected,
         outbound,
         store,
         client: client.clone(),
@@ -207,21 +220,27 @@ async fn publish_all(
             tried = Instant::now();
             connection = client.get_multiplexed_async_connection().await.ok();
         }
-        let Some(open) = connection.as_mut() else { continue };
+        let Some(open) = connection.as_mut() else {
+            metrics::relay_lost();
+            continue;
+        };
         for channel in channels {
             let published: redis::RedisResult<i64> =
                 redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async(open).await;
             if let Err(error) = published {
                 tracing::warn!(%error, channel, "a publish to the other nodes failed");
+                metrics::relay_lost();
                 connection = None;
                 break;
             }
+            metrics::relayed("out", 1);
         }
     }
 }
 
 struct Node {
     id: String,
+    connected: Arc<AtomicBool>,
     outbound: Outbound,
     store: Arc<dyn Store>,
     client: redis::Client,
@@ -277,6 +296,7 @@ impl Node {
                         None => {
                             tracing::warn!("lost the connection to Redis; subscribing again");
                             (sink, stream) = (None, None);
+                            self.connected.store(false, Ordering::Relaxed);
                         }
                     }
                 }
@@ -287,6 +307,7 @@ impl Node {
                         if let Some((mut new_sink, new_stream)) = self.connect().await {
                             if self.reconcile(&mut new_sink).await {
                                 (sink, stream) = (Some(new_sink), Some(new_stream));
+                                self.connected.store(true, Ordering::Relaxed);
                                 reconciled = now;
                                 // Whatever was published meanwhile is in the store.
                                 self.check_tails(now, true).await;
@@ -298,6 +319,7 @@ impl Node {
                             reconciled = now;
                             if !self.reconcile(open).await {
                                 (sink, stream) = (None, None);
+                                self.connected.store(false, Ordering::Relaxed);
                             }
                         }
                     }
@@ -357,6 +379,7 @@ impl Node {
             Ok(payload) => {
                 if self.publish.try_send((channels_of(&encoded.conversation), payload)).is_err() {
                     tracing::warn!("the publish queue is full; other nodes will read this message from the store");
+                    metrics::relay_lost();
                 }
             }
             Err(error) => tracing::warn!(%error, "a message could not be enveloped for the other nodes"),
@@ -372,6 +395,7 @@ impl Node {
         if envelope.node == self.id {
             return;
         }
+        metrics::relayed("in", 1);
         let conversation = match (envelope.room, envelope.pair) {
             (Some(name), None) => ConversationId::room(name),
             (None, Some((a, b))) => ConversationId::pair(a, b),
@@ -499,6 +523,7 @@ impl Node {
             .into_iter()
             .filter_map(|(place, message, changed)| Encoded::of(message, changed).map(|encoded| (place, encoded)))
             .collect();
+        metrics::relay_healed(read.len());
         for ready in self.order.healed(conversation, read, Instant::now()) {
             self.outbound.deliver_encoded(&ready).await;
         }
