@@ -173,9 +173,24 @@ async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
     assert_eq!(posted["ok"], true, "{posted}");
     assert_eq!(dave.event_where("message", |m| m["room"] == "hideout").await["text"], "welcome, dave");
 
-    // Signing out through B closes the session's sockets on A too.
+    // Presence counts every node: a newcomer on B lists A's people, and
+    // bob, with a tab on each node, once.
     let bob_on_a = TestClient::connect(a.addr, Some(json!({ "token": token(&bob_ack) }))).await.unwrap();
     assert_eq!(bob_on_a.emit_ack("online", json!({ "name": "bob" })).await["ok"], true);
+    let (newcomer, _) = b.online("erin").await;
+    let everyone = ["alice", "bob", "carol", "dave", "erin"];
+    let list = newcomer
+        .event_where("presence", |list| list["users"].as_array().is_some_and(|users| users.len() >= everyone.len()))
+        .await;
+    let mut names: Vec<&str> = list["users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, everyone, "{list}");
+    // carol leaves A: B's people hear she is offline.
+    carol.close().await;
+    let gone = dave.event_where("offline", |change| change["user"]["name"] == "carol").await;
+    assert_eq!(gone["user"]["name"], "carol");
+
+    // Signing out through B closes the session's sockets on A too.
     let signed_out = reqwest::Client::new()
         .post(format!("http://{}/api/logout", b.addr))
         .header("accept", "application/json")
@@ -211,7 +226,7 @@ async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
     }
     // And what follows flows live again, in order.
     let after = dave.emit_ack("message", json!({ "text": "Redis is back" })).await;
-    assert_eq!(carol.event_where("message", |m| m["text"] == "Redis is back").await["seq"], after["seq"]);
+    assert_eq!(alice.event_where("message", |m| m["text"] == "Redis is back").await["seq"], after["seq"]);
 
     a.stop().await;
     b.stop().await;

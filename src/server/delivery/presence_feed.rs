@@ -18,7 +18,10 @@
 //! - newcomers waiting for a snapshot share one list per flush, encoded once.
 //!
 //! Changes to the same user within one flush count once, as the user stands
-//! at the flush (read from `Presence`).
+//! at the flush (read from `Presence`, which counts every node: someone who
+//! closes their last tab here but is online on another node stays online).
+//! With several nodes, this node's changes also go to the others
+//! (`cluster`), and theirs come in here.
 //! Batches are numbered (`version`), and a list says which batch it follows,
 //! so a client that lost a batch to a full queue can tell, and asks for the
 //! list again (the client's `presence` request lands in the next flush's
@@ -31,12 +34,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use socketioxide::extract::SocketRef;
 use tokio::sync::{oneshot, Notify};
 
+use super::cluster::Relay;
 use super::{direct, Audience, Outbound};
 use crate::protocol::{event, PresenceChange, PresenceChanges, PresenceList, User, UserId};
 use crate::server::clock::now_ms;
@@ -65,6 +69,8 @@ pub struct PresenceFeed {
 
 #[derive(Default)]
 struct Inner {
+    /// The other nodes, when there are: this node's changes go to them.
+    relay: OnceLock<Relay>,
     pending: Mutex<Pending>,
     wake: Notify,
     /// The last `presence_changes` batch's `version`. Only the feed's task
@@ -106,13 +112,31 @@ impl PresenceFeed {
         self.inner.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Tells the other nodes of this node's changes from now on; the first
+    /// call wins.
+    pub fn attach_relay(&self, relay: Relay) {
+        let _ = self.inner.relay.set(relay);
+    }
+
     /// `user` came online, or renamed themselves (an `online` with the same id).
     pub fn online(&self, user: &User) {
+        if let Some(relay) = self.inner.relay.get() {
+            relay.presence(user, true);
+        }
         self.change(user.clone());
     }
 
-    /// `user`'s last connection closed.
+    /// `user`'s last connection on this node closed.
     pub fn offline(&self, user: User) {
+        if let Some(relay) = self.inner.relay.get() {
+            relay.presence(&user, false);
+        }
+        self.change(user);
+    }
+
+    /// `user`'s presence changed on another node: the next flush says where
+    /// they stand, counting every node.
+    pub fn changed_elsewhere(&self, user: User) {
         self.change(user);
     }
 

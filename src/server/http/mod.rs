@@ -137,8 +137,16 @@ pub async fn run(
     // database: committed messages cross nodes through it.
     let relay = match &state.config.redis_url {
         Some(url) => {
-            let relay = cluster::start(url, state.outbound.clone(), Arc::clone(&state.store)).await?;
+            let relay = cluster::start(
+                url,
+                state.outbound.clone(),
+                Arc::clone(&state.store),
+                Arc::clone(&state.presence),
+                state.presence_feed.clone(),
+            )
+            .await?;
             state.outbound.attach_relay(relay.clone());
+            state.presence_feed.attach_relay(relay.clone());
             Some(relay)
         }
         None => None,

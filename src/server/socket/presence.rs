@@ -1,6 +1,8 @@
 //! Who is online, counted per user rather than per socket: the same user in
 //! two tabs is one online user, and goes offline only when the last of their
-//! connections closes.
+//! connections closes. With several nodes, who is online on each other node
+//! is kept beside (`delivery::cluster` fills it): someone with tabs on two
+//! nodes is one online user too.
 //!
 //! A plain `std::sync::Mutex`: every operation is a short map update, and no
 //! caller holds the guard across an `.await`.
@@ -15,6 +17,10 @@ use crate::server::names::NameKeys;
 #[derive(Default)]
 pub struct Presence {
     online: Mutex<Online>,
+    /// Who is online on each other node (`delivery::cluster`), by node:
+    /// empty while this node is alone. Someone online anywhere is online.
+    /// Its own lock, never held with `online`'s.
+    remote: Mutex<HashMap<String, HashMap<UserId, User>>>,
 }
 
 /// Everyone online, by id and by both name keys (see `server::names`), so
@@ -76,6 +82,58 @@ impl Presence {
         // A poisoned lock only means another thread panicked mid-update of a
         // plain counter map; the data is still usable.
         self.online.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn remote(&self) -> MutexGuard<'_, HashMap<String, HashMap<UserId, User>>> {
+        self.remote.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `id` as online on another node, if they are.
+    fn remote_user(&self, id: UserId) -> Option<User> {
+        self.remote().values().find_map(|users| users.get(&id).cloned())
+    }
+
+    /// Who is online on this node alone (what it tells the others).
+    pub fn local_users(&self) -> Vec<User> {
+        self.lock().users.values().map(|online| online.user.clone()).collect()
+    }
+
+    /// `user` is online on `node` (another one), or no more there. Returns
+    /// whether that changes anything of theirs this node knew of `node`.
+    pub fn remote_change(&self, node: &str, user: &User, online: bool) -> bool {
+        let mut remote = self.remote();
+        let users = remote.entry(node.to_owned()).or_default();
+        if online {
+            users.insert(user.id, user.clone()).as_ref() != Some(user)
+        } else {
+            users.remove(&user.id).is_some()
+        }
+    }
+
+    /// Everyone online on each other node, as read from all of them at
+    /// once (nodes missing from `nodes` are gone). Returns everyone whose
+    /// presence on other nodes changed, as they are now or were last.
+    pub fn remote_nodes(&self, nodes: HashMap<String, HashMap<UserId, User>>) -> Vec<User> {
+        let mut remote = self.remote();
+        let mut changed: HashMap<UserId, User> = HashMap::new();
+        for (node, users) in remote.iter() {
+            let now = nodes.get(node);
+            for (id, user) in users {
+                if now.and_then(|now| now.get(id)) != Some(user) {
+                    changed.insert(*id, user.clone());
+                }
+            }
+        }
+        for (node, users) in &nodes {
+            let before = remote.get(node);
+            for (id, user) in users {
+                if before.and_then(|before| before.get(id)) != Some(user) {
+                    changed.insert(*id, user.clone());
+                }
+            }
+        }
+        *remote = nodes;
+        changed.into_values().collect()
     }
 
     /// Fails with `name_taken` when another online user holds `name`.
@@ -177,38 +235,52 @@ impl Presence {
         Ok(())
     }
 
-    /// How many of `users` are online.
+    /// How many of `users` are online (on any node).
     pub fn count_online(&self, users: &[UserId]) -> usize {
-        let online = self.lock();
-        users.iter().filter(|id| online.users.contains_key(id)).count()
+        let ids = self.online_id_set();
+        users.iter().filter(|id| ids.contains(id)).count()
     }
 
-    /// How many users are online.
+    /// How many users are online (on any node).
     pub fn online_count(&self) -> usize {
-        self.lock().users.len()
+        self.online_id_set().len()
     }
 
-    /// Who is online, in no particular order.
+    /// Who is online (on any node), in no particular order.
     pub fn online_ids(&self) -> Vec<UserId> {
-        self.lock().users.keys().copied().collect()
+        self.online_id_set().into_iter().collect()
+    }
+
+    fn online_id_set(&self) -> std::collections::HashSet<UserId> {
+        let mut ids: std::collections::HashSet<UserId> = self.lock().users.keys().copied().collect();
+        ids.extend(self.remote().values().flat_map(|users| users.keys().copied()));
+        ids
     }
 
     /// Each of `ids` as online now, with their current name, or `None`.
     pub fn online_users(&self, ids: impl Iterator<Item = UserId>) -> Vec<Option<User>> {
-        let online = self.lock();
-        ids.map(|id| online.users.get(&id).map(|entry| entry.user.clone())).collect()
+        ids.map(|id| self.online_user(id)).collect()
     }
 
-    /// `id` as online now, with their current name.
+    /// `id` as online now (on any node; this node's name first), with
+    /// their current name.
     pub fn online_user(&self, id: UserId) -> Option<User> {
-        self.lock().users.get(&id).map(|online| online.user.clone())
+        let here = self.lock().users.get(&id).map(|online| online.user.clone());
+        here.or_else(|| self.remote_user(id))
     }
 
-    /// Everyone online, in the order the browser keeps them ([`by_name`]).
-    /// Sorted after the lock is released: at thousands online the sort is
-    /// the longest part.
+    /// Everyone online (on any node, each once), in the order the browser
+    /// keeps them ([`by_name`]). Sorted after the locks are released: at
+    /// thousands online the sort is the longest part.
     pub fn users(&self) -> Vec<User> {
-        let mut users: Vec<User> = self.lock().users.values().map(|online| online.user.clone()).collect();
+        let mut users: HashMap<UserId, User> =
+            self.lock().users.values().map(|online| (online.user.id, online.user.clone())).collect();
+        for remote in self.remote().values() {
+            for (id, user) in remote {
+                users.entry(*id).or_insert_with(|| user.clone());
+            }
+        }
+        let mut users: Vec<User> = users.into_values().collect();
         users.sort_unstable_by(by_name);
         users
     }
@@ -221,6 +293,31 @@ mod tests {
 
     fn user(id: i64, name: &str) -> User {
         User { id, name: name.into() }
+    }
+
+    #[test]
+    fn someone_online_on_another_node_is_online_once() {
+        let p = Presence::default();
+        assert!(p.connect(&user(1, "alice"), true).unwrap());
+        assert!(p.remote_change("b", &user(1, "alice"), true), "alice has a tab on node b too");
+        assert!(p.remote_change("b", &user(2, "bob"), true));
+        assert!(!p.remote_change("b", &user(2, "bob"), true), "nothing new");
+        assert_eq!(p.users(), [user(1, "alice"), user(2, "bob")]);
+        assert_eq!((p.online_count(), p.count_online(&[1, 2, 3])), (2, 2));
+        assert_eq!(p.disconnect(1), Some(user(1, "alice")), "her last tab here");
+        assert_eq!(p.online_user(1), Some(user(1, "alice")), "still online on b");
+        assert_eq!(p.local_users(), []);
+        // Node b read again: bob renamed, alice gone; node c appeared.
+        let nodes = HashMap::from([
+            ("b".to_owned(), HashMap::from([(2, user(2, "bobby"))])),
+            ("c".to_owned(), HashMap::from([(3, user(3, "carol"))])),
+        ]);
+        let mut changed = p.remote_nodes(nodes);
+        changed.sort_by_key(|u| u.id);
+        assert_eq!(changed, [user(1, "alice"), user(2, "bobby"), user(3, "carol")]);
+        assert_eq!(p.online_user(1), None);
+        assert!(p.remote_nodes(HashMap::new()).len() == 2, "every node gone: bobby and carol");
+        assert!(p.users().is_empty());
     }
 
     #[test]

@@ -6,11 +6,11 @@
 //! What crosses nodes today: every committed message and change, published
 //! by the node that committed it and delivered by every other node to its
 //! own sockets, in `seq` order, a gap filled from the store ([`relay`],
-//! [`order`]); and what changes who hears what ([`Control`]: a user's
-//! sockets joining or leaving a room, a session signed out). What does not
-//! yet (#18's next steps, docs/deployment.md): presence, typing, read
-//! state and room announcements, which each node keeps to its own
-//! sockets.
+//! [`order`]); presence (who is online on each node, with a heartbeat);
+//! and what changes who hears what ([`Control`]: a user's sockets joining
+//! or leaving a room, a session signed out). What does not yet (#18's next
+//! steps, docs/deployment.md): typing, events meant for one person, room
+//! announcements and rate limits, which each node keeps to itself.
 
 pub mod order;
 pub mod relay;

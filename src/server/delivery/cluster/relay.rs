@@ -23,6 +23,13 @@
 //!   commit and publish, and Redis restarting (the node subscribes again
 //!   and checks every conversation at once).
 //!
+//! - **Presence.** Each node keeps who is online on it in a Redis hash
+//!   (`rtca:presence:NODE`), changed as people come and go and published
+//!   live on `rtca:presence`; every [`HEARTBEAT`] it writes the hash whole
+//!   again, renewing its expiry, and reads every other node's. A node that
+//!   dies stops renewing: its hash expires after [`PRESENCE_TTL`], and the
+//!   next read drops its users. `socket::presence` counts every node, so
+//!   someone with tabs on two nodes is online once.
 //! - **Controls.** What changes who hears what ([`Control`]: a user's
 //!   sockets joining or leaving a room, a session signed out) goes to
 //!   every node on one channel, `rtca:control`, and each applies it to
@@ -32,7 +39,7 @@
 //! WebSockets (`delivery::direct`), past any adapter, and a message lost
 //! on the way must be found again by `seq`, which an adapter cannot do.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,9 +50,11 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::order::{Order, Place};
-use crate::protocol::{ConversationId, Message, UserId};
+use crate::protocol::{ConversationId, Message, User, UserId};
+use crate::server::delivery::presence_feed::PresenceFeed;
 use crate::server::delivery::{Audience, Encoded, Outbound};
 use crate::server::metrics;
+use crate::server::socket::presence::Presence;
 use crate::server::store::{Cursor, Store};
 
 /// How long a gap may stay open before it is filled from the store: long
@@ -108,6 +117,33 @@ pub enum Control {
 
 /// The channel [`Control`]s travel on; every node subscribes to it.
 const CONTROL: &str = "rtca:control";
+/// The channel presence changes travel on; every node subscribes to it.
+const PRESENCE: &str = "rtca:presence";
+/// Each node keeps who is online on it in a hash under this prefix and
+/// its id, which expires unless renewed (the node's heartbeat): a node
+/// that dies leaves no one online for longer than [`PRESENCE_TTL`] and a
+/// [`HEARTBEAT`].
+const PRESENCE_KEY: &str = "rtca:presence:";
+/// How often a node writes its hash again, and reads every other node's.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How long a node's hash outlives its last heartbeat.
+const PRESENCE_TTL: Duration = Duration::from_secs(15);
+
+/// A user online on one node, or no more there.
+#[derive(Serialize, Deserialize)]
+struct PresenceEnvelope {
+    node: String,
+    user: User,
+    online: bool,
+}
+
+/// What the publisher sends to Redis, in order.
+enum Outgoing {
+    /// One payload, published on each of these channels.
+    Publish(Vec<String>, Vec<u8>),
+    /// Commands sent together (a presence hash's change, a heartbeat).
+    Commands(redis::Pipeline),
+}
 
 /// A [`Control`] from one node.
 #[derive(Serialize, Deserialize)]
@@ -121,7 +157,7 @@ struct ControlEnvelope {
 #[derive(Clone)]
 pub struct Relay {
     local: mpsc::Sender<(Encoded, Place)>,
-    publish: mpsc::Sender<(Vec<String>, Vec<u8>)>,
+    publish: mpsc::Sender<Outgoing>,
     node: Arc<str>,
     /// Whether this node is subscribed to Redis now (readiness).
     connected: Arc<AtomicBool>,
@@ -146,6 +182,28 @@ impl Relay {
         self.connected.load(Ordering::Relaxed)
     }
 
+    /// Tells every other node that `user` is online on this one, or no
+    /// more: in this node's hash (what a node reads when it starts or
+    /// reconnects) and live, on [`PRESENCE`].
+    pub fn presence(&self, user: &User, online: bool) {
+        let envelope = PresenceEnvelope { node: self.node.to_string(), user: user.clone(), online };
+        let (Ok(payload), Ok(entry)) = (serde_json::to_vec(&envelope), serde_json::to_string(user)) else {
+            return tracing::warn!("a presence change could not be encoded");
+        };
+        let key = format!("{PRESENCE_KEY}{}", self.node);
+        let mut commands = redis::pipe();
+        if online {
+            commands.hset(&key, user.id, entry).ignore();
+        } else {
+            commands.hdel(&key, user.id).ignore();
+        }
+        commands.publish(PRESENCE, payload).ignore();
+        if self.publish.try_send(Outgoing::Commands(commands)).is_err() {
+            tracing::warn!("the publish queue is full; other nodes learn this presence at the next heartbeat");
+            metrics::relay_lost();
+        }
+    }
+
     /// Tells every other node to apply `control` to its sockets (this node
     /// applies it itself). Dropped, and logged, if the publish queue is
     /// full: such a user hears the room, or keeps a signed-out socket,
@@ -154,7 +212,7 @@ impl Relay {
         let envelope = ControlEnvelope { node: self.node.to_string(), control };
         match serde_json::to_vec(&envelope) {
             Ok(payload) => {
-                if self.publish.try_send((vec![CONTROL.to_owned()], payload)).is_err() {
+                if self.publish.try_send(Outgoing::Publish(vec![CONTROL.to_owned()], payload)).is_err() {
                     tracing::warn!(?envelope.control, "the publish queue is full; another node may not hear this");
                 }
             }
@@ -174,7 +232,13 @@ fn place_of(message: &Message, changed: bool) -> Place {
 /// Connects to Redis at `url` and starts the relay task, which runs until
 /// every [`Relay`] handle is dropped (the store has closed and delivery
 /// ended).
-pub async fn start(url: &str, outbound: Outbound, store: Arc<dyn Store>) -> anyhow::Result<Relay> {
+pub async fn start(
+    url: &str,
+    outbound: Outbound,
+    store: Arc<dyn Store>,
+    presence: Arc<Presence>,
+    presence_feed: PresenceFeed,
+) -> anyhow::Result<Relay> {
     let client = redis::Client::open(url).map_err(|error| anyhow::anyhow!("cannot use Redis at {url}: {error}"))?;
     // Fails at start rather than later: a node told to join others must.
     let publisher = client
@@ -192,6 +256,9 @@ pub async fn start(url: &str, outbound: Outbound, store: Arc<dyn Store>) -> anyh
     let node = Node {
         id,
         connected,
+        presence,
+        presence_feed,
+        commands: None,
         outbound,
         store,
         client: client.clone(),
@@ -211,11 +278,11 @@ pub async fn start(url: &str, outbound: Outbound, store: Arc<dyn Store>) -> anyh
 async fn publish_all(
     client: redis::Client,
     connection: redis::aio::MultiplexedConnection,
-    mut queue: mpsc::Receiver<(Vec<String>, Vec<u8>)>,
+    mut queue: mpsc::Receiver<Outgoing>,
 ) {
     let mut connection = Some(connection);
     let mut tried = Instant::now();
-    while let Some((channels, payload)) = queue.recv().await {
+    while let Some(outgoing) = queue.recv().await {
         if connection.is_none() && tried.elapsed() >= RECONNECT {
             tried = Instant::now();
             connection = client.get_multiplexed_async_connection().await.ok();
@@ -224,16 +291,24 @@ async fn publish_all(
             metrics::relay_lost();
             continue;
         };
-        for channel in channels {
-            let published: redis::RedisResult<i64> =
-                redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async(open).await;
-            if let Err(error) = published {
-                tracing::warn!(%error, channel, "a publish to the other nodes failed");
+        let sent: redis::RedisResult<()> = match &outgoing {
+            Outgoing::Publish(channels, payload) => {
+                let mut publishes = redis::pipe();
+                for channel in channels {
+                    publishes.publish(channel, payload).ignore();
+                }
+                publishes.query_async(open).await
+            }
+            Outgoing::Commands(commands) => commands.query_async(open).await,
+        };
+        match sent {
+            Ok(()) if matches!(outgoing, Outgoing::Publish(..)) => metrics::relayed("out", 1),
+            Ok(()) => {}
+            Err(error) => {
+                tracing::warn!(%error, "a publish to the other nodes failed");
                 metrics::relay_lost();
                 connection = None;
-                break;
             }
-            metrics::relayed("out", 1);
         }
     }
 }
@@ -241,13 +316,17 @@ async fn publish_all(
 struct Node {
     id: String,
     connected: Arc<AtomicBool>,
+    presence: Arc<Presence>,
+    presence_feed: PresenceFeed,
+    /// For reading the other nodes' presence hashes; opened when needed.
+    commands: Option<redis::aio::MultiplexedConnection>,
     outbound: Outbound,
     store: Arc<dyn Store>,
     client: redis::Client,
     order: Order<Encoded>,
     /// The channels subscribed to, as the last reconcile left them.
     subscribed: HashSet<String>,
-    publish: mpsc::Sender<(Vec<String>, Vec<u8>)>,
+    publish: mpsc::Sender<Outgoing>,
 }
 
 /// The channels a conversation is published on.
@@ -276,6 +355,8 @@ impl Node {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (mut reconciled, mut tail_checked, mut forgot) = (Instant::now(), Instant::now(), Instant::now());
+        // When this node last wrote its presence and read the others'.
+        let mut beat: Option<Instant> = None;
         // When a subscriber connection was last tried (`None`: never).
         let mut tried: Option<Instant> = None;
         loop {
@@ -292,6 +373,7 @@ impl Node {
                 relayed = next_message(&mut stream) => {
                     match relayed {
                         Some((channel, payload)) if channel == CONTROL => self.controlled(&payload).await,
+                        Some((channel, payload)) if channel == PRESENCE => self.presence_changed(&payload),
                         Some((_, payload)) => self.relayed(&payload).await,
                         None => {
                             tracing::warn!("lost the connection to Redis; subscribing again");
@@ -308,6 +390,8 @@ impl Node {
                             if self.reconcile(&mut new_sink).await {
                                 (sink, stream) = (Some(new_sink), Some(new_stream));
                                 self.connected.store(true, Ordering::Relaxed);
+                                // Redis may have restarted empty: write and read presence now.
+                                beat = None;
                                 reconciled = now;
                                 // Whatever was published meanwhile is in the store.
                                 self.check_tails(now, true).await;
@@ -330,6 +414,11 @@ impl Node {
                     if now.duration_since(tail_checked) >= TAIL_CHECK {
                         tail_checked = now;
                         self.check_tails(now, false).await;
+                    }
+                    if sink.is_some() && beat.is_none_or(|at| now.duration_since(at) >= HEARTBEAT) {
+                        beat = Some(now);
+                        self.heartbeat();
+                        self.read_other_nodes().await;
                     }
                     if now.duration_since(forgot) >= RECENTLY {
                         forgot = now;
@@ -377,7 +466,7 @@ impl Node {
         };
         match serde_json::to_vec(&envelope) {
             Ok(payload) => {
-                if self.publish.try_send((channels_of(&encoded.conversation), payload)).is_err() {
+                if self.publish.try_send(Outgoing::Publish(channels_of(&encoded.conversation), payload)).is_err() {
                     tracing::warn!("the publish queue is full; other nodes will read this message from the store");
                     metrics::relay_lost();
                 }
@@ -438,6 +527,59 @@ impl Node {
         }
     }
 
+    /// Another node's presence change, live.
+    fn presence_changed(&self, payload: &[u8]) {
+        let envelope: PresenceEnvelope = match serde_json::from_slice(payload) {
+            Ok(envelope) => envelope,
+            Err(error) => return tracing::warn!(%error, "an unreadable presence change from Redis"),
+        };
+        if envelope.node != self.id && self.presence.remote_change(&envelope.node, &envelope.user, envelope.online) {
+            self.presence_feed.changed_elsewhere(envelope.user);
+        }
+    }
+
+    /// Writes who is online on this node, whole, into its hash, renewing
+    /// its expiry (Redis may have restarted empty since).
+    fn heartbeat(&self) {
+        let key = format!("{PRESENCE_KEY}{}", self.id);
+        let mut commands = redis::pipe();
+        commands.atomic().del(&key).ignore();
+        let entries: Vec<(UserId, String)> = self
+            .presence
+            .local_users()
+            .into_iter()
+            .filter_map(|user| Some((user.id, serde_json::to_string(&user).ok()?)))
+            .collect();
+        if !entries.is_empty() {
+            commands.hset_multiple(&key, &entries).ignore();
+        }
+        commands.expire(&key, i64::try_from(PRESENCE_TTL.as_secs()).unwrap_or(15)).ignore();
+        if self.publish.try_send(Outgoing::Commands(commands)).is_err() {
+            tracing::warn!("the publish queue is full; this node's heartbeat waits for the next");
+        }
+    }
+
+    /// Reads every other node's hash (a node whose hash expired is gone,
+    /// and so are its users), and tells this node's sockets what changed.
+    async fn read_other_nodes(&mut self) {
+        if self.commands.is_none() {
+            self.commands = self.client.get_multiplexed_async_connection().await.ok();
+        }
+        let Some(commands) = self.commands.as_mut() else { return };
+        let read = read_presence_hashes(commands, &self.id).await;
+        match read {
+            Ok(nodes) => {
+                for user in self.presence.remote_nodes(nodes) {
+                    self.presence_feed.changed_elsewhere(user);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not read the other nodes' presence");
+                self.commands = None;
+            }
+        }
+    }
+
     /// Subscribes to the channels of what this node's sockets hear, and
     /// unsubscribes from the rest. Returns false if the connection failed.
     async fn reconcile(&mut self, sink: &mut redis::aio::PubSubSink) -> bool {
@@ -453,6 +595,7 @@ impl Node {
         };
         let mut wanted: HashSet<String> = rooms.iter().filter_map(|room| channel_of_socket_room(room)).collect();
         wanted.insert(CONTROL.to_owned());
+        wanted.insert(PRESENCE.to_owned());
         let new: Vec<&String> = wanted.difference(&self.subscribed).collect();
         let gone: Vec<&String> = self.subscribed.difference(&wanted).collect();
         if !new.is_empty() {
@@ -528,6 +671,42 @@ impl Node {
             self.outbound.deliver_encoded(&ready).await;
         }
     }
+}
+
+/// Every node's presence hash but `own`'s: who is online on each.
+async fn read_presence_hashes(
+    commands: &mut redis::aio::MultiplexedConnection,
+    own: &str,
+) -> redis::RedisResult<HashMap<String, HashMap<UserId, User>>> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{PRESENCE_KEY}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(commands)
+            .await?;
+        keys.extend(found);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    let mut nodes = HashMap::new();
+    for key in keys {
+        let Some(node) = key.strip_prefix(PRESENCE_KEY) else { continue };
+        if node == own {
+            continue;
+        }
+        let entries: HashMap<UserId, String> = redis::cmd("HGETALL").arg(&key).query_async(commands).await?;
+        let users: HashMap<UserId, User> =
+            entries.into_iter().filter_map(|(id, user)| Some((id, serde_json::from_str(&user).ok()?))).collect();
+        nodes.insert(node.to_owned(), users);
+    }
+    Ok(nodes)
 }
 
 /// The next channel and payload on the subscriber stream; never resolves
