@@ -87,9 +87,9 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
 fi
-if ! command -v redis-server >/dev/null; then
-    log "installing Debian's redis-server (the tests start throwaway servers of their own; nothing runs as a service)"
+if ! command -v redis-server >/dev/null || [ ! -x /usr/sbin/haproxy ]; then
+    log "installing Debian's redis-server and haproxy (the tests start throwaway ones of their own; nothing runs as a service)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server haproxy
 fi
 log "all tools present"

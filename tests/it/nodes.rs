@@ -231,3 +231,108 @@ async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
     a.stop().await;
     b.stop().await;
 }
+
+/// One Engine.IO long-polling session through `proxy`: a handshake, the
+/// Socket.IO CONNECT, a `history` request, and its ack, each its own HTTP
+/// request. Returns the status of the first request that failed, if any,
+/// and the node the proxy's cookie named.
+async fn poll_through(http: &reqwest::Client, proxy: &str) -> (Result<(), u16>, Option<String>) {
+    let base = format!("http://{proxy}/socket.io/?EIO=4&transport=polling");
+    let handshake = http.get(&base).send().await.unwrap();
+    let node = handshake
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|cookie| cookie.strip_prefix("rtca_node=")?.split(';').next().map(str::to_owned));
+    let open = handshake.text().await.unwrap();
+    let sid = open.split("\"sid\":\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_owned();
+    let session = format!("{base}&sid={sid}");
+    let steps = [("POST", "40"), ("GET", ""), ("POST", r#"421["history",{}]"#), ("GET", "")];
+    for (method, body) in steps {
+        let request = if method == "POST" { http.post(&session).body(body) } else { http.get(&session) };
+        let status = request.send().await.unwrap().status();
+        if !status.is_success() {
+            return (Err(status.as_u16()), node);
+        }
+    }
+    (Ok(()), node)
+}
+
+/// deploy/haproxy.cfg, as shipped, in front of two nodes: clients are
+/// spread over both, and a long-polling session works because its cookie
+/// keeps it on its node (without the cookie, the next poll reaches the
+/// other node and is refused); a WebSocket client chats through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_haproxy_config_keeps_polling_sessions_on_their_node() {
+    let (dir, _db) = temp_db();
+    let url = postgres::new_database().await;
+    let redis = crate::common::redis::Redis::start();
+    let node = |path: &str| {
+        let (url, redis_url, media) = (url.clone(), redis.url(), dir.path().join("media"));
+        TestServer::start_with(dir.path().join(path), move |config| {
+            config.database_url = url;
+            config.redis_url = Some(redis_url);
+            config.media_dir = media;
+        })
+    };
+    let (a, b) = (node("a.db").await, node("b.db").await);
+    // Both nodes ready (subscribed to Redis) before HAProxy first checks.
+    for server in [&a, &b] {
+        let started = std::time::Instant::now();
+        while Http::new(server).get(None, "/readyz", None).await.0 != StatusCode::OK {
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "a node never got ready");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    let proxy =
+        format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/haproxy.cfg");
+    let haproxy = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .unwrap_or_else(|| panic!("HAProxy is not installed: run scripts/install-tools.sh"));
+    let _proxy = tokio::process::Command::new(haproxy)
+        .args(["-db", "-f", config])
+        .env("RTCA_PROXY_BIND", &proxy)
+        .env("RTCA_NODE1", a.addr.to_string())
+        .env("RTCA_NODE2", b.addr.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while reqwest::get(format!("http://{proxy}/readyz")).await.map(|r| r.status().is_success()).ok() != Some(true) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "HAProxy did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Two browsers, each with its cookie jar: each keeps its session, and
+    // they land on different nodes.
+    let mut nodes = BTreeSet::new();
+    for _ in 0..2 {
+        let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let (session, node) = poll_through(&browser, &proxy).await;
+        assert_eq!(session, Ok(()), "a polling session through the proxy failed");
+        nodes.insert(node.expect("the proxy set no node cookie"));
+    }
+    assert_eq!(nodes.len(), 2, "both browsers went to one node: {nodes:?}");
+    // Without its cookie a client's polls are spread too, and the next
+    // one reaches a node that never heard of its session.
+    let (session, _) = poll_through(&reqwest::Client::new(), &proxy).await;
+    assert_eq!(session, Err(400), "without stickiness a poll should be refused");
+
+    // WebSocket clients need no stickiness: they chat through the proxy.
+    let proxied: std::net::SocketAddr = proxy.parse().unwrap();
+    let alice = TestClient::connect(proxied, None).await.unwrap();
+    assert_eq!(alice.emit_ack("online", json!({ "name": "alice" })).await["ok"], true);
+    let bob = TestClient::connect(proxied, None).await.unwrap();
+    assert_eq!(bob.emit_ack("online", json!({ "name": "bob" })).await["ok"], true);
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(alice.emit_ack("message", json!({ "text": "through the proxy" })).await["ok"], true);
+    assert_eq!(bob.event_where("message", |m| m["text"] == "through the proxy").await["from"]["name"], "alice");
+
+    a.stop().await;
+    b.stop().await;
+}
