@@ -1,9 +1,9 @@
-//! Two nodes on one PostgreSQL database and one media directory, as
-//! several RTCA processes behind one address share them
-//! (docs/deployment.md): an account, a session, a room, history and files
-//! made through one node are there through the other, and both number one
-//! conversation's messages without a gap. (Live delivery between nodes is
-//! the Redis backplane's, #18's next step.)
+//! Several nodes: two on one PostgreSQL database and one media directory
+//! share accounts, sessions, rooms, one gapless numbering and files; joined
+//! by Redis, each delivers the other's messages live and in order, counts
+//! the other's people online, and applies its invitations and sign-outs,
+//! healing from the database what Redis missed; and `deploy/haproxy.cfg`
+//! keeps long-polling sessions on their node in front of two nodes.
 
 use std::collections::BTreeSet;
 
@@ -79,7 +79,7 @@ async fn two_nodes_share_accounts_history_and_files() {
     let c = node("c.db").await;
     assert_eq!(Http::new(&c).get(None, "/healthz", None).await.0, StatusCode::OK, "C is up");
     assert!(in_progress.exists(), "a node starting removed another's upload in progress");
-    assert!(!crashed.exists(), "a crash's leftovers stay");
+    assert!(!crashed.exists(), "a crash's leftovers were kept");
     let (status, _) = http_b.upload(&token(&bob_ack), "after.png", "image/png", png(20, 20)).await;
     assert_eq!(status, StatusCode::CREATED);
 
@@ -202,7 +202,8 @@ async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
     assert!(bob_on_a.closed_by_server().await, "a signed-out session kept its socket on the other node");
 
     // Redis goes down: a message committed meanwhile is published to
-    // nobody. Once Redis is back, node B finds it in the store.
+    // nobody. Node B finds it in the store (its tail check runs whether
+    // or not Redis answers), and is ready again once subscribed again.
     let ready = |server: &TestServer| {
         let http = Http::new(server);
         async move { http.get(None, "/readyz", None).await.0 }

@@ -136,6 +136,9 @@ pub async fn run(
     // With a Redis backplane, this node is one of several sharing the
     // database: committed messages cross nodes through it.
     let relay = match &state.config.redis_url {
+        Some(_) if state.config.database_url.starts_with("sqlite:") => {
+            anyhow::bail!("RTCA_REDIS_URL joins nodes that share one database: give them a postgres:// one, not SQLite")
+        }
         Some(url) => {
             let relay = cluster::start(
                 url,

@@ -14,7 +14,7 @@ use crate::protocol::{
     ConversationId, ConversationSummary, InThread, Media, MediaKind, Message, Quote, Reaction, ReadState, Revision,
     ThreadSummary, User, MAX_LISTED_REACTORS,
 };
-use crate::server::store::{StoreError, StoreResult};
+use crate::server::store::{Room, RoomListing, RoomPage, StoreError, StoreResult};
 
 /// The key `conversation` is stored under.
 pub(super) fn key_of(conversation: &ConversationId) -> String {
@@ -128,6 +128,40 @@ where
         last_at: row.try_get("last_at")?,
         last_change: row.try_get("last_change")?,
     })
+}
+
+/// A room listing's page from its rows (`name`, `title`, `private`,
+/// `rank`: 2 for a public room not the viewer's, then the counts), the
+/// public rooms past `count` left out and said to follow.
+pub(super) fn room_page_from_rows<'r, R>(rows: &'r [R], count: usize) -> StoreResult<RoomPage>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut page = RoomPage::default();
+    let mut public_rooms = 0;
+    for row in rows {
+        if row.try_get::<i64, _>("rank")? == 2 {
+            public_rooms += 1;
+            if public_rooms > count {
+                page.more = true;
+                break;
+            }
+        }
+        let number = |column: &str| row.try_get::<i64, _>(column).map(|n| usize::try_from(n).unwrap_or(0));
+        page.rooms.push(RoomListing {
+            room: Room { name: row.try_get("name")?, title: row.try_get("title")?, private: row.try_get("private")? },
+            members: number("members")?,
+            online: number("online")?,
+            joined: row.try_get("joined")?,
+            last_seq: row.try_get("last_seq")?,
+            last_change: row.try_get("last_change")?,
+        });
+    }
+    Ok(page)
 }
 
 /// A pixel size column (NULL for files that are not images).

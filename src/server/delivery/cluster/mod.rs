@@ -12,7 +12,11 @@
 //! steps, docs/deployment.md): typing, events meant for one person, room
 //! announcements and rate limits, which each node keeps to itself.
 
+mod control;
 pub mod order;
+mod presence;
+mod publisher;
 pub mod relay;
 
-pub use relay::{start, Control, Relay};
+pub use control::Control;
+pub use relay::{start, Relay};

@@ -11,9 +11,11 @@
 //! Where a conversation's numbering starts on this node is not known
 //! until something of it arrives, and the first to arrive may not be the
 //! first committed (node A commits 1, node B commits 2, and B sees its own
-//! 2 first). So a conversation new to this node is held for [`SETTLE`]
-//! before its first items go out, in order, from the lowest
-//! ([`Order::settle`]).
+//! 2 first). So each numbering (new messages, changes) of a conversation
+//! new to this node is held for [`SETTLE`] after its first item, then goes
+//! out in order from the lowest ([`Order::settle`]). An item later than
+//! that and lower is taken for one delivered already; the client's own
+//! `seq` check fetches it.
 //!
 //! Pure bookkeeping, no I/O: the relay (`relay`) feeds it and
 //! delivers what it returns.
@@ -57,10 +59,22 @@ struct Line<T> {
     held: BTreeMap<Place, T>,
     /// Since when something has been held (a gap is open).
     gap_since: Option<Instant>,
-    /// Until when this new line holds everything (its numbering has not
-    /// started); `None` once it has.
-    settling_until: Option<Instant>,
+    /// Where each numbering (new messages', changes') stands before its
+    /// first items go out.
+    seq_start: Start,
+    change_start: Start,
     last_seen: Instant,
+}
+
+/// Where one numbering of a conversation stands on this node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    /// Nothing of it seen yet.
+    Unseen,
+    /// Its first items are held until then, for an earlier one on its way.
+    Settling(Instant),
+    /// Counting: `next_seq` or `next_change` says what comes next.
+    Started,
 }
 
 impl<T> Line<T> {
@@ -70,7 +84,8 @@ impl<T> Line<T> {
             next_change: None,
             held: BTreeMap::new(),
             gap_since: None,
-            settling_until: Some(now + SETTLE),
+            seq_start: Start::Unseen,
+            change_start: Start::Unseen,
             last_seen: now,
         }
     }
@@ -80,8 +95,33 @@ impl<T> Line<T> {
         repeats(self.next_seq, self.next_change, place)
     }
 
+    /// Whether `place`'s numbering has started (for a change, while its
+    /// messages' numbering is not settling either).
+    fn started(&self, place: Place) -> bool {
+        match place {
+            Place::New(_) => self.seq_start == Start::Started,
+            Place::Change { .. } => {
+                self.change_start == Start::Started && !matches!(self.seq_start, Start::Settling(_))
+            }
+        }
+    }
+
+    /// Holds `place`'s numbering for [`SETTLE`] if this is its first item.
+    fn begin(&mut self, place: Place, now: Instant) {
+        let start = match place {
+            Place::New(_) => &mut self.seq_start,
+            Place::Change { .. } => &mut self.change_start,
+        };
+        if *start == Start::Unseen {
+            *start = Start::Settling(now + SETTLE);
+        }
+    }
+
     /// Whether `place` is the very next thing to deliver.
     fn is_next(&self, place: Place) -> bool {
+        if !self.started(place) {
+            return false;
+        }
         match place {
             Place::New(seq) => self.next_seq.is_none_or(|next| seq == next),
             // A change waits for its message.
@@ -138,10 +178,7 @@ impl<T> Order<T> {
         if line.delivered_already(place) {
             return out;
         }
-        if line.settling_until.is_some() {
-            line.held.insert(place, item);
-            return out;
-        }
+        line.begin(place, now);
         if line.is_next(place) {
             out.push(item);
             line.advance(place);
@@ -156,28 +193,34 @@ impl<T> Order<T> {
         out
     }
 
-    /// Starts the numbering of every new conversation held for
-    /// [`SETTLE`], from the lowest of what it holds; returns what may be
-    /// delivered now, in order.
+    /// Starts every numbering held for [`SETTLE`], from the lowest of what
+    /// it holds; returns what may be delivered now, in order.
     pub fn settle(&mut self, now: Instant) -> Vec<T> {
         let mut out = Vec::new();
         for line in self.lines.values_mut() {
-            if line.settling_until.is_none_or(|until| now < until) {
+            let due = |start: Start| matches!(start, Start::Settling(until) if now >= until);
+            let (seq_due, change_due) = (due(line.seq_start), due(line.change_start));
+            if !seq_due && !change_due {
                 continue;
             }
-            line.settling_until = None;
-            line.next_seq = line.held.keys().find_map(|place| match place {
-                Place::New(seq) => Some(*seq),
-                Place::Change { .. } => None,
-            });
-            line.next_change = line
-                .held
-                .keys()
-                .filter_map(|place| match place {
-                    Place::Change { change, .. } => Some(*change),
-                    Place::New(_) => None,
-                })
-                .min();
+            if seq_due {
+                line.seq_start = Start::Started;
+                line.next_seq = line.held.keys().find_map(|place| match place {
+                    Place::New(seq) => Some(*seq),
+                    Place::Change { .. } => None,
+                });
+            }
+            if change_due {
+                line.change_start = Start::Started;
+                line.next_change = line
+                    .held
+                    .keys()
+                    .filter_map(|place| match place {
+                        Place::Change { change, .. } => Some(*change),
+                        Place::New(_) => None,
+                    })
+                    .min();
+            }
             line.release(&mut out);
             line.note_gap(now);
         }
@@ -198,12 +241,15 @@ impl<T> Order<T> {
     }
 
     /// Conversations seen within `recently`, with the `seq` and change
-    /// number delivered last: to compare with the store's, which finds a
+    /// number delivered last, to compare with the store's, which finds a
     /// lost last message that no later one reveals.
+    /// Most lately seen first.
     pub fn recent(&self, now: Instant, recently: Duration) -> Vec<(ConversationId, Option<i64>, Option<i64>)> {
-        self.lines
-            .iter()
-            .filter(|(_, line)| now.duration_since(line.last_seen) < recently)
+        let mut lines: Vec<(&ConversationId, &Line<T>)> =
+            self.lines.iter().filter(|(_, line)| now.duration_since(line.last_seen) < recently).collect();
+        lines.sort_by_key(|(_, line)| std::cmp::Reverse(line.last_seen));
+        lines
+            .into_iter()
             .map(|(conversation, line)| {
                 (conversation.clone(), line.next_seq.map(|n| n - 1), line.next_change.map(|n| n - 1))
             })
@@ -217,7 +263,6 @@ impl<T> Order<T> {
     /// held behind them.
     pub fn healed(&mut self, conversation: &ConversationId, mut read: Vec<(Place, T)>, now: Instant) -> Vec<T> {
         let line = self.lines.entry(conversation.clone()).or_insert_with(|| Line::new(now));
-        line.settling_until = None;
         read.sort_by_key(|(place, _)| match *place {
             Place::New(seq) => (0, seq),
             Place::Change { change, .. } => (1, change),
@@ -235,12 +280,23 @@ impl<T> Order<T> {
             if behind {
                 out.push(item);
                 line.advance(place);
+                // Read from the store: its numbering is known from here.
+                match place {
+                    Place::New(_) => line.seq_start = Start::Started,
+                    Place::Change { .. } => line.change_start = Start::Started,
+                }
             }
         }
         line.release(&mut out);
         // Whatever is still held waits for a later heal.
         line.gap_since = if line.held.is_empty() { None } else { Some(now) };
         out
+    }
+
+    /// Forgets the conversations `which` picks (their numbering starts
+    /// again from the next item seen, as for a conversation new here).
+    pub fn forget(&mut self, which: impl Fn(&ConversationId) -> bool) {
+        self.lines.retain(|conversation, _| !which(conversation));
     }
 
     /// Forgets conversations not seen for `idle` (their numbering starts
@@ -279,6 +335,20 @@ mod tests {
     }
 
     #[test]
+    fn each_numbering_settles_from_its_own_first_item() {
+        let (mut order, now) = (Order::default(), Instant::now());
+        // A reaction to an old message comes first; new messages later.
+        assert!(order.offer(&lobby(), Place::Change { change: 9, seq: 1 }, "c9", now).is_empty());
+        assert_eq!(order.settle(now + SETTLE), ["c9"]);
+        let later = now + SETTLE * 2;
+        assert!(order.offer(&lobby(), Place::New(6), "m6", later).is_empty(), "its own numbering settles too");
+        assert!(order.offer(&lobby(), Place::New(5), "m5", later).is_empty());
+        assert!(order.settle(later + SETTLE / 2).is_empty());
+        assert_eq!(order.settle(later + SETTLE), ["m5", "m6"]);
+        assert_eq!(order.offer(&lobby(), Place::Change { change: 10, seq: 6 }, "c10", later + SETTLE), ["c10"]);
+    }
+
+    #[test]
     fn in_order_items_pass_and_repeats_are_dropped() {
         let now = Instant::now();
         let mut order = settled_at(4, "m4", now);
@@ -293,7 +363,8 @@ mod tests {
     fn early_items_wait_for_the_gap_and_changes_for_their_message() {
         let now = Instant::now();
         let mut order = settled_at(1, "m1", now);
-        order.offer(&lobby(), Place::Change { change: 1, seq: 1 }, "c1", now);
+        assert!(order.offer(&lobby(), Place::Change { change: 1, seq: 1 }, "c1", now).is_empty());
+        assert_eq!(order.settle(now + SETTLE), ["c1"], "changes settle on their own");
         assert!(order.offer(&lobby(), Place::New(3), "m3", now).is_empty(), "2 is missing");
         assert!(order.offer(&lobby(), Place::Change { change: 2, seq: 3 }, "c2", now).is_empty(), "m3 first");
         assert_eq!(order.gaps(now, Duration::ZERO), [(lobby(), Some(1), Some(1))]);
@@ -307,6 +378,7 @@ mod tests {
         let now = Instant::now();
         let mut order = settled_at(1, "m1", now);
         order.offer(&lobby(), Place::Change { change: 1, seq: 1 }, "c1", now);
+        assert_eq!(order.settle(now + SETTLE), ["c1"]);
         order.offer(&lobby(), Place::New(4), "m4", now);
         order.offer(&lobby(), Place::Change { change: 4, seq: 1 }, "c4", now);
         // The store has 2 and 3, and changes 2 and 3 (3 being m1's latest

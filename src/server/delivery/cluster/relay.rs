@@ -18,22 +18,14 @@
 //!   from the store (the resume path's reads); so is a conversation whose
 //!   last message was lost with nothing after it to reveal it: every
 //!   [`TAIL_CHECK`] the store's newest numbers are compared with what was
-//!   delivered, in one read for every conversation this node heard lately.
-//!   That covers a publish dropped by Redis, a node that crashed between
-//!   commit and publish, and Redis restarting (the node subscribes again
-//!   and checks every conversation at once).
-//!
-//! - **Presence.** Each node keeps who is online on it in a Redis hash
-//!   (`rtca:presence:NODE`), changed as people come and go and published
-//!   live on `rtca:presence`; every [`HEARTBEAT`] it writes the hash whole
-//!   again, renewing its expiry, and reads every other node's. A node that
-//!   dies stops renewing: its hash expires after [`PRESENCE_TTL`], and the
-//!   next read drops its users. `socket::presence` counts every node, so
-//!   someone with tabs on two nodes is online once.
-//! - **Controls.** What changes who hears what ([`Control`]: a user's
-//!   sockets joining or leaving a room, a session signed out) goes to
-//!   every node on one channel, `rtca:control`, and each applies it to
-//!   its own sockets.
+//!   delivered, in one read for the conversations this node heard most
+//!   lately, and one found behind twice running, with nothing delivered
+//!   in between, is filled (once only, it could be this node's own commit
+//!   still on its way from the store's writer). That covers a publish
+//!   dropped by Redis or never made (a node that crashed between commit
+//!   and publish), and Redis restarting.
+//! - **Presence** (`presence`) and **controls** (`control`) use the same
+//!   connections; `publisher` sends everything out, in order.
 //!
 //! Why not socketioxide's Redis adapter: delivery writes straight to
 //! WebSockets (`delivery::direct`), past any adapter, and a message lost
@@ -49,8 +41,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
+use super::control::CONTROL;
 use super::order::{Order, Place};
-use crate::protocol::{ConversationId, Message, User, UserId};
+use super::presence::{HEARTBEAT, PRESENCE};
+use super::publisher::{publish_all, Outgoing, RECONNECT};
+use crate::protocol::{ConversationId, Message, UserId};
 use crate::server::delivery::presence_feed::PresenceFeed;
 use crate::server::delivery::{Audience, Encoded, Outbound};
 use crate::server::metrics;
@@ -65,8 +60,6 @@ const GAP_WAIT: Duration = Duration::from_millis(200);
 const TAIL_CHECK: Duration = Duration::from_secs(1);
 /// How often the subscriptions are made to match this node's sockets.
 const RECONCILE: Duration = Duration::from_millis(250);
-/// How often a lost subscriber connection is tried again.
-const RECONNECT: Duration = Duration::from_secs(1);
 /// How often the task looks at timers at all.
 const TICK: Duration = Duration::from_millis(50);
 /// Conversations heard within this are checked against the store.
@@ -102,63 +95,13 @@ struct Relayed {
     data: Box<RawValue>,
 }
 
-/// What changes who hears what, told to every node (on one channel,
-/// [`CONTROL`]: these are rare, unlike messages), which applies it to its
-/// own sockets.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Control {
-    /// `user`'s sockets join (or leave) a chat room.
-    Subscribe { user: UserId, room: String, join: bool },
-    /// A session was signed out: its sockets close. The token's hash, in
-    /// hex (never the token).
-    CloseSession { token_hash: String },
-}
-
-/// The channel [`Control`]s travel on; every node subscribes to it.
-const CONTROL: &str = "rtca:control";
-/// The channel presence changes travel on; every node subscribes to it.
-const PRESENCE: &str = "rtca:presence";
-/// Each node keeps who is online on it in a hash under this prefix and
-/// its id, which expires unless renewed (the node's heartbeat): a node
-/// that dies leaves no one online for longer than [`PRESENCE_TTL`] and a
-/// [`HEARTBEAT`].
-const PRESENCE_KEY: &str = "rtca:presence:";
-/// How often a node writes its hash again, and reads every other node's.
-const HEARTBEAT: Duration = Duration::from_secs(5);
-/// How long a node's hash outlives its last heartbeat.
-const PRESENCE_TTL: Duration = Duration::from_secs(15);
-
-/// A user online on one node, or no more there.
-#[derive(Serialize, Deserialize)]
-struct PresenceEnvelope {
-    node: String,
-    user: User,
-    online: bool,
-}
-
-/// What the publisher sends to Redis, in order.
-enum Outgoing {
-    /// One payload, published on each of these channels.
-    Publish(Vec<String>, Vec<u8>),
-    /// Commands sent together (a presence hash's change, a heartbeat).
-    Commands(redis::Pipeline),
-}
-
-/// A [`Control`] from one node.
-#[derive(Serialize, Deserialize)]
-struct ControlEnvelope {
-    node: String,
-    control: Control,
-}
-
 /// This node's side of the relay, for delivery (`delivery::fanout`) and
 /// `Outbound`'s controls.
 #[derive(Clone)]
 pub struct Relay {
     local: mpsc::Sender<(Encoded, Place)>,
-    publish: mpsc::Sender<Outgoing>,
-    node: Arc<str>,
+    pub(super) publish: mpsc::Sender<Outgoing>,
+    pub(super) node: Arc<str>,
     /// Whether this node is subscribed to Redis now (readiness).
     connected: Arc<AtomicBool>,
 }
@@ -173,51 +116,11 @@ impl Relay {
             tracing::warn!("the relay has stopped; a committed message reaches no socket live");
         }
     }
-}
 
-impl Relay {
     /// Whether this node hears the others now: false while Redis is out of
     /// reach (`/readyz` says so).
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
-    }
-
-    /// Tells every other node that `user` is online on this one, or no
-    /// more: in this node's hash (what a node reads when it starts or
-    /// reconnects) and live, on [`PRESENCE`].
-    pub fn presence(&self, user: &User, online: bool) {
-        let envelope = PresenceEnvelope { node: self.node.to_string(), user: user.clone(), online };
-        let (Ok(payload), Ok(entry)) = (serde_json::to_vec(&envelope), serde_json::to_string(user)) else {
-            return tracing::warn!("a presence change could not be encoded");
-        };
-        let key = format!("{PRESENCE_KEY}{}", self.node);
-        let mut commands = redis::pipe();
-        if online {
-            commands.hset(&key, user.id, entry).ignore();
-        } else {
-            commands.hdel(&key, user.id).ignore();
-        }
-        commands.publish(PRESENCE, payload).ignore();
-        if self.publish.try_send(Outgoing::Commands(commands)).is_err() {
-            tracing::warn!("the publish queue is full; other nodes learn this presence at the next heartbeat");
-            metrics::relay_lost();
-        }
-    }
-
-    /// Tells every other node to apply `control` to its sockets (this node
-    /// applies it itself). Dropped, and logged, if the publish queue is
-    /// full: such a user hears the room, or keeps a signed-out socket,
-    /// until they reconnect.
-    pub fn control(&self, control: Control) {
-        let envelope = ControlEnvelope { node: self.node.to_string(), control };
-        match serde_json::to_vec(&envelope) {
-            Ok(payload) => {
-                if self.publish.try_send(Outgoing::Publish(vec![CONTROL.to_owned()], payload)).is_err() {
-                    tracing::warn!(?envelope.control, "the publish queue is full; another node may not hear this");
-                }
-            }
-            Err(error) => tracing::warn!(%error, "a control could not be encoded"),
-        }
     }
 }
 
@@ -239,12 +142,14 @@ pub async fn start(
     presence: Arc<Presence>,
     presence_feed: PresenceFeed,
 ) -> anyhow::Result<Relay> {
-    let client = redis::Client::open(url).map_err(|error| anyhow::anyhow!("cannot use Redis at {url}: {error}"))?;
+    // The URL may carry a password: errors name its host only.
+    let host = url.rsplit('@').next().unwrap_or(url);
+    let client = redis::Client::open(url).map_err(|error| anyhow::anyhow!("cannot use Redis at {host}: {error}"))?;
     // Fails at start rather than later: a node told to join others must.
     let publisher = client
         .get_multiplexed_async_connection()
         .await
-        .map_err(|error| anyhow::anyhow!("cannot reach Redis at {url}: {error}"))?;
+        .map_err(|error| anyhow::anyhow!("cannot reach Redis at {host}: {error}"))?;
     let (local, local_queue) = mpsc::channel(LOCAL_QUEUE);
     let (publish, publish_queue) = mpsc::channel(PUBLISH_QUEUE);
     let mut node_id = [0u8; 8];
@@ -259,11 +164,14 @@ pub async fn start(
         presence,
         presence_feed,
         commands: None,
+        presence_read_at: None,
+        behind: HashMap::new(),
         outbound,
         store,
         client: client.clone(),
         order: Order::default(),
         subscribed: HashSet::new(),
+        wanted: HashSet::new(),
         publish,
     };
     tokio::spawn(publish_all(client, publisher, publish_queue));
@@ -271,62 +179,31 @@ pub async fn start(
     Ok(relay)
 }
 
-/// Publishes what it is given, in order, on one connection, opened again
-/// (at most once per [`RECONNECT`]) after it fails. A publish that fails,
-/// or finds no connection, is logged and dropped: its readers fill the gap
-/// from the store.
-async fn publish_all(
-    client: redis::Client,
-    connection: redis::aio::MultiplexedConnection,
-    mut queue: mpsc::Receiver<Outgoing>,
-) {
-    let mut connection = Some(connection);
-    let mut tried = Instant::now();
-    while let Some(outgoing) = queue.recv().await {
-        if connection.is_none() && tried.elapsed() >= RECONNECT {
-            tried = Instant::now();
-            connection = client.get_multiplexed_async_connection().await.ok();
-        }
-        let Some(open) = connection.as_mut() else {
-            metrics::relay_lost();
-            continue;
-        };
-        let sent: redis::RedisResult<()> = match &outgoing {
-            Outgoing::Publish(channels, payload) => {
-                let mut publishes = redis::pipe();
-                for channel in channels {
-                    publishes.publish(channel, payload).ignore();
-                }
-                publishes.query_async(open).await
-            }
-            Outgoing::Commands(commands) => commands.query_async(open).await,
-        };
-        match sent {
-            Ok(()) if matches!(outgoing, Outgoing::Publish(..)) => metrics::relayed("out", 1),
-            Ok(()) => {}
-            Err(error) => {
-                tracing::warn!(%error, "a publish to the other nodes failed");
-                metrics::relay_lost();
-                connection = None;
-            }
-        }
-    }
-}
-
-struct Node {
-    id: String,
+/// The relay task's state (its methods are here, in `presence` and in
+/// `control`).
+pub(super) struct Node {
+    pub(super) id: String,
     connected: Arc<AtomicBool>,
-    presence: Arc<Presence>,
-    presence_feed: PresenceFeed,
+    pub(super) presence: Arc<Presence>,
+    pub(super) presence_feed: PresenceFeed,
     /// For reading the other nodes' presence hashes; opened when needed.
-    commands: Option<redis::aio::MultiplexedConnection>,
-    outbound: Outbound,
+    pub(super) commands: Option<redis::aio::MultiplexedConnection>,
+    /// When the other nodes' presence was last read.
+    pub(super) presence_read_at: Option<Instant>,
+    pub(super) outbound: Outbound,
     store: Arc<dyn Store>,
-    client: redis::Client,
+    pub(super) client: redis::Client,
     order: Order<Encoded>,
-    /// The channels subscribed to, as the last reconcile left them.
+    /// The channels subscribed to, as the last reconcile left them
+    /// (emptied with a lost connection).
     subscribed: HashSet<String>,
-    publish: mpsc::Sender<Outgoing>,
+    /// The channels this node's sockets heard at the last reconcile
+    /// (kept across a lost connection).
+    wanted: HashSet<String>,
+    /// Conversations the last tail check found the store ahead of, with
+    /// what had been delivered then.
+    behind: HashMap<ConversationId, (Option<i64>, Option<i64>)>,
+    pub(super) publish: mpsc::Sender<Outgoing>,
 }
 
 /// The channels a conversation is published on.
@@ -393,8 +270,6 @@ impl Node {
                                 // Redis may have restarted empty: write and read presence now.
                                 beat = None;
                                 reconciled = now;
-                                // Whatever was published meanwhile is in the store.
-                                self.check_tails(now, true).await;
                             }
                         }
                     }
@@ -413,12 +288,14 @@ impl Node {
                     self.heal_gaps(now).await;
                     if now.duration_since(tail_checked) >= TAIL_CHECK {
                         tail_checked = now;
-                        self.check_tails(now, false).await;
+                        self.check_tails(now).await;
                     }
-                    if sink.is_some() && beat.is_none_or(|at| now.duration_since(at) >= HEARTBEAT) {
+                    // Whether or not this node hears the others: its
+                    // presence must not expire while it lives.
+                    if beat.is_none_or(|at| now.duration_since(at) >= HEARTBEAT) {
                         beat = Some(now);
                         self.heartbeat();
-                        self.read_other_nodes().await;
+                        self.read_other_nodes(now).await;
                     }
                     if now.duration_since(forgot) >= RECENTLY {
                         forgot = now;
@@ -466,7 +343,8 @@ impl Node {
         };
         match serde_json::to_vec(&envelope) {
             Ok(payload) => {
-                if self.publish.try_send(Outgoing::Publish(channels_of(&encoded.conversation), payload)).is_err() {
+                let outgoing = Outgoing::Publish { channels: channels_of(&encoded.conversation), payload, keep: false };
+                if self.publish.try_send(outgoing).is_err() {
                     tracing::warn!("the publish queue is full; other nodes will read this message from the store");
                     metrics::relay_lost();
                 }
@@ -506,80 +384,6 @@ impl Node {
         }
     }
 
-    /// What another node told every node to do to its sockets.
-    async fn controlled(&self, payload: &[u8]) {
-        let envelope: ControlEnvelope = match serde_json::from_slice(payload) {
-            Ok(envelope) => envelope,
-            Err(error) => return tracing::warn!(%error, "an unreadable control from Redis"),
-        };
-        if envelope.node == self.id {
-            return;
-        }
-        match envelope.control {
-            Control::Subscribe { user, room, join } => self.outbound.subscribe_here(user, &room, join).await,
-            Control::CloseSession { token_hash } => {
-                let mut hash = [0u8; 32];
-                match hex::decode_to_slice(&token_hash, &mut hash) {
-                    Ok(()) => self.outbound.close_session_here(&hash).await,
-                    Err(error) => tracing::warn!(%error, "a control named no session"),
-                }
-            }
-        }
-    }
-
-    /// Another node's presence change, live.
-    fn presence_changed(&self, payload: &[u8]) {
-        let envelope: PresenceEnvelope = match serde_json::from_slice(payload) {
-            Ok(envelope) => envelope,
-            Err(error) => return tracing::warn!(%error, "an unreadable presence change from Redis"),
-        };
-        if envelope.node != self.id && self.presence.remote_change(&envelope.node, &envelope.user, envelope.online) {
-            self.presence_feed.changed_elsewhere(envelope.user);
-        }
-    }
-
-    /// Writes who is online on this node, whole, into its hash, renewing
-    /// its expiry (Redis may have restarted empty since).
-    fn heartbeat(&self) {
-        let key = format!("{PRESENCE_KEY}{}", self.id);
-        let mut commands = redis::pipe();
-        commands.atomic().del(&key).ignore();
-        let entries: Vec<(UserId, String)> = self
-            .presence
-            .local_users()
-            .into_iter()
-            .filter_map(|user| Some((user.id, serde_json::to_string(&user).ok()?)))
-            .collect();
-        if !entries.is_empty() {
-            commands.hset_multiple(&key, &entries).ignore();
-        }
-        commands.expire(&key, i64::try_from(PRESENCE_TTL.as_secs()).unwrap_or(15)).ignore();
-        if self.publish.try_send(Outgoing::Commands(commands)).is_err() {
-            tracing::warn!("the publish queue is full; this node's heartbeat waits for the next");
-        }
-    }
-
-    /// Reads every other node's hash (a node whose hash expired is gone,
-    /// and so are its users), and tells this node's sockets what changed.
-    async fn read_other_nodes(&mut self) {
-        if self.commands.is_none() {
-            self.commands = self.client.get_multiplexed_async_connection().await.ok();
-        }
-        let Some(commands) = self.commands.as_mut() else { return };
-        let read = read_presence_hashes(commands, &self.id).await;
-        match read {
-            Ok(nodes) => {
-                for user in self.presence.remote_nodes(nodes) {
-                    self.presence_feed.changed_elsewhere(user);
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "could not read the other nodes' presence");
-                self.commands = None;
-            }
-        }
-    }
-
     /// Subscribes to the channels of what this node's sockets hear, and
     /// unsubscribes from the rest. Returns false if the connection failed.
     async fn reconcile(&mut self, sink: &mut redis::aio::PubSubSink) -> bool {
@@ -598,6 +402,17 @@ impl Node {
         wanted.insert(PRESENCE.to_owned());
         let new: Vec<&String> = wanted.difference(&self.subscribed).collect();
         let gone: Vec<&String> = self.subscribed.difference(&wanted).collect();
+        // What this node delivered of a conversation before its sockets
+        // stopped hearing it is stale: it starts again, as a conversation
+        // new here. (Not after a lost connection: the tail checks kept
+        // those conversations up to date meanwhile.)
+        for channel in wanted.difference(&self.wanted) {
+            if let Some(name) = channel.strip_prefix("rtca:room:") {
+                self.order.forget(|conversation| conversation.room_name() == Some(name));
+            } else if let Some(user) = channel.strip_prefix("rtca:user:").and_then(|id| id.parse::<UserId>().ok()) {
+                self.order.forget(|conversation| conversation.peer_of(user).is_some());
+            }
+        }
         if !new.is_empty() {
             if let Err(error) = sink.subscribe(&new).await {
                 tracing::warn!(%error, "could not subscribe");
@@ -610,7 +425,8 @@ impl Node {
                 return false;
             }
         }
-        self.subscribed = wanted;
+        self.subscribed = wanted.clone();
+        self.wanted = wanted;
         true
     }
 
@@ -622,13 +438,15 @@ impl Node {
     }
 
     /// Compares the store's newest numbers with what was delivered, for
-    /// every conversation heard lately (`all`: however long ago), and
-    /// fills what is missing.
-    async fn check_tails(&mut self, now: Instant, all: bool) {
-        let recently = if all { Duration::MAX } else { RECENTLY };
-        let mut lines = self.order.recent(now, recently);
+    /// the conversations heard most lately, and fills a conversation the
+    /// store was ahead of at the last check too, with nothing delivered
+    /// since: what a publish lost. (Ahead once is no news: this node's own
+    /// commits reach the store before they reach the relay.)
+    async fn check_tails(&mut self, now: Instant) {
+        let mut lines = self.order.recent(now, RECENTLY);
         lines.truncate(MAX_TAIL_CHECK);
         if lines.is_empty() {
+            self.behind.clear();
             return;
         }
         let conversations: Vec<ConversationId> = lines.iter().map(|(conversation, ..)| conversation.clone()).collect();
@@ -636,12 +454,19 @@ impl Node {
             Ok(heads) => heads,
             Err(error) => return tracing::warn!(%error, "could not read the store's newest numbers"),
         };
+        let mut behind = HashMap::new();
         for ((conversation, seq, change), (last_seq, last_change)) in lines.into_iter().zip(heads) {
-            let behind = seq.is_some_and(|seq| last_seq > seq) || change.is_some_and(|change| last_change > change);
-            if behind {
+            let ahead = seq.is_some_and(|seq| last_seq > seq) || change.is_some_and(|change| last_change > change);
+            if !ahead {
+                continue;
+            }
+            if self.behind.get(&conversation) == Some(&(seq, change)) {
                 self.heal(&conversation, seq, change).await;
+            } else {
+                behind.insert(conversation, (seq, change));
             }
         }
+        self.behind = behind;
     }
 
     /// Reads what the store has past `seq` and `change` (the numbers
@@ -673,42 +498,6 @@ impl Node {
     }
 }
 
-/// Every node's presence hash but `own`'s: who is online on each.
-async fn read_presence_hashes(
-    commands: &mut redis::aio::MultiplexedConnection,
-    own: &str,
-) -> redis::RedisResult<HashMap<String, HashMap<UserId, User>>> {
-    let mut keys: Vec<String> = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{PRESENCE_KEY}*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(commands)
-            .await?;
-        keys.extend(found);
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
-    let mut nodes = HashMap::new();
-    for key in keys {
-        let Some(node) = key.strip_prefix(PRESENCE_KEY) else { continue };
-        if node == own {
-            continue;
-        }
-        let entries: HashMap<UserId, String> = redis::cmd("HGETALL").arg(&key).query_async(commands).await?;
-        let users: HashMap<UserId, User> =
-            entries.into_iter().filter_map(|(id, user)| Some((id, serde_json::from_str(&user).ok()?))).collect();
-        nodes.insert(node.to_owned(), users);
-    }
-    Ok(nodes)
-}
-
 /// The next channel and payload on the subscriber stream; never resolves
 /// while there is none (so `select!` waits on the other branches), `None`
 /// once it ends.
@@ -725,14 +514,6 @@ async fn next_message(stream: &mut Option<redis::aio::PubSubStream>) -> Option<(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn controls_travel_as_tagged_json() {
-        let control = Control::Subscribe { user: 7, room: "team".into(), join: true };
-        let json = serde_json::to_string(&control).unwrap_or_default();
-        assert_eq!(json, r#"{"kind":"subscribe","user":7,"room":"team","join":true}"#);
-        assert_eq!(serde_json::from_str::<Control>(&json).ok(), Some(control));
-    }
 
     #[test]
     fn chat_rooms_and_users_have_channels_and_nothing_else_does() {

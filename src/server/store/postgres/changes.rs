@@ -17,10 +17,12 @@ use crate::server::store::{ChangeOutcome, StoreResult};
 /// nothing.
 pub(super) async fn apply(tx: &mut PgConnection, job: &ChangeJob) -> StoreResult<ChangeOutcome> {
     let mut savepoint = tx.begin().await?;
-    // FOR UPDATE: another node's writer changing it at once waits its turn.
+    // Another node's writer changing it at once waits its turn (its
+    // conversation's counter row is locked already, `writer::lock_counters`).
+    // NO KEY: a reply's foreign key to it need not wait.
     let found: Option<(String, i64, bool, bool, String)> = sqlx::query_as(
         "SELECT room, user_id, deleted_at IS NOT NULL, media_id IS NOT NULL, text FROM messages WHERE id = $1
-         FOR UPDATE",
+         FOR NO KEY UPDATE",
     )
     .bind(job.id)
     .fetch_optional(&mut *savepoint)

@@ -1,12 +1,12 @@
 //! Rooms and their members in PostgreSQL.
 
 use async_trait::async_trait;
-use sqlx::Row;
 
 use super::messages::limit;
 use super::PostgresStore;
 use crate::protocol::{User, UserId, LOBBY};
-use crate::server::store::{Room, RoomFilter, RoomListing, RoomPage, RoomStore, StoreResult};
+use crate::server::store::columns::room_page_from_rows;
+use crate::server::store::{Room, RoomFilter, RoomPage, RoomStore, StoreResult};
 
 #[async_trait]
 impl RoomStore for PostgresStore {
@@ -65,14 +65,14 @@ impl RoomStore for PostgresStore {
         let rows = sqlx::query(
             "WITH mine AS (SELECT room AS name FROM room_members WHERE user_id = $1),
                   picked AS (
-                      SELECT name, 0 AS rank FROM rooms
+                      SELECT name, 0::bigint AS rank FROM rooms
                       WHERE name = $4 AND $5::text IS NULL
                             AND (strpos(name, $6) > 0 OR strpos(lower(title), $6) > 0)
-                      UNION ALL SELECT m.name, 1 FROM mine m JOIN rooms r ON r.name = m.name
+                      UNION ALL SELECT m.name, 1::bigint FROM mine m JOIN rooms r ON r.name = m.name
                       WHERE m.name <> $4 AND $5::text IS NULL
                             AND (strpos(m.name, $6) > 0 OR strpos(lower(r.title), $6) > 0)
                       UNION ALL (
-                          SELECT name, 2 FROM rooms
+                          SELECT name, 2::bigint FROM rooms
                           WHERE NOT private AND name <> $4 AND name NOT IN (SELECT name FROM mine)
                                 AND ($5::text IS NULL OR name > $5)
                                 AND (strpos(name, $6) > 0 OR strpos(lower(title), $6) > 0)
@@ -95,31 +95,7 @@ impl RoomStore for PostgresStore {
         .bind(filter.query)
         .fetch_all(&self.pool)
         .await?;
-        let mut page = RoomPage::default();
-        let mut public_rooms = 0;
-        for row in &rows {
-            if row.try_get::<i32, _>("rank")? == 2 {
-                public_rooms += 1;
-                if public_rooms > count {
-                    page.more = true;
-                    break;
-                }
-            }
-            let number = |column: &str| row.try_get::<i64, _>(column).map(|n| usize::try_from(n).unwrap_or(0));
-            page.rooms.push(RoomListing {
-                room: Room {
-                    name: row.try_get("name")?,
-                    title: row.try_get("title")?,
-                    private: row.try_get("private")?,
-                },
-                members: number("members")?,
-                online: number("online")?,
-                joined: row.try_get("joined")?,
-                last_seq: row.try_get("last_seq")?,
-                last_change: row.try_get("last_change")?,
-            });
-        }
-        Ok(page)
+        room_page_from_rows(&rows, count)
     }
 
     async fn rooms_created_by(&self, user: UserId) -> StoreResult<usize> {

@@ -97,6 +97,7 @@ fn broken(error: &StoreError) -> bool {
 
 async fn commit(connection: &mut PgConnection, jobs: &[Job]) -> Result<Vec<(Done, Carried)>, Blamed> {
     let mut tx = connection.begin().await.map_err(|e| (None, e.into()))?;
+    lock_counters(&mut tx, jobs).await.map_err(|error| (None, error))?;
     let mut results = Vec::with_capacity(jobs.len());
     for (at, job) in jobs.iter().enumerate() {
         let done = match &job.write {
@@ -112,6 +113,46 @@ async fn commit(connection: &mut PgConnection, jobs: &[Job]) -> Result<Vec<(Done
     }
     tx.commit().await.map_err(|e| (None, e.into()))?;
     Ok(results)
+}
+
+/// Locks the counter row of every conversation the batch writes to (made
+/// if missing), in one order every node uses: by key. Two nodes' batches
+/// that touch the same conversations then queue behind each other, rather
+/// than each holding a row the other waits for (a deadlock PostgreSQL
+/// breaks only after `deadlock_timeout`, a second by default). A change
+/// locks its message too (`changes::apply`), and a reply the message it
+/// answers: both in the conversation whose counter is locked first.
+async fn lock_counters(tx: &mut PgConnection, jobs: &[Job]) -> StoreResult<()> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut changed: Vec<i64> = Vec::new();
+    for job in jobs {
+        match &job.write {
+            Write::Message(message) => keys.push(message.key.clone()),
+            Write::Change(change) => changed.push(change.id),
+            Write::Guest(_) => {}
+        }
+    }
+    if !changed.is_empty() {
+        let rooms: Vec<String> = sqlx::query_scalar("SELECT DISTINCT room FROM messages WHERE id = ANY($1)")
+            .bind(&changed)
+            .fetch_all(&mut *tx)
+            .await?;
+        keys.extend(rooms);
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    sqlx::query("INSERT INTO conversations (room) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING")
+        .bind(&keys)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT 1 FROM conversations WHERE room = ANY($1) ORDER BY room FOR UPDATE")
+        .bind(&keys)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// A guest and its session inside the batch's transaction.

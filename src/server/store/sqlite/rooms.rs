@@ -1,11 +1,11 @@
 //! Rooms and their members in SQLite.
 
 use async_trait::async_trait;
-use sqlx::Row;
 
 use super::SqliteStore;
 use crate::protocol::{User, UserId, LOBBY};
-use crate::server::store::{Room, RoomFilter, RoomListing, RoomPage, RoomStore, StoreResult};
+use crate::server::store::columns::room_page_from_rows;
+use crate::server::store::{Room, RoomFilter, RoomPage, RoomStore, StoreResult};
 
 #[async_trait]
 impl RoomStore for SqliteStore {
@@ -102,31 +102,7 @@ impl RoomStore for SqliteStore {
         .bind(filter.query)
         .fetch_all(&self.pool)
         .await?;
-        let mut page = RoomPage::default();
-        let mut public_rooms = 0;
-        for row in &rows {
-            if row.try_get::<i64, _>("rank")? == 2 {
-                public_rooms += 1;
-                if public_rooms > limit {
-                    page.more = true;
-                    break;
-                }
-            }
-            let count = |column: &str| row.try_get::<i64, _>(column).map(|n| usize::try_from(n).unwrap_or(0));
-            page.rooms.push(RoomListing {
-                room: Room {
-                    name: row.try_get("name")?,
-                    title: row.try_get("title")?,
-                    private: row.try_get("private")?,
-                },
-                members: count("members")?,
-                online: count("online")?,
-                joined: row.try_get("joined")?,
-                last_seq: row.try_get("last_seq")?,
-                last_change: row.try_get("last_change")?,
-            });
-        }
-        Ok(page)
+        room_page_from_rows(&rows, limit)
     }
 
     async fn rooms_created_by(&self, user: UserId) -> StoreResult<usize> {
