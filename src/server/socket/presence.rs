@@ -237,18 +237,36 @@ impl Presence {
 
     /// How many of `users` are online (on any node).
     pub fn count_online(&self, users: &[UserId]) -> usize {
+        if !self.has_remote() {
+            let online = self.lock();
+            return users.iter().filter(|id| online.users.contains_key(id)).count();
+        }
         let ids = self.online_id_set();
         users.iter().filter(|id| ids.contains(id)).count()
     }
 
     /// How many users are online (on any node).
     pub fn online_count(&self) -> usize {
+        if !self.has_remote() {
+            return self.lock().users.len();
+        }
         self.online_id_set().len()
     }
 
     /// Who is online (on any node), in no particular order.
     pub fn online_ids(&self) -> Vec<UserId> {
+        if !self.has_remote() {
+            return self.lock().users.keys().copied().collect();
+        }
         self.online_id_set().into_iter().collect()
+    }
+
+    /// Whether anyone is online on another node. When not (a node alone,
+    /// always), the queries read this node's map as they did before nodes
+    /// were joined, without merging: the presence feed asks for the count
+    /// at every flush.
+    fn has_remote(&self) -> bool {
+        self.remote().values().any(|users| !users.is_empty())
     }
 
     fn online_id_set(&self) -> std::collections::HashSet<UserId> {
@@ -273,6 +291,11 @@ impl Presence {
     /// keeps them ([`by_name`]). Sorted after the locks are released: at
     /// thousands online the sort is the longest part.
     pub fn users(&self) -> Vec<User> {
+        if !self.has_remote() {
+            let mut users: Vec<User> = self.local_users();
+            users.sort_unstable_by(by_name);
+            return users;
+        }
         let mut users: HashMap<UserId, User> =
             self.lock().users.values().map(|online| (online.user.id, online.user.clone())).collect();
         for remote in self.remote().values() {

@@ -13,6 +13,7 @@
 //! announcements and rate limits, which each node keeps to itself.
 
 mod control;
+mod heal;
 pub mod order;
 mod presence;
 mod publisher;

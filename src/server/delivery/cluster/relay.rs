@@ -14,16 +14,15 @@
 //!   once per node or socket.
 //! - **Order.** Local and relayed items go through one [`Order`], so each
 //!   conversation's sockets get `seq` and change numbers in order,
-//!   whichever node committed them. A gap open for [`GAP_WAIT`] is filled
-//!   from the store (the resume path's reads); so is a conversation whose
-//!   last message was lost with nothing after it to reveal it: every
-//!   [`TAIL_CHECK`] the store's newest numbers are compared with what was
-//!   delivered, in one read for the conversations this node heard most
-//!   lately, and one found behind twice running, with nothing delivered
-//!   in between, is filled (once only, it could be this node's own commit
-//!   still on its way from the store's writer). That covers a publish
-//!   dropped by Redis or never made (a node that crashed between commit
-//!   and publish), and Redis restarting.
+//!   whichever node committed them; what was missed is read from the store
+//!   (`heal`): a gap once it has been open a moment, and a lost last
+//!   message, which nothing later reveals, by comparing the store's newest
+//!   numbers with what was delivered every [`TAIL_CHECK`], for the
+//!   conversations heard most lately. One found behind twice running, with
+//!   nothing delivered in between, is filled (once only, it could be this
+//!   node's own commit still on its way from the store's writer). That
+//!   covers a publish dropped by Redis or never made (a node that crashed
+//!   between commit and publish), and Redis restarting.
 //! - **Presence** (`presence`) and **controls** (`control`) use the same
 //!   connections; `publisher` sends everything out, in order.
 //!
@@ -42,6 +41,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::control::CONTROL;
+use super::heal::{RECENTLY, TAIL_CHECK};
 use super::order::{Order, Place};
 use super::presence::{HEARTBEAT, PRESENCE};
 use super::publisher::{publish_all, Outgoing, RECONNECT};
@@ -50,49 +50,39 @@ use crate::server::delivery::presence_feed::PresenceFeed;
 use crate::server::delivery::{Audience, Encoded, Outbound};
 use crate::server::metrics;
 use crate::server::socket::presence::Presence;
-use crate::server::store::{Cursor, Store};
+use crate::server::store::Store;
 
-/// How long a gap may stay open before it is filled from the store: long
-/// enough for a publish that was only late.
-const GAP_WAIT: Duration = Duration::from_millis(200);
-/// How often the store's newest numbers are compared with what was
-/// delivered (the bound on a lost last message).
-const TAIL_CHECK: Duration = Duration::from_secs(1);
 /// How often the subscriptions are made to match this node's sockets.
 const RECONCILE: Duration = Duration::from_millis(250);
 /// How often the task looks at timers at all.
 const TICK: Duration = Duration::from_millis(50);
-/// Conversations heard within this are checked against the store.
-const RECENTLY: Duration = Duration::from_secs(600);
-/// Items read from the store per conversation per heal.
-const HEAL_PAGE: usize = 200;
 /// Committed items waiting for the relay task; a full queue makes
 /// delivery wait (as the store's writer waits for delivery).
 const LOCAL_QUEUE: usize = 4096;
 /// Envelopes waiting to be published; past it they are dropped (the
 /// other nodes fill the gap from the store) rather than hold up delivery.
 const PUBLISH_QUEUE: usize = 8192;
-/// Conversations checked against the store in one read.
-const MAX_TAIL_CHECK: usize = 1000;
 
 /// A committed message or change on its way between nodes: its wire bytes
-/// as this node encoded them, and where it goes and stands.
+/// as this node encoded them, and where it goes and stands. Written with
+/// borrowed text and bytes (`&str`, `&RawValue`: the encoded message is
+/// copied once, into the payload), read back owned.
 #[derive(Serialize, Deserialize)]
-struct Relayed {
+struct Relayed<S, D> {
     /// The node that committed it (it hears its own publishes: skipped).
-    node: String,
+    node: S,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    room: Option<String>,
+    room: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pair: Option<(UserId, UserId)>,
     seq: i64,
     /// The change number, for a change; 0 for a new message.
     #[serde(default)]
     change: i64,
-    event: String,
+    event: S,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     arrived: Option<i64>,
-    data: Box<RawValue>,
+    data: D,
 }
 
 /// This node's side of the relay, for delivery (`delivery::fanout`) and
@@ -191,9 +181,9 @@ pub(super) struct Node {
     /// When the other nodes' presence was last read.
     pub(super) presence_read_at: Option<Instant>,
     pub(super) outbound: Outbound,
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     pub(super) client: redis::Client,
-    order: Order<Encoded>,
+    pub(super) order: Order<Encoded>,
     /// The channels subscribed to, as the last reconcile left them
     /// (emptied with a lost connection).
     subscribed: HashSet<String>,
@@ -202,7 +192,7 @@ pub(super) struct Node {
     wanted: HashSet<String>,
     /// Conversations the last tail check found the store ahead of, with
     /// what had been delivered then.
-    behind: HashMap<ConversationId, (Option<i64>, Option<i64>)>,
+    pub(super) behind: HashMap<ConversationId, (Option<i64>, Option<i64>)>,
     pub(super) publish: mpsc::Sender<Outgoing>,
 }
 
@@ -328,18 +318,18 @@ impl Node {
             Place::Change { change, seq } => (seq, change),
         };
         let (room, pair) = match &encoded.conversation {
-            ConversationId::Room(name) => (Some(name.clone()), None),
+            ConversationId::Room(name) => (Some(name.as_str()), None),
             ConversationId::Pair(a, b) => (None, Some((*a, *b))),
         };
         let envelope = Relayed {
-            node: self.id.clone(),
+            node: self.id.as_str(),
             room,
             pair,
             seq,
             change,
-            event: encoded.event.clone(),
+            event: encoded.event.as_str(),
             arrived: encoded.arrived,
-            data: encoded.data.clone(),
+            data: &*encoded.data,
         };
         match serde_json::to_vec(&envelope) {
             Ok(payload) => {
@@ -355,7 +345,7 @@ impl Node {
 
     /// What another node published.
     async fn relayed(&mut self, payload: &[u8]) {
-        let envelope: Relayed = match serde_json::from_slice(payload) {
+        let envelope: Relayed<String, Box<RawValue>> = match serde_json::from_slice(payload) {
             Ok(envelope) => envelope,
             Err(error) => return tracing::warn!(%error, "an unreadable envelope from Redis"),
         };
@@ -428,73 +418,6 @@ impl Node {
         self.subscribed = wanted.clone();
         self.wanted = wanted;
         true
-    }
-
-    /// Fills every gap open for [`GAP_WAIT`] from the store.
-    async fn heal_gaps(&mut self, now: Instant) {
-        for (conversation, seq, change) in self.order.gaps(now, GAP_WAIT) {
-            self.heal(&conversation, seq, change).await;
-        }
-    }
-
-    /// Compares the store's newest numbers with what was delivered, for
-    /// the conversations heard most lately, and fills a conversation the
-    /// store was ahead of at the last check too, with nothing delivered
-    /// since: what a publish lost. (Ahead once is no news: this node's own
-    /// commits reach the store before they reach the relay.)
-    async fn check_tails(&mut self, now: Instant) {
-        let mut lines = self.order.recent(now, RECENTLY);
-        lines.truncate(MAX_TAIL_CHECK);
-        if lines.is_empty() {
-            self.behind.clear();
-            return;
-        }
-        let conversations: Vec<ConversationId> = lines.iter().map(|(conversation, ..)| conversation.clone()).collect();
-        let heads = match self.store.heads(&conversations).await {
-            Ok(heads) => heads,
-            Err(error) => return tracing::warn!(%error, "could not read the store's newest numbers"),
-        };
-        let mut behind = HashMap::new();
-        for ((conversation, seq, change), (last_seq, last_change)) in lines.into_iter().zip(heads) {
-            let ahead = seq.is_some_and(|seq| last_seq > seq) || change.is_some_and(|change| last_change > change);
-            if !ahead {
-                continue;
-            }
-            if self.behind.get(&conversation) == Some(&(seq, change)) {
-                self.heal(&conversation, seq, change).await;
-            } else {
-                behind.insert(conversation, (seq, change));
-            }
-        }
-        self.behind = behind;
-    }
-
-    /// Reads what the store has past `seq` and `change` (the numbers
-    /// delivered last) and delivers it, in order.
-    async fn heal(&mut self, conversation: &ConversationId, seq: Option<i64>, change: Option<i64>) {
-        let mut read = Vec::new();
-        if let Some(seq) = seq {
-            match self.store.page(conversation, Cursor::After(seq), HEAL_PAGE).await {
-                Ok(messages) => read.extend(messages.into_iter().map(|m| (Place::New(m.seq), m, false))),
-                Err(error) => return tracing::warn!(%error, "could not read missed messages"),
-            }
-        }
-        if let Some(change) = change {
-            match self.store.changed_since(conversation, change, HEAL_PAGE).await {
-                Ok(messages) => read.extend(
-                    messages.into_iter().map(|m| (Place::Change { change: m.revision.change, seq: m.seq }, m, true)),
-                ),
-                Err(error) => return tracing::warn!(%error, "could not read missed changes"),
-            }
-        }
-        let read: Vec<(Place, Encoded)> = read
-            .into_iter()
-            .filter_map(|(place, message, changed)| Encoded::of(message, changed).map(|encoded| (place, encoded)))
-            .collect();
-        metrics::relay_healed(read.len());
-        for ready in self.order.healed(conversation, read, Instant::now()) {
-            self.outbound.deliver_encoded(&ready).await;
-        }
     }
 }
 
