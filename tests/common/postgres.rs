@@ -31,7 +31,19 @@ pub async fn new_database() -> String {
     let server = tokio::task::spawn_blocking(|| SERVER.get_or_init(start)).await.unwrap();
     let name = format!("rtca_test_{}", DATABASES.fetch_add(1, Ordering::Relaxed));
     let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
-    let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap();
+    // The port accepts before the server does ("the database system is
+    // starting up"): try until it answers.
+    let started = Instant::now();
+    let mut connection = loop {
+        match <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+            Ok(connection) => break connection,
+            Err(error) if started.elapsed() < Duration::from_secs(30) => {
+                let _ = error;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("the test's PostgreSQL never answered: {error}"),
+        }
+    };
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.unwrap();
     format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
 }
