@@ -233,6 +233,165 @@ async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
     b.stop().await;
 }
 
+/// Passing news crosses nodes joined by Redis (and a name taken on one
+/// node is taken on the other): who is typing (kept alive
+/// past its expiry while it is said again, and ended by the message), a
+/// user's read state between their tabs on two nodes, "seen", an
+/// invitation, and a new public room; and a private conversation's typing
+/// reaches nobody else on either node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passing_news_crosses_nodes() {
+    use std::time::{Duration, Instant};
+
+    let (dir, _db) = temp_db();
+    let url = postgres::new_database().await;
+    let redis = crate::common::redis::Redis::start();
+    let node = |path: &str| {
+        let (url, redis_url, media) = (url.clone(), redis.url(), dir.path().join("media"));
+        TestServer::start_with(dir.path().join(path), move |config| {
+            config.database_url = url;
+            config.redis_url = Some(redis_url);
+            config.media_dir = media;
+        })
+    };
+    let (a, b) = (node("a.db").await, node("b.db").await);
+    let (alice, alice_ack) = a.online("alice").await;
+    let (carol, _) = a.online("carol").await;
+    let (bob, bob_ack) = b.online("bob").await;
+    let (dave, dave_ack) = b.online("dave").await;
+    let bob_on_a = TestClient::connect(a.addr, Some(json!({ "token": token(&bob_ack) }))).await.unwrap();
+    assert_eq!(bob_on_a.emit_ack("online", json!({ "name": "bob" })).await["ok"], true);
+    let (alice_id, bob_id) = (alice_ack["user"]["id"].as_i64().unwrap(), bob_ack["user"]["id"].as_i64().unwrap());
+    // A name taken on A is taken on B.
+    let impostor = b.client().await;
+    let taken = impostor.emit_ack("online", json!({ "name": "alice" })).await;
+    assert_eq!(taken["error"]["code"], "name_taken", "{taken}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    for client in [&alice, &carol, &bob, &dave, &bob_on_a] {
+        client.drain(Duration::from_millis(50)).await;
+    }
+
+    // alice types in the lobby on A, saying so again every 3 s: bob on B
+    // sees her typing the whole time, past the 6 s one saying lasts.
+    assert_eq!(alice.emit_ack("typing", json!({})).await["ok"], true);
+    let seen = bob.event_where("typing", |t| t["room"] == "lobby" && t["count"] == 1).await;
+    assert_eq!(seen["users"], json!([{ "id": alice_id, "name": "alice" }]));
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(8) {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(alice.emit_ack("typing", json!({})).await["ok"], true);
+        let heard = bob.drain(Duration::from_millis(100)).await;
+        assert!(
+            !heard.iter().any(|(name, t)| name == "typing" && t["room"] == "lobby" && t["count"] == 0),
+            "node B let alice's typing expire while she kept typing: {heard:?}"
+        );
+    }
+    // Her message ends it on B at once, not when it would expire.
+    let posted = Instant::now();
+    assert_eq!(alice.emit_ack("message", json!({ "text": "done" })).await["ok"], true);
+    bob.event_where("typing", |t| t["room"] == "lobby" && t["count"] == 0).await;
+    assert!(posted.elapsed() < Duration::from_secs(3), "typing ended on B only by expiring");
+
+    // Private typing from A reaches bob on B, and nobody else on either node.
+    carol.drain(Duration::from_millis(50)).await;
+    dave.drain(Duration::from_millis(50)).await;
+    assert_eq!(alice.emit_ack("typing", json!({ "with": bob_id })).await["ok"], true);
+    let private = bob.event_where("typing", |t| t.get("pair").is_some() && t["count"] == 1).await;
+    assert_eq!(private["users"][0]["name"], "alice");
+    for outsider in [&carol, &dave] {
+        let heard = outsider.drain(Duration::from_millis(1500)).await;
+        assert!(!heard.iter().any(|(name, t)| name == "typing" && t.get("pair").is_some()), "{heard:?}");
+    }
+
+    // bob reads on B: his tab on A hears it. He reads alice's private
+    // message on B: alice, on A, sees it seen.
+    let secret = alice.emit_ack("secret", json!({ "to": bob_id, "text": "psst" })).await;
+    assert_eq!(secret["ok"], true, "{secret}");
+    bob.event("secret").await;
+    let read = bob.emit_ack("read", json!({ "seq": 1 })).await;
+    assert_eq!(read["ok"], true, "{read}");
+    let elsewhere = bob_on_a.event_where("read", |r| r["room"] == "lobby").await;
+    assert_eq!(elsewhere["seq"], read["seq"]);
+    assert_eq!(bob.emit_ack("read", json!({ "with": alice_id, "seq": secret["seq"] })).await["ok"], true);
+    let seen = alice.event("seen").await;
+    assert_eq!((seen["user"].as_i64(), seen["seq"].clone()), (Some(bob_id), secret["seq"].clone()), "{seen}");
+
+    // An invitation made on A is told to dave on B; a public room made on
+    // A is announced on B.
+    assert_eq!(alice.emit_ack("create_room", json!({ "name": "hideout", "private": true })).await["ok"], true);
+    let invited = alice.emit_ack("invite", json!({ "room": "hideout", "user": dave_ack["user"]["id"] })).await;
+    assert_eq!(invited["ok"], true, "{invited}");
+    assert_eq!(dave.event("invited").await["name"], "hideout");
+    assert_eq!(alice.emit_ack("create_room", json!({ "name": "plaza" })).await["ok"], true);
+    assert_eq!(bob.event_where("room_created", |r| r["name"] == "plaza").await["name"], "plaza");
+    let heard = carol.drain(Duration::from_millis(300)).await;
+    assert!(!heard.iter().any(|(name, _)| name == "invited"), "an invitation reached someone else: {heard:?}");
+
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Per-user budgets and connection caps hold across nodes joined by
+/// Redis, approximately: what a user spends on one node is charged on the
+/// other within about a second, and connections held on one count toward
+/// the cap on the other (each node alone would allow both).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_hold_across_nodes() {
+    use std::time::Duration;
+
+    use crate::common::ConnectError;
+
+    let (dir, _db) = temp_db();
+    let url = postgres::new_database().await;
+    let redis = crate::common::redis::Redis::start();
+    let node = |path: &str| {
+        let (url, redis_url, media) = (url.clone(), redis.url(), dir.path().join("media"));
+        TestServer::start_with(dir.path().join(path), move |config| {
+            config.database_url = url;
+            config.redis_url = Some(redis_url);
+            config.media_dir = media;
+            // Five messages, then one a hundred seconds.
+            config.limits.send_per_user = rtca::server::config::Rate::new(0.01, 5);
+            config.limits.connections_per_user = 4;
+        })
+    };
+    let (a, b) = (node("a.db").await, node("b.db").await);
+    let (alice, alice_ack) = a.online("alice").await;
+    let auth = json!({ "token": token(&alice_ack) });
+    for n in 0..5 {
+        let ack = alice.emit_ack("message", json!({ "text": format!("on A {n}") })).await;
+        assert_eq!(ack["ok"], true, "{ack}");
+    }
+    assert_eq!(alice.emit_ack("message", json!({ "text": "one too many" })).await["error"]["code"], "rate_limited");
+    // Told within a second or so, node B charges alice's budget too.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let alice_on_b = TestClient::connect(b.addr, Some(auth.clone())).await.unwrap();
+    let refused = alice_on_b.emit_ack("message", json!({ "text": "on B, after spending on A" })).await;
+    assert_eq!(refused["error"]["code"], "rate_limited", "node B did not count what alice spent on A: {refused}");
+
+    // Two more of alice's connections on A: with the one on B, she holds
+    // four, her cap, so B refuses a fifth.
+    let mut more = Vec::new();
+    for _ in 0..2 {
+        more.push(TestClient::connect(a.addr, Some(auth.clone())).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    match TestClient::connect(b.addr, Some(auth.clone())).await {
+        Err(ConnectError::Refused(data)) => {
+            assert!(data["message"].as_str().unwrap().contains("too many connections"), "{data}")
+        }
+        other => panic!("node B let alice past her cap: {:?}", other.map(|_| "connected")),
+    }
+    // Closing on A gives the slot back on B, once A has said so.
+    more.pop().unwrap().close().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = TestClient::connect(b.addr, Some(auth)).await;
+    assert!(again.is_ok(), "a slot given back on A stayed taken on B");
+
+    a.stop().await;
+    b.stop().await;
+}
+
 /// One Engine.IO long-polling session through `proxy`: a handshake, the
 /// Socket.IO CONNECT, a `history` request, and its ack, each its own HTTP
 /// request. Returns the status of the first request that failed, if any,
@@ -260,6 +419,48 @@ async fn poll_through(http: &reqwest::Client, proxy: &str) -> (Result<(), u16>, 
     (Ok(()), node)
 }
 
+/// Waits until the node at `addr` is ready (subscribed to Redis).
+pub(crate) async fn wait_until_ready(addr: std::net::SocketAddr) {
+    let started = std::time::Instant::now();
+    let url = format!("http://{addr}/readyz");
+    while reqwest::get(&url).await.map(|r| r.status() == StatusCode::OK).ok() != Some(true) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the node at {addr} never got ready");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// HAProxy with deploy/haproxy.cfg, as shipped, in front of two nodes, on
+/// a free port: the running proxy (stopped when dropped) and its address,
+/// once it answers.
+pub(crate) async fn haproxy_in_front(
+    a: std::net::SocketAddr,
+    b: std::net::SocketAddr,
+) -> (tokio::process::Child, String) {
+    let proxy =
+        format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/haproxy.cfg");
+    let haproxy = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .unwrap_or_else(|| panic!("HAProxy is not installed: run scripts/install-tools.sh"));
+    let child = tokio::process::Command::new(haproxy)
+        .args(["-db", "-f", config])
+        .env("RTCA_PROXY_BIND", &proxy)
+        .env("RTCA_NODE1", a.to_string())
+        .env("RTCA_NODE2", b.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while reqwest::get(format!("http://{proxy}/readyz")).await.map(|r| r.status().is_success()).ok() != Some(true) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "HAProxy did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (child, proxy)
+}
+
 /// deploy/haproxy.cfg, as shipped, in front of two nodes: clients are
 /// spread over both, and a long-polling session works because its cookie
 /// keeps it on its node (without the cookie, the next poll reaches the
@@ -279,35 +480,9 @@ async fn the_shipped_haproxy_config_keeps_polling_sessions_on_their_node() {
     };
     let (a, b) = (node("a.db").await, node("b.db").await);
     // Both nodes ready (subscribed to Redis) before HAProxy first checks.
-    for server in [&a, &b] {
-        let started = std::time::Instant::now();
-        while Http::new(server).get(None, "/readyz", None).await.0 != StatusCode::OK {
-            assert!(started.elapsed() < std::time::Duration::from_secs(10), "a node never got ready");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
-    let proxy =
-        format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/haproxy.cfg");
-    let haproxy = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]
-        .into_iter()
-        .find(|path| std::path::Path::new(path).exists())
-        .unwrap_or_else(|| panic!("HAProxy is not installed: run scripts/install-tools.sh"));
-    let _proxy = tokio::process::Command::new(haproxy)
-        .args(["-db", "-f", config])
-        .env("RTCA_PROXY_BIND", &proxy)
-        .env("RTCA_NODE1", a.addr.to_string())
-        .env("RTCA_NODE2", b.addr.to_string())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while reqwest::get(format!("http://{proxy}/readyz")).await.map(|r| r.status().is_success()).ok() != Some(true) {
-        assert!(started.elapsed() < std::time::Duration::from_secs(10), "HAProxy did not start");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_until_ready(a.addr).await;
+    wait_until_ready(b.addr).await;
+    let (_proxy, proxy) = haproxy_in_front(a.addr, b.addr).await;
 
     // Two browsers, each with its cookie jar: each keeps its session, and
     // they land on different nodes.

@@ -85,7 +85,7 @@ pub async fn post(
     };
     let inserted = state.store.insert_message(new).await?;
     // Whatever came of it, they are not typing any more.
-    state.typing.stopped(&conversation, sender.id);
+    state.typing.stopped(&conversation, sender);
     match inserted {
         Insert::Stored { id, seq } => Ok(Posted { ack: MessageAck { id, seq, at }, fresh: true }),
         Insert::Duplicate(first) => {

@@ -9,7 +9,6 @@
 use crate::error::ChatError;
 use crate::protocol::{event, ConversationId, ReadState, Seen, User, UserId, LOBBY, MAX_CONVERSATIONS};
 use crate::server::chat::access::conversation_to_read;
-use crate::server::delivery::Audience;
 use crate::server::state::AppState;
 
 /// `user` has read `room` (default the lobby), or their private
@@ -38,10 +37,10 @@ pub async fn mark_read(
         user.id,
         read.unwrap_or_else(|| ReadState { seq: marked, ..ReadState::at(&conversation) }),
     );
-    state.outbound.send_one(Audience::User(user.id), event::READ, &read).await;
+    state.outbound.tell(user.id, event::READ, &read).await;
     if let (ConversationId::Pair(a, b), Some(peer)) = (&conversation, conversation.peer_of(user.id)) {
         let seen = Seen { pair: [*a, *b], user: user.id, seq: read.seq };
-        state.outbound.send_one(Audience::User(peer), event::SEEN, &seen).await;
+        state.outbound.tell(peer, event::SEEN, &seen).await;
     }
     Ok(read)
 }

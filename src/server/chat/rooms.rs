@@ -13,7 +13,6 @@ use crate::protocol::{
     MAX_ROOM_NAME_CHARS,
 };
 use crate::server::clock::now_ms;
-use crate::server::delivery::Audience;
 use crate::server::state::AppState;
 use crate::server::store::{Room, RoomFilter, StoreResult};
 
@@ -192,7 +191,7 @@ pub async fn leave(state: &AppState, user: &User, name: &str) -> Result<RoomInfo
     state.store.remove_member(&room.name, user.id).await?;
     state.outbound.subscribe(user.id, &room.name, false).await;
     // Not typing in a room one is not in.
-    state.typing.stopped(&ConversationId::room(room.name.as_str()), user.id);
+    state.typing.stopped(&ConversationId::room(room.name.as_str()), user);
     describe(state, room, Some(user.id)).await
 }
 
@@ -248,7 +247,7 @@ pub async fn invite(state: &AppState, host: &User, name: &str, guest: UserId) ->
     let guest = state.store.user(guest).await?.ok_or(ChatError::NoSuchUser)?;
     add_to_room(state, guest.id, &room).await?;
     let info = describe(state, room, Some(guest.id)).await?;
-    state.outbound.send_one(Audience::User(guest.id), event::INVITED, &info).await;
+    state.outbound.tell(guest.id, event::INVITED, &info).await;
     Ok(info)
 }
 

@@ -19,7 +19,7 @@ pub async fn typing(state: &AppState, user: &User, room: Option<&str>, with: Opt
         (None, Some(peer)) => ConversationId::pair(user.id, peer),
         (room, None) => ConversationId::room(room.unwrap_or(LOBBY)),
     };
-    if state.typing.still_typing(&conversation, user.id) {
+    if state.typing.still_typing(&conversation, user) {
         return Ok(());
     }
     match &conversation {

@@ -139,6 +139,19 @@ impl Outbound {
         }
     }
 
+    /// Sends one event to every socket of `user`, on every node (events
+    /// meant for one person: `read`, `seen`, `invited`).
+    pub async fn tell<T: Serialize + ?Sized>(&self, user: UserId, event: &str, data: &T) {
+        let data = match serde_json::value::to_raw_value(data) {
+            Ok(data) => data,
+            Err(error) => return tracing::warn!(%error, event, "could not encode an event"),
+        };
+        if let Some(relay) = self.relay.get() {
+            relay.tell(user, event, &data);
+        }
+        self.send(Audience::User(user), &[(event, &data)]).await;
+    }
+
     /// Delivers a committed message to its conversation, in its wire shape:
     /// new, or `changed` (its state after an edit, deletion or reaction).
     pub async fn deliver(&self, message: Message, changed: bool) {

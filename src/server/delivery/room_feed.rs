@@ -12,12 +12,16 @@
 //!
 //! Creating public rooms is also rate limited per user and per address
 //! (`RTCA_RATE_PUBLIC_ROOMS`); this bounds what everyone else pays for it.
+//!
+//! With several nodes, a room created here is announced to the other
+//! nodes too (`cluster::Control::RoomCreated`), each through its own feed.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use super::cluster::{Control, Relay};
 use super::{Audience, Outbound};
 use crate::protocol::{event, RoomInfo, RoomsCreated, UserId};
 
@@ -34,6 +38,8 @@ pub struct RoomFeed {
 
 #[derive(Default)]
 struct Inner {
+    /// The other nodes, when there are: rooms created here are told to them.
+    relay: OnceLock<Relay>,
     pending: Mutex<Pending>,
     wake: Notify,
 }
@@ -53,9 +59,24 @@ impl RoomFeed {
         self.inner.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Tells the other nodes of rooms created here from now on; the first
+    /// call wins.
+    pub fn attach_relay(&self, relay: Relay) {
+        let _ = self.inner.relay.set(relay);
+    }
+
     /// Tells everyone (but `creator`) of the public room `room`, with the
-    /// next flush.
+    /// next flush, on every node.
     pub fn announce(&self, room: RoomInfo, creator: UserId) {
+        if let Some(relay) = self.inner.relay.get() {
+            relay.control(Control::RoomCreated { room: room.clone(), creator });
+        }
+        self.announce_here(room, creator);
+    }
+
+    /// [`RoomFeed::announce`] to this node's sockets only (another node
+    /// created the room).
+    pub fn announce_here(&self, room: RoomInfo, creator: UserId) {
         {
             let mut pending = self.lock();
             if pending.rooms.len() < MAX_ROOMS_PER_FLUSH {

@@ -10,13 +10,19 @@
 //! One person types in at most [`MAX_PER_USER`] conversations at once:
 //! starting in another forgets the one they started in first, so nobody
 //! can fill the feed alone.
+//!
+//! With several nodes, each node's feed knows every typist of the
+//! conversations its sockets hear: what is typed here is told to the
+//! other nodes (`cluster::passing`), each of which flushes to its own
+//! sockets.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use super::cluster::Relay;
 use super::{Audience, Outbound};
 use crate::protocol::{event, ConversationId, Typing, User, UserId, MAX_NAMED_TYPISTS};
 
@@ -41,6 +47,8 @@ pub struct TypingFeed {
 
 #[derive(Default)]
 struct Inner {
+    /// The other nodes, when there are: who types here is told to them.
+    relay: OnceLock<Relay>,
     state: Mutex<State>,
     wake: Notify,
 }
@@ -88,9 +96,58 @@ impl TypingFeed {
         self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Tells the other nodes who types here from now on; the first call
+    /// wins.
+    pub fn attach_relay(&self, relay: Relay) {
+        let _ = self.inner.relay.set(relay);
+    }
+
     /// Whether `user` is known to be typing in `conversation` (so was
-    /// allowed to): then they are for another [`TYPING_FOR`].
-    pub fn still_typing(&self, conversation: &ConversationId, user: UserId) -> bool {
+    /// allowed to): then they are for another [`TYPING_FOR`], on every
+    /// node.
+    pub fn still_typing(&self, conversation: &ConversationId, user: &User) -> bool {
+        let known = self.keep(conversation, user.id);
+        if known {
+            self.tell_others(conversation, user, true);
+        }
+        known
+    }
+
+    /// `user`, who may post in `conversation`, started typing there.
+    pub fn started(&self, conversation: &ConversationId, user: &User) {
+        self.start(conversation, user);
+        self.tell_others(conversation, user, true);
+    }
+
+    /// `user` stopped typing in `conversation` (their message was posted,
+    /// or they left).
+    pub fn stopped(&self, conversation: &ConversationId, user: &User) {
+        if self.stop(conversation, user.id) {
+            self.tell_others(conversation, user, false);
+        }
+    }
+
+    /// Another node says `user` types in `conversation` (they started, or
+    /// still do).
+    pub fn typing_elsewhere(&self, conversation: &ConversationId, user: &User) {
+        if !self.keep(conversation, user.id) {
+            self.start(conversation, user);
+        }
+    }
+
+    /// Another node says `user` stopped typing in `conversation`.
+    pub fn stopped_elsewhere(&self, conversation: &ConversationId, user: UserId) {
+        self.stop(conversation, user);
+    }
+
+    fn tell_others(&self, conversation: &ConversationId, user: &User, on: bool) {
+        if let Some(relay) = self.inner.relay.get() {
+            relay.typing(conversation, user, on);
+        }
+    }
+
+    /// Renews a known typist; whether `user` was one.
+    fn keep(&self, conversation: &ConversationId, user: UserId) -> bool {
         let mut state = self.lock();
         let Some(typist) = state.typing.get_mut(conversation).and_then(|list| list.iter_mut().find(|t| t.0.id == user))
         else {
@@ -104,8 +161,7 @@ impl TypingFeed {
         true
     }
 
-    /// `user`, who may post in `conversation`, started typing there.
-    pub fn started(&self, conversation: &ConversationId, user: &User) {
+    fn start(&self, conversation: &ConversationId, user: &User) {
         {
             let mut state = self.lock();
             if !state.typing.contains_key(conversation) && state.typing.len() >= MAX_CONVERSATIONS {
@@ -127,11 +183,13 @@ impl TypingFeed {
         self.inner.wake.notify_one();
     }
 
-    /// `user` stopped typing in `conversation` (their message was posted).
-    pub fn stopped(&self, conversation: &ConversationId, user: UserId) {
-        if self.lock().remove(conversation, user) {
+    /// Takes a typist off; whether they were on.
+    fn stop(&self, conversation: &ConversationId, user: UserId) -> bool {
+        let removed = self.lock().remove(conversation, user);
+        if removed {
             self.inner.wake.notify_one();
         }
+        removed
     }
 
     /// Flushes for the server's life: at once after a quiet spell, then at
@@ -197,7 +255,7 @@ mod tests {
     fn lists_go_out_when_they_change_and_typists_expire() {
         let feed = TypingFeed::default();
         let room = ConversationId::room("dev");
-        assert!(!feed.still_typing(&room, 1), "not known yet");
+        assert!(!feed.still_typing(&room, &user(1)), "not known yet");
         for id in 1..=7 {
             feed.started(&room, &user(id));
         }
@@ -206,9 +264,9 @@ mod tests {
         assert_eq!(due.len(), 1, "one list for the conversation, however many typed");
         assert_eq!((due[0].1.users.len(), due[0].1.count), (MAX_NAMED_TYPISTS, 7));
         assert!(feed.due(now).is_empty(), "nothing changed since");
-        feed.stopped(&room, 3);
+        feed.stopped(&room, &user(3));
         assert_eq!(feed.due(now)[0].1.count, 6);
-        assert!(feed.still_typing(&room, 1));
+        assert!(feed.still_typing(&room, &user(1)));
         let later = feed.due(now + TYPING_FOR + Duration::from_secs(1));
         assert_eq!((later[0].1.count, later[0].1.users.len()), (0, 0), "everyone's time is up");
         assert!(feed.idle());
@@ -234,7 +292,7 @@ mod tests {
         assert!(!state.typing.contains_key(&rooms[0]), "an emptied list goes");
         assert!(state.dirty.contains(&rooms[0]), "and says so with the next flush");
         drop(state);
-        feed.stopped(&rooms[3], 1);
+        feed.stopped(&rooms[3], &user(1));
         assert_eq!(feed.lock().places[&1].len(), MAX_PER_USER - 1);
     }
 }

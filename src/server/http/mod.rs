@@ -145,11 +145,18 @@ pub async fn run(
                 state.outbound.clone(),
                 Arc::clone(&state.store),
                 Arc::clone(&state.presence),
-                state.presence_feed.clone(),
+                cluster::Parts {
+                    presence_feed: state.presence_feed.clone(),
+                    typing: state.typing.clone(),
+                    rooms: state.room_feed.clone(),
+                    limits: Arc::clone(&state.limits),
+                },
             )
             .await?;
             state.outbound.attach_relay(relay.clone());
             state.presence_feed.attach_relay(relay.clone());
+            state.typing.attach_relay(relay.clone());
+            state.room_feed.attach_relay(relay.clone());
             Some(relay)
         }
         None => None,
@@ -266,6 +273,7 @@ fn status_of(error: &crate::error::ChatError) -> axum::http::StatusCode {
         ChatError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         ChatError::NoSuchMedia => StatusCode::NOT_FOUND,
         ChatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ChatError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -3,6 +3,9 @@
 //! address. A client past a limit gets `rate_limited` (or, for a
 //! connection, a refused handshake); nobody else notices.
 //!
+//! With several nodes, the per-user and per-address budgets and caps hold
+//! across them, approximately ([`shared`]).
+//!
 //! Every table here is bounded: buckets that have filled up again carry no
 //! information and are dropped when a table grows, and connection counts
 //! are released by a guard that lives exactly as long as the socket.
@@ -15,6 +18,9 @@ use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+pub mod shared;
+
+use self::shared::{Held, Report, Shared, Table, HELD_SHARE};
 use super::config::{LimitSettings, Rate};
 use super::metrics;
 use crate::error::ChatError;
@@ -178,6 +184,8 @@ pub struct Limits {
     public_rooms_by_address: BucketTable<IpAddr>,
     reads_everywhere: Mutex<TokenBucket>,
     open: Mutex<OpenConnections>,
+    /// What this node spent, and what the other nodes hold.
+    shared: Mutex<Shared>,
 }
 
 #[derive(Debug, Default)]
@@ -211,6 +219,7 @@ impl Limits {
             public_rooms_by_address: BucketTable::default(),
             reads_everywhere: Mutex::new(TokenBucket::new(settings.read_bytes_total, Instant::now())),
             open: Mutex::default(),
+            shared: Mutex::default(),
         }
     }
 
@@ -220,47 +229,55 @@ impl Limits {
 
     /// One message from `user` (socket or form).
     pub fn user_sends(&self, user: UserId) -> Result<(), ChatError> {
-        allow(self.send_by_user.try_take(user, self.settings.send_per_user))
+        allow(self.send_by_user.try_take(user, self.settings.send_per_user))?;
+        self.spent(Table::SendByUser, user, 1);
+        Ok(())
     }
 
     /// One file upload by `user`.
     pub fn user_uploads(&self, user: UserId) -> Result<(), ChatError> {
-        allow(self.uploads_by_user.try_take(user, self.settings.upload_per_user))
+        allow(self.uploads_by_user.try_take(user, self.settings.upload_per_user))?;
+        self.spent(Table::UploadsByUser, user, 1);
+        Ok(())
     }
 
     /// One new identity (guest or account) from `address`.
     pub fn address_joins(&self, address: Option<IpAddr>) -> Result<(), ChatError> {
-        match address {
-            Some(address) => allow(self.joins_by_address.try_take(client(address), self.settings.join_per_address)),
-            None => Ok(()),
-        }
+        let Some(address) = address.map(client) else { return Ok(()) };
+        allow(self.joins_by_address.try_take(address, self.settings.join_per_address))?;
+        self.spent(Table::JoinsByAddress, address, 1);
+        Ok(())
     }
 
     /// One new public room by `user`, from `address`.
     pub fn public_room_created(&self, user: UserId, address: Option<IpAddr>) -> Result<(), ChatError> {
         let rate = self.settings.public_rooms;
-        if let Some(address) = address {
-            allow(self.public_rooms_by_address.try_take(client(address), rate))?;
+        if let Some(address) = address.map(client) {
+            allow(self.public_rooms_by_address.try_take(address, rate))?;
+            self.spent(Table::PublicRoomsByAddress, address, 1);
         }
-        allow(self.public_rooms_by_user.try_take(user, rate))
+        allow(self.public_rooms_by_user.try_take(user, rate))?;
+        self.spent(Table::PublicRoomsByUser, user, 1);
+        Ok(())
     }
 
     /// One new Engine.IO session from `address`.
     pub fn address_handshakes(&self, address: Option<IpAddr>) -> Result<(), ChatError> {
-        match address {
-            Some(address) => {
-                allow(self.handshakes_by_address.try_take(client(address), self.settings.handshake_per_address))
-            }
-            None => Ok(()),
-        }
+        let Some(address) = address.map(client) else { return Ok(()) };
+        allow(self.handshakes_by_address.try_take(address, self.settings.handshake_per_address))?;
+        self.spent(Table::HandshakesByAddress, address, 1);
+        Ok(())
     }
 
     /// One sign-in attempt for `account` (a name key) from `address`.
     pub fn login_attempt(&self, address: Option<IpAddr>, account: &str) -> Result<(), ChatError> {
-        if let Some(address) = address {
-            allow(self.logins_by_address.try_take(client(address), self.settings.login_per_address))?;
+        if let Some(address) = address.map(client) {
+            allow(self.logins_by_address.try_take(address, self.settings.login_per_address))?;
+            self.spent(Table::LoginsByAddress, address, 1);
         }
-        allow(self.logins_by_account.try_take(account.to_owned(), self.settings.login_per_account))
+        allow(self.logins_by_account.try_take(account.to_owned(), self.settings.login_per_account))?;
+        self.spent(Table::LoginsByAccount, account, 1);
+        Ok(())
     }
 
     /// Whether a reader at `address` may read history now: both its
@@ -275,10 +292,90 @@ impl Limits {
 
     /// `bytes` of history read from `address`, taken from both budgets.
     pub fn charge_read(&self, address: Option<IpAddr>, bytes: usize) {
-        if let Some(address) = address {
-            self.reads_by_address.charge(client(address), self.settings.read_bytes_per_address, bytes);
+        if let Some(address) = address.map(client) {
+            self.reads_by_address.charge(address, self.settings.read_bytes_per_address, bytes);
+            self.spent(Table::ReadBytesByAddress, address, u64::try_from(bytes).unwrap_or(u64::MAX));
         }
         lock(&self.reads_everywhere).charge(bytes, Instant::now());
+    }
+
+    fn spent(&self, table: Table, key: impl ToString, amount: u64) {
+        lock(&self.shared).spend(table, key, amount);
+    }
+
+    /// There are other nodes: from now on, what this node's clients spend
+    /// is kept for [`Limits::report`].
+    pub fn share_with_other_nodes(&self) {
+        lock(&self.shared).on = true;
+    }
+
+    /// What this node tells the others this round: what was spent since
+    /// the last report, and who holds many connections here.
+    pub fn report(&self) -> Report {
+        let spent = std::mem::take(&mut lock(&self.shared).spent);
+        let held = |cap: usize| (cap / HELD_SHARE).max(1);
+        let (user_floor, address_floor) =
+            (held(self.settings.connections_per_user), held(self.settings.connections_per_address));
+        let open = lock(&self.open);
+        Report {
+            spent: spent.into_iter().map(|((table, key), amount)| (table, key, amount)).collect(),
+            users: open
+                .by_user
+                .iter()
+                .filter(|(_, n)| **n >= user_floor)
+                .map(|(k, n)| (*k, *n))
+                .take(shared::MAX_SPENT)
+                .collect(),
+            addresses: open
+                .by_address
+                .iter()
+                .filter(|(_, n)| **n >= address_floor)
+                .map(|(k, n)| (*k, *n))
+                .take(shared::MAX_SPENT)
+                .collect(),
+        }
+    }
+
+    /// What another node reported: its spending is charged to this node's
+    /// buckets (into debt if need be), and its connections counted in the
+    /// caps until it says otherwise or [`shared::FORGET_AFTER`] passes.
+    pub fn heard(&self, node: &str, report: Report) {
+        for (table, key, amount) in report.spent {
+            let amount = usize::try_from(amount).unwrap_or(usize::MAX);
+            let settings = &self.settings;
+            let by_user = |table: &BucketTable<UserId>, rate| {
+                if let Ok(user) = key.parse::<UserId>() {
+                    table.charge(user, rate, amount);
+                }
+            };
+            let by_address = |table: &BucketTable<IpAddr>, rate| {
+                if let Ok(address) = key.parse::<IpAddr>() {
+                    table.charge(client(address), rate, amount);
+                }
+            };
+            match table {
+                Table::SendByUser => by_user(&self.send_by_user, settings.send_per_user),
+                Table::UploadsByUser => by_user(&self.uploads_by_user, settings.upload_per_user),
+                Table::PublicRoomsByUser => by_user(&self.public_rooms_by_user, settings.public_rooms),
+                Table::JoinsByAddress => by_address(&self.joins_by_address, settings.join_per_address),
+                Table::HandshakesByAddress => by_address(&self.handshakes_by_address, settings.handshake_per_address),
+                Table::LoginsByAddress => by_address(&self.logins_by_address, settings.login_per_address),
+                Table::ReadBytesByAddress => by_address(&self.reads_by_address, settings.read_bytes_per_address),
+                Table::PublicRoomsByAddress => by_address(&self.public_rooms_by_address, settings.public_rooms),
+                Table::LoginsByAccount => {
+                    self.logins_by_account.charge(key.clone(), settings.login_per_account, amount)
+                }
+            }
+        }
+        let held = Held {
+            at: Instant::now(),
+            users: report.users.into_iter().collect(),
+            addresses: report.addresses.into_iter().collect(),
+        };
+        let mut shared = lock(&self.shared);
+        shared.elsewhere.insert(node.to_owned(), held);
+        let now = Instant::now();
+        shared.elsewhere.retain(|_, held| now.saturating_duration_since(held.at) < shared::FORGET_AFTER);
     }
 
     /// Counts a new connection in, or refuses it if its user or address
@@ -290,14 +387,26 @@ impl Limits {
         address: Option<IpAddr>,
     ) -> Result<Arc<ConnectionSlot>, ChatError> {
         let address = address.map(client);
+        // Held on the other nodes, as they last said (read first: never
+        // two of these locks at once).
+        let (user_elsewhere, address_elsewhere) = {
+            let shared = lock(&self.shared);
+            let now = Instant::now();
+            (
+                user.map_or(0, |user| shared.user_elsewhere(user, now)),
+                address.map_or(0, |address| shared.address_elsewhere(address, now)),
+            )
+        };
         let mut open = lock(&self.open);
         if let Some(address) = address {
-            if open.by_address.get(&address).copied().unwrap_or(0) >= self.settings.connections_per_address {
+            let here = open.by_address.get(&address).copied().unwrap_or(0);
+            if here + address_elsewhere >= self.settings.connections_per_address {
                 return Err(ChatError::TooManyConnections);
             }
         }
         if let Some(user) = user {
-            if open.by_user.get(&user).copied().unwrap_or(0) >= self.settings.connections_per_user {
+            let here = open.by_user.get(&user).copied().unwrap_or(0);
+            if here + user_elsewhere >= self.settings.connections_per_user {
                 return Err(ChatError::TooManyConnections);
             }
             *open.by_user.entry(user).or_default() += 1;

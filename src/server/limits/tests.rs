@@ -90,3 +90,42 @@ fn a_full_table_still_admits_a_newcomer() {
     assert!(!table.try_take(u32::MAX, slow), "its own limit still holds");
     assert_eq!(lock(&table.buckets).map.len(), MAX_ENTRIES);
 }
+
+#[test]
+fn what_other_nodes_spend_and_hold_counts_here() {
+    let defaults = crate::server::config::Config::default().limits;
+    let settings = LimitSettings {
+        send_per_user: Rate::new(0.01, 5),
+        connections_per_user: 4,
+        connections_per_address: 100,
+        ..defaults
+    };
+    let (a, b) = (Arc::new(Limits::new(settings)), Arc::new(Limits::new(settings)));
+    // Alone, a node keeps nothing to report.
+    assert!(a.user_sends(1).is_ok());
+    assert!(a.report().is_empty());
+    a.share_with_other_nodes();
+    b.share_with_other_nodes();
+    let here = Some(IpAddr::from([10, 0, 0, 1]));
+    for _ in 0..3 {
+        assert!(a.user_sends(1).is_ok());
+    }
+    let held: Vec<_> = (0..3).map(|_| a.open_connection(Some(1), here).unwrap()).collect();
+    let report = a.report();
+    assert_eq!(report.spent, vec![(shared::Table::SendByUser, "1".to_owned(), 3)]);
+    assert_eq!(report.users, vec![(1, 3)], "one in four of the cap is reported");
+    assert!(report.addresses.is_empty(), "3 of 100 is not");
+    assert!(a.report().spent.is_empty(), "each spending is reported once");
+    b.heard("a", report);
+    // B had all five; A's three leave two.
+    assert!(b.user_sends(1).is_ok() && b.user_sends(1).is_ok());
+    assert_eq!(b.user_sends(1).unwrap_err(), ChatError::RateLimited);
+    // Three held on A: B lets one more in, not two.
+    let on_b = b.open_connection(Some(1), here).unwrap();
+    assert_eq!(b.open_connection(Some(1), here).unwrap_err(), ChatError::TooManyConnections);
+    // A's word counts until A says otherwise.
+    drop(held);
+    b.heard("a", a.report());
+    assert!(b.open_connection(Some(1), here).is_ok());
+    drop(on_b);
+}

@@ -2,7 +2,8 @@
 //! two tabs is one online user, and goes offline only when the last of their
 //! connections closes. With several nodes, who is online on each other node
 //! is kept beside (`delivery::cluster` fills it): someone with tabs on two
-//! nodes is one online user too.
+//! nodes is one online user too, and a name held on one node is held on
+//! every node.
 //!
 //! A plain `std::sync::Mutex`: every operation is a short map update, and no
 //! caller holds the guard across an `.await`.
@@ -17,10 +18,48 @@ use crate::server::names::NameKeys;
 #[derive(Default)]
 pub struct Presence {
     online: Mutex<Online>,
-    /// Who is online on each other node (`delivery::cluster`), by node:
-    /// empty while this node is alone. Someone online anywhere is online.
-    /// Its own lock, never held with `online`'s.
-    remote: Mutex<HashMap<String, HashMap<UserId, User>>>,
+    /// Who is online on each other node (`delivery::cluster`): empty
+    /// while this node is alone. Someone online anywhere is online, and
+    /// holds their name everywhere. Its own lock, never held with
+    /// `online`'s.
+    remote: Mutex<Remote>,
+}
+
+/// The other nodes' people.
+#[derive(Default)]
+struct Remote {
+    /// By node.
+    nodes: HashMap<String, HashMap<UserId, User>>,
+    /// Each node's people by both name keys, for name checks.
+    names: HashMap<String, Names>,
+}
+
+#[derive(Default)]
+struct Names {
+    folded: HashMap<String, Vec<UserId>>,
+    skeletons: HashMap<String, Vec<UserId>>,
+    keys: HashMap<UserId, NameKeys>,
+}
+
+impl Names {
+    fn set(&mut self, user: &User) {
+        self.unset(user.id);
+        let keys = NameKeys::of(&user.name);
+        add(&mut self.folded, &keys.folded, user.id);
+        add(&mut self.skeletons, &keys.skeleton, user.id);
+        self.keys.insert(user.id, keys);
+    }
+
+    fn unset(&mut self, id: UserId) {
+        if let Some(keys) = self.keys.remove(&id) {
+            remove(&mut self.folded, &keys.folded, id);
+            remove(&mut self.skeletons, &keys.skeleton, id);
+        }
+    }
+
+    fn held_by_other(&self, keys: &NameKeys, claimant: Option<UserId>) -> bool {
+        held(&self.folded, &keys.folded, claimant) || held(&self.skeletons, &keys.skeleton, claimant)
+    }
 }
 
 /// Everyone online, by id and by both name keys (see `server::names`), so
@@ -84,13 +123,19 @@ impl Presence {
         self.online.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn remote(&self) -> MutexGuard<'_, HashMap<String, HashMap<UserId, User>>> {
+    fn remote(&self) -> MutexGuard<'_, Remote> {
         self.remote.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// `id` as online on another node, if they are.
     fn remote_user(&self, id: UserId) -> Option<User> {
-        self.remote().values().find_map(|users| users.get(&id).cloned())
+        self.remote().nodes.values().find_map(|users| users.get(&id).cloned())
+    }
+
+    /// Whether someone other than `claimant` online on another node holds
+    /// the name `keys` (as this node last heard).
+    fn held_elsewhere(&self, keys: &NameKeys, claimant: Option<UserId>) -> bool {
+        self.remote().names.values().any(|names| names.held_by_other(keys, claimant))
     }
 
     /// Who is online on this node alone (what it tells the others).
@@ -102,10 +147,17 @@ impl Presence {
     /// whether that changes anything of theirs this node knew of `node`.
     pub fn remote_change(&self, node: &str, user: &User, online: bool) -> bool {
         let mut remote = self.remote();
-        let users = remote.entry(node.to_owned()).or_default();
+        let Remote { nodes, names } = &mut *remote;
+        let users = nodes.entry(node.to_owned()).or_default();
+        let names = names.entry(node.to_owned()).or_default();
         if online {
-            users.insert(user.id, user.clone()).as_ref() != Some(user)
+            let changed = users.insert(user.id, user.clone()).as_ref() != Some(user);
+            if changed {
+                names.set(user);
+            }
+            changed
         } else {
+            names.unset(user.id);
             users.remove(&user.id).is_some()
         }
     }
@@ -114,7 +166,8 @@ impl Presence {
     /// once (nodes missing from `nodes` are gone). Returns everyone whose
     /// presence on other nodes changed, as they are now or were last.
     pub fn remote_nodes(&self, nodes: HashMap<String, HashMap<UserId, User>>) -> Vec<User> {
-        let mut remote = self.remote();
+        let mut guard = self.remote();
+        let Remote { nodes: remote, names } = &mut *guard;
         let mut changed: HashMap<UserId, User> = HashMap::new();
         for (node, users) in remote.iter() {
             let now = nodes.get(node);
@@ -132,13 +185,30 @@ impl Presence {
                 }
             }
         }
+        // The name index follows, a user at a time where they changed.
+        names.retain(|node, _| nodes.contains_key(node));
+        for (node, users) in &nodes {
+            let index = names.entry(node.clone()).or_default();
+            let before = remote.get(node);
+            if let Some(before) = before {
+                for id in before.keys().filter(|id| !users.contains_key(id)) {
+                    index.unset(*id);
+                }
+            }
+            for (id, user) in users {
+                if before.and_then(|before| before.get(id)) != Some(user) {
+                    index.set(user);
+                }
+            }
+        }
         *remote = nodes;
         changed.into_values().collect()
     }
 
     /// Fails with `name_taken` when another online user holds `name`.
     pub fn check_name_free(&self, name: &str, claimant: Option<UserId>) -> Result<(), ChatError> {
-        if self.lock().held_by_other(&NameKeys::of(name), claimant) {
+        let keys = NameKeys::of(name);
+        if self.held_elsewhere(&keys, claimant) || self.lock().held_by_other(&keys, claimant) {
             return Err(ChatError::NameTaken);
         }
         Ok(())
@@ -150,8 +220,11 @@ impl Presence {
     /// racing claims cannot both win).
     pub fn connect(&self, user: &User, claim_name: bool) -> Result<bool, ChatError> {
         let key = NameKeys::of(&user.name);
+        // Other nodes' people first, under their own lock (a name taken
+        // there a moment ago may not be known here yet).
+        let elsewhere = claim_name && self.held_elsewhere(&key, Some(user.id));
         let mut online = self.lock();
-        if claim_name && online.held_by_other(&key, Some(user.id)) {
+        if elsewhere || (claim_name && online.held_by_other(&key, Some(user.id))) {
             return Err(ChatError::NameTaken);
         }
         if let Some(entry) = online.users.get_mut(&user.id) {
@@ -169,8 +242,9 @@ impl Presence {
     /// both, so that no claim can come in between.
     pub fn connect_renamed(&self, user: &User) -> Result<bool, ChatError> {
         let key = NameKeys::of(&user.name);
+        let elsewhere = self.held_elsewhere(&key, Some(user.id));
         let mut online = self.lock();
-        if online.held_by_other(&key, Some(user.id)) {
+        if elsewhere || online.held_by_other(&key, Some(user.id)) {
             return Err(ChatError::NameTaken);
         }
         let old = match online.users.get_mut(&user.id) {
@@ -223,8 +297,9 @@ impl Presence {
 
     fn set_name(&self, user: &User, claim: bool) -> Result<(), ChatError> {
         let key = NameKeys::of(&user.name);
+        let elsewhere = claim && self.held_elsewhere(&key, Some(user.id));
         let mut online = self.lock();
-        if claim && online.held_by_other(&key, Some(user.id)) {
+        if elsewhere || (claim && online.held_by_other(&key, Some(user.id))) {
             return Err(ChatError::NameTaken);
         }
         let Some(entry) = online.users.get_mut(&user.id) else { return Ok(()) };
@@ -266,12 +341,12 @@ impl Presence {
     /// were joined, without merging: the presence feed asks for the count
     /// at every flush.
     fn has_remote(&self) -> bool {
-        self.remote().values().any(|users| !users.is_empty())
+        self.remote().nodes.values().any(|users| !users.is_empty())
     }
 
     fn online_id_set(&self) -> std::collections::HashSet<UserId> {
         let mut ids: std::collections::HashSet<UserId> = self.lock().users.keys().copied().collect();
-        ids.extend(self.remote().values().flat_map(|users| users.keys().copied()));
+        ids.extend(self.remote().nodes.values().flat_map(|users| users.keys().copied()));
         ids
     }
 
@@ -298,7 +373,7 @@ impl Presence {
         }
         let mut users: HashMap<UserId, User> =
             self.lock().users.values().map(|online| (online.user.id, online.user.clone())).collect();
-        for remote in self.remote().values() {
+        for remote in self.remote().nodes.values() {
             for (id, user) in remote {
                 users.entry(*id).or_insert_with(|| user.clone());
             }
@@ -341,6 +416,26 @@ mod tests {
         assert_eq!(p.online_user(1), None);
         assert!(p.remote_nodes(HashMap::new()).len() == 2, "every node gone: bobby and carol");
         assert!(p.users().is_empty());
+    }
+
+    #[test]
+    fn a_name_held_on_another_node_is_held_here() {
+        let p = Presence::default();
+        assert!(p.remote_change("b", &user(2, "Bob"), true));
+        assert_eq!(p.check_name_free("bob", None), Err(ChatError::NameTaken), "case aside");
+        assert_eq!(p.connect(&user(3, "BOB"), true), Err(ChatError::NameTaken));
+        assert_eq!(p.check_name_free("bob", Some(2)), Ok(()), "his own name, on this node too");
+        // Renamed there, then gone: the name is free again.
+        assert!(p.remote_change("b", &user(2, "robert"), true));
+        assert_eq!(p.check_name_free("bob", None), Ok(()));
+        assert_eq!(p.check_name_free("Robert", None), Err(ChatError::NameTaken));
+        let mut nodes = HashMap::new();
+        nodes.insert("c".to_owned(), HashMap::from([(4, user(4, "dora"))]));
+        p.remote_nodes(nodes);
+        assert_eq!(p.check_name_free("robert", None), Ok(()), "node b is gone");
+        assert_eq!(p.check_name_free("dora", None), Err(ChatError::NameTaken));
+        assert!(p.remote_change("c", &user(4, "dora"), false));
+        assert!(p.connect(&user(5, "dora"), true).unwrap());
     }
 
     #[test]

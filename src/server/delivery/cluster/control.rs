@@ -1,5 +1,5 @@
 //! Controls: what changes who hears what (a user's sockets joining or
-//! leaving a room, a session signed out), told to every node on one
+//! leaving a room, a session signed out), and new public rooms, told to every node on one
 //! channel, [`CONTROL`] (they are rare, unlike messages), each node
 //! applying it to its own sockets. A control that cannot be published
 //! while Redis is out of reach is kept and sent once it is back
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::publisher::Outgoing;
 use super::relay::{Node, Relay};
-use crate::protocol::UserId;
+use crate::protocol::{RoomInfo, UserId};
 
 /// The channel [`Control`]s travel on; every node subscribes to it.
 pub(super) const CONTROL: &str = "rtca:control";
@@ -17,12 +17,15 @@ pub(super) const CONTROL: &str = "rtca:control";
 /// What one node tells every other to do to its sockets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // rare, and short-lived
 pub enum Control {
     /// `user`'s sockets join (or leave) a chat room.
     Subscribe { user: UserId, room: String, join: bool },
     /// A session was signed out: its sockets close. The token's hash, in
     /// hex (never the token).
     CloseSession { token_hash: String },
+    /// A public room was created: everyone but `creator` hears of it.
+    RoomCreated { room: RoomInfo, creator: UserId },
 }
 
 /// A [`Control`] from one node.
@@ -70,6 +73,7 @@ impl Node {
                     Err(error) => tracing::warn!(%error, "a control named no session"),
                 }
             }
+            Control::RoomCreated { room, creator } => self.rooms.announce_here(room, creator),
         }
     }
 }

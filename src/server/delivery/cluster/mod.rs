@@ -7,17 +7,20 @@
 //! by the node that committed it and delivered by every other node to its
 //! own sockets, in `seq` order, a gap filled from the store ([`relay`],
 //! [`order`]); presence (who is online on each node, with a heartbeat);
-//! and what changes who hears what ([`Control`]: a user's sockets joining
-//! or leaving a room, a session signed out). What does not yet (#18's next
-//! steps, docs/deployment.md): typing, events meant for one person, room
-//! announcements and rate limits, which each node keeps to itself.
+//! what changes who hears what ([`Control`]: a user's sockets joining
+//! or leaving a room, a session signed out) and new public rooms; and
+//! passing news ([`passing`]): who is typing, and events meant for one
+//! person; and what clients spent of the per-user and per-address limits
+//! ([`limits`]), so those hold across nodes, approximately.
 
 mod control;
 mod heal;
+mod limits;
 pub mod order;
+mod passing;
 mod presence;
 mod publisher;
 pub mod relay;
 
 pub use control::Control;
-pub use relay::{start, Relay};
+pub use relay::{start, Parts, Relay};

@@ -23,8 +23,10 @@
 //!   node's own commit still on its way from the store's writer). That
 //!   covers a publish dropped by Redis or never made (a node that crashed
 //!   between commit and publish), and Redis restarting.
-//! - **Presence** (`presence`) and **controls** (`control`) use the same
-//!   connections; `publisher` sends everything out, in order.
+//! - **Presence** (`presence`), **controls** (`control`), **passing
+//!   news** (`passing`: typing, events for one person) and **limits**
+//!   (`limits`: what clients spent, who holds many connections) use the
+//!   same connections; `publisher` sends everything out, in order.
 //!
 //! Why not socketioxide's Redis adapter: delivery writes straight to
 //! WebSockets (`delivery::direct`), past any adapter, and a message lost
@@ -42,12 +44,17 @@ use tokio::sync::mpsc;
 
 use super::control::CONTROL;
 use super::heal::{RECENTLY, TAIL_CHECK};
+use super::limits::{LIMITS, SHARE_EVERY};
 use super::order::{Order, Place};
+use super::passing::PassingEnvelope;
 use super::presence::{HEARTBEAT, PRESENCE};
 use super::publisher::{publish_all, Outgoing, RECONNECT};
 use crate::protocol::{ConversationId, Message, UserId};
 use crate::server::delivery::presence_feed::PresenceFeed;
+use crate::server::delivery::room_feed::RoomFeed;
+use crate::server::delivery::typing_feed::TypingFeed;
 use crate::server::delivery::{Audience, Encoded, Outbound};
+use crate::server::limits::Limits;
 use crate::server::metrics;
 use crate::server::socket::presence::Presence;
 use crate::server::store::Store;
@@ -122,6 +129,15 @@ fn place_of(message: &Message, changed: bool) -> Place {
     }
 }
 
+/// The parts of this node the other nodes speak to: its feeds (who is
+/// online, who types, which rooms were created) and its limits.
+pub struct Parts {
+    pub presence_feed: PresenceFeed,
+    pub typing: TypingFeed,
+    pub rooms: RoomFeed,
+    pub limits: Arc<Limits>,
+}
+
 /// Connects to Redis at `url` and starts the relay task, which runs until
 /// every [`Relay`] handle is dropped (the store has closed and delivery
 /// ended).
@@ -130,7 +146,7 @@ pub async fn start(
     outbound: Outbound,
     store: Arc<dyn Store>,
     presence: Arc<Presence>,
-    presence_feed: PresenceFeed,
+    parts: Parts,
 ) -> anyhow::Result<Relay> {
     // The URL may carry a password: errors name its host only.
     let host = url.rsplit('@').next().unwrap_or(url);
@@ -146,13 +162,18 @@ pub async fn start(
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut node_id);
     let id = hex::encode(node_id);
     let connected = Arc::new(AtomicBool::new(false));
+    parts.limits.share_with_other_nodes();
     let relay =
         Relay { local, publish: publish.clone(), node: Arc::from(id.as_str()), connected: Arc::clone(&connected) };
     let node = Node {
         id,
         connected,
         presence,
-        presence_feed,
+        presence_feed: parts.presence_feed,
+        typing: parts.typing,
+        rooms: parts.rooms,
+        limits: parts.limits,
+        said_held: false,
         commands: None,
         presence_read_at: None,
         behind: HashMap::new(),
@@ -176,6 +197,11 @@ pub(super) struct Node {
     connected: Arc<AtomicBool>,
     pub(super) presence: Arc<Presence>,
     pub(super) presence_feed: PresenceFeed,
+    pub(super) typing: TypingFeed,
+    pub(super) rooms: RoomFeed,
+    pub(super) limits: Arc<Limits>,
+    /// Whether the last limits report named connections held here.
+    pub(super) said_held: bool,
     /// For reading the other nodes' presence hashes; opened when needed.
     pub(super) commands: Option<redis::aio::MultiplexedConnection>,
     /// When the other nodes' presence was last read.
@@ -197,7 +223,7 @@ pub(super) struct Node {
 }
 
 /// The channels a conversation is published on.
-fn channels_of(conversation: &ConversationId) -> Vec<String> {
+pub(super) fn channels_of(conversation: &ConversationId) -> Vec<String> {
     match conversation {
         ConversationId::Room(name) => vec![format!("rtca:room:{name}")],
         ConversationId::Pair(a, b) => vec![format!("rtca:user:{a}"), format!("rtca:user:{b}")],
@@ -222,6 +248,7 @@ impl Node {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (mut reconciled, mut tail_checked, mut forgot) = (Instant::now(), Instant::now(), Instant::now());
+        let mut shared_limits = Instant::now();
         // When this node last wrote its presence and read the others'.
         let mut beat: Option<Instant> = None;
         // When a subscriber connection was last tried (`None`: never).
@@ -241,6 +268,7 @@ impl Node {
                     match relayed {
                         Some((channel, payload)) if channel == CONTROL => self.controlled(&payload).await,
                         Some((channel, payload)) if channel == PRESENCE => self.presence_changed(&payload),
+                        Some((channel, payload)) if channel == LIMITS => self.limits_heard(&payload),
                         Some((_, payload)) => self.relayed(&payload).await,
                         None => {
                             tracing::warn!("lost the connection to Redis; subscribing again");
@@ -286,6 +314,10 @@ impl Node {
                         beat = Some(now);
                         self.heartbeat();
                         self.read_other_nodes(now).await;
+                    }
+                    if now.duration_since(shared_limits) >= SHARE_EVERY {
+                        shared_limits = now;
+                        self.share_limits();
                     }
                     if now.duration_since(forgot) >= RECENTLY {
                         forgot = now;
@@ -343,11 +375,16 @@ impl Node {
         }
     }
 
-    /// What another node published.
+    /// What another node published on a conversation's or user's
+    /// channel: a numbered item, or passing news.
     async fn relayed(&mut self, payload: &[u8]) {
         let envelope: Relayed<String, Box<RawValue>> = match serde_json::from_slice(payload) {
             Ok(envelope) => envelope,
-            Err(error) => return tracing::warn!(%error, "an unreadable envelope from Redis"),
+            // Passing news has no `seq`, so is never taken for an item.
+            Err(error) => match serde_json::from_slice::<PassingEnvelope<String, Box<RawValue>>>(payload) {
+                Ok(passing) => return self.passed(passing).await,
+                Err(_) => return tracing::warn!(%error, "an unreadable envelope from Redis"),
+            },
         };
         if envelope.node == self.id {
             return;
@@ -390,6 +427,7 @@ impl Node {
         let mut wanted: HashSet<String> = rooms.iter().filter_map(|room| channel_of_socket_room(room)).collect();
         wanted.insert(CONTROL.to_owned());
         wanted.insert(PRESENCE.to_owned());
+        wanted.insert(LIMITS.to_owned());
         let new: Vec<&String> = wanted.difference(&self.subscribed).collect();
         let gone: Vec<&String> = self.subscribed.difference(&wanted).collect();
         // What this node delivered of a conversation before its sockets
