@@ -99,6 +99,8 @@ pub enum ChatError {
     MessageDeleted,
     #[error("a message can carry at most {max} different reactions")]
     TooManyReactions { max: usize },
+    #[error("the server cannot reach its database just now; try again in a moment")]
+    Unavailable,
     #[error("the server failed; please try again")]
     Internal,
 }
@@ -227,6 +229,7 @@ mod tests {
             (ChatError::NotYourMessage, "not_your_message"),
             (ChatError::MessageDeleted, "message_deleted"),
             (ChatError::TooManyReactions { max: 1 }, "too_many_reactions"),
+            (ChatError::Unavailable, "unavailable"),
             (ChatError::Internal, code::INTERNAL),
         ];
         for (error, code) in &codes {

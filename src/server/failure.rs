@@ -1,6 +1,7 @@
 //! How a failure of the server's own (storage, a file, a worker) reaches
 //! the log and the client: the log gets the whole chain of causes and the
-//! line that hit it; the client gets `internal` and nothing more.
+//! line that hit it; the client gets `internal` and nothing more, or
+//! `unavailable` when the database could not be reached (try again soon).
 //!
 //! Storage errors convert by themselves, so `?` does the work:
 //! `let user = state.store.user(id).await?;` in a function returning
@@ -16,6 +17,10 @@ use crate::error::{ApiError, ChatError};
 impl From<StoreError> for ChatError {
     #[track_caller]
     fn from(error: StoreError) -> ChatError {
+        if error.is_unreachable() {
+            tracing::warn!(error = %causes(&error), at = %Location::caller(), "the database cannot be reached");
+            return ChatError::Unavailable;
+        }
         logged(&error, Location::caller())
     }
 }
@@ -23,7 +28,7 @@ impl From<StoreError> for ChatError {
 impl From<StoreError> for ApiError {
     #[track_caller]
     fn from(error: StoreError) -> ApiError {
-        logged(&error, Location::caller()).into()
+        ChatError::from(error).into()
     }
 }
 

@@ -4,6 +4,7 @@
 //! against the official client too).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cut;
 pub mod postgres;
 pub mod redis;
 

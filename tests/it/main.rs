@@ -18,6 +18,7 @@
 //! - `hostile`: clients that lie, flood, stall or pry, and the budgets that bound them;
 //! - `churn`: readers dropping and coming back while writers send;
 //! - `durability`: the binary killed mid-burst keeps every acked message;
+//! - `faults`: a node killed behind the proxy, PostgreSQL out of reach;
 //! - `stuck_log`: a server whose log nobody reads keeps serving;
 //! - `operators`: health, readiness, Prometheus metrics and JSON logs;
 //! - `store`: the storage contract every backend must pass;
@@ -34,6 +35,7 @@ mod changes;
 mod churn;
 mod consistency;
 mod durability;
+mod faults;
 mod history;
 mod hostile;
 mod media;

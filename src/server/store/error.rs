@@ -32,6 +32,26 @@ impl StoreError {
     pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
         StoreError::Backend(Box::new(error))
     }
+
+    /// The database could not be reached (a broken or refused connection,
+    /// none free in time): nothing is wrong with the request, and the same
+    /// request may pass in a moment.
+    pub fn is_unreachable(&self) -> bool {
+        // A batch's cause is the store error that failed it: look down the
+        // whole chain.
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(self);
+        while let Some(error) = cause {
+            let unreachable = matches!(
+                error.downcast_ref::<sqlx::Error>(),
+                Some(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_))
+            );
+            if unreachable {
+                return true;
+            }
+            cause = error.source();
+        }
+        false
+    }
 }
 
 /// sqlx drives both SQL backends' pools.

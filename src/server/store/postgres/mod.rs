@@ -51,7 +51,13 @@ impl PostgresStore {
         sink: Option<Arc<dyn CommitSink>>,
     ) -> StoreResult<PostgresStore> {
         let options = PgConnectOptions::from_str(url)?;
-        let pool = PgPoolOptions::new().max_connections(max_connections.max(2)).connect_with(options.clone()).await?;
+        // With the database out of reach, a request waits this long for a
+        // connection, then is answered `unavailable`: never a hang.
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(writer::UNREACHABLE_AFTER)
+            .connect_with(options.clone())
+            .await?;
         // Several nodes starting at once: sqlx takes an advisory lock
         // around migrating, so one migrates and the others wait.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;

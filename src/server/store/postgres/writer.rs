@@ -7,7 +7,10 @@
 //! time. A batch that meets another node's writer in a deadlock, a
 //! serialisation failure or a race for one cid or one file is written
 //! again whole; a connection that broke (the server restarted) is opened
-//! again for the next batch.
+//! again for the next batch. A batch that cannot be written within
+//! [`UNREACHABLE_AFTER`] (the database is out of reach) fails, so its
+//! senders are answered `unavailable` rather than left waiting; the
+//! connection is opened again for the next.
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -17,6 +20,10 @@ use super::search;
 use crate::server::store::columns::media;
 use crate::server::store::writer::{Batches, Carried, Done, Failed, GuestJob, Job, MessageJob, Write, Written};
 use crate::server::store::{StoreError, StoreResult};
+
+/// How long a batch, or opening the connection, may take before the
+/// database counts as out of reach.
+pub(super) const UNREACHABLE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How often a batch is tried again after a deadlock or a serialisation
 /// failure before its writes are answered with the error.
@@ -47,17 +54,26 @@ impl Batches for PgBatches {
         let mut tries = 0;
         loop {
             let result = runtime.block_on(async {
-                if connection.is_none() {
-                    *connection = Some(options.connect().await.map_err(|e| (None, e.into()))?);
-                }
-                let Some(open) = connection.as_mut() else { return Err((None, StoreError::Closed)) };
-                commit(open, jobs).await
+                let written = tokio::time::timeout(UNREACHABLE_AFTER, async {
+                    if connection.is_none() {
+                        *connection = Some(options.connect().await.map_err(|e| (None, e.into()))?);
+                    }
+                    let Some(open) = connection.as_mut() else { return Err((None, StoreError::Closed)) };
+                    commit(open, jobs).await
+                })
+                .await;
+                // Cut short mid-transaction, the connection is of no more
+                // use: it is opened again.
+                written.unwrap_or_else(|_| {
+                    let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "the database did not answer in time");
+                    Err((None, StoreError::backend(sqlx::Error::Io(late))))
+                })
             });
             match result {
                 Ok(results) => return Ok(results),
                 Err((_, error)) if tries < CONTENTION_RETRIES && contended(&error) => tries += 1,
                 Err((blamed, error)) => {
-                    if broken(&error) {
+                    if error.is_unreachable() {
                         // Opened again before the next batch.
                         *connection = None;
                     }
@@ -87,12 +103,6 @@ fn contended(error: &StoreError) -> bool {
         }
     }
     matches!(database_code(error).as_deref(), Some("40P01" | "40001"))
-}
-
-/// The connection itself failed: it must be opened again.
-fn broken(error: &StoreError) -> bool {
-    let StoreError::Backend(cause) = error else { return false };
-    matches!(cause.downcast_ref::<sqlx::Error>(), Some(sqlx::Error::Io(_) | sqlx::Error::Protocol(_)))
 }
 
 async fn commit(connection: &mut PgConnection, jobs: &[Job]) -> Result<Vec<(Done, Carried)>, Blamed> {
