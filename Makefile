@@ -24,12 +24,14 @@ LEPTOS_BUILD_ENV := $(ERASE_VIEWS) LEPTOS_OUTPUT_NAME=rtca \
 # The end-to-end tests run against the release build by default: that is
 # what `make run` serves. `make e2e PROFILE=debug` is quicker while iterating.
 PROFILE ?= release
-LEPTOS_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
+# A release build precompresses the site (gzip, brotli) and then builds the
+# server, which carries it (build.rs, server::http::site).
+LEPTOS_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release --precompress,)
 
 .PHONY: run test tools build lint unit e2e screenshot bench bench-build bench-smoke
 
 run: tools
-	$(ERASE_VIEWS) cargo leptos serve --release
+	$(ERASE_VIEWS) cargo leptos serve --release --precompress
 
 test: tools lint unit build e2e bench-smoke
 
@@ -80,7 +82,7 @@ bench-smoke: tools build bench-build
 
 # The full comparison (several minutes; medians of three runs).
 bench: tools
-	$(ERASE_VIEWS) cargo leptos build --release
+	$(ERASE_VIEWS) cargo leptos build --release --precompress
 	$(MAKE) bench-build
 	node bench/run.js $(BENCH_ARGS)
 

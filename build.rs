@@ -3,6 +3,14 @@
 //! that `src/i18n.rs` includes: every key a constant, checked when used.
 //! A key one language has and the other lacks fails the build here
 //! (leptos_i18n itself would only warn, and fall back to English).
+//!
+//! A release build of the server also carries its site: `OUT_DIR/site.rs`
+//! lists every file cargo-leptos built into the site root (the WASM bundle,
+//! its JavaScript, the stylesheet, `public/`, and their precompressed
+//! copies), each with its bytes, for `server::http::site`. cargo-leptos
+//! builds the server after the site when it precompresses (release), so
+//! what is carried is this build's. Any other build carries nothing, and
+//! serves the site from disk.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -20,6 +28,60 @@ fn main() -> Result<(), Failure> {
     translations.rerun_if_locales_changed();
     translations.emit_diagnostics();
     translations.generate_i18n_module(out)?;
+    embed_site()?;
+    Ok(())
+}
+
+/// Writes `OUT_DIR/site.rs`: `SITE`, the site's files by path, sorted, for
+/// a release build of the server; empty otherwise.
+fn embed_site() -> Result<(), Failure> {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?).join("site.rs");
+    let release = std::env::var("PROFILE").as_deref() == Ok("release");
+    let server = std::env::var_os("CARGO_FEATURE_SSR").is_some();
+    let mut files = Vec::new();
+    if release && server {
+        println!("cargo::rerun-if-env-changed=LEPTOS_SITE_ROOT");
+        let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR is not set")?);
+        let root = manifest.join(std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".to_owned()));
+        if root.join("pkg").is_dir() {
+            // Any change under the root (a new bundle) builds this again.
+            println!("cargo::rerun-if-changed={}", root.display());
+            walk(&root, &root, &mut files)?;
+        } else {
+            println!("cargo::warning=no site at {}: this release build serves the site from disk", root.display());
+        }
+    }
+    files.sort();
+    let mut code = String::from(
+        "/// The site's files, by path (sorted), as built with this binary.\npub static SITE: &[SiteFile] = &[\n",
+    );
+    for (path, file) in &files {
+        let bytes = std::fs::read(file)?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hasher::write(&mut hasher, &bytes);
+        let etag = format!("\"{:016x}-{:x}\"", std::hash::Hasher::finish(&hasher), bytes.len());
+        code.push_str(&format!(
+            "    SiteFile {{ path: {path:?}, bytes: include_bytes!({file:?}), etag: {etag:?} }},\n",
+            file = file.display().to_string()
+        ));
+    }
+    code.push_str("];\n");
+    std::fs::write(out, code)?;
+    Ok(())
+}
+
+/// Every file under `dir`, as its path from `root` (with `/`) and on disk.
+fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> Result<(), Failure> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(root, &path, files)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            let relative: Vec<String> =
+                relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            files.push((relative.join("/"), path));
+        }
+    }
     Ok(())
 }
 

@@ -15,12 +15,12 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startServer(options: { port?: number; dbPath?: string; env?: Record<string, string> } = {}): Promise<RunningServer> {
+export async function startServer(options: { port?: number; dbPath?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<RunningServer> {
   const bin = process.env.RTCA_BIN ?? path.join(root, "target", "debug", "rtca");
   if (!fs.existsSync(bin)) throw new Error(`no server binary at ${bin}: run \`cargo leptos build\` first`);
   const dbPath = options.dbPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rtca-e2e-")), "e2e.db");
   const child = spawn(bin, [], {
-    cwd: root,
+    cwd: options.cwd ?? root,
     env: {
       ...process.env,
       RTCA_ADDR: `127.0.0.1:${options.port ?? 0}`,

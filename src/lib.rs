@@ -93,7 +93,8 @@
 //!   (`http::headers`), refused forms signed and checked
 //!   (`http::refusals`), search over HTTP and its page without
 //!   JavaScript (`http::search`), health, readiness and the metrics
-//!   address (`http::operators`).
+//!   address (`http::operators`), the site's own files, carried inside a
+//!   release binary (`http::site`, from build.rs).
 //! - `server::events`: one handler per client event, thin, grouped as
 //!   `chat` (`message`, `secret`, `history`, `conversations`), `changes`
 //!   (`edit`, `delete`, `react`, `changes`), `presence` (`online`,

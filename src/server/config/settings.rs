@@ -61,9 +61,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("database", "RTCA_DATABASE_URL", "sqlite://rtca.db", |c, v| text(&mut c.database_url, v))
         .flag("--database-url")
         .note("(`sqlite://FILE`, created if missing, WAL mode; or `postgres://USER@HOST/DB`, see docs/deployment.md)"),
-    Setting::new("built site (WASM, CSS, public files)", "RTCA_SITE_ROOT", "target/site", |c, v| {
-        text(&mut c.site_root, v)
-    })
+    Setting::new(
+        "built site (WASM, CSS, public files), for a build that does not carry its own (a release build does)",
+        "RTCA_SITE_ROOT",
+        "target/site",
+        |c, v| text(&mut c.site_root, v),
+    )
     .also("LEPTOS_SITE_ROOT")
     .flag("--site-root"),
     Setting::new("extra origins allowed to open a socket (comma-separated)", "RTCA_ALLOWED_ORIGINS", "", |c, v| {

@@ -14,6 +14,7 @@ mod pages;
 mod refusals;
 mod search;
 mod serve;
+mod site;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -197,6 +198,11 @@ pub async fn run(
         .layer(middleware::from_fn_with_state(state.clone(), origin::check_host));
 
     tracing::info!("listening on http://{addr}");
+    if site::carried() {
+        tracing::info!("the site is carried in this binary");
+    } else {
+        tracing::info!(root = %state.config.site_root.display(), "the site is served from disk");
+    }
     if let Some(metrics_addr) = state.config.metrics_addr {
         let handle = metrics::install().map_err(|error| anyhow::anyhow!("cannot keep metrics: {error}"))?;
         let listener = TcpListener::bind(metrics_addr)
@@ -255,7 +261,7 @@ fn router(state: &AppState) -> Router {
     app
         // With no routes of its own, this registers the server functions.
         .leptos_routes_with_context(state, Vec::new(), with_state, render_shell)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(site::serve)
         .with_state(state.clone())
 }
 
