@@ -10,6 +10,11 @@
 // nothing else (bench/src/bin/floor.rs): the part of RTCA's cost that is
 // socketioxide's own.
 //
+// The `nodes-40` scenario runs RTCA alone: fanout-40 against one node and
+// against two nodes joined by Redis, both on one throwaway PostgreSQL
+// (end2end/services.js), clients spread over the nodes; CPU counts both
+// nodes and Redis (#18's figures).
+//
 // Raw results go to bench/results/, with RTCA's server log for any run of
 // it that lost something or never finished.
 //
@@ -19,6 +24,7 @@
 // bench/target/release/rtca-bench, and bench/peer/node_modules.
 "use strict";
 const { execFileSync, spawn } = require("node:child_process");
+const services = require("../end2end/services.js");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
@@ -59,6 +65,9 @@ const scenarios = [
   // searches one after another (#20's figure).
   { name: "search", rtcaOnly: true, full: "--scenario search --clients 50 --senders 50 --room-size 1 --messages 1000000 --requests 300", smoke: "--scenario search --clients 4 --senders 4 --room-size 1 --messages 400 --requests 10" },
   { name: "chatter", rtcaOnly: true, full: "--scenario chatter --clients 1000 --senders 50 --rate 100 --duration 10", smoke: "--scenario chatter --clients 20 --senders 4 --rate 10 --duration 2" },
+  // One node against two joined by Redis, both on PostgreSQL: the same
+  // clients (spread over the nodes) and load as fanout-40.
+  { name: "nodes-40", nodes: true, full: "--scenario fanout --clients 1000 --senders 10 --rate 40 --duration 10", smoke: "--scenario fanout --clients 20 --senders 2 --rate 10 --duration 2" },
   // Only with --only ramp: it takes as long as all the others together.
   { name: "ramp", optional: true, full: "--scenario ramp --clients 1000 --senders 30 --rates 40,80,150,300 --duration 5", smoke: "--scenario ramp --clients 10 --senders 2 --rates 5,10 --duration 1" },
 ].filter((s) => (only ? only.includes(s.name) : !s.optional));
@@ -98,7 +107,37 @@ function databaseUrl(dir) {
   return `${postgresBase}/${name}`;
 }
 
-function start(side) {
+// The throwaway PostgreSQL and Redis of the `nodes` scenarios, started
+// on first use and stopped at the end.
+let cluster;
+async function clusterServices() {
+  cluster ??= { postgres: await services.startPostgres(), redis: await services.startRedis() };
+  return cluster;
+}
+
+// `count` RTCA nodes on one new PostgreSQL database, joined by Redis when
+// there are several: their URLs and pids (Redis's too) as the generator
+// takes them, comma-separated.
+async function startNodes(count) {
+  const { postgres, redis } = await clusterServices();
+  const database = postgres.newDatabase();
+  const env = { RTCA_DATABASE_URL: database, ...(count > 1 ? { RTCA_REDIS_URL: redis.url } : {}) };
+  const media = fs.mkdtempSync(path.join(os.tmpdir(), "rtca-bench-media-"));
+  const nodes = [];
+  for (let n = 0; n < count; n++) nodes.push(await start("rtca", { ...env, RTCA_MEDIA_DIR: media }));
+  // Subscribed to Redis (ready) before anyone connects.
+  for (const node of nodes) {
+    const started = Date.now();
+    while ((await fetch(`${node.url}/readyz`).catch(() => null))?.status !== 200) {
+      if (Date.now() - started > 10_000) throw new Error(`${node.url} never got ready`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  const pids = [...nodes.map((node) => node.child.pid), ...(count > 1 ? [redis.pid] : [])];
+  return { url: nodes.map((node) => node.url).join(","), pids: pids.join(","), nodes, media };
+}
+
+function start(side, env = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rtca-bench-${side}-`));
   const child =
     side === "floor"
@@ -110,10 +149,11 @@ function start(side) {
             ...process.env,
             ...rtcaEnv,
             RTCA_ADDR: "127.0.0.1:0",
-            RTCA_DATABASE_URL: databaseUrl(dir),
+            RTCA_DATABASE_URL: env.RTCA_DATABASE_URL ?? databaseUrl(dir),
             RTCA_MEDIA_DIR: path.join(dir, "media"),
             LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
             NO_COLOR: "1",
+            ...env,
           },
           stdio: ["ignore", "pipe", "pipe"],
         })
@@ -293,7 +333,36 @@ async function main() {
     if (!fs.existsSync(needed)) throw new Error(`missing ${needed}: run \`make bench\` (or \`make bench-smoke\`)`);
   }
   const all = {};
-  for (const scenario of scenarios) {
+  const nodeRuns = {};
+  for (const scenario of scenarios.filter((s) => s.nodes)) {
+    nodeRuns[scenario.name] = { one: [], two: [] };
+    for (let run = 1; run <= runs; run++) {
+      for (const [side, count] of [["one", 1], ["two", 2]]) {
+        console.log(`${scenario.name} · run ${run}/${runs} · ${side} node${count > 1 ? "s" : ""}`);
+        const started = await startNodes(count);
+        let wrong = true;
+        try {
+          const argLine = smoke ? scenario.smoke : scenario.full;
+          let result;
+          try {
+            result = await runGenerator(started.url, started.pids, argLine);
+          } catch (error) {
+            if (smoke) throw error;
+            console.log(`    run failed: ${String(error.message).split("\n")[0]}`);
+            result = { scenario: "fanout", failed: String(error.message) };
+          }
+          wrong = result.failed !== undefined || wentWrong(result);
+          if (smoke) check(`${scenario.name} (${side})`, result);
+          nodeRuns[scenario.name][side].push(result);
+        } finally {
+          const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+          for (const [n, node] of started.nodes.entries()) await stop(node, wrong ? `${scenario.name}-run${run}-${side}-node${n + 1}-${stamp}` : undefined);
+          fs.rmSync(started.media, { recursive: true, force: true });
+        }
+      }
+    }
+  }
+  for (const scenario of scenarios.filter((s) => !s.nodes)) {
     all[scenario.name] = { rtca: [], peer: [], floor: [] };
     for (let run = 1; run <= runs; run++) {
       for (const side of scenario.rtcaOnly ? ["rtca"] : ["rtca", "peer", ...(withFloor ? ["floor"] : [])]) {
@@ -344,10 +413,18 @@ async function main() {
       console.log(`| ${name} | ${label} | ${fmt(ours)} | ${fmt(theirs)} | ${ratio(ours, theirs)} |${floorCells}`);
     }
   }
+  for (const [name, sides] of Object.entries(nodeRuns)) {
+    console.log(`\n| ${name} | one node (PostgreSQL) | two nodes (PostgreSQL, Redis) | two / one |\n|---|---|---|---|`);
+    for (const [label, figure, lowerIsBetter] of figures.fanout) {
+      const pick = (r) => (r.failed === undefined ? figure(r) : lowerIsBetter ? Infinity : -Infinity);
+      const [one, two] = [median(sides.one.map(pick)), median(sides.two.map(pick))];
+      console.log(`| ${label} | ${fmt(one)} | ${fmt(two)} | ${ratio(two, one)} |`);
+    }
+  }
   const out = path.join(root, "bench", "results");
   fs.mkdirSync(out, { recursive: true });
   const file = path.join(out, smoke ? "smoke.json" : `run-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  fs.writeFileSync(file, JSON.stringify({ smoke, runs, cores: os.cpus().length, results: all }, null, 2));
+  fs.writeFileSync(file, JSON.stringify({ smoke, runs, cores: os.cpus().length, results: all, nodes: nodeRuns }, null, 2));
   console.log(`\nall results: ${path.relative(root, file)}`);
 }
 
@@ -358,7 +435,14 @@ function fmt(value) {
   return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2);
 }
 
-main().catch((error) => {
-  console.error(error.message ?? error);
-  process.exit(1);
-});
+main()
+  .catch((error) => {
+    console.error(error.message ?? error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    if (cluster) {
+      await cluster.redis.stop();
+      await cluster.postgres.stop();
+    }
+  });

@@ -39,7 +39,7 @@ pub async fn chatter(args: &Args) -> Result<Value, String> {
     let frames = Arc::new(Frames::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let every = Duration::from_secs_f64(args.senders as f64 / args.rate.max(0.001));
-    let server_before = args.server_pid.and_then(proc_stats::cpu);
+    let server_before = args.server_sample();
     let started = Instant::now();
     let tasks: Vec<_> = clients
         .into_iter()
@@ -90,7 +90,7 @@ pub async fn chatter(args: &Args) -> Result<Value, String> {
     for task in tasks {
         let _ = task.await;
     }
-    let server = match (server_before, args.server_pid.and_then(proc_stats::cpu)) {
+    let server = match (server_before, args.server_sample()) {
         (Some(before), Some(after)) => Some(after.since(&before).total()),
         _ => None,
     };

@@ -60,14 +60,19 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<t
 
 #[derive(Debug, Clone)]
 struct Args {
+    /// The first of `urls`: where single-client scenarios connect.
     url: String,
+    /// Every node to spread clients over, round-robin (`--url A,B`).
+    urls: Vec<String>,
     scenario: String,
     clients: usize,
     senders: usize,
     rate: f64,
     rates: Vec<f64>,
     duration: Duration,
-    server_pid: Option<u32>,
+    /// The server's processes, CPU and memory summed (two nodes and
+    /// Redis, say: `--server-pid P1,P2,P3`).
+    server_pids: Vec<u32>,
     threads: usize,
     connect_concurrency: usize,
     /// Members per room; `None` puts everyone in the lobby.
@@ -78,16 +83,31 @@ struct Args {
 }
 
 impl Args {
+    /// The server's processes together, now; `None` without pids, or if
+    /// one of them is gone.
+    fn server_sample(&self) -> Option<CpuSample> {
+        if self.server_pids.is_empty() {
+            return None;
+        }
+        let samples: Option<Vec<CpuSample>> = self.server_pids.iter().map(|pid| proc_stats::cpu(*pid)).collect();
+        Some(samples?.iter().fold(CpuSample::default(), |sum, one| CpuSample {
+            user: sum.user + one.user,
+            sys: sum.sys + one.sys,
+            rss_kib: sum.rss_kib + one.rss_kib,
+        }))
+    }
+
     fn parse() -> Result<Args, String> {
         let mut args = Args {
             url: "http://127.0.0.1:3000".into(),
+            urls: vec!["http://127.0.0.1:3000".into()],
             scenario: "fanout".into(),
             clients: 100,
             senders: 10,
             rate: 40.0,
             rates: vec![40.0, 80.0, 150.0],
             duration: Duration::from_secs(10),
-            server_pid: None,
+            server_pids: Vec::new(),
             threads: 1,
             connect_concurrency: 200,
             room_size: None,
@@ -98,14 +118,17 @@ impl Args {
         while let Some(flag) = given.next() {
             let mut value = || given.next().ok_or(format!("{flag} needs a value"));
             match flag.as_str() {
-                "--url" => args.url = value()?,
+                "--url" => {
+                    args.urls = value()?.split(',').map(str::to_owned).collect();
+                    args.url = args.urls[0].clone();
+                }
                 "--scenario" => args.scenario = value()?,
                 "--clients" => args.clients = number(&value()?)?,
                 "--senders" => args.senders = number(&value()?)?,
                 "--rate" => args.rate = number(&value()?)?,
                 "--rates" => args.rates = value()?.split(',').map(number).collect::<Result<_, _>>()?,
                 "--duration" => args.duration = Duration::from_secs_f64(number(&value()?)?),
-                "--server-pid" => args.server_pid = Some(number(&value()?)?),
+                "--server-pid" => args.server_pids = value()?.split(',').map(number).collect::<Result<_, _>>()?,
                 "--threads" => args.threads = number(&value()?)?,
                 "--connect-concurrency" => args.connect_concurrency = number(&value()?)?,
                 "--room-size" => args.room_size = Some(number(&value()?)?),
@@ -124,9 +147,9 @@ impl Args {
 }
 
 const USAGE: &str =
-    "usage: rtca-bench [--url http://HOST:PORT] [--scenario fanout|ramp|join-storm|idle|durable|page|chatter|search]
+    "usage: rtca-bench [--url http://HOST:PORT[,http://HOST2:PORT..]] [--scenario fanout|ramp|join-storm|idle|durable|page|chatter|search]
   [--clients N] [--senders S] [--rate MSG_PER_S] [--rates R1,R2,..] [--duration SECS]
-  [--server-pid PID] [--threads N] [--connect-concurrency N] [--room-size K] [--messages N] [--requests N]";
+  [--server-pid PID[,PID..]] [--threads N] [--connect-concurrency N] [--room-size K] [--messages N] [--requests N]";
 
 fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
     text.trim().parse().map_err(|_| format!("not a number: {text}"))
@@ -319,9 +342,9 @@ async fn connect_all(args: &Args, count: usize, prefix: &str) -> Result<(Vec<Cli
     let tag = run_tag();
     let names: Vec<String> = (0..count).map(|n| format!("{prefix}{tag}-{n}")).collect();
     let mut clients = Vec::with_capacity(count);
-    let url = args.url.clone();
-    let mut pending = futures::stream::iter(names.into_iter().map(|name| {
-        let url = url.clone();
+    let mut pending = futures::stream::iter(names.into_iter().enumerate().map(|(n, name)| {
+        // Spread over the nodes: senders (the first clients) too.
+        let url = args.urls[n % args.urls.len()].clone();
         async move { connect(&url, &name).await.map_err(|problem| format!("{name}: {problem}")) }
     }))
     .buffered(args.connect_concurrency);
@@ -556,7 +579,7 @@ async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duratio
     let counters = Arc::new(Counters::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     let every = Duration::from_secs_f64(args.senders as f64 / rate.max(0.001));
-    let server_before = args.server_pid.and_then(proc_stats::cpu);
+    let server_before = args.server_sample();
     let generator_before = proc_stats::own_cpu();
     let started = Instant::now();
     let tasks: Vec<_> = clients
@@ -594,7 +617,7 @@ async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duratio
     let (sent, acked) = (counters.sent.load(Ordering::Relaxed), counters.acked.load(Ordering::Relaxed));
     let (refused, received) = (counters.refused.load(Ordering::Relaxed), counters.received.load(Ordering::Relaxed));
     let expected = counters.expected.load(Ordering::Relaxed);
-    let server = match (server_before, args.server_pid.and_then(proc_stats::cpu)) {
+    let server = match (server_before, args.server_sample()) {
         (Some(before), Some(after)) => Some(after.since(&before)),
         _ => None,
     };
@@ -749,7 +772,7 @@ async fn page(args: &Args) -> Result<Value, String> {
     let address = args.url.trim_start_matches("http://").trim_end_matches('/').to_owned();
     let mut took = new_histogram();
     let mut complete = 0;
-    let server_before = args.server_pid.and_then(proc_stats::cpu);
+    let server_before = args.server_sample();
     let started = Instant::now();
     for _ in 0..args.requests {
         let at = Instant::now();
@@ -760,7 +783,7 @@ async fn page(args: &Args) -> Result<Value, String> {
         }
     }
     let elapsed = started.elapsed();
-    let server = match (server_before, args.server_pid.and_then(proc_stats::cpu)) {
+    let server = match (server_before, args.server_sample()) {
         (Some(before), Some(after)) => Some(after.since(&before)),
         _ => None,
     };
@@ -800,7 +823,7 @@ async fn get(address: &str, path: &str) -> Result<String, String> {
 }
 
 async fn idle(args: &Args) -> Result<Value, String> {
-    let before = args.server_pid.and_then(proc_stats::cpu).map(|s| s.rss_kib);
+    let before = args.server_sample().map(|s| s.rss_kib);
     let (clients, took) = connect_all(args, args.clients, "idle").await?;
     // Hold them, answering pings, while memory settles.
     let counters = Arc::new(Counters::new());
@@ -811,7 +834,7 @@ async fn idle(args: &Args) -> Result<Value, String> {
         .map(|(id, c)| tokio::spawn(drive(c, Role::Listen, Arc::clone(&counters), stop_rx.clone(), id)))
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = args.server_pid.and_then(proc_stats::cpu).map(|s| s.rss_kib);
+    let after = args.server_sample().map(|s| s.rss_kib);
     drop(stop_tx);
     let _ = stop_rx;
     for task in tasks {
@@ -886,7 +909,7 @@ async fn join_storm(args: &Args) -> Result<Value, String> {
     }
     let took = started.elapsed();
     let consistent = done.load(Ordering::Relaxed);
-    let rss = args.server_pid.and_then(proc_stats::cpu).map(|s| s.rss_kib);
+    let rss = args.server_sample().map(|s| s.rss_kib);
     // Machine-wide, so other listeners count too; on a quiet bench machine
     // these are the storm's handshakes that had to be retried.
     let listen_overflows = overflows_before.zip(proc_stats::listen_overflows()).map(|(a, b)| b.saturating_sub(a));
