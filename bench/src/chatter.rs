@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{ask, connect_all, proc_stats, Args};
+use super::{ask, connect_all, Args};
 
 /// How often a typist says again that they are typing (the web client's
 /// `TYPING_EVERY_MS`).
