@@ -26,12 +26,12 @@ LEPTOS_BUILD_ENV := $(ERASE_VIEWS) LEPTOS_OUTPUT_NAME=rtca \
 PROFILE ?= release
 # A release build precompresses the site (gzip, brotli) and then builds the
 # server, which carries it (build.rs, server::http::site).
-LEPTOS_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release --precompress,)
+SITE_BUILD := $(if $(filter release,$(PROFILE)),RTCA_EMBED_SITE=1 cargo leptos build --release --precompress,cargo leptos build)
 
 .PHONY: run test tools build lint unit e2e screenshot bench bench-build bench-smoke
 
 run: tools
-	$(ERASE_VIEWS) cargo leptos serve --release --precompress
+	$(ERASE_VIEWS) RTCA_EMBED_SITE=1 cargo leptos serve --release --precompress
 
 test: tools lint unit build e2e bench-smoke
 
@@ -65,7 +65,7 @@ unit:
 		$(addprefix --skip ,$(SQLITE_OWN_TESTS))
 
 build:
-	$(ERASE_VIEWS) cargo leptos build $(LEPTOS_PROFILE_FLAG)
+	$(ERASE_VIEWS) $(SITE_BUILD)
 
 e2e: build
 	cd end2end && RTCA_BIN=$(CURDIR)/target/$(PROFILE)/rtca npx playwright test
@@ -82,7 +82,7 @@ bench-smoke: tools build bench-build
 
 # The full comparison (several minutes; medians of three runs).
 bench: tools
-	$(ERASE_VIEWS) cargo leptos build --release --precompress
+	$(ERASE_VIEWS) RTCA_EMBED_SITE=1 cargo leptos build --release --precompress
 	$(MAKE) bench-build
 	node bench/run.js $(BENCH_ARGS)
 

@@ -4,13 +4,15 @@
 //! A key one language has and the other lacks fails the build here
 //! (leptos_i18n itself would only warn, and fall back to English).
 //!
-//! A release build of the server also carries its site: `OUT_DIR/site.rs`
-//! lists every file cargo-leptos built into the site root (the WASM bundle,
-//! its JavaScript, the stylesheet, `public/`, and their precompressed
-//! copies), each with its bytes, for `server::http::site`. cargo-leptos
-//! builds the server after the site when it precompresses (release), so
-//! what is carried is this build's. Any other build carries nothing, and
-//! serves the site from disk.
+//! A release build of the server made with `RTCA_EMBED_SITE=1` (`make
+//! build`) also carries its site: `OUT_DIR/site.rs` lists every file
+//! cargo-leptos built into the site root (the WASM bundle, its JavaScript,
+//! the stylesheet, `public/`, and their precompressed copies), each with
+//! its bytes, for `server::http::site`. It must come with `--precompress`:
+//! only then does cargo-leptos build the server after the site (otherwise
+//! both at once, the site root emptied first), so what is carried is this
+//! build's; a site missing any of its parts fails the build. Any other
+//! build carries nothing, and serves the site from disk.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -36,20 +38,31 @@ fn main() -> Result<(), Failure> {
 /// a release build of the server; empty otherwise.
 fn embed_site() -> Result<(), Failure> {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?).join("site.rs");
+    println!("cargo::rerun-if-env-changed=RTCA_EMBED_SITE");
+    let asked = std::env::var("RTCA_EMBED_SITE").as_deref() == Ok("1");
     let release = std::env::var("PROFILE").as_deref() == Ok("release");
     let server = std::env::var_os("CARGO_FEATURE_SSR").is_some();
     let mut files = Vec::new();
-    if release && server {
+    if asked && release && server {
         println!("cargo::rerun-if-env-changed=LEPTOS_SITE_ROOT");
         let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR is not set")?);
         let root = manifest.join(std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".to_owned()));
-        if root.join("pkg").is_dir() {
-            // Any change under the root (a new bundle) builds this again.
-            println!("cargo::rerun-if-changed={}", root.display());
-            walk(&root, &root, &mut files)?;
-        } else {
-            println!("cargo::warning=no site at {}: this release build serves the site from disk", root.display());
+        // Any change under the root (a new bundle) builds this again.
+        println!("cargo::rerun-if-changed={}", root.display());
+        let output = std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "rtca".to_owned());
+        for part in ["wasm", "js", "css"] {
+            for suffix in ["", ".br", ".gz"] {
+                let needed = root.join("pkg").join(format!("{output}.{part}{suffix}"));
+                if !needed.is_file() {
+                    return Err(format!(
+                        "RTCA_EMBED_SITE=1 but {} is missing: build with `cargo leptos build --release --precompress`",
+                        needed.display()
+                    )
+                    .into());
+                }
+            }
         }
+        walk(&root, &root, &mut files)?;
     }
     files.sort();
     let mut code = String::from(

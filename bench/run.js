@@ -124,14 +124,20 @@ async function startNodes(count) {
   const env = { RTCA_DATABASE_URL: database, ...(count > 1 ? { RTCA_REDIS_URL: redis.url } : {}) };
   const media = fs.mkdtempSync(path.join(os.tmpdir(), "rtca-bench-media-"));
   const nodes = [];
-  for (let n = 0; n < count; n++) nodes.push(await start("rtca", { ...env, RTCA_MEDIA_DIR: media }));
-  // Subscribed to Redis (ready) before anyone connects.
-  for (const node of nodes) {
-    const started = Date.now();
-    while ((await fetch(`${node.url}/readyz`).catch(() => null))?.status !== 200) {
-      if (Date.now() - started > 10_000) throw new Error(`${node.url} never got ready`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    for (let n = 0; n < count; n++) nodes.push(await start("rtca", { ...env, RTCA_MEDIA_DIR: media }));
+    // Subscribed to Redis (ready) before anyone connects.
+    for (const node of nodes) {
+      const started = Date.now();
+      while ((await fetch(`${node.url}/readyz`).then((r) => r.status).catch(() => 0)) !== 200) {
+        if (Date.now() - started > 10_000) throw new Error(`${node.url} never got ready`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     }
+  } catch (error) {
+    // Those already started go too, or they would keep this process alive.
+    for (const node of nodes) await stop(node);
+    throw error;
   }
   const pids = [...nodes.map((node) => node.child.pid), ...(count > 1 ? [redis.pid] : [])];
   return { url: nodes.map((node) => node.url).join(","), pids: pids.join(","), nodes, media };
@@ -168,7 +174,10 @@ function start(side, env = {}) {
   const closed = new Promise((resolve) => child.on("close", resolve));
   return new Promise((resolve, reject) => {
     let output = "";
-    const timer = setTimeout(() => reject(new Error(`${side} did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${side} did not start:\n${output}`));
+    }, 30_000);
     const onData = (chunk) => {
       output += chunk.toString();
       const match = output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
@@ -445,4 +454,6 @@ main()
       await cluster.redis.stop();
       await cluster.postgres.stop();
     }
+    // Nothing left running may keep a failed run from ending.
+    process.exit(process.exitCode ?? 0);
   });

@@ -17,6 +17,8 @@ pub mod code {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// The server's: it failed; the details are in its log.
     pub const INTERNAL: &str = "internal";
+    /// The server's: its database is out of reach; send the same again soon.
+    pub const UNAVAILABLE: &str = "unavailable";
     /// The browser's: no connection to send on.
     pub const DISCONNECTED: &str = "disconnected";
     /// The browser's: no ack in time.
@@ -229,7 +231,7 @@ mod tests {
             (ChatError::NotYourMessage, "not_your_message"),
             (ChatError::MessageDeleted, "message_deleted"),
             (ChatError::TooManyReactions { max: 1 }, "too_many_reactions"),
-            (ChatError::Unavailable, "unavailable"),
+            (ChatError::Unavailable, code::UNAVAILABLE),
             (ChatError::Internal, code::INTERNAL),
         ];
         for (error, code) in &codes {

@@ -287,6 +287,9 @@ pub fn typing(chat: ChatState) {
 /// message leaves the outbox once the server has stored it; if the
 /// connection is down it stays, shown as pending, and goes out again (same
 /// `cid`, so it is stored once) after the next reconnect.
+/// How long a message answered `unavailable` waits before it is sent again.
+const UNAVAILABLE_RETRY_MS: u32 = 3000;
+
 pub fn flush_outbox(chat: ChatState) {
     if FLUSHING.with(|flushing| flushing.replace(true)) {
         return;
@@ -309,6 +312,15 @@ pub fn flush_outbox(chat: ChatState) {
                     ) =>
                 {
                     break
+                }
+                // The server's database is out of reach while the socket
+                // stays up: try again in a moment, the same cid.
+                Err(error) if error.code == code::UNAVAILABLE => {
+                    leptos::task::spawn_local(async move {
+                        TimeoutFuture::new(UNAVAILABLE_RETRY_MS).await;
+                        flush_outbox(chat);
+                    });
+                    break;
                 }
                 Err(error) => chat.refuse(&next.cid, error.message),
             }

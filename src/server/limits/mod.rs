@@ -20,7 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub mod shared;
 
-use self::shared::{Held, Report, Shared, Table, HELD_SHARE};
+use self::shared::{Shared, Table};
 use super::config::{LimitSettings, Rate};
 use super::metrics;
 use crate::error::ChatError;
@@ -301,81 +301,6 @@ impl Limits {
 
     fn spent(&self, table: Table, key: impl ToString, amount: u64) {
         lock(&self.shared).spend(table, key, amount);
-    }
-
-    /// There are other nodes: from now on, what this node's clients spend
-    /// is kept for [`Limits::report`].
-    pub fn share_with_other_nodes(&self) {
-        lock(&self.shared).on = true;
-    }
-
-    /// What this node tells the others this round: what was spent since
-    /// the last report, and who holds many connections here.
-    pub fn report(&self) -> Report {
-        let spent = std::mem::take(&mut lock(&self.shared).spent);
-        let held = |cap: usize| (cap / HELD_SHARE).max(1);
-        let (user_floor, address_floor) =
-            (held(self.settings.connections_per_user), held(self.settings.connections_per_address));
-        let open = lock(&self.open);
-        Report {
-            spent: spent.into_iter().map(|((table, key), amount)| (table, key, amount)).collect(),
-            users: open
-                .by_user
-                .iter()
-                .filter(|(_, n)| **n >= user_floor)
-                .map(|(k, n)| (*k, *n))
-                .take(shared::MAX_SPENT)
-                .collect(),
-            addresses: open
-                .by_address
-                .iter()
-                .filter(|(_, n)| **n >= address_floor)
-                .map(|(k, n)| (*k, *n))
-                .take(shared::MAX_SPENT)
-                .collect(),
-        }
-    }
-
-    /// What another node reported: its spending is charged to this node's
-    /// buckets (into debt if need be), and its connections counted in the
-    /// caps until it says otherwise or [`shared::FORGET_AFTER`] passes.
-    pub fn heard(&self, node: &str, report: Report) {
-        for (table, key, amount) in report.spent {
-            let amount = usize::try_from(amount).unwrap_or(usize::MAX);
-            let settings = &self.settings;
-            let by_user = |table: &BucketTable<UserId>, rate| {
-                if let Ok(user) = key.parse::<UserId>() {
-                    table.charge(user, rate, amount);
-                }
-            };
-            let by_address = |table: &BucketTable<IpAddr>, rate| {
-                if let Ok(address) = key.parse::<IpAddr>() {
-                    table.charge(client(address), rate, amount);
-                }
-            };
-            match table {
-                Table::SendByUser => by_user(&self.send_by_user, settings.send_per_user),
-                Table::UploadsByUser => by_user(&self.uploads_by_user, settings.upload_per_user),
-                Table::PublicRoomsByUser => by_user(&self.public_rooms_by_user, settings.public_rooms),
-                Table::JoinsByAddress => by_address(&self.joins_by_address, settings.join_per_address),
-                Table::HandshakesByAddress => by_address(&self.handshakes_by_address, settings.handshake_per_address),
-                Table::LoginsByAddress => by_address(&self.logins_by_address, settings.login_per_address),
-                Table::ReadBytesByAddress => by_address(&self.reads_by_address, settings.read_bytes_per_address),
-                Table::PublicRoomsByAddress => by_address(&self.public_rooms_by_address, settings.public_rooms),
-                Table::LoginsByAccount => {
-                    self.logins_by_account.charge(key.clone(), settings.login_per_account, amount)
-                }
-            }
-        }
-        let held = Held {
-            at: Instant::now(),
-            users: report.users.into_iter().collect(),
-            addresses: report.addresses.into_iter().collect(),
-        };
-        let mut shared = lock(&self.shared);
-        shared.elsewhere.insert(node.to_owned(), held);
-        let now = Instant::now();
-        shared.elsewhere.retain(|_, held| now.saturating_duration_since(held.at) < shared::FORGET_AFTER);
     }
 
     /// Counts a new connection in, or refuses it if its user or address

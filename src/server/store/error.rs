@@ -34,17 +34,26 @@ impl StoreError {
     }
 
     /// The database could not be reached (a broken or refused connection,
-    /// none free in time): nothing is wrong with the request, and the same
-    /// request may pass in a moment.
+    /// none free in time, a server shutting down, starting up or full):
+    /// nothing is wrong with the request, and the same request may pass in
+    /// a moment.
     pub fn is_unreachable(&self) -> bool {
         // A batch's cause is the store error that failed it: look down the
         // whole chain.
         let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(self);
         while let Some(error) = cause {
-            let unreachable = matches!(
-                error.downcast_ref::<sqlx::Error>(),
-                Some(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_))
-            );
+            let unreachable = match error.downcast_ref::<sqlx::Error>() {
+                Some(
+                    sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_),
+                ) => true,
+                // PostgreSQL's own: connection exceptions (class 08), the
+                // server shutting down or starting up (57P01–57P03), too
+                // many clients (53300).
+                Some(sqlx::Error::Database(database)) => database.code().is_some_and(|code| {
+                    code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+                }),
+                _ => false,
+            };
             if unreachable {
                 return true;
             }
