@@ -123,8 +123,10 @@
 //!   `backlog` is that budget for sessions socketioxide carries
 //!   (long-polling, or upgraded from it); `cluster` joins nodes through
 //!   Redis (`relay` publishes this node's commits and delivers the
-//!   others', `order` keeps each conversation in `seq` order across
-//!   nodes and says which gaps to fill from the store).
+//!   others', `channels` names what travels where and keeps the
+//!   subscriptions matching this node's sockets, `order` keeps each
+//!   conversation in `seq` order across nodes and says which gaps to fill
+//!   from the store, `heal` fills them).
 //! - `server::socket`: the socketioxide layer's pieces — the transport's
 //!   limits, `keys` (every Socket.IO room name, and the rule that keeps
 //!   chat rooms apart from them), `seat` (which user a socket speaks for,

@@ -13,6 +13,7 @@
 //! person; and what clients spent of the per-user and per-address limits
 //! ([`limits`]), so those hold across nodes, approximately.
 
+mod channels;
 mod control;
 mod heal;
 mod limits;

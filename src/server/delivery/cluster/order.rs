@@ -8,14 +8,24 @@
 //! drops what came before, and says which conversations have had a gap
 //! open for too long, to be healed from the store ([`Order::healed`]).
 //!
-//! Where a conversation's numbering starts on this node is not known
-//! until something of it arrives, and the first to arrive may not be the
-//! first committed (node A commits 1, node B commits 2, and B sees its own
-//! 2 first). So each numbering (new messages, changes) of a conversation
-//! new to this node is held for [`SETTLE`] after its first item, then goes
-//! out in order from the lowest ([`Order::settle`]). An item later than
-//! that and lower is taken for one delivered already; the client's own
-//! `seq` check fetches it.
+//! Where a conversation's numbering starts on this node:
+//! - **A room this node starts to hear** starts from the store: the relay
+//!   reads the room's newest numbers just before it subscribes, and
+//!   everything numbered after them goes out in order at once, with no
+//!   wait ([`Order::start_at`]); what is missing (committed between that
+//!   read and the subscription) is a gap, healed like any other. An item
+//!   numbered at or before that start can still come (committed before
+//!   the read, published after it, or this node's own commit still on its
+//!   way): nothing of it went out here, so it goes out at once, once.
+//! - **Anything else** (a private conversation, a room read from the
+//!   store in vain): where it starts is not known until something of it
+//!   arrives, and the first to arrive may not be the first committed
+//!   (node A commits 1, node B commits 2, and B sees its own 2 first). So
+//!   each numbering (new messages, changes) is held for [`SETTLE`] after
+//!   its first item, then goes out in order from the lowest
+//!   ([`Order::settle`], when [`Order::next_settle`] says). An item later
+//!   than that and lower is taken for one delivered already; the client's
+//!   own `seq` check fetches it.
 //!
 //! Pure bookkeeping, no I/O: the relay (`relay`) feeds it and
 //! delivers what it returns.
@@ -63,6 +73,9 @@ struct Line<T> {
     /// first items go out.
     seq_start: Start,
     change_start: Start,
+    /// For a line started from the store: the newest `seq` and change
+    /// number it held then. Items at or before them went out nowhere here.
+    started_from: Option<(i64, i64)>,
     last_seen: Instant,
 }
 
@@ -86,8 +99,18 @@ impl<T> Line<T> {
             gap_since: None,
             seq_start: Start::Unseen,
             change_start: Start::Unseen,
+            started_from: None,
             last_seen: now,
         }
+    }
+
+    /// Whether `place` was committed before this line started from the
+    /// store (so never went out here).
+    fn before_start(&self, place: Place) -> bool {
+        self.started_from.is_some_and(|(seq, change)| match place {
+            Place::New(number) => number <= seq,
+            Place::Change { change: number, .. } => number <= change,
+        })
     }
 
     /// Whether `place` comes before what has been delivered (a repeat).
@@ -160,11 +183,14 @@ impl<T> Line<T> {
 /// Every conversation's line.
 pub struct Order<T> {
     lines: HashMap<ConversationId, Line<T>>,
+    /// The earliest a settling numbering is due (kept as they begin, and
+    /// worked out again by each [`Order::settle`]).
+    next_settle: Option<Instant>,
 }
 
 impl<T> Default for Order<T> {
     fn default() -> Order<T> {
-        Order { lines: HashMap::new() }
+        Order { lines: HashMap::new(), next_settle: None }
     }
 }
 
@@ -175,10 +201,21 @@ impl<T> Order<T> {
         let line = self.lines.entry(conversation.clone()).or_insert_with(|| Line::new(now));
         line.last_seen = now;
         let mut out = Vec::new();
+        if line.before_start(place) {
+            // Committed before the start read: it went out nowhere here,
+            // and comes once (a room has one channel).
+            out.push(item);
+            return out;
+        }
         if line.delivered_already(place) {
             return out;
         }
         line.begin(place, now);
+        for start in [line.seq_start, line.change_start] {
+            if let Start::Settling(until) = start {
+                self.next_settle = Some(self.next_settle.map_or(until, |next| next.min(until)));
+            }
+        }
         if line.is_next(place) {
             out.push(item);
             line.advance(place);
@@ -197,9 +234,20 @@ impl<T> Order<T> {
     /// it holds; returns what may be delivered now, in order.
     pub fn settle(&mut self, now: Instant) -> Vec<T> {
         let mut out = Vec::new();
+        if self.next_settle.is_none_or(|next| now < next) {
+            return out;
+        }
+        self.next_settle = None;
         for line in self.lines.values_mut() {
             let due = |start: Start| matches!(start, Start::Settling(until) if now >= until);
             let (seq_due, change_due) = (due(line.seq_start), due(line.change_start));
+            for start in [line.seq_start, line.change_start] {
+                if let Start::Settling(until) = start {
+                    if now < until {
+                        self.next_settle = Some(self.next_settle.map_or(until, |next| next.min(until)));
+                    }
+                }
+            }
             if !seq_due && !change_due {
                 continue;
             }
@@ -225,6 +273,24 @@ impl<T> Order<T> {
             line.note_gap(now);
         }
         out
+    }
+
+    /// When the next settling numbering is due ([`Order::settle`]), if any.
+    pub fn next_settle(&self) -> Option<Instant> {
+        self.next_settle
+    }
+
+    /// Starts `conversation`'s numbering after `seq` and `change`, the
+    /// newest the store held just before this node subscribed to it:
+    /// what comes after goes out in order at once, with no settling.
+    pub fn start_at(&mut self, conversation: &ConversationId, seq: i64, change: i64, now: Instant) {
+        let mut line = Line::new(now);
+        line.next_seq = Some(seq + 1);
+        line.next_change = Some(change + 1);
+        line.seq_start = Start::Started;
+        line.change_start = Start::Started;
+        line.started_from = Some((seq, change));
+        self.lines.insert(conversation.clone(), line);
     }
 
     /// Conversations with a gap open longer than `wait`, with where to
@@ -301,9 +367,10 @@ impl<T> Order<T> {
 
     /// Forgets conversations not seen for `idle` (their numbering starts
     /// again from the next item seen), so the map stays bounded by what
-    /// is active.
-    pub fn forget_idle(&mut self, now: Instant, idle: Duration) {
-        self.lines.retain(|_, line| now.duration_since(line.last_seen) < idle);
+    /// is active, but keeps those `heard` says this node still hears
+    /// (their numbering is still right, and bounded by the subscriptions).
+    pub fn forget_idle(&mut self, now: Instant, idle: Duration, heard: impl Fn(&ConversationId) -> bool) {
+        self.lines.retain(|conversation, line| now.duration_since(line.last_seen) < idle || heard(conversation));
     }
 }
 
@@ -400,8 +467,44 @@ mod tests {
         assert!(order.offer(&pair, Place::New(1), "p1", now).is_empty());
         assert_eq!(order.settle(now + SETTLE), ["p1"]);
         assert_eq!(order.recent(now, Duration::from_secs(1)).len(), 2);
-        order.forget_idle(now + Duration::from_secs(2), Duration::from_secs(1));
+        order.forget_idle(now + Duration::from_secs(2), Duration::from_secs(1), |c| c.room_name() == Some("lobby"));
+        assert_eq!(order.recent(now, Duration::from_secs(10)), [(lobby(), Some(4), Some(4))], "the lobby is heard");
+        order.forget_idle(now + Duration::from_secs(2), Duration::from_secs(1), |_| false);
         assert!(order.recent(now, Duration::from_secs(10)).is_empty());
+    }
+
+    #[test]
+    fn settling_says_when_it_is_due() {
+        let (mut order, now) = (Order::default(), Instant::now());
+        assert_eq!(order.next_settle(), None);
+        order.offer(&lobby(), Place::New(1), "m1", now);
+        let later = now + SETTLE / 2;
+        order.offer(&ConversationId::pair(1, 2), Place::New(7), "p7", later);
+        assert_eq!(order.next_settle(), Some(now + SETTLE));
+        assert_eq!(order.settle(now + SETTLE), ["m1"]);
+        assert_eq!(order.next_settle(), Some(later + SETTLE), "the pair is still settling");
+        assert_eq!(order.settle(later + SETTLE), ["p7"]);
+        assert_eq!(order.next_settle(), None);
+    }
+
+    #[test]
+    fn a_room_started_from_the_store_goes_out_at_once() {
+        let (mut order, now) = (Order::default(), Instant::now());
+        order.start_at(&lobby(), 10, 4, now);
+        assert_eq!(order.next_settle(), None, "nothing settles");
+        assert_eq!(order.offer(&lobby(), Place::New(11), "m11", now), ["m11"]);
+        assert_eq!(order.offer(&lobby(), Place::Change { change: 5, seq: 3 }, "c5", now), ["c5"]);
+        // Committed before the start read, heard after it: out once, at once.
+        assert_eq!(order.offer(&lobby(), Place::New(10), "m10, late", now), ["m10, late"]);
+        assert_eq!(order.offer(&lobby(), Place::Change { change: 4, seq: 9 }, "c4, late", now), ["c4, late"]);
+        assert!(order.offer(&lobby(), Place::New(11), "m11 again", now).is_empty());
+        // Committed between the read and the subscription: a gap, healed.
+        assert!(order.offer(&lobby(), Place::New(13), "m13", now).is_empty());
+        assert_eq!(order.gaps(now, Duration::ZERO), [(lobby(), Some(11), Some(5))]);
+        assert_eq!(
+            order.healed(&lobby(), vec![(Place::New(12), "m12 from the store")], now),
+            ["m12 from the store", "m13"]
+        );
     }
 
     #[test]

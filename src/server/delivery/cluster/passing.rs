@@ -11,8 +11,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::channels::{channels_of, conversation_named, envelope_fields};
 use super::publisher::Outgoing;
-use super::relay::{channels_of, Node, Relay};
+use super::relay::{Node, Relay};
 use crate::protocol::{ConversationId, User, UserId};
 use crate::server::delivery::Audience;
 use crate::server::metrics;
@@ -46,10 +47,7 @@ impl Relay {
     /// Tells the other nodes that `user` types in `conversation` (`on`:
     /// started, or still does), or stopped.
     pub fn typing(&self, conversation: &ConversationId, user: &User, on: bool) {
-        let (room, pair) = match conversation {
-            ConversationId::Room(name) => (Some(name.as_str()), None),
-            ConversationId::Pair(a, b) => (None, Some((*a, *b))),
-        };
+        let (room, pair) = envelope_fields(conversation);
         let passing: Passing<&str, &RawValue> = Passing::Typing { room, pair, user: user.clone(), on };
         self.pass(channels_of(conversation), passing);
     }
@@ -82,10 +80,8 @@ impl Node {
         metrics::relayed("in", 1);
         match envelope.passing {
             Passing::Typing { room, pair, user, on } => {
-                let conversation = match (room, pair) {
-                    (Some(name), None) => ConversationId::room(name),
-                    (None, Some((a, b))) => ConversationId::pair(a, b),
-                    _ => return tracing::warn!("typing from Redis names no conversation"),
+                let Some(conversation) = conversation_named(room, pair) else {
+                    return tracing::warn!("typing from Redis names no conversation");
                 };
                 if on {
                     self.typing.typing_elsewhere(&conversation, &user);

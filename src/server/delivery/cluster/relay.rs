@@ -6,10 +6,10 @@
 //!   inside a small envelope ([`Relayed`]), on its conversation's channel:
 //!   `rtca:room:NAME` for a room, and for a pair `rtca:user:ID` of each
 //!   party (a node hears a pair for the users it has sockets of).
-//! - **In.** The node subscribes to the channels of what its sockets hear:
-//!   the chat rooms and users that have sockets here (read from the
-//!   Socket.IO layer's rooms every [`RECONCILE`], so it never drifts from
-//!   who is connected). What others publish is delivered to the local
+//! - **In.** The node subscribes to the channels of what its sockets hear
+//!   (`channels`): the chat rooms and users that have sockets here (read
+//!   from the Socket.IO layer's rooms every [`RECONCILE`], so it never
+//!   drifts from who is connected). What others publish is delivered to the local
 //!   sockets with the bytes as they came: encoded once per message, not
 //!   once per node or socket.
 //! - **Order.** Local and relayed items go through one [`Order`], so each
@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
+use super::channels::{channels_of, conversation_named, envelope_fields};
 use super::control::CONTROL;
 use super::heal::{RECENTLY, TAIL_CHECK};
 use super::limits::{LIMITS, SHARE_EVERY};
@@ -53,7 +54,7 @@ use crate::protocol::{ConversationId, Message, UserId};
 use crate::server::delivery::presence_feed::PresenceFeed;
 use crate::server::delivery::room_feed::RoomFeed;
 use crate::server::delivery::typing_feed::TypingFeed;
-use crate::server::delivery::{Audience, Encoded, Outbound};
+use crate::server::delivery::{Encoded, Outbound};
 use crate::server::limits::Limits;
 use crate::server::metrics;
 use crate::server::socket::presence::Presence;
@@ -212,33 +213,14 @@ pub(super) struct Node {
     pub(super) order: Order<Encoded>,
     /// The channels subscribed to, as the last reconcile left them
     /// (emptied with a lost connection).
-    subscribed: HashSet<String>,
+    pub(super) subscribed: HashSet<String>,
     /// The channels this node's sockets heard at the last reconcile
     /// (kept across a lost connection).
-    wanted: HashSet<String>,
+    pub(super) wanted: HashSet<String>,
     /// Conversations the last tail check found the store ahead of, with
     /// what had been delivered then.
     pub(super) behind: HashMap<ConversationId, (Option<i64>, Option<i64>)>,
     pub(super) publish: mpsc::Sender<Outgoing>,
-}
-
-/// The channels a conversation is published on.
-pub(super) fn channels_of(conversation: &ConversationId) -> Vec<String> {
-    match conversation {
-        ConversationId::Room(name) => vec![format!("rtca:room:{name}")],
-        ConversationId::Pair(a, b) => vec![format!("rtca:user:{a}"), format!("rtca:user:{b}")],
-    }
-}
-
-/// The channel a Socket.IO room of this node's stands for, if any: a chat
-/// room's, or a user's (for their private conversations).
-fn channel_of_socket_room(room: &str) -> Option<String> {
-    if let Some(user) = room.strip_prefix("user:") {
-        return user.parse::<UserId>().ok().map(|id| format!("rtca:user:{id}"));
-    }
-    // A chat room's Socket.IO room is its bare name; every other name
-    // (sessions, presence) has a `:` (`socket::keys`).
-    (!room.contains(':') && !room.is_empty()).then(|| format!("rtca:room:{room}"))
 }
 
 impl Node {
@@ -254,6 +236,7 @@ impl Node {
         // When a subscriber connection was last tried (`None`: never).
         let mut tried: Option<Instant> = None;
         loop {
+            let settle_at = self.order.next_settle();
             tokio::select! {
                 item = local.recv() => {
                     let Some((encoded, place)) = item else { break };
@@ -275,6 +258,13 @@ impl Node {
                             (sink, stream) = (None, None);
                             self.connected.store(false, Ordering::Relaxed);
                         }
+                    }
+                }
+                // A numbering new here goes out the moment it has settled,
+                // not at the next tick.
+                _ = sleep_until(settle_at) => {
+                    for ready in self.order.settle(Instant::now()) {
+                        self.outbound.deliver_encoded(&ready).await;
                     }
                 }
                 _ = tick.tick() => {
@@ -321,7 +311,12 @@ impl Node {
                     }
                     if now.duration_since(forgot) >= RECENTLY {
                         forgot = now;
-                        self.order.forget_idle(now, RECENTLY);
+                        // Rooms still heard keep their place (bounded by
+                        // this node's subscriptions); the rest start again.
+                        let wanted = &self.wanted;
+                        self.order.forget_idle(now, RECENTLY, |conversation| {
+                            conversation.room_name().is_some_and(|_| channels_of(conversation).iter().all(|c| wanted.contains(c)))
+                        });
                     }
                 }
             }
@@ -349,10 +344,7 @@ impl Node {
             Place::New(seq) => (seq, 0),
             Place::Change { change, seq } => (seq, change),
         };
-        let (room, pair) = match &encoded.conversation {
-            ConversationId::Room(name) => (Some(name.as_str()), None),
-            ConversationId::Pair(a, b) => (None, Some((*a, *b))),
-        };
+        let (room, pair) = envelope_fields(&encoded.conversation);
         let envelope = Relayed {
             node: self.id.as_str(),
             room,
@@ -390,10 +382,8 @@ impl Node {
             return;
         }
         metrics::relayed("in", 1);
-        let conversation = match (envelope.room, envelope.pair) {
-            (Some(name), None) => ConversationId::room(name),
-            (None, Some((a, b))) => ConversationId::pair(a, b),
-            _ => return tracing::warn!("an envelope from Redis names no conversation"),
+        let Some(conversation) = conversation_named(envelope.room, envelope.pair) else {
+            return tracing::warn!("an envelope from Redis names no conversation");
         };
         let place = if envelope.change > 0 {
             Place::Change { change: envelope.change, seq: envelope.seq }
@@ -410,52 +400,14 @@ impl Node {
             self.outbound.deliver_encoded(&ready).await;
         }
     }
+}
 
-    /// Subscribes to the channels of what this node's sockets hear, and
-    /// unsubscribes from the rest. Returns false if the connection failed.
-    async fn reconcile(&mut self, sink: &mut redis::aio::PubSubSink) -> bool {
-        let Some(everyone) = self.outbound.recipients(Audience::Everyone { except: None }) else {
-            return true;
-        };
-        let rooms = match everyone.rooms().await {
-            Ok(rooms) => rooms,
-            Err(error) => {
-                tracing::debug!(?error, "could not list this node's rooms");
-                return true;
-            }
-        };
-        let mut wanted: HashSet<String> = rooms.iter().filter_map(|room| channel_of_socket_room(room)).collect();
-        wanted.insert(CONTROL.to_owned());
-        wanted.insert(PRESENCE.to_owned());
-        wanted.insert(LIMITS.to_owned());
-        let new: Vec<&String> = wanted.difference(&self.subscribed).collect();
-        let gone: Vec<&String> = self.subscribed.difference(&wanted).collect();
-        // What this node delivered of a conversation before its sockets
-        // stopped hearing it is stale: it starts again, as a conversation
-        // new here. (Not after a lost connection: the tail checks kept
-        // those conversations up to date meanwhile.)
-        for channel in wanted.difference(&self.wanted) {
-            if let Some(name) = channel.strip_prefix("rtca:room:") {
-                self.order.forget(|conversation| conversation.room_name() == Some(name));
-            } else if let Some(user) = channel.strip_prefix("rtca:user:").and_then(|id| id.parse::<UserId>().ok()) {
-                self.order.forget(|conversation| conversation.peer_of(user).is_some());
-            }
-        }
-        if !new.is_empty() {
-            if let Err(error) = sink.subscribe(&new).await {
-                tracing::warn!(%error, "could not subscribe");
-                return false;
-            }
-        }
-        if !gone.is_empty() {
-            if let Err(error) = sink.unsubscribe(&gone).await {
-                tracing::warn!(%error, "could not unsubscribe");
-                return false;
-            }
-        }
-        self.subscribed = wanted.clone();
-        self.wanted = wanted;
-        true
+/// Waits until `at`; never resolves for `None` (so `select!` waits on the
+/// other branches).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -469,20 +421,5 @@ async fn next_message(stream: &mut Option<redis::aio::PubSubStream>) -> Option<(
             .await
             .map(|message| (message.get_channel_name().to_owned(), message.get_payload_bytes().to_vec())),
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chat_rooms_and_users_have_channels_and_nothing_else_does() {
-        assert_eq!(channel_of_socket_room("lobby").as_deref(), Some("rtca:room:lobby"));
-        assert_eq!(channel_of_socket_room("team-1").as_deref(), Some("rtca:room:team-1"));
-        assert_eq!(channel_of_socket_room("user:42").as_deref(), Some("rtca:user:42"));
-        assert_eq!(channel_of_socket_room("user:x"), None);
-        assert_eq!(channel_of_socket_room("session:abcd"), None);
-        assert_eq!(channels_of(&ConversationId::pair(7, 3)), ["rtca:user:3", "rtca:user:7"]);
     }
 }
