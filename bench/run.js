@@ -285,6 +285,16 @@ const figures = {
   get rooms() {
     return this.fanout;
   },
+  // Where the latency goes across nodes: the commit (send to ack), and
+  // deliveries within one node against those that crossed through Redis.
+  get nodes() {
+    return [
+      ...this.fanout,
+      ["ack p99 ms", (r) => r.ack_ms?.p99 ?? NaN, true],
+      ["same-node p99 ms", (r) => r.same_node_latency_ms?.p99 ?? NaN, true],
+      ["crossed p99 ms", (r) => r.other_node_latency_ms?.p99 ?? NaN, true],
+    ];
+  },
   "join-storm": [["all online s", (r) => r.all_online_s ?? Infinity, true], ["consistent", (r) => r.consistent, false]],
   idle: [["KiB/connection", (r) => r.kib_per_connection, true]],
   page: [
@@ -312,6 +322,27 @@ const figures = {
     [`step ${step + 1} µs/delivery`, (r) => r.steps[step]?.server?.cpu_us_per_delivery, true],
   ]),
 };
+
+// One run of the generator for `scenario` against `url` (CPU summed over
+// `pids`): its result, checked in a smoke run. `ran.wrong` says whether
+// to keep the servers' logs. The smoke run exists to fail on an error; a
+// full set goes on (one server failing one run, plain socketioxide
+// dropping acks in a storm, say, must not throw away the rest), and the
+// failed run counts as the worst in the medians.
+async function runOnce(label, url, pids, scenario, ran) {
+  const argLine = smoke ? scenario.smoke : scenario.full;
+  let result;
+  try {
+    result = await runGenerator(url, pids, argLine);
+  } catch (error) {
+    if (smoke) throw error;
+    console.log(`    run failed: ${String(error.message).split("\n")[0]}`);
+    result = { scenario: argLine.match(/--scenario (\S+)/)?.[1], failed: String(error.message) };
+  }
+  ran.wrong = result.failed !== undefined || wentWrong(result);
+  if (smoke) check(label, result);
+  return result;
+}
 
 function check(name, result) {
   if (["fanout", "rooms", "durable"].includes(result.scenario)) {
@@ -349,23 +380,13 @@ async function main() {
       for (const [side, count] of [["one", 1], ["two", 2]]) {
         console.log(`${scenario.name} · run ${run}/${runs} · ${side} node${count > 1 ? "s" : ""}`);
         const started = await startNodes(count);
-        let wrong = true;
+        const ran = { wrong: true };
         try {
-          const argLine = smoke ? scenario.smoke : scenario.full;
-          let result;
-          try {
-            result = await runGenerator(started.url, started.pids, argLine);
-          } catch (error) {
-            if (smoke) throw error;
-            console.log(`    run failed: ${String(error.message).split("\n")[0]}`);
-            result = { scenario: "fanout", failed: String(error.message) };
-          }
-          wrong = result.failed !== undefined || wentWrong(result);
-          if (smoke) check(`${scenario.name} (${side})`, result);
+          const result = await runOnce(`${scenario.name} (${side})`, started.url, started.pids, scenario, ran);
           nodeRuns[scenario.name][side].push(result);
         } finally {
           const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-          for (const [n, node] of started.nodes.entries()) await stop(node, wrong ? `${scenario.name}-run${run}-${side}-node${n + 1}-${stamp}` : undefined);
+          for (const [n, node] of started.nodes.entries()) await stop(node, ran.wrong ? `${scenario.name}-run${run}-${side}-node${n + 1}-${stamp}` : undefined);
           fs.rmSync(started.media, { recursive: true, force: true });
         }
       }
@@ -379,26 +400,12 @@ async function main() {
         const server = await start(side);
         // RTCA's log is kept when its run goes wrong; the others never
         // finish a join storm, so theirs would only be noise.
-        let wrong = true;
+        const ran = { wrong: true };
         try {
-          const argLine = smoke ? scenario.smoke : scenario.full;
-          let result;
-          try {
-            result = await runGenerator(server.url, server.child.pid, argLine);
-          } catch (error) {
-            // The smoke run exists to fail on this. A full set goes on: one
-            // server failing one run (plain socketioxide dropping acks in a
-            // storm, say) must not throw away the rest; the run counts as
-            // the worst in the medians.
-            if (smoke) throw error;
-            console.log(`    run failed: ${String(error.message).split("\n")[0]}`);
-            result = { scenario: argLine.match(/--scenario (\S+)/)?.[1], failed: String(error.message) };
-          }
-          wrong = result.failed !== undefined || wentWrong(result);
-          if (smoke) check(`${scenario.name} (${side})`, result);
+          const result = await runOnce(`${scenario.name} (${side})`, server.url, server.child.pid, scenario, ran);
           all[scenario.name][side].push(result);
         } finally {
-          await stop(server, side === "rtca" && wrong ? `${scenario.name}-run${run}-${new Date().toISOString().replace(/[:.]/g, "-")}` : undefined);
+          await stop(server, side === "rtca" && ran.wrong ? `${scenario.name}-run${run}-${new Date().toISOString().replace(/[:.]/g, "-")}` : undefined);
         }
       }
     }
@@ -424,7 +431,7 @@ async function main() {
   }
   for (const [name, sides] of Object.entries(nodeRuns)) {
     console.log(`\n| ${name} | one node (PostgreSQL) | two nodes (PostgreSQL, Redis) | two / one |\n|---|---|---|---|`);
-    for (const [label, figure, lowerIsBetter] of figures.fanout) {
+    for (const [label, figure, lowerIsBetter] of figures.nodes) {
       const pick = (r) => (r.failed === undefined ? figure(r) : lowerIsBetter ? Infinity : -Infinity);
       const [one, two] = [median(sides.one.map(pick)), median(sides.two.map(pick))];
       console.log(`| ${label} | ${fmt(one)} | ${fmt(two)} | ${ratio(two, one)} |`);

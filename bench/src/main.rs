@@ -226,6 +226,12 @@ struct Counters {
     /// 140 KB each) made nearly every record a cache miss, 8% of the
     /// generator's CPU at 150 msg/s.
     latency: Mutex<Histogram<u64>>,
+    /// With several nodes, the same deliveries split by road: `[0]` where
+    /// sender and receiver are on one node, `[1]` where the message
+    /// crossed between nodes (through Redis).
+    roads: Mutex<[Histogram<u64>; 2]>,
+    /// Send to ack, per message: the commit's share of the latency.
+    acks: Mutex<Histogram<u64>>,
 }
 
 impl Counters {
@@ -237,7 +243,17 @@ impl Counters {
             received: AtomicU64::new(0),
             expected: AtomicU64::new(0),
             latency: Mutex::new(new_histogram()),
+            roads: Mutex::new([new_histogram(), new_histogram()]),
+            acks: Mutex::new(new_histogram()),
         }
+    }
+
+    fn roads(&self) -> MutexGuard<'_, [Histogram<u64>; 2]> {
+        self.roads.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn acks(&self) -> MutexGuard<'_, Histogram<u64>> {
+        self.acks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn latency(&self) -> MutexGuard<'_, Histogram<u64>> {
@@ -472,8 +488,20 @@ enum Role {
 }
 
 /// Runs one client until `stop` flips.
-async fn drive(mut client: Client, role: Role, counters: Arc<Counters>, mut stop: watch::Receiver<bool>, id: usize) {
+/// `nodes`: how many server addresses the clients were dealt over
+/// (client `n` is on node `n % nodes`).
+async fn drive(
+    mut client: Client,
+    role: Role,
+    counters: Arc<Counters>,
+    mut stop: watch::Receiver<bool>,
+    id: usize,
+    nodes: usize,
+) {
     let mut next_ack: u64 = 1;
+    // Send instants of the messages not acknowledged yet (acks come back
+    // in order); bounded by what a run sends.
+    let mut unacked = std::collections::VecDeque::new();
     let mut ticker = match role {
         Role::Send { every, phase } => {
             let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + phase, every);
@@ -489,6 +517,7 @@ async fn drive(mut client: Client, role: Role, counters: Arc<Counters>, mut stop
                 break;
             }
             counters.sent.fetch_add(1, Ordering::Relaxed);
+            unacked.push_back(clock());
             next_ack += 1;
             in_flight = true;
         }
@@ -503,10 +532,18 @@ async fn drive(mut client: Client, role: Role, counters: Arc<Counters>, mut stop
                     if client.ws.send(Message::text("3")).await.is_err() { break; }
                 } else if text.starts_with("42[\"message\"") {
                     counters.received.fetch_add(1, Ordering::Relaxed);
-                    if let Some(sent) = sent_at(&text) {
-                        let _ = counters.latency().record(clock().saturating_sub(sent).max(1));
+                    if let Some((sent, sender)) = sent_at(&text) {
+                        let took = clock().saturating_sub(sent).max(1);
+                        let _ = counters.latency().record(took);
+                        if nodes > 1 {
+                            let road = usize::from(sender % nodes != id % nodes);
+                            let _ = counters.roads()[road].record(took);
+                        }
                     }
                 } else if text.starts_with("43") {
+                    if let Some(sent) = unacked.pop_front() {
+                        let _ = counters.acks().record(clock().saturating_sub(sent).max(1));
+                    }
                     if text.contains("\"ok\":true") {
                         counters.acked.fetch_add(1, Ordering::Relaxed);
                         counters.expected.fetch_add(client.audience, Ordering::Relaxed);
@@ -522,6 +559,7 @@ async fn drive(mut client: Client, role: Role, counters: Arc<Counters>, mut stop
                 if *stop.borrow() { continue; }
                 if send_message(&mut client.ws, next_ack, id, client.room.as_deref()).await.is_err() { break; }
                 counters.sent.fetch_add(1, Ordering::Relaxed);
+                unacked.push_back(clock());
                 next_ack += 1;
             }
             // `true` stops the sending; the sender going away ends the run.
@@ -541,12 +579,24 @@ async fn send_message(ws: &mut Ws, ack: u64, sender: usize, room: Option<&str>) 
     ws.send(Message::text(frame)).await.map_err(|e| e.to_string())
 }
 
-/// The send instant in a delivered `message` frame.
-fn sent_at(frame: &str) -> Option<u64> {
+/// The send instant and the sender's number in a delivered `message`
+/// frame (its text is `b|INSTANT|SENDER`).
+fn sent_at(frame: &str) -> Option<(u64, usize)> {
     let start = frame.find("\"text\":\"b|")? + "\"text\":\"b|".len();
-    let rest = &frame[start..];
-    let end = rest.find('|')?;
-    rest[..end].parse().ok()
+    let mut fields = frame[start..].splitn(3, ['|', '"']);
+    let sent = fields.next()?.parse().ok()?;
+    let sender = fields.next()?.parse().ok()?;
+    Some((sent, sender))
+}
+
+/// A histogram's p50, p99 and max, in milliseconds.
+fn quantiles(histogram: &Histogram<u64>) -> Value {
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    json!({
+        "p50": ms(histogram.value_at_quantile(0.5)),
+        "p99": ms(histogram.value_at_quantile(0.99)),
+        "max": ms(histogram.max()),
+    })
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -567,6 +617,9 @@ struct Phase {
     /// The send phase alone.
     sending: Duration,
     latency: Histogram<u64>,
+    /// Same node, crossed (with several nodes; empty otherwise).
+    roads: [Histogram<u64>; 2],
+    acks: Histogram<u64>,
     /// Clients that failed, or were stopped by force at the end.
     abandoned: u64,
     server: Option<CpuSample>,
@@ -591,7 +644,7 @@ async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duratio
                 (true, false) => Role::Send { every, phase: every.mul_f64(id as f64 / args.senders as f64) },
                 (false, _) => Role::Listen,
             };
-            tokio::spawn(drive(client, role, Arc::clone(&counters), stop_rx.clone(), id))
+            tokio::spawn(drive(client, role, Arc::clone(&counters), stop_rx.clone(), id, args.urls.len()))
         })
         .collect();
     tokio::time::sleep(duration).await;
@@ -642,7 +695,24 @@ async fn measure(args: &Args, clients: Vec<Client>, rate: f64, duration: Duratio
         eprintln!("{abandoned} clients failed or did not stop within 10 s");
     }
     let latency = counters.latency().clone();
-    Phase { rate, sent, acked, refused, received, expected, elapsed, sending, latency, abandoned, server, generator }
+    let roads = counters.roads().clone();
+    let acks = counters.acks().clone();
+    Phase {
+        rate,
+        sent,
+        acked,
+        refused,
+        received,
+        expected,
+        elapsed,
+        sending,
+        latency,
+        roads,
+        acks,
+        abandoned,
+        server,
+        generator,
+    }
 }
 
 fn report(phase: &Phase, clients: usize) -> Value {
@@ -670,9 +740,14 @@ fn report(phase: &Phase, clients: usize) -> Value {
             "p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99),
             "p999": percentile(0.999), "max": phase.latency.max() as f64 / 1000.0,
         },
+        "ack_ms": quantiles(&phase.acks),
         "generator_cpu_s": phase.generator.total(),
         "generator_cpu_share": phase.generator.total() / secs,
     });
+    if !phase.roads[1].is_empty() {
+        result["same_node_latency_ms"] = quantiles(&phase.roads[0]);
+        result["other_node_latency_ms"] = quantiles(&phase.roads[1]);
+    }
     // The generator is one thread: near a full core, it is the limit.
     let generator_share = phase.generator.total() / secs;
     result["generator_limited"] = json!(generator_share > 0.9);
@@ -831,7 +906,9 @@ async fn idle(args: &Args) -> Result<Value, String> {
     let tasks: Vec<_> = clients
         .into_iter()
         .enumerate()
-        .map(|(id, c)| tokio::spawn(drive(c, Role::Listen, Arc::clone(&counters), stop_rx.clone(), id)))
+        .map(|(id, c)| {
+            tokio::spawn(drive(c, Role::Listen, Arc::clone(&counters), stop_rx.clone(), id, args.urls.len()))
+        })
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = args.server_sample().map(|s| s.rss_kib);
