@@ -46,12 +46,12 @@ function answers(port) {
 }
 
 /**
- * Runs `command` under a shell that stops it once our end of its stdin
- * closes; resolves to the shell and the command's pid (which the shell
- * prints first).
+ * Runs `command` under a shell that stops it (with `signal`) once our end
+ * of its stdin closes; resolves to the shell and the command's pid (which
+ * the shell prints first).
  */
-function kept(command, asUser) {
-  const script = `${command} & pid=$!; echo $pid; read _ignored; kill -INT $pid; wait $pid`;
+function kept(command, asUser, signal = "INT") {
+  const script = `${command} & pid=$!; echo $pid; read _ignored; kill -${signal} $pid; wait $pid`;
   const [program, args] = asUser ? ["runuser", ["-u", asUser, "--", "sh", "-c", script]] : ["sh", ["-c", script]];
   const keeper = spawn(program, args, { stdio: ["pipe", "pipe", "ignore"] });
   return new Promise((resolve, reject) => {
@@ -134,22 +134,15 @@ async function startRedis() {
 async function startHaproxy(node1, node2) {
   const program = firstExisting(["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"], "HAProxy");
   const port = await freePort();
-  const proxy = spawn(program, ["-db", "-f", path.join(root, "deploy", "haproxy.cfg")], {
-    env: { ...process.env, RTCA_PROXY_BIND: `127.0.0.1:${port}`, RTCA_NODE1: node1, RTCA_NODE2: node2 },
-    stdio: ["ignore", "ignore", "ignore"],
-  });
+  const config = path.join(root, "deploy", "haproxy.cfg");
+  // Under a keeper, as the others: a test runner killed midway leaves no
+  // proxy behind.
+  const settings = `RTCA_PROXY_BIND=127.0.0.1:${port} RTCA_NODE1=${node1} RTCA_NODE2=${node2}`;
+  // TERM: a command the shell starts in the background ignores INT.
+  const { keeper, pid } = await kept(`${settings} ${program} -db -f '${config}' > /dev/null 2>&1`, undefined, "TERM");
   const url = `http://127.0.0.1:${port}`;
   await until("HAProxy", async () => (await fetch(`${url}/readyz`).catch(() => null))?.ok === true);
-  return {
-    url,
-    pid: proxy.pid,
-    stop: () =>
-      new Promise((resolve) => {
-        if (proxy.exitCode !== null || proxy.signalCode !== null) return resolve();
-        proxy.once("exit", () => resolve());
-        proxy.kill("SIGTERM");
-      }),
-  };
+  return { url, pid, stop: () => stopped(keeper) };
 }
 
 module.exports = { freePort, startPostgres, startRedis, startHaproxy };

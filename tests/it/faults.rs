@@ -11,10 +11,11 @@ use serde_json::{json, Value};
 
 use crate::common::cut::Cuttable;
 use crate::common::{postgres, spawn_binary, temp_db, token, Http, TestClient, TestServer};
-use crate::nodes::{haproxy_in_front, wait_until_ready};
+use crate::nodes::{haproxy_in_front, joined_node, wait_until_ready};
 
 /// PostgreSQL out of reach (the network to it cut): a send is answered
-/// `unavailable` within seconds, not left hanging, and so is a page's
+/// `unavailable` within seconds, not left hanging, and so are a read, a
+/// search over HTTP (503, with `Retry-After`) and a page's
 /// readiness; once it is back, the same message (same cid) goes through,
 /// once, and everyone hears it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,7 +26,7 @@ async fn postgresql_out_of_reach_fails_clearly_and_work_resumes() {
     let mut network = Cuttable::start(database_addr.parse().unwrap()).await;
     let through = format!("postgres://postgres@{}/{name}", network.addr());
     let server = TestServer::start_with(dir.path().join("a.db"), move |config| config.database_url = through).await;
-    let (alice, _) = server.online("alice").await;
+    let (alice, alice_ack) = server.online("alice").await;
     let (bob, _) = server.online("bob").await;
     let first = alice.emit_ack("message", json!({ "text": "before", "cid": "c1" })).await;
     assert_eq!(first["ok"], true, "{first}");
@@ -43,6 +44,12 @@ async fn postgresql_out_of_reach_fails_clearly_and_work_resumes() {
     assert!(asked.elapsed() < Duration::from_secs(12), "answered only after {:?}", asked.elapsed());
     let read = bob.try_emit_ack("history", json!({}), Duration::from_secs(15)).await.expect("a read hung");
     assert_eq!(read["error"]["code"], "unavailable", "{read}");
+    // Over HTTP: 503, saying when to try again.
+    let (status, headers, body) = http.get(Some(token(&alice_ack).as_str()), "/api/search?q=before", None).await;
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(headers.get("retry-after").and_then(|value| value.to_str().ok()), Some("5"), "{body}");
+    assert!(body.contains(r#""code":"unavailable""#), "{body}");
     assert_eq!(http.get(None, "/readyz", None).await.0, StatusCode::SERVICE_UNAVAILABLE);
 
     network.mend().await;
@@ -232,12 +239,8 @@ async fn redis_restarted_mid_burst_loses_nothing_for_online_clients() {
     let (dir, _db) = temp_db();
     let url = postgres::new_database().await;
     let mut redis = crate::common::redis::Redis::start();
-    let node = |path: &str| {
-        let (url, redis_url, media) = (url.clone(), redis.url(), dir.path().join("media"));
-        TestServer::start_with(dir.path().join(path), move |config| {
-            config.database_url = url;
-            config.redis_url = Some(redis_url);
-            config.media_dir = media;
+    let node = |db_file: &'static str| {
+        joined_node(dir.path(), db_file, &url, Some(redis.url()), |config| {
             config.limits.send_per_connection = rtca::server::config::Rate::new(1000.0, 1000);
             config.limits.send_per_user = rtca::server::config::Rate::new(1000.0, 1000);
         })

@@ -17,14 +17,8 @@ use crate::media::png;
 async fn two_nodes_share_accounts_history_and_files() {
     let (dir, db) = temp_db();
     let url = postgres::new_database().await;
-    let shared_media = dir.path().join("shared-media");
-    let node = |path: &str| {
-        let (url, media) = (url.clone(), shared_media.clone());
-        TestServer::start_with(dir.path().join(path), move |config| {
-            config.database_url = url;
-            config.media_dir = media;
-        })
-    };
+    let shared_media = dir.path().join("media");
+    let node = |db_file: &'static str| joined_node(dir.path(), db_file, &url, None, |_| {});
     let (a, b) = (node("a.db").await, node("b.db").await);
     drop(db);
 
@@ -113,12 +107,8 @@ async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
     let (dir, _db) = temp_db();
     let url = postgres::new_database().await;
     let mut redis = crate::common::redis::Redis::start();
-    let node = |path: &str| {
-        let (url, redis_url, media) = (url.clone(), redis.url(), dir.path().join("media"));
-        TestServer::start_with(dir.path().join(path), move |config| {
-            config.database_url = url;
-            config.redis_url = Some(redis_url);
-            config.media_dir = media;
+    let node = |db_file: &'static str| {
+        joined_node(dir.path(), db_file, &url, Some(redis.url()), |config| {
             // Two writers send 30 messages each at once.
             config.limits.send_per_connection = rtca::server::config::Rate::new(1000.0, 1000);
             config.limits.send_per_user = rtca::server::config::Rate::new(1000.0, 1000);
@@ -246,14 +236,7 @@ async fn passing_news_crosses_nodes() {
     let (dir, _db) = temp_db();
     let url = postgres::new_database().await;
     let redis = crate::common::redis::Redis::start();
-    let node = |path: &str| {
-        let (url, redis_url, media) = (url.clone(), redis.url(), dir.path().join("media"));
-        TestServer::start_with(dir.path().join(path), move |config| {
-            config.database_url = url;
-            config.redis_url = Some(redis_url);
-            config.media_dir = media;
-        })
-    };
+    let node = |db_file: &'static str| joined_node(dir.path(), db_file, &url, Some(redis.url()), |_| {});
     let (a, b) = (node("a.db").await, node("b.db").await);
     let (alice, alice_ack) = a.online("alice").await;
     let (carol, _) = a.online("carol").await;
@@ -344,12 +327,8 @@ async fn limits_hold_across_nodes() {
     let (dir, _db) = temp_db();
     let url = postgres::new_database().await;
     let redis = crate::common::redis::Redis::start();
-    let node = |path: &str| {
-        let (url, redis_url, media) = (url.clone(), redis.url(), dir.path().join("media"));
-        TestServer::start_with(dir.path().join(path), move |config| {
-            config.database_url = url;
-            config.redis_url = Some(redis_url);
-            config.media_dir = media;
+    let node = |db_file: &'static str| {
+        joined_node(dir.path(), db_file, &url, Some(redis.url()), |config| {
             // Five messages, then one a hundred seconds.
             config.limits.send_per_user = rtca::server::config::Rate::new(0.01, 5);
             config.limits.connections_per_user = 4;
@@ -419,6 +398,26 @@ async fn poll_through(http: &reqwest::Client, proxy: &str) -> (Result<(), u16>, 
     (Ok(()), node)
 }
 
+/// A node on the shared PostgreSQL database at `url`, joined to the others
+/// by Redis at `redis_url` (`None`: not joined), with its files in the
+/// shared `dir/media`, and the test's own settings (`adjust`) on top.
+pub(crate) async fn joined_node(
+    dir: &std::path::Path,
+    db_file: &str,
+    url: &str,
+    redis_url: Option<String>,
+    adjust: impl FnOnce(&mut rtca::server::config::Config),
+) -> TestServer {
+    let (url, media) = (url.to_owned(), dir.join("media"));
+    TestServer::start_with(dir.join(db_file), move |config| {
+        config.database_url = url;
+        config.redis_url = redis_url;
+        config.media_dir = media;
+        adjust(config);
+    })
+    .await
+}
+
 /// Waits until the node at `addr` is ready (subscribed to Redis).
 pub(crate) async fn wait_until_ready(addr: std::net::SocketAddr) {
     let started = std::time::Instant::now();
@@ -470,14 +469,7 @@ async fn the_shipped_haproxy_config_keeps_polling_sessions_on_their_node() {
     let (dir, _db) = temp_db();
     let url = postgres::new_database().await;
     let redis = crate::common::redis::Redis::start();
-    let node = |path: &str| {
-        let (url, redis_url, media) = (url.clone(), redis.url(), dir.path().join("media"));
-        TestServer::start_with(dir.path().join(path), move |config| {
-            config.database_url = url;
-            config.redis_url = Some(redis_url);
-            config.media_dir = media;
-        })
-    };
+    let node = |db_file: &'static str| joined_node(dir.path(), db_file, &url, Some(redis.url()), |_| {});
     let (a, b) = (node("a.db").await, node("b.db").await);
     // Both nodes ready (subscribed to Redis) before HAProxy first checks.
     wait_until_ready(a.addr).await;

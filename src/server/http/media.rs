@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::body::BodyTimeout;
 
-use crate::error::{ApiError, ChatError};
+use crate::error::ChatError;
 use crate::protocol::{Media, UPLOAD_PATH};
 use crate::server::chat::access::may_read;
 use crate::server::chat::identity::http_user;
@@ -155,6 +155,6 @@ struct MediaError(ChatError);
 
 impl IntoResponse for MediaError {
     fn into_response(self) -> Response {
-        (super::status_of(&self.0), Json(ApiError::from(self.0))).into_response()
+        super::refusal(self.0)
     }
 }

@@ -265,7 +265,19 @@ fn router(state: &AppState) -> Router {
         .with_state(state.clone())
 }
 
-/// `429 Too Many Requests`, with when to try again and why.
+/// A refusal of the chat's rules over HTTP (files, search): the status
+/// that fits and `{code, message}`; when the database is out of reach, a
+/// `503` with when to try again.
+fn refusal(error: crate::error::ChatError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = status_of(&error);
+    let mut response = (status, axum::Json(crate::error::ApiError::from(error))).into_response();
+    if status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+    }
+    response
+}
+
 /// The HTTP status for a refusal of the chat's rules (files, search).
 fn status_of(error: &crate::error::ChatError) -> axum::http::StatusCode {
     use crate::error::ChatError;
@@ -284,6 +296,7 @@ fn status_of(error: &crate::error::ChatError) -> axum::http::StatusCode {
     }
 }
 
+/// `429 Too Many Requests`, with when to try again and why.
 fn too_many_requests(why: impl std::fmt::Display) -> axum::response::Response {
     use axum::response::IntoResponse;
     let retry = [(axum::http::header::RETRY_AFTER, "5")];

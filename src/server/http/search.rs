@@ -48,7 +48,7 @@ pub async fn api(
     };
     match run(&state, &peer, &headers, &request).await {
         Ok(page) => Json(page).into_response(),
-        Err(error) => (super::status_of(&error), Json(ApiError::from(error))).into_response(),
+        Err(error) => super::refusal(error),
     }
 }
 
