@@ -59,8 +59,7 @@ fn start_next(chat: ChatState) {
     while IN_FLIGHT.with(|all| all.borrow().len()) < PARALLEL {
         let Some(next) = WAITING.with(|waiting| waiting.borrow_mut().pop_front()) else { return };
         if start(chat, next.key, &next.file, &next.name, next.to).is_err() {
-            let name = next.name;
-            chat.upload_failed(next.key, format!("“{name}” could not be sent: this browser refused to upload it."));
+            not_sent(chat, next.key, &next.name, words().upload_browser_refused().inner());
         }
     }
 }
@@ -102,7 +101,7 @@ fn start(chat: ChatState, key: u32, file: &Blob, name: &str, to: Conversation) -
     let file_name = name.to_owned();
     let failed = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
         release(chat, key);
-        chat.upload_failed(key, format!("“{file_name}” was not sent: the connection failed. Try again."));
+        not_sent(chat, key, &file_name, words().upload_connection_failed().inner());
     });
     request.set_onerror(Some(failed.as_ref().unchecked_ref()));
     request.send_with_opt_blob(Some(file))?;
@@ -124,18 +123,22 @@ fn finished(chat: ChatState, key: u32, request: &XmlHttpRequest, name: &str, to:
                 if chat.queue(to, caption, cid, Some(media)) {
                     crate::client::session::flush_outbox(chat);
                 } else {
-                    chat.notice
-                        .set(Some("Too many messages are waiting to be sent. Wait until you are back online.".into()));
+                    chat.notice.set(Some(words().outbox_full_offline().inner().to_owned()));
                 }
             }
-            Err(_) => chat.upload_failed(key, format!("“{name}” was not sent: the server's answer was unreadable.")),
+            Err(_) => not_sent(chat, key, name, words().upload_unreadable_answer().inner()),
         }
         return;
     }
     let reason = serde_json::from_str::<ApiError>(&body)
         .map(|error| error_message(&error.code, &error.message))
-        .unwrap_or_else(|_| format!("the server answered {status}"));
-    chat.upload_failed(key, fill(words().upload_not_sent().inner(), &[("name", name), ("reason", &reason)]));
+        .unwrap_or_else(|_| fill(words().upload_server_answered().inner(), &[("status", &status.to_string())]));
+    not_sent(chat, key, name, &reason);
+}
+
+/// Marks the upload of `name` failed on the tray, saying why.
+fn not_sent(chat: ChatState, key: u32, name: &str, reason: &str) {
+    chat.upload_failed(key, fill(words().upload_not_sent().inner(), &[("name", name), ("reason", reason)]));
 }
 
 /// Stops an upload (or takes it out of line) and off the tray; nothing

@@ -12,6 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobEvent, BlobPropertyBag, MediaRecorder, MediaStream, MediaStreamConstraints, MediaStreamTrack};
 
 use crate::chat_state::ChatState;
+use crate::i18n::words;
 
 struct Recorder {
     recorder: MediaRecorder,
@@ -33,26 +34,22 @@ thread_local! {
 pub async fn start() -> Result<(), String> {
     discard();
     let generation = GENERATION.with(Cell::get);
-    let devices = web_sys::window()
-        .and_then(|window| window.navigator().media_devices().ok())
-        .ok_or("This browser cannot record audio.")?;
+    let devices =
+        web_sys::window().and_then(|window| window.navigator().media_devices().ok()).ok_or_else(unsupported)?;
     let constraints = MediaStreamConstraints::new();
     constraints.set_audio(&JsValue::TRUE);
-    let asked =
-        devices.get_user_media_with_constraints(&constraints).map_err(|_| "This browser cannot record audio.")?;
-    let stream: MediaStream = JsFuture::from(asked)
-        .await
-        .map_err(|_| "No microphone could be used: allow access to it and try again.")?
-        .unchecked_into();
+    let asked = devices.get_user_media_with_constraints(&constraints).map_err(|_| unsupported())?;
+    let stream: MediaStream =
+        JsFuture::from(asked).await.map_err(|_| words().recorder_no_microphone().inner().to_owned())?.unchecked_into();
     if GENERATION.with(Cell::get) != generation {
         release(&stream);
-        return Err("Recording was cancelled.".into());
+        return Err(words().recorder_cancelled().inner().to_owned());
     }
     let recorder = match MediaRecorder::new_with_media_stream(&stream) {
         Ok(recorder) => recorder,
         Err(_) => {
             release(&stream);
-            return Err("This browser cannot record audio.".into());
+            return Err(unsupported());
         }
     };
     let chunks = Rc::new(RefCell::new(Vec::new()));
@@ -66,10 +63,15 @@ pub async fn start() -> Result<(), String> {
     if recorder.start().is_err() {
         recorder.set_ondataavailable(None);
         release(&stream);
-        return Err("Recording could not start.".into());
+        return Err(words().recorder_could_not_start().inner().to_owned());
     }
     RECORDING.with(|slot| *slot.borrow_mut() = Some(Recorder { recorder, stream, chunks, _on_data: on_data }));
     Ok(())
+}
+
+/// What the recorder says when the browser has no way to record.
+fn unsupported() -> String {
+    words().recorder_unsupported().inner().to_owned()
 }
 
 /// Lets go of the microphone.
@@ -83,7 +85,7 @@ fn release(stream: &MediaStream) {
 /// the take.
 pub async fn stop() -> Result<String, String> {
     let Some(active) = RECORDING.with(|slot| slot.borrow_mut().take()) else {
-        return Err("Nothing is being recorded.".into());
+        return Err(words().recorder_not_recording().inner().to_owned());
     };
     // The last chunk arrives before `stop` fires. A recorder that already
     // stopped by itself (the microphone went away) fires nothing more.
@@ -103,11 +105,13 @@ pub async fn stop() -> Result<String, String> {
     }
     let options = BlobPropertyBag::new();
     options.set_type(&active.recorder.mime_type());
-    let take = Blob::new_with_blob_sequence_and_options(&parts, &options).map_err(|_| "The recording was lost.")?;
+    let take = Blob::new_with_blob_sequence_and_options(&parts, &options)
+        .map_err(|_| words().recorder_lost().inner().to_owned())?;
     if take.size() == 0.0 {
-        return Err("Nothing was recorded.".into());
+        return Err(words().recorder_empty().inner().to_owned());
     }
-    let url = web_sys::Url::create_object_url_with_blob(&take).map_err(|_| "The recording cannot be played.")?;
+    let url = web_sys::Url::create_object_url_with_blob(&take)
+        .map_err(|_| words().recorder_unplayable().inner().to_owned())?;
     TAKE.with(|slot| *slot.borrow_mut() = Some((take, url.clone())));
     Ok(url)
 }

@@ -33,7 +33,7 @@ pub async fn load_chat(room: Option<String>, with: Option<UserId>) -> Result<Cha
 
     let state = app_state()?;
     let me = request_user(&state).await?;
-    snapshot::load(&state, request_address().await, me, room, with, Default::default()).await
+    snapshot::load(&state, request_address().await, me, room, with, Default::default(), crate::i18n::current()).await
 }
 
 /// The snapshot the page handler loaded before rendering

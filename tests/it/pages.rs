@@ -5,6 +5,42 @@ use serde_json::{json, Value};
 
 use crate::common::{temp_db, TestClient, TestServer};
 
+/// The snapshot a page carries for hydration.
+fn snapshot_in(page: &str) -> Value {
+    let tag = page.find(r#"id="rtca-snapshot""#).expect("the page carries no snapshot");
+    let start = tag + page[tag..].find('>').unwrap() + 1;
+    // As a browser does: the first closing tag ends the element.
+    let end = start + page[start..].to_ascii_lowercase().find("</script").unwrap();
+    let json = &page[start..end];
+    assert!(!json.contains('<'), "markup inside the snapshot: {json}");
+    serde_json::from_str(json).unwrap()
+}
+
+/// A page's notice (why it shows the lobby instead of what was asked for)
+/// is in the reader's language, as the rest of the page is.
+#[tokio::test]
+async fn a_pages_notice_is_in_the_readers_language() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (_alice, ack) = server.online("alice").await;
+    let session = format!("rtca_session={}", ack["token"].as_str().unwrap());
+    let notice = |path: &str, language: &str, cookie: Option<&str>| {
+        let mut request =
+            reqwest::Client::new().get(format!("http://{}{path}", server.addr)).header("accept-language", language);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie.to_owned());
+        }
+        async move { snapshot_in(&request.send().await.unwrap().text().await.unwrap())["notice"].clone() }
+    };
+    assert_eq!(notice("/dm/1", "zh-CN,zh;q=0.9", None).await, "登录后才能查看你的私聊。");
+    assert_eq!(notice("/dm/1", "en", None).await, "Sign in to see your private conversations.");
+    let chinese: Value = serde_json::from_str(include_str!("../../locales/zh-CN.json")).unwrap();
+    let no_such_user = notice("/dm/999999", "zh-CN", Some(&session)).await;
+    assert_eq!(no_such_user, chinese["error_no_such_user"], "a refusal's words too");
+    assert_eq!(notice("/", "zh-CN", Some(&session)).await, Value::Null, "nothing to say");
+    server.stop().await;
+}
+
 /// The page hydrates from the snapshot it carries as JSON in a script
 /// element: it must be the signed-in user's, and no message text may end
 /// that element early.
@@ -15,15 +51,6 @@ async fn the_page_carries_its_snapshot_and_no_text_can_end_it_early() {
     let (alice, ack) = server.online("alice").await;
     let hostile = "</script><script>window.__pwned=1</script><!-- & </SCRIPT >";
     assert_eq!(alice.emit_ack("message", json!({ "text": hostile })).await["ok"], true);
-    let snapshot_in = |page: &str| -> Value {
-        let tag = page.find(r#"id="rtca-snapshot""#).expect("the page carries no snapshot");
-        let start = tag + page[tag..].find('>').unwrap() + 1;
-        // As a browser does: the first closing tag ends the element.
-        let end = start + page[start..].to_ascii_lowercase().find("</script").unwrap();
-        let json = &page[start..end];
-        assert!(!json.contains('<'), "markup inside the snapshot: {json}");
-        serde_json::from_str(json).unwrap()
-    };
 
     let page = reqwest::get(format!("http://{}/", server.addr)).await.unwrap().text().await.unwrap();
     let snapshot = snapshot_in(&page);

@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use crate::error::{ApiError, ChatError};
+use crate::i18n::Locale;
 use crate::protocol::{
     ChatSnapshot, ConversationId, HistoryPage, RoomsRequest, User, UserId, HISTORY_PAGE, LOBBY, MAX_CONVERSATIONS,
 };
@@ -30,7 +31,13 @@ pub async fn load(
     room: Option<String>,
     with: Option<UserId>,
     rooms: RoomsRequest,
+    locale: Locale,
 ) -> Result<ChatSnapshot, ApiError> {
+    // The notice is read on the page: in the reader's language.
+    let said = |refused: ChatError| {
+        let refused = ApiError::from(refused);
+        crate::i18n::error_message_in(locale, &refused.code, &refused.message)
+    };
     let me_id = me.as_ref().map(|u| u.id);
     let mut notice = None;
     let mut room = room.unwrap_or_else(|| LOBBY.to_owned());
@@ -38,12 +45,14 @@ pub async fn load(
     match (with, me_id) {
         (Some(peer), Some(_)) => match state.store.user(peer).await? {
             Some(peer) => direct = Some(peer),
-            None => notice = Some(ChatError::NoSuchUser.to_string()),
+            None => notice = Some(said(ChatError::NoSuchUser)),
         },
-        (Some(_), None) => notice = Some("Sign in to see your private conversations.".to_owned()),
+        (Some(_), None) => {
+            notice = Some(locale.get_keys_const().notice_sign_in_for_private().inner().to_owned());
+        }
         (None, _) => {
             if let Err(refused) = check_can_read(state, me_id, &room).await {
-                notice = Some(refused.to_string());
+                notice = Some(said(refused));
                 room = LOBBY.to_owned();
             }
         }

@@ -30,6 +30,12 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
     if let Err(refused) = state.limits.may_read(reader) {
         return super::too_many_requests(refused);
     }
+    // The page's language, read from the request once (crate::i18n).
+    let locale = {
+        let headers = request.headers();
+        let header = |name| headers.get(name).and_then(|value| value.to_str().ok());
+        crate::i18n::from_headers(header(axum::http::header::COOKIE), header(axum::http::header::ACCEPT_LANGUAGE))
+    };
     let loaded = match Page::from_path(request.uri().path()) {
         Page::Chat { room, with } => {
             let me = match token_from_headers(request.headers(), session_cookie(&state.config)) {
@@ -38,7 +44,7 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
             };
             let refused = request.uri().query().and_then(refusals::verified);
             match me {
-                Ok(me) => snapshot::load(&state, reader, me, room, with, rooms_asked_for(request.uri()))
+                Ok(me) => snapshot::load(&state, reader, me, room, with, rooms_asked_for(request.uri()), locale)
                     .await
                     .map(|snapshot| ChatSnapshot { refused, ..snapshot }),
                 Err(error) => Err(error),
@@ -49,12 +55,6 @@ pub async fn chat_page(State(state): State<AppState>, request: Request) -> Respo
         Page::NotFound => Err(ApiError::new(code::NOT_FOUND, "There is nothing at this address.")),
     };
     let page = PageSnapshot(Arc::new(loaded));
-    // The page's language, read from the request once (crate::i18n).
-    let locale = {
-        let headers = request.headers();
-        let header = |name| headers.get(name).and_then(|value| value.to_str().ok());
-        crate::i18n::from_headers(header(axum::http::header::COOKIE), header(axum::http::header::ACCEPT_LANGUAGE))
-    };
     let options = state.leptos_options.clone();
     // The hydration loader's nonce, for the page's Content-Security-Policy.
     let nonce = Nonce::new();
