@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::common::cut::Cuttable;
 use crate::common::{postgres, spawn_binary, temp_db, token, Http, TestClient, TestServer};
 use crate::nodes::{haproxy_in_front, joined_node, wait_until_ready};
+use crate::operators::{get, metrics_address, samples};
 
 /// PostgreSQL out of reach (the network to it cut): a send is answered
 /// `unavailable` within seconds, not left hanging, and so are a read, a
@@ -130,9 +131,11 @@ async fn a_node_killed_mid_burst_loses_nothing_acked() {
         ("RTCA_RATE_SEND_CONNECTION", "1000:1000"),
         ("RTCA_RATE_SEND_USER", "1000:1000"),
         ("RTCA_RATE_READ", "1000:1000"),
+        ("RTCA_METRICS_ADDR", "127.0.0.1:0"),
     ];
     let (mut node_a, a, _out_a) = spawn_binary(&dir.path().join("a.db"), "info", &env).await;
-    let (_node_b, b, _out_b) = spawn_binary(&dir.path().join("b.db"), "info", &env).await;
+    let (_node_b, b, mut out_b) = spawn_binary(&dir.path().join("b.db"), "info", &env).await;
+    let metrics_b = metrics_address(&mut out_b, |_| {}).await;
     wait_until_ready(a).await;
     wait_until_ready(b).await;
     let (_proxy, proxy) = haproxy_in_front(a, b).await;
@@ -228,6 +231,12 @@ async fn a_node_killed_mid_burst_loses_nothing_acked() {
     assert_eq!(ben_heard.seqs, truth, "node B's client missed messages live, or heard them out of order");
     let alice_gone = alice_gone.expect("the dead node's user never went offline on the other");
     assert!(alice_gone < Duration::from_secs(25), "the dead node's user went offline only after {alice_gone:?}");
+
+    // B's relay counted what crossed: its own commits out, A's in.
+    let counted = samples(&get(format!("http://{metrics_b}/metrics")).await.1);
+    let relayed = |direction: &str| counted.get(&format!(r#"rtca_relayed_total{{direction="{direction}"}}"#)).copied();
+    assert!(relayed("out").unwrap_or_default() >= 150.0, "B published fewer than its 150: {counted:?}");
+    assert!(relayed("in").unwrap_or_default() >= 1.0, "B counted nothing from A: {counted:?}");
 }
 
 /// Redis restarted in the middle of a burst: every message is acked (a

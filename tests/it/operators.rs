@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::{spawn_binary, temp_db, TestClient, TestServer};
+use crate::common::{spawn_binary, temp_db, ServerOutput, TestClient, TestServer};
 
-async fn get(url: String) -> (u16, String) {
+pub(crate) async fn get(url: String) -> (u16, String) {
     let response = reqwest::get(url).await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
@@ -28,7 +28,7 @@ async fn health_and_readiness_answer_on_the_public_address() {
 }
 
 /// Each `name{labels} value` line of a Prometheus page, by `name{labels}`.
-fn samples(page: &str) -> HashMap<String, f64> {
+pub(crate) fn samples(page: &str) -> HashMap<String, f64> {
     page.lines()
         .filter(|line| !line.starts_with('#') && !line.is_empty())
         .filter_map(|line| {
@@ -38,23 +38,33 @@ fn samples(page: &str) -> HashMap<String, f64> {
         .collect()
 }
 
+/// The address a spawned server serves `/metrics` on, from its log (each
+/// line read on the way is shown to `each`).
+pub(crate) async fn metrics_address(lines: &mut ServerOutput, mut each: impl FnMut(&str)) -> SocketAddr {
+    const SAID: &str = "metrics on http://";
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("the server's output ended");
+            each(&line);
+            if let Some(at) = line.find(SAID) {
+                let rest = &line[at + SAID.len()..];
+                break rest[..rest.find("/metrics").unwrap()].parse::<SocketAddr>().unwrap();
+            }
+        }
+    })
+    .await
+    .expect("the metrics address was never logged")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_what_happens_on_their_own_address_and_logs_are_json() {
     let (_dir, db) = temp_db();
     let env = [("RTCA_METRICS_ADDR", "127.0.0.1:0"), ("RTCA_LOG_FORMAT", "json")];
     let (_child, addr, mut lines) = spawn_binary(&db, "info", &env).await;
-    let metrics_line = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let line = lines.next_line().await.unwrap().expect("the server's output ended");
-            let logged: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not a JSON line: {line}"));
-            let message = logged["fields"]["message"].as_str().unwrap_or_default().to_owned();
-            if let Some(rest) = message.strip_prefix("metrics on http://") {
-                break rest.trim_end_matches("/metrics").parse::<SocketAddr>().unwrap();
-            }
-        }
+    let metrics_line = metrics_address(&mut lines, |line| {
+        assert!(serde_json::from_str::<Value>(line).is_ok(), "not a JSON line: {line}");
     })
-    .await
-    .expect("the metrics address was never logged");
+    .await;
     let scrape = || get(format!("http://{metrics_line}/metrics"));
 
     let alice = TestClient::connect(addr, None).await.unwrap();
