@@ -59,9 +59,27 @@ impl LocalClock {
         }
     }
 
-    /// When someone was last seen: "today at 14:03", "yesterday at 09:12",
-    /// "on Monday 30 November", "on 30 October 2025".
-    pub fn last_seen(self, at_ms: i64) -> String {
+    /// How long ago `at_ms` was, within the last hour: "just now", "a
+    /// minute ago", "5 minutes ago" ("刚刚", "5 分钟前"). A time ahead of
+    /// the reader's clock (clocks differ) is "just now".
+    pub fn ago(self, at_ms: i64) -> Option<String> {
+        let minutes = self.now_ms.saturating_sub(at_ms) / 60_000;
+        let words = words();
+        match minutes {
+            ..=0 => Some(words.ago_just_now().inner().to_owned()),
+            1 => Some(words.ago_minute().inner().to_owned()),
+            2..=59 => Some(fill(words.ago_minutes().inner(), &[("count", &minutes.to_string())])),
+            _ => None,
+        }
+    }
+
+    /// When something last happened (someone was seen, a thread was
+    /// answered): within the hour, how long ago; else "today at 14:03",
+    /// "yesterday at 09:12", "on Monday 30 November", "on 30 October 2025".
+    pub fn when(self, at_ms: i64) -> String {
+        if let Some(ago) = self.ago(at_ms) {
+            return ago;
+        }
         let day = self.day(at_ms);
         let words = words();
         let time = self.time(at_ms);
@@ -158,6 +176,32 @@ mod tests {
     }
 
     #[test]
+    fn the_last_hour_is_said_as_how_long_ago() {
+        let clock = LocalClock { offset_minutes: 0, now_ms: NOW };
+        let minute = 60_000;
+        assert_eq!(clock.when(NOW - 20_000), "just now");
+        assert_eq!(clock.when(NOW + 5_000), "just now", "a clock a little ahead");
+        assert_eq!(clock.when(NOW - minute - 1), "a minute ago");
+        assert_eq!(clock.when(NOW - 5 * minute), "5 minutes ago");
+        assert_eq!(clock.when(NOW - 59 * minute), "59 minutes ago");
+        assert_eq!(clock.when(NOW - 60 * minute), "today at 08:26");
+    }
+
+    /// The same in Chinese: the page's language is the server's context.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn chinese_readers_read_how_long_ago_in_chinese() {
+        use leptos::prelude::{provide_context, Owner};
+        let owner = Owner::new();
+        owner.set();
+        provide_context(crate::i18n::Locale::zh_CN);
+        let clock = LocalClock { offset_minutes: 0, now_ms: NOW };
+        assert_eq!(clock.when(NOW - 1_000), "刚刚");
+        assert_eq!(clock.when(NOW - 5 * 60_000), "5 分钟前");
+        assert_eq!(clock.when(NOW - 2 * HOUR), "今天 07:26");
+    }
+
+    #[test]
     fn separators_name_today_yesterday_this_year_and_older_days() {
         let clock = LocalClock { offset_minutes: 0, now_ms: NOW };
         let day = |at| clock.day_label(clock.day(at));
@@ -165,9 +209,9 @@ mod tests {
         assert_eq!(day(NOW - 24 * HOUR), "Yesterday");
         assert_eq!(day(NOW - 4 * 24 * HOUR), "Monday 30 November");
         assert_eq!(day(NOW - 400 * 24 * HOUR), "30 October 2025");
-        assert_eq!(clock.last_seen(NOW - HOUR), "today at 08:26");
-        assert_eq!(clock.last_seen(NOW - 24 * HOUR), "yesterday at 09:26");
-        assert_eq!(clock.last_seen(NOW - 4 * 24 * HOUR), "on Monday 30 November");
+        assert_eq!(clock.when(NOW - HOUR), "today at 08:26");
+        assert_eq!(clock.when(NOW - 24 * HOUR), "yesterday at 09:26");
+        assert_eq!(clock.when(NOW - 4 * 24 * HOUR), "on Monday 30 November");
         // Fifteen hours east it is already Saturday: an hour ago was Friday.
         let east = LocalClock { offset_minutes: 15 * 60, ..clock };
         assert_eq!(east.day_label(east.day(NOW)), "Today");

@@ -172,6 +172,10 @@ pub struct ChatState {
     /// The reader's clock for showing times and days: the server's, in
     /// UTC, until the browser says.
     pub clock: RwSignal<LocalClock>,
+    /// Now, to the minute, for what says how long ago ("5 minutes ago"):
+    /// kept apart from `clock`, which changes only with the day, because
+    /// every message's layout reads that one.
+    pub now: RwSignal<i64>,
     /// Messages I wrote that the server has not confirmed yet, oldest first.
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// The history epoch the messages above belong to.
@@ -239,6 +243,7 @@ impl ChatState {
             active: RwSignal::new(active),
             notice: RwSignal::new(snapshot.notice),
             clock: RwSignal::new(LocalClock { offset_minutes: 0, now_ms: snapshot.now }),
+            now: RwSignal::new(snapshot.now),
             outbox: RwSignal::new(Vec::new()),
             epoch: StoredValue::new(snapshot.epoch),
             changes_seen: StoredValue::new(changes_seen),
@@ -259,6 +264,12 @@ impl ChatState {
         chat.apply_reads(reads);
         chat.mark_first_unread();
         chat
+    }
+
+    /// The reader's clock at the minute, for what says how long ago
+    /// (tracked: it changes every minute).
+    pub fn clock_now(&self) -> LocalClock {
+        LocalClock { now_ms: self.now.get(), ..self.clock.get() }
     }
 
     /// Who I am, untracked.

@@ -35,7 +35,8 @@ fn read_clock(chat: ChatState) {
     let now = js_sys::Date::new_0();
     let offset_minutes = -(now.get_timezone_offset() as i32);
     let clock = LocalClock { offset_minutes, now_ms: now.get_time() as i64 };
-    // Only when the day or offset changes: every time label reads it.
+    chat.now.set(clock.now_ms);
+    // Only when the day or offset changes: every message's layout reads it.
     if chat
         .clock
         .with_untracked(|old| old.offset_minutes != offset_minutes || old.day(old.now_ms) != clock.day(clock.now_ms))
@@ -65,8 +66,8 @@ pub fn start(chat: ChatState) {
     super::keyboard::follow_visual_viewport();
     super::service_worker::register();
     read_clock(chat);
-    // "Today" moves on at midnight, for a tab left open overnight.
-    let _ = set_interval_with_handle(move || read_clock(chat), std::time::Duration::from_secs(60));
+    // "5 minutes ago" moves on, and "Today" at midnight, for a tab left open.
+    let _ = set_interval_with_handle(move || read_clock(chat), std::time::Duration::from_secs(30));
 
     let socket = SocketClient::start(move |happening| match happening {
         SocketEvent::Status(status) => chat.status.set(status),

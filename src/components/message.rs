@@ -109,7 +109,8 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
     };
     let thread = thread.map(|(root, label, last)| {
         let last = move || {
-            last.map(|at| fill(words().last_reply().inner(), &[("time", &clock().time(at))])).unwrap_or_default()
+            last.map(|at| fill(words().last_reply().inner(), &[("time", &chat.clock_now().when(at))]))
+                .unwrap_or_default()
         };
         view! {
             <button type="button" class="thread-summary" data-thread=root data-testid="thread-summary">

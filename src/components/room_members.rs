@@ -40,7 +40,7 @@ pub fn RoomMembersPanel(room: String) -> impl IntoView {
         let online = move || chat.online.with(|online| online.iter().any(|u| u.id == id));
         let status = move || match (online(), member.last_seen) {
             (true, _) => words().member_online().inner().to_owned(),
-            (false, Some(at)) => fill(words().member_last_seen().inner(), &[("when", &chat.clock.get().last_seen(at))]),
+            (false, Some(at)) => fill(words().member_last_seen().inner(), &[("when", &chat.clock_now().when(at))]),
             (false, None) => words().member_offline().inner().to_owned(),
         };
         view! {
