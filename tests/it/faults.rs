@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::common::cut::Cuttable;
 use crate::common::{postgres, spawn_binary, temp_db, token, Http, TestClient, TestServer};
-use crate::nodes::{haproxy_in_front, joined_node, wait_until_ready};
+use crate::nodes::{haproxy_in_front, joined_node, unlimited_sends, wait_until_ready};
 use crate::operators::{get, metrics_address, samples};
 
 /// PostgreSQL out of reach (the network to it cut): a send is answered
@@ -248,12 +248,7 @@ async fn redis_restarted_mid_burst_loses_nothing_for_online_clients() {
     let (dir, _db) = temp_db();
     let url = postgres::new_database().await;
     let mut redis = crate::common::redis::Redis::start();
-    let node = |db_file: &'static str| {
-        joined_node(dir.path(), db_file, &url, Some(redis.url()), |config| {
-            config.limits.send_per_connection = rtca::server::config::Rate::new(1000.0, 1000);
-            config.limits.send_per_user = rtca::server::config::Rate::new(1000.0, 1000);
-        })
-    };
+    let node = |db_file: &'static str| joined_node(dir.path(), db_file, &url, Some(redis.url()), unlimited_sends);
     let (a, b) = (node("a.db").await, node("b.db").await);
     let (alice, _) = a.online("alice").await;
     let (ben, _) = b.online("ben").await;

@@ -107,13 +107,8 @@ async fn nodes_joined_by_redis_deliver_each_others_messages_in_order() {
     let (dir, _db) = temp_db();
     let url = postgres::new_database().await;
     let mut redis = crate::common::redis::Redis::start();
-    let node = |db_file: &'static str| {
-        joined_node(dir.path(), db_file, &url, Some(redis.url()), |config| {
-            // Two writers send 30 messages each at once.
-            config.limits.send_per_connection = rtca::server::config::Rate::new(1000.0, 1000);
-            config.limits.send_per_user = rtca::server::config::Rate::new(1000.0, 1000);
-        })
-    };
+    // Two writers send 30 messages each at once.
+    let node = |db_file: &'static str| joined_node(dir.path(), db_file, &url, Some(redis.url()), unlimited_sends);
     let (a, b) = (node("a.db").await, node("b.db").await);
     let (alice, _) = a.online("alice").await;
     let (carol, _) = a.online("carol").await;
@@ -416,6 +411,12 @@ pub(crate) async fn joined_node(
         adjust(config);
     })
     .await
+}
+
+/// Settings for tests that send in bursts: no rate limit on sending.
+pub(crate) fn unlimited_sends(config: &mut rtca::server::config::Config) {
+    config.limits.send_per_connection = rtca::server::config::Rate::new(1000.0, 1000);
+    config.limits.send_per_user = rtca::server::config::Rate::new(1000.0, 1000);
 }
 
 /// Waits until the node at `addr` is ready (subscribed to Redis).
