@@ -266,13 +266,14 @@ fn router(state: &AppState) -> Router {
 }
 
 /// A refusal of the chat's rules over HTTP (files, search): the status
-/// that fits and `{code, message}`; when the database is out of reach, a
-/// `503` with when to try again.
+/// that fits and `{code, message}`; one that passes (too many at once, the
+/// database out of reach: 429, 503) says when to try again.
 fn refusal(error: crate::error::ChatError) -> axum::response::Response {
+    use axum::http::StatusCode;
     use axum::response::IntoResponse;
     let status = status_of(&error);
     let mut response = (status, axum::Json(crate::error::ApiError::from(error))).into_response();
-    if status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+    if matches!(status, StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS) {
         response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
     }
     response

@@ -7,12 +7,15 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
+use tokio::sync::mpsc;
+
 use super::control::CONTROL;
 use super::limits::LIMITS;
+use super::order::Place;
 use super::presence::PRESENCE;
 use super::relay::Node;
 use crate::protocol::{ConversationId, UserId};
-use crate::server::delivery::Audience;
+use crate::server::delivery::{Audience, Encoded};
 
 /// The channels a conversation is published on.
 pub(super) fn channels_of(conversation: &ConversationId) -> Vec<String> {
@@ -54,7 +57,13 @@ fn channel_of_socket_room(room: &str) -> Option<String> {
 impl Node {
     /// Subscribes to the channels of what this node's sockets hear, and
     /// unsubscribes from the rest. Returns false if the connection failed.
-    pub(super) async fn reconcile(&mut self, sink: &mut redis::aio::PubSubSink) -> bool {
+    /// `local`: this node's commits waiting for the relay, taken in before
+    /// anything more is heard from the others once rooms have started.
+    pub(super) async fn reconcile(
+        &mut self,
+        sink: &mut redis::aio::PubSubSink,
+        local: &mut mpsc::Receiver<(Encoded, Place)>,
+    ) -> bool {
         let Some(everyone) = self.outbound.recipients(Audience::Everyone { except: None }) else {
             return true;
         };
@@ -90,17 +99,6 @@ impl Node {
                 }
             }
         };
-        // What this node delivered of a conversation before its sockets
-        // stopped hearing it is stale: it starts again, as a conversation
-        // new here. (Not after a lost connection: the tail checks kept
-        // those conversations up to date meanwhile.)
-        for channel in wanted.difference(&self.wanted) {
-            if let Some(name) = channel.strip_prefix("rtca:room:") {
-                self.order.forget(|conversation| conversation.room_name() == Some(name));
-            } else if let Some(user) = channel.strip_prefix("rtca:user:").and_then(|id| id.parse::<UserId>().ok()) {
-                self.order.forget(|conversation| conversation.peer_of(user).is_some());
-            }
-        }
         if !new.is_empty() {
             if let Err(error) = sink.subscribe(&new).await {
                 tracing::warn!(%error, "could not subscribe");
@@ -113,9 +111,36 @@ impl Node {
                 return false;
             }
         }
+        // What this node delivered of a conversation before its sockets
+        // stopped hearing it is stale: it starts again, as a conversation
+        // new here (not after a lost connection: the tail checks kept
+        // those conversations up to date meanwhile). What it held (this
+        // node's own commits, settling) is offered again once it has.
+        let mut held = Vec::new();
+        for channel in wanted.difference(&self.wanted) {
+            if let Some(name) = channel.strip_prefix("rtca:room:") {
+                held.extend(self.order.forget(|conversation| conversation.room_name() == Some(name)));
+            } else if let Some(user) = channel.strip_prefix("rtca:user:").and_then(|id| id.parse::<UserId>().ok()) {
+                held.extend(self.order.forget(|conversation| conversation.peer_of(user).is_some()));
+            }
+        }
         let now = Instant::now();
+        let any_started = !starts.is_empty();
         for (room, (seq, change)) in starts {
             self.order.start_at(&room, seq, change, now);
+        }
+        for (conversation, place, item) in held {
+            for ready in self.order.offer(&conversation, place, item, now) {
+                self.outbound.deliver_encoded(&ready).await;
+            }
+        }
+        // A commit of this node's numbered at or before a room's start
+        // goes out at once: taken in now, before anything later from the
+        // others, it goes out in order too.
+        if any_started {
+            while let Ok((encoded, place)) = local.try_recv() {
+                self.committed_here(encoded, place).await;
+            }
         }
         self.subscribed = wanted.clone();
         self.wanted = wanted;

@@ -16,7 +16,10 @@
 //!   read and the subscription) is a gap, healed like any other. An item
 //!   numbered at or before that start can still come (committed before
 //!   the read, published after it, or this node's own commit still on its
-//!   way): nothing of it went out here, so it goes out at once, once.
+//!   way): nothing of it went out here, so it goes out at once, once. The
+//!   relay takes in this node's waiting commits right after a start, and
+//!   offers again what a forgotten line held, so its own go out in order;
+//!   another node's published late may come after a later one.
 //! - **Anything else** (a private conversation, a room read from the
 //!   store in vain): where it starts is not known until something of it
 //!   arrives, and the first to arrive may not be the first committed
@@ -361,8 +364,18 @@ impl<T> Order<T> {
 
     /// Forgets the conversations `which` picks (their numbering starts
     /// again from the next item seen, as for a conversation new here).
-    pub fn forget(&mut self, which: impl Fn(&ConversationId) -> bool) {
-        self.lines.retain(|conversation, _| !which(conversation));
+    /// Returns what they held, which never went out: to offer again once
+    /// they start again.
+    pub fn forget(&mut self, which: impl Fn(&ConversationId) -> bool) -> Vec<(ConversationId, Place, T)> {
+        let forgotten: Vec<ConversationId> =
+            self.lines.keys().filter(|conversation| which(conversation)).cloned().collect();
+        let mut held = Vec::new();
+        for conversation in forgotten {
+            if let Some(line) = self.lines.remove(&conversation) {
+                held.extend(line.held.into_iter().map(|(place, item)| (conversation.clone(), place, item)));
+            }
+        }
+        held
     }
 
     /// Forgets conversations not seen for `idle` (their numbering starts
@@ -505,6 +518,20 @@ mod tests {
             order.healed(&lobby(), vec![(Place::New(12), "m12 from the store")], now),
             ["m12 from the store", "m13"]
         );
+    }
+
+    #[test]
+    fn what_a_forgotten_line_held_is_handed_back_to_offer_again() {
+        let (mut order, now) = (Order::default(), Instant::now());
+        // This node's own commit, settling, as its room starts to be heard.
+        assert!(order.offer(&lobby(), Place::New(11), "m11", now).is_empty());
+        let held = order.forget(|conversation| *conversation == lobby());
+        assert_eq!(held, [(lobby(), Place::New(11), "m11")]);
+        order.start_at(&lobby(), 11, 0, now);
+        let again: Vec<&str> =
+            held.into_iter().flat_map(|(c, place, item)| order.offer(&c, place, item, now)).collect();
+        assert_eq!(again, ["m11"], "it never went out, so it goes out now");
+        assert_eq!(order.offer(&lobby(), Place::New(12), "m12", now), ["m12"]);
     }
 
     #[test]

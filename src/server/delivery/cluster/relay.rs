@@ -240,12 +240,7 @@ impl Node {
             tokio::select! {
                 item = local.recv() => {
                     let Some((encoded, place)) = item else { break };
-                    self.publish(&encoded, place);
-                    let now = Instant::now();
-                    let conversation = encoded.conversation.clone();
-                    for ready in self.order.offer(&conversation, place, encoded, now) {
-                        self.outbound.deliver_encoded(&ready).await;
-                    }
+                    self.committed_here(encoded, place).await;
                 }
                 relayed = next_message(&mut stream) => {
                     match relayed {
@@ -272,7 +267,7 @@ impl Node {
                     if sink.is_none() && tried.is_none_or(|at| now.duration_since(at) >= RECONNECT) {
                         tried = Some(now);
                         if let Some((mut new_sink, new_stream)) = self.connect().await {
-                            if self.reconcile(&mut new_sink).await {
+                            if self.reconcile(&mut new_sink, &mut local).await {
                                 (sink, stream) = (Some(new_sink), Some(new_stream));
                                 self.connected.store(true, Ordering::Relaxed);
                                 // Redis may have restarted empty: write and read presence now.
@@ -284,7 +279,7 @@ impl Node {
                     if let Some(open) = sink.as_mut() {
                         if now.duration_since(reconciled) >= RECONCILE {
                             reconciled = now;
-                            if !self.reconcile(open).await {
+                            if !self.reconcile(open, &mut local).await {
                                 (sink, stream) = (None, None);
                                 self.connected.store(false, Ordering::Relaxed);
                             }
@@ -335,6 +330,16 @@ impl Node {
                 tracing::warn!(%error, "cannot subscribe to Redis yet");
                 None
             }
+        }
+    }
+
+    /// A commit of this node's: published for the others, and delivered
+    /// here in order.
+    pub(super) async fn committed_here(&mut self, encoded: Encoded, place: Place) {
+        self.publish(&encoded, place);
+        let conversation = encoded.conversation.clone();
+        for ready in self.order.offer(&conversation, place, encoded, Instant::now()) {
+            self.outbound.deliver_encoded(&ready).await;
         }
     }
 
