@@ -172,9 +172,10 @@ pub struct ChatState {
     /// The reader's clock for showing times and days: the server's, in
     /// UTC, until the browser says.
     pub clock: RwSignal<LocalClock>,
-    /// Now, to the minute, for what says how long ago ("5 minutes ago"):
-    /// kept apart from `clock`, which changes only with the day, because
-    /// every message's layout reads that one.
+    /// Now, renewed every 30 s, for what says how long ago ("5 minutes
+    /// ago": a thread's last reply, a member's last seen): kept apart from
+    /// `clock`, which changes only with the day, because every message's
+    /// layout reads that one.
     pub now: RwSignal<i64>,
     /// Messages I wrote that the server has not confirmed yet, oldest first.
     pub outbox: RwSignal<Vec<Outgoing>>,

@@ -10,6 +10,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Conversation};
+use crate::i18n::{fill, words};
 use crate::protocol::{human_size, validate_text};
 
 /// At most this many files in the tray at once (the server also caps
@@ -48,12 +49,14 @@ impl ChatState {
     /// entry then says why).
     pub fn add_upload(&self, key: u32, name: String, size: u64, to: Conversation, caption: String) -> Option<u32> {
         let limit = self.max_upload_bytes.get_value();
+        let words = words();
         let problem = if size > limit {
-            Some(format!("“{name}” is too large ({}): the limit is {}.", human_size(size), human_size(limit)))
+            let (size, limit) = (human_size(size), human_size(limit));
+            Some(fill(words.upload_too_large().inner(), &[("name", &name), ("size", &size), ("limit", &limit)]))
         } else if size == 0 {
-            Some(format!("“{name}” is empty."))
+            Some(fill(words.upload_empty().inner(), &[("name", &name)]))
         } else if self.uploads.with_untracked(|tray| tray.len() >= MAX_TRAY) {
-            Some("Too many files at once; wait for some to finish.".to_owned())
+            Some(words.upload_tray_full().inner().to_owned())
         } else {
             None
         };
