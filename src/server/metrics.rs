@@ -26,6 +26,7 @@ pub const UPLOAD_BYTES: &str = "rtca_upload_bytes_total";
 pub const RELAYED: &str = "rtca_relayed_total";
 pub const RELAY_HEALED: &str = "rtca_relay_healed_total";
 pub const RELAY_LOST: &str = "rtca_relay_lost_total";
+pub const RELAY_LAG_SECONDS: &str = "rtca_relay_lag_seconds";
 pub const CONNECTIONS: &str = "rtca_connections";
 pub const USERS_ONLINE: &str = "rtca_users_online";
 
@@ -52,6 +53,8 @@ pub fn install() -> Result<PrometheusHandle, String> {
         .set_buckets_for_metric(Matcher::Full(COMMIT_SECONDS.into()), COMMIT_BUCKETS)
         .map_err(bucket_error)?
         .set_buckets_for_metric(Matcher::Full(DELIVERY_SECONDS.into()), DELIVERY_BUCKETS)
+        .map_err(bucket_error)?
+        .set_buckets_for_metric(Matcher::Full(RELAY_LAG_SECONDS.into()), DELIVERY_BUCKETS)
         .map_err(bucket_error)?
         .build_recorder();
     let handle = recorder.handle();
@@ -86,6 +89,11 @@ fn describe() {
         RELAY_LOST,
         Unit::Count,
         "Publishes to the other nodes dropped or failed (they heal from the store)."
+    );
+    describe_histogram!(
+        RELAY_LAG_SECONDS,
+        Unit::Seconds,
+        "From a new message's arrival on the node that committed it to its envelope read here (the nodes' clocks kept in step)."
     );
     describe_gauge!(CONNECTIONS, Unit::Count, "Open Socket.IO connections, by transport.");
     describe_gauge!(USERS_ONLINE, Unit::Count, "People with at least one connection.");
@@ -142,6 +150,12 @@ pub fn relayed(direction: &'static str, items: usize) {
 /// between nodes.
 pub fn relay_healed(items: usize) {
     metrics::counter!(RELAY_HEALED).increment(items as u64);
+}
+
+/// A new message committed on another node reached this one through
+/// Redis `lag` after it arrived there.
+pub fn relay_lag(lag: Duration) {
+    metrics::histogram!(RELAY_LAG_SECONDS).record(lag.as_secs_f64());
 }
 
 /// A publish to the other nodes was dropped or failed.

@@ -240,6 +240,7 @@ async fn a_node_killed_mid_burst_loses_nothing_acked() {
     let from_a_in_store = (truth.len() - from_b.len()) as f64;
     let reached_b = count(r#"rtca_relayed_total{direction="in"}"#) + count("rtca_relay_healed_total");
     assert!(reached_b >= from_a_in_store, "B counted fewer than A's {from_a_in_store}: {counted:?}");
+    assert!(count("rtca_relay_lag_seconds_count") >= 1.0, "B measured no lag through Redis: {counted:?}");
 }
 
 /// Redis restarted in the middle of a burst: every message is acked (a

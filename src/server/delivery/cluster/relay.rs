@@ -387,6 +387,10 @@ impl Node {
             return;
         }
         metrics::relayed("in", 1);
+        if let Some(arrived) = envelope.arrived {
+            let lag = u64::try_from(crate::server::clock::now_ms().saturating_sub(arrived)).unwrap_or(0);
+            metrics::relay_lag(Duration::from_millis(lag));
+        }
         let Some(conversation) = conversation_named(envelope.room, envelope.pair) else {
             return tracing::warn!("an envelope from Redis names no conversation");
         };
