@@ -101,6 +101,8 @@ pub enum ChatError {
     MessageDeleted,
     #[error("a message can carry at most {max} different reactions")]
     TooManyReactions { max: usize },
+    #[error("@here and @room call rooms of at most {max} members, and never the lobby or a private conversation")]
+    CannotCallEveryone { max: usize },
     #[error("the server cannot reach its database just now; try again in a moment")]
     Unavailable,
     #[error("the server failed; please try again")]
@@ -231,6 +233,7 @@ mod tests {
             (ChatError::NotYourMessage, "not_your_message"),
             (ChatError::MessageDeleted, "message_deleted"),
             (ChatError::TooManyReactions { max: 1 }, "too_many_reactions"),
+            (ChatError::CannotCallEveryone { max: 1 }, "cannot_call_everyone"),
             (ChatError::Unavailable, code::UNAVAILABLE),
             (ChatError::Internal, code::INTERNAL),
         ];

@@ -160,6 +160,7 @@ pub fn error_message_in(locale: Locale, code: &str, message: &str) -> String {
         "not_your_message" => words.error_not_your_message(),
         "message_deleted" => words.error_message_deleted(),
         "too_many_reactions" => words.error_too_many_reactions(),
+        "cannot_call_everyone" => words.error_cannot_call_everyone(),
         code::UNAVAILABLE => words.error_unavailable(),
         code::INTERNAL => words.error_internal(),
         "empty_text" => words.error_empty_text(),

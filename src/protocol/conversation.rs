@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{HistoryPage, InThread, Media, Quote, Reaction, Revision, ThreadSummary, User, UserId};
+use super::{Everyone, HistoryPage, InThread, Media, Mentions, Quote, Reaction, Revision, ThreadSummary, User, UserId};
 
 /// Which conversation: a room, by name, or the private conversation of two
 /// users (their ids, the lower first, whoever writes).
@@ -68,6 +68,8 @@ pub struct Message {
     pub in_thread: Option<InThread>,
     /// Edits, deletion and reactions since it was sent.
     pub revision: Revision,
+    /// Whom it calls.
+    pub mentions: Mentions,
 }
 
 /// A message in its wire shape.
@@ -114,6 +116,12 @@ pub struct ChatMessage {
     /// A thread's root: its replies, and when the last came.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_summary: Option<ThreadSummary>,
+    /// The ids of the people it names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
+    /// It calls the room's online members (`here`) or all of them (`room`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub everyone: Option<Everyone>,
 }
 
 /// `secret` as delivered to the sender's and the recipient's sockets only.
@@ -152,6 +160,12 @@ pub struct SecretMessage {
     /// A thread's root: its replies, and when the last came.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_summary: Option<ThreadSummary>,
+    /// The ids of the people it names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
+    /// It calls the room's online members (`here`) or all of them (`room`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub everyone: Option<Everyone>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -204,7 +218,9 @@ impl Message {
     }
 
     pub fn into_wire(self) -> WireMessage {
-        let Message { id, seq, conversation, from, to, text, at, cid, media, reply_to, in_thread, revision } = self;
+        let Message { id, seq, conversation, from, to, text, at, cid, media, reply_to, in_thread, revision, mentions } =
+            self;
+        let Mentions { users: mentions, everyone } = mentions;
         let Revision { edited_at, deleted, reactions, change, thread: thread_summary } = revision;
         let (thread, in_conversation) = in_thread.map_or((None, false), |t| (Some(t.root), t.in_conversation));
         match conversation {
@@ -225,6 +241,8 @@ impl Message {
                 thread,
                 in_conversation,
                 thread_summary,
+                mentions,
+                everyone,
             }),
             ConversationId::Pair(a, b) => {
                 // Every stored pair message names its recipient; should one
@@ -247,6 +265,8 @@ impl Message {
                     thread,
                     in_conversation,
                     thread_summary,
+                    mentions,
+                    everyone,
                 })
             }
         }
@@ -272,11 +292,14 @@ impl From<ChatMessage> for Message {
             thread,
             in_conversation,
             thread_summary,
+            mentions,
+            everyone,
         } = m;
         let revision = Revision { edited_at, deleted, reactions, change, thread: thread_summary };
         let in_thread = thread.map(|root| InThread { root, in_conversation });
         let conversation = ConversationId::Room(room);
-        Message { id, seq, conversation, from, to: None, text, at, cid, media, reply_to, in_thread, revision }
+        let mentions = Mentions { users: mentions, everyone };
+        Message { id, seq, conversation, from, to: None, text, at, cid, media, reply_to, in_thread, revision, mentions }
     }
 }
 
@@ -299,11 +322,28 @@ impl From<SecretMessage> for Message {
             thread,
             in_conversation,
             thread_summary,
+            mentions,
+            everyone,
         } = m;
         let conversation = ConversationId::pair(from.id, to.id);
         let revision = Revision { edited_at, deleted, reactions, change, thread: thread_summary };
         let in_thread = thread.map(|root| InThread { root, in_conversation });
-        Message { id, seq, conversation, from, to: Some(to), text, at, cid, media, reply_to, in_thread, revision }
+        let mentions = Mentions { users: mentions, everyone };
+        Message {
+            id,
+            seq,
+            conversation,
+            from,
+            to: Some(to),
+            text,
+            at,
+            cid,
+            media,
+            reply_to,
+            in_thread,
+            revision,
+            mentions,
+        }
     }
 }
 
@@ -372,6 +412,8 @@ mod tests {
             thread: Some(9),
             in_conversation: true,
             thread_summary: None,
+            mentions: vec![3],
+            everyone: Some(Everyone::Here),
         };
         let message = Message::from(room.clone());
         assert_eq!(message.event(), "message");
@@ -393,6 +435,8 @@ mod tests {
             thread: None,
             in_conversation: false,
             thread_summary: Some(super::super::ThreadSummary { replies: 2, last_at: 12 }),
+            mentions: Vec::new(),
+            everyone: None,
         };
         let message = Message::from(secret.clone());
         assert_eq!(message.conversation, ConversationId::Pair(3, 5));

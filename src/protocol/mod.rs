@@ -14,6 +14,7 @@ mod address;
 mod changes;
 mod conversation;
 mod media;
+mod mentions;
 mod name_order;
 mod reading;
 mod reply;
@@ -25,7 +26,8 @@ pub use address::{percent_decode, percent_encode, Page};
 pub use changes::*;
 pub use conversation::*;
 pub use media::*;
-pub use name_order::by_name;
+pub use mentions::*;
+pub use name_order::{by_name, starts_with_folded};
 pub use reading::*;
 pub use reply::*;
 pub use rooms::*;
@@ -184,6 +186,13 @@ pub struct MessageRequest {
     /// A thread reply that is sent to the conversation as well.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub also_to_conversation: bool,
+    /// The ids of the people it names (`@name` in the text), at most
+    /// [`MAX_MENTIONS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
+    /// `here` or `room`: it calls the room's online members, or all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub everyone: Option<Everyone>,
 }
 
 /// `history`: a page of the lobby (default) or, with `with`, of my private
@@ -248,6 +257,13 @@ pub struct SecretRequest {
     /// A thread reply that is sent to the conversation as well.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub also_to_conversation: bool,
+    /// The ids of the people it names (`@name` in the text), at most
+    /// [`MAX_MENTIONS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
+    /// `here` or `room`: it calls the room's online members, or all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub everyone: Option<Everyone>,
 }
 
 // ---- server → client -------------------------------------------------------

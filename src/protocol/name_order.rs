@@ -55,6 +55,13 @@ fn fold(c: char) -> char {
     }
 }
 
+/// Whether `name` starts with `prefix`, both folded: what the composer's
+/// `@` menu matches a typed name by ("é" finds "Émile").
+pub fn starts_with_folded(name: &str, prefix: &str) -> bool {
+    let mut name = name.chars().map(fold);
+    prefix.chars().map(fold).all(|c| name.next() == Some(c))
+}
+
 /// By folded name, then exactly by name, then by id: a total order, so the
 /// server's list and the browser's re-sorting of it come out the same.
 pub fn by_name(a: &User, b: &User) -> Ordering {

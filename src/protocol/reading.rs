@@ -35,6 +35,10 @@ pub struct ReadState {
     pub seq: i64,
     /// Messages after it that others wrote, up to [`MAX_UNREAD`].
     pub unread: usize,
+    /// Those of them that call me (see [`super::Mentions`]), up to
+    /// [`MAX_UNREAD`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mentions: usize,
     /// In a private conversation, the last `seq` the other one read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_seq: Option<i64>,
@@ -72,4 +76,8 @@ pub struct Seen {
     pub pair: [UserId; 2],
     pub user: UserId,
     pub seq: i64,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

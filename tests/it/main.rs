@@ -39,6 +39,7 @@ mod faults;
 mod history;
 mod hostile;
 mod media;
+mod mentions;
 mod nodes;
 mod operators;
 mod pages;

@@ -146,6 +146,11 @@ fn wire_bytes(message: &Message) -> usize {
     for reaction in &message.revision.reactions {
         size += 42 + json_len(&reaction.emoji) + 21 * reaction.users.len();
     }
+    // `,"mentions":[…],"everyone":"here"`: an id is at most 20 digits
+    // and a comma.
+    if !message.mentions.is_empty() {
+        size += 40 + 21 * message.mentions.users.len();
+    }
     size
 }
 
@@ -165,7 +170,9 @@ fn json_len(text: &str) -> usize {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::protocol::{InThread, Media, MediaKind, Quote, Reaction, Revision, ThreadSummary, User};
+    use crate::protocol::{
+        Everyone, InThread, Media, MediaKind, Mentions, Quote, Reaction, Revision, ThreadSummary, User,
+    };
 
     fn message(text: &str) -> Message {
         Message {
@@ -205,6 +212,7 @@ mod tests {
                 change: i64::MAX,
                 thread: Some(ThreadSummary { replies: u32::MAX, last_at: i64::MAX }),
             },
+            mentions: Mentions { users: vec![i64::MIN, i64::MAX], everyone: Some(Everyone::Here) },
         }
     }
 

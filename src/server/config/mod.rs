@@ -138,6 +138,8 @@ pub struct LimitSettings {
     pub handshake_per_address: Rate,
     /// New public rooms per user, and per address.
     pub public_rooms: Rate,
+    /// Messages calling everyone (`@here`, `@room`) per user.
+    pub call_everyone: Rate,
     /// Every other event per connection.
     pub other_per_connection: Rate,
     /// Sign-in attempts per address, and per account name.
@@ -164,6 +166,7 @@ impl LimitSettings {
             join_per_address: none,
             handshake_per_address: none,
             public_rooms: none,
+            call_everyone: none,
             other_per_connection: none,
             login_per_address: none,
             login_per_account: none,

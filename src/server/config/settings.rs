@@ -217,6 +217,11 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("new public rooms per user, and per address", "RTCA_RATE_PUBLIC_ROOMS", "0.05:10", |c, v| {
         set(&mut c.limits.public_rooms, v)
     }),
+    // Three at once, then one every five minutes: `@here` and `@room`
+    // reach up to `MAX_CALLED` people each.
+    Setting::new("messages calling `@here` or `@room` per user", "RTCA_RATE_CALL_EVERYONE", "0.0033:3", |c, v| {
+        set(&mut c.limits.call_everyone, v)
+    }),
     Setting::new("rooms one user may be in, and create", "RTCA_MAX_ROOMS_PER_USER", "100", |c, v| {
         set(&mut c.max_rooms_per_user, v)
     }),

@@ -57,6 +57,8 @@ impl WirePost for MessageRequest {
             media: self.media.as_deref(),
             reply_to: self.reply_to,
             thread: in_thread(self.thread, self.also_to_conversation),
+            mentions: &self.mentions,
+            everyone: self.everyone,
         }
     }
 }
@@ -70,6 +72,8 @@ impl WirePost for SecretRequest {
             media: self.media.as_deref(),
             reply_to: self.reply_to,
             thread: in_thread(self.thread, self.also_to_conversation),
+            mentions: &self.mentions,
+            everyone: self.everyone,
         }
     }
 }

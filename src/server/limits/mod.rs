@@ -182,6 +182,7 @@ pub struct Limits {
     reads_by_address: BucketTable<IpAddr>,
     public_rooms_by_user: BucketTable<UserId>,
     public_rooms_by_address: BucketTable<IpAddr>,
+    calls_by_user: BucketTable<UserId>,
     reads_everywhere: Mutex<TokenBucket>,
     open: Mutex<OpenConnections>,
     /// What this node spent, and what the other nodes hold.
@@ -217,6 +218,7 @@ impl Limits {
             reads_by_address: BucketTable::default(),
             public_rooms_by_user: BucketTable::default(),
             public_rooms_by_address: BucketTable::default(),
+            calls_by_user: BucketTable::default(),
             reads_everywhere: Mutex::new(TokenBucket::new(settings.read_bytes_total, Instant::now())),
             open: Mutex::default(),
             shared: Mutex::default(),
@@ -258,6 +260,14 @@ impl Limits {
         }
         allow(self.public_rooms_by_user.try_take(user, rate))?;
         self.spent(Table::PublicRoomsByUser, user, 1);
+        Ok(())
+    }
+
+    /// One message of `user`'s calling everyone in a room (`@here`,
+    /// `@room`).
+    pub fn user_calls_everyone(&self, user: UserId) -> Result<(), ChatError> {
+        allow(self.calls_by_user.try_take(user, self.settings.call_everyone))?;
+        self.spent(Table::CallsByUser, user, 1);
         Ok(())
     }
 

@@ -46,6 +46,7 @@ pub enum Table {
     ReadBytesByAddress,
     PublicRoomsByUser,
     PublicRoomsByAddress,
+    CallsByUser,
 }
 
 /// What one node tells the others, once a round.
@@ -106,6 +107,7 @@ impl Limits {
                 Table::SendByUser => by_user(&self.send_by_user, settings.send_per_user),
                 Table::UploadsByUser => by_user(&self.uploads_by_user, settings.upload_per_user),
                 Table::PublicRoomsByUser => by_user(&self.public_rooms_by_user, settings.public_rooms),
+                Table::CallsByUser => by_user(&self.calls_by_user, settings.call_everyone),
                 Table::JoinsByAddress => by_address(&self.joins_by_address, settings.join_per_address),
                 Table::HandshakesByAddress => by_address(&self.handshakes_by_address, settings.handshake_per_address),
                 Table::LoginsByAddress => by_address(&self.logins_by_address, settings.login_per_address),

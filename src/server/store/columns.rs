@@ -11,8 +11,8 @@
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::protocol::{
-    ConversationId, ConversationSummary, InThread, Media, MediaKind, Message, Quote, Reaction, ReadState, Revision,
-    ThreadSummary, User, MAX_LISTED_REACTORS,
+    ConversationId, ConversationSummary, InThread, Media, MediaKind, Mentions, Message, Quote, Reaction, ReadState,
+    Revision, ThreadSummary, User, MAX_LISTED_REACTORS,
 };
 use crate::server::store::{Room, RoomListing, RoomPage, StoreError, StoreResult};
 
@@ -88,11 +88,15 @@ where
                 row.try_get("reactions")?,
             )
         },
+        mentions: Mentions::from_columns(
+            row.try_get::<Option<String>, _>("mentions")?.as_deref(),
+            row.try_get::<Option<String>, _>("everyone")?.as_deref(),
+        ),
     })
 }
 
 /// Where someone is in a conversation, from a read-state query's `room`,
-/// `seq`, `unread` and `peer_seq` (the other party's mark, read for
+/// `seq`, `unread`, `mentions` and `peer_seq` (the other party's mark, read for
 /// private conversations only).
 pub(super) fn read_state_from_row<'r, R>(row: &'r R) -> StoreResult<ReadState>
 where
@@ -105,6 +109,7 @@ where
     Ok(ReadState {
         seq: row.try_get("seq")?,
         unread: usize::try_from(row.try_get::<i64, _>("unread")?).unwrap_or(0),
+        mentions: usize::try_from(row.try_get::<i64, _>("mentions")?).unwrap_or(0),
         peer_seq: match conversation {
             ConversationId::Pair(..) => Some(row.try_get::<Option<i64>, _>("peer_seq")?.unwrap_or(0)),
             ConversationId::Room(_) => None,

@@ -54,7 +54,7 @@ use async_trait::async_trait;
 pub use error::{StoreError, StoreResult};
 
 use crate::protocol::{
-    ConversationId, ConversationSummary, InThread, Media, Message, ReadState, SearchQuery, User, UserId,
+    ConversationId, ConversationSummary, InThread, Media, Mentions, Message, ReadState, SearchQuery, User, UserId,
 };
 use crate::server::names::NameKeys;
 
@@ -130,6 +130,11 @@ pub struct NewMessage<'a> {
     pub reply_to: Option<i64>,
     /// A reply in the thread of this root, of the same conversation.
     pub thread: Option<InThread>,
+    /// Whom it calls, as sent: stored with it and delivered with it.
+    pub mentions: Mentions,
+    /// Who it called (people who can read it, checked by the caller):
+    /// counted in their unread mentions. Ids that name nobody are skipped.
+    pub called: Vec<UserId>,
     pub on_commit: Option<OnCommit>,
 }
 

@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::protocol::{ConversationId, InThread, Media, Message, Quote, Revision, User, UserId};
+use crate::protocol::{ConversationId, InThread, Media, Mentions, Message, Quote, Revision, User, UserId};
 use crate::server::metrics;
 use crate::server::store::{
     acknowledge, ChangeOutcome, CommitSink, Committed, Edit, MessageChange, NewGuest, NewMessage, OnCommit, StoreError,
@@ -143,6 +143,8 @@ pub(super) struct MessageJob {
     pub media: Option<String>,
     pub reply_to: Option<i64>,
     pub thread: Option<InThread>,
+    pub mentions: Mentions,
+    pub called: Vec<UserId>,
     on_commit: Option<OnCommit>,
 }
 
@@ -225,6 +227,8 @@ impl Writer {
             media: m.media.map(str::to_owned),
             reply_to: m.reply_to,
             thread: m.thread,
+            mentions: m.mentions,
+            called: m.called,
             on_commit: m.on_commit,
         };
         match self.submit(Write::Message(message)).await? {
@@ -373,6 +377,7 @@ impl MessageJob {
             reply_to: carried.quote,
             in_thread: self.thread,
             revision: Revision::default(),
+            mentions: self.mentions,
         };
         Committed { message, changed: false, on_commit: self.on_commit }
     }

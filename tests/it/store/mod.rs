@@ -91,6 +91,8 @@ fn new<'a>(conversation: &'a ConversationId, from: &'a User, text: &'a str, cid:
         media: None,
         reply_to: None,
         thread: None,
+        mentions: Default::default(),
+        called: Vec::new(),
         on_commit: None,
     }
 }

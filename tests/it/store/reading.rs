@@ -52,3 +52,40 @@ async fn read_marks_move_forward_in_batches_under_floors() {
         assert_eq!(reads[0].unread, 0, "{}: bob wrote them all", backend.name);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentions_are_kept_and_counted_per_person_until_read() {
+    use rtca::protocol::{Everyone, Mentions};
+    use rtca::server::store::NewMessage;
+    for backend in backends().await {
+        let store = &backend.store;
+        let (alice, bob) = (guest(&**store, "alice").await, guest(&**store, "bob").await);
+        let room = ConversationId::room("lobby");
+        let mentions = Mentions { users: vec![bob.id], everyone: None };
+        let named = NewMessage { mentions: mentions.clone(), called: vec![bob.id], ..new(&room, &alice, "@bob", None) };
+        stored(store.insert_message(named).await);
+        // Someone no longer there (a swept guest) is skipped, not the message.
+        let here = Mentions { users: Vec::new(), everyone: Some(Everyone::Here) };
+        let called = vec![bob.id, 987_654];
+        let (_, here_seq) = stored(
+            store
+                .insert_message(NewMessage { mentions: here.clone(), called, ..new(&room, &alice, "@here", None) })
+                .await,
+        );
+        stored(store.insert_message(new(&room, &alice, "nothing for bob", None)).await);
+
+        let page = store.page(&room, rtca::server::store::Cursor::After(0), 10).await.unwrap();
+        let kept: Vec<_> = page.iter().map(|m| m.mentions.clone()).collect();
+        assert_eq!(kept, [mentions, here, Mentions::default()], "{}", backend.name);
+        let counts = |reads: Vec<rtca::protocol::ReadState>| (reads[0].unread, reads[0].mentions);
+        assert_eq!(counts(store.read_states(bob.id, &[(room.clone(), 0)]).await.unwrap()), (3, 2), "{}", backend.name);
+        assert_eq!(
+            counts(store.read_states(alice.id, &[(room.clone(), 0)]).await.unwrap()),
+            (0, 0),
+            "{}",
+            backend.name
+        );
+        let reads = store.read_states(bob.id, &[(room.clone(), here_seq - 1)]).await.unwrap();
+        assert_eq!(counts(reads), (2, 1), "{}: the @here after what bob read", backend.name);
+    }
+}

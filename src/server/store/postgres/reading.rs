@@ -75,6 +75,10 @@ impl PostgresStore {
                     (SELECT COUNT(*) FROM (SELECT 1 FROM messages m
                                            WHERE m.room = r.room AND m.seq > r.seq AND m.user_id <> $1
                                            LIMIT $4) n) AS unread,
+                    (SELECT COUNT(*) FROM (SELECT 1 FROM mentioned n JOIN messages m ON m.id = n.message_id
+                                           WHERE n.user_id = $1 AND n.room = r.room AND n.seq > r.seq
+                                             AND m.deleted_at IS NULL
+                                           LIMIT $4) c) AS mentions,
                     CASE WHEN r.room LIKE 'dm:%' THEN
                          (SELECT p.seq FROM read_state p WHERE p.room = r.room AND p.user_id <> $1 LIMIT 1) END
                         AS peer_seq

@@ -15,7 +15,7 @@ macro_rules! select_messages {
                     q.id AS quote_id, q.seq AS quote_seq, q.user_id AS quote_from, qu.name AS quote_name,
                     substr(q.text, 1, 200) AS quote_text, q.deleted_at IS NOT NULL AS quote_deleted,
                     q.media_id IS NOT NULL AS quote_media,
-                    m.thread_root, m.in_conversation, m.thread_replies, m.thread_last_at,
+                    m.thread_root, m.in_conversation, m.thread_replies, m.thread_last_at, m.mentions, m.everyone,
                     (SELECT string_agg(r.first::text || chr(9) || r.emoji || chr(9) || r.users, chr(10))
                      FROM (SELECT emoji, MIN(created_at) AS first,
                                   string_agg(user_id::text, ',' ORDER BY created_at, user_id) AS users

@@ -218,8 +218,9 @@ async fn insert_one(tx: &mut PgConnection, job: &MessageJob) -> StoreResult<(Wri
              RETURNING last_seq),
          inserted AS (
              INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id, reply_to,
-                                   thread_root, in_conversation, search)
-             SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7, $9, $10, $11, to_tsvector('simple', $12) FROM next
+                                   thread_root, in_conversation, search, mentions, everyone)
+             SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7, $9, $10, $11, to_tsvector('simple', $12), $13, $14
+             FROM next
              ON CONFLICT (user_id, cid) DO NOTHING
              RETURNING id, seq)
          SELECT EXISTS (SELECT 1 FROM next), (SELECT id FROM inserted), (SELECT seq FROM inserted)",
@@ -236,6 +237,8 @@ async fn insert_one(tx: &mut PgConnection, job: &MessageJob) -> StoreResult<(Wri
     .bind(job.thread.map(|t| t.root))
     .bind(job.thread.is_some_and(|t| t.in_conversation))
     .bind(search::body(&job.text))
+    .bind(job.mentions.users_column())
+    .bind(job.mentions.everyone_column())
     .fetch_one(&mut *tx)
     .await?;
     let (id, seq) = match row {
@@ -245,6 +248,19 @@ async fn insert_one(tx: &mut PgConnection, job: &MessageJob) -> StoreResult<(Wri
         (true, _, _) => return Err(StoreError::backend(Raced)),
         (false, _, _) => return Ok((refusal(tx, job).await?, Carried::default())),
     };
+    if !job.called.is_empty() {
+        // Ids that name nobody (a guest swept since) are skipped.
+        sqlx::query(
+            "INSERT INTO mentioned (user_id, room, seq, message_id)
+             SELECT id, $2, $3, $4 FROM users WHERE id = ANY($1) ON CONFLICT DO NOTHING",
+        )
+        .bind(&job.called)
+        .bind(&job.key)
+        .bind(seq)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
     let quote = match job.reply_to {
         Some(_) => read_message(tx, id).await?.and_then(|message| message.reply_to),
         None => None,

@@ -9,7 +9,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction};
 
 use super::search;
-use crate::protocol::{ConversationId, Message, Quote, Revision, User, UserId, LOBBY};
+use crate::protocol::{ConversationId, Mentions, Message, Quote, Revision, User, UserId, LOBBY};
 use crate::server::store::columns::{conversation_of_key, in_thread, media, revision, thread_summary};
 use crate::server::store::writer::{ChangeJob, OwnedEdit};
 use crate::server::store::ChangeOutcome;
@@ -209,5 +209,9 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
                 row.get("reactions")?,
             )
         },
+        mentions: Mentions::from_columns(
+            row.get::<_, Option<String>>("mentions")?.as_deref(),
+            row.get::<_, Option<String>>("everyone")?.as_deref(),
+        ),
     })
 }

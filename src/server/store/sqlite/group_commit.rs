@@ -82,6 +82,19 @@ fn insert_guest(tx: &Transaction<'_>, guest: &GuestJob) -> rusqlite::Result<i64>
     Ok(id)
 }
 
+/// Who message `id` called, counted for each of them; an id that names
+/// nobody (a guest swept since) is skipped.
+fn called(tx: &Connection, job: &MessageJob, id: i64, seq: i64) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO mentioned (user_id, room, seq, message_id) SELECT ?1, ?2, ?3, ?4
+         WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1) ON CONFLICT DO NOTHING",
+    )?;
+    for user in &job.called {
+        insert.execute(rusqlite::params![user, job.key, seq, id])?;
+    }
+    Ok(())
+}
+
 /// One message inside the batch's transaction; a refused one keeps nothing.
 fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(Written, Carried)> {
     // The savepoint lets a refused file undo just this message.
@@ -96,10 +109,10 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(W
     let inserted: Option<(i64, i64, Option<i64>, Option<i64>)> = savepoint
         .prepare_cached(
             "INSERT INTO messages (room, seq, user_id, to_user_id, text, cid, created_at, media_id, reply_to,
-                                   thread_root, in_conversation)
+                                   thread_root, in_conversation, mentions, everyone)
              SELECT ?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE room = ?1), ?2, ?3, ?4, ?5, ?6,
                     (SELECT id FROM uploads WHERE id = ?7), (SELECT id FROM messages WHERE id = ?9 AND room = ?1),
-                    (SELECT id FROM messages WHERE id = ?10 AND room = ?1 AND thread_root IS NULL), ?11
+                    (SELECT id FROM messages WHERE id = ?10 AND room = ?1 AND thread_root IS NULL), ?11, ?12, ?13
              WHERE NOT ?8 OR EXISTS (SELECT 1 FROM room_members WHERE room = ?1 AND user_id = ?2)
              ON CONFLICT (user_id, cid) DO NOTHING
              RETURNING id, seq, reply_to, thread_root",
@@ -116,7 +129,9 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(W
                 job.members_only,
                 job.reply_to,
                 job.thread.map(|t| t.root),
-                job.thread.is_some_and(|t| t.in_conversation)
+                job.thread.is_some_and(|t| t.in_conversation),
+                job.mentions.users_column(),
+                job.mentions.everyone_column()
             ],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
         )
@@ -136,6 +151,7 @@ fn insert_one(tx: &mut Transaction<'_>, job: &MessageJob) -> rusqlite::Result<(W
     }
     // Findable from this commit on; rolled back with it if it is refused.
     search::index(&savepoint, id, &job.text)?;
+    called(&savepoint, job, id, seq)?;
     let quote = match answered {
         Some(_) => changes::read_message(&savepoint, id)?.and_then(|message| message.reply_to),
         None => None,

@@ -49,7 +49,7 @@ impl SqliteStore {
         let asked: Vec<(String, i64)> = conversations.iter().map(|(c, floor)| (key_of(c), *floor)).collect();
         let asked = serde_json::to_string(&asked).map_err(StoreError::backend)?;
         // One statement for all: each count stops at MAX_UNREAD rows of the
-        // (room, seq) index. The other party's row is read for private
+        // (room, seq) index (mentions: of `mentioned`'s key). The other party's row is read for private
         // conversations only: in a room, where others are is theirs.
         // Someone who never read the lobby has read all of it that came
         // before they did: its history is not news to a newcomer (a room's
@@ -71,6 +71,10 @@ impl SqliteStore {
                     (SELECT COUNT(*) FROM (SELECT 1 FROM messages m
                                            WHERE m.room = r.room AND m.seq > r.seq AND m.user_id != ?1
                                            LIMIT ?3)) AS unread,
+                    (SELECT COUNT(*) FROM (SELECT 1 FROM mentioned n JOIN messages m ON m.id = n.message_id
+                                           WHERE n.user_id = ?1 AND n.room = r.room AND n.seq > r.seq
+                                             AND m.deleted_at IS NULL
+                                           LIMIT ?3)) AS mentions,
                     CASE WHEN r.room LIKE 'dm:%' THEN
                          (SELECT p.seq FROM read_state p WHERE p.room = r.room AND p.user_id != ?1) END AS peer_seq
              FROM r",

@@ -14,7 +14,7 @@ macro_rules! select_messages {
                     q.id AS quote_id, q.seq AS quote_seq, q.user_id AS quote_from, qu.name AS quote_name,
                     substr(q.text, 1, 200) AS quote_text, q.deleted_at IS NOT NULL AS quote_deleted,
                     q.media_id IS NOT NULL AS quote_media,
-                    m.thread_root, m.in_conversation, m.thread_replies, m.thread_last_at,
+                    m.thread_root, m.in_conversation, m.thread_replies, m.thread_last_at, m.mentions, m.everyone,
                     (SELECT group_concat(r.first || char(9) || r.emoji || char(9) || r.users, char(10))
                      FROM (SELECT emoji, MIN(created_at) AS first, group_concat(user_id, ',' ORDER BY created_at, user_id) AS users
                            FROM reactions WHERE message_id = m.id GROUP BY emoji) r) AS reactions

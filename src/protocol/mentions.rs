@@ -1,0 +1,129 @@
+//! Mentions: a message calling someone's attention. The sender names
+//! people by id (`mentions`), not only as `@name` in the text, so a rename
+//! does not break them; or calls a room's online members (`@here`) or all
+//! its members (`@room`) through `everyone`. The server keeps only the
+//! people who can read the conversation, stores the mention with the
+//! message, and counts each reader's unread mentions beside their unread
+//! messages.
+
+use serde::{Deserialize, Serialize};
+
+use super::UserId;
+use crate::error::ChatError;
+
+/// People one message may name, at most.
+pub const MAX_MENTIONS: usize = 20;
+
+/// The largest room `@here` and `@room` may call: beyond it, calling
+/// everyone is a broadcast, and the lobby (everyone on the server) never
+/// may.
+pub const MAX_CALLED: usize = 200;
+
+/// Whom `everyone` calls in a room.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Everyone {
+    /// `@here`: the members online when it is sent.
+    Here,
+    /// `@room`: every member.
+    Room,
+}
+
+impl Everyone {
+    /// How it is written in a message's text.
+    pub fn written(self) -> &'static str {
+        match self {
+            Everyone::Here => "@here",
+            Everyone::Room => "@room",
+        }
+    }
+}
+
+/// Whom one message calls, as sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mentions {
+    /// People named, each once, in the order named.
+    pub users: Vec<UserId>,
+    pub everyone: Option<Everyone>,
+}
+
+impl Mentions {
+    /// A request's mentions, checked: at most [`MAX_MENTIONS`] people, each
+    /// once, the sender left out (nobody calls themselves).
+    pub fn requested(sender: UserId, users: &[UserId], everyone: Option<Everyone>) -> Result<Mentions, ChatError> {
+        if users.len() > MAX_MENTIONS {
+            return Err(ChatError::InvalidPayload(format!("a message names at most {MAX_MENTIONS} people")));
+        }
+        let mut named: Vec<UserId> = Vec::with_capacity(users.len());
+        for &user in users {
+            if user != sender && !named.contains(&user) {
+                named.push(user);
+            }
+        }
+        Ok(Mentions { users: named, everyone })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.everyone.is_none()
+    }
+
+    /// Whether it calls `me`: named, or among everyone called. `@here`
+    /// counts as calling me too, since whether I was online when it was
+    /// sent is not part of the message; the server's unread mention
+    /// counts know exactly.
+    pub fn call(&self, me: UserId) -> bool {
+        self.everyone.is_some() || self.users.contains(&me)
+    }
+
+    /// The stored column of the people named: their ids, comma-separated
+    /// (`None` for none).
+    pub fn users_column(&self) -> Option<String> {
+        if self.users.is_empty() {
+            return None;
+        }
+        Some(self.users.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(","))
+    }
+
+    /// The stored column of `everyone`.
+    pub fn everyone_column(&self) -> Option<&'static str> {
+        self.everyone.map(|everyone| match everyone {
+            Everyone::Here => "here",
+            Everyone::Room => "room",
+        })
+    }
+
+    /// Read back from the two stored columns; what cannot be read is left
+    /// out.
+    pub fn from_columns(users: Option<&str>, everyone: Option<&str>) -> Mentions {
+        Mentions {
+            users: users.unwrap_or_default().split(',').filter_map(|id| id.parse().ok()).collect(),
+            everyone: match everyone {
+                Some("here") => Some(Everyone::Here),
+                Some("room") => Some(Everyone::Room),
+                _ => None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_names_each_once_and_never_the_sender() {
+        let mentions = Mentions::requested(1, &[3, 1, 3, 2], None).ok();
+        assert_eq!(mentions, Some(Mentions { users: vec![3, 2], everyone: None }));
+        let too_many: Vec<UserId> = (2..=(MAX_MENTIONS as i64 + 2)).collect();
+        assert!(Mentions::requested(1, &too_many, None).is_err());
+    }
+
+    #[test]
+    fn columns_round_trip() {
+        let mentions = Mentions { users: vec![7, 3], everyone: Some(Everyone::Here) };
+        let read = Mentions::from_columns(mentions.users_column().as_deref(), mentions.everyone_column());
+        assert_eq!(read, mentions);
+        assert_eq!(Mentions::from_columns(None, None), Mentions::default());
+        assert!(read.call(9) && !Mentions { users: vec![7], everyone: None }.call(9));
+    }
+}

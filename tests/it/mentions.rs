@@ -1,0 +1,144 @@
+//! Mentions against the real server: a message names people by id, or
+//! calls a room's members with `@here` and `@room`; the server keeps only
+//! the people who can read it, delivers and pages the mention with the
+//! message, counts each reader's unread mentions, and refuses calling
+//! everyone where it would reach too many.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{temp_db, token, TestClient, TestServer};
+
+/// `reads`' line for `room`.
+async fn read_line(client: &TestClient, room: &str) -> Value {
+    let reads = client.emit_ack("reads", json!(null)).await;
+    reads["reads"].as_array().unwrap().iter().find(|r| r["room"] == room).cloned().unwrap_or(Value::Null)
+}
+
+/// `(unread, mentions)` of `room` for `client`.
+async fn counts(client: &TestClient, room: &str) -> (Value, Value) {
+    let line = read_line(client, room).await;
+    (line["unread"].clone(), line.get("mentions").cloned().unwrap_or(json!(0)))
+}
+
+fn id(ack: &Value) -> i64 {
+    ack["user"]["id"].as_i64().unwrap()
+}
+
+/// Waits until `member` shows offline in `room`'s member list.
+async fn until_offline(client: &TestClient, room: &str, member: i64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let list = client.emit_ack("room_members", json!({ "room": room })).await;
+        let online = list["members"].as_array().unwrap().iter().any(|m| m["id"] == member && m["online"] == true);
+        if !online {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{member} still online: {list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentions_reach_who_can_read_them_and_are_counted_until_read() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, alice_ack) = server.online("alice").await;
+    let (bob, bob_ack) = server.online("bob").await;
+    let (carol, carol_ack) = server.online("carol").await;
+    let (dave, dave_ack) = server.online("dave").await;
+    let (alice_id, bob_id, carol_id, dave_id) = (id(&alice_ack), id(&bob_ack), id(&carol_ack), id(&dave_ack));
+    assert_eq!(alice.emit_ack("create_room", json!({ "name": "design" })).await["ok"], true);
+    for member in [&bob, &dave] {
+        assert_eq!(member.emit_ack("join_room", json!({ "room": "design" })).await["ok"], true);
+    }
+
+    // Carol is not in the room, alice is the sender, bob is named twice:
+    // only bob is called.
+    let named = json!({
+        "room": "design", "text": "@bob @carol have a look",
+        "mentions": [bob_id, carol_id, alice_id, bob_id],
+    });
+    let ack = alice.emit_ack("message", named).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let live = bob.event_where("message", |m| m["room"] == "design").await;
+    assert_eq!((live["mentions"].clone(), live.get("everyone")), (json!([bob_id]), None), "{live}");
+    let page = bob.emit_ack("history", json!({ "room": "design" })).await;
+    assert_eq!(page["messages"][0]["mentions"], json!([bob_id]), "{page}");
+    assert_eq!(counts(&bob, "design").await, (json!(1), json!(1)));
+    assert_eq!(counts(&dave, "design").await, (json!(1), json!(0)), "named nobody else");
+
+    // `@here` calls the members online; `@room` all of them. Dave leaves
+    // first, so only `@room` counts for him.
+    let dave_token = token(&dave_ack);
+    dave.close().await;
+    until_offline(&alice, "design", dave_id).await;
+    let here =
+        alice.emit_ack("message", json!({ "room": "design", "text": "@here standup", "everyone": "here" })).await;
+    assert_eq!(here["ok"], true, "{here}");
+    let live = bob.event_where("message", |m| m["room"] == "design" && m["everyone"] == "here").await;
+    assert_eq!(live.get("mentions"), None, "{live}");
+    let all = alice.emit_ack("message", json!({ "room": "design", "text": "@room news", "everyone": "room" })).await;
+    assert_eq!(all["ok"], true, "{all}");
+    assert_eq!(counts(&bob, "design").await, (json!(3), json!(3)));
+    let dave = TestClient::connect(server.addr, Some(json!({ "token": dave_token }))).await.unwrap();
+    assert_eq!(counts(&dave, "design").await, (json!(3), json!(1)), "called by @room only");
+    assert_eq!(read_line(&carol, "design").await, Value::Null, "not hers to read");
+
+    // A deleted message calls nobody any more; reading clears the rest.
+    let named = json!({ "room": "design", "text": "@bob again", "mentions": [bob_id] });
+    let again = alice.emit_ack("message", named).await;
+    assert_eq!(counts(&bob, "design").await, (json!(4), json!(4)));
+    assert_eq!(alice.emit_ack("delete", json!({ "id": again["id"] })).await["ok"], true);
+    assert_eq!(counts(&bob, "design").await.1, json!(3));
+    assert_eq!(bob.emit_ack("read", json!({ "room": "design", "seq": here["seq"] })).await["ok"], true);
+    assert_eq!(counts(&bob, "design").await.1, json!(1), "the @room after what bob read");
+
+    // In a private conversation, only the other party can be named.
+    let secret = json!({ "to": bob_id, "text": "@bob @carol", "mentions": [carol_id, bob_id] });
+    assert_eq!(alice.emit_ack("secret", secret).await["ok"], true);
+    let live = bob.event("secret").await;
+    assert_eq!(live["mentions"], json!([bob_id]), "{live}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calling_everyone_is_bounded() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, _) = server.online("alice").await;
+    let (bob, bob_ack) = server.online("bob").await;
+    assert_eq!(alice.emit_ack("create_room", json!({ "name": "ops" })).await["ok"], true);
+    assert_eq!(bob.emit_ack("join_room", json!({ "room": "ops" })).await["ok"], true);
+
+    // Never in the lobby (everyone on the server) or a private conversation.
+    for (event, body) in [
+        ("message", json!({ "text": "@here", "everyone": "here" })),
+        ("secret", json!({ "to": id(&bob_ack), "text": "@room", "everyone": "room" })),
+    ] {
+        let ack = alice.emit_ack(event, body.clone()).await;
+        assert_eq!(ack["error"]["code"], "cannot_call_everyone", "{body}: {ack}");
+    }
+    // A few at once, then the sender's budget is spent; nothing else is.
+    for n in 0..3 {
+        let ack =
+            alice.emit_ack("message", json!({ "room": "ops", "text": format!("@room {n}"), "everyone": "room" })).await;
+        assert_eq!(ack["ok"], true, "{ack}");
+    }
+    let spent = alice.emit_ack("message", json!({ "room": "ops", "text": "@room again", "everyone": "room" })).await;
+    assert_eq!(spent["error"]["code"], "rate_limited", "{spent}");
+    assert_eq!(alice.emit_ack("message", json!({ "room": "ops", "text": "plain" })).await["ok"], true);
+    assert_eq!(
+        bob.emit_ack("message", json!({ "room": "ops", "text": "@room", "everyone": "room" })).await["ok"],
+        true
+    );
+
+    // Too many names, or a name that is no id, are refused outright.
+    let many: Vec<i64> = (1..=21).collect();
+    let ack = alice.emit_ack("message", json!({ "room": "ops", "text": "hi", "mentions": many })).await;
+    assert_eq!(ack["error"]["code"], "invalid_payload", "{ack}");
+    let ack = alice.emit_ack("message", json!({ "room": "ops", "text": "hi", "everyone": "all" })).await;
+    assert_eq!(ack["ok"], false, "{ack}");
+    server.stop().await;
+}
