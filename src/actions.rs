@@ -93,6 +93,14 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Focuses what `selector` finds once the view has caught up (the
     /// control that replaced the one that had the focus).
     fn focus_soon(&self, selector: &'static str);
+    /// Where the caret is in the text field an event came from, as a byte
+    /// offset into its value.
+    fn caret(&self, event: &leptos::ev::Event) -> Option<usize>;
+    /// Puts `text` in the text field `selector` names, the caret at byte
+    /// `caret` (a name picked from the composer's `@` menu).
+    fn write_field(&self, selector: &'static str, text: &str, caret: usize);
+    /// The `data-index` of the entry of a list a click landed on.
+    fn clicked_index(&self, event: &leptos::ev::MouseEvent) -> Option<usize>;
 }
 
 /// The actions of this build: the browser session's, or the server's none.
@@ -168,6 +176,13 @@ impl ChatActions for NoActions {
     fn skip_to_composer(&self, _: &leptos::ev::MouseEvent) {}
     fn return_to_composer(&self) {}
     fn focus_soon(&self, _: &'static str) {}
+    fn caret(&self, _: &leptos::ev::Event) -> Option<usize> {
+        None
+    }
+    fn write_field(&self, _: &'static str, _: &str, _: usize) {}
+    fn clicked_index(&self, _: &leptos::ev::MouseEvent) -> Option<usize> {
+        None
+    }
 }
 
 /// The browser's: each action handed to the part of the client that does
@@ -364,6 +379,33 @@ mod browser {
 
         fn focus_soon(&self, selector: &'static str) {
             keyboard::focus_soon(selector);
+        }
+
+        fn caret(&self, event: &leptos::ev::Event) -> Option<usize> {
+            let field = event.target()?.dyn_into::<web_sys::HtmlTextAreaElement>().ok()?;
+            let units = usize::try_from(field.selection_start().ok()??).ok()?;
+            // The browser counts UTF-16 units; the draft is UTF-8.
+            let value = field.value();
+            let mut counted = 0;
+            let byte = value.char_indices().find(|(_, c)| {
+                counted += c.len_utf16();
+                counted > units
+            });
+            Some(byte.map_or(value.len(), |(at, _)| at))
+        }
+
+        fn write_field(&self, selector: &'static str, text: &str, caret: usize) {
+            let field = document().query_selector(selector).ok().flatten();
+            let Some(field) = field.and_then(|f| f.dyn_into::<web_sys::HtmlTextAreaElement>().ok()) else { return };
+            field.set_value(text);
+            let units = text.get(..caret).map_or(0, |before| before.encode_utf16().count());
+            let units = u32::try_from(units).unwrap_or(u32::MAX);
+            let _ = field.set_selection_range(units, units);
+        }
+
+        fn clicked_index(&self, event: &leptos::ev::MouseEvent) -> Option<usize> {
+            let target = event.target()?.dyn_into::<web_sys::Element>().ok()?;
+            target.closest("[data-index]").ok()??.get_attribute("data-index")?.parse().ok()
         }
 
         fn message_key(&self, event: &leptos::ev::KeyboardEvent) {

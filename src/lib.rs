@@ -16,8 +16,9 @@
 //!   happens to a message after it is sent (edits, deletion, reactions,
 //!   reply quotes, thread summaries, each numbered by a change counter);
 //!   `protocol::typing` and `protocol::reading` for who is typing and how
-//!   far each person has read; `protocol::search` for a search's query
-//!   (words and filters) and its hits; `protocol::address` for the
+//!   far each person has read; `protocol::mentions` for whom a message
+//!   calls (`@name`, `@here`, `@room`); `protocol::search` for a search's
+//!   query (words and filters) and its hits; `protocol::address` for the
 //!   chat's addresses (`/`, `/r/…`, `/dm/…`), read by the server's pages
 //!   and the browser's Back and Forward alike.
 //!   `docs/protocol.md` is its prose twin.
@@ -30,7 +31,8 @@
 //!   conversation's messages, rooms and private ones alike, with unread
 //!   counts and the gaps a live message reveals; `changes` replaces a
 //!   message by its new state and notices a skipped change number;
-//!   `reading` keeps how far I have read (unread counts, the "New
+//!   `mentions` says whom a draft calls and whom the composer's `@` menu
+//!   offers; `reading` keeps how far I have read (unread counts, the "New
 //!   messages" line, "Seen"); `outbox` (with replies and thread replies),
 //!   `presence` (with the people who share a name), `rooms` and `uploads`
 //!   hold the methods for the other parts; `calendar` shows times and days
@@ -51,6 +53,7 @@
 //!   `conversation`, `composer`, `join_form`, `account`, `attachments`,
 //!   `media`, `image_viewer`, `room_members`, `connection_status`,
 //!   `message` (one message: its place, quote, tombstone, thread),
+//!   `mention_menu` (the composer's `@` menu: people to mention),
 //!   `message_actions` (reactions and a message's menu, as escaped markup
 //!   with plain forms), `thread` (a thread beside the conversation),
 //!   `theme_switch` (light, dark or the system's), `language_switch`

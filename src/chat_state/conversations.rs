@@ -1,6 +1,6 @@
 //! Every conversation's messages in the browser, rooms and private ones
 //! alike: kept in `seq` order, each once, at most [`MAX_KEPT_MESSAGES`] per
-//! conversation; unread counts; the gaps a live message reveals; and the
+//! conversation; unread counts (and how many of them call me); the gaps a live message reveals; and the
 //! list of my private conversations (newest first, with the last `seq`
 //! known of each, loaded or not).
 
@@ -23,9 +23,13 @@ impl ChatState {
         // Unread is a member's: a visitor who has not joined keeps no count.
         let member = self.me_id().is_some();
         let counts = member && !self.is_me(message.from.id) && self.active_id_untracked().as_ref() != Some(&id);
+        let calls_me = self.me_id().is_some_and(|me| message.mentions.call(me));
         let mut added = false;
         self.messages.update(|all| added = insert_by_seq(all.entry(id.clone()).or_default(), message));
         if added && counts {
+            if calls_me {
+                self.mentioned.update(|mentioned| *mentioned.entry(id.clone()).or_default() += 1);
+            }
             self.unread.update(|unread| *unread.entry(id).or_default() += 1);
         }
         gap
@@ -63,6 +67,7 @@ impl ChatState {
             reply_to: sent.reply_to,
             in_thread: sent.thread,
             revision: Default::default(),
+            mentions: sent.mentions,
         })
     }
 

@@ -11,6 +11,7 @@
 mod calendar;
 mod changes;
 mod conversations;
+mod mentions;
 mod outbox;
 mod presence;
 mod reading;
@@ -18,6 +19,7 @@ mod rooms;
 mod uploads;
 
 pub use calendar::{iso_day, iso_instant, LocalClock};
+pub use mentions::{typed_mention, Offer, MAX_OFFERED};
 pub use outbox::{Outgoing, MAX_OUTBOX};
 pub use uploads::{Upload, MAX_TRAY};
 
@@ -145,6 +147,8 @@ pub struct ChatState {
     pub messages: RwSignal<HashMap<ConversationId, Vec<Message>>>,
     /// Unread messages per conversation.
     pub unread: RwSignal<HashMap<ConversationId, usize>>,
+    /// Of those, the ones that call me (`@me`, `@here`, `@room`).
+    pub mentioned: RwSignal<HashMap<ConversationId, usize>>,
     /// The conversations whose latest page I hold: opening any other loads
     /// it (it may hold only what arrived live).
     pub loaded: StoredValue<HashSet<ConversationId>>,
@@ -196,6 +200,9 @@ pub struct ChatState {
     pub read_seqs: StoredValue<HashMap<ConversationId, i64>>,
     /// In my private conversations, how far the other one has read.
     pub peer_seen: RwSignal<HashMap<ConversationId, i64>>,
+    /// The people picked from the composer's `@` menu for the draft
+    /// (`mentions.rs`).
+    pub mention_picks: StoredValue<Vec<User>>,
     /// The message I am answering, shown above the composer.
     pub replying: RwSignal<Option<Quote>>,
     /// The thread open beside the conversation: its root's id.
@@ -232,6 +239,7 @@ impl ChatState {
             me: RwSignal::new(snapshot.me),
             messages: RwSignal::new(messages),
             unread: RwSignal::new(HashMap::new()),
+            mentioned: RwSignal::new(HashMap::new()),
             loaded: StoredValue::new(shown.into_iter().collect()),
             rooms_after: RwSignal::new(next_rooms_after(&snapshot.rooms, snapshot.more_rooms)),
             room_query: RwSignal::new(snapshot.room_query),
@@ -254,6 +262,7 @@ impl ChatState {
             read_seqs: StoredValue::new(HashMap::new()),
             peer_seen: RwSignal::new(HashMap::new()),
             unread_after: RwSignal::new(None),
+            mention_picks: StoredValue::new(Vec::new()),
             replying: RwSignal::new(None),
             thread: RwSignal::new(None),
             draft: RwSignal::new(String::new()),
@@ -408,6 +417,7 @@ impl ChatState {
         self.messages.set(HashMap::new());
         self.conversations.set(Vec::new());
         self.unread.set(HashMap::new());
+        self.mentioned.set(HashMap::new());
         self.loaded.set_value(HashSet::new());
         self.changes_seen.set_value(HashMap::new());
         self.changes_early.set_value(HashMap::new());
@@ -429,6 +439,11 @@ impl ChatState {
             self.unread.update(|unread| {
                 unread.remove(&id);
             });
+            if self.mentioned.with_untracked(|mentioned| mentioned.contains_key(&id)) {
+                self.mentioned.update(|mentioned| {
+                    mentioned.remove(&id);
+                });
+            }
         }
         self.show_typing();
     }

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Conversation};
-use crate::protocol::{InThread, Media, Quote};
+use crate::protocol::{InThread, Media, Mentions, Quote};
 
 /// A message on its way out. It keeps its `cid` across every resend, so the
 /// server stores it once however often it is sent.
@@ -22,6 +22,8 @@ pub struct Outgoing {
     pub reply_to: Option<Quote>,
     /// A reply in a thread.
     pub thread: Option<InThread>,
+    /// Whom it calls (`mentions.rs`).
+    pub mentions: Mentions,
 }
 
 /// The most unconfirmed messages kept; past this the composer says to wait.
@@ -31,9 +33,10 @@ impl ChatState {
     /// Queues a message to send; false if the outbox is full.
     pub fn queue(&self, to: Conversation, text: String, cid: String, media: Option<Media>) -> bool {
         let mut queued = false;
+        let mentions = self.mentions_in(&to, &text);
         self.outbox.update(|outbox| {
             if outbox.len() < MAX_OUTBOX {
-                outbox.push(Outgoing { cid, to, text, media, refused: None, reply_to: None, thread: None });
+                outbox.push(Outgoing { cid, to, text, media, refused: None, reply_to: None, thread: None, mentions });
                 queued = true;
             }
         });

@@ -4,6 +4,8 @@
 //! "New messages" line); and in a private conversation, how far the other
 //! one has read ("Seen").
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
 
 use super::ChatState;
@@ -25,12 +27,8 @@ impl ChatState {
             }
             // On screen, what is unread shows as the line instead.
             if active.as_ref() != Some(&id) {
-                let now = read.unread.min(MAX_UNREAD);
-                if self.unread.with_untracked(|unread| unread.get(&id).copied().unwrap_or(0) != now) {
-                    self.unread.update(|unread| {
-                        unread.insert(id, now);
-                    });
-                }
+                set_count(self.mentioned, &id, read.mentions.min(MAX_UNREAD));
+                set_count(self.unread, &id, read.unread.min(MAX_UNREAD));
             }
         }
     }
@@ -87,5 +85,19 @@ impl ChatState {
     /// Whether `message` is news to me, who read up to `read`.
     pub fn is_news(&self, message: &Message, read: i64) -> bool {
         message.seq > read && Some(message.from.id) != self.me_id()
+    }
+}
+
+/// Sets one conversation's count, none for zero, touching the signal only
+/// when it changes.
+fn set_count(counts: RwSignal<HashMap<ConversationId, usize>>, id: &ConversationId, now: usize) {
+    if counts.with_untracked(|counts| counts.get(id).copied().unwrap_or(0) != now) {
+        counts.update(|counts| {
+            if now == 0 {
+                counts.remove(id);
+            } else {
+                counts.insert(id.clone(), now);
+            }
+        });
     }
 }

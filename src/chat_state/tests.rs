@@ -178,6 +178,7 @@ fn room_message(seq: i64) -> Message {
         reply_to: None,
         in_thread: None,
         revision: Default::default(),
+        mentions: Default::default(),
     }
 }
 
@@ -340,4 +341,37 @@ fn the_typing_line_names_one_or_two_and_counts_more() {
     assert_eq!(typing_line(&names(1)), "Alice is typing…");
     assert_eq!(typing_line(&names(2)), "Alice and Bob are typing…");
     assert_eq!(typing_line(&names(3)), "Several people are typing…");
+}
+
+#[test]
+fn messages_that_call_me_are_counted_apart_until_read() {
+    Owner::new_root(None).with(messages_that_call_me_are_counted_apart_until_read_inner);
+}
+
+fn messages_that_call_me_are_counted_apart_until_read_inner() {
+    let chat = ChatState::new(ChatSnapshot::default());
+    chat.apply_json("session", json!({ "user": user(1, "alice") }));
+    let design = ConversationId::room("design");
+    let message = |id: i64, from: i64, extra: serde_json::Value| {
+        let mut message = json!({ "id": id, "seq": id, "room": "design", "from": user(from, "x"), "text": "t", "at": 0, "cid": null });
+        message.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        message
+    };
+    chat.apply_json("message", message(1, 2, json!({ "mentions": [1] })));
+    chat.apply_json("message", message(2, 2, json!({ "mentions": [3] })));
+    chat.apply_json("message", message(3, 2, json!({ "everyone": "here" })));
+    chat.apply_json("message", message(4, 1, json!({ "everyone": "room" })));
+    let counts = |chat: &ChatState| {
+        let get = |counts: RwSignal<HashMap<ConversationId, usize>>| counts.with_untracked(|c| c.get(&design).copied());
+        (get(chat.unread), get(chat.mentioned))
+    };
+    assert_eq!(counts(&chat), (Some(3), Some(2)), "named, and @here; not carol's, never my own");
+    // What the server says wins: read elsewhere, up to the first.
+    chat.apply_json("read", json!({ "room": "design", "seq": 1, "unread": 2, "mentions": 1 }));
+    assert_eq!(counts(&chat), (Some(2), Some(1)));
+    chat.apply_json("read", json!({ "room": "design", "seq": 4, "unread": 0 }));
+    assert_eq!(counts(&chat), (None, None));
+    chat.apply_json("message", message(5, 2, json!({ "mentions": [1] })));
+    chat.open(Conversation::Room("design".into()));
+    assert_eq!(counts(&chat), (None, None), "read once opened");
 }

@@ -335,14 +335,18 @@ async fn send_one(message: &Outgoing) -> Result<MessageAck, ApiError> {
     let media = message.media.as_ref().map(|media| media.id.clone());
     let reply_to = message.reply_to.as_ref().map(|quote| quote.id);
     let (thread, also_to_conversation) = message.thread.map_or((None, false), |t| (Some(t.root), t.in_conversation));
+    let (mentions, everyone) = (message.mentions.users.clone(), message.mentions.everyone);
     let (name, request) = match &message.to {
         Conversation::Room(room) => {
             let room = Some(room.clone());
-            let request = MessageRequest { room, text, cid, media, reply_to, thread, also_to_conversation };
+            let request =
+                MessageRequest { room, text, cid, media, reply_to, thread, also_to_conversation, mentions, everyone };
             (event::MESSAGE, payload(&request)?)
         }
         Conversation::Direct(peer) => {
-            let request = SecretRequest { to: peer.id, text, cid, media, reply_to, thread, also_to_conversation };
+            let to = peer.id;
+            let request =
+                SecretRequest { to, text, cid, media, reply_to, thread, also_to_conversation, mentions, everyone };
             (event::SECRET, payload(&request)?)
         }
     };

@@ -1,5 +1,6 @@
-//! Writing a message: Enter sends, Shift+Enter starts a new line. Empty or
-//! too-long text is caught here with a clear message.
+//! Writing a message: Enter sends, Shift+Enter starts a new line, `@`
+//! offers people to mention (`mention_menu`). Empty or too-long text is
+//! caught here with a clear message.
 //!
 //! With the WASM loaded, a sent message joins the outbox (see
 //! `ChatState::outbox`), shows as pending, and goes over the socket whenever
@@ -11,6 +12,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use super::attachments::{AttachButton, UploadTray, VoiceRecorder};
+use super::mention_menu::{MentionList, MentionMenu, MENU_ID};
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
@@ -44,8 +46,22 @@ pub async fn send_message(
         None => Recipient::Room(room.filter(|r| !r.is_empty()).unwrap_or_else(|| LOBBY.to_owned())),
     };
     // Delivered by the store's commit, like every message.
-    post(&state, &user, Post { to, text: &text, cid: cid.as_deref(), media: None, reply_to: None, thread: None }, None)
-        .await?;
+    post(
+        &state,
+        &user,
+        Post {
+            to,
+            text: &text,
+            cid: cid.as_deref(),
+            media: None,
+            reply_to: None,
+            thread: None,
+            mentions: &[],
+            everyone: None,
+        },
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -69,6 +85,7 @@ pub fn Composer() -> impl IntoView {
     let actions = use_actions();
     let text = chat.draft;
     let error = RwSignal::new(None::<String>);
+    let menu = MentionMenu::new(chat, text, "#composer");
 
     // The message goes into the outbox and shows as pending at once; the
     // outbox sends it whenever the connection allows.
@@ -79,6 +96,7 @@ pub fn Composer() -> impl IntoView {
             return;
         }
         error.set(None);
+        menu.close();
         // A file still on its way takes the text as its caption.
         if chat.caption_upload(draft.trim()) {
             text.set(String::new());
@@ -147,10 +165,16 @@ pub fn Composer() -> impl IntoView {
                 data-testid="composer"
                 aria-label=words().composer_label().inner()
                 placeholder=placeholder
+                aria-autocomplete="list"
+                aria-controls=MENU_ID
+                aria-activedescendant=move || menu.chosen_id()
                 on:paste=pasted
                 prop:value=move || text.get()
+                on:click=move |ev| menu.typed(actions.caret(&ev))
+                on:blur=move |_| menu.close()
                 on:input=move |ev| {
                     text.set(event_target_value(&ev));
+                    menu.typed(actions.caret(&ev));
                     if text.with_untracked(|text| !text.trim().is_empty()) {
                         actions.typing();
                     }
@@ -159,6 +183,9 @@ pub fn Composer() -> impl IntoView {
                     }
                 }
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if menu.key(&ev) {
+                        return;
+                    }
                     if ev.key() == "Escape" && replying.with_untracked(Option::is_some) {
                         replying.set(None);
                     }
@@ -168,6 +195,7 @@ pub fn Composer() -> impl IntoView {
                     }
                 }
             ></textarea>
+            <MentionList menu/>
             <AttachButton/>
             <VoiceRecorder/>
             <button type="submit">{words().send().inner()}</button>

@@ -15,6 +15,7 @@ pub mod image_viewer;
 pub mod join_form;
 pub mod language_switch;
 pub mod media;
+pub mod mention_menu;
 pub mod message;
 pub mod message_actions;
 pub mod people;

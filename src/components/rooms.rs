@@ -7,6 +7,8 @@
 //! Joining and leaving happen in the conversation itself (see `composer`
 //! and `conversation`).
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
 
 use super::icons;
@@ -112,10 +114,12 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
         let name = name.clone();
         move || chat.active.with(|a| matches!(a, Conversation::Room(r) if *r == name))
     };
-    let unread = {
-        let id = ConversationId::room(name.as_str());
-        move || chat.unread.with(|u| u.get(&id).copied().unwrap_or(0))
+    let id = ConversationId::room(name.as_str());
+    let count_in = move |counts: RwSignal<HashMap<ConversationId, usize>>| {
+        let id = id.clone();
+        move || counts.with(|counts| counts.get(&id).copied().unwrap_or(0))
     };
+    let (unread, mentioned) = (count_in(chat.unread), count_in(chat.mentioned));
     let title_of = room.shown_title().to_owned();
     let twin = move || chat.rooms.with(|rooms| rooms.iter().filter(|r| r.shown_title() == title_of).count() > 1);
     let summary = if room.private { words().private_room_summary() } else { words().public_room_summary() };
@@ -149,6 +153,14 @@ fn RoomRow(room: RoomInfo) -> impl IntoView {
                     (count > 0).then(|| {
                         let label = fill(words().unread_messages().inner(), &[("count", &count.to_string())]);
                         view! { <span class="badge" aria-label=label>{count}</span> }
+                    })
+                }}
+                // Beside the count, as Slack's red one: how many call me.
+                {move || {
+                    let count = mentioned();
+                    (count > 0).then(|| {
+                        let label = fill(words().unread_mentions().inner(), &[("count", &count.to_string())]);
+                        view! { <span class="badge mention-badge" aria-label=label data-testid="mention-badge">{"@"}{count}</span> }
                     })
                 }}
             </button>
