@@ -183,6 +183,8 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
                         maxlength="200" data-testid="search-input"/>
                 </form>
                 <Show when=signed_in>
+                    // The messages that called me: a page of their own.
+                    <a class="mentions-link" href="/mentions" data-testid="mentions-link">{w.mentions_link().inner()}</a>
                     <span class="me">
                         <span class="me-label">{w.signed_in_as().inner()}</span>
                         <strong data-testid="me">{move || chat.me.get().map(|u| u.name).unwrap_or_default()}</strong>

@@ -19,6 +19,14 @@ pub const MAX_MENTIONS: usize = 20;
 /// may.
 pub const MAX_CALLED: usize = 200;
 
+/// `mentions {before?}`: a page of the messages that called me, newest
+/// first, older than the message `before` (ack: a `SearchPage`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct MentionsRequest {
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
 /// Whom `everyone` calls in a room.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]

@@ -109,6 +109,9 @@ pub mod event {
     /// Client → server, with ack: `{q, before?}`, the messages I may read
     /// that match (`SearchPage`), newest first.
     pub const SEARCH: &str = "search";
+    /// Client → server, with ack: the messages that called me, newest
+    /// first, a page at a time (`{before?}`; the ack is a search's page).
+    pub const MENTIONS: &str = "mentions";
 }
 
 /// Where the browser turns a session token into the session cookie (the

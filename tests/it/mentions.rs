@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{temp_db, token, TestClient, TestServer};
+use crate::common::{temp_db, token, Http, TestClient, TestServer};
 
 /// `reads`' line for `room`.
 async fn read_line(client: &TestClient, room: &str) -> Value {
@@ -100,6 +100,31 @@ async fn mentions_reach_who_can_read_them_and_are_counted_until_read() {
     assert_eq!(alice.emit_ack("secret", secret).await["ok"], true);
     let live = bob.event("secret").await;
     assert_eq!(live["mentions"], json!([bob_id]), "{live}");
+
+    // Bob's mentions, newest first, a page at a time: the deleted one is
+    // gone; each says where it is.
+    let mine = bob.emit_ack("mentions", json!(null)).await;
+    let texts = |page: &Value| -> Vec<String> {
+        page["hits"].as_array().unwrap().iter().map(|h| h["snippet"][0]["text"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(texts(&mine), ["@bob @carol", "@room news", "@here standup", "@bob @carol have a look"], "{mine}");
+    assert_eq!(
+        (mine["hits"][0]["with"]["id"].clone(), mine["hits"][1]["room"].clone()),
+        (json!(alice_id), json!("design"))
+    );
+    let older = bob.emit_ack("mentions", json!({ "before": mine["hits"][1]["id"] })).await;
+    assert_eq!(texts(&older), ["@here standup", "@bob @carol have a look"]);
+    // Carol was named where she cannot read: nothing; a visitor is refused.
+    assert_eq!(carol.emit_ack("mentions", json!({})).await["hits"], json!([]));
+    assert_eq!(server.client().await.emit_ack("mentions", json!(null)).await["error"]["code"], "not_online");
+    // The same without JavaScript: a page of links to each.
+    let http = Http::new(&server);
+    let (status, _, page) = http.get(Some(&token(&bob_ack)), "/mentions", None).await;
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(status, 200);
+    assert!(page.contains("have a look") && page.contains(&format!("/dm/{alice_id}?around=")), "{page}");
+    let (status, _, _) = http.get(None, "/mentions", None).await;
+    assert_eq!(status, 401);
     server.stop().await;
 }
 

@@ -11,13 +11,15 @@
 //! - [`snapshot`]: what a chat page starts from;
 //! - [`typing`]: who is typing where;
 //! - [`reading`]: how far each person has read, and unread counts;
-//! - [`search`]: finding what one may read.
+//! - [`search`]: finding what one may read;
+//! - [`mentions`]: whom a message calls, and one's recent mentions.
 
 pub mod access;
 pub mod accounts;
 pub mod changes;
 pub mod history;
 pub mod identity;
+pub mod mentions;
 pub mod post;
 pub mod reading;
 pub mod rooms;

@@ -4,10 +4,10 @@
 //! store hands the committed message to delivery itself (`delivery::fanout`).
 
 use super::access::refusal_to_post;
+use super::mentions::called;
 use crate::error::ChatError;
 use crate::protocol::{
     validate_body, validate_cid, ConversationId, Everyone, InThread, Mentions, MessageAck, User, UserId, LOBBY,
-    MAX_CALLED,
 };
 use crate::server::clock::now_ms;
 use crate::server::state::AppState;
@@ -110,46 +110,4 @@ pub async fn post(
         Insert::ReplyRefused => Err(ChatError::NoSuchMessage),
         Insert::NotAMember => Err(refusal_to_post(state, sender.id, room.unwrap_or_default()).await),
     }
-}
-
-/// Who a message calls: the people it names who are in its conversation
-/// (anyone, in the lobby; the other party, in a private conversation), and
-/// with `everyone`, the room's members (those online, for `@here`); never
-/// the sender. `mentions` keeps only the people who are in it.
-/// Calling everyone is for rooms of at most [`MAX_CALLED`] members, and
-/// spends the sender's budget for it.
-async fn called(
-    state: &AppState,
-    sender: UserId,
-    conversation: &ConversationId,
-    mentions: &mut Mentions,
-) -> Result<Vec<UserId>, ChatError> {
-    if mentions.is_empty() {
-        return Ok(Vec::new());
-    }
-    let room = match conversation {
-        ConversationId::Room(room) if room != LOBBY => room,
-        _ if mentions.everyone.is_some() => return Err(ChatError::CannotCallEveryone { max: MAX_CALLED }),
-        ConversationId::Room(_) => return Ok(mentions.users.clone()),
-        ConversationId::Pair(..) => {
-            let peer = conversation.peer_of(sender);
-            mentions.users.retain(|user| Some(*user) == peer);
-            return Ok(mentions.users.clone());
-        }
-    };
-    let members = state.store.room_members(room).await?;
-    mentions.users.retain(|user| members.contains(user));
-    let mut called = mentions.users.clone();
-    let Some(everyone) = mentions.everyone else { return Ok(called) };
-    if members.len() > MAX_CALLED {
-        return Err(ChatError::CannotCallEveryone { max: MAX_CALLED });
-    }
-    state.limits.user_calls_everyone(sender)?;
-    for member in members {
-        let reached = everyone == Everyone::Room || state.presence.online_user(member).is_some();
-        if reached && member != sender && !called.contains(&member) {
-            called.push(member);
-        }
-    }
-    Ok(called)
 }

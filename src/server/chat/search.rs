@@ -40,7 +40,9 @@ pub async fn search(
     Ok(SearchPage { hits, more })
 }
 
-fn hit(message: Message, reader: Option<&User>, words: &[String]) -> SearchHit {
+/// `message` as a hit for `reader`: where it is, who wrote it when, and
+/// the part of its text around the first of `words` (its start for none).
+pub(super) fn hit(message: Message, reader: Option<&User>, words: &[String]) -> SearchHit {
     let room = message.conversation.room_name().map(str::to_owned);
     let with = match (&room, reader) {
         (None, Some(me)) if message.from.id == me.id => message.to.clone(),

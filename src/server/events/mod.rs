@@ -1,6 +1,7 @@
 //! What a socket can ask for: one small handler per client event, grouped
-//! by what they touch (`chat`, `changes`, `presence`, `reading`, `rooms`, `search`, `typing`), and `connect` for a
-//! socket's arrival and departure. Handlers stay thin: they read the
+//! by what they touch (`chat`, `changes`, `mentions`, `presence`,
+//! `reading`, `rooms`, `search`, `typing`), and `connect` for a socket's
+//! arrival and departure. Handlers stay thin: they read the
 //! request, call the rules in `server::chat`, and answer through their
 //! [`Responder`].
 //!
@@ -13,6 +14,7 @@ mod changes;
 mod chat;
 mod connect;
 mod context;
+mod mentions;
 mod presence;
 mod reading;
 mod rooms;
@@ -58,6 +60,7 @@ fn on(s: &SocketRef) {
     s.on(event::READ, reading::read);
     s.on(event::READS, reading::reads);
     s.on(event::SEARCH, search::search);
+    s.on(event::MENTIONS, mentions::mentions);
     s.on_fallback(unknown);
     s.on_disconnect(connect::disconnected);
 }

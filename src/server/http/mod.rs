@@ -254,7 +254,9 @@ fn router(state: &AppState) -> Router {
         .merge(operators::routes())
         .merge(media::routes())
         .route("/search", get(search::page))
-        .route("/api/search", get(search::api));
+        .route("/api/search", get(search::api))
+        .route("/mentions", get(search::mentions_page))
+        .route("/api/mentions", get(search::mentions_api));
     for path in CHAT_PATHS {
         app = app.route(path, get(pages::chat_page));
     }

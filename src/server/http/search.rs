@@ -1,9 +1,11 @@
-//! Search over HTTP: `GET /api/search?q=&before=` (JSON, for clients
-//! outside a browser: a bearer token or the session cookie) and the
-//! server-rendered page `GET /search?q=`, which needs no JavaScript: a
-//! list of hits, each a link to its conversation opened around it, and a
-//! link to older ones. Both read what the asker may read, through the same
-//! rules as the socket's `search` (`chat::search`).
+//! Lists of messages over HTTP, each message a link to its conversation
+//! opened around it: search, `GET /api/search?q=&before=` (JSON, for
+//! clients outside a browser: a bearer token or the session cookie) and
+//! the page `GET /search?q=`; and my mentions, `GET /api/mentions?before=`
+//! and the page `GET /mentions`. The pages are rendered here and need no
+//! JavaScript, with a link to older ones. Each reads what the asker may
+//! read, through the same rules as the socket's `search` and `mentions`
+//! (`chat::search`, `chat::mentions`).
 
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,10 +16,11 @@ use leptos::prelude::*;
 use crate::chat_state::iso_instant;
 use crate::components::message_actions::escape;
 use crate::error::{ApiError, ChatError};
-use crate::i18n::{self, I18nKeys, Locale};
+use crate::i18n::{self, I18nKeys};
 use crate::preferences::Theme;
-use crate::protocol::{hit_address, percent_encode, SearchHit, SearchPage, SearchRequest};
+use crate::protocol::{hit_address, percent_encode, MentionsRequest, SearchHit, SearchPage, SearchRequest};
 use crate::server::chat::identity::http_user;
+use crate::server::chat::mentions::mentions_of;
 use crate::server::chat::search::search;
 use crate::server::delivery::wire::Peer;
 use crate::server::state::AppState;
@@ -67,17 +70,73 @@ pub async fn page(
             Err(error) => (super::status_of(&error), Some(Err(ApiError::from(error)))),
         },
     };
+    (code, Html(render(Listing::Search(request.q), found, &headers))).into_response()
+}
+
+/// The messages that called whoever asks, charged to their address.
+async fn mentions(
+    state: &AppState,
+    peer: &Peer,
+    headers: &HeaderMap,
+    before: Option<i64>,
+) -> Result<SearchPage, ChatError> {
+    let reader = http_user(state, headers).await?.ok_or(ChatError::NotOnline)?;
+    mentions_of(state, &reader, Some(peer.addr.ip()), before).await
+}
+
+pub async fn mentions_api(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    request: Result<Query<MentionsRequest>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let request = match request {
+        Ok(Query(request)) => request,
+        Err(rejection) => {
+            return (StatusCode::BAD_REQUEST, Json(ApiError::new("invalid_payload", rejection.body_text())))
+                .into_response()
+        }
+    };
+    match mentions(&state, &peer, &headers, request.before).await {
+        Ok(page) => Json(page).into_response(),
+        Err(error) => super::refusal(error),
+    }
+}
+
+pub async fn mentions_page(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    request: Result<Query<MentionsRequest>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let before = request.map(|Query(request)| request.before).unwrap_or_default();
+    let (code, found) = match mentions(&state, &peer, &headers, before).await {
+        Ok(page) => (StatusCode::OK, Some(Ok(page))),
+        Err(error) => (super::status_of(&error), Some(Err(ApiError::from(error)))),
+    };
+    (code, Html(render(Listing::Mentions, found, &headers))).into_response()
+}
+
+/// Which list a page shows.
+enum Listing {
+    /// What matches this search (none yet while empty).
+    Search(String),
+    /// The messages that called the reader.
+    Mentions,
+}
+
+/// The page, as HTML, in the reader's theme and language: no script,
+/// every text escaped by the view.
+fn render(listing: Listing, found: Option<Result<SearchPage, ApiError>>, headers: &HeaderMap) -> String {
     let header = |name| headers.get(name).and_then(|value: &axum::http::HeaderValue| value.to_str().ok());
     let cookie = header(axum::http::header::COOKIE);
     let theme = cookie.map_or(Theme::System, Theme::from_cookie_header);
     let locale = i18n::from_headers(cookie, header(axum::http::header::ACCEPT_LANGUAGE));
-    (code, Html(render(&request.q, found, theme, locale))).into_response()
-}
-
-/// The page, as HTML: no script, every text escaped by the view.
-fn render(q: &str, found: Option<Result<SearchPage, ApiError>>, theme: Theme, locale: Locale) -> String {
-    let q = q.to_owned();
     let w = locale.get_keys_const();
+    let (q, empty) = match &listing {
+        Listing::Search(q) => (q.clone(), w.search_none().inner()),
+        Listing::Mentions => (String::new(), w.mentions_none().inner()),
+    };
     let body = match found {
         None => view! { <p class="search-empty">{w.search_help().inner()}</p> }.into_any(),
         Some(Err(why)) => {
@@ -85,12 +144,15 @@ fn render(q: &str, found: Option<Result<SearchPage, ApiError>>, theme: Theme, lo
             view! { <p class="notice" role="alert" data-testid="search-error">{said}</p> }.into_any()
         }
         Some(Ok(page)) if page.hits.is_empty() => {
-            view! { <p class="search-empty" data-testid="search-none">{w.search_none().inner()}</p> }.into_any()
+            view! { <p class="search-empty" data-testid="search-none">{empty}</p> }.into_any()
         }
         Some(Ok(page)) => {
             let older = page.more.then(|| {
                 let before = page.hits.last().map(|hit| hit.id).unwrap_or_default();
-                let href = format!("/search?q={}&before={before}", percent_encode(&q));
+                let href = match &listing {
+                    Listing::Search(q) => format!("/search?q={}&before={before}", percent_encode(q)),
+                    Listing::Mentions => format!("/mentions?before={before}"),
+                };
                 view! { <a class="search-older" href=href data-testid="search-older">{w.search_older().inner()}</a> }
             });
             let hits = page.hits.into_iter().map(|hit| hit_row(hit, w)).collect::<Vec<_>>();
@@ -101,9 +163,14 @@ fn render(q: &str, found: Option<Result<SearchPage, ApiError>>, theme: Theme, lo
             .into_any()
         }
     };
-    let search = w.search_title().inner();
-    let title =
-        if q.trim().is_empty() { format!("{search} · RTCA") } else { format!("{} · {search} · RTCA", q.trim()) };
+    let (title, heading) = match &listing {
+        Listing::Search(q) if q.trim().is_empty() => (format!("{} · RTCA", w.search_title().inner()), None),
+        Listing::Search(q) => (format!("{} · {} · RTCA", q.trim(), w.search_title().inner()), None),
+        Listing::Mentions => {
+            let mentions = w.mentions_title().inner();
+            (format!("{mentions} · RTCA"), Some(view! { <h1 class="listing-title">{mentions}</h1> }))
+        }
+    };
     let html = view! {
         <header class="topbar">
             <a class="brand" href="/">"RTCA"</a>
@@ -113,7 +180,7 @@ fn render(q: &str, found: Option<Result<SearchPage, ApiError>>, theme: Theme, lo
                 <button type="submit">{w.search_button().inner()}</button>
             </form>
         </header>
-        <main class="search-page">{body}</main>
+        <main class="search-page">{heading}{body}</main>
     }
     .to_html();
     let title = escape(&title);

@@ -405,6 +405,11 @@ pub trait MessageStore: Send + Sync {
     async fn read_states(&self, user: UserId, conversations: &[(ConversationId, i64)]) -> StoreResult<Vec<ReadState>>;
     /// `user`'s private conversations, most recently active first.
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
+    /// Up to `limit` messages that called `user` ([`NewMessage::called`]),
+    /// older than the message `before`, newest first: in conversations
+    /// they may still read (a private room they left no longer shows),
+    /// never a deleted one.
+    async fn mentions_of(&self, user: UserId, before: Option<i64>, limit: usize) -> StoreResult<Vec<Message>>;
     /// Up to `limit` messages that `reader` (`None`: someone not signed
     /// in) may read and that match `query`, older than the message
     /// `before`, newest first: in the lobby and public rooms, private rooms

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::SqliteStore;
-use crate::protocol::{ConversationId, ConversationSummary, Message, ReadState, SearchQuery, UserId};
+use crate::protocol::{ConversationId, ConversationSummary, Message, ReadState, SearchQuery, UserId, LOBBY};
 use crate::server::store::columns::{conversation_summary_from_row, key_of, message_from_row};
 use crate::server::store::writer::Written;
 use crate::server::store::{
@@ -102,6 +102,27 @@ impl MessageStore for SqliteStore {
 
     async fn mark_read(&self, user: UserId, conversation: &ConversationId, seq: i64) -> StoreResult<i64> {
         self.write_read(user, conversation, seq).await
+    }
+
+    async fn mentions_of(&self, user: UserId, before: Option<i64>, limit: usize) -> StoreResult<Vec<Message>> {
+        // By `mentioned_by_user`, newest first. Who may still read which
+        // room: as `chat::access` says (a pair's mention is always its
+        // party's).
+        let rows = sqlx::query(select_messages!(
+            "JOIN mentioned n ON n.message_id = m.id
+             WHERE n.user_id = ?1 AND n.message_id < ?2 AND m.deleted_at IS NULL
+               AND (n.room LIKE 'dm:%' OR n.room = ?3
+                    OR EXISTS (SELECT 1 FROM rooms r WHERE r.name = n.room AND r.private = 0)
+                    OR EXISTS (SELECT 1 FROM room_members rm WHERE rm.room = n.room AND rm.user_id = ?1))
+             ORDER BY n.message_id DESC LIMIT ?4"
+        ))
+        .bind(user)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(LOBBY)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(message_from_row).collect()
     }
 
     async fn search(
