@@ -79,6 +79,8 @@
 //!   messages from the microphone.
 //! - `client::address`: the address bar; each switch of conversation is a
 //!   history entry, and Back and Forward switch back in the page.
+//! - `client::attention`: the tab's title counts what waits for me
+//!   (private messages, mentions), and its icon shows a dot.
 //! - `client::keyboard`: focus and keys — the skip link, where focus goes
 //!   when the view that held it is replaced, the arrow keys in the
 //!   sidebar's lists.

@@ -41,7 +41,10 @@ for (const colorScheme of ["light", "dark"] as const) {
     const hello = `hello from ${bob.name}`;
     await send(bob.page, hello);
     await send(alice.page, `and from ${alice.name}`);
+    // A message that calls alice stands out for her.
+    await send(bob.page, `@${alice.name} look`);
     await expect(message(alice.page, hello)).toHaveCount(1);
+    await expect(message(alice.page, `@${alice.name} look`)).toHaveClass(/calls-me/);
     await expectAccessible(alice.page, "lobby");
 
     const row = message(alice.page, hello);
@@ -63,6 +66,12 @@ for (const colorScheme of ["light", "dark"] as const) {
     await expect(alice.page.getByTestId("conversation-title")).toContainText(bob.name);
     await send(alice.page, "just between us");
     await expectAccessible(alice.page, "a private conversation");
+    await alice.page.getByTestId("composer").pressSequentially(`@${bob.name.slice(0, 5)}`);
+    await expect(alice.page.getByTestId("mention-menu")).toBeVisible();
+    await expectAccessible(alice.page, "the composer's @ menu");
+    await alice.page.goto(`${baseUrl()}/mentions`);
+    await expect(alice.page.getByTestId("search-hit")).toHaveCount(1);
+    await expectAccessible(alice.page, "the mentions page");
   });
 
   test(`${colorScheme}: uploading, recording, and the connection lost`, async ({ browser, users }) => {

@@ -1,7 +1,8 @@
 // Mentions in the browser: a room holding messages that call me shows a
 // mention count beside its unread count, kept by the server across a
 // reload; opened, the messages that call me stand out, and the others do
-// not.
+// not; the Mentions page lists them and leads back. Typing @ offers people
+// to call, by keyboard or pointer.
 import { io, type Socket } from "socket.io-client";
 import { test, expect, joinAs, onlineUser, openNewRoom, message, uniqueName, baseUrl } from "./fixtures";
 
@@ -30,6 +31,9 @@ test("messages that call me are counted apart and stand out", async ({ browser, 
     await expect(row.locator(".badge").first()).toHaveText("3");
     await expect(row.getByTestId("mention-badge")).toHaveText("@2");
     await expect(row.getByTestId("mention-badge")).toHaveAttribute("aria-label", "2 unread mentions of you");
+    // The tab says so too: its title counts them, its icon has a dot.
+    await expect(alice.page).toHaveTitle("(2) RTCA chat");
+    await expect(alice.page.locator("link[rel=icon]")).toHaveAttribute("href", "/favicon-unread.svg");
     // The server keeps the count: a reload renders it again.
     await alice.page.reload();
     await expect(alice.page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected");
@@ -37,9 +41,23 @@ test("messages that call me are counted apart and stand out", async ({ browser, 
 
     await row.click();
     await expect(row.getByTestId("mention-badge")).toHaveCount(0);
+    await expect(alice.page).toHaveTitle("RTCA chat");
+    await expect(alice.page.locator("link[rel=icon]")).toHaveAttribute("href", "/favicon.ico");
     await expect(message(alice.page, "have a look")).toHaveClass(/calls-me/);
     await expect(message(alice.page, "@here standup")).toHaveClass(/calls-me/);
     await expect(message(alice.page, "nothing for alice")).not.toHaveClass(/calls-me/);
+
+    // The top bar leads to every mention, newest first, each a link back.
+    await alice.page.getByTestId("mentions-link").click();
+    await expect(alice.page).toHaveURL(/\/mentions$/);
+    const hits = alice.page.getByTestId("search-hit");
+    await expect(hits).toHaveCount(2);
+    await expect(hits.first()).toContainText("@here standup");
+    await expect(hits.nth(1).getByRole("link")).toHaveAttribute("href", new RegExp(`^/r/${room}\\?around=1#m-\\d+$`));
+    await hits.nth(1).getByRole("link").click();
+    await expect(alice.page).toHaveURL(new RegExp(`/r/${room}`));
+    await expect(message(alice.page, "have a look")).toBeInViewport();
+    await expect(message(alice.page, "have a look")).toHaveClass(/calls-me/);
   } finally {
     bob.disconnect();
   }

@@ -25,7 +25,10 @@ impl ChatState {
     /// What the menu offers for `@query` in the conversation on screen:
     /// people whose name starts with `query` (ignoring case and accents),
     /// online ones first, never me; then, in a room other than the lobby,
-    /// `@here` and `@room`. In a private conversation, the other one only.
+    /// `@here` and `@room`. In a room, its members once
+    /// [`ChatState::room_people`] holds them (everyone online until then,
+    /// and in the lobby), then who spoke there lately; in a private
+    /// conversation, the other one only.
     pub fn offers(&self, query: &str) -> Vec<Offer> {
         let me = self.me_id();
         let mut offers: Vec<Offer> = Vec::new();
@@ -41,8 +44,19 @@ impl ChatState {
                 let online = self.online.with_untracked(|online| online.iter().any(|u| u.id == peer.id));
                 offer(peer, online);
             }
-            Conversation::Room(_) => {
-                self.online.with_untracked(|online| online.iter().for_each(|user| offer(user, true)));
+            Conversation::Room(room) => {
+                // A room's members, if the menu has them for this room;
+                // else whoever is online (the server keeps only members).
+                let members = self.room_people.with_value(|people| match people {
+                    Some((listed, members)) if listed == room && room != LOBBY => Some(members.clone()),
+                    _ => None,
+                });
+                match members {
+                    Some(members) => members
+                        .iter()
+                        .for_each(|member| offer(&User { id: member.id, name: member.name.clone() }, member.online)),
+                    None => self.online.with_untracked(|online| online.iter().for_each(|user| offer(user, true))),
+                }
                 // Then who spoke here lately, online or not.
                 if let Some(id) = active.id(me) {
                     self.messages.with_untracked(|all| {
@@ -198,6 +212,13 @@ mod tests {
             assert_eq!(names(chat.offers("e")), ["Émile"]);
             assert_eq!(names(chat.offers("B")), ["Bob"], "never me");
             assert_eq!(names(chat.offers("h")), ["@here"]);
+            // Once the room's members are known, they are offered, the
+            // online ones first, as listed.
+            let member =
+                |id, name: &str, online| crate::protocol::RoomMember { id, name: name.into(), online, last_seen: None };
+            let listed = vec![member(2, "Bob", true), member(1, "bea", true), member(5, "Ben", false)];
+            chat.room_people.set_value(Some(("design".into(), listed)));
+            assert_eq!(names(chat.offers("b")), ["Bob", "Ben (away)"]);
             chat.active.set(Conversation::Room(LOBBY.into()));
             assert_eq!(names(chat.offers("")), ["Bob", "Émile"]);
         });

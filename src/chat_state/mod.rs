@@ -31,8 +31,8 @@ use crate::i18n::{fill, words};
 pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
     event, next_rooms_after, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange,
-    PresenceChanges, PresenceList, Quote, ReadState, RoomInfo, RoomsCreated, SecretMessage, Seen, SessionInfo, Typing,
-    User, UserId, LOBBY,
+    PresenceChanges, PresenceList, Quote, ReadState, RoomInfo, RoomMember, RoomsCreated, SecretMessage, Seen,
+    SessionInfo, Typing, User, UserId, LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -203,6 +203,9 @@ pub struct ChatState {
     /// The people picked from the composer's `@` menu for the draft
     /// (`mentions.rs`).
     pub mention_picks: StoredValue<Vec<User>>,
+    /// The members of the room the `@` menu last opened in, online ones
+    /// first, as the server listed them then (`mentions.rs`).
+    pub room_people: StoredValue<Option<(String, Vec<RoomMember>)>>,
     /// The message I am answering, shown above the composer.
     pub replying: RwSignal<Option<Quote>>,
     /// The thread open beside the conversation: its root's id.
@@ -263,6 +266,7 @@ impl ChatState {
             peer_seen: RwSignal::new(HashMap::new()),
             unread_after: RwSignal::new(None),
             mention_picks: StoredValue::new(Vec::new()),
+            room_people: StoredValue::new(None),
             replying: RwSignal::new(None),
             thread: RwSignal::new(None),
             draft: RwSignal::new(String::new()),

@@ -3,6 +3,7 @@
 //! asks (through `crate::actions`).
 
 pub mod address;
+mod attention;
 pub mod keyboard;
 mod resume;
 pub mod service_worker;

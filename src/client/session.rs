@@ -65,6 +65,7 @@ pub fn start(chat: ChatState) {
     }
     super::keyboard::follow_visual_viewport();
     super::service_worker::register();
+    super::attention::follow(chat);
     read_clock(chat);
     // "5 minutes ago" moves on, and "Today" at midnight, for a tab left open.
     let _ = set_interval_with_handle(move || read_clock(chat), std::time::Duration::from_secs(30));

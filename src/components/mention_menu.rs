@@ -12,9 +12,9 @@ use leptos::prelude::*;
 
 use super::message_actions::escape;
 use crate::actions::{use_actions, Actions, ChatActions};
-use crate::chat_state::{typed_mention, ChatState, Offer};
+use crate::chat_state::{typed_mention, ChatState, Conversation, Offer};
 use crate::i18n::words;
-use crate::protocol::Everyone;
+use crate::protocol::{Everyone, LOBBY};
 
 /// The menu's element id, which the composer's field points to.
 pub const MENU_ID: &str = "mention-menu";
@@ -57,12 +57,34 @@ impl MentionMenu {
     }
 
     /// The draft changed, the caret at `caret`: opens, narrows or closes.
+    /// Opening in a room asks for its members, to offer them.
     pub fn typed(&self, caret: Option<usize>) {
         let typing = caret.and_then(|caret| self.draft.with_untracked(|draft| typed_mention(draft, caret)));
         if self.typing.with_untracked(|now| *now != typing) {
+            let opens = typing.is_some() && self.typing.with_untracked(Option::is_none);
             self.typing.set(typing);
             self.chosen.set(0);
+            if opens {
+                self.ask_members();
+            }
         }
+    }
+
+    /// The members of the room on screen, for the menu (online ones first);
+    /// it shows them as soon as they come.
+    fn ask_members(&self) {
+        let Conversation::Room(room) = self.chat.active.get_untracked() else { return };
+        if room == LOBBY {
+            return;
+        }
+        let menu = *self;
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = menu.actions.room_members(room.clone()).await {
+                menu.chat.room_people.set_value(Some((room, list.members)));
+                // Offered again, from the members.
+                menu.typing.notify();
+            }
+        });
     }
 
     pub fn close(&self) {
