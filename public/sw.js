@@ -15,7 +15,7 @@
 
 const FILES = "rtca-files-v1";
 const PAGES = "rtca-pages-v1";
-const APP_FILES = ["/pkg/rtca.js", "/pkg/rtca.wasm", "/pkg/rtca.css", "/manifest.webmanifest", "/icons/rtca-192.png", "/favicon.ico"];
+const APP_FILES = ["/pkg/rtca.js", "/pkg/rtca.wasm", "/pkg/rtca.css", "/manifest.webmanifest", "/icons/rtca-192.png", "/favicon.ico", "/favicon-unread.svg"];
 const IDENTITY_POSTS = ["/api/join", "/api/login", "/api/register", "/api/logout", "/api/adopt_session"];
 
 self.addEventListener("install", (event) => {

@@ -14,3 +14,5 @@ CREATE TABLE mentioned (
     PRIMARY KEY (user_id, room, seq)
 );
 CREATE INDEX mentioned_by_user ON mentioned (user_id, message_id);
+-- A deleted message calls nobody any more: its rows go.
+CREATE INDEX mentioned_by_message ON mentioned (message_id);

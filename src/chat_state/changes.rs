@@ -24,6 +24,7 @@ impl ChatState {
         let id = message.conversation.clone();
         let change = message.revision.change;
         let seen = self.known_change(&id);
+        self.uncount_deleted(&message);
         self.replace_held(message.clone());
         let Some(seen) = seen else {
             // No page of it yet: the first may have been read before this.
@@ -41,6 +42,30 @@ impl ChatState {
         }
         self.note_change(&id, change);
         None
+    }
+
+    /// A message that called me, deleted before I read it, calls me no
+    /// more: one fewer in its conversation's mention count.
+    fn uncount_deleted(&self, message: &Message) {
+        let id = &message.conversation;
+        let Some(me) = self.me_id() else { return };
+        if !message.revision.deleted || message.seq <= self.read_seq(id) {
+            return;
+        }
+        let called = self.messages.with_untracked(|all| {
+            let held = all.get(id).and_then(|held| held.iter().find(|m| m.id == message.id));
+            held.is_some_and(|old| !old.revision.deleted && old.from.id != me && old.mentions.call(me))
+        });
+        if called && self.mentioned.with_untracked(|counts| counts.contains_key(id)) {
+            self.mentioned.update(|counts| {
+                if let Some(count) = counts.get_mut(id) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        counts.remove(id);
+                    }
+                }
+            });
+        }
     }
 
     /// Messages in their current state, from `changes {after}`: replaces

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Conversation};
-use crate::protocol::{starts_with_folded, Everyone, Mentions, User, LOBBY, MAX_MENTIONS};
+use crate::protocol::{starts_with_folded, Everyone, Mentions, User, UserId, LOBBY, MAX_MENTIONS};
 
 /// The most entries the composer's menu offers at once.
 pub const MAX_OFFERED: usize = 8;
@@ -75,45 +75,58 @@ impl ChatState {
         offers
     }
 
-    /// `user` was picked from the menu: an `@name` of theirs in the draft
-    /// means them, whoever else has that name.
-    pub fn picked(&self, user: &User) {
+    /// An entry was picked from the menu: an `@name` of that person's in
+    /// the draft means them, whoever else has that name, and `@here` or
+    /// `@room` call everyone (typed by hand, they are plain text: a room
+    /// too large for them would refuse the message).
+    pub fn picked(&self, offer: &Offer) {
         self.mention_picks.update_value(|picks| {
-            if picks.len() < MAX_MENTIONS && !picks.iter().any(|u| u.id == user.id) {
-                picks.push(user.clone());
+            if picks.len() < MAX_MENTIONS && !picks.contains(offer) {
+                picks.push(offer.clone());
             }
         });
     }
 
+    /// The draft was sent, or left for another conversation: its picks go.
+    pub fn forget_picks(&self) {
+        if self.mention_picks.with_value(|picks| !picks.is_empty()) {
+            self.mention_picks.set_value(Vec::new());
+        }
+    }
+
     /// Whom `text`, written to `to`, calls: for each `@` in it, the person
-    /// whose name follows (the longest such name; the people picked from
-    /// the menu first, then the other one of a private conversation, or
-    /// those online), and in a room other than the lobby, `@here` or
-    /// `@room`. Forgets the picks: they were for this draft.
+    /// whose name follows (the longest such name: among the people picked
+    /// from the menu first, then the other one of a private conversation,
+    /// or those online, where a name two of them share names nobody), and
+    /// in a room other than the lobby, `@here` or `@room` if picked.
     pub fn mentions_in(&self, to: &Conversation, text: &str) -> Mentions {
-        let picks = self.mention_picks.try_update_value(std::mem::take).unwrap_or_default();
+        let picks = self.mention_picks.get_value();
+        let picked: Vec<User> = picks
+            .iter()
+            .filter_map(|offer| match offer {
+                Offer::Person(user, _) => Some(user.clone()),
+                Offer::Everyone(_) => None,
+            })
+            .collect();
         let me = self.me_id();
         let mut mentions = Mentions::default();
         let in_room = matches!(to, Conversation::Room(room) if room != LOBBY);
         for (at, _) in text.match_indices('@') {
             let rest = &text[at + 1..];
-            if in_room {
-                for everyone in [Everyone::Room, Everyone::Here] {
-                    if names(rest, &everyone.written()[1..]) {
-                        mentions.everyone = mentions.everyone.or(Some(everyone));
+            for offer in &picks {
+                if let Offer::Everyone(everyone) = offer {
+                    if in_room && names(rest, &everyone.written()[1..]) {
+                        mentions.everyone = mentions.everyone.or(Some(*everyone));
                     }
                 }
             }
-            let named = |people: &[User]| {
-                people.iter().filter(|user| names(rest, &user.name)).max_by_key(|user| user.name.len()).cloned()
-            };
-            let found = named(&picks).or_else(|| match to {
-                Conversation::Direct(peer) => named(std::slice::from_ref(peer)),
-                Conversation::Room(_) => self.online.with_untracked(|online| named(online)),
+            let found = named(rest, &picked).or_else(|| match to {
+                Conversation::Direct(peer) => named(rest, std::slice::from_ref(peer)),
+                Conversation::Room(_) => self.online.with_untracked(|online| named(rest, online)),
             });
-            if let Some(user) = found.filter(|user| Some(user.id) != me) {
-                if mentions.users.len() < MAX_MENTIONS && !mentions.users.contains(&user.id) {
-                    mentions.users.push(user.id);
+            if let Some(user) = found.filter(|user| Some(*user) != me) {
+                if mentions.users.len() < MAX_MENTIONS && !mentions.users.contains(&user) {
+                    mentions.users.push(user);
                 }
             }
         }
@@ -133,6 +146,15 @@ pub fn typed_mention(draft: &str, caret: usize) -> Option<(usize, String)> {
     let opens = before[..at].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
     let fits = query.chars().count() <= crate::protocol::MAX_NAME_CHARS && !query.chars().any(char::is_whitespace);
     (opens && fits).then(|| (at, query.to_owned()))
+}
+
+/// Whom `rest`, what follows an `@`, names among `people`: the one with
+/// the longest name it starts with; nobody if two people share that name.
+fn named(rest: &str, people: &[User]) -> Option<UserId> {
+    let longest = people.iter().filter(|user| names(rest, &user.name)).map(|user| user.name.len()).max()?;
+    let mut found = people.iter().filter(|user| user.name.len() == longest && names(rest, &user.name));
+    let first = found.next()?.id;
+    found.all(|user| user.id == first).then_some(first)
 }
 
 /// Whether `rest`, what follows an `@`, names `name`: it starts with it,
@@ -164,14 +186,21 @@ mod tests {
             chat.online.set(vec![user(1, "alice"), user(2, "Bo"), user(3, "bob"), user(4, "张三")]);
             let room = Conversation::Room("design".into());
             let called = chat.mentions_in(&room, "@bob and @Bo, @张三你好, @alice, @bobby @here");
-            assert_eq!(called, Mentions { users: vec![3, 2, 4], everyone: Some(Everyone::Here) });
+            assert_eq!(called, Mentions { users: vec![3, 2, 4], everyone: None }, "@here typed, not picked");
+            chat.picked(&Offer::Everyone(Everyone::Here));
+            assert_eq!(chat.mentions_in(&room, "@here now").everyone, Some(Everyone::Here));
             // Two people called bob: the one picked from the menu.
-            chat.picked(&user(9, "bob"));
+            chat.picked(&Offer::Person(user(9, "bob"), false));
             assert_eq!(chat.mentions_in(&room, "hi @bob").users, [9]);
-            assert_eq!(chat.mentions_in(&room, "hi @bob").users, [3], "the picks were for one draft");
+            chat.forget_picks();
+            assert_eq!(chat.mentions_in(&room, "hi @bob @here"), Mentions { users: vec![3], everyone: None });
+            // Two online who share a name, neither picked: nobody.
+            chat.online.update(|online| online.push(user(7, "Bo")));
+            assert_eq!(chat.mentions_in(&room, "hi @Bo").users, Vec::<i64>::new());
             // Never everyone in the lobby or a private conversation, and
             // privately only the other one.
             let lobby = Conversation::Room(LOBBY.into());
+            chat.picked(&Offer::Everyone(Everyone::Room));
             assert_eq!(chat.mentions_in(&lobby, "@room @bob"), Mentions { users: vec![3], everyone: None });
             let private = Conversation::Direct(user(2, "Bo"));
             assert_eq!(chat.mentions_in(&private, "@room @bob @Bo"), Mentions { users: vec![2], everyone: None });

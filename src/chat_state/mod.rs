@@ -202,7 +202,7 @@ pub struct ChatState {
     pub peer_seen: RwSignal<HashMap<ConversationId, i64>>,
     /// The people picked from the composer's `@` menu for the draft
     /// (`mentions.rs`).
-    pub mention_picks: StoredValue<Vec<User>>,
+    pub mention_picks: StoredValue<Vec<Offer>>,
     /// The members of the room the `@` menu last opened in, online ones
     /// first, as the server listed them then (`mentions.rs`).
     pub room_people: StoredValue<Option<(String, Vec<RoomMember>)>>,
@@ -438,6 +438,7 @@ impl ChatState {
             self.thread.set(None);
         }
         self.active.set(conversation.clone());
+        self.forget_picks();
         self.mark_first_unread();
         if let Some(id) = conversation.id(self.me_id()) {
             self.unread.update(|unread| {

@@ -106,6 +106,7 @@ pub fn Composer() -> impl IntoView {
             error.set(Some(words().outbox_full().inner().to_owned()));
             return;
         }
+        chat.forget_picks();
         text.set(String::new());
     };
     let placeholder = move || match chat.active.get() {
@@ -171,6 +172,12 @@ pub fn Composer() -> impl IntoView {
                 on:paste=pasted
                 prop:value=move || text.get()
                 on:click=move |ev| menu.typed(actions.caret(&ev))
+                // The caret moved by keyboard: the menu follows it.
+                on:keyup=move |ev: leptos::ev::KeyboardEvent| {
+                    if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight" | "Home" | "End") {
+                        menu.typed(actions.caret(&ev));
+                    }
+                }
                 on:blur=move |_| menu.close()
                 on:input=move |ev| {
                     text.set(event_target_value(&ev));

@@ -27,6 +27,9 @@ pub struct MentionMenu {
     actions: Actions,
     typing: RwSignal<Option<(usize, String)>>,
     chosen: RwSignal<usize>,
+    /// The entries as last shown, so a press picks the one it landed on
+    /// even if who is online changed since.
+    shown: StoredValue<Vec<Offer>>,
     draft: RwSignal<String>,
     /// The field it writes into.
     field: &'static str,
@@ -34,8 +37,8 @@ pub struct MentionMenu {
 
 impl MentionMenu {
     pub fn new(chat: ChatState, draft: RwSignal<String>, field: &'static str) -> MentionMenu {
-        let (typing, chosen) = (RwSignal::new(None), RwSignal::new(0));
-        MentionMenu { chat, actions: use_actions(), typing, chosen, draft, field }
+        let (typing, chosen, shown) = (RwSignal::new(None), RwSignal::new(0), StoredValue::new(Vec::new()));
+        MentionMenu { chat, actions: use_actions(), typing, chosen, shown, draft, field }
     }
 
     /// What it offers now (nothing while closed).
@@ -96,8 +99,8 @@ impl MentionMenu {
     /// A key pressed in the field: true if it was the open menu's (moved,
     /// picked or closed), so the field does nothing else with it.
     pub fn key(&self, event: &leptos::ev::KeyboardEvent) -> bool {
-        let count = self.offers().len();
-        if count == 0 || event.is_composing() {
+        let count = self.shown.with_value(Vec::len);
+        if self.typing.with_untracked(Option::is_none) || count == 0 || event.is_composing() {
             return false;
         }
         let chosen = self.chosen.get_untracked().min(count - 1);
@@ -115,19 +118,19 @@ impl MentionMenu {
     /// Writes entry `index` into the draft in place of what was typed
     /// after the `@`, with a space after it.
     fn pick(&self, index: usize) {
-        let (Some((at, query)), Some(offer)) = (self.typing.get_untracked(), self.offers().into_iter().nth(index))
-        else {
-            return;
-        };
+        let offer = self.shown.with_value(|shown| shown.get(index).cloned());
+        let (Some((at, query)), Some(offer)) = (self.typing.get_untracked(), offer) else { return };
+        self.chat.picked(&offer);
         let written = match &offer {
-            Offer::Person(user, _) => {
-                self.chat.picked(user);
-                format!("@{} ", user.name)
-            }
+            Offer::Person(user, _) => format!("@{} ", user.name),
             Offer::Everyone(everyone) => format!("{} ", everyone.written()),
         };
         let draft = self.draft.get_untracked();
-        let (Some(before), Some(after)) = (draft.get(..at), draft.get(at + 1 + query.len()..)) else { return };
+        // The whole word the caret is in goes, not only its part before
+        // the caret: picking in `@bo|b` gives `@bob `, not `@bob b`.
+        let typed = at + 1 + query.len();
+        let word = draft.get(typed..).map_or(0, |rest| rest.find(char::is_whitespace).unwrap_or(rest.len()));
+        let (Some(before), Some(after)) = (draft.get(..at), draft.get(typed + word..)) else { return };
         let caret = before.len() + written.len();
         let text = format!("{before}{written}{after}");
         // The field first, so the caret stays where the name ends.
@@ -143,8 +146,9 @@ pub fn MentionList(menu: MentionMenu) -> impl IntoView {
     let (chat, actions) = (menu.chat, menu.actions);
     let markup = move || {
         let chosen = menu.chosen.get();
+        let offers = menu.offers();
         let mut markup = String::new();
-        for (index, offer) in menu.offers().iter().enumerate() {
+        for (index, offer) in offers.iter().enumerate() {
             let (name, hint) = match offer {
                 Offer::Person(user, online) => (
                     format!("@{}", chat.display_name(user)),
@@ -161,6 +165,7 @@ pub fn MentionList(menu: MentionMenu) -> impl IntoView {
                 escape(hint),
             ));
         }
+        menu.shown.set_value(offers);
         markup
     };
     // A press keeps the focus in the field (no blur), and picks.

@@ -95,8 +95,11 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
         .then(|| view! { <li class="unread-line" data-testid="unread-line"><span>{words().new_messages_line().inner()}</span></li> });
     let seen = place.seen.then(|| view! { <span class="seen" data-testid="seen">{words().seen().inner()}</span> });
     let Message { id, text, media, revision, reply_to, in_thread, mentions, .. } = message;
-    // Called by name, `@here` or `@room`: highlighted for me, never on my own.
-    let calls_me = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.id != from && mentions.call(me.id)));
+    // Called by name, `@here` or `@room`: highlighted for me, never on my
+    // own, and no more once deleted.
+    let gone = revision.deleted;
+    let calls_me =
+        move || !gone && chat.me.with(|me| me.as_ref().is_some_and(|me| me.id != from && mentions.call(me.id)));
     // A root says how many replies it has; a reply shown here, where from.
     let thread = match (revision.thread, in_thread) {
         (Some(summary), _) => {

@@ -84,7 +84,7 @@ async fn mentions_reach_who_can_read_them_and_are_counted_until_read() {
     assert_eq!(counts(&bob, "design").await, (json!(3), json!(3)));
     let dave = TestClient::connect(server.addr, Some(json!({ "token": dave_token }))).await.unwrap();
     assert_eq!(counts(&dave, "design").await, (json!(3), json!(1)), "called by @room only");
-    assert_eq!(read_line(&carol, "design").await, Value::Null, "not hers to read");
+    assert_eq!(read_line(&carol, "design").await, Value::Null, "not a room of hers");
 
     // A deleted message calls nobody any more; reading clears the rest.
     let named = json!({ "room": "design", "text": "@bob again", "mentions": [bob_id] });
@@ -92,6 +92,9 @@ async fn mentions_reach_who_can_read_them_and_are_counted_until_read() {
     assert_eq!(counts(&bob, "design").await, (json!(4), json!(4)));
     assert_eq!(alice.emit_ack("delete", json!({ "id": again["id"] })).await["ok"], true);
     assert_eq!(counts(&bob, "design").await.1, json!(3));
+    let page = bob.emit_ack("history", json!({ "room": "design" })).await;
+    let tombstone = page["messages"].as_array().unwrap().iter().find(|m| m["id"] == again["id"]).cloned();
+    assert_eq!(tombstone.as_ref().and_then(|m| m.get("mentions")), None, "{tombstone:?}: whom it called went with it");
     assert_eq!(bob.emit_ack("read", json!({ "room": "design", "seq": here["seq"] })).await["ok"], true);
     assert_eq!(counts(&bob, "design").await.1, json!(1), "the @room after what bob read");
 
@@ -114,7 +117,7 @@ async fn mentions_reach_who_can_read_them_and_are_counted_until_read() {
     );
     let older = bob.emit_ack("mentions", json!({ "before": mine["hits"][1]["id"] })).await;
     assert_eq!(texts(&older), ["@here standup", "@bob @carol have a look"]);
-    // Carol was named where she cannot read: nothing; a visitor is refused.
+    // Carol was named in a room she is not in: nothing; a visitor is refused.
     assert_eq!(carol.emit_ack("mentions", json!({})).await["hits"], json!([]));
     assert_eq!(server.client().await.emit_ack("mentions", json!(null)).await["error"]["code"], "not_online");
     // The same without JavaScript: a page of links to each.
@@ -146,7 +149,14 @@ async fn calling_everyone_is_bounded() {
         assert_eq!(ack["error"]["code"], "cannot_call_everyone", "{body}: {ack}");
     }
     // A few at once, then the sender's budget is spent; nothing else is.
-    for n in 0..3 {
+    // A retry of one stored (the same cid) costs nothing more.
+    let first = json!({ "room": "ops", "text": "@room first", "everyone": "room", "cid": "first-call" });
+    let stored = alice.emit_ack("message", first.clone()).await;
+    assert_eq!(stored["ok"], true, "{stored}");
+    for _ in 0..3 {
+        assert_eq!(alice.emit_ack("message", first.clone()).await["id"], stored["id"], "a retry");
+    }
+    for n in 1..3 {
         let ack =
             alice.emit_ack("message", json!({ "room": "ops", "text": format!("@room {n}"), "everyone": "room" })).await;
         assert_eq!(ack["ok"], true, "{ack}");
@@ -165,5 +175,56 @@ async fn calling_everyone_is_bounded() {
     assert_eq!(ack["error"]["code"], "invalid_payload", "{ack}");
     let ack = alice.emit_ack("message", json!({ "room": "ops", "text": "hi", "everyone": "all" })).await;
     assert_eq!(ack["ok"], false, "{ack}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_room_tells_outsiders_nothing_and_its_mentions_leave_with_you() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(db).await;
+    let (alice, _) = server.online("alice").await;
+    let (bob, bob_ack) = server.online("bob").await;
+    let (carol, _) = server.online("carol").await;
+    let bob_id = id(&bob_ack);
+    let created = alice.emit_ack("create_room", json!({ "name": "plans", "private": true })).await;
+    assert_eq!(created["ok"], true, "{created}");
+    assert_eq!(alice.emit_ack("invite", json!({ "room": "plans", "user": bob_id })).await["ok"], true);
+    let named = json!({ "room": "plans", "text": "@bob the plan", "mentions": [bob_id] });
+    assert_eq!(alice.emit_ack("message", named).await["ok"], true);
+
+    // An outsider calling everyone there, or naming someone, learns no
+    // more than any post of theirs would: the room does not exist.
+    for body in [
+        json!({ "room": "plans", "text": "@room", "everyone": "room" }),
+        json!({ "room": "plans", "text": "@bob", "mentions": [bob_id] }),
+    ] {
+        let ack = carol.emit_ack("message", body.clone()).await;
+        assert_eq!(ack["error"]["code"], "no_such_room", "{body}: {ack}");
+    }
+    assert_eq!(alice.emit_ack("create_room", json!({ "name": "open" })).await["ok"], true);
+    let ack = carol.emit_ack("message", json!({ "room": "open", "text": "@room", "everyone": "room" })).await;
+    assert_eq!(ack["error"]["code"], "not_a_member", "{ack}");
+
+    // Bob sees the mention while he is in the room, on every path, and
+    // not once he has left it.
+    let listed = |page: &Value| page["hits"].as_array().unwrap().len();
+    let http = Http::new(&server);
+    let bob_token = token(&bob_ack);
+    let api = || async {
+        let (status, _, body) = http.get(Some(&bob_token), "/api/mentions", None).await;
+        assert_eq!(status, 200);
+        serde_json::from_slice::<Value>(&body).unwrap()
+    };
+    let page = || async {
+        let (_, _, body) = http.get(Some(&bob_token), "/mentions", None).await;
+        String::from_utf8(body).unwrap()
+    };
+    assert_eq!(listed(&bob.emit_ack("mentions", json!(null)).await), 1);
+    assert_eq!(listed(&api().await), 1);
+    assert!(page().await.contains("the plan"));
+    assert_eq!(bob.emit_ack("leave_room", json!({ "room": "plans" })).await["ok"], true);
+    assert_eq!(listed(&bob.emit_ack("mentions", json!(null)).await), 0);
+    assert_eq!(listed(&api().await), 0);
+    assert!(!page().await.contains("the plan"));
     server.stop().await;
 }

@@ -7,6 +7,7 @@
 
 use std::net::IpAddr;
 
+use super::access::check_can_post;
 use super::search::hit;
 use crate::error::ChatError;
 use crate::protocol::{ConversationId, Everyone, Mentions, SearchPage, User, UserId, LOBBY, MAX_CALLED, SEARCH_PAGE};
@@ -18,11 +19,16 @@ use crate::server::state::AppState;
 pub const MENTIONS_COST: usize = 16 * 1024;
 
 /// Who a message calls: the people it names who are in its conversation
-/// (anyone, in the lobby; the other party, in a private conversation), and
-/// with `everyone`, the room's members (those online, for `@here`); never
-/// the sender. `mentions` keeps only the people who are in it.
-/// Calling everyone is for rooms of at most [`MAX_CALLED`] members, and
-/// spends the sender's budget for it.
+/// (anyone, in the lobby; the members, in another room; the other party,
+/// in a private conversation), and with `everyone`, the room's members
+/// (those online, for `@here`); never the sender. `mentions` keeps only
+/// the people who are in it. Calling everyone is for rooms other than the
+/// lobby of at most [`MAX_CALLED`] members, while the sender's budget for
+/// it lasts (spent once the message is stored,
+/// `Limits::user_called_everyone`). Someone who may not post to a room
+/// is refused here as the post would be, so a mention tells an outsider
+/// nothing of the room; every read is bounded by what was named, or by
+/// [`MAX_CALLED`].
 pub async fn called(
     state: &AppState,
     sender: UserId,
@@ -33,23 +39,28 @@ pub async fn called(
         return Ok(Vec::new());
     }
     let room = match conversation {
-        ConversationId::Room(room) if room != LOBBY => room,
-        _ if mentions.everyone.is_some() => return Err(ChatError::CannotCallEveryone { max: MAX_CALLED }),
-        ConversationId::Room(_) => return Ok(mentions.users.clone()),
+        ConversationId::Room(room) => room,
+        ConversationId::Pair(..) if mentions.everyone.is_some() => {
+            return Err(ChatError::CannotCallEveryone { max: MAX_CALLED })
+        }
         ConversationId::Pair(..) => {
             let peer = conversation.peer_of(sender);
             mentions.users.retain(|user| Some(*user) == peer);
             return Ok(mentions.users.clone());
         }
     };
-    let members = state.store.room_members(room).await?;
-    mentions.users.retain(|user| members.contains(user));
+    if room == LOBBY && mentions.everyone.is_some() {
+        return Err(ChatError::CannotCallEveryone { max: MAX_CALLED });
+    }
+    check_can_post(state, sender, room).await?;
+    mentions.users = state.store.members_among(room, &mentions.users).await?;
     let mut called = mentions.users.clone();
     let Some(everyone) = mentions.everyone else { return Ok(called) };
+    state.limits.user_may_call_everyone(sender)?;
+    let members = state.store.some_members(room, MAX_CALLED + 1).await?;
     if members.len() > MAX_CALLED {
         return Err(ChatError::CannotCallEveryone { max: MAX_CALLED });
     }
-    state.limits.user_calls_everyone(sender)?;
     for member in members {
         let reached = everyone == Everyone::Room || state.presence.online_user(member).is_some();
         if reached && member != sender && !called.contains(&member) {

@@ -76,6 +76,7 @@ pub async fn post(
     }
     let mut mentions = Mentions::requested(sender.id, post.mentions, post.everyone)?;
     let called = called(state, sender.id, &conversation, &mut mentions).await?;
+    let calls_everyone = mentions.everyone.is_some();
     let room = conversation.room_name();
     let at = now_ms();
     let new = NewMessage {
@@ -98,7 +99,12 @@ pub async fn post(
     // Whatever came of it, they are not typing any more.
     state.typing.stopped(&conversation, sender);
     match inserted {
-        Insert::Stored { id, seq } => Ok(Posted { ack: MessageAck { id, seq, at }, fresh: true }),
+        Insert::Stored { id, seq } => {
+            if calls_everyone {
+                state.limits.user_called_everyone(sender.id);
+            }
+            Ok(Posted { ack: MessageAck { id, seq, at }, fresh: true })
+        }
         Insert::Duplicate(first) => {
             let same_media = first.media.as_ref().map(|media| media.id.as_str()) == post.media;
             if first.conversation != conversation || first.text != text || !same_media {

@@ -56,6 +56,12 @@ impl TokenBucket {
         }
     }
 
+    /// Whether a whole token is there, taking nothing.
+    fn has_token(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= 1.0
+    }
+
     /// Whether anything is left: a budget charged after the fact (bytes
     /// read) admits while it is above zero.
     fn has_credit(&mut self, now: Instant) -> bool {
@@ -134,6 +140,10 @@ impl<K: Eq + Hash + Clone> BucketTable<K> {
 
     fn has_credit(&self, key: K, rate: Rate) -> bool {
         self.with(key, rate, TokenBucket::has_credit)
+    }
+
+    fn has_token(&self, key: K, rate: Rate) -> bool {
+        self.with(key, rate, TokenBucket::has_token)
     }
 
     fn charge(&self, key: K, rate: Rate, amount: usize) {
@@ -263,12 +273,18 @@ impl Limits {
         Ok(())
     }
 
-    /// One message of `user`'s calling everyone in a room (`@here`,
-    /// `@room`).
-    pub fn user_calls_everyone(&self, user: UserId) -> Result<(), ChatError> {
-        allow(self.calls_by_user.try_take(user, self.settings.call_everyone))?;
+    /// Whether `user` may call everyone in a room (`@here`, `@room`) now.
+    /// Nothing is spent until a message doing it is stored
+    /// ([`Limits::user_called_everyone`]), so a retry, or a message
+    /// refused for another reason, costs nothing.
+    pub fn user_may_call_everyone(&self, user: UserId) -> Result<(), ChatError> {
+        allow(self.calls_by_user.has_token(user, self.settings.call_everyone))
+    }
+
+    /// A message of `user`'s calling everyone was stored.
+    pub fn user_called_everyone(&self, user: UserId) {
+        self.calls_by_user.charge(user, self.settings.call_everyone, 1);
         self.spent(Table::CallsByUser, user, 1);
-        Ok(())
     }
 
     /// One new Engine.IO session from `address`.

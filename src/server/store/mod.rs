@@ -459,6 +459,11 @@ pub trait RoomStore: Send + Sync {
     async fn add_member(&self, room: &str, user: UserId, at: i64) -> StoreResult<()>;
     async fn remove_member(&self, room: &str, user: UserId) -> StoreResult<()>;
     async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>>;
+    /// Which of `users` are members of `room`, in the order given; in the
+    /// lobby, which has no membership rows, which of them exist.
+    async fn members_among(&self, room: &str, users: &[UserId]) -> StoreResult<Vec<UserId>>;
+    /// Up to `limit` members of `room`, in no set order.
+    async fn some_members(&self, room: &str, limit: usize) -> StoreResult<Vec<UserId>>;
     /// Up to `limit` members of `room` with their names and when each was
     /// last seen (see `IdentityStore::set_last_seen`): those in `online`
     /// first, then the most recently seen.

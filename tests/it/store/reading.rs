@@ -87,5 +87,12 @@ async fn mentions_are_kept_and_counted_per_person_until_read() {
         );
         let reads = store.read_states(bob.id, &[(room.clone(), here_seq - 1)]).await.unwrap();
         assert_eq!(counts(reads), (2, 1), "{}: the @here after what bob read", backend.name);
+        // Bob's mentions, newest first, a page at a time; none of alice's.
+        let texts = |found: Vec<rtca::protocol::Message>| found.into_iter().map(|m| m.text).collect::<Vec<_>>();
+        let found = store.mentions_of(bob.id, None, 10).await.unwrap();
+        let newest = found[0].id;
+        assert_eq!(texts(found), ["@here", "@bob"], "{}", backend.name);
+        assert_eq!(texts(store.mentions_of(bob.id, Some(newest), 10).await.unwrap()), ["@bob"], "{}", backend.name);
+        assert!(store.mentions_of(alice.id, None, 10).await.unwrap().is_empty(), "{}", backend.name);
     }
 }

@@ -74,10 +74,11 @@ pub(super) async fn apply(tx: &mut PgConnection, job: &ChangeJob) -> StoreResult
         }
         OwnedEdit::Delete => {
             // Nothing of what it said stays: not its text, not who reacted,
-            // not its file (whose bytes the sweep removes once unused).
+            // not whom it called, not its file (whose bytes the sweep
+            // removes once unused).
             sqlx::query(
                 "UPDATE messages SET text = '', edited_at = NULL, media_id = NULL, deleted_at = $1, change_seq = $2,
-                                     search = NULL
+                                     search = NULL, mentions = NULL, everyone = NULL
                  WHERE id = $3",
             )
             .bind(job.at)
@@ -86,6 +87,7 @@ pub(super) async fn apply(tx: &mut PgConnection, job: &ChangeJob) -> StoreResult
             .execute(&mut *savepoint)
             .await?;
             sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(job.id).execute(&mut *savepoint).await?;
+            sqlx::query("DELETE FROM mentioned WHERE message_id = $1").bind(job.id).execute(&mut *savepoint).await?;
             sqlx::query("DELETE FROM uploads WHERE message_id = $1").bind(job.id).execute(&mut *savepoint).await?;
         }
         OwnedEdit::React(_) => {

@@ -133,6 +133,30 @@ impl RoomStore for PostgresStore {
         Ok(())
     }
 
+    async fn members_among(&self, room: &str, users: &[UserId]) -> StoreResult<Vec<UserId>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found: Vec<UserId> = if room == LOBBY {
+            sqlx::query_scalar("SELECT id FROM users WHERE id = ANY($1)").bind(users).fetch_all(&self.pool).await?
+        } else {
+            sqlx::query_scalar("SELECT user_id FROM room_members WHERE room = $1 AND user_id = ANY($2)")
+                .bind(room)
+                .bind(users)
+                .fetch_all(&self.pool)
+                .await?
+        };
+        Ok(users.iter().copied().filter(|user| found.contains(user)).collect())
+    }
+
+    async fn some_members(&self, room: &str, count: usize) -> StoreResult<Vec<UserId>> {
+        Ok(sqlx::query_scalar("SELECT user_id FROM room_members WHERE room = $1 LIMIT $2")
+            .bind(room)
+            .bind(limit(count))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>> {
         Ok(sqlx::query_scalar("SELECT user_id FROM room_members WHERE room = $1")
             .bind(room)

@@ -72,14 +72,17 @@ pub(super) fn apply(tx: &mut Transaction<'_>, job: &ChangeJob) -> rusqlite::Resu
         }
         OwnedEdit::Delete => {
             // Nothing of what it said stays: not its text, not who reacted,
-            // not its file (whose bytes the sweep removes once unused).
+            // not whom it called, not its file (whose bytes the sweep
+            // removes once unused).
             savepoint
                 .prepare_cached(
-                    "UPDATE messages SET text = '', edited_at = NULL, media_id = NULL, deleted_at = ?, change_seq = ?
+                    "UPDATE messages SET text = '', edited_at = NULL, media_id = NULL, deleted_at = ?, change_seq = ?,
+                                         mentions = NULL, everyone = NULL
                      WHERE id = ?",
                 )?
                 .execute(rusqlite::params![job.at, change, job.id])?;
             savepoint.prepare_cached("DELETE FROM reactions WHERE message_id = ?")?.execute([job.id])?;
+            savepoint.prepare_cached("DELETE FROM mentioned WHERE message_id = ?")?.execute([job.id])?;
             savepoint.prepare_cached("DELETE FROM uploads WHERE message_id = ?")?.execute([job.id])?;
             search::unindex(&savepoint, job.id, &found.text)?;
         }

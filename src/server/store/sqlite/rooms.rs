@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::SqliteStore;
 use crate::protocol::{User, UserId, LOBBY};
 use crate::server::store::columns::room_page_from_rows;
-use crate::server::store::{Room, RoomFilter, RoomPage, RoomStore, StoreResult};
+use crate::server::store::{Room, RoomFilter, RoomPage, RoomStore, StoreError, StoreResult};
 
 #[async_trait]
 impl RoomStore for SqliteStore {
@@ -161,6 +161,36 @@ impl RoomStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(id, name, last_seen)| (User { id, name }, last_seen)).collect())
+    }
+
+    async fn members_among(&self, room: &str, users: &[UserId]) -> StoreResult<Vec<UserId>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let asked = serde_json::to_string(users).map_err(StoreError::backend)?;
+        let found: Vec<UserId> = if room == LOBBY {
+            sqlx::query_scalar("SELECT id FROM users WHERE id IN (SELECT value FROM json_each(?))")
+                .bind(asked)
+                .fetch_all(&self.pool)
+                .await?
+        } else {
+            sqlx::query_scalar(
+                "SELECT user_id FROM room_members WHERE room = ? AND user_id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(room)
+            .bind(asked)
+            .fetch_all(&self.pool)
+            .await?
+        };
+        Ok(users.iter().copied().filter(|user| found.contains(user)).collect())
+    }
+
+    async fn some_members(&self, room: &str, limit: usize) -> StoreResult<Vec<UserId>> {
+        Ok(sqlx::query_scalar("SELECT user_id FROM room_members WHERE room = ? LIMIT ?")
+            .bind(room)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn room_members(&self, room: &str) -> StoreResult<Vec<UserId>> {
