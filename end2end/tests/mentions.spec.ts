@@ -47,6 +47,20 @@ test("messages that call me are counted apart and stand out", async ({ browser, 
     await expect(message(alice.page, "@here standup")).toHaveClass(/calls-me/);
     await expect(message(alice.page, "nothing for alice")).not.toHaveClass(/calls-me/);
 
+    // In a room the menu offers its members and @here; picked, it calls
+    // everyone online there.
+    const heard = new Promise<{ text: string; everyone?: string }>((resolve) =>
+      bob.on("message", (m) => m.text.startsWith("@here") && m.from.id === aliceId && resolve(m)),
+    );
+    const composer = alice.page.getByTestId("composer");
+    await composer.pressSequentially("@he");
+    await expect(alice.page.getByTestId("mention-menu").getByRole("option", { name: "@here" })).toBeVisible();
+    await composer.press("Enter");
+    await expect(composer).toHaveValue("@here ");
+    await composer.pressSequentially("lunch?");
+    await composer.press("Enter");
+    expect(await heard).toMatchObject({ text: "@here lunch?", everyone: "here" });
+
     // The top bar leads to every mention, newest first, each a link back.
     await alice.page.getByTestId("mentions-link").click();
     await expect(alice.page).toHaveURL(/\/mentions$/);
