@@ -4,7 +4,7 @@
 // not; the Mentions page lists them and leads back. Typing @ offers people
 // to call, by keyboard or pointer.
 import { io, type Socket } from "socket.io-client";
-import { test, expect, joinAs, onlineUser, openNewRoom, message, uniqueName, baseUrl } from "./fixtures";
+import { test, expect, joinAs, openPage, onlineUser, openNewRoom, message, uniqueName, baseUrl } from "./fixtures";
 
 test("messages that call me are counted apart and stand out", async ({ browser, users }) => {
   const alice = await joinAs(browser, uniqueName("alice"));
@@ -118,4 +118,18 @@ test("typing @ offers people, and the one picked is called", async ({ browser, u
   } finally {
     bob.disconnect();
   }
+});
+
+test("without JavaScript an @name typed in the form calls that person", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  users.push(alice);
+  const visitor = await openPage(browser, { javaScriptEnabled: false });
+  users.push(visitor);
+  await visitor.page.getByLabel("Pick a name to join the chat").fill(uniqueName("nojs"));
+  await visitor.page.getByRole("button", { name: "Join" }).click();
+  const text = `@${alice.name} no script needed`;
+  await visitor.page.getByTestId("composer").fill(text);
+  await visitor.page.getByRole("button", { name: "Send" }).click();
+  await expect(message(visitor.page, text)).toHaveCount(1);
+  await expect(message(alice.page, text)).toHaveClass(/calls-me/);
 });

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use super::{ChatState, Conversation};
-use crate::protocol::{starts_with_folded, Everyone, Mentions, User, UserId, LOBBY, MAX_MENTIONS};
+use crate::protocol::{named_after, names, starts_with_folded, Everyone, Mentions, User, LOBBY, MAX_MENTIONS};
 
 /// The most entries the composer's menu offers at once.
 pub const MAX_OFFERED: usize = 8;
@@ -120,9 +120,9 @@ impl ChatState {
                     }
                 }
             }
-            let found = named(rest, &picked).or_else(|| match to {
-                Conversation::Direct(peer) => named(rest, std::slice::from_ref(peer)),
-                Conversation::Room(_) => self.online.with_untracked(|online| named(rest, online)),
+            let found = named_after(rest, &picked).or_else(|| match to {
+                Conversation::Direct(peer) => named_after(rest, std::slice::from_ref(peer)),
+                Conversation::Room(_) => self.online.with_untracked(|online| named_after(rest, online)),
             });
             if let Some(user) = found.filter(|user| Some(*user) != me) {
                 if mentions.users.len() < MAX_MENTIONS && !mentions.users.contains(&user) {
@@ -146,27 +146,6 @@ pub fn typed_mention(draft: &str, caret: usize) -> Option<(usize, String)> {
     let opens = before[..at].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
     let fits = query.chars().count() <= crate::protocol::MAX_NAME_CHARS && !query.chars().any(char::is_whitespace);
     (opens && fits).then(|| (at, query.to_owned()))
-}
-
-/// Whom `rest`, what follows an `@`, names among `people`: the one with
-/// the longest name it starts with; nobody if two people share that name.
-fn named(rest: &str, people: &[User]) -> Option<UserId> {
-    let longest = people.iter().filter(|user| names(rest, &user.name)).map(|user| user.name.len()).max()?;
-    let mut found = people.iter().filter(|user| user.name.len() == longest && names(rest, &user.name));
-    let first = found.next()?.id;
-    found.all(|user| user.id == first).then_some(first)
-}
-
-/// Whether `rest`, what follows an `@`, names `name`: it starts with it,
-/// and a name ending in a Latin letter or digit is not followed by another
-/// (`@bob` does not name Bo). Chinese names need no space after them.
-fn names(rest: &str, name: &str) -> bool {
-    if name.is_empty() || !rest.starts_with(name) {
-        return false;
-    }
-    let ends_in_word = name.chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
-    let next_in_word = rest[name.len()..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    !(ends_in_word && next_in_word)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::protocol::{validate_text, LOBBY, MAX_TEXT_CHARS};
 
 /// Posts `text` as the signed-in user (the path for browsers without
 /// JavaScript): privately to the user `to`, or else to `room` (default the
-/// lobby). `cid`, rendered into the form by the server, makes a double
+/// lobby); the `@name`s in it call those people. `cid`, rendered into the form by the server, makes a double
 /// submit store once.
 #[server(prefix = "/api", endpoint = "send_message")]
 pub async fn send_message(
@@ -33,6 +33,7 @@ pub async fn send_message(
     use crate::error::ChatError;
     use crate::protocol::{UserId, LOBBY};
     use crate::server::chat::identity::request_user;
+    use crate::server::chat::mentions::named_by_hand;
     use crate::server::chat::post::{post, Post, Recipient};
     use crate::server::state::app_state;
 
@@ -41,9 +42,13 @@ pub async fn send_message(
     let cid = cid.filter(|c| !c.is_empty());
     // An empty field (a room on screen) means no recipient.
     let to = to.filter(|to| !to.is_empty()).map(|to| to.parse::<UserId>()).transpose();
-    let to = match to.map_err(|_| ChatError::InvalidPayload("`to` is not a user id".into()))? {
+    let to = to.map_err(|_| ChatError::InvalidPayload("`to` is not a user id".into()))?;
+    let room = room.filter(|r| !r.is_empty()).unwrap_or_else(|| LOBBY.to_owned());
+    // `@name` typed here names people too, as the browser's composer does.
+    let named = named_by_hand(&state, user.id, &room, to, &text).await?;
+    let to = match to {
         Some(person) => Recipient::Person(person),
-        None => Recipient::Room(room.filter(|r| !r.is_empty()).unwrap_or_else(|| LOBBY.to_owned())),
+        None => Recipient::Room(room),
     };
     // Delivered by the store's commit, like every message.
     post(
@@ -56,7 +61,7 @@ pub async fn send_message(
             media: None,
             reply_to: None,
             thread: None,
-            mentions: &[],
+            mentions: &named,
             everyone: None,
         },
         None,

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::UserId;
+use super::{User, UserId};
 use crate::error::ChatError;
 
 /// People one message may name, at most.
@@ -114,6 +114,42 @@ impl Mentions {
     }
 }
 
+/// Whom `text` names among `people`, as a draft is read when nothing was
+/// picked: for each `@`, the one whose name follows it
+/// ([`named_after`]), each once, never `me`, at most [`MAX_MENTIONS`].
+pub fn named_in(text: &str, people: &[User], me: UserId) -> Vec<UserId> {
+    let mut named = Vec::new();
+    for (at, _) in text.match_indices('@') {
+        if let Some(user) = named_after(&text[at + 1..], people) {
+            if user != me && named.len() < MAX_MENTIONS && !named.contains(&user) {
+                named.push(user);
+            }
+        }
+    }
+    named
+}
+
+/// Whom `rest`, what follows an `@`, names among `people`: the one with
+/// the longest name it starts with; nobody if two people share that name.
+pub fn named_after(rest: &str, people: &[User]) -> Option<UserId> {
+    let longest = people.iter().filter(|user| names(rest, &user.name)).map(|user| user.name.len()).max()?;
+    let mut found = people.iter().filter(|user| user.name.len() == longest && names(rest, &user.name));
+    let first = found.next()?.id;
+    found.all(|user| user.id == first).then_some(first)
+}
+
+/// Whether `rest`, what follows an `@`, names `name`: it starts with it,
+/// and a name ending in a Latin letter or digit is not followed by another
+/// (`@bob` does not name Bo). Chinese names need no space after them.
+pub fn names(rest: &str, name: &str) -> bool {
+    if name.is_empty() || !rest.starts_with(name) {
+        return false;
+    }
+    let ends_in_word = name.chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
+    let next_in_word = rest[name.len()..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    !(ends_in_word && next_in_word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +160,16 @@ mod tests {
         assert_eq!(mentions, Some(Mentions { users: vec![3, 2], everyone: None }));
         let too_many: Vec<UserId> = (2..=(MAX_MENTIONS as i64 + 2)).collect();
         assert!(Mentions::requested(1, &too_many, None).is_err());
+    }
+
+    #[test]
+    fn a_text_names_people_by_the_longest_name_after_each_at() {
+        let people = |names: &[(i64, &str)]| -> Vec<User> {
+            names.iter().map(|(id, name)| User { id: *id, name: (*name).to_owned() }).collect()
+        };
+        let online = people(&[(1, "ann"), (2, "Bo"), (3, "Bob"), (4, "张三"), (5, "twin"), (6, "twin")]);
+        assert_eq!(named_in("@Bob and @Bo, @张三你好 @ann @Bobby @twin", &online, 1), [3, 2, 4]);
+        assert_eq!(named_in("mail a@Bob.org", &online, 1), [3], "as the browser reads it: whatever is after an @");
     }
 
     #[test]

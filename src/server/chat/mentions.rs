@@ -10,7 +10,10 @@ use std::net::IpAddr;
 use super::access::check_can_post;
 use super::search::hit;
 use crate::error::ChatError;
-use crate::protocol::{ConversationId, Everyone, Mentions, SearchPage, User, UserId, LOBBY, MAX_CALLED, SEARCH_PAGE};
+use crate::protocol::{
+    named_in, ConversationId, Everyone, Mentions, SearchPage, User, UserId, LOBBY, MAX_CALLED, MAX_LISTED_MEMBERS,
+    SEARCH_PAGE,
+};
 use crate::server::state::AppState;
 
 /// What one page of mentions costs its asker's address in read budget,
@@ -68,6 +71,33 @@ pub async fn called(
         }
     }
     Ok(called)
+}
+
+/// Whom a text written without JavaScript names (`@name`, read as the
+/// browser reads a draft, `protocol::named_in`), among the people where it
+/// goes: the one person written `to`, a room's members (the first
+/// [`MAX_LISTED_MEMBERS`], online ones first), or in the lobby everyone
+/// online. Whether the sender may post there is the post's to check.
+pub async fn named_by_hand(
+    state: &AppState,
+    sender: UserId,
+    room: &str,
+    to: Option<UserId>,
+    text: &str,
+) -> Result<Vec<UserId>, ChatError> {
+    if !text.contains('@') {
+        return Ok(Vec::new());
+    }
+    let people: Vec<User> = match to {
+        Some(peer) => state.store.user(peer).await?.into_iter().collect(),
+        None if room == LOBBY => state.presence.users(),
+        None => {
+            let online = state.presence.online_ids();
+            let listed = state.store.room_member_list(room, &online, MAX_LISTED_MEMBERS).await?;
+            listed.into_iter().map(|(user, _)| user).collect()
+        }
+    };
+    Ok(named_in(text, &people, sender))
 }
 
 /// A page of the messages that called `reader`, newest first, older than
