@@ -44,12 +44,19 @@ pub async fn api(
 ) -> Response {
     let request = match request {
         Ok(Query(request)) => request,
-        Err(rejection) => {
-            return (StatusCode::BAD_REQUEST, Json(ApiError::new("invalid_payload", rejection.body_text())))
-                .into_response()
-        }
+        Err(rejection) => return unreadable(&rejection),
     };
-    match run(&state, &peer, &headers, &request).await {
+    answer(run(&state, &peer, &headers, &request).await)
+}
+
+/// A query string that does not read as the request: 400 with why.
+fn unreadable(rejection: &axum::extract::rejection::QueryRejection) -> Response {
+    (StatusCode::BAD_REQUEST, Json(ApiError::new("invalid_payload", rejection.body_text()))).into_response()
+}
+
+/// A page of hits as JSON, or the refusal.
+fn answer(found: Result<SearchPage, ChatError>) -> Response {
+    match found {
         Ok(page) => Json(page).into_response(),
         Err(error) => super::refusal(error),
     }
@@ -92,15 +99,9 @@ pub async fn mentions_api(
 ) -> Response {
     let request = match request {
         Ok(Query(request)) => request,
-        Err(rejection) => {
-            return (StatusCode::BAD_REQUEST, Json(ApiError::new("invalid_payload", rejection.body_text())))
-                .into_response()
-        }
+        Err(rejection) => return unreadable(&rejection),
     };
-    match mentions(&state, &peer, &headers, request.before).await {
-        Ok(page) => Json(page).into_response(),
-        Err(error) => super::refusal(error),
-    }
+    answer(mentions(&state, &peer, &headers, request.before).await)
 }
 
 pub async fn mentions_page(
