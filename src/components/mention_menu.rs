@@ -84,15 +84,19 @@ impl MentionMenu {
         leptos::task::spawn_local(async move {
             if let Ok(list) = menu.actions.room_members(room.clone()).await {
                 menu.chat.room_people.set_value(Some((room, list.members)));
-                // Offered again, from the members.
-                menu.typing.notify();
+                // Offered again, from the members (unless the composer went
+                // meanwhile).
+                menu.typing.try_update(|_| {});
             }
         });
     }
 
+    /// Closes it. Also called when the field loses the focus, which
+    /// happens as the field leaves the page (signing out, a reset): the
+    /// menu's signals may be gone by then, so nothing here insists.
     pub fn close(&self) {
-        if self.typing.with_untracked(Option::is_some) {
-            self.typing.set(None);
+        if self.typing.try_with_untracked(Option::is_some) == Some(true) {
+            self.typing.try_set(None);
         }
     }
 

@@ -1,6 +1,6 @@
 //! Mentions, the server's side: whom a message calls (the people it names
-//! who can read it, and with `@here` or `@room` the room's members, within
-//! bounds), and a person's recent mentions across every conversation they
+//! who are in its conversation, and with `@here` or `@room` the room's
+//! members, within bounds), and a person's recent mentions across every conversation they
 //! may read, for the `mentions` event and the `/mentions` page. Counting
 //! unread mentions is the store's, beside unread messages
 //! (`MessageStore::read_states`).
