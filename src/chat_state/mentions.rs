@@ -166,6 +166,7 @@ mod tests {
             let room = Conversation::Room("design".into());
             let called = chat.mentions_in(&room, "@bob and @Bo, @张三你好, @alice, @bobby @here");
             assert_eq!(called, Mentions { users: vec![3, 2, 4], everyone: None }, "@here typed, not picked");
+            assert_eq!(chat.mentions_in(&room, "@BOB hi").users, [3], "whatever the case");
             chat.picked(&Offer::Everyone(Everyone::Here));
             assert_eq!(chat.mentions_in(&room, "@here now").everyone, Some(Everyone::Here));
             // Two people called bob: the one picked from the menu.

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::name_order::fold;
 use super::{User, UserId};
 use crate::error::ChatError;
 
@@ -130,23 +131,34 @@ pub fn named_in(text: &str, people: &[User], me: UserId) -> Vec<UserId> {
 }
 
 /// Whom `rest`, what follows an `@`, names among `people`: the one with
-/// the longest name it starts with; nobody if two people share that name.
+/// the longest name it starts with; nobody if two people share that name
+/// (or two names that read alike, `Emile` and `Émile`).
 pub fn named_after(rest: &str, people: &[User]) -> Option<UserId> {
-    let longest = people.iter().filter(|user| names(rest, &user.name)).map(|user| user.name.len()).max()?;
-    let mut found = people.iter().filter(|user| user.name.len() == longest && names(rest, &user.name));
+    let length = |user: &User| user.name.chars().count();
+    let longest = people.iter().filter(|user| names(rest, &user.name)).map(length).max()?;
+    let mut found = people.iter().filter(|user| length(user) == longest && names(rest, &user.name));
     let first = found.next()?.id;
     found.all(|user| user.id == first).then_some(first)
 }
 
 /// Whether `rest`, what follows an `@`, names `name`: it starts with it,
-/// and a name ending in a Latin letter or digit is not followed by another
-/// (`@bob` does not name Bo). Chinese names need no space after them.
+/// whatever the case and accents (`@bob` and `@BOB` name Bob, as the
+/// menu finds him), and a name ending in a Latin letter or digit is not
+/// followed by another (`@bob` does not name Bo). Chinese names need no
+/// space after them.
 pub fn names(rest: &str, name: &str) -> bool {
-    if name.is_empty() || !rest.starts_with(name) {
+    if name.is_empty() {
         return false;
     }
+    let mut chars = rest.char_indices();
+    for wanted in name.chars() {
+        match chars.next() {
+            Some((_, c)) if fold(c) == fold(wanted) => {}
+            _ => return false,
+        }
+    }
     let ends_in_word = name.chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
-    let next_in_word = rest[name.len()..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let next_in_word = chars.next().is_some_and(|(_, c)| c.is_ascii_alphanumeric() || c == '_');
     !(ends_in_word && next_in_word)
 }
 
@@ -170,6 +182,7 @@ mod tests {
         let online = people(&[(1, "ann"), (2, "Bo"), (3, "Bob"), (4, "张三"), (5, "twin"), (6, "twin")]);
         assert_eq!(named_in("@Bob and @Bo, @张三你好 @ann @Bobby @twin", &online, 1), [3, 2, 4]);
         assert_eq!(named_in("mail a@Bob.org", &online, 1), [3], "as the browser reads it: whatever is after an @");
+        assert_eq!(named_in("@bob @ÉMILE? @bo", &people(&[(3, "Bob"), (7, "Émile"), (2, "Bo")]), 1), [3, 7, 2]);
     }
 
     #[test]

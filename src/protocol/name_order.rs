@@ -29,7 +29,7 @@ lllnnnnnnnnnoooooooorrrrrrssssss\
 ssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
 
 /// `c` as the list compares it.
-fn fold(c: char) -> char {
+pub(super) fn fold(c: char) -> char {
     let code = c as u32;
     match code {
         0x41..=0x5A => (code as u8 + 32) as char,
