@@ -38,7 +38,13 @@ impl ChatState {
 
     /// A new public room, as everyone but its creator sees it: added if I
     /// do not know it yet (I may be its creator, who knows it better).
+    /// While a room search is typed, the list is the server's answer to
+    /// it, and a room announced meanwhile is not added to it: clearing
+    /// the search lists every room again, this one included.
     pub fn room_announced(&self, room: RoomInfo) {
+        if self.room_query.with_untracked(|query| !query.trim().is_empty()) {
+            return;
+        }
         if !self.rooms.with_untracked(|rooms| rooms.iter().any(|r| r.name == room.name)) {
             self.note_room(room);
         }
