@@ -12,6 +12,7 @@ mod calendar;
 mod changes;
 mod conversations;
 mod mentions;
+mod notify;
 mod outbox;
 mod presence;
 mod reading;
@@ -30,9 +31,9 @@ use leptos::prelude::*;
 use crate::i18n::{fill, words};
 pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
-    event, next_rooms_after, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, PresenceChange,
-    PresenceChanges, PresenceList, Quote, ReadState, RoomInfo, RoomMember, RoomsCreated, SecretMessage, Seen,
-    SessionInfo, Typing, User, UserId, LOBBY,
+    event, next_rooms_after, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, Notify,
+    NotifySetting, PresenceChange, PresenceChanges, PresenceList, Quote, ReadState, RoomInfo, RoomMember, RoomsCreated,
+    SecretMessage, Seen, SessionInfo, Typing, User, UserId, LOBBY,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -223,6 +224,9 @@ pub struct ChatState {
     /// anyway, kept by an effect: a memo of a new type would cost the
     /// browser bundle kilobytes of reactive machinery.
     pub namesakes: RwSignal<Vec<User>>,
+    /// How much of each conversation notifies me, where I chose
+    /// (`notify`): the others notify by `Notify::default_for`.
+    pub notify_levels: RwSignal<HashMap<ConversationId, Notify>>,
 }
 
 impl ChatState {
@@ -273,8 +277,10 @@ impl ChatState {
             uploads: RwSignal::new(Vec::new()),
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
             namesakes: RwSignal::new(Vec::new()),
+            notify_levels: RwSignal::new(HashMap::new()),
         };
         chat.follow_namesakes();
+        chat.choose_levels(&reads);
         chat.apply_reads(reads);
         chat.mark_first_unread();
         chat
@@ -355,6 +361,11 @@ impl ChatState {
             event::READ => {
                 if let Ok(read) = serde_json::from_str::<ReadState>(data) {
                     self.apply_reads(vec![read]);
+                }
+            }
+            event::NOTIFY => {
+                if let Ok(setting) = serde_json::from_str::<NotifySetting>(data) {
+                    self.level_chosen(setting);
                 }
             }
             event::SEEN => {

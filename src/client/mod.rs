@@ -5,6 +5,7 @@
 pub mod address;
 mod attention;
 pub mod keyboard;
+pub mod notifications;
 mod resume;
 pub mod service_worker;
 pub mod session;

@@ -21,8 +21,9 @@ use crate::i18n::error_message;
 use crate::protocol::{
     check_reply, event, next_rooms_after, parse_reply, read_reply_body, validate_name, ConversationId,
     CreateRoomRequest, DeleteRequest, EditRequest, HistoryPage, HistoryRequest, InviteRequest, MessageAck,
-    MessageRequest, OnlineAck, OnlineRequest, ReactRequest, ReadRequest, RoomInfo, RoomList, RoomMembers, RoomRequest,
-    RoomsRequest, SecretRequest, TypingRequest, UserId, ADOPT_SESSION_PATH, MAX_HISTORY_PAGE, TYPING_EVERY_MS,
+    MessageRequest, Notify, NotifyRequest, NotifySetting, OnlineAck, OnlineRequest, ReactRequest, ReadRequest,
+    RoomInfo, RoomList, RoomMembers, RoomRequest, RoomsRequest, SecretRequest, TypingRequest, UserId,
+    ADOPT_SESSION_PATH, MAX_HISTORY_PAGE, TYPING_EVERY_MS,
 };
 
 thread_local! {
@@ -66,6 +67,7 @@ pub fn start(chat: ChatState) {
     super::keyboard::follow_visual_viewport();
     super::service_worker::register();
     super::attention::follow(chat);
+    super::notifications::follow();
     read_clock(chat);
     // "5 minutes ago" moves on, and "Today" at midnight, for a tab left open.
     let _ = set_interval_with_handle(move || read_clock(chat), std::time::Duration::from_secs(30));
@@ -76,6 +78,7 @@ pub fn start(chat: ChatState) {
             if let Some(gap) = chat.apply(&name, data.get()) {
                 leptos::task::spawn_local(fill_gap(chat, gap));
             }
+            super::notifications::consider(chat, &name, data.get());
         }
         SocketEvent::Connected { .. } => {
             chat.reconnected();
@@ -513,5 +516,17 @@ pub async fn leave_room(chat: ChatState, room: String) -> Result<(), ApiError> {
     let left: RoomInfo = ask(event::LEAVE_ROOM, payload(&RoomRequest { room })?).await?;
     chat.forget_room_if_hidden(left);
     open(chat, Conversation::lobby());
+    Ok(())
+}
+
+/// How much of `conversation` notifies me from now on (my other tabs hear
+/// it too).
+pub async fn set_notify(chat: ChatState, conversation: &ConversationId, level: Notify) -> Result<(), ApiError> {
+    let (room, with) = match conversation {
+        ConversationId::Room(room) => (Some(room.clone()), None),
+        ConversationId::Pair(..) => (None, chat.me_id().and_then(|me| conversation.peer_of(me))),
+    };
+    let setting: NotifySetting = ask(event::NOTIFY, payload(&NotifyRequest { room, with, level })?).await?;
+    chat.level_chosen(setting);
     Ok(())
 }

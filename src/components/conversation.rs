@@ -7,6 +7,7 @@ use super::announcer::Announcer;
 use super::icons;
 use super::image_viewer::{ImageViewer, ImageViewerView};
 use super::message::{laid_out, row_key, MessageRow, Reader};
+use super::notify_switch::NotifySwitch;
 use super::room_members::RoomMembersPanel;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{typing_line, ChatState, Conversation, Outgoing};
@@ -176,6 +177,7 @@ pub fn ConversationView() -> impl IntoView {
                     Conversation::Room(room) if room != LOBBY => Some(view! { <RoomMembersPanel room/> }),
                     _ => None,
                 }}
+                <NotifySwitch/>
                 <Show when=move || chat.unread_after.with(Option::is_some)>
                     <button type="button" class="jump-unread" data-testid="jump-unread" on:click=jump>
                         {words().jump_to_unread().inner()}

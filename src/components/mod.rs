@@ -18,6 +18,7 @@ pub mod media;
 pub mod mention_menu;
 pub mod message;
 pub mod message_actions;
+pub mod notify_switch;
 pub mod people;
 pub mod room_members;
 pub mod rooms;

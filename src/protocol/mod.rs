@@ -16,6 +16,7 @@ mod conversation;
 mod media;
 mod mentions;
 mod name_order;
+mod notify;
 mod reading;
 mod reply;
 mod rooms;
@@ -28,6 +29,7 @@ pub use conversation::*;
 pub use media::*;
 pub use mentions::*;
 pub use name_order::{by_name, starts_with_folded};
+pub use notify::*;
 pub use reading::*;
 pub use reply::*;
 pub use rooms::*;
@@ -112,6 +114,10 @@ pub mod event {
     /// Client → server, with ack: the messages that called me, newest
     /// first, a page at a time (`{before?}`; the ack is a search's page).
     pub const MENTIONS: &str = "mentions";
+    /// Client → server, with ack: `{room? | with?, level}`, how much of a
+    /// conversation notifies me (`NotifySetting`). Server → my other
+    /// sockets: the same `NotifySetting`.
+    pub const NOTIFY: &str = "notify";
 }
 
 /// Where the browser turns a session token into the session cookie (the

@@ -42,6 +42,10 @@ pub struct ReadState {
     /// In a private conversation, the last `seq` the other one read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_seq: Option<i64>,
+    /// How much of it notifies me, if I chose (else
+    /// [`super::Notify::default_for`] it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<super::Notify>,
 }
 
 impl ReadState {

@@ -9,6 +9,7 @@
 //! - `changes`: edits, deletions and reactions, live and caught up with;
 //! - `typing`: who is typing, to the conversation only, coalesced;
 //! - `reading`: how far each person has read, across tabs, and "Seen";
+//! - `notify`: what notifies whom, chosen per conversation, theirs alone;
 //! - `search`: only what one may read, on every path; Chinese, accents, filters, pages;
 //! - `presence`: crowds joining and leaving, batched and classic;
 //! - `rooms`: public and private rooms on every read and post path;
@@ -41,6 +42,7 @@ mod hostile;
 mod media;
 mod mentions;
 mod nodes;
+mod notify;
 mod operators;
 mod pages;
 mod presence;

@@ -12,7 +12,8 @@
 //! - [`typing`]: who is typing where;
 //! - [`reading`]: how far each person has read, and unread counts;
 //! - [`search`]: finding what one may read;
-//! - [`mentions`]: whom a message calls, and one's recent mentions.
+//! - [`mentions`]: whom a message calls, and one's recent mentions;
+//! - [`notify`]: how much of each conversation notifies each person.
 
 pub mod access;
 pub mod accounts;
@@ -20,6 +21,7 @@ pub mod changes;
 pub mod history;
 pub mod identity;
 pub mod mentions;
+pub mod notify;
 pub mod post;
 pub mod reading;
 pub mod rooms;

@@ -59,6 +59,7 @@ fn on(s: &SocketRef) {
     s.on(event::TYPING, typing::typing);
     s.on(event::READ, reading::read);
     s.on(event::READS, reading::reads);
+    s.on(event::NOTIFY, reading::notify);
     s.on(event::SEARCH, search::search);
     s.on(event::MENTIONS, mentions::mentions);
     s.on_fallback(unknown);

@@ -11,8 +11,8 @@
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::protocol::{
-    ConversationId, ConversationSummary, InThread, Media, MediaKind, Mentions, Message, Quote, Reaction, ReadState,
-    Revision, ThreadSummary, User, MAX_LISTED_REACTORS,
+    ConversationId, ConversationSummary, InThread, Media, MediaKind, Mentions, Message, Notify, Quote, Reaction,
+    ReadState, Revision, ThreadSummary, User, MAX_LISTED_REACTORS,
 };
 use crate::server::store::{Room, RoomListing, RoomPage, StoreError, StoreResult};
 
@@ -247,6 +247,18 @@ pub(super) fn media(id: String, name: String, mime: String, size: i64, [width, h
         width: pixels(width),
         height: pixels(height),
     }
+}
+
+/// Chosen levels from `(room, level)` rows; a level this build does not
+/// know is left out (the conversation's default stands).
+pub(super) fn levels_of_rows(rows: Vec<(String, String)>) -> StoreResult<Vec<(ConversationId, Notify)>> {
+    let mut levels = Vec::with_capacity(rows.len());
+    for (room, level) in rows {
+        if let Some(level) = Notify::parse(&level) {
+            levels.push((conversation_of_key(&room)?, level));
+        }
+    }
+    Ok(levels)
 }
 
 #[cfg(test)]

@@ -54,7 +54,8 @@ use async_trait::async_trait;
 pub use error::{StoreError, StoreResult};
 
 use crate::protocol::{
-    ConversationId, ConversationSummary, InThread, Media, Mentions, Message, ReadState, SearchQuery, User, UserId,
+    ConversationId, ConversationSummary, InThread, Media, Mentions, Message, Notify, ReadState, SearchQuery, User,
+    UserId,
 };
 use crate::server::names::NameKeys;
 
@@ -403,6 +404,16 @@ pub trait MessageStore: Send + Sync {
     /// wrote (at most `MAX_UNREAD`), and in a private conversation, how far
     /// the other one read.
     async fn read_states(&self, user: UserId, conversations: &[(ConversationId, i64)]) -> StoreResult<Vec<ReadState>>;
+    /// How much of `conversation` notifies `user` from now on; its
+    /// default ([`Notify::default_for`]) is kept as no choice.
+    async fn set_notify(&self, user: UserId, conversation: &ConversationId, level: Notify) -> StoreResult<()>;
+    /// The levels `user` chose among `conversations` (the others notify by
+    /// default).
+    async fn notify_levels(
+        &self,
+        user: UserId,
+        conversations: &[ConversationId],
+    ) -> StoreResult<Vec<(ConversationId, Notify)>>;
     /// `user`'s private conversations, most recently active first.
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
     /// Up to `limit` messages that called `user` ([`NewMessage::called`]),

@@ -96,3 +96,30 @@ async fn mentions_are_kept_and_counted_per_person_until_read() {
         assert!(store.mentions_of(alice.id, None, 10).await.unwrap().is_empty(), "{}", backend.name);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_levels_are_kept_per_person_and_the_default_is_no_choice() {
+    use rtca::protocol::Notify;
+    for backend in backends().await {
+        let store = &backend.store;
+        let (alice, bob) = (guest(&**store, "alice").await, guest(&**store, "bob").await);
+        let (lobby, pair) = (ConversationId::room("lobby"), ConversationId::pair(alice.id, bob.id));
+        let both = [lobby.clone(), pair.clone()];
+        assert_eq!(store.notify_levels(alice.id, &both).await.unwrap(), [], "{}: nothing chosen", backend.name);
+
+        store.set_notify(alice.id, &lobby, Notify::Mute).await.unwrap();
+        store.set_notify(alice.id, &pair, Notify::Mentions).await.unwrap();
+        store.set_notify(alice.id, &pair, Notify::Mute).await.unwrap();
+        let mut levels = store.notify_levels(alice.id, &both).await.unwrap();
+        levels.sort_by_key(|(conversation, _)| matches!(conversation, ConversationId::Pair(..)));
+        assert_eq!(levels, [(lobby.clone(), Notify::Mute), (pair.clone(), Notify::Mute)], "{}", backend.name);
+        assert_eq!(store.notify_levels(bob.id, &both).await.unwrap(), [], "{}: alice's, not bob's", backend.name);
+        let asked = store.notify_levels(alice.id, std::slice::from_ref(&pair)).await.unwrap();
+        assert_eq!(asked, [(pair.clone(), Notify::Mute)], "{}: only what was asked", backend.name);
+
+        // Choosing a conversation's default is no choice at all.
+        store.set_notify(alice.id, &lobby, Notify::Mentions).await.unwrap();
+        store.set_notify(alice.id, &pair, Notify::All).await.unwrap();
+        assert_eq!(store.notify_levels(alice.id, &both).await.unwrap(), [], "{}: back to defaults", backend.name);
+    }
+}

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use super::PostgresStore;
-use crate::protocol::{ConversationId, ConversationSummary, Message, ReadState, SearchQuery, UserId, LOBBY};
+use crate::protocol::{ConversationId, ConversationSummary, Message, Notify, ReadState, SearchQuery, UserId, LOBBY};
 use crate::server::store::columns::{conversation_summary_from_row, key_of, message_from_row};
 use crate::server::store::writer::Written;
 use crate::server::store::{
@@ -120,6 +120,18 @@ impl MessageStore for PostgresStore {
 
     async fn read_states(&self, user: UserId, conversations: &[(ConversationId, i64)]) -> StoreResult<Vec<ReadState>> {
         self.read_lines(user, conversations).await
+    }
+
+    async fn set_notify(&self, user: UserId, conversation: &ConversationId, level: Notify) -> StoreResult<()> {
+        self.write_notify(user, conversation, level).await
+    }
+
+    async fn notify_levels(
+        &self,
+        user: UserId,
+        conversations: &[ConversationId],
+    ) -> StoreResult<Vec<(ConversationId, Notify)>> {
+        self.read_notify(user, conversations).await
     }
 
     async fn conversations(&self, user: UserId, count: usize) -> StoreResult<Vec<ConversationSummary>> {

@@ -3,8 +3,8 @@
 //! (`store::read_marks`).
 
 use super::PostgresStore;
-use crate::protocol::{ConversationId, ReadState, UserId, LOBBY, MAX_UNREAD};
-use crate::server::store::columns::{key_of, read_state_from_row};
+use crate::protocol::{ConversationId, Notify, ReadState, UserId, LOBBY, MAX_UNREAD};
+use crate::server::store::columns::{key_of, levels_of_rows, read_state_from_row};
 use crate::server::store::{ReadMark, StoreResult};
 
 impl PostgresStore {
@@ -92,5 +92,48 @@ impl PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(read_state_from_row).collect()
+    }
+
+    pub(super) async fn write_notify(
+        &self,
+        user: UserId,
+        conversation: &ConversationId,
+        level: Notify,
+    ) -> StoreResult<()> {
+        // The default is no row: what a conversation notifies of when
+        // nobody chose stays the protocol's to say.
+        if level == Notify::default_for(conversation) {
+            sqlx::query("DELETE FROM notify_levels WHERE user_id = $1 AND room = $2")
+                .bind(user)
+                .bind(key_of(conversation))
+                .execute(&self.pool)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO notify_levels (user_id, room, level) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id, room) DO UPDATE SET level = excluded.level",
+            )
+            .bind(user)
+            .bind(key_of(conversation))
+            .bind(level.as_str())
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn read_notify(
+        &self,
+        user: UserId,
+        conversations: &[ConversationId],
+    ) -> StoreResult<Vec<(ConversationId, Notify)>> {
+        let keys: Vec<String> = conversations.iter().map(key_of).collect();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT room, level FROM notify_levels WHERE user_id = $1 AND room = ANY($2::text[])")
+                .bind(user)
+                .bind(keys)
+                .fetch_all(&self.pool)
+                .await?;
+        levels_of_rows(rows)
     }
 }

@@ -3,8 +3,8 @@
 //! waits on its order), many marks to a statement (`store::read_marks`).
 
 use super::SqliteStore;
-use crate::protocol::{ConversationId, ReadState, UserId, LOBBY, MAX_UNREAD};
-use crate::server::store::columns::{key_of, read_state_from_row};
+use crate::protocol::{ConversationId, Notify, ReadState, UserId, LOBBY, MAX_UNREAD};
+use crate::server::store::columns::{key_of, levels_of_rows, read_state_from_row};
 use crate::server::store::{ReadMark, StoreError, StoreResult};
 
 impl SqliteStore {
@@ -86,5 +86,51 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(read_state_from_row).collect()
+    }
+
+    pub(super) async fn write_notify(
+        &self,
+        user: UserId,
+        conversation: &ConversationId,
+        level: Notify,
+    ) -> StoreResult<()> {
+        // The default is no row: what a conversation notifies of when
+        // nobody chose stays the protocol's to say.
+        if level == Notify::default_for(conversation) {
+            sqlx::query("DELETE FROM notify_levels WHERE user_id = ? AND room = ?")
+                .bind(user)
+                .bind(key_of(conversation))
+                .execute(&self.pool)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO notify_levels (user_id, room, level) VALUES (?, ?, ?)
+                 ON CONFLICT (user_id, room) DO UPDATE SET level = excluded.level",
+            )
+            .bind(user)
+            .bind(key_of(conversation))
+            .bind(level.as_str())
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn read_notify(
+        &self,
+        user: UserId,
+        conversations: &[ConversationId],
+    ) -> StoreResult<Vec<(ConversationId, Notify)>> {
+        let keys: Vec<String> = conversations.iter().map(key_of).collect();
+        let keys = serde_json::to_string(&keys).map_err(StoreError::backend)?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT room, level FROM notify_levels
+             WHERE user_id = ?1 AND room IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(user)
+        .bind(keys)
+        .fetch_all(&self.pool)
+        .await?;
+        levels_of_rows(rows)
     }
 }
