@@ -89,6 +89,14 @@ pub fn ConversationView() -> impl IntoView {
             unseen.set(0);
         }
     };
+    // A window made smaller (a phone turned, its keyboard opened, the
+    // header wrapping onto another line) keeps a reader at the bottom there.
+    let resized = window_event_listener(leptos::ev::resize, move |_| {
+        if let Some(list) = list.get_untracked().filter(|_| at_bottom.get_value()) {
+            list.set_scroll_top(list.scroll_height());
+        }
+    });
+    on_cleanup(move || resized.remove());
     let newest = Memo::new(move |_| rows.with(|rows| rows.last().map(|row| (row.id, row.from.id))));
     // My messages still on their way, in this conversation.
     let pending = move || {

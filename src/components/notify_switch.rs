@@ -70,7 +70,7 @@ pub fn NotifySwitch() -> impl IntoView {
                 <input type="hidden" name="room" value=room/>
                 <input type="hidden" name="with" value=with/>
                 <label>
-                    {words().notify_label().inner()} " "
+                    <span class="notify-words">{words().notify_label().inner()} " "</span>
                     <select name="level" data-testid="notify-level" prop:value=move || level().map(Notify::as_str)
                         on:change=choose>
                         {Notify::ALL
