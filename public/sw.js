@@ -11,7 +11,7 @@
 // whenever who is signed in may change (joining, signing in or out).
 // The socket, the API and files are never kept here.
 //
-// One worker for the whole app: Web Push (#20) will live here too.
+// One worker for the whole app: it also shows Web Pushes (see the end).
 
 const FILES = "rtca-files-v1";
 const PAGES = "rtca-pages-v1";
@@ -93,3 +93,41 @@ async function networkFirst(event, cacheName, key) {
   }
   return response;
 }
+
+// Web Push: what would have notified someone while none of their tabs is
+// open. The server encrypts it for this device (the browser decrypts it):
+// `{title, body, tag, url}` (docs/protocol.md). One notification per
+// conversation (`tag`), the newest replacing the one before; a click opens
+// the message, in a tab of the app if one is open, else in a new one.
+self.addEventListener("push", (event) => {
+  let notice = null;
+  try {
+    notice = event.data ? event.data.json() : null;
+  } catch (unreadable) {
+    notice = null;
+  }
+  if (!notice || typeof notice.title !== "string") return;
+  const url = typeof notice.url === "string" && notice.url.startsWith("/") ? notice.url : "/";
+  event.waitUntil(
+    self.registration.showNotification(notice.title, {
+      body: typeof notice.body === "string" ? notice.body : "",
+      tag: typeof notice.tag === "string" ? notice.tag : undefined,
+      renotify: typeof notice.tag === "string",
+      icon: "/icons/rtca-192.png",
+      data: { url },
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin);
+  if (target.origin !== self.location.origin) return;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((tabs) => {
+      const tab = tabs.find((client) => new URL(client.url).origin === self.location.origin && "focus" in client);
+      if (tab) return tab.navigate(target.href).then((opened) => (opened || tab).focus());
+      return self.clients.openWindow(target.href);
+    }),
+  );
+});

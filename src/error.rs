@@ -103,6 +103,10 @@ pub enum ChatError {
     TooManyReactions { max: usize },
     #[error("@here and @room call rooms of at most {max} members, and never the lobby or a private conversation")]
     CannotCallEveryone { max: usize },
+    #[error("this server sends no pushes")]
+    PushOff,
+    #[error("that push endpoint is refused: {0}")]
+    PushEndpointRefused(String),
     #[error("the server cannot reach its database just now; try again in a moment")]
     Unavailable,
     #[error("the server failed; please try again")]
@@ -234,6 +238,8 @@ mod tests {
             (ChatError::MessageDeleted, "message_deleted"),
             (ChatError::TooManyReactions { max: 1 }, "too_many_reactions"),
             (ChatError::CannotCallEveryone { max: 1 }, "cannot_call_everyone"),
+            (ChatError::PushOff, "push_off"),
+            (ChatError::PushEndpointRefused(String::new()), "push_endpoint_refused"),
             (ChatError::Unavailable, code::UNAVAILABLE),
             (ChatError::Internal, code::INTERNAL),
         ];

@@ -161,6 +161,8 @@ pub fn error_message_in(locale: Locale, code: &str, message: &str) -> String {
         "message_deleted" => words.error_message_deleted(),
         "too_many_reactions" => words.error_too_many_reactions(),
         "cannot_call_everyone" => words.error_cannot_call_everyone(),
+        "push_off" => words.error_push_off(),
+        "push_endpoint_refused" => words.error_push_endpoint_refused(),
         code::UNAVAILABLE => words.error_unavailable(),
         code::INTERNAL => words.error_internal(),
         "empty_text" => words.error_empty_text(),

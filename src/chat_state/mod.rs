@@ -227,6 +227,8 @@ pub struct ChatState {
     /// How much of each conversation notifies me, where I chose
     /// (`notify`): the others notify by `Notify::default_for`.
     pub notify_levels: RwSignal<HashMap<ConversationId, Notify>>,
+    /// The server's VAPID key, when it sends Web Pushes.
+    pub push_key: StoredValue<Option<String>>,
 }
 
 impl ChatState {
@@ -278,6 +280,7 @@ impl ChatState {
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
             namesakes: RwSignal::new(Vec::new()),
             notify_levels: RwSignal::new(HashMap::new()),
+            push_key: StoredValue::new(snapshot.push_key),
         };
         chat.follow_namesakes();
         chat.choose_levels(&reads);

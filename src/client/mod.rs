@@ -6,6 +6,7 @@ pub mod address;
 mod attention;
 pub mod keyboard;
 pub mod notifications;
+pub mod push;
 mod resume;
 pub mod service_worker;
 pub mod session;

@@ -83,6 +83,7 @@ pub fn start(chat: ChatState) {
         SocketEvent::Connected { .. } => {
             chat.reconnected();
             flush_outbox(chat);
+            super::push::subscribe(chat);
             // The first connection too: the page was rendered a moment
             // before the socket joined, and messages may have come between.
             leptos::task::spawn_local(resume(chat));

@@ -113,10 +113,16 @@ fn DesktopNotifications() -> impl IntoView {
     // the browser's to say, once the WASM runs.
     let answer = RwSignal::new(None::<&'static str>);
     #[cfg(feature = "hydrate")]
+    let chat = expect_context::<ChatState>();
+    #[cfg(feature = "hydrate")]
     Effect::new(move |_| answer.set(Some(crate::client::notifications::answer())));
     let ask = move |_| {
         #[cfg(feature = "hydrate")]
-        crate::client::notifications::ask_permission(move |now| answer.set(Some(now)));
+        crate::client::notifications::ask_permission(move |now| {
+            answer.set(Some(now));
+            // Allowed: this device can be pushed to when no tab is open.
+            crate::client::push::subscribe(chat);
+        });
     };
     move || match answer.get() {
         Some("default") => Some(

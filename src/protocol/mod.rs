@@ -17,6 +17,7 @@ mod media;
 mod mentions;
 mod name_order;
 mod notify;
+mod push;
 mod reading;
 mod reply;
 mod rooms;
@@ -30,6 +31,7 @@ pub use media::*;
 pub use mentions::*;
 pub use name_order::{by_name, starts_with_folded};
 pub use notify::*;
+pub use push::*;
 pub use reading::*;
 pub use reply::*;
 pub use rooms::*;
@@ -118,6 +120,11 @@ pub mod event {
     /// conversation notifies me (`NotifySetting`). Server → my other
     /// sockets: the same `NotifySetting`.
     pub const NOTIFY: &str = "notify";
+    /// Client → server, with ack: `PushSubscription`, keep this device's
+    /// Web Push subscription for my session.
+    pub const PUSH_SUBSCRIBE: &str = "push_subscribe";
+    /// Client → server, with ack: `{endpoint}`, forget it.
+    pub const PUSH_UNSUBSCRIBE: &str = "push_unsubscribe";
 }
 
 /// Where the browser turns a session token into the session cookie (the

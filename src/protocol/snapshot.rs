@@ -58,6 +58,10 @@ pub struct ChatSnapshot {
     /// sending a byte.
     #[serde(default)]
     pub max_upload_bytes: u64,
+    /// The server's VAPID public key, when it sends Web Pushes: a device
+    /// subscribes under it (`push_subscribe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_key: Option<String>,
     /// The server's clock when it rendered the page (ms since the epoch),
     /// so that the first frame says "Today" where the server did.
     #[serde(default)]

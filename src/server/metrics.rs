@@ -29,6 +29,7 @@ pub const RELAY_LOST: &str = "rtca_relay_lost_total";
 pub const RELAY_LAG_SECONDS: &str = "rtca_relay_lag_seconds";
 pub const CONNECTIONS: &str = "rtca_connections";
 pub const USERS_ONLINE: &str = "rtca_users_online";
+pub const PUSHES: &str = "rtca_pushes_total";
 
 /// A batch's commit, in seconds: group commit waits for the disk.
 const COMMIT_BUCKETS: &[f64] = &[0.000_5, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
@@ -79,6 +80,11 @@ fn describe() {
     describe_counter!(RATE_LIMITED, Unit::Count, "Requests refused as over a rate limit.");
     describe_counter!(UPLOADS, Unit::Count, "Files uploaded.");
     describe_counter!(UPLOAD_BYTES, Unit::Bytes, "Bytes of files uploaded.");
+    describe_counter!(
+        PUSHES,
+        Unit::Count,
+        "Web Pushes, by `outcome`: sent, gone (device forgotten), refused, failed (out of reach), dropped (queue full)."
+    );
     describe_counter!(RELAYED, Unit::Count, "Messages and changes between nodes, `direction` out (published) or in.");
     describe_counter!(
         RELAY_HEALED,
@@ -161,4 +167,14 @@ pub fn relay_lag(lag: Duration) {
 /// A publish to the other nodes was dropped or failed.
 pub fn relay_lost() {
     metrics::counter!(RELAY_LOST).increment(1);
+}
+
+/// A Web Push ended as `outcome`: `sent`, `gone`, `refused` or `failed`.
+pub fn pushed(outcome: &'static str) {
+    metrics::counter!(PUSHES, "outcome" => outcome).increment(1);
+}
+
+/// A Web Push was dropped: its queue was full.
+pub fn push_dropped() {
+    pushed("dropped");
 }

@@ -7,6 +7,7 @@
 //! chat      the rules: posting, who may read what, rooms, identity
 //! delivery  the one way out: fan-out, presence feed, direct writes, nodes
 //! socket    the socketioxide layer's pieces: room keys, seats, presence
+//! push      Web Push to devices with no tab open: VAPID, encryption, SSRF
 //! media     files: upload, sniff, blobs, previews, serving, sweep
 //! store     storage, one trait per aggregate; SQLite and PostgreSQL
 //! ```
@@ -15,7 +16,7 @@
 //! logged and answered), `limits`, `names` (when two names are one),
 //! `clock`, `metrics` (what Prometheus reads) and `config` serve them all.
 //! Each depends only on those after it in this order: http, events, chat,
-//! state, delivery, socket, media, failure, store, limits, names, clock,
+//! state, push, delivery, socket, media, failure, store, limits, names, clock,
 //! metrics, config (`tests/it/consistency.rs` checks).
 //! The map of every module is in `lib.rs`.
 
@@ -32,6 +33,7 @@ pub(crate) mod limits;
 pub(crate) mod media;
 pub(crate) mod metrics;
 pub mod names;
+pub(crate) mod push;
 pub(crate) mod socket;
 pub(crate) mod state;
 pub mod store;

@@ -15,6 +15,7 @@ use super::delivery::typing_feed::TypingFeed;
 use super::delivery::Outbound;
 use super::limits::Limits;
 use super::media::MediaService;
+use super::push::Push;
 use super::socket::last_seen::LastSeen;
 use super::socket::presence::Presence;
 use super::store::read_marks::ReadMarks;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub draining: Arc<AtomicBool>,
     /// The store's history epoch, read once at start.
     pub history_epoch: Arc<str>,
+    /// Web Push to devices with no tab open (off: does nothing).
+    pub push: Push,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -158,9 +158,9 @@ fn the_modules_import_one_another_without_cycles() {
 
 /// The server's parts, top to bottom: each may depend only on those after
 /// it (the order `src/server/mod.rs` describes).
-const SERVER_ORDER: [&str; 14] = [
-    "http", "events", "chat", "state", "delivery", "socket", "media", "failure", "store", "limits", "names", "clock",
-    "metrics", "config",
+const SERVER_ORDER: [&str; 15] = [
+    "http", "events", "chat", "state", "push", "delivery", "socket", "media", "failure", "store", "limits", "names",
+    "clock", "metrics", "config",
 ];
 
 /// Inside the server, every import goes down that order.

@@ -10,6 +10,7 @@
 //! - `typing`: who is typing, to the conversation only, coalesced;
 //! - `reading`: how far each person has read, across tabs, and "Seen";
 //! - `notify`: what notifies whom, chosen per conversation, theirs alone;
+//! - `push`: Web Push to a fake push service: encryption, VAPID, SSRF;
 //! - `search`: only what one may read, on every path; Chinese, accents, filters, pages;
 //! - `presence`: crowds joining and leaving, batched and classic;
 //! - `rooms`: public and private rooms on every read and post path;
@@ -46,6 +47,7 @@ mod notify;
 mod operators;
 mod pages;
 mod presence;
+mod push;
 mod reading;
 mod realtime;
 mod rooms;

@@ -10,6 +10,7 @@ use crate::protocol::{
     validate_body, validate_cid, ConversationId, Everyone, InThread, Mentions, MessageAck, User, UserId, LOBBY,
 };
 use crate::server::clock::now_ms;
+use crate::server::push::News;
 use crate::server::state::AppState;
 use crate::server::store::{Insert, NewMessage, OnCommit};
 
@@ -77,6 +78,13 @@ pub async fn post(
     let mut mentions = Mentions::requested(sender.id, post.mentions, post.everyone)?;
     let called = called(state, sender.id, &conversation, &mut mentions).await?;
     let calls_everyone = mentions.everyone.is_some();
+    // Who it may notify on a device with no tab open (`server::push`).
+    let candidates = match &recipient {
+        _ if !state.push.is_on() => Vec::new(),
+        Some(recipient) => vec![recipient.id],
+        None => called.clone(),
+    };
+    let pushed_mentions = mentions.clone();
     let room = conversation.room_name();
     let at = now_ms();
     let new = NewMessage {
@@ -103,6 +111,16 @@ pub async fn post(
             if calls_everyone {
                 state.limits.user_called_everyone(sender.id);
             }
+            state.push.stored(News {
+                conversation: conversation.clone(),
+                from: sender.clone(),
+                id,
+                seq,
+                text: text.to_owned(),
+                file: post.media.is_some(),
+                mentions: pushed_mentions,
+                candidates,
+            });
             Ok(Posted { ack: MessageAck { id, seq, at }, fresh: true })
         }
         Insert::Duplicate(first) => {

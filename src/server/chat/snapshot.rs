@@ -100,6 +100,7 @@ pub async fn load(
         epoch: state.history_epoch.to_string(),
         allow_guests: state.config.allow_guests,
         max_upload_bytes: state.config.max_upload_bytes,
+        push_key: state.push.public_key().map(str::to_owned),
         now: now_ms(),
     })
 }

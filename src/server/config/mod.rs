@@ -84,6 +84,16 @@ pub struct Config {
     /// The Redis that joins this node to the others sharing its database
     /// (`server::cluster`); `None`: this node is alone.
     pub redis_url: Option<String>,
+    /// Web Push (`server::push`): off, no device is kept nor pushed to.
+    pub push: bool,
+    /// Who runs this server, for push services (VAPID's `sub`): a
+    /// `mailto:` or `https:` address.
+    pub push_contact: String,
+    /// Push to `http://` endpoints and private or loopback addresses: for
+    /// tests with a push service of their own, never for a real server
+    /// (an endpoint is the client's to give: this would let it aim the
+    /// server at its own network).
+    pub push_private_endpoints: bool,
 }
 
 /// A sustained rate with a burst allowance.
@@ -237,6 +247,9 @@ impl Config {
             metrics_addr: None,
             redis_url: None,
             log_json: false,
+            push: false,
+            push_contact: String::new(),
+            push_private_endpoints: false,
         }
     }
 

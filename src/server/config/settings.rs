@@ -279,6 +279,27 @@ pub const SETTINGS: &[Setting] = &[
     })
     .flag("--redis-url")
     .note("none: one node (docs/deployment.md)"),
+    Setting::new("Web Push to devices with no tab open", "RTCA_PUSH", "true", |c, v| switch(&mut c.push, v)),
+    Setting::new(
+        "who runs this server, told to push services (`mailto:` or `https:`)",
+        "RTCA_PUSH_CONTACT",
+        "mailto:rtca@localhost",
+        |c, v| {
+            let v = v.trim();
+            if !(v.starts_with("mailto:") || v.starts_with("https://")) {
+                return Err("give a mailto: or https:// address".into());
+            }
+            c.push_contact = v.to_owned();
+            Ok(())
+        },
+    ),
+    Setting::new(
+        "push to http:// and private addresses (tests only)",
+        "RTCA_PUSH_PRIVATE_ENDPOINTS",
+        "false",
+        |c, v| switch(&mut c.push_private_endpoints, v),
+    )
+    .note("(never on a real server: see docs/security.md)"),
     Setting::new("log format: `text`, or `json` (one object a line)", "RTCA_LOG_FORMAT", "text", |c, v| {
         c.log_json = match v.trim() {
             "text" => false,

@@ -1,5 +1,5 @@
 //! What a socket can ask for: one small handler per client event, grouped
-//! by what they touch (`chat`, `changes`, `mentions`, `presence`,
+//! by what they touch (`chat`, `changes`, `mentions`, `presence`, `push`,
 //! `reading`, `rooms`, `search`, `typing`), and `connect` for a socket's
 //! arrival and departure. Handlers stay thin: they read the
 //! request, call the rules in `server::chat`, and answer through their
@@ -16,6 +16,7 @@ mod connect;
 mod context;
 mod mentions;
 mod presence;
+mod push;
 mod reading;
 mod rooms;
 mod search;
@@ -60,6 +61,8 @@ fn on(s: &SocketRef) {
     s.on(event::READ, reading::read);
     s.on(event::READS, reading::reads);
     s.on(event::NOTIFY, reading::notify);
+    s.on(event::PUSH_SUBSCRIBE, push::subscribe);
+    s.on(event::PUSH_UNSUBSCRIBE, push::unsubscribe);
     s.on(event::SEARCH, search::search);
     s.on(event::MENTIONS, mentions::mentions);
     s.on_fallback(unknown);

@@ -47,6 +47,7 @@ use super::limits::Limits;
 use super::media::blobs::LocalBlobs;
 use super::media::{sweep, MediaService};
 use super::metrics;
+use super::push::Push;
 use super::socket::{self, presence::Presence};
 use super::state::AppState;
 use super::store::{self, CommitSink};
@@ -100,6 +101,8 @@ pub async fn run(
         .await
         .map_err(|error| anyhow::anyhow!("cannot use the media directory {}: {error}", config.media_dir.display()))?;
     let media = Arc::new(MediaService::new(Arc::new(blobs), &config));
+    let presence = Arc::new(Presence::default());
+    let (push, push_task) = Push::start(&config, Arc::clone(&store), Arc::clone(&presence)).await?;
     let state = AppState {
         leptos_options,
         outbound: Outbound::new(direct_writes),
@@ -107,7 +110,7 @@ pub async fn run(
         limits: Arc::new(Limits::new(config.limits)),
         config: Arc::new(config),
         store,
-        presence: Arc::new(Presence::default()),
+        presence,
         presence_feed: PresenceFeed::default(),
         room_feed: RoomFeed::default(),
         typing: TypingFeed::default(),
@@ -116,6 +119,7 @@ pub async fn run(
         read_marks: Arc::default(),
         draining: Arc::default(),
         history_epoch: history_epoch.into(),
+        push,
     };
     // One stop for both addresses; from then on the server is not ready.
     let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -221,6 +225,10 @@ pub async fn run(
     // first.
     serve::serve(listener, app, serve_settings, stopped(), async move { outbound.close_all().await }).await;
     media_sweep.abort();
+    // Pushes still queued go with the server: they are news only while fresh.
+    if let Some(push_task) = push_task {
+        push_task.abort();
+    }
     identity_sweep.abort();
     last_seen.abort();
     read_marks.abort();

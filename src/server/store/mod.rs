@@ -1,6 +1,6 @@
 //! Storage behind a contract: everything the chat persists goes through one
 //! trait per aggregate ([`IdentityStore`], [`MessageStore`], [`RoomStore`],
-//! [`MediaStore`]), and [`Store`] is all four. SQLite ([`sqlite`]) is the
+//! [`MediaStore`], [`PushStore`]), and [`Store`] is all five. SQLite ([`sqlite`]) is the
 //! embedded default, PostgreSQL ([`postgres`]) the store several nodes
 //! share; [`open`] picks the backend from the database URL's scheme.
 //! `tests/it/store` is the conformance suite every backend must pass.
@@ -54,8 +54,8 @@ use async_trait::async_trait;
 pub use error::{StoreError, StoreResult};
 
 use crate::protocol::{
-    ConversationId, ConversationSummary, InThread, Media, Mentions, Message, Notify, ReadState, SearchQuery, User,
-    UserId,
+    ConversationId, ConversationSummary, InThread, Media, Mentions, Message, Notify, PushSubscription, ReadState,
+    SearchQuery, User, UserId,
 };
 use crate::server::names::NameKeys;
 
@@ -512,6 +512,33 @@ pub trait MediaStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// Web Push: the devices to push to, and what the server keeps for it.
+#[async_trait]
+pub trait PushStore: Send + Sync {
+    /// The `meta` value of `key`, set to `value` first unless it holds one
+    /// already: the one every node agrees on.
+    async fn keep_meta(&self, key: &str, value: &str) -> StoreResult<String>;
+    /// Keeps `device` for the session `session_hash` of `user` (a device
+    /// moving to another session or person moves with it); beyond `keep`
+    /// devices, `user`'s oldest go.
+    async fn add_push_device(
+        &self,
+        user: UserId,
+        session_hash: &[u8],
+        device: &PushSubscription,
+        at: i64,
+        keep: usize,
+    ) -> StoreResult<()>;
+    /// Forgets the device at `endpoint` (`user`'s only, when given).
+    /// Returns whether there was one.
+    async fn remove_push_device(&self, endpoint: &str, user: Option<UserId>) -> StoreResult<bool>;
+    /// Every device of `users`.
+    async fn push_devices(&self, users: &[UserId]) -> StoreResult<Vec<(UserId, PushSubscription)>>;
+    /// The levels those of `users` chose for `conversation` (the others
+    /// have its default).
+    async fn levels_for(&self, conversation: &ConversationId, users: &[UserId]) -> StoreResult<Vec<(UserId, Notify)>>;
+}
+
 /// How far one person read one conversation ([`Store::mark_reads`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadMark {
@@ -528,7 +555,7 @@ impl ReadMark {
 
 /// The whole store.
 #[async_trait]
-pub trait Store: IdentityStore + MessageStore + RoomStore + MediaStore + 'static {
+pub trait Store: IdentityStore + MessageStore + RoomStore + MediaStore + PushStore + 'static {
     /// Writes out what is queued, then lets go of the database. Later
     /// writes fail with [`StoreError::Closed`], later reads with the
     /// backend's own error.

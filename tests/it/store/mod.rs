@@ -17,6 +17,7 @@ use rtca::server::store::{
 use rtca::server::store::{StoreError, StoreResult};
 
 mod changes;
+mod push;
 mod reading;
 
 /// A store on a fresh database, and what its commit sink heard.

@@ -30,6 +30,7 @@ mod changes;
 mod identity;
 mod media;
 mod messages;
+mod push;
 mod reading;
 mod rooms;
 mod search;

@@ -26,6 +26,7 @@ mod group_commit;
 mod identity;
 mod media;
 mod messages;
+mod push;
 mod reading;
 mod rooms;
 mod search;
