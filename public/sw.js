@@ -126,8 +126,10 @@ self.addEventListener("notificationclick", (event) => {
   event.waitUntil(
     self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((tabs) => {
       const tab = tabs.find((client) => new URL(client.url).origin === self.location.origin && "focus" in client);
-      if (tab) return tab.navigate(target.href).then((opened) => (opened || tab).focus());
-      return self.clients.openWindow(target.href);
+      const open = () => self.clients.openWindow(target.href);
+      // A tab this worker does not control cannot be navigated: a new one.
+      if (tab) return tab.navigate(target.href).then((opened) => (opened || tab).focus()).catch(open);
+      return open();
     }),
   );
 });

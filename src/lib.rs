@@ -17,7 +17,10 @@
 //!   reply quotes, thread summaries, each numbered by a change counter);
 //!   `protocol::typing` and `protocol::reading` for who is typing and how
 //!   far each person has read; `protocol::mentions` for whom a message
-//!   calls (`@name`, `@here`, `@room`); `protocol::search` for a search's
+//!   calls (`@name`, `@here`, `@room`); `protocol::notify` for what
+//!   notifies whom (a level per conversation, and the one rule both sides
+//!   apply); `protocol::push` for a device's Web Push subscription and
+//!   what a push carries; `protocol::search` for a search's
 //!   query (words and filters) and its hits; `protocol::address` for the
 //!   chat's addresses (`/`, `/r/…`, `/dm/…`), read by the server's pages
 //!   and the browser's Back and Forward alike.
@@ -32,7 +35,8 @@
 //!   counts and the gaps a live message reveals; `changes` replaces a
 //!   message by its new state and notices a skipped change number;
 //!   `mentions` says whom a draft calls and whom the composer's `@` menu
-//!   offers; `reading` keeps how far I have read (unread counts, the "New
+//!   offers; `notify` keeps the levels I chose and decides whether a
+//!   message notifies me; `reading` keeps how far I have read (unread counts, the "New
 //!   messages" line, "Seen"); `outbox` (with replies and thread replies),
 //!   `presence` (with the people who share a name), `rooms` and `uploads`
 //!   hold the methods for the other parts; `calendar` shows times and days
@@ -54,6 +58,8 @@
 //!   `media`, `image_viewer`, `room_members`, `connection_status`,
 //!   `message` (one message: its place, quote, tombstone, thread),
 //!   `mention_menu` (the composer's `@` menu: people to mention),
+//!   `notify_switch` (what a conversation notifies me of, a plain form,
+//!   and the button asking for desktop notifications),
 //!   `message_actions` (reactions and a message's menu, as escaped markup
 //!   with plain forms), `thread` (a thread beside the conversation),
 //!   `theme_switch` (light, dark or the system's), `language_switch`
@@ -81,6 +87,10 @@
 //!   history entry, and Back and Forward switch back in the page.
 //! - `client::attention`: the tab's title counts what waits for me
 //!   (private messages, mentions), and its icon shows a dot.
+//! - `client::notifications`: desktop notifications while the tab is
+//!   hidden; a click opens the message. `client::push`: this device's Web
+//!   Push subscription, handed to the server (the service worker,
+//!   `public/sw.js`, shows what is pushed).
 //! - `client::keyboard`: focus and keys — the skip link, where focus goes
 //!   when the view that held it is replaced, the arrow keys in the
 //!   sidebar's lists.
@@ -103,7 +113,9 @@
 //! - `server::events`: one handler per client event, thin, grouped as
 //!   `chat` (`message`, `secret`, `history`, `conversations`), `changes`
 //!   (`edit`, `delete`, `react`, `changes`), `presence` (`online`,
-//!   `presence`), `reading` (`read`, `reads`), `search`, `typing` and `rooms`; `connect` identifies a socket at
+//!   `presence`), `reading` (`read`, `reads`, `notify`), `push`
+//!   (`push_subscribe`, `push_unsubscribe`), `search`, `typing` and
+//!   `rooms`; `connect` identifies a socket at
 //!   CONNECT; `context` holds the `Responder` that acks and the socket's
 //!   seat and limits; `mod.rs` is the registration table.
 //! - `server::chat`: the rules, however a request arrives — `post` (one
@@ -116,7 +128,12 @@
 //!   cookies, renames, the hourly sweep of expired sessions and abandoned
 //!   guests), `accounts` (argon2id passwords, off the runtime),
 //!   `snapshot` (what a page starts from), `search` (what one may find,
-//!   and each hit's snippet).
+//!   and each hit's snippet), `mentions` (whom a message calls), `notify`
+//!   (each person's level per conversation).
+//! - `server::push`: Web Push to devices with no tab open — the VAPID key
+//!   kept in the database, who a stored message notifies and is away, the
+//!   encrypted push to each of their devices from a bounded queue, and
+//!   `endpoint` (which endpoints may be sent to: no SSRF).
 //! - `server::delivery`: the one way out — `Outbound` (to a conversation, a
 //!   user, a session, everyone), `ack` and `to_socket` (one socket);
 //!   `fanout` delivers what the store committed, in commit order, each
@@ -139,7 +156,7 @@
 //!   across tabs), `last_seen` (when each user went, written in batches),
 //!   `head` (request heads copied out of read buffers).
 //! - `server::store`: one trait per aggregate (`IdentityStore`,
-//!   `MessageStore`, `RoomStore`, `MediaStore`; `Store` is all four) with
+//!   `MessageStore`, `RoomStore`, `MediaStore`, `PushStore`; `Store` is all five) with
 //!   the contract in its docs, `store::open` picking the backend by URL,
 //!   `store::error` (failures in no backend's terms, keeping the cause);
 //!   `store::writer` (group commit for every backend: one writer thread,

@@ -244,6 +244,7 @@ impl ChatState {
         let messages = shown.clone().map(|id| (id, page)).into_iter().collect();
         let changes_seen = shown.clone().map(|id| (id, snapshot.changes)).into_iter().collect();
         let reads = snapshot.reads;
+        let levels = snapshot.notify;
         let chat = ChatState {
             me: RwSignal::new(snapshot.me),
             messages: RwSignal::new(messages),
@@ -283,7 +284,7 @@ impl ChatState {
             push_key: StoredValue::new(snapshot.push_key),
         };
         chat.follow_namesakes();
-        chat.choose_levels(&reads);
+        chat.choose_levels(&levels);
         chat.apply_reads(reads);
         chat.mark_first_unread();
         chat

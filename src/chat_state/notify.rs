@@ -8,15 +8,15 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use super::ChatState;
-use crate::protocol::{notifies, ConversationId, Message, Notify, NotifySetting, ReadState};
+use crate::protocol::{notifies, ConversationId, Message, Notify, NotifySetting};
 
 impl ChatState {
-    /// The levels I chose, from a full list of where I am (the page's
+    /// The levels I chose, as the server lists them all (the page's
     /// snapshot, or `reads`): a conversation without one is back to its
     /// default.
-    pub fn choose_levels(&self, reads: &[ReadState]) {
+    pub fn choose_levels(&self, levels: &[NotifySetting]) {
         let chosen: HashMap<ConversationId, Notify> =
-            reads.iter().filter_map(|read| Some((read.conversation()?, read.notify?))).collect();
+            levels.iter().filter_map(|setting| Some((setting.conversation()?, setting.level))).collect();
         if self.notify_levels.with_untracked(|levels| *levels != chosen) {
             self.notify_levels.set(chosen);
         }

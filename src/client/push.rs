@@ -10,7 +10,7 @@
 
 use std::cell::Cell;
 
-use leptos::prelude::GetValue;
+use leptos::prelude::{Effect, GetValue, With};
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -18,16 +18,29 @@ use web_sys::{PushManager, PushSubscriptionOptionsInit, ServiceWorkerRegistratio
 
 use super::session::{ask, payload};
 use crate::chat_state::ChatState;
-use crate::protocol::{event, PushSubscription};
+use crate::protocol::{event, PushSubscription, UserId};
 
 thread_local! {
-    /// This page handed its device to the server already.
-    static HANDED: Cell<bool> = const { Cell::new(false) };
+    /// Whom this page handed its device to the server for already.
+    static HANDED: Cell<Option<UserId>> = const { Cell::new(None) };
 }
 
-/// Subscribes this device, if it may and has not yet on this page.
+/// Hands this device to the server whenever someone new is signed in on
+/// the page (joining by name, signing in); `session` also calls
+/// [`subscribe`] on every connection.
+pub fn follow(chat: ChatState) {
+    Effect::new(move |_| {
+        if chat.me.with(Option::is_some) {
+            subscribe(chat);
+        }
+    });
+}
+
+/// Subscribes this device for whoever is signed in, if it may and has not
+/// for them yet on this page.
 pub fn subscribe(chat: ChatState) {
-    if HANDED.get() || chat.me_id().is_none() || super::notifications::answer() != "granted" {
+    let Some(me) = chat.me_id() else { return };
+    if HANDED.get() == Some(me) || super::notifications::answer() != "granted" {
         return;
     }
     let Some(key) = chat.push_key.get_value() else { return };
@@ -35,7 +48,7 @@ pub fn subscribe(chat: ChatState) {
         match subscription(&key).await {
             Ok(device) => match payload(&device) {
                 Ok(data) => match ask::<serde_json::Value>(event::PUSH_SUBSCRIBE, data).await {
-                    Ok(_) => HANDED.set(true),
+                    Ok(_) => HANDED.set(Some(me)),
                     Err(error) => {
                         leptos::logging::warn!("the server keeps no pushes for this device: {}", error.message)
                     }

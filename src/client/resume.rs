@@ -82,7 +82,7 @@ pub(super) async fn resume(chat: ChatState) {
     match ask::<ReadStates>(event::READS, no_payload()).await {
         Ok(states) => {
             chat.read_seqs.set_value(Default::default());
-            chat.choose_levels(&states.reads);
+            chat.choose_levels(&states.notify);
             chat.apply_reads(states.reads);
             mark_read(chat);
         }

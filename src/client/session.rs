@@ -68,6 +68,7 @@ pub fn start(chat: ChatState) {
     super::service_worker::register();
     super::attention::follow(chat);
     super::notifications::follow();
+    super::push::follow(chat);
     read_clock(chat);
     // "5 minutes ago" moves on, and "Today" at midnight, for a tab left open.
     let _ = set_interval_with_handle(move || read_clock(chat), std::time::Duration::from_secs(30));
@@ -83,6 +84,7 @@ pub fn start(chat: ChatState) {
         SocketEvent::Connected { .. } => {
             chat.reconnected();
             flush_outbox(chat);
+            // (Again after a reconnect: the first try may have come before.)
             super::push::subscribe(chat);
             // The first connection too: the page was rendered a moment
             // before the socket joined, and messages may have come between.

@@ -42,10 +42,6 @@ pub struct ReadState {
     /// In a private conversation, the last `seq` the other one read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_seq: Option<i64>,
-    /// How much of it notifies me, if I chose (else
-    /// [`super::Notify::default_for`] it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notify: Option<super::Notify>,
 }
 
 impl ReadState {
@@ -72,6 +68,10 @@ impl ReadState {
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct ReadStates {
     pub reads: Vec<ReadState>,
+    /// The levels I chose (`notify`), wherever I chose one; every other
+    /// conversation notifies by [`super::Notify::default_for`].
+    #[serde(default)]
+    pub notify: Vec<super::NotifySetting>,
 }
 
 /// `seen`: the other party of a private conversation read it up to `seq`.

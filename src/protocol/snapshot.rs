@@ -26,6 +26,9 @@ pub struct ChatSnapshot {
     /// Where I am in each conversation of mine (unread counts).
     #[serde(default)]
     pub reads: Vec<super::ReadState>,
+    /// The levels I chose (see `ReadStates::notify`).
+    #[serde(default)]
+    pub notify: Vec<super::NotifySetting>,
     /// The rooms I can see: the lobby, my rooms, then a page of public ones
     /// (`rooms` with the address's `?query=&after=`, see `RoomsRequest`).
     #[serde(default)]

@@ -7,10 +7,11 @@ use serde_json::{json, Value};
 
 use crate::common::{temp_db, token, TestClient, TestServer};
 
-/// `reads`' line for the conversation `matches` picks.
-async fn line_where(client: &TestClient, matches: impl Fn(&Value) -> bool) -> Value {
+/// The level `client`'s person chose where `matches` says, as `reads`
+/// lists the levels chosen (`None`: none, the default).
+async fn chosen(client: &TestClient, matches: impl Fn(&Value) -> bool) -> Option<Value> {
     let reads = client.emit_ack("reads", json!(null)).await;
-    reads["reads"].as_array().unwrap().iter().find(|line| matches(line)).cloned().unwrap_or(Value::Null)
+    reads["notify"].as_array().unwrap().iter().find(|setting| matches(setting)).map(|setting| setting["level"].clone())
 }
 
 fn id(ack: &Value) -> i64 {
@@ -26,8 +27,8 @@ async fn a_choice_follows_its_chooser_to_every_socket_and_stays_theirs() {
     let alice_too = TestClient::connect(server.addr, Some(json!({ "token": token(&alice_ack) }))).await.unwrap();
     alice_too.event("session").await;
     let (alice_id, bob_id) = (id(&alice_ack), id(&bob_ack));
-    let lobby_line = |line: &Value| line["room"] == "lobby";
-    assert_eq!(line_where(&alice, lobby_line).await.get("notify"), None, "nothing chosen yet");
+    let lobby_line = |setting: &Value| setting["room"] == "lobby";
+    assert_eq!(chosen(&alice, lobby_line).await, None, "nothing chosen yet");
 
     let ack = alice.emit_ack("notify", json!({ "level": "mute" })).await;
     assert_eq!(
@@ -36,22 +37,22 @@ async fn a_choice_follows_its_chooser_to_every_socket_and_stays_theirs() {
     );
     let told = alice_too.event("notify").await;
     assert_eq!((told["room"].clone(), told["level"].clone()), (json!("lobby"), json!("mute")), "{told}");
-    assert_eq!(line_where(&alice_too, lobby_line).await["notify"], "mute");
-    assert_eq!(line_where(&bob, lobby_line).await.get("notify"), None, "alice's choice, not bob's");
+    assert_eq!(chosen(&alice_too, lobby_line).await, Some(json!("mute")));
+    assert_eq!(chosen(&bob, lobby_line).await, None, "alice's choice, not bob's");
     let heard = bob.drain(std::time::Duration::from_millis(300)).await;
     assert!(heard.iter().all(|(name, _)| name != "notify"), "bob hears nothing of it: {heard:?}");
 
-    // A private conversation: by the other party's id; listed by its pair.
-    assert_eq!(bob.emit_ack("secret", json!({ "to": alice_id, "text": "hi" })).await["ok"], true);
+    // A private conversation: by the other party's id, listed by its pair,
+    // before either wrote a word in it.
     let ack = alice.emit_ack("notify", json!({ "with": bob_id, "level": "mentions" })).await;
     let pair = json!([alice_id.min(bob_id), alice_id.max(bob_id)]);
     assert_eq!((ack["pair"].clone(), ack["level"].clone()), (pair.clone(), json!("mentions")), "{ack}");
-    assert_eq!(line_where(&alice, |line| line["pair"] == pair).await["notify"], "mentions");
-    assert_eq!(line_where(&bob, |line| line["pair"] == pair).await.get("notify"), None, "bob's side is his");
+    assert_eq!(chosen(&alice, |setting| setting["pair"] == pair).await, Some(json!("mentions")));
+    assert_eq!(chosen(&bob, |setting| setting["pair"] == pair).await, None, "bob's side is his");
 
     // Back to the default: no choice any more.
     assert_eq!(alice.emit_ack("notify", json!({ "room": "lobby", "level": "mentions" })).await["ok"], true);
-    assert_eq!(line_where(&alice, lobby_line).await.get("notify"), None);
+    assert_eq!(chosen(&alice, lobby_line).await, None);
 
     // Without JavaScript: the header's form, posted with the session.
     let response = reqwest::Client::new()
@@ -63,7 +64,7 @@ async fn a_choice_follows_its_chooser_to_every_socket_and_stays_theirs() {
         .await
         .unwrap();
     assert!(response.status().is_success(), "{}", response.text().await.unwrap());
-    assert_eq!(line_where(&bob, |line| line["pair"] == pair).await["notify"], "mute");
+    assert_eq!(chosen(&bob, |setting| setting["pair"] == pair).await, Some(json!("mute")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +94,7 @@ async fn a_choice_is_only_for_a_conversation_one_is_in() {
     assert_eq!(code(stranger.emit_ack("notify", json!({ "level": "mute" })).await), "not_online");
     // Nothing was kept of any of them.
     let reads = alice.emit_ack("reads", json!(null)).await;
-    assert!(reads["reads"].as_array().unwrap().iter().all(|line| line.get("notify").is_none()), "{reads}");
+    assert_eq!(reads["notify"], json!([]), "{reads}");
     // Once in, it is theirs to choose.
     assert_eq!(alice.emit_ack("join_room", json!({ "room": "open" })).await["ok"], true);
     assert_eq!(alice.emit_ack("notify", json!({ "room": "open", "level": "all" })).await["level"], "all");

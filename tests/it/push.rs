@@ -276,6 +276,9 @@ async fn endpoints_inside_the_servers_network_are_refused() {
     for endpoint in [
         "http://push.example.com/x",
         "https://127.0.0.1/x",
+        "https://127.1/x",
+        "https://0x7f.0.0.1/x",
+        "https://2130706433./x",
         "https://10.0.0.1/x",
         "https://169.254.169.254/latest",
         "https://[::1]/x",
@@ -310,4 +313,42 @@ async fn endpoints_inside_the_servers_network_are_refused() {
         .await
         .unwrap();
     assert_eq!(snapshot.get("push_key"), None, "{snapshot}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_pushes_its_mentions_to_its_members_only() {
+    let (service, inbox) = push_service().await;
+    let (_dir, db) = temp_db();
+    let server = TestServer::start_with(db, |config| config.push_private_endpoints = true).await;
+    let (alice, alice_ack) = server.online("alice").await;
+    let (bob, _) = server.online("bob").await;
+    let alice_id = id(&alice_ack);
+    assert_eq!(bob.emit_ack("create_room", json!({ "name": "team", "private": true })).await["ok"], true);
+    assert_eq!(bob.emit_ack("invite", json!({ "room": "team", "user": alice_id })).await["ok"], true);
+    let phone = Device::new(8, format!("http://{service}/201/phone"));
+    assert_eq!(alice.emit_ack("push_subscribe", phone.subscription()).await["ok"], true);
+    // "All" notifies an open tab of everything; a push only of mentions.
+    assert_eq!(alice.emit_ack("notify", json!({ "room": "team", "level": "all" })).await["ok"], true);
+    alice.close().await;
+    until_away(&bob, alice_id).await;
+
+    let say = |payload: Value| bob.emit_ack("message", payload);
+    assert_eq!(say(json!({ "room": "team", "text": "plain news" })).await["ok"], true);
+    let called = say(json!({ "room": "team", "text": "@room standup", "everyone": "room" })).await;
+    assert_eq!(called["ok"], true, "{called}");
+    let pushes = until_pushed(&inbox, 1).await;
+    assert_eq!(settled(&inbox).await, 1, "the plain message pushed nothing: {pushes:?}");
+    assert_eq!(phone.read(&pushes[0])["body"], "@room standup");
+    assert_eq!(phone.read(&pushes[0])["title"], "bob · #team");
+
+    // Once she has left the private room, nothing of it reaches her.
+    let alice = TestClient::connect(server.addr, Some(json!({ "token": token(&alice_ack) }))).await.unwrap();
+    alice.event("session").await;
+    assert_eq!(alice.emit_ack("leave_room", json!({ "room": "team" })).await["ok"], true);
+    alice.close().await;
+    until_away(&bob, alice_id).await;
+    assert_eq!(say(json!({ "room": "team", "text": "@room again", "everyone": "room" })).await["ok"], true);
+    let named = json!({ "room": "team", "text": "@alice?", "mentions": [alice_id] });
+    assert_eq!(say(named).await["ok"], true);
+    assert_eq!(settled(&inbox).await, 1, "a former member gets nothing");
 }

@@ -1,10 +1,12 @@
 //! How much of each conversation notifies each person (`protocol::notify`):
 //! `notify` keeps a choice and tells the chooser's other sockets, so every
 //! tab and device of theirs decides alike; `reads` and a page's start carry
-//! the choices (`reading::read_states`). A choice is for a conversation one
-//! is in: the lobby, a room one has joined, a private conversation with
+//! the choices ([`chosen`]). A choice is made for a conversation one is
+//! in: the lobby, a room one has joined, a private conversation with
 //! someone who exists. So each person keeps at most one row per room and
-//! per other person, and none for rooms they cannot post to.
+//! per other person; a room's stays when they leave it (it is theirs
+//! again if they come back), and pushes check membership when they are
+//! sent.
 
 use super::access::check_can_post;
 use crate::error::ChatError;
@@ -26,6 +28,16 @@ pub async fn set_notify(
     state.outbound.tell(user.id, event::NOTIFY, &setting).await;
     Ok(setting)
 }
+
+/// The levels `user` chose, as `reads` and a page's start list them: at
+/// most [`MAX_CHOSEN`] (by conversation key), more than anyone keeps.
+pub async fn chosen(state: &AppState, user: UserId) -> Result<Vec<NotifySetting>, ChatError> {
+    let levels = state.store.notify_levels(user, MAX_CHOSEN).await?;
+    Ok(levels.iter().map(|(conversation, level)| NotifySetting::new(conversation, *level)).collect())
+}
+
+/// Levels listed, at most.
+pub const MAX_CHOSEN: usize = 1000;
 
 /// The conversation a choice names, if `user` is in it.
 async fn conversation_of(

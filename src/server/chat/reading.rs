@@ -2,14 +2,11 @@
 //! the reader's other sockets, so a badge cleared in one tab clears in all,
 //! and in a private conversation tells the other party ("Seen"). In rooms
 //! it stays the reader's own. `reads` lists it for every conversation of
-//! theirs, with unread counts and what notifies them (`notify`), for a
-//! page or a reconnect. Marks are written a few at a time (`read_marks`);
+//! theirs, with unread counts, for a page or a reconnect. Marks are written a few at a time (`read_marks`);
 //! every answer reads the ones not written yet over the store's.
 
-use std::collections::HashMap;
-
 use crate::error::ChatError;
-use crate::protocol::{event, ConversationId, Notify, ReadState, Seen, User, UserId, LOBBY, MAX_CONVERSATIONS};
+use crate::protocol::{event, ConversationId, ReadState, Seen, User, UserId, LOBBY, MAX_CONVERSATIONS};
 use crate::server::chat::access::conversation_to_read;
 use crate::server::state::AppState;
 
@@ -57,16 +54,7 @@ pub async fn read_states(state: &AppState, user: UserId) -> Result<Vec<ReadState
     let asked: Vec<(ConversationId, i64)> =
         conversations.into_iter().map(|c| (c.clone(), state.read_marks.unwritten(user, &c))).collect();
     let reads = state.store.read_states(user, &asked).await?;
-    let conversations: Vec<ConversationId> = asked.into_iter().map(|(conversation, _)| conversation).collect();
-    let levels: HashMap<ConversationId, Notify> =
-        state.store.notify_levels(user, &conversations).await?.into_iter().collect();
-    Ok(reads
-        .into_iter()
-        .map(|mut read| {
-            read.notify = read.conversation().and_then(|conversation| levels.get(&conversation).copied());
-            with_peers_marks(state, user, read)
-        })
-        .collect())
+    Ok(reads.into_iter().map(|read| with_peers_marks(state, user, read)).collect())
 }
 
 /// `read`, of `user`'s, with how far the other party of a private

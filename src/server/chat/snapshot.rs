@@ -12,6 +12,7 @@ use crate::protocol::{
 };
 use crate::server::chat::access::check_can_read;
 use crate::server::chat::history;
+use crate::server::chat::notify::chosen;
 use crate::server::chat::reading::read_states;
 use crate::server::chat::rooms::list_for;
 use crate::server::clock::now_ms;
@@ -70,9 +71,9 @@ pub async fn load(
         Some(me_id) => state.store.conversations(me_id, MAX_CONVERSATIONS).await?,
         None => Vec::new(),
     };
-    let reads = match me_id {
-        Some(me_id) => read_states(state, me_id).await?,
-        None => Vec::new(),
+    let (reads, notify) = match me_id {
+        Some(me_id) => (read_states(state, me_id).await?, chosen(state, me_id).await?),
+        None => (Vec::new(), Vec::new()),
     };
     // A search too long to match any room name is no search.
     let rooms = if rooms.query().is_ok() { rooms } else { RoomsRequest::default() };
@@ -95,6 +96,7 @@ pub async fn load(
         secrets: page.secrets,
         changes: page.changes,
         reads,
+        notify,
         online: state.presence.users(),
         conversations,
         epoch: state.history_epoch.to_string(),

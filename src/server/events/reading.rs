@@ -6,7 +6,7 @@ use socketioxide::extract::{SocketRef, State, TryData};
 
 use super::context::{payload, signed_in, throttle, Responder};
 use crate::protocol::{NotifyRequest, ReadRequest, ReadStates};
-use crate::server::chat::notify::set_notify;
+use crate::server::chat::notify::{chosen, set_notify};
 use crate::server::chat::reading::{mark_read, read_states};
 use crate::server::limits::Action;
 use crate::server::state::AppState;
@@ -30,7 +30,7 @@ pub async fn reads(s: SocketRef, State(state): State<AppState>, reply: Responder
     let result = async {
         throttle(&s, Action::Read)?;
         let user = signed_in(&s)?;
-        Ok(ReadStates { reads: read_states(&state, user.id).await? })
+        Ok(ReadStates { reads: read_states(&state, user.id).await?, notify: chosen(&state, user.id).await? })
     };
     reply.send(result.await);
 }

@@ -17,6 +17,8 @@ use crate::protocol::{PushSubscription, MAX_PUSH_ENDPOINT};
 
 /// A device's subscription, checked: its endpoint, and its keys decoded.
 pub struct Device {
+    /// The endpoint as the URL parser reads it (`127.1` is `127.0.0.1`
+    /// here, as it would be when sent): what was checked is what is sent to.
     pub endpoint: axum::http::Uri,
     pub public_key: web_push_native::p256::PublicKey,
     pub auth: web_push_native::Auth,
@@ -29,19 +31,27 @@ pub fn checked(subscription: &PushSubscription, private_allowed: bool) -> Result
     if endpoint.len() > MAX_PUSH_ENDPOINT {
         return Err(refused("the endpoint is too long"));
     }
-    let uri: axum::http::Uri = endpoint.parse().map_err(|_| refused("the endpoint is not a URL"))?;
-    match uri.scheme_str() {
-        Some("https") => {}
-        Some("http") if private_allowed => {}
+    // The parser reqwest sends with: it reads `127.1`, `0x7f.0.0.1` and
+    // `2130706433` as 127.0.0.1, so the check must see what it sees.
+    let url = url::Url::parse(endpoint).map_err(|_| refused("the endpoint is not a URL"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if private_allowed => {}
         _ => return Err(refused("the endpoint must be https://")),
     }
-    let authority = uri.authority().ok_or_else(|| refused("the endpoint has no host"))?;
-    if authority.as_str().contains('@') {
+    if !url.username().is_empty() || url.password().is_some() {
         return Err(refused("the endpoint carries a user name"));
     }
-    if !private_allowed && !host_may_be_public(authority.host()) {
+    let public = match url.host() {
+        Some(url::Host::Ipv4(ip)) => is_public(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_public(IpAddr::V6(ip)),
+        Some(url::Host::Domain(name)) => name_may_be_public(name),
+        None => return Err(refused("the endpoint has no host")),
+    };
+    if !private_allowed && !public {
         return Err(refused("the endpoint is a private or local address"));
     }
+    let uri: axum::http::Uri = url.as_str().parse().map_err(|_| refused("the endpoint is not a URL"))?;
     let key =
         Base64UrlUnpadded::decode_vec(&subscription.keys.p256dh).map_err(|_| refused("`p256dh` is not base64url"))?;
     let public_key = web_push_native::p256::PublicKey::from_sec1_bytes(&key)
@@ -54,19 +64,12 @@ pub fn checked(subscription: &PushSubscription, private_allowed: bool) -> Result
     Ok(Device { endpoint: uri, public_key, auth: web_push_native::Auth::clone_from_slice(&auth) })
 }
 
-/// Whether `host` (a URL's, IPv6 in brackets) may be a public one: an
-/// address literal must be public; a name must not be a local one (its
-/// addresses are checked when it is resolved).
-fn host_may_be_public(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return is_public(ip);
-    }
-    let name = bare.trim_end_matches('.').to_ascii_lowercase();
+/// Whether a host name (not an address) may be a public one: not a local
+/// name (its addresses are checked when it is resolved, [`PublicOnly`]).
+fn name_may_be_public(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
     let local = ["localhost", "local", "internal", "localdomain", "home.arpa"];
-    !name.is_empty()
-        && name.contains('.')
-        && !local.iter().any(|suffix| name == *suffix || name.ends_with(&format!(".{suffix}")))
+    name.contains('.') && !local.iter().any(|suffix| name == *suffix || name.ends_with(&format!(".{suffix}")))
 }
 
 /// Whether `ip` is an address of the public internet.
@@ -100,15 +103,22 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let [first, second, ..] = ip.segments();
     !(ip.is_unspecified()
         || ip.is_loopback()
         || ip.is_multicast()
         // Unique local, fc00::/7; link-local, fe80::/10.
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
-        // Documentation, 2001:db8::/32.
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8))
+        // Documentation, 2001:db8::/32; Teredo, 2001::/32.
+        || (first == 0x2001 && (second == 0x0db8 || second == 0))
+        // Addresses that carry an IPv4 one (which may be inward): IPv4-
+        // compatible, ::/96; NAT64, 64:ff9b::/32 (the well-known prefix and
+        // the local-use one); 6to4, 2002::/16. No push service is reached
+        // through them.
+        || ip.segments()[..6] == [0; 6]
+        || (first == 0x64 && second == 0xff9b)
+        || first == 0x2002)
 }
 
 /// The HTTP client's resolver for push services: a name's public
@@ -172,6 +182,16 @@ mod tests {
             "https://intranet/x",
             "https://printer.local/x",
             "https://user@push.example.com/x",
+            "https://127.1/x",
+            "https://0x7f.0.0.1/x",
+            "https://0177.0.0.1/x",
+            "https://2130706433/x",
+            "https://2130706433./x",
+            "https://10.0.0.1./x",
+            "https://[64:ff9b::a00:1]/x",
+            "https://[2002:a00:1::]/x",
+            "https://[::a00:1]/x",
+            "https://LOCALHOST./x",
             "not a url",
         ] {
             let refusal = checked(&device(refused), false).err();

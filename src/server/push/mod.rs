@@ -7,10 +7,13 @@
 //!
 //! The node that stored a message hands it to [`Push::stored`]; a task of
 //! its own ([`run`]) decides who is away, reads their devices and sends,
-//! so a slow push service never holds a message's ack. Its queue is
-//! bounded: past it, pushes are dropped (and counted), never the chat.
-//! A device its push service answers 404 or 410 is forgotten. Endpoints
-//! are checked against SSRF ([`endpoint`]).
+//! so a slow push service never holds a message's ack; each push
+//! service's host has a line of its own, so one that never answers holds
+//! only its own pushes. Every queue is bounded: past it, pushes are
+//! dropped (and counted), never the chat. Who is notified is decided when
+//! the push is sent, so someone who left a private room meanwhile gets
+//! nothing of it. A device its push service answers 404 or 410 is
+//! forgotten. Endpoints are checked against SSRF ([`endpoint`]).
 //!
 //! Rooms set to "all" notify of every message in an open tab, but push
 //! only mentions: a push per message of a busy room to every member's
@@ -18,12 +21,13 @@
 
 pub mod endpoint;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use web_push_native::jwt_simple::algorithms::{ECDSAP256PublicKeyLike, ES256KeyPair};
 use web_push_native::WebPushBuilder;
 
@@ -38,9 +42,15 @@ use crate::server::store::Store;
 /// Messages waiting to be pushed, at most; past it, pushes are dropped.
 const QUEUE: usize = 1024;
 /// Pushes in flight at once.
-const IN_FLIGHT: usize = 8;
+const IN_FLIGHT: usize = 128;
+/// Pushes in flight at once to one push service's host.
+const PER_HOST_SENDING: usize = 16;
+/// Pushes waiting or in flight for one host; past it, its pushes are dropped.
+const PER_HOST_HELD: usize = 512;
+/// Pushes waiting or in flight in all; past it, pushes are dropped.
+const HELD: usize = 8192;
 /// How long a push service has to answer.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a push service keeps a push for a device that is off (`TTL`),
 /// and how long its signature holds: news of a chat goes stale.
 const KEPT_FOR: Duration = Duration::from_secs(4 * 60 * 60);
@@ -93,6 +103,8 @@ impl Push {
         let public_key = Base64UrlUnpadded::encode_string(&key.public_key().public_key().to_bytes_uncompressed());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the name itself, past `PublicOnly`.
+            .no_proxy()
             .dns_resolver(Arc::new(endpoint::PublicOnly { private_allowed: config.push_private_endpoints }))
             .connect_timeout(Duration::from_secs(5))
             .timeout(SEND_TIMEOUT)
@@ -161,17 +173,93 @@ struct Sender {
     client: reqwest::Client,
 }
 
-/// Sends what is queued until every handle is gone.
+/// Sends what is queued until every handle is gone. A message's pushes go
+/// out on tasks of their own, so the next message is read at once. Each
+/// push service's host has its own line: at most [`PER_HOST_SENDING`] in
+/// flight and [`PER_HOST_HELD`] waiting or in flight (past that, pushes to
+/// it are dropped), and [`IN_FLIGHT`] in all. So devices on a host that
+/// never answers hold their own line for [`SEND_TIMEOUT`] each, not
+/// everyone's.
 async fn run(mut news: mpsc::Receiver<News>, sender: Arc<Sender>) {
+    let places = Arc::new(Semaphore::new(IN_FLIGHT));
+    let hosts = Arc::new(Hosts::default());
     while let Some(news) = news.recv().await {
-        if let Err(error) = push(&sender, news).await {
-            tracing::warn!(%error, "could not push a message");
+        let (payload, devices) = match devices_for(&sender, news).await {
+            Ok(Some(found)) => found,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "could not push a message");
+                continue;
+            }
+        };
+        for device in devices {
+            let Some(line) = hosts.join(&device.endpoint) else {
+                crate::server::metrics::push_dropped();
+                continue;
+            };
+            let (sender, places, payload) = (Arc::clone(&sender), Arc::clone(&places), payload.clone());
+            tokio::spawn(async move {
+                let Ok(_turn) = line.host.sending.acquire().await else { return };
+                let Ok(_place) = places.acquire().await else { return };
+                send(&sender, &device, payload).await;
+            });
         }
     }
 }
 
-/// Pushes one message to the devices of those it notifies who are away.
-async fn push(sender: &Arc<Sender>, news: News) -> Result<(), ChatError> {
+/// Each push service's host's line ([`run`]), by host name; a line goes
+/// once nothing waits in it.
+#[derive(Default)]
+struct Hosts {
+    lines: Mutex<HashMap<String, Arc<Host>>>,
+    /// Pushes waiting or in flight in every line; changed only under
+    /// `lines`.
+    held: AtomicUsize,
+}
+
+struct Host {
+    sending: Semaphore,
+    /// Pushes waiting or in flight; changed only under `Hosts::lines`.
+    held: AtomicUsize,
+}
+
+/// A push's place in its host's line, given back when dropped.
+struct InLine {
+    hosts: Arc<Hosts>,
+    name: String,
+    host: Arc<Host>,
+}
+
+impl Hosts {
+    fn join(self: &Arc<Self>, endpoint: &str) -> Option<InLine> {
+        let name = url::Url::parse(endpoint).ok()?.host_str()?.to_owned();
+        let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        let host = lines
+            .entry(name.clone())
+            .or_insert_with(|| Arc::new(Host { sending: Semaphore::new(PER_HOST_SENDING), held: AtomicUsize::new(0) }));
+        if host.held.load(Ordering::Relaxed) >= PER_HOST_HELD || self.held.load(Ordering::Relaxed) >= HELD {
+            return None;
+        }
+        host.held.fetch_add(1, Ordering::Relaxed);
+        self.held.fetch_add(1, Ordering::Relaxed);
+        Some(InLine { hosts: Arc::clone(self), name, host: Arc::clone(host) })
+    }
+}
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        let mut lines = self.hosts.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        self.hosts.held.fetch_sub(1, Ordering::Relaxed);
+        if self.host.held.fetch_sub(1, Ordering::Relaxed) == 1 {
+            lines.remove(&self.name);
+        }
+    }
+}
+
+/// What to push for one message, and to which devices: those of the
+/// people it notifies who are away, and (in a room other than the lobby)
+/// still members, as it is now, not as it was when it was queued.
+async fn devices_for(sender: &Sender, news: News) -> Result<Option<(Vec<u8>, Vec<PushSubscription>)>, ChatError> {
     let away: Vec<UserId> = news
         .candidates
         .iter()
@@ -179,7 +267,7 @@ async fn push(sender: &Arc<Sender>, news: News) -> Result<(), ChatError> {
         .filter(|&user| user != news.from.id && sender.presence.online_user(user).is_none())
         .collect();
     if away.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let chosen = sender.store.levels_for(&news.conversation, &away).await?;
     let level_of = |user: UserId| {
@@ -188,21 +276,17 @@ async fn push(sender: &Arc<Sender>, news: News) -> Result<(), ChatError> {
             .find(|(who, _)| *who == user)
             .map_or_else(|| Notify::default_for(&news.conversation), |(_, level)| *level)
     };
-    let notified: Vec<UserId> =
+    let mut notified: Vec<UserId> =
         away.into_iter().filter(|&user| notifies(level_of(user), user, news.from.id, &news.mentions)).collect();
+    if let Some(room) = news.conversation.room_name() {
+        notified = sender.store.members_among(room, &notified).await?;
+    }
     if notified.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let devices = sender.store.push_devices(&notified).await?;
-    let notice = notice_of(&news);
-    let payload = serde_json::to_vec(&notice).map_err(|_| ChatError::Internal)?;
-    futures::stream::iter(devices)
-        .for_each_concurrent(IN_FLIGHT, |(_, device)| {
-            let payload = payload.clone();
-            async move { send(sender, &device, payload).await }
-        })
-        .await;
-    Ok(())
+    let payload = serde_json::to_vec(&notice_of(&news)).map_err(|_| ChatError::Internal)?;
+    Ok(Some((payload, devices.into_iter().map(|(_, device)| device).collect())))
 }
 
 /// What the notification says, in no language of its own: who, where, what.

@@ -407,13 +407,9 @@ pub trait MessageStore: Send + Sync {
     /// How much of `conversation` notifies `user` from now on; its
     /// default ([`Notify::default_for`]) is kept as no choice.
     async fn set_notify(&self, user: UserId, conversation: &ConversationId, level: Notify) -> StoreResult<()>;
-    /// The levels `user` chose among `conversations` (the others notify by
-    /// default).
-    async fn notify_levels(
-        &self,
-        user: UserId,
-        conversations: &[ConversationId],
-    ) -> StoreResult<Vec<(ConversationId, Notify)>>;
+    /// Up to `limit` of the levels `user` chose (every other conversation
+    /// notifies by default).
+    async fn notify_levels(&self, user: UserId, limit: usize) -> StoreResult<Vec<(ConversationId, Notify)>>;
     /// `user`'s private conversations, most recently active first.
     async fn conversations(&self, user: UserId, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
     /// Up to `limit` messages that called `user` ([`NewMessage::called`]),
@@ -518,9 +514,10 @@ pub trait PushStore: Send + Sync {
     /// The `meta` value of `key`, set to `value` first unless it holds one
     /// already: the one every node agrees on.
     async fn keep_meta(&self, key: &str, value: &str) -> StoreResult<String>;
-    /// Keeps `device` for the session `session_hash` of `user` (a device
-    /// moving to another session or person moves with it); beyond `keep`
-    /// devices, `user`'s oldest go.
+    /// Keeps `device` for the session `session_hash` of `user`: a device
+    /// moves to another session or person only with the keys it was kept
+    /// with (which only it knows: an endpoint alone takes nothing over);
+    /// beyond `keep` devices, `user`'s oldest go.
     async fn add_push_device(
         &self,
         user: UserId,

@@ -35,6 +35,15 @@ async fn devices_are_kept_per_session_and_bounded_and_the_key_is_kept_once() {
         kept.sort();
         assert_eq!(kept, ["https://push.example/b", "https://push.example/c"], "{name}: two at most, the oldest went");
 
+        // An endpoint alone takes nothing over: moving a device to another
+        // session or person takes the keys it was kept with.
+        let stolen = PushSubscription {
+            keys: PushKeys { p256dh: "other".into(), auth: "other".into() },
+            ..device("https://push.example/b")
+        };
+        store.create_session(&[3u8; 32], bob.id, 0, i64::MAX).await.unwrap();
+        store.add_push_device(bob.id, &[3u8; 32], &stolen, 4, 2).await.unwrap();
+        assert_eq!(store.push_devices(&[bob.id]).await.unwrap(), [], "{name}: still alice's");
         // Only its owner removes a device; anyone's, when the service says so.
         assert!(!store.remove_push_device("https://push.example/b", Some(bob.id)).await.unwrap(), "{name}");
         assert!(store.remove_push_device("https://push.example/b", None).await.unwrap(), "{name}");

@@ -126,12 +126,8 @@ impl MessageStore for PostgresStore {
         self.write_notify(user, conversation, level).await
     }
 
-    async fn notify_levels(
-        &self,
-        user: UserId,
-        conversations: &[ConversationId],
-    ) -> StoreResult<Vec<(ConversationId, Notify)>> {
-        self.read_notify(user, conversations).await
+    async fn notify_levels(&self, user: UserId, limit: usize) -> StoreResult<Vec<(ConversationId, Notify)>> {
+        self.read_notify(user, limit).await
     }
 
     async fn conversations(&self, user: UserId, count: usize) -> StoreResult<Vec<ConversationSummary>> {

@@ -5,7 +5,7 @@
 use super::PostgresStore;
 use crate::protocol::{ConversationId, Notify, ReadState, UserId, LOBBY, MAX_UNREAD};
 use crate::server::store::columns::{key_of, levels_of_rows, read_state_from_row};
-use crate::server::store::{ReadMark, StoreResult};
+use crate::server::store::{ReadMark, StoreError, StoreResult};
 
 impl PostgresStore {
     pub(super) async fn write_read(&self, user: UserId, conversation: &ConversationId, seq: i64) -> StoreResult<i64> {
@@ -122,16 +122,11 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn read_notify(
-        &self,
-        user: UserId,
-        conversations: &[ConversationId],
-    ) -> StoreResult<Vec<(ConversationId, Notify)>> {
-        let keys: Vec<String> = conversations.iter().map(key_of).collect();
+    pub(super) async fn read_notify(&self, user: UserId, limit: usize) -> StoreResult<Vec<(ConversationId, Notify)>> {
         let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT room, level FROM notify_levels WHERE user_id = $1 AND room = ANY($2::text[])")
+            sqlx::query_as("SELECT room, level FROM notify_levels WHERE user_id = $1 ORDER BY room LIMIT $2")
                 .bind(user)
-                .bind(keys)
+                .bind(i64::try_from(limit).map_err(StoreError::backend)?)
                 .fetch_all(&self.pool)
                 .await?;
         levels_of_rows(rows)

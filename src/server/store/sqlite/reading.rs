@@ -116,21 +116,13 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn read_notify(
-        &self,
-        user: UserId,
-        conversations: &[ConversationId],
-    ) -> StoreResult<Vec<(ConversationId, Notify)>> {
-        let keys: Vec<String> = conversations.iter().map(key_of).collect();
-        let keys = serde_json::to_string(&keys).map_err(StoreError::backend)?;
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT room, level FROM notify_levels
-             WHERE user_id = ?1 AND room IN (SELECT value FROM json_each(?2))",
-        )
-        .bind(user)
-        .bind(keys)
-        .fetch_all(&self.pool)
-        .await?;
+    pub(super) async fn read_notify(&self, user: UserId, limit: usize) -> StoreResult<Vec<(ConversationId, Notify)>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT room, level FROM notify_levels WHERE user_id = ? ORDER BY room LIMIT ?")
+                .bind(user)
+                .bind(i64::try_from(limit).map_err(StoreError::backend)?)
+                .fetch_all(&self.pool)
+                .await?;
         levels_of_rows(rows)
     }
 }
