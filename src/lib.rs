@@ -45,6 +45,9 @@
 //!   upload, record, rooms, go online) behind one trait: the browser's
 //!   implementation hands each to `client/`, the server's does nothing. No
 //!   component knows which side it runs on.
+//! - [`rich_text`]: a message's Markdown lite (bold, italic, strikethrough,
+//!   code, quotes, lists, links, `:shortcodes:`) as escaped markup, one pure
+//!   function for the server's render and the browser's alike.
 //! - [`preferences`]: the reader's theme (light, dark, the system's), kept in
 //!   a cookie the server renders the first paint from.
 //! - [`i18n`]: the interface's languages (English, Simplified Chinese): the
@@ -212,6 +215,7 @@ pub mod error;
 pub mod i18n;
 pub mod preferences;
 pub mod protocol;
+pub mod rich_text;
 
 #[cfg(feature = "hydrate")]
 pub mod client;

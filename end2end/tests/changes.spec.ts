@@ -204,7 +204,7 @@ test("a reply quotes its original, and the quote leads back to it through earlie
   await alice.page.reload();
   await expect(message(alice.page, answer)).toHaveCount(1);
   // The original itself, not the reply that quotes it.
-  const original = message(alice.page, question).filter({ has: alice.page.locator("p.text", { hasText: question }) });
+  const original = message(alice.page, question).filter({ has: alice.page.locator(".text", { hasText: question }) });
   await expect(original).toHaveCount(0);
   await message(alice.page, answer).getByTestId("quote").click();
   await expect(original).toBeInViewport();

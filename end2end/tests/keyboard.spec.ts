@@ -45,7 +45,7 @@ test("a keyboard-only session: skip link, join, send, a room, the lists and a th
   await page.keyboard.press("Enter");
   const sent = message(page, "second line");
   await expect(sent).toHaveCount(1);
-  expect(await sent.locator("p.text").innerText()).toBe("first line\nsecond line");
+  expect(await sent.locator(".text").innerText()).toBe("first line\nsecond line");
 
   // The host makes a room; the keyboard user finds and joins it.
   const title = `Keys ${name}`;

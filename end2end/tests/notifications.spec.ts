@@ -99,7 +99,7 @@ test("a hidden tab notifies of private messages and mentions, as chosen", async 
       await expect
         .poll(async () => {
           const reads = await aliceElsewhere.emitWithAck("reads", null);
-          return reads.reads?.find((line: { room?: string }) => line.room === "lobby")?.notify;
+          return reads.notify?.find((chosen: { room?: string }) => chosen.room === "lobby")?.level;
         })
         .toBe("mute");
     } finally {

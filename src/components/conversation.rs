@@ -13,6 +13,7 @@ use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{typing_line, ChatState, Conversation, Outgoing};
 use crate::i18n::{fill, words};
 use crate::protocol::{ConversationId, Message, User, UserId, LOBBY};
+use crate::rich_text::to_html;
 
 #[component]
 pub fn ConversationView() -> impl IntoView {
@@ -320,7 +321,7 @@ fn PendingRow(outgoing: Outgoing) -> impl IntoView {
             {outgoing
                 .media
                 .map(|media| view! { <p class="text attachment-name">{icons::paper_clip()} " " {media.name}</p> })}
-            {(!outgoing.text.is_empty()).then(|| view! { <p class="text">{outgoing.text}</p> })}
+            {(!outgoing.text.is_empty()).then(|| view! { <div class="text" inner_html=to_html(&outgoing.text)></div> })}
             {refused
                 .map(|reason| {
                     view! {

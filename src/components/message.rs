@@ -10,6 +10,7 @@ use super::message_actions::message_tools;
 use crate::chat_state::{iso_day, iso_instant, ChatState, LocalClock};
 use crate::i18n::{fill, words};
 use crate::protocol::{Message, UserId};
+use crate::rich_text::to_html;
 
 /// How long after one message the next from the same person still joins
 /// its group, under the first one's name and time.
@@ -170,7 +171,7 @@ pub fn MessageRow(message: Message, place: Place) -> impl IntoView {
             {quote}
             {tombstone}
             {media.map(|media| view! { <MediaView media/> })}
-            {(!text.is_empty()).then(|| view! { <p class="text">{text}</p> })}
+            {(!text.is_empty()).then(|| view! { <div class="text" inner_html=to_html(&text)></div> })}
             {thread}
             {tools}
             {seen}
