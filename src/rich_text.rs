@@ -57,25 +57,13 @@ const SHORTCODES: &[(&str, &str)] = &[
 /// inline runs. Every character of `text` is escaped.
 pub fn to_html(text: &str) -> String {
     let mut html = String::with_capacity(text.len() + text.len() / 4);
-    let lines: Vec<&str> = text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line)).collect();
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<&str> = text.split('\n').collect();
     let mut at = 0;
     while at < lines.len() {
         let line = lines[at];
-        if line.trim_start().starts_with("```") {
-            // A code block, to its closing fence or the end.
-            let mut end = at + 1;
-            while end < lines.len() && !lines[end].trim_start().starts_with("```") {
-                end += 1;
-            }
-            html.push_str("<pre><code>");
-            for (n, code) in lines[at + 1..end.min(lines.len())].iter().enumerate() {
-                if n > 0 {
-                    html.push('\n');
-                }
-                escape_into(&mut html, code);
-            }
-            html.push_str("</code></pre>");
-            at = end + 1;
+        if let Some(opening) = fenced(line) {
+            at = code_block_into(&mut html, &lines, at, opening);
         } else if quoted(line).is_some() {
             let end = run_end(&lines, at, |line| quoted(line).is_some());
             html.push_str("<blockquote>");
@@ -86,7 +74,11 @@ pub fn to_html(text: &str) -> String {
             let ordered = numbered(line).is_some();
             let item = if ordered { numbered } else { bullet };
             let end = run_end(&lines, at, |line| item(line).is_some());
-            html.push_str(if ordered { "<ol>" } else { "<ul>" });
+            match start_of(line) {
+                // Only digits: nothing to escape.
+                Some(start) if ordered && start != 1 => html.push_str(&format!("<ol start=\"{start}\">")),
+                _ => html.push_str(if ordered { "<ol>" } else { "<ul>" }),
+            }
             for line in &lines[at..end] {
                 html.push_str("<li>");
                 inline_into(&mut html, item(line).unwrap_or_default(), 0);
@@ -99,7 +91,7 @@ pub fn to_html(text: &str) -> String {
         } else {
             let end = run_end(&lines, at, |line| {
                 !line.trim().is_empty()
-                    && !line.trim_start().starts_with("```")
+                    && fenced(line).is_none()
                     && quoted(line).is_none()
                     && bullet(line).is_none()
                     && numbered(line).is_none()
@@ -111,6 +103,56 @@ pub fn to_html(text: &str) -> String {
         }
     }
     html
+}
+
+/// A fence's line without its ```` ``` ````.
+fn fenced(line: &str) -> Option<&str> {
+    line.trim_start().strip_prefix("```")
+}
+
+/// The code block whose opening fence is `lines[at]` (`opening`, the rest
+/// of its line): to its closing fence or the end. On the opening line, a
+/// single word is the language's name (not shown), and anything else is
+/// code, up to a closing fence on the same line; after a closing fence,
+/// the rest of its line is a paragraph. Returns the line after it.
+fn code_block_into(html: &mut String, lines: &[&str], at: usize, opening: &str) -> usize {
+    let mut code: Vec<&str> = Vec::new();
+    let mut after = "";
+    let mut next = at + 1;
+    if let Some((inside, rest)) = opening.split_once("```") {
+        code.push(inside);
+        after = rest;
+    } else {
+        let label = !opening.trim().contains(char::is_whitespace);
+        if !label {
+            code.push(opening);
+        }
+        while next < lines.len() {
+            let line = lines[next];
+            next += 1;
+            match fenced(line) {
+                Some(rest) => {
+                    after = rest;
+                    break;
+                }
+                None => code.push(line),
+            }
+        }
+    }
+    html.push_str("<pre><code>");
+    for (n, line) in code.iter().enumerate() {
+        if n > 0 {
+            html.push('\n');
+        }
+        escape_into(html, line);
+    }
+    html.push_str("</code></pre>");
+    if !after.trim().is_empty() {
+        html.push_str("<p>");
+        inline_into(html, after.trim(), 0);
+        html.push_str("</p>");
+    }
+    next
 }
 
 /// Where the run of lines from `at` that `keep` keeps ends.
@@ -132,15 +174,24 @@ fn lines_into<'a>(html: &mut String, lines: impl Iterator<Item = &'a str>) {
     }
 }
 
-/// A quote's line without its `>`.
+/// A quote's line without its `> ` (or a `>` alone): `>_<` is a face.
 fn quoted(line: &str) -> Option<&str> {
     let rest = line.strip_prefix('>')?;
-    Some(rest.strip_prefix(' ').unwrap_or(rest))
+    if rest.is_empty() {
+        return Some(rest);
+    }
+    rest.strip_prefix(' ')
 }
 
 /// A bulleted item's text (`- `, `* `, `+ `).
 fn bullet(line: &str) -> Option<&str> {
     ["- ", "* ", "+ "].iter().find_map(|mark| line.strip_prefix(mark)).filter(|rest| !rest.trim().is_empty())
+}
+
+/// The number a numbered item starts with.
+fn start_of(line: &str) -> Option<u32> {
+    let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    line[..digits].parse().ok()
 }
 
 /// A numbered item's text (`1. `, `2) `).
@@ -190,12 +241,13 @@ fn special(here: &str, before: Option<char>, depth: usize) -> Option<(String, us
                 (html, close + 1)
             })
         }
-        'h' if before.is_none_or(|c| !c.is_alphanumeric()) => link(here),
-        ':' => {
+        'h' if before.is_none_or(|c| !c.is_ascii_alphanumeric()) => link(here),
+        ':' if before.is_none_or(|c| !c.is_alphanumeric() && c != ':') => {
             let close = here[1..].find(':')? + 1;
             let name = &here[1..close];
             let found = SHORTCODES.binary_search_by(|(code, _)| code.cmp(&name)).ok()?;
-            Some((SHORTCODES[found].1.to_owned(), close + 1))
+            let glued = here[close + 1..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == ':');
+            (!glued).then(|| (SHORTCODES[found].1.to_owned(), close + 1))
         }
         '*' | '_' | '~' if depth < MAX_DEPTH => emphasis(here, before, depth),
         _ => None,
@@ -208,7 +260,9 @@ fn link(here: &str) -> Option<(String, usize)> {
     if !(here.starts_with("http://") || here.starts_with("https://")) {
         return None;
     }
-    let mut end = here.find(char::is_whitespace).unwrap_or(here.len());
+    // An address is ASCII: it ends at a space or at the first other
+    // character (`见 https://a.b，谢谢` links `https://a.b`).
+    let mut end = here.find(|c: char| c.is_whitespace() || !c.is_ascii()).unwrap_or(here.len());
     while let Some(last) = here[..end].chars().last() {
         let unmatched_paren = last == ')' && here[..end].matches('(').count() < here[..end].matches(')').count();
         if matches!(last, '.' | ',' | ';' | ':' | '!' | '?' | '"' | '\'' | ']' | '>' | '<') || unmatched_paren {
@@ -244,8 +298,11 @@ fn emphasis(here: &str, before: Option<char>, depth: usize) -> Option<(String, u
     } else {
         return None;
     };
-    // `_` never inside a word or a run of them (`snake_case`, `__init__`).
-    if mark == "_" && (before.is_some_and(|c| c.is_alphanumeric() || c == '_') || here[1..].starts_with('_')) {
+    // A single `_` or `*` never inside a word or a run of them
+    // (`snake_case`, `__init__`, `2*3*4`, `src/**/*.rs`, `**kwargs`).
+    let single = mark == "_" || mark == "*";
+    let glyph = mark.chars().next().unwrap_or('*');
+    if single && (before.is_some_and(|c| c.is_alphanumeric() || c == glyph) || here[1..].starts_with(glyph)) {
         return None;
     }
     let inner_start = mark.len();
@@ -258,18 +315,18 @@ fn emphasis(here: &str, before: Option<char>, depth: usize) -> Option<(String, u
         let found = here[search..].find(mark)? + search;
         let closes = here[..found].chars().last().is_some_and(|c| !c.is_whitespace())
             && found > inner_start
-            && (mark != "_"
-                || (!here[..found].ends_with('_')
-                    && here[found + 1..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '_')))
-            // `*` is not the first half of a `**`.
-            && !(mark == "*" && here[found + 1..].starts_with('*'));
+            && (!single
+                || (!here[..found].ends_with(glyph)
+                    && here[found + 1..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != glyph)))
+            // `**` closes at the end of a run of three (`***both***`).
+            && !(mark == "**" && here[found + 2..].starts_with('*'));
         if closes {
             let mut html = format!("<{tag}>");
             inline_into(&mut html, &here[inner_start..found], depth + 1);
             html.push_str(&format!("</{tag}>"));
             return Some((html, found + mark.len()));
         }
-        search = found + mark.len();
+        search = found + 1;
     }
 }
 
@@ -313,6 +370,9 @@ mod tests {
     #[test]
     fn marks_that_close_nothing_stay_text() {
         assert_eq!(to_html("2 * 3 * 4"), "<p>2 * 3 * 4</p>");
+        assert_eq!(to_html("2*3*4 and src/**/*.rs"), "<p>2*3*4 and src/**/*.rs</p>");
+        assert_eq!(to_html("def f(*args, **kwargs):"), "<p>def f(*args, **kwargs):</p>");
+        assert_eq!(to_html("***both***"), "<p><strong><em>both</em></strong></p>");
         assert_eq!(to_html("snake_case_name"), "<p>snake_case_name</p>");
         assert_eq!(to_html("window.__pwned=1 and window.__pwned=2"), "<p>window.__pwned=1 and window.__pwned=2</p>");
         assert_eq!(to_html("__init__ _a_"), "<p>__init__ <em>a</em></p>");
@@ -328,6 +388,12 @@ mod tests {
         assert_eq!(to_html("- one\n- **two**"), "<ul><li>one</li><li><strong>two</strong></li></ul>");
         assert_eq!(to_html("1. first\n2) second"), "<ol><li>first</li><li>second</li></ol>");
         assert_eq!(to_html("```\nunclosed"), "<pre><code>unclosed</code></pre>");
+        assert_eq!(to_html("```npm install```"), "<pre><code>npm install</code></pre>");
+        assert_eq!(to_html("```rust\nfn x() {}\n``` and done"), "<pre><code>fn x() {}</code></pre><p>and done</p>");
+        assert_eq!(to_html("```cargo run --release\n```"), "<pre><code>cargo run --release</code></pre>");
+        assert_eq!(to_html("3. third\n4. fourth"), "<ol start=\"3\"><li>third</li><li>fourth</li></ol>");
+        assert_eq!(to_html(">_< oh\n>\n> ok"), "<p>&gt;_&lt; oh</p><blockquote><br>ok</blockquote>");
+        assert_eq!(to_html("one\rtwo"), "<p>one<br>two</p>");
     }
 
     #[test]
@@ -347,12 +413,18 @@ mod tests {
         assert_eq!(to_html("[x](javascript:alert(1))"), "<p>[x](javascript:alert(1))</p>");
         assert_eq!(to_html("https://"), "<p>https://</p>");
         assert_eq!(to_html("xhttps://a.b"), "<p>xhttps://a.b</p>");
+        assert_eq!(
+            to_html("请看https://a.b/c，谢谢"),
+            format!("<p>请看<a href=\"https://a.b/c\" {rel}>https://a.b/c</a>，谢谢</p>")
+        );
     }
 
     #[test]
     fn shortcodes_become_emoji_and_unknown_ones_stay() {
         assert_eq!(to_html(":tada: done :nope:"), "<p>🎉 done :nope:</p>");
         assert_eq!(to_html("at 10:30:00"), "<p>at 10:30:00</p>");
+        assert_eq!(to_html("std::x::y and 1:100:2"), "<p>std::x::y and 1:100:2</p>");
+        assert_eq!(to_html("(:tada:)"), "<p>(🎉)</p>");
         assert!(SHORTCODES.windows(2).all(|pair| pair[0].0 < pair[1].0), "sorted for the search");
     }
 

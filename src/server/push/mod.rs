@@ -42,9 +42,9 @@ use crate::server::store::Store;
 /// Messages waiting to be pushed, at most; past it, pushes are dropped.
 const QUEUE: usize = 1024;
 /// Pushes in flight at once.
-const IN_FLIGHT: usize = 128;
+const IN_FLIGHT: usize = 256;
 /// Pushes in flight at once to one push service's host.
-const PER_HOST_SENDING: usize = 16;
+const PER_HOST_SENDING: usize = 8;
 /// Pushes waiting or in flight for one host; past it, its pushes are dropped.
 const PER_HOST_HELD: usize = 512;
 /// Pushes waiting or in flight in all; past it, pushes are dropped.
@@ -234,10 +234,14 @@ impl Hosts {
     fn join(self: &Arc<Self>, endpoint: &str) -> Option<InLine> {
         let name = url::Url::parse(endpoint).ok()?.host_str()?.to_owned();
         let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.held.load(Ordering::Relaxed) >= HELD {
+            return None;
+        }
         let host = lines
             .entry(name.clone())
             .or_insert_with(|| Arc::new(Host { sending: Semaphore::new(PER_HOST_SENDING), held: AtomicUsize::new(0) }));
-        if host.held.load(Ordering::Relaxed) >= PER_HOST_HELD || self.held.load(Ordering::Relaxed) >= HELD {
+        // (A full line holds pushes: it is never an empty one left behind.)
+        if host.held.load(Ordering::Relaxed) >= PER_HOST_HELD {
             return None;
         }
         host.held.fetch_add(1, Ordering::Relaxed);

@@ -515,9 +515,10 @@ pub trait PushStore: Send + Sync {
     /// already: the one every node agrees on.
     async fn keep_meta(&self, key: &str, value: &str) -> StoreResult<String>;
     /// Keeps `device` for the session `session_hash` of `user`: a device
-    /// moves to another session or person only with the keys it was kept
-    /// with (which only it knows: an endpoint alone takes nothing over);
-    /// beyond `keep` devices, `user`'s oldest go.
+    /// of theirs takes its new keys; one of someone else's moves to them
+    /// only with the keys it was kept with (which only it knows: an
+    /// endpoint alone takes nothing over); beyond `keep` devices, `user`'s
+    /// oldest go.
     async fn add_push_device(
         &self,
         user: UserId,

@@ -44,6 +44,15 @@ async fn devices_are_kept_per_session_and_bounded_and_the_key_is_kept_once() {
         store.create_session(&[3u8; 32], bob.id, 0, i64::MAX).await.unwrap();
         store.add_push_device(bob.id, &[3u8; 32], &stolen, 4, 2).await.unwrap();
         assert_eq!(store.push_devices(&[bob.id]).await.unwrap(), [], "{name}: still alice's");
+        // Its owner's browser may give it new keys.
+        let renewed = PushSubscription {
+            keys: PushKeys { p256dh: "new".into(), auth: "new".into() },
+            ..device("https://push.example/c")
+        };
+        store.add_push_device(alice.id, &phone, &renewed, 5, 2).await.unwrap();
+        let keys: Vec<_> =
+            store.push_devices(&[alice.id]).await.unwrap().into_iter().map(|(_, d)| d.keys.auth).collect();
+        assert!(keys.contains(&"new".to_owned()), "{name}: {keys:?}");
         // Only its owner removes a device; anyone's, when the service says so.
         assert!(!store.remove_push_device("https://push.example/b", Some(bob.id)).await.unwrap(), "{name}");
         assert!(store.remove_push_device("https://push.example/b", None).await.unwrap(), "{name}");

@@ -31,8 +31,9 @@ impl PushStore for PostgresStore {
             "INSERT INTO push_subscriptions (endpoint, session_hash, user_id, p256dh, auth, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (endpoint) DO UPDATE SET session_hash = excluded.session_hash, user_id = excluded.user_id,
-                 created_at = excluded.created_at
-             WHERE push_subscriptions.p256dh = excluded.p256dh AND push_subscriptions.auth = excluded.auth",
+                 p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at
+             WHERE push_subscriptions.user_id = excluded.user_id
+                 OR (push_subscriptions.p256dh = excluded.p256dh AND push_subscriptions.auth = excluded.auth)",
         )
         .bind(&device.endpoint)
         .bind(session_hash)
