@@ -94,8 +94,8 @@ impl Device {
     }
 }
 
-/// The server's VAPID public key, as its pages publish it.
-async fn published_key(server: &TestServer) -> String {
+/// What a chat page starts from (`/api/chat`, the lobby), as JSON.
+async fn snapshot(server: &TestServer) -> Value {
     let response = reqwest::Client::new()
         .post(format!("http://{}/api/chat", server.addr))
         .header("accept", "application/json")
@@ -103,8 +103,12 @@ async fn published_key(server: &TestServer) -> String {
         .send()
         .await
         .unwrap();
-    let snapshot: Value = response.json().await.unwrap();
-    snapshot["push_key"].as_str().expect("push is on").to_owned()
+    response.json().await.unwrap()
+}
+
+/// The server's VAPID public key, as its pages publish it.
+async fn published_key(server: &TestServer) -> String {
+    snapshot(server).await["push_key"].as_str().expect("push is on").to_owned()
 }
 
 /// Checks the push's VAPID signature: made with the published key, for the
@@ -304,16 +308,7 @@ async fn endpoints_inside_the_servers_network_are_refused() {
     let (carol, _) = off.online("carol").await;
     let device = Device::new(6, "https://push.example.com/x".into()).subscription();
     assert_eq!(code(&carol.emit_ack("push_subscribe", device).await), "push_off");
-    let snapshot: Value = reqwest::Client::new()
-        .post(format!("http://{}/api/chat", off.addr))
-        .header("accept", "application/json")
-        .form(&[("room", "lobby")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let snapshot = snapshot(&off).await;
     assert_eq!(snapshot.get("push_key"), None, "{snapshot}");
 }
 
