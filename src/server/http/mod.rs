@@ -279,11 +279,16 @@ fn router(state: &AppState) -> Router {
 /// that fits and `{code, message}`; one that passes (too many at once, the
 /// database out of reach: 429, 503) says when to try again.
 fn refusal(error: crate::error::ChatError) -> axum::response::Response {
-    use axum::http::StatusCode;
     use axum::response::IntoResponse;
-    let status = status_of(&error);
-    let mut response = (status, axum::Json(crate::error::ApiError::from(error))).into_response();
-    if matches!(status, StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS) {
+    retry_later((status_of(&error), axum::Json(crate::error::ApiError::from(error))).into_response())
+}
+
+/// Says when to try again (`Retry-After`) on a refusal that passes: too
+/// many at once (429) or the database out of reach (503). Any other
+/// response is left as it is.
+fn retry_later(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::StatusCode;
+    if matches!(response.status(), StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS) {
         response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
     }
     response
@@ -310,8 +315,7 @@ fn status_of(error: &crate::error::ChatError) -> axum::http::StatusCode {
 /// `429 Too Many Requests`, with when to try again and why.
 fn too_many_requests(why: impl std::fmt::Display) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let retry = [(axum::http::header::RETRY_AFTER, "5")];
-    (axum::http::StatusCode::TOO_MANY_REQUESTS, retry, why.to_string()).into_response()
+    retry_later((axum::http::StatusCode::TOO_MANY_REQUESTS, why.to_string()).into_response())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

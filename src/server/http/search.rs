@@ -77,7 +77,7 @@ pub async fn page(
             Err(error) => (super::status_of(&error), Some(Err(ApiError::from(error)))),
         },
     };
-    (code, Html(render(Listing::Search(request.q), found, &headers))).into_response()
+    super::retry_later((code, Html(render(Listing::Search(request.q), found, &headers))).into_response())
 }
 
 /// The messages that called whoever asks, charged to their address.
@@ -115,7 +115,7 @@ pub async fn mentions_page(
         Ok(page) => (StatusCode::OK, Some(Ok(page))),
         Err(error) => (super::status_of(&error), Some(Err(ApiError::from(error)))),
     };
-    (code, Html(render(Listing::Mentions, found, &headers))).into_response()
+    super::retry_later((code, Html(render(Listing::Mentions, found, &headers))).into_response())
 }
 
 /// Which list a page shows.
