@@ -93,6 +93,10 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Focuses what `selector` finds once the view has caught up (the
     /// control that replaced the one that had the focus).
     fn focus_soon(&self, selector: &'static str);
+    /// Tab and Shift+Tab stay inside what `within` names while it is open
+    /// over the page (the image viewer, the phone's drawer): past its last
+    /// control the focus goes to its first, and back.
+    fn keep_tab_within(&self, event: &leptos::ev::KeyboardEvent, within: &'static str);
     /// Where the caret is in the text field an event came from, as a byte
     /// offset into its value.
     fn caret(&self, event: &leptos::ev::Event) -> Option<usize>;
@@ -176,6 +180,7 @@ impl ChatActions for NoActions {
     fn skip_to_composer(&self, _: &leptos::ev::MouseEvent) {}
     fn return_to_composer(&self) {}
     fn focus_soon(&self, _: &'static str) {}
+    fn keep_tab_within(&self, _: &leptos::ev::KeyboardEvent, _: &'static str) {}
     fn caret(&self, _: &leptos::ev::Event) -> Option<usize> {
         None
     }
@@ -379,6 +384,10 @@ mod browser {
 
         fn focus_soon(&self, selector: &'static str) {
             keyboard::focus_soon(selector);
+        }
+
+        fn keep_tab_within(&self, event: &leptos::ev::KeyboardEvent, within: &'static str) {
+            keyboard::keep_tab_within(event, within);
         }
 
         fn caret(&self, event: &leptos::ev::Event) -> Option<usize> {

@@ -37,7 +37,8 @@
 //!   `mentions` says whom a draft calls and whom the composer's `@` menu
 //!   offers; `notify` keeps the levels I chose and decides whether a
 //!   message notifies me; `reading` keeps how far I have read (unread counts, the "New
-//!   messages" line, "Seen"); `outbox` (with replies and thread replies),
+//!   messages" line, "Seen"); `drafts` keeps what I typed in each
+//!   conversation and did not send; `outbox` (with replies and thread replies),
 //!   `presence` (with the people who share a name), `rooms` and `uploads`
 //!   hold the methods for the other parts; `calendar` shows times and days
 //!   on the reader's clock.
@@ -96,7 +97,10 @@
 //!   `public/sw.js`, shows what is pushed).
 //! - `client::keyboard`: focus and keys — the skip link, where focus goes
 //!   when the view that held it is replaced, the arrow keys in the
-//!   sidebar's lists.
+//!   sidebar's lists, Tab kept inside the image viewer and the phone's
+//!   drawer.
+//! - `client::drafts`: the drafts kept in the tab's session storage, so a
+//!   reload or a language switch loses none.
 //!
 //! Server only (`server/`, feature `ssr`), one folder per stage of a
 //! message's way through, each depending only on those after it (the order

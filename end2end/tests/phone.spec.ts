@@ -88,6 +88,17 @@ test("on a phone: join, open a room from the drawer, send, attach a photo, and t
   // Tapping beside the drawer closes it; from it, a private conversation.
   await toggle.tap();
   await expect(sidebar).toBeInViewport();
+  // With a keyboard too, the open drawer keeps the focus: Shift+Tab from
+  // its first control goes round to its last, and Tab from there back.
+  const inDrawer = () => page.evaluate(() => !!document.activeElement?.closest("#sidebar"));
+  await sidebar.evaluate((drawer) => {
+    const controls = [...drawer.querySelectorAll<HTMLElement>("a[href], button:not([disabled]), input:not([type=hidden]), summary")];
+    controls.find((control) => control.getClientRects().length > 0)!.focus();
+  });
+  await page.keyboard.press("Shift+Tab");
+  expect(await inDrawer(), "Shift+Tab from the first control").toBe(true);
+  await page.keyboard.press("Tab");
+  expect(await inDrawer(), "Tab from the last control").toBe(true);
   await page.locator(".drawer-backdrop").tap({ position: { x: 370, y: 400 } });
   await expect(sidebar).not.toBeInViewport();
   await toggle.tap();

@@ -1,5 +1,5 @@
 // Images in the conversation: they open in an in-page viewer that the
-// arrow keys step through and Esc closes, and a reader at the bottom stays
+// arrow keys step through, Tab stays inside and Esc closes, and a reader at the bottom stays
 // there when an image arrives, once it has loaded.
 import { io } from "socket.io-client";
 import { png, attach, lastMessage } from "./files";
@@ -36,6 +36,12 @@ test("an image opens in the page; arrows go through the conversation's images an
   await bob.page.keyboard.press("ArrowLeft");
   await bob.page.keyboard.press("ArrowLeft");
   await expect(viewer).toHaveAttribute("aria-label", names[0]);
+  // A dialog: Tab and Shift+Tab go round its controls, never behind it.
+  const focusInViewer = () => bob.page.evaluate(() => !!document.activeElement?.closest("[data-testid=image-viewer]"));
+  for (const key of ["Tab", "Tab", "Tab", "Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab"]) {
+    await bob.page.keyboard.press(key);
+    expect(await focusInViewer(), `after ${key}`).toBe(true);
+  }
   await bob.page.keyboard.press("Escape");
   await expect(viewer).toHaveCount(0);
   // Focus goes back to the image it showed last.

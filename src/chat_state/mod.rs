@@ -11,6 +11,7 @@
 mod calendar;
 mod changes;
 mod conversations;
+mod drafts;
 mod mentions;
 mod notify;
 mod outbox;
@@ -216,6 +217,9 @@ pub struct ChatState {
     pub unread_after: RwSignal<Option<i64>>,
     /// What the composer holds, not sent yet.
     pub draft: RwSignal<String>,
+    /// The drafts of the conversations not on screen, oldest first
+    /// (`drafts.rs`).
+    pub waiting_drafts: StoredValue<Vec<(ConversationId, String)>>,
     /// Files being uploaded, in the order they were picked.
     pub uploads: RwSignal<Vec<Upload>>,
     pub max_upload_bytes: StoredValue<u64>,
@@ -277,6 +281,7 @@ impl ChatState {
             replying: RwSignal::new(None),
             thread: RwSignal::new(None),
             draft: RwSignal::new(String::new()),
+            waiting_drafts: StoredValue::new(Vec::new()),
             uploads: RwSignal::new(Vec::new()),
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
             namesakes: RwSignal::new(Vec::new()),
@@ -452,7 +457,9 @@ impl ChatState {
         if self.thread.with_untracked(Option::is_some) {
             self.thread.set(None);
         }
+        let leaving = self.active.with_untracked(|active| active.id(self.me_id()));
         self.active.set(conversation.clone());
+        self.swap_draft(leaving, conversation.id(self.me_id()).as_ref());
         self.forget_picks();
         self.mark_first_unread();
         if let Some(id) = conversation.id(self.me_id()) {

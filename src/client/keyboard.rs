@@ -1,7 +1,8 @@
 //! Focus and keys, for a whole session without a mouse: where focus goes
 //! when the view it was in is replaced (after joining the chat or a room,
 //! focus would fall to `<body>`), the skip link to the composer, and the
-//! arrow keys in the sidebar's lists. Esc in a message's menu is
+//! arrow keys in the sidebar's lists, Tab kept inside what is open over
+//! the page. Esc in a message's menu is
 //! `actions::message_key`. And the phone's on-screen keyboard: the page
 //! is as tall as what it leaves visible, so the composer stays above it.
 
@@ -40,6 +41,41 @@ pub fn focus_soon(selector: &'static str) {
             let _ = element.focus();
         }
     });
+}
+
+/// What Tab can reach, in a part of the page.
+const TABBABLE: &str = ":is(a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), \
+                        select:not([disabled]), textarea:not([disabled]), summary, [tabindex='0']):not([tabindex='-1'])";
+
+/// Keeps Tab and Shift+Tab inside `within` (a dialog or drawer open over
+/// the page): from its last control to its first and back, and into it
+/// from anywhere else. Between its controls the browser moves the focus
+/// as usual.
+pub fn keep_tab_within(event: &leptos::ev::KeyboardEvent, within: &str) {
+    if event.key() != "Tab" || event.ctrl_key() || event.alt_key() || event.meta_key() {
+        return;
+    }
+    let page = document();
+    let Some(container) = page.query_selector(within).ok().flatten() else { return };
+    let Ok(found) = container.query_selector_all(TABBABLE) else { return };
+    // Only what is shown: a hidden control cannot take the focus.
+    let controls: Vec<web_sys::HtmlElement> = (0..found.length())
+        .filter_map(|at| found.item(at)?.dyn_into::<web_sys::HtmlElement>().ok())
+        .filter(|control| control.get_client_rects().length() > 0)
+        .collect();
+    let (Some(first), Some(last)) = (controls.first(), controls.last()) else { return };
+    let focused = page.active_element();
+    let inside = focused.as_ref().is_some_and(|focused| container.contains(Some(focused)));
+    let at_edge = |control: &web_sys::HtmlElement| focused.as_ref().is_some_and(|focused| **control == *focused);
+    let to = match (inside, event.shift_key()) {
+        (false, false) => first,
+        (false, true) => last,
+        (true, false) if at_edge(last) => first,
+        (true, true) if at_edge(first) => last,
+        _ => return,
+    };
+    event.prevent_default();
+    let _ = to.focus();
 }
 
 /// The skip link: straight to where typing happens, without a history

@@ -4,6 +4,7 @@
 
 pub mod address;
 mod attention;
+mod drafts;
 pub mod keyboard;
 pub mod notifications;
 pub mod push;

@@ -67,6 +67,7 @@ pub fn start(chat: ChatState) {
     super::keyboard::follow_visual_viewport();
     super::service_worker::register();
     super::attention::follow(chat);
+    super::drafts::follow(chat);
     super::notifications::follow();
     super::push::follow(chat);
     read_clock(chat);

@@ -153,6 +153,9 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
     let sidebar_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             close_drawer();
+        } else if ev.key() == "Tab" && drawer.get_untracked() {
+            // Open over the page: the focus stays in it until it closes.
+            actions.keep_tab_within(&ev, "#sidebar");
         } else {
             actions.list_key(&ev);
         }

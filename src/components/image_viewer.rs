@@ -1,7 +1,8 @@
 //! Images opened in the page: the full image over the conversation with
 //! its name, the conversation's previous and next images by the arrow keys
 //! or buttons, and Esc, the close button or a click beside the image to go
-//! back. Focus moves into the viewer and returns to the image's link.
+//! back. Focus moves into the viewer, stays there (Tab goes round its
+//! controls), and returns to the image's link.
 //! Without JavaScript, or with a modifier key, an image's link opens the
 //! file itself.
 //!
@@ -12,8 +13,9 @@
 use leptos::prelude::*;
 use leptos::wasm_bindgen::JsCast;
 
+use crate::actions::ChatActions;
 use crate::chat_state::ChatState;
-use crate::i18n::words;
+use crate::i18n::{fill, words};
 use crate::protocol::{Media, MediaKind, Message};
 
 /// The id of the image on view, if any; provided by the conversation view,
@@ -75,11 +77,14 @@ pub fn ImageViewerView(viewer: ImageViewer, rows: Memo<Vec<Message>>) -> impl In
         // Back to the link that opened it.
         focus(&format!("[data-media=\"{id}\"]"));
     };
+    let actions = crate::actions::use_actions();
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
         if open.with_untracked(Option::is_none) {
             return;
         }
         match ev.key().as_str() {
+            // A dialog: the focus stays in it until it closes.
+            "Tab" => return actions.keep_tab_within(&ev, "[data-testid=image-viewer]"),
             "Escape" => close(),
             "ArrowLeft" => step(false),
             "ArrowRight" => step(true),
@@ -103,7 +108,7 @@ pub fn ImageViewerView(viewer: ImageViewer, rows: Memo<Vec<Message>>) -> impl In
     };
     move || {
         shown().map(|(media, at, count)| {
-            let position = format!("{} of {count}", at + 1);
+            let position = fill(words().image_position().inner(), &[("at", &(at + 1).to_string()), ("count", &count.to_string())]);
             view! {
                 <div class="viewer" role="dialog" aria-modal="true" aria-label=media.name.clone()
                     data-testid="image-viewer" on:click=beside>

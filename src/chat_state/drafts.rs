@@ -1,0 +1,135 @@
+//! Drafts: what I typed in a conversation and have not sent, kept when I
+//! open another and given back when I return, as chat apps do. The
+//! composer shows one draft at a time (`ChatState::draft`); the others wait
+//! here. The browser also keeps them all in the tab's session storage
+//! (`client::drafts`), so a reload or a language switch loses none.
+
+use leptos::prelude::*;
+
+use super::ChatState;
+use crate::protocol::ConversationId;
+
+/// How many conversations keep a draft; past it the oldest one goes.
+/// Each holds at most what a message may (`MAX_TEXT_CHARS`).
+pub const MAX_DRAFTS: usize = 20;
+
+impl ChatState {
+    /// Keeps the composer's text as the draft of `leaving`, and puts the
+    /// draft of `next` (or nothing) in the composer.
+    pub(super) fn swap_draft(&self, leaving: Option<ConversationId>, next: Option<&ConversationId>) {
+        if leaving.as_ref() == next {
+            return;
+        }
+        let text = self.draft.get_untracked();
+        let given_back = self.waiting_drafts.try_update_value(|drafts| {
+            if let Some(leaving) = leaving {
+                keep(drafts, leaving, text);
+            }
+            let at = next.and_then(|next| drafts.iter().position(|(id, _)| id == next))?;
+            Some(drafts.remove(at).1)
+        });
+        let given_back = given_back.flatten().unwrap_or_default();
+        if self.draft.with_untracked(|draft| *draft != given_back) {
+            self.draft.set(given_back);
+        }
+    }
+
+    /// Every draft not sent, the composer's included, oldest first.
+    pub fn drafts(&self) -> Vec<(ConversationId, String)> {
+        let mut drafts = self.waiting_drafts.get_value();
+        if let Some(shown) = self.active.with_untracked(|active| active.id(self.me_id())) {
+            keep(&mut drafts, shown, self.draft.get_untracked());
+        }
+        drafts
+    }
+
+    /// Puts back the drafts an earlier page of this tab kept: the one of
+    /// the conversation on screen into the composer (unless I have typed
+    /// there already), the others to wait.
+    pub fn restore_drafts(&self, kept: Vec<(ConversationId, String)>) {
+        let shown = self.active.with_untracked(|active| active.id(self.me_id()));
+        let mut waiting = self.waiting_drafts.get_value();
+        for (id, text) in kept {
+            if Some(&id) == shown.as_ref() {
+                if self.draft.with_untracked(|draft| draft.trim().is_empty()) && !text.trim().is_empty() {
+                    self.draft.set(text);
+                }
+            } else {
+                keep(&mut waiting, id, text);
+            }
+        }
+        self.waiting_drafts.set_value(waiting);
+    }
+}
+
+/// Keeps `text` as the newest draft of `id` (none if it is blank), within
+/// [`MAX_DRAFTS`].
+fn keep(drafts: &mut Vec<(ConversationId, String)>, id: ConversationId, text: String) {
+    drafts.retain(|(kept, _)| *kept != id);
+    if text.trim().is_empty() {
+        return;
+    }
+    if drafts.len() >= MAX_DRAFTS {
+        drafts.remove(0);
+    }
+    drafts.push((id, text));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat_state::{ChatSnapshot, Conversation};
+    use crate::protocol::User;
+
+    fn signed_in() -> ChatState {
+        let snapshot = ChatSnapshot {
+            me: Some(User { id: 1, name: "ann".into() }),
+            room: "lobby".into(),
+            ..ChatSnapshot::default()
+        };
+        ChatState::new(snapshot)
+    }
+
+    #[test]
+    fn each_conversation_keeps_its_own_draft() {
+        Owner::new_root(None).with(|| {
+            let chat = signed_in();
+            chat.draft.set("half a thought".into());
+            chat.open(Conversation::Room("design".into()));
+            assert_eq!(chat.draft.get_untracked(), "", "a new conversation starts empty");
+            chat.draft.set("for design".into());
+            chat.open(Conversation::Direct(User { id: 2, name: "bo".into() }));
+            chat.draft.set("   ".into());
+            chat.open(Conversation::Room("lobby".into()));
+            assert_eq!(chat.draft.get_untracked(), "half a thought");
+            chat.open(Conversation::Room("design".into()));
+            assert_eq!(chat.draft.get_untracked(), "for design");
+            // Blank drafts are not kept; the one on screen is listed too.
+            let ids: Vec<ConversationId> = chat.drafts().into_iter().map(|(id, _)| id).collect();
+            assert_eq!(ids, vec![ConversationId::room("lobby"), ConversationId::room("design")]);
+        });
+    }
+
+    #[test]
+    fn drafts_are_bounded_and_restored() {
+        Owner::new_root(None).with(|| {
+            let chat = signed_in();
+            for n in 0..MAX_DRAFTS + 5 {
+                chat.open(Conversation::Room(format!("room-{n}")));
+                chat.draft.set(format!("draft {n}"));
+            }
+            let drafts = chat.drafts();
+            assert_eq!(drafts.len(), MAX_DRAFTS);
+            assert_eq!(drafts[0].1, "draft 5", "the oldest went first");
+
+            let later = signed_in();
+            later.draft.set(String::new());
+            let mut kept = drafts;
+            kept.push((ConversationId::room("lobby"), "typed before the reload".into()));
+            later.restore_drafts(kept);
+            assert_eq!(later.draft.get_untracked(), "typed before the reload");
+            later.open(Conversation::Room("room-24".into()));
+            assert_eq!(later.draft.get_untracked(), "draft 24");
+        });
+    }
+}
