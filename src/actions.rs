@@ -97,6 +97,12 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// over the page (the image viewer, the phone's drawer): past its last
     /// control the focus goes to its first, and back.
     fn keep_tab_within(&self, event: &leptos::ev::KeyboardEvent, within: &'static str);
+    /// Where a one-finger touch is (or ended), in the page's pixels; none
+    /// for two fingers or more.
+    fn touch_point(&self, event: &leptos::ev::TouchEvent) -> Option<(i32, i32)>;
+    /// Whether what `selector` names is laid out on screen now (the
+    /// phone's drawer button shows only on narrow screens).
+    fn is_shown(&self, selector: &'static str) -> bool;
     /// Where the caret is in the text field an event came from, as a byte
     /// offset into its value.
     fn caret(&self, event: &leptos::ev::Event) -> Option<usize>;
@@ -181,6 +187,12 @@ impl ChatActions for NoActions {
     fn return_to_composer(&self) {}
     fn focus_soon(&self, _: &'static str) {}
     fn keep_tab_within(&self, _: &leptos::ev::KeyboardEvent, _: &'static str) {}
+    fn touch_point(&self, _: &leptos::ev::TouchEvent) -> Option<(i32, i32)> {
+        None
+    }
+    fn is_shown(&self, _: &'static str) -> bool {
+        false
+    }
     fn caret(&self, _: &leptos::ev::Event) -> Option<usize> {
         None
     }
@@ -388,6 +400,14 @@ mod browser {
 
         fn keep_tab_within(&self, event: &leptos::ev::KeyboardEvent, within: &'static str) {
             keyboard::keep_tab_within(event, within);
+        }
+
+        fn touch_point(&self, event: &leptos::ev::TouchEvent) -> Option<(i32, i32)> {
+            keyboard::touch_point(event)
+        }
+
+        fn is_shown(&self, selector: &'static str) -> bool {
+            keyboard::is_shown(selector)
         }
 
         fn caret(&self, event: &leptos::ev::Event) -> Option<usize> {

@@ -125,9 +125,14 @@ test("a voice message is recorded, previewed and sent", async ({ browser, users 
   await alice.page.waitForTimeout(1500);
   await voice.getByRole("button", { name: "Stop" }).click();
   await expect(voice.getByTestId("voice-preview")).toBeVisible();
+  // Slowly, so the tray shows it: named in words, not by its file.
+  await throttleUploads(alice.page, 2 * 1024);
   await voice.getByRole("button", { name: "Send voice message" }).click();
+  const tray = alice.page.getByTestId("upload");
+  await expect(tray).toContainText("Voice message");
+  await expect(tray).not.toContainText("voice-message");
   const received = lastMessage(bob.page);
-  await expect(received).toContainText("Voice message");
+  await expect(received).toContainText("Voice message", { timeout: 30_000 });
   await expect(received.getByTestId("media-audio")).toHaveAttribute("src", /\/media\/[0-9a-f]+$/);
 });
 

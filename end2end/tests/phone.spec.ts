@@ -1,5 +1,5 @@
-// At home on a phone: a narrow touch screen, the sidebar as a drawer,
-// controls big enough for a thumb, nothing wider than the screen. A full
+// At home on a phone: a narrow touch screen, the sidebar as a drawer
+// (opened by its button or a swipe from the edge), controls big enough for a thumb, nothing wider than the screen. A full
 // flow: join, open a room, send, attach a photo, open a private
 // conversation.
 import { Page } from "@playwright/test";
@@ -27,6 +27,18 @@ async function expectTouchSized(page: Page, scope: string) {
     return found;
   }, scope);
   expect(small, `controls under 44 px in ${scope}`).toEqual([]);
+}
+
+/** One finger from `from` to `to`, through the browser's own touch input. */
+async function swipe(page: Page, from: [number, number], to: [number, number]) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x: from[0], y: from[1] }] });
+  for (let step = 1; step <= 5; step++) {
+    const [x, y] = [0, 1].map((axis) => from[axis] + ((to[axis] - from[axis]) * step) / 5);
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [{ x, y }] });
+  }
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  await cdp.detach();
 }
 
 test("on a phone: join, open a room from the drawer, send, attach a photo, and talk privately", async ({ browser, users }) => {
@@ -99,6 +111,18 @@ test("on a phone: join, open a room from the drawer, send, attach a photo, and t
   expect(await inDrawer(), "Shift+Tab from the first control").toBe(true);
   await page.keyboard.press("Tab");
   expect(await inDrawer(), "Tab from the last control").toBe(true);
+  // A swipe to the left closes it; one from the screen's left edge opens
+  // it again, and one that starts mid-screen (or runs mostly down) does not.
+  await swipe(page, [300, 400], [60, 405]);
+  await expect(toggle).toHaveAttribute("aria-expanded", "false");
+  await expect(sidebar).not.toBeInViewport();
+  await swipe(page, [150, 400], [380, 400]);
+  await swipe(page, [4, 300], [90, 500]);
+  await page.waitForTimeout(300); // what a wrong swipe would have drawn
+  await expect(toggle).toHaveAttribute("aria-expanded", "false");
+  await swipe(page, [4, 400], [250, 410]);
+  await expect(toggle).toHaveAttribute("aria-expanded", "true");
+  await expect(sidebar).toBeInViewport();
   await page.locator(".drawer-backdrop").tap({ position: { x: 370, y: 400 } });
   await expect(sidebar).not.toBeInViewport();
   await toggle.tap();

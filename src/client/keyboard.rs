@@ -2,7 +2,7 @@
 //! when the view it was in is replaced (after joining the chat or a room,
 //! focus would fall to `<body>`), the skip link to the composer, and the
 //! arrow keys in the sidebar's lists, Tab kept inside what is open over
-//! the page. Esc in a message's menu is
+//! the page, where a finger is (the drawer's swipes). Esc in a message's menu is
 //! `actions::message_key`. And the phone's on-screen keyboard: the page
 //! is as tall as what it leaves visible, so the composer stays above it.
 
@@ -76,6 +76,22 @@ pub fn keep_tab_within(event: &leptos::ev::KeyboardEvent, within: &str) {
     };
     event.prevent_default();
     let _ = to.focus();
+}
+
+/// Where a one-finger touch is, or where it ended (a `touchend` lists the
+/// finger that left in its changed touches); none for two fingers or more.
+pub fn touch_point(event: &leptos::ev::TouchEvent) -> Option<(i32, i32)> {
+    if event.touches().length() > 1 || event.changed_touches().length() != 1 {
+        return None;
+    }
+    let touch = event.changed_touches().get(0)?;
+    Some((touch.client_x(), touch.client_y()))
+}
+
+/// Whether what `selector` names is laid out on screen now.
+pub fn is_shown(selector: &str) -> bool {
+    let found = document().query_selector(selector).ok().flatten();
+    found.is_some_and(|element| element.get_client_rects().length() > 0)
 }
 
 /// The skip link: straight to where typing happens, without a history

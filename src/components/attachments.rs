@@ -131,6 +131,7 @@ fn UploadRow(upload: Upload) -> impl IntoView {
         actions.return_to_composer();
     };
     let size = human_size(upload.size);
+    let name = super::media::shown_name(upload.name.clone());
     match upload.problem {
         Some(problem) => view! {
             <li class="upload failed" data-testid="upload">
@@ -144,13 +145,13 @@ fn UploadRow(upload: Upload) -> impl IntoView {
         .into_any(),
         None => view! {
             <li class="upload" data-testid="upload">
-                <span class="upload-name">{upload.name.clone()}</span>
+                <span class="upload-name">{name.clone()}</span>
                 <span class="upload-caption" data-testid="upload-caption" hidden=move || caption().is_empty()>
                     {caption}
                 </span>
                 <span class="upload-size">{size}</span>
                 <progress max="100" value=move || percent().to_string()
-                    aria-label=fill(words().uploading().inner(), &[("name", &upload.name)])></progress>
+                    aria-label=fill(words().uploading().inner(), &[("name", &name)])></progress>
                 <span class="upload-percent">{move || format!("{}%", percent())}</span>
                 <button type="button" on:click=cancel>{words().cancel().inner()}</button>
             </li>

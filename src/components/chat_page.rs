@@ -19,6 +19,11 @@ use crate::error::{code, ApiError};
 use crate::i18n::{fill, words};
 use crate::protocol::{ChatSnapshot, UserId};
 
+/// How far a finger must go sideways for a swipe to move the drawer.
+const SWIPE_PX: i32 = 60;
+/// How near the screen's left edge a swipe that opens the drawer starts.
+const EDGE_PX: i32 = 32;
+
 /// What the page starts from, as JSON: me (from the session cookie), the
 /// rooms I can see, who is online, my private conversations, and the latest
 /// page of the conversation the URL names: `room` (default the lobby) or,
@@ -150,6 +155,24 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
             actions.focus_soon(".drawer-toggle");
         }
     };
+    // A swipe, where the drawer is one: from the screen's left edge to the
+    // right opens it, and to the left closes it. Mostly sideways, and far
+    // enough, so scrolling the conversation never moves it.
+    let swipe_from = StoredValue::new(None::<(i32, i32)>);
+    let touch_start = move |ev: leptos::ev::TouchEvent| swipe_from.set_value(actions.touch_point(&ev));
+    let touch_end = move |ev: leptos::ev::TouchEvent| {
+        let (Some((x0, y0)), Some((x1, y1))) = (swipe_from.get_value(), actions.touch_point(&ev)) else { return };
+        swipe_from.set_value(None);
+        let (across, down) = (x1 - x0, (y1 - y0).abs());
+        if across.abs() < SWIPE_PX || down * 2 > across.abs() || !actions.is_shown(".drawer-toggle") {
+            return;
+        }
+        if across > 0 && x0 <= EDGE_PX && !drawer.get_untracked() {
+            drawer.set(true);
+        } else if across < 0 {
+            close_drawer();
+        }
+    };
     let sidebar_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             close_drawer();
@@ -161,7 +184,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
         }
     };
     view! {
-        <div class="app">
+        <div class="app" on:touchstart=touch_start on:touchend=touch_end>
             // First in the tab order: past the header and the sidebar.
             <a class="skip-link" href=move || if signed_in() { "#composer" } else { "#join-name" }
                 on:click=move |ev| actions.skip_to_composer(&ev)>{w.skip_to_composer().inner()}</a>

@@ -44,8 +44,7 @@ pub fn MediaView(media: Media) -> impl IntoView {
             .into_any()
         }
         MediaKind::Audio => {
-            let label =
-                if name.starts_with("voice-message") { words().voice_message().inner().to_owned() } else { name };
+            let label = shown_name(name);
             view! {
                 <figure class="media audio">
                     <audio controls preload="metadata" src=url data-testid="media-audio"></audio>
@@ -73,5 +72,16 @@ pub fn MediaView(media: Media) -> impl IntoView {
             }
             .into_any()
         }
+    }
+}
+
+/// A file's name as the reader sees it: a voice message recorded here
+/// (`voice-message.webm`, named by `client::voice`) is "Voice message" in
+/// the reader's language; any other name is the file's own.
+pub fn shown_name(name: String) -> String {
+    if name.starts_with("voice-message.") {
+        words().voice_message().inner().to_owned()
+    } else {
+        name
     }
 }
