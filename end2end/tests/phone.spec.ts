@@ -4,7 +4,7 @@
 // conversation.
 import { Page } from "@playwright/test";
 import { png, attach, lastMessage } from "./files";
-import { test, expect, openPage, joinAs, uniqueName, onlineUser, PageOptions } from "./fixtures";
+import { test, expect, openPage, joinAs, uniqueName, onlineUser, message, PageOptions } from "./fixtures";
 
 const phone: PageOptions = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
@@ -144,3 +144,24 @@ test("the page keeps clear of a phone's notch and corners", async ({ browser, us
   const css = await (await me.page.request.get(new URL("/pkg/rtca.css", me.page.url()).href)).text();
   for (const edge of ["top", "bottom", "left", "right"]) expect(css).toContain(`env(safe-area-inset-${edge})`);
 });
+
+test("on a phone, an open thread covers the conversation and keeps the keyboard's focus until Esc", async ({ browser, users }) => {
+  const user = await joinAs(browser, uniqueName("thumb"), phone);
+  users.push(user);
+  const { page } = user;
+  await page.getByTestId("composer").fill("a thread on a phone");
+  await page.getByRole("button", { name: "Send" }).tap();
+  const root = message(page, "a thread on a phone");
+  await root.getByTestId("message-menu").locator(":scope > summary").tap();
+  await root.getByRole("button", { name: "Reply in thread" }).tap();
+  await expect(page.getByTestId("thread-composer")).toBeFocused();
+  const inThread = () => page.evaluate(() => !!document.activeElement?.closest("[data-testid=thread]"));
+  for (const key of [...Array(8).fill("Tab"), ...Array(8).fill("Shift+Tab")]) {
+    await page.keyboard.press(key);
+    expect(await inThread(), `after ${key}`).toBe(true);
+  }
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("thread")).toHaveCount(0);
+  await expect(page.getByTestId("composer")).toBeFocused();
+});
+

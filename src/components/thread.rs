@@ -58,6 +58,10 @@ pub fn ThreadPanel() -> impl IntoView {
             <aside class="thread-panel" data-testid="thread" aria-label=words().thread().inner() on:keydown=move |ev| {
                 if ev.key() == "Escape" && !ev.default_prevented() {
                     close();
+                } else if ev.key() == "Tab" && actions.is_shown(".drawer-toggle") {
+                    // On a phone it covers the conversation: the focus
+                    // stays in it (Esc leaves), never on what it hides.
+                    actions.keep_tab_within(&ev, "[data-testid=thread]");
                 }
             }>
                 <header>
