@@ -38,6 +38,13 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+/** Offline, for a page with no copy here: in both of the interface's
+ * languages, since a worker cannot tell which one the reader picked. */
+const NEVER_OPENED = `<!DOCTYPE html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>RTCA: offline · 离线</title>
+<p>RTCA is offline, and this page was never opened here before. Try again when the network is back.</p>
+<p lang="zh-CN">RTCA 已离线，这个页面此前从未在这里打开过。网络恢复后请再试一次。</p></html>`;
+
 /** The chat's own pages (the server's CHAT_PATHS): the only pages kept.
  * Files opened in a tab, search results and anything else are not. */
 function isChatPage(path) {
@@ -73,10 +80,7 @@ async function networkFirst(event, cacheName, key) {
   } catch (offline) {
     const kept = (await cache.match(key)) || (cacheName === PAGES && (await cache.match("/")));
     if (kept) return kept;
-    return new Response("<!DOCTYPE html><title>RTCA: offline</title><p>RTCA is offline, and this page was never opened here before. Try again when the network is back.</p>", {
-      status: 503,
-      headers: { "Content-Type": "text/html; charset=utf-8" },
-    });
+    return new Response(NEVER_OPENED, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
   }
   if (response.ok && response.type === "basic") {
     const copy = response.clone();

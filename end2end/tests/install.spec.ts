@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "@playwright/test";
-import { test, expect, joinAs, uniqueName, send, message, onlineUser, baseUrl } from "./fixtures";
+import { test, expect, joinAs, openPage, uniqueName, send, message, onlineUser, baseUrl } from "./fixtures";
 
 test("Chromium finds the app installable", async () => {
   // Chromium never offers to install from an incognito profile, which every
@@ -84,3 +84,20 @@ test("signing out drops the pages kept for offline use: offline, the tab shows n
   await alice.context.setOffline(false);
   alice.errors.splice(0, alice.errors.length, ...alice.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|net::|WebSocket/.test(e)));
 });
+
+test("offline, a page never opened here says so in both languages", async ({ browser, users }) => {
+  const visitor = await openPage(browser);
+  users.push(visitor);
+  const { page } = visitor;
+  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+  // No copy of any page: as on a device that only ever installed the app.
+  await page.evaluate(async () => Promise.all((await caches.keys()).filter((name) => name.includes("pages")).map((name) => caches.delete(name))));
+  await visitor.context.setOffline(true);
+  const answer = await page.goto(`${baseUrl()}/r/never-opened-here`);
+  expect(answer?.status()).toBe(503);
+  await expect(page.getByText("RTCA is offline, and this page was never opened here before.")).toBeVisible();
+  await expect(page.locator('p[lang="zh-CN"]')).toHaveText(/RTCA 已离线/);
+  await visitor.context.setOffline(false);
+  visitor.errors.splice(0, visitor.errors.length, ...visitor.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|net::|WebSocket|503/.test(e)));
+});
+
