@@ -15,23 +15,34 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # Views are type-erased in every build: the release WASM bundle is about 10%
 # smaller (gzipped) and compiles faster. `cargo test` and clippy use the same
 # flags and the settings cargo-leptos compiles the server with, so they share
-# build artifacts instead of compiling everything twice.
-ERASE_VIEWS := RUSTFLAGS="--cfg erase_components"
+# build artifacts instead of compiling everything twice. (Cargo's build-wide
+# flags rather than RUSTFLAGS, which would override the bundle's own below.)
+ERASE_VIEWS := CARGO_BUILD_RUSTFLAGS="--cfg erase_components"
 LEPTOS_BUILD_ENV := $(ERASE_VIEWS) LEPTOS_OUTPUT_NAME=rtca \
 	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3000 \
 	LEPTOS_RELOAD_PORT=3001
+
+# The browser's bundle is built by a pinned nightly Rust, with the standard
+# library rebuilt for size and panics that stop at once instead of printing
+# (`lib-cargo-args` in Cargo.toml): 36 KB less gzipped (docs/performance.md,
+# finding 44). The server, the tests and clippy stay on the stable default.
+export WASM_TOOLCHAIN := nightly-2026-05-20
+STABLE_TOOLCHAIN := $(shell rustup default 2>/dev/null | cut -d' ' -f1)
+LEPTOS := $(ERASE_VIEWS) RUSTUP_TOOLCHAIN=$(WASM_TOOLCHAIN) LEPTOS_BIN_CARGO_COMMAND="cargo +$(STABLE_TOOLCHAIN)" \
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+	cargo leptos
 
 # The end-to-end tests run against the release build by default: that is
 # what `make run` serves. `make e2e PROFILE=debug` is quicker while iterating.
 PROFILE ?= release
 # A release build precompresses the site (gzip, brotli) and then builds the
 # server, which carries it (build.rs, server::http::site).
-SITE_BUILD := $(if $(filter release,$(PROFILE)),RTCA_EMBED_SITE=1 cargo leptos build --release --precompress,cargo leptos build)
+SITE_BUILD := $(if $(filter release,$(PROFILE)),RTCA_EMBED_SITE=1 $(LEPTOS) build --release --precompress,$(LEPTOS) build)
 
 .PHONY: run test tools build lint unit e2e screenshot bench bench-build bench-smoke
 
 run: tools
-	$(ERASE_VIEWS) RTCA_EMBED_SITE=1 cargo leptos serve --release --precompress
+	RTCA_EMBED_SITE=1 $(LEPTOS) serve --release --precompress
 
 test: tools lint unit build e2e bench-smoke
 
@@ -65,7 +76,7 @@ unit:
 		$(addprefix --skip ,$(SQLITE_OWN_TESTS))
 
 build:
-	$(ERASE_VIEWS) $(SITE_BUILD)
+	$(SITE_BUILD)
 
 e2e: build
 	cd end2end && RTCA_BIN=$(CURDIR)/target/$(PROFILE)/rtca npx playwright test
@@ -82,7 +93,7 @@ bench-smoke: tools build bench-build
 
 # The full comparison (several minutes; medians of three runs).
 bench: tools
-	$(ERASE_VIEWS) RTCA_EMBED_SITE=1 cargo leptos build --release --precompress
+	RTCA_EMBED_SITE=1 $(LEPTOS) build --release --precompress
 	$(MAKE) bench-build
 	node bench/run.js $(BENCH_ARGS)
 

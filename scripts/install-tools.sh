@@ -47,6 +47,15 @@ if ! rustup target list --installed | grep -q wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
 fi
 
+# The browser's bundle is built by a pinned nightly with the standard
+# library's source (rebuilt for size); the Makefile names it.
+WASM_TOOLCHAIN=${WASM_TOOLCHAIN:-$(sed -n 's/^export WASM_TOOLCHAIN := //p' Makefile)}
+if ! rustup +"$WASM_TOOLCHAIN" component list --installed 2>/dev/null | grep -q '^rust-src' \
+    || ! rustup +"$WASM_TOOLCHAIN" target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
+    log "installing Rust $WASM_TOOLCHAIN for the WASM bundle (with rust-src and the wasm32 target)"
+    rustup toolchain install "$WASM_TOOLCHAIN" --profile minimal --component rust-src --target wasm32-unknown-unknown
+fi
+
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
     log "installing cargo-leptos $CARGO_LEPTOS_VERSION (10-20 minutes, once per machine)"
     install_crate cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1
