@@ -16,7 +16,8 @@ use crate::operators::{get, metrics_address, samples};
 
 /// PostgreSQL out of reach (the network to it cut): a send is answered
 /// `unavailable` within seconds, not left hanging, and so are a read, a
-/// search over HTTP and on its page (503, with `Retry-After`) and a page's
+/// search over HTTP, the search and mentions pages (503, with
+/// `Retry-After`) and a page's
 /// readiness; once it is back, the same message (same cid) goes through,
 /// once, and everyone hears it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,10 +52,12 @@ async fn postgresql_out_of_reach_fails_clearly_and_work_resumes() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(headers.get("retry-after").and_then(|value| value.to_str().ok()), Some("5"), "{body}");
     assert!(body.contains(r#""code":"unavailable""#), "{body}");
-    // The search page without JavaScript says the same.
-    let (status, headers, _) = http.get(Some(token(&alice_ack).as_str()), "/search?q=before", None).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(headers.get("retry-after").and_then(|value| value.to_str().ok()), Some("5"));
+    // The search and mentions pages without JavaScript say the same.
+    for page in ["/search?q=before", "/mentions"] {
+        let (status, headers, _) = http.get(Some(token(&alice_ack).as_str()), page, None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+        assert_eq!(headers.get("retry-after").and_then(|value| value.to_str().ok()), Some("5"), "{page}");
+    }
     assert_eq!(http.get(None, "/readyz", None).await.0, StatusCode::SERVICE_UNAVAILABLE);
 
     network.mend().await;
