@@ -22,27 +22,34 @@ LEPTOS_BUILD_ENV := $(ERASE_VIEWS) LEPTOS_OUTPUT_NAME=rtca \
 	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3000 \
 	LEPTOS_RELOAD_PORT=3001
 
+# Flags from the caller's environment would override every one set here.
+unexport RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+
 # The browser's bundle is built by a pinned nightly Rust, with the standard
-# library rebuilt for size and panics that stop at once instead of printing
-# (`lib-cargo-args` in Cargo.toml): 36 KB less gzipped (docs/performance.md,
-# finding 44). The server, the tests and clippy stay on the stable default.
+# library rebuilt for size and panics that stop at once instead of printing:
+# 36 KB less gzipped (docs/performance.md, finding 44). cargo-leptos runs
+# under that toolchain; the server it builds, the tests and clippy stay on
+# the toolchain this folder uses (rustup's active one, read when the
+# recipe runs). Plain `cargo leptos build` still works, on stable, with a
+# larger bundle.
 export WASM_TOOLCHAIN := nightly-2026-05-20
-STABLE_TOOLCHAIN := $(shell rustup default 2>/dev/null | cut -d' ' -f1)
+STABLE_TOOLCHAIN := $$(env -u RUSTUP_TOOLCHAIN rustup show active-toolchain | cut -d' ' -f1)
 LEPTOS := $(ERASE_VIEWS) RUSTUP_TOOLCHAIN=$(WASM_TOOLCHAIN) LEPTOS_BIN_CARGO_COMMAND="cargo +$(STABLE_TOOLCHAIN)" \
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
 	cargo leptos
+WASM_ARGS := --lib-cargo-args=-Zbuild-std=std,panic_abort --lib-cargo-args=-Zbuild-std-features=optimize_for_size
 
 # The end-to-end tests run against the release build by default: that is
 # what `make run` serves. `make e2e PROFILE=debug` is quicker while iterating.
 PROFILE ?= release
 # A release build precompresses the site (gzip, brotli) and then builds the
 # server, which carries it (build.rs, server::http::site).
-SITE_BUILD := $(if $(filter release,$(PROFILE)),RTCA_EMBED_SITE=1 $(LEPTOS) build --release --precompress,$(LEPTOS) build)
+SITE_BUILD := $(if $(filter release,$(PROFILE)),RTCA_EMBED_SITE=1 $(LEPTOS) build --release --precompress $(WASM_ARGS),$(LEPTOS) build $(WASM_ARGS))
 
 .PHONY: run test tools build lint unit e2e screenshot bench bench-build bench-smoke
 
 run: tools
-	RTCA_EMBED_SITE=1 $(LEPTOS) serve --release --precompress
+	RTCA_EMBED_SITE=1 $(LEPTOS) serve --release --precompress $(WASM_ARGS)
 
 test: tools lint unit build e2e bench-smoke
 
@@ -93,7 +100,7 @@ bench-smoke: tools build bench-build
 
 # The full comparison (several minutes; medians of three runs).
 bench: tools
-	RTCA_EMBED_SITE=1 $(LEPTOS) build --release --precompress
+	RTCA_EMBED_SITE=1 $(LEPTOS) build --release --precompress $(WASM_ARGS)
 	$(MAKE) bench-build
 	node bench/run.js $(BENCH_ARGS)
 
