@@ -93,9 +93,9 @@ pub trait ChatActions: Copy + Send + Sync + 'static {
     /// Focuses what `selector` finds once the view has caught up (the
     /// control that replaced the one that had the focus).
     fn focus_soon(&self, selector: &'static str);
-    /// Tab and Shift+Tab stay inside what `within` names while it is open
-    /// over the page (the image viewer, the phone's drawer): past its last
-    /// control the focus goes to its first, and back.
+    /// Tab and Shift+Tab stay inside what `within` names while it covers
+    /// the page (the image viewer; on a phone, the drawer or a thread):
+    /// past its last control the focus goes to its first, and back.
     fn keep_tab_within(&self, event: &leptos::ev::KeyboardEvent, within: &'static str);
     /// Where a one-finger touch is (or ended), in the page's pixels; none
     /// for two fingers or more.

@@ -66,6 +66,17 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     text
 }
 
+/// A file's name as the reader sees it: a voice message recorded here
+/// (`voice-message.webm`, named by `client::voice`) is "Voice message" in
+/// the reader's language; any other name is the file's own.
+pub fn shown_file_name(name: String) -> String {
+    if name.starts_with("voice-message.") {
+        words().voice_message().inner().to_owned()
+    } else {
+        name
+    }
+}
+
 /// The `lang` attribute's value for `locale`.
 pub fn tag(locale: Locale) -> &'static str {
     match locale {

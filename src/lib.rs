@@ -97,8 +97,8 @@
 //!   `public/sw.js`, shows what is pushed).
 //! - `client::keyboard`: focus and keys — the skip link, where focus goes
 //!   when the view that held it is replaced, the arrow keys in the
-//!   sidebar's lists, Tab kept inside the image viewer and the phone's
-//!   drawer.
+//!   sidebar's lists, Tab kept inside the image viewer and, on a phone,
+//!   the drawer or a thread; where a finger is, for the drawer's swipes.
 //! - `client::drafts`: the drafts kept in the tab's session storage, so a
 //!   reload or a language switch loses none.
 //!

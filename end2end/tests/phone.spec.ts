@@ -118,7 +118,6 @@ test("on a phone: join, open a room from the drawer, send, attach a photo, and t
   await expect(sidebar).not.toBeInViewport();
   await swipe(page, [150, 400], [380, 400]);
   await swipe(page, [4, 300], [90, 500]);
-  await page.waitForTimeout(300); // what a wrong swipe would have drawn
   await expect(toggle).toHaveAttribute("aria-expanded", "false");
   await swipe(page, [4, 400], [250, 410]);
   await expect(toggle).toHaveAttribute("aria-expanded", "true");

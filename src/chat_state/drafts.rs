@@ -6,11 +6,10 @@
 
 use leptos::prelude::*;
 
-use super::ChatState;
+use super::{ChatState, Conversation};
 use crate::protocol::ConversationId;
 
 /// How many conversations keep a draft; past it the oldest one goes.
-/// Each holds at most what a message may (`MAX_TEXT_CHARS`).
 pub const MAX_DRAFTS: usize = 20;
 
 impl ChatState {
@@ -31,6 +30,36 @@ impl ChatState {
         let given_back = given_back.flatten().unwrap_or_default();
         if self.draft.with_untracked(|draft| *draft != given_back) {
             self.draft.set(given_back);
+        }
+    }
+
+    /// Puts a caption that will not go out (its file was refused, failed
+    /// or cancelled) back in the draft of the conversation it was for,
+    /// before whatever is there, so no text is lost: the composer's if
+    /// that conversation is on screen, else the one waiting for it.
+    pub fn restore_draft(&self, caption: String, to: &Conversation) {
+        if caption.is_empty() {
+            return;
+        }
+        let joined =
+            |draft: &str| if draft.trim().is_empty() { caption.clone() } else { format!("{caption}\n{draft}") };
+        let me = self.me_id();
+        let shown = self.active.with_untracked(|active| active.id(me));
+        match to.id(me) {
+            Some(id) if Some(&id) != shown.as_ref() => self.waiting_drafts.update_value(|drafts| {
+                let waiting = drafts.iter().find(|(kept, _)| *kept == id).map(|(_, text)| text.clone());
+                keep(drafts, id, joined(waiting.as_deref().unwrap_or_default()));
+            }),
+            _ => self.draft.update(|draft| *draft = joined(draft)),
+        }
+    }
+
+    /// Forgets every draft, the composer's too: someone else is signed in
+    /// now (or nobody), and what was typed was not theirs.
+    pub fn forget_drafts(&self) {
+        self.waiting_drafts.set_value(Vec::new());
+        if self.draft.with_untracked(|draft| !draft.is_empty()) {
+            self.draft.set(String::new());
         }
     }
 
@@ -107,6 +136,28 @@ mod tests {
             // Blank drafts are not kept; the one on screen is listed too.
             let ids: Vec<ConversationId> = chat.drafts().into_iter().map(|(id, _)| id).collect();
             assert_eq!(ids, vec![ConversationId::room("lobby"), ConversationId::room("design")]);
+        });
+    }
+
+    #[test]
+    fn a_returned_caption_goes_to_its_own_conversation() {
+        Owner::new_root(None).with(|| {
+            let chat = signed_in();
+            let design = Conversation::Room("design".into());
+            chat.open(design.clone());
+            chat.draft.set("typed in design".into());
+            chat.open(Conversation::Room("lobby".into()));
+            chat.draft.set("typed in the lobby".into());
+            // A file sent to #design failed while the lobby is on screen.
+            chat.restore_draft("the file's caption".into(), &design);
+            assert_eq!(chat.draft.get_untracked(), "typed in the lobby");
+            chat.restore_draft("a lobby caption".into(), &Conversation::Room("lobby".into()));
+            assert_eq!(chat.draft.get_untracked(), "a lobby caption\ntyped in the lobby");
+            chat.open(design);
+            assert_eq!(chat.draft.get_untracked(), "the file's caption\ntyped in design");
+            chat.forget_drafts();
+            assert_eq!(chat.draft.get_untracked(), "");
+            assert!(chat.drafts().is_empty());
         });
     }
 

@@ -65,7 +65,7 @@ impl ChatState {
         let caption = if accepted {
             caption
         } else {
-            self.restore_draft(caption);
+            self.restore_draft(caption, &to);
             String::new()
         };
         self.uploads.update(|tray| tray.push(Upload { key, name, size, sent: 0, to, problem, caption }));
@@ -117,27 +117,18 @@ impl ChatState {
     }
 
     /// `key` failed: it stays in the tray with why, and its caption goes
-    /// back to the composer.
+    /// back to its conversation's draft.
     pub fn upload_failed(&self, key: u32, problem: String) {
-        let mut caption = String::new();
+        let mut returned = None;
         self.uploads.update(|tray| {
             if let Some(upload) = tray.iter_mut().find(|u| u.key == key) {
                 upload.problem = Some(problem);
-                caption = std::mem::take(&mut upload.caption);
+                returned = Some((std::mem::take(&mut upload.caption), upload.to.clone()));
             }
         });
-        self.restore_draft(caption);
-    }
-
-    /// Puts a caption that will not go out back in the composer, before
-    /// whatever is there now, so no text is lost.
-    pub fn restore_draft(&self, caption: String) {
-        if caption.is_empty() {
-            return;
+        if let Some((caption, to)) = returned {
+            self.restore_draft(caption, &to);
         }
-        self.draft.update(|draft| {
-            *draft = if draft.trim().is_empty() { caption } else { format!("{caption}\n{draft}") };
-        });
     }
 
     /// Done, cancelled or dismissed.

@@ -1,14 +1,15 @@
 //! Keeps the drafts (`chat_state::drafts`) in the tab's session storage,
 //! so a reload, a language switch or a sign-in form's round trip gives
-//! them back. Session storage, not local: it is this tab's alone and goes
-//! with it, so nothing typed outlives the tab on a shared computer. The
-//! drafts are kept with whose they are, and someone else signed in (or
-//! nobody) finds them dropped.
+//! them back. Session storage, not local: it is this tab's alone and ends
+//! with the tab's session (a browser's "reopen closed tab" may bring it
+//! back, for the same account only). The drafts are kept with whose they
+//! are: someone else signed in, in this page or the next, or nobody,
+//! finds them dropped.
 
 use leptos::prelude::*;
 
 use crate::chat_state::ChatState;
-use crate::protocol::{ConversationId, UserId};
+use crate::protocol::{ConversationId, UserId, MAX_TEXT_CHARS};
 
 const KEY: &str = "rtca-drafts";
 
@@ -24,12 +25,24 @@ pub fn follow(chat: ChatState) {
             let _ = storage.remove_item(KEY);
         }
     }
-    Effect::new(move |_| {
+    Effect::new(move |whose: Option<Option<UserId>>| {
         chat.draft.track();
         chat.active.track();
-        let Some(me) = chat.me.with(|me| me.as_ref().map(|me| me.id)) else { return };
-        let drafts = chat.drafts();
-        let _ = if drafts.is_empty() { storage.remove_item(KEY) } else { storage.set_item(KEY, &write(me, &drafts)) };
+        let me = chat.me.with(|me| me.as_ref().map(|me| me.id));
+        if whose.is_some_and(|whose| whose.is_some() && whose != me) {
+            chat.forget_drafts();
+        }
+        let drafts = me.map(|_| chat.drafts()).unwrap_or_default();
+        // Too much for the storage (or nothing): keep nothing rather than
+        // an older copy, which a reload would give back as if unsent.
+        let kept = match me.filter(|_| !drafts.is_empty()) {
+            Some(me) => storage.set_item(KEY, &write(me, &drafts)).is_ok(),
+            None => false,
+        };
+        if !kept {
+            let _ = storage.remove_item(KEY);
+        }
+        me
     });
 }
 
@@ -41,7 +54,9 @@ fn storage() -> Option<web_sys::Storage> {
 /// only, which the bundle already knows how to write and read.
 fn write(me: UserId, drafts: &[(ConversationId, String)]) -> String {
     let mut flat = vec![me.to_string()];
-    for (id, text) in drafts {
+    // One no message could carry (4 bytes a character at most) is kept in
+    // the page only, so each write stays small.
+    for (id, text) in drafts.iter().filter(|(_, text)| text.len() <= 4 * MAX_TEXT_CHARS) {
         flat.push(key_of(id));
         flat.push(text.clone());
     }

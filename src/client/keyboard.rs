@@ -1,8 +1,9 @@
 //! Focus and keys, for a whole session without a mouse: where focus goes
 //! when the view it was in is replaced (after joining the chat or a room,
 //! focus would fall to `<body>`), the skip link to the composer, and the
-//! arrow keys in the sidebar's lists, Tab kept inside what is open over
-//! the page, where a finger is (the drawer's swipes). Esc in a message's menu is
+//! arrow keys in the sidebar's lists, Tab kept inside what covers the
+//! page (the image viewer, the phone's drawer or thread), where a finger
+//! is (the drawer's swipes). Esc in a message's menu is
 //! `actions::message_key`. And the phone's on-screen keyboard: the page
 //! is as tall as what it leaves visible, so the composer stays above it.
 
@@ -47,12 +48,14 @@ pub fn focus_soon(selector: &'static str) {
 const TABBABLE: &str = ":is(a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), \
                         select:not([disabled]), textarea:not([disabled]), summary, [tabindex='0']):not([tabindex='-1'])";
 
-/// Keeps Tab and Shift+Tab inside `within` (a dialog or drawer open over
-/// the page): from its last control to its first and back, and into it
-/// from anywhere else. Between its controls the browser moves the focus
-/// as usual.
+/// Keeps Tab and Shift+Tab inside `within` (the image viewer, the
+/// phone's drawer, a thread over a phone's conversation): from its last
+/// control to its first and back, and into it when the focus is outside
+/// (for a listener on the window). Between its controls the browser
+/// moves the focus as usual.
 pub fn keep_tab_within(event: &leptos::ev::KeyboardEvent, within: &str) {
-    if event.key() != "Tab" || event.ctrl_key() || event.alt_key() || event.meta_key() {
+    // Already handled (a trap nearer the focus, the `@` menu's Tab).
+    if event.key() != "Tab" || event.default_prevented() || event.ctrl_key() || event.alt_key() || event.meta_key() {
         return;
     }
     let page = document();

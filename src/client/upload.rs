@@ -13,7 +13,7 @@ use web_sys::{Blob, Event, ProgressEvent, XmlHttpRequest};
 
 use crate::chat_state::{ChatState, Conversation};
 use crate::error::ApiError;
-use crate::i18n::{error_message, fill, words};
+use crate::i18n::{error_message, fill, shown_file_name, words};
 use crate::protocol::{Media, UPLOAD_PATH};
 
 /// An upload in progress, with the handlers that must live as long as it.
@@ -138,7 +138,8 @@ fn finished(chat: ChatState, key: u32, request: &XmlHttpRequest, name: &str, to:
 
 /// Marks the upload of `name` failed on the tray, saying why.
 fn not_sent(chat: ChatState, key: u32, name: &str, reason: &str) {
-    chat.upload_failed(key, fill(words().upload_not_sent().inner(), &[("name", name), ("reason", reason)]));
+    let name = shown_file_name(name.to_owned());
+    chat.upload_failed(key, fill(words().upload_not_sent().inner(), &[("name", &name), ("reason", reason)]));
 }
 
 /// Stops an upload (or takes it out of line) and off the tray; nothing
@@ -150,7 +151,7 @@ pub fn cancel(chat: ChatState, key: u32) {
         let _ = in_flight.request.abort();
     }
     if let Some(upload) = chat.take_upload(key) {
-        chat.restore_draft(upload.caption);
+        chat.restore_draft(upload.caption, &upload.to);
     }
     // Handlers may still be on the stack of this very event; drop them after.
     leptos::task::spawn_local(async move {

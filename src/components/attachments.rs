@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use super::icons;
 use crate::actions::{use_actions, ChatActions};
 use crate::chat_state::{ChatState, Upload};
-use crate::i18n::{fill, words};
+use crate::i18n::{fill, shown_file_name, words};
 use crate::protocol::human_size;
 
 /// Picks files to send.
@@ -131,7 +131,7 @@ fn UploadRow(upload: Upload) -> impl IntoView {
         actions.return_to_composer();
     };
     let size = human_size(upload.size);
-    let name = super::media::shown_name(upload.name.clone());
+    let name = shown_file_name(upload.name.clone());
     match upload.problem {
         Some(problem) => view! {
             <li class="upload failed" data-testid="upload">

@@ -158,9 +158,12 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
     // A swipe, where the drawer is one: from the screen's left edge to the
     // right opens it, and to the left closes it. Mostly sideways, and far
     // enough, so scrolling the conversation never moves it.
+    // Heard on the window, where touch listeners are passive: scrolling
+    // never waits for them.
     let swipe_from = StoredValue::new(None::<(i32, i32)>);
-    let touch_start = move |ev: leptos::ev::TouchEvent| swipe_from.set_value(actions.touch_point(&ev));
-    let touch_end = move |ev: leptos::ev::TouchEvent| {
+    let touch_start =
+        window_event_listener(leptos::ev::touchstart, move |ev| swipe_from.set_value(actions.touch_point(&ev)));
+    let touch_end = window_event_listener(leptos::ev::touchend, move |ev| {
         let (Some((x0, y0)), Some((x1, y1))) = (swipe_from.get_value(), actions.touch_point(&ev)) else { return };
         swipe_from.set_value(None);
         let (across, down) = (x1 - x0, (y1 - y0).abs());
@@ -172,11 +175,15 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
         } else if across < 0 {
             close_drawer();
         }
-    };
+    });
+    on_cleanup(move || {
+        touch_start.remove();
+        touch_end.remove();
+    });
     let sidebar_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             close_drawer();
-        } else if ev.key() == "Tab" && drawer.get_untracked() {
+        } else if ev.key() == "Tab" && drawer.get_untracked() && actions.is_shown(".drawer-toggle") {
             // Open over the page: the focus stays in it until it closes.
             actions.keep_tab_within(&ev, "#sidebar");
         } else {
@@ -184,7 +191,7 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
         }
     };
     view! {
-        <div class="app" on:touchstart=touch_start on:touchend=touch_end>
+        <div class="app">
             // First in the tab order: past the header and the sidebar.
             <a class="skip-link" href=move || if signed_in() { "#composer" } else { "#join-name" }
                 on:click=move |ev| actions.skip_to_composer(&ev)>{w.skip_to_composer().inner()}</a>

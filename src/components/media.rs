@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::icons;
 use super::image_viewer::ImageViewer;
-use crate::i18n::words;
+use crate::i18n::shown_file_name;
 use crate::protocol::{human_size, preview_size, Media, MediaKind};
 
 #[component]
@@ -44,7 +44,7 @@ pub fn MediaView(media: Media) -> impl IntoView {
             .into_any()
         }
         MediaKind::Audio => {
-            let label = shown_name(name);
+            let label = shown_file_name(name);
             view! {
                 <figure class="media audio">
                     <audio controls preload="metadata" src=url data-testid="media-audio"></audio>
@@ -72,16 +72,5 @@ pub fn MediaView(media: Media) -> impl IntoView {
             }
             .into_any()
         }
-    }
-}
-
-/// A file's name as the reader sees it: a voice message recorded here
-/// (`voice-message.webm`, named by `client::voice`) is "Voice message" in
-/// the reader's language; any other name is the file's own.
-pub fn shown_name(name: String) -> String {
-    if name.starts_with("voice-message.") {
-        words().voice_message().inner().to_owned()
-    } else {
-        name
     }
 }
