@@ -66,11 +66,15 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     text
 }
 
-/// A file's name as the reader sees it: a voice message recorded here
-/// (`voice-message.webm`, named by `client::voice`) is "Voice message" in
-/// the reader's language; any other name is the file's own.
+/// How a voice message recorded here is named (`voice-message.webm`, by
+/// `client::voice`): the name [`shown_file_name`] shows in words.
+pub const VOICE_TAKE_NAME: &str = "voice-message";
+
+/// A file's name as the reader sees it: a voice message recorded here is
+/// "Voice message" in the reader's language; any other name is the file's
+/// own.
 pub fn shown_file_name(name: String) -> String {
-    if name.starts_with("voice-message.") {
+    if name.strip_prefix(VOICE_TAKE_NAME).is_some_and(|rest| rest.starts_with('.')) {
         words().voice_message().inner().to_owned()
     } else {
         name

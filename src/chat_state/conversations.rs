@@ -2,12 +2,45 @@
 //! alike: kept in `seq` order, each once, at most [`MAX_KEPT_MESSAGES`] per
 //! conversation; unread counts (and how many of them call me); the gaps a live message reveals; and the
 //! list of my private conversations (newest first, with the last `seq`
-//! known of each, loaded or not).
+//! known of each, loaded or not); and which one is on screen
+//! ([`Conversation`]).
 
 use leptos::prelude::*;
 
 use super::{ChatState, Gap, MAX_KEPT_MESSAGES};
-use crate::protocol::{ConversationId, ConversationSummary, Message, MessageAck, User};
+use crate::protocol::{ConversationId, ConversationSummary, Message, MessageAck, User, UserId, LOBBY};
+
+/// The conversation on screen: a room, or my private conversation with
+/// someone (whose name the view shows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Conversation {
+    Room(String),
+    Direct(User),
+}
+
+impl Conversation {
+    pub fn lobby() -> Conversation {
+        Conversation::Room(LOBBY.to_owned())
+    }
+
+    /// Where this conversation lives: `/`, `/r/{room}` or `/dm/{user id}`.
+    pub fn path(&self) -> String {
+        match self {
+            Conversation::Room(room) if room == LOBBY => "/".to_owned(),
+            Conversation::Room(room) => format!("/r/{room}"),
+            Conversation::Direct(peer) => format!("/dm/{}", peer.id),
+        }
+    }
+
+    /// Which conversation this is, for `me` (a private one needs someone
+    /// signed in).
+    pub fn id(&self, me: Option<UserId>) -> Option<ConversationId> {
+        match self {
+            Conversation::Room(room) => Some(ConversationId::room(room.as_str())),
+            Conversation::Direct(peer) => me.map(|me| ConversationId::pair(me, peer.id)),
+        }
+    }
+}
 
 impl ChatState {
     /// A message new to me (live, missed while I was away, or mine just

@@ -21,6 +21,7 @@ mod rooms;
 mod uploads;
 
 pub use calendar::{iso_day, iso_instant, LocalClock};
+pub use conversations::Conversation;
 pub use mentions::{typed_mention, Offer, MAX_OFFERED};
 pub use outbox::{Outgoing, MAX_OUTBOX};
 pub use uploads::{Upload, MAX_TRAY};
@@ -34,7 +35,7 @@ pub use crate::protocol::ChatSnapshot;
 use crate::protocol::{
     event, next_rooms_after, ChatMessage, ConversationId, ConversationSummary, HistoryPage, Message, Notify,
     NotifySetting, PresenceChange, PresenceChanges, PresenceList, Quote, ReadState, RoomInfo, RoomMember, RoomsCreated,
-    SecretMessage, Seen, SessionInfo, Typing, User, UserId, LOBBY,
+    SecretMessage, Seen, SessionInfo, Typing, User, UserId,
 };
 
 /// Messages kept per conversation in the browser; older ones are dropped.
@@ -107,38 +108,6 @@ pub fn typing_line(users: &[String]) -> String {
         [one] => fill(words.typing_one().inner(), &[("name", one)]),
         [one, two] => fill(words.typing_two().inner(), &[("one", one), ("two", two)]),
         _ => words.typing_many().inner().to_owned(),
-    }
-}
-
-/// The conversation on screen: a room, or my private conversation with
-/// someone (whose name the view shows).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Conversation {
-    Room(String),
-    Direct(User),
-}
-
-impl Conversation {
-    pub fn lobby() -> Conversation {
-        Conversation::Room(LOBBY.to_owned())
-    }
-
-    /// Where this conversation lives: `/`, `/r/{room}` or `/dm/{user id}`.
-    pub fn path(&self) -> String {
-        match self {
-            Conversation::Room(room) if room == LOBBY => "/".to_owned(),
-            Conversation::Room(room) => format!("/r/{room}"),
-            Conversation::Direct(peer) => format!("/dm/{}", peer.id),
-        }
-    }
-
-    /// Which conversation this is, for `me` (a private one needs someone
-    /// signed in).
-    pub fn id(&self, me: Option<UserId>) -> Option<ConversationId> {
-        match self {
-            Conversation::Room(room) => Some(ConversationId::room(room.as_str())),
-            Conversation::Direct(peer) => me.map(|me| ConversationId::pair(me, peer.id)),
-        }
     }
 }
 

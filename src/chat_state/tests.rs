@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 use super::*;
-use crate::protocol::MessageAck;
+use crate::protocol::{MessageAck, LOBBY};
 use serde_json::json;
 
 impl ChatState {

@@ -124,7 +124,12 @@ pub fn send(chat: ChatState) {
             kind if kind.starts_with("audio/mp4") => "m4a",
             _ => "webm",
         };
-        crate::client::upload::send_file(chat, &take, format!("voice-message.{extension}"), String::new());
+        crate::client::upload::send_file(
+            chat,
+            &take,
+            format!("{}.{extension}", crate::i18n::VOICE_TAKE_NAME),
+            String::new(),
+        );
         let _ = web_sys::Url::revoke_object_url(&url);
     }
 }

@@ -157,9 +157,8 @@ fn Chat(snapshot: ChatSnapshot) -> impl IntoView {
     };
     // A swipe, where the drawer is one: from the screen's left edge to the
     // right opens it, and to the left closes it. Mostly sideways, and far
-    // enough, so scrolling the conversation never moves it.
-    // Heard on the window, where touch listeners are passive: scrolling
-    // never waits for them.
+    // enough, so scrolling the conversation never moves it. Heard on the
+    // window, where touch listeners are passive: scrolling never waits.
     let swipe_from = StoredValue::new(None::<(i32, i32)>);
     let touch_start =
         window_event_listener(leptos::ev::touchstart, move |ev| swipe_from.set_value(actions.touch_point(&ev)));
