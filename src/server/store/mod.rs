@@ -5,8 +5,8 @@
 //! share; [`open`] picks the backend from the database URL's scheme.
 //! `tests/it/store` is the conformance suite every backend must pass.
 //! Both write messages through one writer thread (`writer`, group
-//! commit), decode rows alike (`columns`) and index text alike for search
-//! (`search_terms`).
+//! commit), decode rows alike (`columns`), index text alike for search
+//! (`search_terms`) and close their pools alike (`pool`).
 //!
 //! # The contract
 //!
@@ -41,6 +41,7 @@
 
 mod columns;
 mod error;
+mod pool;
 pub(crate) mod postgres;
 pub mod read_marks;
 mod search_terms;

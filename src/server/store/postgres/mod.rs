@@ -72,7 +72,7 @@ impl Store for PostgresStore {
     async fn close(&self) {
         // The writer first: what is queued is written through it.
         self.writer.close().await;
-        self.pool.close().await;
+        super::pool::close(&self.pool).await;
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -108,8 +108,8 @@ impl Store for SqliteStore {
         // The pool first, the writer's one connection last and alone: the
         // last connection to close checkpoints the WAL into the database
         // and deletes it, which two closing at once can each leave to the
-        // other. sqlx's `close` returns once every connection is closed.
-        self.pool.close().await;
+        // other.
+        super::pool::close(&self.pool).await;
         self.writer.close().await;
     }
 
