@@ -52,7 +52,7 @@ async fn register_sign_in_and_sign_out() {
 
     for (name, password) in [("Alice", "wrong horse"), ("nobody", "correct horse")] {
         let (status, body, token) = post(addr, "login", &[("name", name), ("password", password)], None).await;
-        assert!(status >= 400 && body.contains("bad_credentials"), "{name}: {status} {body}");
+        assert!(status == 401 && body.contains("bad_credentials"), "{name}: {status} {body}");
         assert!(token.is_none());
     }
     // Names compare case-insensitively after normalisation.
@@ -94,14 +94,15 @@ async fn registered_names_belong_to_their_account() {
     let (status, body, _) = post(addr, "register", &[("name", "Zoë"), ("password", "long enough")], None).await;
     assert_eq!(status, 200, "{body}");
 
-    for (name, password, code) in [
-        ("zoë", "long enough", "name_registered"),
-        ("Zoe\u{308}", "long enough", "name_registered"),
-        ("bob", "short", "weak_password"),
-        ("", "long enough", "invalid_name"),
+    // Each refusal with the status that fits it (server_fn's own is 500).
+    for (name, password, code, fits) in [
+        ("zoë", "long enough", "name_registered", 409),
+        ("Zoe\u{308}", "long enough", "name_registered", 409),
+        ("bob", "short", "weak_password", 400),
+        ("", "long enough", "invalid_name", 400),
     ] {
         let (status, body, _) = post(addr, "register", &[("name", name), ("password", password)], None).await;
-        assert!(status >= 400 && body.contains(code), "{name:?}: {status} {body}");
+        assert!(status == fits && body.contains(code), "{name:?}: {status} {body}");
     }
     // No guest may take it, in any spelling, by joining or by renaming.
     let guest = server.client().await;
@@ -113,7 +114,7 @@ async fn registered_names_belong_to_their_account() {
     assert_eq!(renamer.emit_ack("online", json!({ "name": "zoë" })).await["error"]["code"], "name_registered");
     // A name an online guest holds cannot be registered from under them.
     let (status, body, _) = post(addr, "register", &[("name", "Carol"), ("password", "long enough")], None).await;
-    assert!(status >= 400 && body.contains("name_taken"), "{status} {body}");
+    assert!(status == 409 && body.contains("name_taken"), "{status} {body}");
     // Members keep their name.
     let (_, _, token) = post(addr, "login", &[("name", "zoe\u{308}"), ("password", "long enough")], None).await;
     let member = TestClient::connect(addr, Some(json!({ "token": token.unwrap() }))).await.unwrap();
@@ -130,13 +131,14 @@ async fn guessing_a_password_is_throttled_per_account() {
     post(addr, "register", &[("name", "dave"), ("password", "the real one")], None).await;
     let mut codes = Vec::new();
     for _ in 0..6 {
-        let (_, body, _) = post(addr, "login", &[("name", "dave"), ("password", "a guess!")], None).await;
-        codes.push(if body.contains("rate_limited") { "rate_limited" } else { "bad_credentials" });
+        let (status, body, _) = post(addr, "login", &[("name", "dave"), ("password", "a guess!")], None).await;
+        codes.push(if body.contains("rate_limited") { ("rate_limited", status) } else { ("bad_credentials", status) });
     }
-    assert_eq!(codes, ["bad_credentials"; 5].iter().chain(&["rate_limited"]).copied().collect::<Vec<_>>());
+    let expected = [("bad_credentials", 401); 5].iter().chain(&[("rate_limited", 429)]).copied().collect::<Vec<_>>();
+    assert_eq!(codes, expected);
     // Even the right password waits now: the guesser learns nothing.
-    let (_, body, token) = post(addr, "login", &[("name", "DAVE"), ("password", "the real one")], None).await;
-    assert!(body.contains("rate_limited") && token.is_none(), "{body}");
+    let (status, body, token) = post(addr, "login", &[("name", "DAVE"), ("password", "the real one")], None).await;
+    assert!(status == 429 && body.contains("rate_limited") && token.is_none(), "{status} {body}");
     server.stop().await;
 }
 
@@ -148,7 +150,7 @@ async fn a_server_can_refuse_guests() {
     let visitor = server.client().await;
     assert_eq!(visitor.emit_ack("online", json!({ "name": "guest" })).await["error"]["code"], "guests_disabled");
     let (status, body, _) = post(addr, "join", &[("name", "guest")], None).await;
-    assert!(status >= 400 && body.contains("guests_disabled"), "{status} {body}");
+    assert!(status == 403 && body.contains("guests_disabled"), "{status} {body}");
     let page = reqwest::get(format!("http://{addr}/")).await.unwrap().text().await.unwrap();
     assert!(!page.contains("Pick a name to join the chat") && page.contains("Create account"));
 

@@ -16,8 +16,8 @@ use crate::operators::{get, metrics_address, samples};
 
 /// PostgreSQL out of reach (the network to it cut): a send is answered
 /// `unavailable` within seconds, not left hanging, and so are a read, a
-/// search over HTTP, the search and mentions pages (503, with
-/// `Retry-After`) and a page's
+/// search over HTTP, the search and mentions pages and a server function
+/// (503, with `Retry-After`) and a page's
 /// readiness; once it is back, the same message (same cid) goes through,
 /// once, and everyone hears it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,6 +58,20 @@ async fn postgresql_out_of_reach_fails_clearly_and_work_resumes() {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
         assert_eq!(headers.get("retry-after").and_then(|value| value.to_str().ok()), Some("5"), "{page}");
     }
+    // So does a server function, called as the browser's script calls it.
+    let sent = reqwest::Client::new()
+        .post(format!("http://{}/api/send_message", server.addr))
+        .header("accept", "application/json")
+        .header("cookie", format!("rtca_session={}", token(&alice_ack)))
+        .form(&[("text", "by form while out"), ("cid", "c3")])
+        .send()
+        .await
+        .unwrap();
+    let (status, retry) = (sent.status(), sent.headers().get("retry-after").cloned());
+    let body = sent.text().await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(retry.as_ref().and_then(|value| value.to_str().ok()), Some("5"), "{body}");
+    assert!(body.contains(r#""code":"unavailable""#), "{body}");
     assert_eq!(http.get(None, "/readyz", None).await.0, StatusCode::SERVICE_UNAVAILABLE);
 
     network.mend().await;

@@ -194,6 +194,7 @@ pub async fn run(
         .layer(middleware::from_fn(socket::head::own_request_head))
         .layer(middleware::from_fn(headers::security_headers))
         .layer(middleware::from_fn(refusals::sign_refusals))
+        .layer(middleware::from_fn(refusals::fit_status))
         .layer(middleware::from_fn_with_state(pace, body::paced_body))
         .layer(middleware::from_fn_with_state(state.clone(), handshake::limit_handshakes))
         // Added last, so they run first: a foreign page never reaches the
@@ -296,18 +297,27 @@ fn retry_later(mut response: axum::response::Response) -> axum::response::Respon
 
 /// The HTTP status for a refusal of the chat's rules (files, search).
 fn status_of(error: &crate::error::ChatError) -> axum::http::StatusCode {
-    use crate::error::ChatError;
+    status_for(error.code())
+}
+
+/// The HTTP status for a refusal's code, wherever it is made: the file and
+/// search APIs, and the server functions (`refusals::fit_status`). Bad
+/// input is a 400 unless a more exact status fits.
+fn status_for(code: &str) -> axum::http::StatusCode {
+    use crate::error::code;
     use axum::http::StatusCode;
-    match error {
-        ChatError::NotOnline | ChatError::InvalidSession => StatusCode::UNAUTHORIZED,
-        ChatError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        ChatError::UnsupportedFile => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ChatError::UnreadableImage => StatusCode::UNPROCESSABLE_ENTITY,
-        ChatError::TooManyUploads | ChatError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ChatError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-        ChatError::NoSuchMedia => StatusCode::NOT_FOUND,
-        ChatError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        ChatError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    match code {
+        "not_online" | "invalid_session" | "bad_credentials" => StatusCode::UNAUTHORIZED,
+        "guests_disabled" | "not_your_message" | "not_a_member" => StatusCode::FORBIDDEN,
+        "no_such_media" | "no_such_message" | "no_such_room" | "no_such_user" => StatusCode::NOT_FOUND,
+        "name_taken" | "name_registered" | "room_exists" => StatusCode::CONFLICT,
+        "file_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+        "unsupported_file" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unreadable_image" => StatusCode::UNPROCESSABLE_ENTITY,
+        "too_many_uploads" | code::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
+        "request_timeout" => StatusCode::REQUEST_TIMEOUT,
+        code::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
+        code::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -1,4 +1,10 @@
-//! Refused form posts, shown only when the server itself refused them.
+//! Refused server-function calls: the status that fits, and form posts
+//! shown refused only when the server itself refused them.
+//!
+//! server_fn answers every refusal with 500; [`fit_status`] gives it the
+//! status its code calls for (`status_for`, as the file and search APIs
+//! do), so a script sees bad input as a 4xx and the database out of reach
+//! as a 503 that says when to try again.
 //!
 //! A form posted without JavaScript comes back, when refused, to the page
 //! it was sent from with `?__err=…&__path=…` (server functions' way:
@@ -12,8 +18,9 @@
 
 use std::sync::OnceLock;
 
+use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use hmac::{Hmac, Mac};
@@ -56,6 +63,33 @@ fn signature(error: &str, path: &str) -> Option<String> {
 /// hold an earlier one.
 fn last<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query.split('&').rev().find_map(|pair| pair.split_once('=').filter(|(key, _)| *key == name).map(|(_, v)| v))
+}
+
+/// The most a server function's refusal (`{code, message}`) is read of.
+const MAX_REFUSAL_BYTES: usize = 16 * 1024;
+
+/// Middleware: a server function's refusal (a 500 marked by server_fn's
+/// error header) takes the status that fits its code. A form posted
+/// without JavaScript is answered by a redirect instead, left as it is.
+pub async fn fit_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_REFUSAL_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            let error = ApiError::new(code::INTERNAL, "the server's answer was lost");
+            serde_json::to_vec(&error).unwrap_or_default().into()
+        }
+    };
+    if let Ok(error) = serde_json::from_slice::<ApiError>(&body) {
+        parts.status = super::status_for(&error.code);
+    }
+    super::retry_later(Response::from_parts(parts, Body::from(body)))
 }
 
 /// Middleware: signs every redirect that carries a refusal.
