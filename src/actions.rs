@@ -211,7 +211,7 @@ mod browser {
 
     use super::ChatActions;
     use crate::chat_state::{ChatState, Conversation};
-    use crate::client::{keyboard, session, upload, voice};
+    use crate::client::{changes, keyboard, session, upload, voice};
     use crate::error::ApiError;
     use crate::protocol::{RoomMembers, RoomsRequest, UserId};
 
@@ -465,27 +465,23 @@ mod browser {
                 }
             }
             let chat = self.chat;
-            leptos::task::spawn_local(async move {
-                if let Err(problem) = session::change_message(change).await {
-                    chat.notice.set(Some(problem.message));
-                }
-            });
+            leptos::task::spawn_local(changes::change_message(chat, change));
         }
     }
 
     /// The change a message's form asks for: its `data-change`, the
     /// message's `id`, and its `text`, or its `emoji` (the button pressed,
     /// or the field).
-    fn read_change(form: &web_sys::HtmlFormElement, event: &leptos::ev::SubmitEvent) -> Option<session::MessageChange> {
+    fn read_change(form: &web_sys::HtmlFormElement, event: &leptos::ev::SubmitEvent) -> Option<changes::MessageChange> {
         let fields = web_sys::FormData::new_with_form(form).ok()?;
         let field = |name: &str| fields.get(name).as_string();
         let id = field("id")?.parse().ok()?;
         Some(match form.get_attribute("data-change")?.as_str() {
-            "edit" => session::MessageChange::Edit { id, text: field("text")? },
-            "delete" => session::MessageChange::Delete { id },
+            "edit" => changes::MessageChange::Edit { id, text: field("text")? },
+            "delete" => changes::MessageChange::Delete { id },
             "react" => {
                 let pressed = event.submitter().and_then(|button| button.get_attribute("value"));
-                session::MessageChange::React { id, emoji: pressed.or_else(|| field("emoji"))? }
+                changes::MessageChange::React { id, emoji: pressed.or_else(|| field("emoji"))? }
             }
             _ => return None,
         })

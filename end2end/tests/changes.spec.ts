@@ -119,6 +119,45 @@ test("changes made while a browser was offline reach it when it is back", async 
   await expect(message(bob.page, before)).toHaveCount(0);
 });
 
+test("changes made while offline are made once the connection is back, in order", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  const bob = await joinAs(browser, uniqueName("bob"));
+  users.push(alice, bob);
+  const first = `written online ${alice.name}`;
+  const gone = `deleted offline ${alice.name}`;
+  for (const text of [first, gone]) {
+    await send(alice.page, text);
+    await expect(message(bob.page, text)).toHaveCount(1);
+  }
+  const status = alice.page.getByTestId("connection-status");
+  const notice = alice.page.getByTestId("notice");
+  await alice.context.setOffline(true);
+  await expect(status).toHaveAttribute("data-state", "offline");
+  const fixed = `fixed offline ${alice.name}`;
+  await edit(alice.page, first, fixed);
+  await expect(notice).toContainText("Not connected: your change will be made once the connection is back.");
+  // A reaction toggled on and off again while offline ends as none; one
+  // toggled once stays.
+  await (await menu(alice.page, first)).getByRole("button", { name: "React with 🎉" }).click();
+  await (await menu(alice.page, first)).getByRole("button", { name: "React with 🎉" }).click();
+  await (await menu(alice.page, first)).getByRole("button", { name: "React with ❤️" }).click();
+  const alicesMenu = await menu(alice.page, gone);
+  await alicesMenu.getByText("Delete…").click();
+  await alicesMenu.getByRole("button", { name: "Delete for everyone" }).click();
+  // Nothing has reached anyone yet.
+  await expect(message(bob.page, first)).toHaveCount(1);
+  await expect(message(bob.page, gone)).toHaveCount(1);
+
+  await alice.context.setOffline(false);
+  await expect(status).toHaveAttribute("data-state", "connected");
+  for (const page of [alice.page, bob.page]) {
+    await expect(message(page, fixed)).toHaveCount(1);
+    await expect(chip(page, fixed, "❤️")).toHaveText("❤️ 1");
+    await expect(chip(page, fixed, "🎉")).toHaveCount(0);
+    await expect(message(page, gone)).toHaveCount(0);
+  }
+});
+
 test("without JavaScript a page shows every change, and reacting, editing and deleting are forms", async ({ browser, users }) => {
   const alice = await joinAs(browser, uniqueName("alice"));
   users.push(alice);

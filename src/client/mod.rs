@@ -4,6 +4,7 @@
 
 pub mod address;
 mod attention;
+pub mod changes;
 mod drafts;
 pub mod keyboard;
 pub mod notifications;

@@ -20,10 +20,9 @@ use crate::error::{code, ApiError};
 use crate::i18n::error_message;
 use crate::protocol::{
     check_reply, event, next_rooms_after, parse_reply, read_reply_body, validate_name, ConversationId,
-    CreateRoomRequest, DeleteRequest, EditRequest, HistoryPage, HistoryRequest, InviteRequest, MessageAck,
-    MessageRequest, Notify, NotifyRequest, NotifySetting, OnlineAck, OnlineRequest, ReactRequest, ReadRequest,
-    RoomInfo, RoomList, RoomMembers, RoomRequest, RoomsRequest, SecretRequest, TypingRequest, UserId,
-    ADOPT_SESSION_PATH, MAX_HISTORY_PAGE, TYPING_EVERY_MS,
+    CreateRoomRequest, HistoryPage, HistoryRequest, InviteRequest, MessageAck, MessageRequest, Notify, NotifyRequest,
+    NotifySetting, OnlineAck, OnlineRequest, ReadRequest, RoomInfo, RoomList, RoomMembers, RoomRequest, RoomsRequest,
+    SecretRequest, TypingRequest, UserId, ADOPT_SESSION_PATH, MAX_HISTORY_PAGE, TYPING_EVERY_MS,
 };
 
 thread_local! {
@@ -85,6 +84,7 @@ pub fn start(chat: ChatState) {
         SocketEvent::Connected { .. } => {
             chat.reconnected();
             flush_outbox(chat);
+            super::changes::flush(chat);
             // (Again after a reconnect: the first try may have come before.)
             super::push::subscribe(chat);
             // The first connection too: the page was rendered a moment
@@ -453,24 +453,6 @@ async fn load_latest(chat: ChatState, id: &ConversationId) {
         }
         Err(error) => chat.notice.set(Some(error.message)),
     }
-}
-
-/// What a message's form asks for.
-pub enum MessageChange {
-    Edit { id: i64, text: String },
-    Delete { id: i64 },
-    React { id: i64, emoji: String },
-}
-
-/// Edits, deletes or reacts to a message. The change itself comes back
-/// live (`message_changed`, `secret_changed`), to every tab alike.
-pub async fn change_message(change: MessageChange) -> Result<(), ApiError> {
-    let (name, request) = match change {
-        MessageChange::Edit { id, text } => (event::EDIT, payload(&EditRequest { id, text })?),
-        MessageChange::Delete { id } => (event::DELETE, payload(&DeleteRequest { id })?),
-        MessageChange::React { id, emoji } => (event::REACT, payload(&ReactRequest { id, emoji })?),
-    };
-    ask_until_accepted(name, request).await.map(|_| ())
 }
 
 /// A page of rooms: a first page (of a search, or of every room) becomes
