@@ -81,6 +81,8 @@
 //! - `client::session`: starts the connection after hydration and connects
 //!   it to the signals; sends the outbox (same `cid` on every resend),
 //!   typing and read state, and what the interface asks.
+//! - `client::changes`: edits, deletions and reactions; those made while
+//!   not connected wait, in order, for the next reconnect.
 //! - `client::resume`: on every (re)connect, each conversation by `seq`,
 //!   the changes to what I hold by change number, and where I am; and the
 //!   gap a live message, change or presence batch reveals when it skips a
