@@ -371,7 +371,7 @@ mod browser {
                 }
             } else if let Ok(Some(summary)) = target.closest("[data-thread]") {
                 if let Some(root) = number(&summary, "data-thread") {
-                    self.chat.thread.set(Some(root));
+                    self.chat.show_thread(Some(root));
                     keyboard::focus_soon("[data-testid=thread-composer]");
                 }
             } else if let Ok(Some(quote)) = target.closest("[data-jump]") {

@@ -294,3 +294,26 @@ test("a thread opens beside the conversation, is answered there, and counts on i
   await hers.getByRole("button", { name: "Close the thread" }).click();
   await expect(hers).toHaveCount(0);
 });
+
+test("each thread keeps what was typed in it and not sent", async ({ browser, users }) => {
+  const alice = await joinAs(browser, uniqueName("alice"));
+  users.push(alice);
+  const [first, second] = [`first root ${alice.name}`, `second root ${alice.name}`];
+  for (const text of [first, second]) await send(alice.page, text);
+  const thread = alice.page.getByTestId("thread");
+  const composer = thread.getByTestId("thread-composer");
+  const openThread = async (root: string) => {
+    await (await menu(alice.page, root)).getByRole("button", { name: "Reply in thread" }).click();
+    await expect(thread.locator("[data-testid=message]", { hasText: root })).toHaveCount(1);
+  };
+  await openThread(first);
+  await composer.fill("half an answer to the first");
+  await openThread(second);
+  await expect(composer).toHaveValue("");
+  await composer.fill("for the second");
+  await thread.getByRole("button", { name: "Close the thread" }).click();
+  await openThread(first);
+  await expect(composer).toHaveValue("half an answer to the first");
+  await openThread(second);
+  await expect(composer).toHaveValue("for the second");
+});

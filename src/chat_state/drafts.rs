@@ -3,6 +3,7 @@
 //! composer shows one draft at a time (`ChatState::draft`); the others wait
 //! here. The browser also keeps them all in the tab's session storage
 //! (`client::drafts`), so a reload or a language switch loses none.
+//! Each thread keeps its own draft too, for as long as the page is open.
 
 use leptos::prelude::*;
 
@@ -54,12 +55,42 @@ impl ChatState {
         }
     }
 
-    /// Forgets every draft, the composer's too: someone else is signed in
+    /// Opens the thread of `root` beside the conversation on screen (or
+    /// closes the one open, with `None`): the thread composer's text stays
+    /// with the thread it was typed in, and the draft of the one opened
+    /// comes back.
+    pub fn show_thread(&self, root: Option<i64>) {
+        let open = self.thread.get_untracked();
+        if open == root {
+            return;
+        }
+        let shown = self.active.with_untracked(|active| active.id(self.me_id()));
+        let text = self.thread_draft.get_untracked();
+        let given_back = self.waiting_thread_drafts.try_update_value(|drafts| {
+            let shown = shown?;
+            if let Some(open) = open {
+                keep(drafts, (shown.clone(), open), text);
+            }
+            let next = (shown, root?);
+            let at = drafts.iter().position(|(thread, _)| *thread == next)?;
+            Some(drafts.remove(at).1)
+        });
+        let given_back = given_back.flatten().unwrap_or_default();
+        if self.thread_draft.with_untracked(|draft| *draft != given_back) {
+            self.thread_draft.set(given_back);
+        }
+        self.thread.set(root);
+    }
+
+    /// Forgets every draft, the composers' too: someone else is signed in
     /// now (or nobody), and what was typed was not theirs.
     pub fn forget_drafts(&self) {
         self.waiting_drafts.set_value(Vec::new());
-        if self.draft.with_untracked(|draft| !draft.is_empty()) {
-            self.draft.set(String::new());
+        self.waiting_thread_drafts.set_value(Vec::new());
+        for draft in [self.draft, self.thread_draft] {
+            if draft.with_untracked(|draft| !draft.is_empty()) {
+                draft.set(String::new());
+            }
         }
     }
 
@@ -91,9 +122,9 @@ impl ChatState {
     }
 }
 
-/// Keeps `text` as the newest draft of `id` (none if it is blank), within
-/// [`MAX_DRAFTS`].
-fn keep(drafts: &mut Vec<(ConversationId, String)>, id: ConversationId, text: String) {
+/// Keeps `text` as the newest draft of `id` (a conversation, or a thread
+/// in one; none if it is blank), within [`MAX_DRAFTS`].
+fn keep<K: PartialEq>(drafts: &mut Vec<(K, String)>, id: K, text: String) {
     drafts.retain(|(kept, _)| *kept != id);
     if text.trim().is_empty() {
         return;
@@ -158,6 +189,35 @@ mod tests {
             chat.forget_drafts();
             assert_eq!(chat.draft.get_untracked(), "");
             assert!(chat.drafts().is_empty());
+        });
+    }
+
+    #[test]
+    fn each_thread_keeps_its_own_draft() {
+        Owner::new_root(None).with(|| {
+            let chat = signed_in();
+            chat.show_thread(Some(10));
+            chat.thread_draft.set("about ten".into());
+            chat.show_thread(Some(11));
+            assert_eq!(chat.thread_draft.get_untracked(), "", "another thread starts empty");
+            chat.thread_draft.set("about eleven".into());
+            chat.show_thread(None);
+            assert_eq!(chat.thread_draft.get_untracked(), "");
+            chat.show_thread(Some(10));
+            assert_eq!(chat.thread_draft.get_untracked(), "about ten");
+            // Opening another conversation closes the thread, keeping its
+            // draft; thread 10 there is another thread.
+            chat.open(Conversation::Room("design".into()));
+            assert_eq!(chat.thread.get_untracked(), None);
+            chat.show_thread(Some(10));
+            assert_eq!(chat.thread_draft.get_untracked(), "");
+            chat.open(Conversation::Room("lobby".into()));
+            chat.show_thread(Some(11));
+            assert_eq!(chat.thread_draft.get_untracked(), "about eleven");
+            chat.forget_drafts();
+            assert_eq!(chat.thread_draft.get_untracked(), "");
+            chat.show_thread(Some(10));
+            assert_eq!(chat.thread_draft.get_untracked(), "", "forgotten");
         });
     }
 

@@ -189,6 +189,11 @@ pub struct ChatState {
     /// The drafts of the conversations not on screen, oldest first
     /// (`drafts.rs`).
     pub waiting_drafts: StoredValue<Vec<(ConversationId, String)>>,
+    /// What the thread's composer holds, not sent yet.
+    pub thread_draft: RwSignal<String>,
+    /// The drafts of the threads not open, by conversation and root,
+    /// oldest first (`drafts.rs`; kept in the page only).
+    pub waiting_thread_drafts: StoredValue<Vec<((ConversationId, i64), String)>>,
     /// Files being uploaded, in the order they were picked.
     pub uploads: RwSignal<Vec<Upload>>,
     pub max_upload_bytes: StoredValue<u64>,
@@ -251,6 +256,8 @@ impl ChatState {
             thread: RwSignal::new(None),
             draft: RwSignal::new(String::new()),
             waiting_drafts: StoredValue::new(Vec::new()),
+            thread_draft: RwSignal::new(String::new()),
+            waiting_thread_drafts: StoredValue::new(Vec::new()),
             uploads: RwSignal::new(Vec::new()),
             max_upload_bytes: StoredValue::new(snapshot.max_upload_bytes),
             namesakes: RwSignal::new(Vec::new()),
@@ -423,9 +430,7 @@ impl ChatState {
         if self.replying.with_untracked(Option::is_some) {
             self.replying.set(None);
         }
-        if self.thread.with_untracked(Option::is_some) {
-            self.thread.set(None);
-        }
+        self.show_thread(None);
         let leaving = self.active.with_untracked(|active| active.id(self.me_id()));
         self.active.set(conversation.clone());
         self.swap_draft(leaving, conversation.id(self.me_id()).as_ref());

@@ -29,7 +29,7 @@ pub fn ThreadPanel() -> impl IntoView {
             leptos::task::spawn_local(async move { actions.load_thread(root).await });
         }
     });
-    let draft = RwSignal::new(String::new());
+    let draft = chat.thread_draft;
     let also = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let send = move || {
@@ -49,7 +49,7 @@ pub fn ThreadPanel() -> impl IntoView {
     };
     // Focus goes back to the conversation's composer.
     let close = move || {
-        chat.thread.set(None);
+        chat.show_thread(None);
         actions.return_to_composer();
     };
     view! {
