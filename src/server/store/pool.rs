@@ -17,16 +17,21 @@ const PATIENCE: Duration = Duration::from_secs(5);
 
 /// Closes `pool`, then closes again what it kept, until no connection is
 /// left or `PATIENCE` runs out. A second `close` closes every idle
-/// connection before it waits for the ones still in use.
+/// connection before it waits for the ones still in use; it may return
+/// early (sqlx counts a closed idle connection's permit as freed), hence
+/// the pause between rounds.
 pub(super) async fn close<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) {
-    pool.close().await;
-    let stragglers = async {
+    let closed = async {
+        pool.close().await;
         while pool.size() > 0 {
-            tokio::task::yield_now().await;
+            tokio::time::sleep(ROUND).await;
             pool.close().await;
         }
     };
-    if tokio::time::timeout(PATIENCE, stragglers).await.is_err() {
+    if tokio::time::timeout(PATIENCE, closed).await.is_err() {
         tracing::warn!(open = pool.size(), "database connections still open after the pool closed");
     }
 }
+
+/// The pause between two rounds of closing.
+const ROUND: Duration = Duration::from_millis(10);
