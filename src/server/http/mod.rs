@@ -309,7 +309,9 @@ fn status_for(code: &str) -> axum::http::StatusCode {
     match code {
         "not_online" | "invalid_session" | "bad_credentials" => StatusCode::UNAUTHORIZED,
         "guests_disabled" | "not_your_message" | "not_a_member" => StatusCode::FORBIDDEN,
-        "no_such_media" | "no_such_message" | "no_such_room" | "no_such_user" => StatusCode::NOT_FOUND,
+        "no_such_media" | "no_such_message" | "no_such_room" | "no_such_user" | code::NOT_FOUND => {
+            StatusCode::NOT_FOUND
+        }
         "name_taken" | "name_registered" | "room_exists" => StatusCode::CONFLICT,
         "file_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "unsupported_file" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
