@@ -3,13 +3,15 @@
 //! messages are (the outbox). A change made on a train is not lost to a
 //! tunnel.
 //!
-//! Only a change made while the page knows it is not connected waits
-//! here. One whose connection dropped after it went out is not sent again:
-//! a reaction toggles, and sending it twice would undo it.
+//! A change is sent again only when it never went out (`disconnected`,
+//! `busy`) or the server refused it before acting (`unavailable`). One
+//! whose answer was lost (`timeout`, the connection dropped after it went
+//! out) is not: a reaction toggles, and sending it twice would undo it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
+use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
 use super::session::{ask_until_accepted, payload};
@@ -41,11 +43,14 @@ thread_local! {
 /// every tab alike.
 pub async fn change_message(chat: ChatState, change: MessageChange) {
     let connected = chat.status.get_untracked() == ConnStatus::Connected;
-    if !connected || waiting() > 0 {
+    if !connected || waiting() > 0 || FLUSHING.with(Cell::get) {
         // Behind those already waiting, so they land in the order made.
-        let said = if keep(change) { words().change_waits().inner() } else { words().changes_full_offline().inner() };
-        chat.notice.set(Some(said.to_owned()));
-        if connected {
+        let kept = keep(change);
+        if !kept {
+            chat.notice.set(Some(words().changes_full_offline().inner().to_owned()));
+        } else if !connected {
+            chat.notice.set(Some(words().change_waits().inner().to_owned()));
+        } else {
             flush(chat);
         }
         return;
@@ -55,28 +60,53 @@ pub async fn change_message(chat: ChatState, change: MessageChange) {
     }
 }
 
+/// How long a change refused for now (`unavailable`, `busy`) waits before
+/// it is sent again.
+const RETRY_MS: u32 = 3000;
+
 /// Sends what waits, oldest first and one at a time. Called on every
 /// reconnect. A refusal (the message was deleted meanwhile) is shown and
-/// dropped; if the connection is down again, the rest waits on.
+/// dropped; a change that did not go through for now goes back first in
+/// line, until the next reconnect or a moment later.
 pub fn flush(chat: ChatState) {
     if FLUSHING.with(|flushing| flushing.replace(true)) {
         return;
     }
     leptos::task::spawn_local(async move {
+        let mut retry = false;
         while let Some(next) = WAITING.with(|waiting| waiting.borrow_mut().pop_front()) {
             match send(next.clone()).await {
                 Ok(()) => {}
-                Err(error)
-                    if error.code == code::DISCONNECTED && chat.status.get_untracked() != ConnStatus::Connected =>
-                {
+                Err(error) if matches!(error.code.as_str(), code::DISCONNECTED | code::BUSY | code::UNAVAILABLE) => {
                     WAITING.with(|waiting| waiting.borrow_mut().push_front(next));
+                    retry = error.code != code::DISCONNECTED;
+                    break;
+                }
+                // Its answer was lost: shown, not sent again; the rest
+                // waits a moment rather than following it into a link
+                // that may be dead.
+                Err(error) if error.code == code::TIMEOUT => {
+                    chat.notice.set(Some(error.message));
+                    retry = true;
                     break;
                 }
                 Err(error) => chat.notice.set(Some(error.message)),
             }
         }
         FLUSHING.with(|flushing| flushing.set(false));
+        if retry {
+            TimeoutFuture::new(RETRY_MS).await;
+            if chat.status.get_untracked() == ConnStatus::Connected {
+                flush(chat);
+            }
+        }
     });
+}
+
+/// Forgets every change waiting: someone else is signed in now (or
+/// nobody), and they were not theirs to make.
+pub fn forget() {
+    WAITING.with(|waiting| waiting.borrow_mut().clear());
 }
 
 fn waiting() -> usize {

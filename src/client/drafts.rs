@@ -31,6 +31,7 @@ pub fn follow(chat: ChatState) {
         let me = chat.me.with(|me| me.as_ref().map(|me| me.id));
         if whose.is_some_and(|whose| whose.is_some() && whose != me) {
             chat.forget_drafts();
+            super::changes::forget();
         }
         let drafts = me.map(|_| chat.drafts()).unwrap_or_default();
         // Too much for the storage (or nothing): keep nothing rather than

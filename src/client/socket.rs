@@ -85,8 +85,14 @@ impl SocketClient {
     }
 }
 
+/// An emit that never went out: it may be sent again as it is.
 fn disconnected() -> ApiError {
     ApiError::new(code::DISCONNECTED, "Not connected to the server. Your message was not sent.")
+}
+
+/// An emit that went out and whose answer was lost with the connection.
+fn unanswered() -> ApiError {
+    ApiError::new(code::TIMEOUT, "The connection dropped before the server answered. Check your connection.")
 }
 
 fn browser_offline() -> bool {
@@ -269,8 +275,10 @@ async fn connection(
             }
         }
     };
+    // These went out: whether the server acted on them is unknown, as
+    // after a timeout (a toggle such as `react` must not be sent again).
     for (_, reply) in pending.borrow_mut().drain() {
-        let _ = reply.send(Err(disconnected()));
+        let _ = reply.send(Err(unanswered()));
     }
     // Dropping the link's ends stops its pump, which closes the transport.
     ended
