@@ -25,6 +25,13 @@ async function edit(page: Page, text: string, replacement: string) {
   await details.getByRole("button", { name: "Save edit" }).click();
 }
 
+/** Deletes the message `row` through its menu, confirming. */
+async function remove(row: Locator) {
+  const details = await menuOf(row);
+  await details.getByText("Delete…").click();
+  await details.getByRole("button", { name: "Delete for everyone" }).click();
+}
+
 function chip(page: Page, text: string, emoji: string) {
   return message(page, text).getByTestId("reactions").locator("button.reaction", { hasText: emoji });
 }
@@ -105,9 +112,7 @@ test("changes made while a browser was offline reach it when it is back", async 
   await expect(message(alice.page, after)).toHaveCount(1);
   await (await menu(alice.page, after)).getByRole("button", { name: "React with 🎉" }).click();
   await expect(chip(alice.page, after, "🎉")).toHaveText("🎉 1");
-  const alicesMenu = await menu(alice.page, gone);
-  await alicesMenu.getByText("Delete…").click();
-  await alicesMenu.getByRole("button", { name: "Delete for everyone" }).click();
+  await remove(message(alice.page, gone));
   await expect(message(alice.page, gone)).toHaveCount(0);
   await expect(message(bob.page, before)).toHaveCount(1);
 
@@ -141,9 +146,7 @@ test("changes made while offline are made once the connection is back, in order"
   await (await menu(alice.page, first)).getByRole("button", { name: "React with 🎉" }).click();
   await (await menu(alice.page, first)).getByRole("button", { name: "React with 🎉" }).click();
   await (await menu(alice.page, first)).getByRole("button", { name: "React with ❤️" }).click();
-  const alicesMenu = await menu(alice.page, gone);
-  await alicesMenu.getByText("Delete…").click();
-  await alicesMenu.getByRole("button", { name: "Delete for everyone" }).click();
+  await remove(message(alice.page, gone));
   // Nothing has reached anyone yet.
   await expect(message(bob.page, first)).toHaveCount(1);
   await expect(message(bob.page, gone)).toHaveCount(1);
@@ -249,9 +252,7 @@ test("a reply quotes its original, and the quote leads back to it through earlie
   await expect(original).toBeInViewport();
 
   // The original deleted, quotes of it say so at once, everywhere.
-  const alicesMenu = await menuOf(original);
-  await alicesMenu.getByText("Delete…").click();
-  await alicesMenu.getByRole("button", { name: "Delete for everyone" }).click();
+  await remove(original);
   for (const user of [alice, bob]) {
     await expect(message(user.page, answer).getByTestId("quote")).toContainText("Original message deleted");
     await expect(message(user.page, answer).getByTestId("quote")).not.toContainText(question);
