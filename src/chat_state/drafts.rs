@@ -17,20 +17,8 @@ impl ChatState {
     /// Keeps the composer's text as the draft of `leaving`, and puts the
     /// draft of `next` (or nothing) in the composer.
     pub(super) fn swap_draft(&self, leaving: Option<ConversationId>, next: Option<&ConversationId>) {
-        if leaving.as_ref() == next {
-            return;
-        }
-        let text = self.draft.get_untracked();
-        let given_back = self.waiting_drafts.try_update_value(|drafts| {
-            if let Some(leaving) = leaving {
-                keep(drafts, leaving, text);
-            }
-            let at = next.and_then(|next| drafts.iter().position(|(id, _)| id == next))?;
-            Some(drafts.remove(at).1)
-        });
-        let given_back = given_back.flatten().unwrap_or_default();
-        if self.draft.with_untracked(|draft| *draft != given_back) {
-            self.draft.set(given_back);
+        if leaving.as_ref() != next {
+            swap(self.draft, self.waiting_drafts, leaving, next);
         }
     }
 
@@ -65,20 +53,8 @@ impl ChatState {
             return;
         }
         let shown = self.active.with_untracked(|active| active.id(self.me_id()));
-        let text = self.thread_draft.get_untracked();
-        let given_back = self.waiting_thread_drafts.try_update_value(|drafts| {
-            let shown = shown?;
-            if let Some(open) = open {
-                keep(drafts, (shown.clone(), open), text);
-            }
-            let next = (shown, root?);
-            let at = drafts.iter().position(|(thread, _)| *thread == next)?;
-            Some(drafts.remove(at).1)
-        });
-        let given_back = given_back.flatten().unwrap_or_default();
-        if self.thread_draft.with_untracked(|draft| *draft != given_back) {
-            self.thread_draft.set(given_back);
-        }
+        let leaving = shown.clone().zip(open);
+        swap(self.thread_draft, self.waiting_thread_drafts, leaving, shown.zip(root).as_ref());
         self.thread.set(root);
     }
 
@@ -119,6 +95,29 @@ impl ChatState {
             }
         }
         self.waiting_drafts.set_value(waiting);
+    }
+}
+
+/// Keeps what `composer` holds as the draft of `leaving`, and puts the
+/// draft of `next` (or nothing) in it: the conversation's composer, keyed
+/// by conversation, or the thread's, keyed by conversation and root.
+fn swap<K: PartialEq + Send + Sync + 'static>(
+    composer: RwSignal<String>,
+    waiting: StoredValue<Vec<(K, String)>>,
+    leaving: Option<K>,
+    next: Option<&K>,
+) {
+    let text = composer.get_untracked();
+    let given_back = waiting.try_update_value(|drafts| {
+        if let Some(leaving) = leaving {
+            keep(drafts, leaving, text);
+        }
+        let at = next.and_then(|next| drafts.iter().position(|(id, _)| id == next))?;
+        Some(drafts.remove(at).1)
+    });
+    let given_back = given_back.flatten().unwrap_or_default();
+    if composer.with_untracked(|draft| *draft != given_back) {
+        composer.set(given_back);
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
-use super::session::{ask_until_accepted, payload};
+use super::session::{ask_until_accepted, payload, UNAVAILABLE_RETRY_MS};
 use crate::chat_state::{ChatState, ConnStatus};
 use crate::error::{code, ApiError};
 use crate::i18n::words;
@@ -60,14 +60,11 @@ pub async fn change_message(chat: ChatState, change: MessageChange) {
     }
 }
 
-/// How long a change refused for now (`unavailable`, `busy`) waits before
-/// it is sent again.
-const RETRY_MS: u32 = 3000;
-
 /// Sends what waits, oldest first and one at a time. Called on every
 /// reconnect. A refusal (the message was deleted meanwhile) is shown and
 /// dropped; a change that did not go through for now goes back first in
-/// line, until the next reconnect or a moment later.
+/// line, until the next reconnect or a moment later (as long as a message
+/// refused for now waits, `UNAVAILABLE_RETRY_MS`).
 pub fn flush(chat: ChatState) {
     if FLUSHING.with(|flushing| flushing.replace(true)) {
         return;
@@ -95,7 +92,7 @@ pub fn flush(chat: ChatState) {
         }
         FLUSHING.with(|flushing| flushing.set(false));
         if retry {
-            TimeoutFuture::new(RETRY_MS).await;
+            TimeoutFuture::new(UNAVAILABLE_RETRY_MS).await;
             if chat.status.get_untracked() == ConnStatus::Connected {
                 flush(chat);
             }

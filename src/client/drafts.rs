@@ -4,7 +4,8 @@
 //! with the tab's session (a browser's "reopen closed tab" may bring it
 //! back, for the same account only). The drafts are kept with whose they
 //! are: someone else signed in, in this page or the next, or nobody,
-//! finds them dropped.
+//! finds them dropped. The changes waiting to be sent (`client::changes`)
+//! are dropped at that moment too: this is where the page notices.
 
 use leptos::prelude::*;
 

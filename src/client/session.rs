@@ -292,13 +292,14 @@ pub fn typing(chat: ChatState) {
     });
 }
 
+/// How long a message answered `unavailable` waits before it is sent again
+/// (a change to a message too, `client::changes`).
+pub(super) const UNAVAILABLE_RETRY_MS: u32 = 3000;
+
 /// Sends the outbox, oldest first and one at a time so order is kept. A
 /// message leaves the outbox once the server has stored it; if the
 /// connection is down it stays, shown as pending, and goes out again (same
 /// `cid`, so it is stored once) after the next reconnect.
-/// How long a message answered `unavailable` waits before it is sent again.
-const UNAVAILABLE_RETRY_MS: u32 = 3000;
-
 pub fn flush_outbox(chat: ChatState) {
     if FLUSHING.with(|flushing| flushing.replace(true)) {
         return;
